@@ -1,0 +1,60 @@
+// The JavaScript engine: Workers-style ES-module handlers on V8.
+//
+// NewJavaScriptEngine() returns the Engine for manifests with engine "javascript". Each Program is
+// one version's modules with their V8 code cache; each Instance is one V8 isolate started from a
+// startup snapshot of the web-API runtime, with the version's modules loaded and evaluated. A
+// request runs `default.fetch(request, env, ctx)` on the calling thread under the instance's
+// limits: a per-request CPU limit (thread CPU time, enforced by a watchdog thread), a heap plus
+// ArrayBuffer budget, and a stack limit. See engine.h for the Engine/Program/Instance contract.
+//
+// Ownership: the caller owns the engine; Programs and Instances keep the engine's shared
+// internals alive, so they may outlive the JavaScriptEngine object itself.
+// Thread-safety: JavaScriptEngine is thread-safe, like every Engine.
+#ifndef COSMO_JAVASCRIPT_ENGINE_H_
+#define COSMO_JAVASCRIPT_ENGINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cosmo/engine.h"
+
+namespace cosmo {
+
+struct JavaScriptEngineOptions {
+  // Whether scripts may generate code at run time: eval(), new Function() and WebAssembly.
+  // False is the server's --disallow-codegen; scripts then get EvalError / CompileError.
+  bool allow_codegen = true;
+  // How often the watchdog samples the CPU clock of threads running JavaScript. A request that
+  // overruns its CPU limit is stopped within about this much extra CPU time.
+  absl::Duration watchdog_interval = absl::Milliseconds(1);
+  // Versions whose compiled code the engine keeps (least recently prepared dropped first).
+  size_t max_cached_versions = 256;
+};
+
+// Counters since the engine was created. Monotonic; read with JavaScriptEngine::stats().
+struct JavaScriptEngineStats {
+  uint64_t modules_compiled = 0;     // module sources parsed and compiled from scratch
+  uint64_t code_cache_hits = 0;      // modules loaded from the code cache, without compiling
+  uint64_t code_cache_rejected = 0;  // cached code V8 refused (then compiled from scratch)
+  uint64_t isolates_created = 0;     // instances and validation runs
+};
+
+// The JavaScript Engine, with introspection beyond the Engine interface. Thread-safe.
+class JavaScriptEngine : public Engine {
+ public:
+  virtual JavaScriptEngineStats stats() const = 0;
+};
+
+// Creates the engine: initialises V8 for the process (once) and builds the startup snapshot of
+// the web-API runtime. INVALID_ARGUMENT names a bad option field; INTERNAL if the runtime cannot
+// be snapshotted. Creating several engines in one process is allowed; each has its own snapshot,
+// caches and watchdog thread.
+absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngine(
+    const JavaScriptEngineOptions& options = {});
+
+}  // namespace cosmo
+
+#endif  // COSMO_JAVASCRIPT_ENGINE_H_

@@ -1,0 +1,130 @@
+#include "engine/v8/cpu_watchdog.h"
+
+#include <pthread.h>
+#include <v8.h>
+
+#include <algorithm>
+
+namespace cosmo::v8engine {
+namespace {
+
+// Polls in a row with nothing armed before the thread blocks. Keeps the thread awake (and
+// Arm() lock-free) while requests arrive steadily.
+constexpr int kIdlePollsBeforeSleep = 200;
+
+int64_t ReadClock(clockid_t clock) {
+  timespec ts;
+  if (clock_gettime(clock, &ts) != 0) return -1;
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+clockid_t CurrentThreadClock() {
+  // pthread_getcpuclockid computes the id from the thread id; no system call.
+  thread_local clockid_t clock = [] {
+    clockid_t c;
+    if (pthread_getcpuclockid(pthread_self(), &c) != 0) c = CLOCK_THREAD_CPUTIME_ID;
+    return c;
+  }();
+  return clock;
+}
+
+}  // namespace
+
+CpuWatchdog::CpuWatchdog(absl::Duration interval)
+    : interval_(std::max(interval, absl::Microseconds(100))), thread_([this] { Run(); }) {}
+
+CpuWatchdog::~CpuWatchdog() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+CpuWatchdog::Slot* CpuWatchdog::Register(v8::Isolate* isolate) {
+  auto slot = std::make_unique<Slot>();
+  slot->isolate = isolate;
+  Slot* raw = slot.get();
+  absl::MutexLock lock(&mu_);
+  slots_.push_back(std::move(slot));
+  return raw;
+}
+
+void CpuWatchdog::Unregister(Slot* slot) {
+  absl::MutexLock lock(&mu_);
+  {
+    std::lock_guard<std::mutex> slot_lock(slot->mu);
+    if (slot->armed) active_.fetch_sub(1);
+  }
+  auto it = std::find_if(slots_.begin(), slots_.end(),
+                         [slot](const std::unique_ptr<Slot>& s) { return s.get() == slot; });
+  if (it != slots_.end()) slots_.erase(it);
+}
+
+void CpuWatchdog::Arm(Slot* slot, int64_t cpu_deadline_ns) {
+  {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    slot->armed = true;
+    slot->fired = false;
+    slot->clock = CurrentThreadClock();
+    slot->deadline_ns = cpu_deadline_ns;
+  }
+  active_.fetch_add(1);
+  // Sequentially consistent with the watchdog's `sleeping_ = true; read active_`: either it sees
+  // our increment, or we see it sleeping and wake it by releasing mu_ (which re-evaluates its
+  // Await condition).
+  if (sleeping_.load()) absl::MutexLock lock(&mu_);
+}
+
+bool CpuWatchdog::Disarm(Slot* slot) {
+  bool fired;
+  {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    if (!slot->armed) return false;
+    slot->armed = false;
+    fired = slot->fired;
+  }
+  active_.fetch_sub(1);
+  return fired;
+}
+
+int64_t CpuWatchdog::ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
+
+void CpuWatchdog::Poll() {
+  for (const std::unique_ptr<Slot>& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    if (!slot->armed || slot->fired) continue;
+    int64_t now = ReadClock(slot->clock);
+    if (now >= 0 && now >= slot->deadline_ns) {
+      slot->fired = true;
+      slot->isolate->TerminateExecution();
+    }
+  }
+}
+
+void CpuWatchdog::Run() {
+  int idle_polls = 0;
+  mu_.Lock();
+  while (!stop_) {
+    if (active_.load() == 0) {
+      if (++idle_polls >= kIdlePollsBeforeSleep) {
+        sleeping_.store(true);
+        auto wake = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || active_.load() > 0; };
+        mu_.Await(absl::Condition(&wake));
+        sleeping_.store(false);
+        idle_polls = 0;
+        continue;
+      }
+    } else {
+      idle_polls = 0;
+      Poll();
+    }
+    mu_.Unlock();
+    absl::SleepFor(interval_);
+    mu_.Lock();
+  }
+  mu_.Unlock();
+}
+
+}  // namespace cosmo::v8engine

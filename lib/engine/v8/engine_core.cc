@@ -1,0 +1,31 @@
+#include "engine/v8/engine_core.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/v8/v8_platform.h"
+
+namespace cosmo::v8engine {
+
+EngineCore::EngineCore(const JavaScriptEngineOptions& options, std::string snapshot)
+    : options_(options),
+      snapshot_(std::move(snapshot)),
+      snapshot_data_{snapshot_.data(), static_cast<int>(snapshot_.size())},
+      watchdog_(options.watchdog_interval) {}
+
+std::shared_ptr<CodeCache> EngineCore::CodeCacheFor(const std::string& version) {
+  std::string key = absl::StrCat(version, "@", V8Platform::Version());
+  absl::MutexLock lock(&mu_);
+  auto it = caches_.find(key);
+  if (it != caches_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  lru_.emplace_front(key, std::make_shared<CodeCache>());
+  caches_[key] = lru_.begin();
+  while (lru_.size() > std::max<size_t>(options_.max_cached_versions, 1)) {
+    caches_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return lru_.front().second;
+}
+
+}  // namespace cosmo::v8engine

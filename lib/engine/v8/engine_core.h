@@ -1,0 +1,59 @@
+// What every Program and Instance of one JavaScript engine shares.
+//
+// The engine object, its Programs and their Instances each hold a shared_ptr to the EngineCore,
+// so the snapshot, the watchdog thread and the code caches live until the last of them is gone.
+//
+// Thread-safe.
+#ifndef COSMO_ENGINE_V8_ENGINE_CORE_H_
+#define COSMO_ENGINE_V8_ENGINE_CORE_H_
+
+#include <v8.h>
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "cosmo/javascript_engine.h"
+#include "engine/v8/code_cache.h"
+#include "engine/v8/cpu_watchdog.h"
+
+namespace cosmo::v8engine {
+
+class EngineCore {
+ public:
+  EngineCore(const JavaScriptEngineOptions& options, std::string snapshot);
+
+  const JavaScriptEngineOptions& options() const { return options_; }
+  // The startup snapshot; valid as long as the core.
+  v8::StartupData* snapshot() { return &snapshot_data_; }
+  CpuWatchdog& watchdog() { return watchdog_; }
+
+  // The code cache of `version` (created empty on first use), keyed together with the V8
+  // version so a cache is never fed to another V8 build.
+  std::shared_ptr<CodeCache> CodeCacheFor(const std::string& version);
+
+  std::atomic<uint64_t> modules_compiled{0};
+  std::atomic<uint64_t> code_cache_hits{0};
+  std::atomic<uint64_t> code_cache_rejected{0};
+  std::atomic<uint64_t> isolates_created{0};
+
+ private:
+  const JavaScriptEngineOptions options_;
+  const std::string snapshot_;
+  v8::StartupData snapshot_data_;
+  CpuWatchdog watchdog_;
+
+  absl::Mutex mu_;
+  // Most recently used key first; the map points into the list for O(1) promotion.
+  std::list<std::pair<std::string, std::shared_ptr<CodeCache>>> lru_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, decltype(lru_)::iterator> caches_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cosmo::v8engine
+
+#endif  // COSMO_ENGINE_V8_ENGINE_CORE_H_

@@ -1,0 +1,36 @@
+// Per-isolate state that native callbacks reach through v8::Isolate::GetData(kIsolateStateSlot).
+//
+// Natives are plain function pointers (they must be, to be listed as snapshot external
+// references), so everything they need from the instance lives here. Owned by the JsInstance (or
+// validation run) that owns the isolate; touched only by the thread holding the isolate's Locker.
+#ifndef COSMO_ENGINE_V8_ISOLATE_STATE_H_
+#define COSMO_ENGINE_V8_ISOLATE_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cosmo/invocation.h"
+
+namespace cosmo::v8engine {
+
+class LimitedAllocator;
+
+inline constexpr uint32_t kIsolateStateSlot = 0;
+
+// console output kept per invocation; beyond these, further calls are counted but dropped so a
+// logging loop cannot exhaust host memory.
+inline constexpr size_t kMaxConsoleMessages = 1000;
+inline constexpr size_t kMaxConsoleBytes = size_t{1} << 20;
+
+struct IsolateState {
+  LimitedAllocator* allocator = nullptr;
+  // Where console.* goes; null outside a request (top-level logs at startup are dropped).
+  std::vector<ConsoleMessage>* console = nullptr;
+  size_t console_bytes = 0;
+  size_t console_dropped = 0;
+};
+
+}  // namespace cosmo::v8engine
+
+#endif  // COSMO_ENGINE_V8_ISOLATE_STATE_H_

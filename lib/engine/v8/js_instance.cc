@@ -1,0 +1,643 @@
+#include "engine/v8/js_instance.h"
+
+#include <libplatform/libplatform.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string_view>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "cosmo/status_macros.h"
+#include "engine/v8/exception_text.h"
+#include "engine/v8/natives.h"
+#include "engine/v8/v8_platform.h"
+
+namespace cosmo::v8engine {
+namespace {
+
+// Isolate data slot holding the JsInstance, for the module resolver.
+constexpr uint32_t kInstanceSlot = 1;
+
+// JavaScript may use at most this much of a thread's stack, and never the last kStackReserve
+// bytes, which V8's own C++ (and ours) needs after the JS limit is reached.
+constexpr uintptr_t kMaxJsStack = uintptr_t{2} << 20;
+constexpr uintptr_t kStackReserve = uintptr_t{256} << 10;
+
+// How far the heap limit is raised when it is hit, so V8 can unwind the terminated script
+// instead of dying in FatalProcessOutOfMemory.
+constexpr size_t kMinHeapSlack = size_t{64} << 20;
+
+// Foreground platform tasks (GC finalisation, compile jobs) run after a request, a few at a time.
+constexpr int kMaxPumpedTasks = 8;
+
+uintptr_t StackLimitForThisThread() {
+  thread_local uintptr_t limit = [] {
+    uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    uintptr_t low = 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* addr = nullptr;
+      size_t size = 0;
+      if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        low = reinterpret_cast<uintptr_t>(addr);
+      }
+      pthread_attr_destroy(&attr);
+    }
+    uintptr_t by_budget = here > kMaxJsStack ? here - kMaxJsStack : 0;
+    return std::max(low + kStackReserve, by_budget);
+  }();
+  return limit;
+}
+
+v8::Local<v8::String> NewString(v8::Isolate* isolate, std::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+// Header names and values are byte strings (one char per byte) in both directions.
+v8::Local<v8::String> NewByteString(v8::Isolate* isolate, std::string_view bytes) {
+  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
+      .ToLocalChecked();
+}
+
+void AppendByteString(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
+  int length = str->Length();
+  size_t at = out->size();
+  out->resize(at + length);
+  str->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out->data() + at), 0, length,
+                    v8::String::NO_NULL_TERMINATION);
+}
+
+void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
+  size_t length = str->Utf8Length(isolate);
+  size_t at = out->size();
+  out->resize(at + length);
+  str->WriteUtf8(isolate, out->data() + at, static_cast<int>(length), nullptr,
+                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+}
+
+// "./util.js" imported from "lib/index.js" is "lib/util.js". Only relative (and root-relative)
+// specifiers name deployed files; bare specifiers would need a package registry.
+absl::StatusOr<std::string> ResolveSpecifier(const std::string& referrer,
+                                             const std::string& specifier) {
+  bool relative = absl::StartsWith(specifier, "./") || absl::StartsWith(specifier, "../");
+  if (!relative && !absl::StartsWith(specifier, "/")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(referrer, ": cannot import '", specifier,
+                     "': only relative imports of deployed files (\"./file.js\") are supported"));
+  }
+  std::vector<std::string> parts;
+  if (relative) {
+    size_t slash = referrer.rfind('/');
+    if (slash != std::string::npos) {
+      parts = absl::StrSplit(referrer.substr(0, slash), '/', absl::SkipEmpty());
+    }
+  }
+  for (absl::string_view part : absl::StrSplit(specifier, '/', absl::SkipEmpty())) {
+    if (part == ".") continue;
+    if (part == "..") {
+      if (parts.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(referrer, ": import '", specifier, "' leaves the deployed files"));
+      }
+      parts.pop_back();
+      continue;
+    }
+    parts.emplace_back(part);
+  }
+  return absl::StrJoin(parts, "/");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::Create(
+    std::shared_ptr<const JsProgram> program, const ScriptLimits& limits) {
+  std::unique_ptr<JsInstance> instance(new JsInstance(std::move(program), limits));
+  COSMO_RETURN_IF_ERROR(instance->Start());
+  return instance;
+}
+
+JsInstance::JsInstance(std::shared_ptr<const JsProgram> program, const ScriptLimits& limits)
+    : program_(std::move(program)),
+      limits_(limits),
+      cpu_budget_ns_(absl::ToInt64Nanoseconds(limits.cpu_per_request)),
+      allocator_(std::make_unique<LimitedAllocator>(limits.memory_bytes)) {
+  EngineCore& core = program_->core();
+  state_.allocator = allocator_.get();
+  v8::Isolate::CreateParams params;
+  params.snapshot_blob = core.snapshot();
+  params.external_references = Natives::ExternalReferences();
+  params.array_buffer_allocator = allocator_.get();
+  params.constraints.ConfigureDefaultsFromHeapSize(0, limits.memory_bytes);
+  isolate_ = v8::Isolate::New(params);
+  isolate_->SetData(kIsolateStateSlot, &state_);
+  isolate_->SetData(kInstanceSlot, this);
+  watchdog_slot_ = core.watchdog().Register(isolate_);
+  core.isolates_created.fetch_add(1, std::memory_order_relaxed);
+}
+
+JsInstance::~JsInstance() {
+  program_->core().watchdog().Unregister(watchdog_slot_);
+  {
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    modules_.clear();
+    handler_.Reset();
+    env_.Reset();
+    invoke_.Reset();
+    response_parts_.Reset();
+    make_context_.Reset();
+    context_.Reset();
+  }
+  isolate_->Dispose();
+  // The default platform keeps a task queue per isolate until told it is gone.
+  v8::platform::NotifyIsolateShutdown(V8Platform::Get(), isolate_);
+}
+
+absl::Status JsInstance::Start() {
+  const Manifest& manifest = program_->manifest();
+  const EngineCore& core = program_->core();
+  v8::Locker locker(isolate_);
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handle_scope(isolate_);
+  isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+  isolate_->AddNearHeapLimitCallback(NearHeapLimit, this);
+  isolate_->AddGCPrologueCallback(GcPrologue, this);
+  isolate_->AddGCEpilogueCallback(GcEpilogue, this);
+  if (!core.options().allow_codegen) {
+    isolate_->SetAllowWasmCodeGenerationCallback(
+        [](v8::Local<v8::Context>, v8::Local<v8::String>) { return false; });
+  }
+  EnsureStackLimit();
+
+  v8::Local<v8::Context> context = v8::Context::New(isolate_);
+  if (context.IsEmpty()) return absl::InternalError("V8 could not create a context");
+  if (!core.options().allow_codegen) context->AllowCodeGenerationFromStrings(false);
+  context_.Reset(isolate_, context);
+  v8::Context::Scope context_scope(context);
+
+  // The runtime's dispatch functions, cached for the request path and then hidden from scripts.
+  v8::Local<v8::Object> global = context->Global();
+  v8::Local<v8::String> dispatch_name = NewString(isolate_, "__cosmo_dispatch");
+  v8::Local<v8::Value> dispatch;
+  if (!global->Get(context, dispatch_name).ToLocal(&dispatch) || !dispatch->IsObject()) {
+    return absl::InternalError("the web-API runtime defines no __cosmo_dispatch");
+  }
+  for (auto [name, slot] :
+       {std::pair{"invoke", &invoke_}, std::pair{"responseParts", &response_parts_},
+        std::pair{"makeContext", &make_context_}}) {
+    v8::Local<v8::Value> fn;
+    if (!dispatch.As<v8::Object>()->Get(context, NewString(isolate_, name)).ToLocal(&fn) ||
+        !fn->IsFunction()) {
+      return absl::InternalError(absl::StrCat("__cosmo_dispatch.", name, " is not a function"));
+    }
+    slot->Reset(isolate_, fn.As<v8::Function>());
+  }
+  global->Delete(context, dispatch_name).Check();
+
+  v8::Local<v8::Object> env = v8::Object::New(isolate_);
+  for (const auto& [key, value] : manifest.env) {
+    env->Set(context, NewString(isolate_, key), NewString(isolate_, value)).Check();
+  }
+  env_.Reset(isolate_, env);
+
+  if (manifest.files.count(manifest.main) == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the entry file '", manifest.main, "' is not among the files"));
+  }
+  v8::TryCatch try_catch(isolate_);
+  COSMO_ASSIGN_OR_RETURN(v8::Local<v8::Module> main, LoadModule(context, manifest.main));
+  if (!main->InstantiateModule(context, ResolveModule).FromMaybe(false)) {
+    return absl::FailedPreconditionError(
+        try_catch.HasCaught() ? ExceptionText::Located(isolate_, context, try_catch)
+                              : absl::StrCat(manifest.main, ": the modules could not be linked"));
+  }
+
+  ArmCpu(CpuWatchdog::ThreadCpuNanos(), absl::ToInt64Nanoseconds(limits_.startup_cpu));
+  std::string error;
+  v8::Local<v8::Value> evaluated;
+  bool ok = main->Evaluate(context).ToLocal(&evaluated);
+  if (ok) isolate_->PerformMicrotaskCheckpoint();
+  if (!isolate_->IsExecutionTerminating()) {
+    if (!ok) {
+      error = try_catch.HasCaught() ? ExceptionText::Located(isolate_, context, try_catch)
+                                    : absl::StrCat(manifest.main, ": evaluation failed");
+    } else if (main->GetStatus() == v8::Module::kErrored) {
+      error = ExceptionText::Located(isolate_, context, main->GetException());
+    } else if (evaluated->IsPromise() &&
+               evaluated.As<v8::Promise>()->State() == v8::Promise::kPending) {
+      error = absl::StrCat(manifest.main, ": top-level await never settles");
+    } else {
+      v8::Local<v8::Value> handler;
+      v8::Local<v8::Value> fetch;
+      if (!main->GetModuleNamespace()
+               .As<v8::Object>()
+               ->Get(context, NewString(isolate_, "default"))
+               .ToLocal(&handler) ||
+          !handler->IsObject()) {
+        error = absl::StrCat(manifest.main,
+                             ": no default export; expected `export default { fetch(request, "
+                             "env, ctx) { ... } }`");
+      } else if (!handler.As<v8::Object>()
+                      ->Get(context, NewString(isolate_, "fetch"))
+                      .ToLocal(&fetch) ||
+                 !fetch->IsFunction()) {
+        error = try_catch.HasCaught() && !isolate_->IsExecutionTerminating()
+                    ? ExceptionText::Located(isolate_, context, try_catch)
+                    : absl::StrCat(manifest.main, ": the default export has no fetch() method");
+      } else {
+        handler_.Reset(isolate_, handler.As<v8::Object>());
+      }
+    }
+  }
+  Stop stop = DisarmCpu();
+  if (stop == Stop::kCpu) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(manifest.main, ": the module's top level exceeded the startup CPU limit of ",
+                     absl::FormatDuration(limits_.startup_cpu)));
+  }
+  if (stop == Stop::kMemory) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(manifest.main, ": the module's top level exceeded the memory limit of ",
+                     limits_.memory_bytes >> 20, " MiB"));
+  }
+  if (!error.empty()) return absl::FailedPreconditionError(error);
+  WriteCodeCache(/*final=*/false);
+  size_t used = UsedHeapBytes();
+  last_heap_used_.store(used, std::memory_order_relaxed);
+  allocator_->set_heap_used_bytes(used);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v8::Local<v8::Module>> JsInstance::LoadModule(v8::Local<v8::Context> context,
+                                                             const std::string& file) {
+  for (const LoadedModule& loaded : modules_) {
+    if (loaded.file == file) return loaded.module.Get(isolate_);
+  }
+  EngineCore& core = program_->core();
+  CodeCache& cache = program_->code_cache();
+  auto it = program_->manifest().files.find(file);
+  if (it == program_->manifest().files.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot find module '", file, "'"));
+  }
+  if (it->second.size() > static_cast<size_t>(v8::String::kMaxLength)) {
+    return absl::FailedPreconditionError(absl::StrCat(file, ": source too large"));
+  }
+  v8::ScriptOrigin origin(isolate_, NewString(isolate_, file), 0, 0, false, -1,
+                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+  std::shared_ptr<const std::string> cached = cache.Find(file);
+  auto* cached_data = cached == nullptr ? nullptr
+                                        : new v8::ScriptCompiler::CachedData(
+                                              reinterpret_cast<const uint8_t*>(cached->data()),
+                                              static_cast<int>(cached->size()));
+  v8::ScriptCompiler::Source source(NewString(isolate_, it->second), origin, cached_data);
+  v8::TryCatch try_catch(isolate_);
+  v8::Local<v8::Module> module;
+  if (!v8::ScriptCompiler::CompileModule(isolate_, &source,
+                                         cached_data != nullptr
+                                             ? v8::ScriptCompiler::kConsumeCodeCache
+                                             : v8::ScriptCompiler::kNoCompileOptions)
+           .ToLocal(&module)) {
+    return absl::FailedPreconditionError(ExceptionText::Located(isolate_, context, try_catch));
+  }
+  bool from_cache = cached_data != nullptr && !source.GetCachedData()->rejected;
+  LoadedModule loaded{file, v8::Global<v8::Module>(isolate_, module), {}};
+  if (from_cache) {
+    core.code_cache_hits.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    if (cached_data != nullptr) {
+      core.code_cache_rejected.fetch_add(1, std::memory_order_relaxed);
+      cache.Drop(file);
+    }
+    core.modules_compiled.fetch_add(1, std::memory_order_relaxed);
+    // Kept to write the code cache later: V8 hands out a module's unbound script only before
+    // evaluation, but a cache written after the first request also holds the functions that
+    // were compiled lazily while serving it (the handler itself, typically).
+    loaded.unbound.Reset(isolate_, module->GetUnboundModuleScript());
+  }
+  modules_.push_back(std::move(loaded));
+
+  v8::Local<v8::FixedArray> requests = module->GetModuleRequests();
+  for (int i = 0; i < requests->Length(); ++i) {
+    v8::Local<v8::ModuleRequest> request = requests->Get(context, i).As<v8::ModuleRequest>();
+    std::string specifier = ExceptionText::ToUtf8(isolate_, request->GetSpecifier());
+    COSMO_ASSIGN_OR_RETURN(std::string target, ResolveSpecifier(file, specifier));
+    COSMO_RETURN_IF_ERROR(LoadModule(context, target).status());
+  }
+  return module;
+}
+
+void JsInstance::WriteCodeCache(bool final) {
+  for (LoadedModule& loaded : modules_) {
+    if (loaded.unbound.IsEmpty()) continue;
+    std::unique_ptr<v8::ScriptCompiler::CachedData> data(
+        v8::ScriptCompiler::CreateCodeCache(loaded.unbound.Get(isolate_)));
+    if (data != nullptr && data->length > 0) {
+      program_->code_cache().Store(
+          loaded.file, std::string(reinterpret_cast<const char*>(data->data), data->length));
+    }
+    if (final) loaded.unbound.Reset();
+  }
+  code_cache_final_ = final;
+}
+
+const JsInstance::LoadedModule* JsInstance::FindModule(v8::Local<v8::Module> module) const {
+  for (const LoadedModule& loaded : modules_) {
+    if (loaded.module.Get(isolate_) == module) return &loaded;
+  }
+  return nullptr;
+}
+
+v8::MaybeLocal<v8::Module> JsInstance::ResolveModule(v8::Local<v8::Context> context,
+                                                     v8::Local<v8::String> specifier,
+                                                     v8::Local<v8::FixedArray> import_assertions,
+                                                     v8::Local<v8::Module> referrer) {
+  v8::Isolate* isolate = context->GetIsolate();
+  auto* self = static_cast<JsInstance*>(isolate->GetData(kInstanceSlot));
+  const LoadedModule* from = self->FindModule(referrer);
+  std::string spec = ExceptionText::ToUtf8(isolate, specifier);
+  absl::StatusOr<std::string> target = from == nullptr ? absl::NotFoundError("unknown referrer")
+                                                       : ResolveSpecifier(from->file, spec);
+  if (target.ok()) {
+    for (const LoadedModule& loaded : self->modules_) {
+      if (loaded.file == *target) return loaded.module.Get(isolate);
+    }
+  }
+  isolate->ThrowException(
+      v8::Exception::Error(NewString(isolate, absl::StrCat("cannot resolve module '", spec, "'"))));
+  return {};
+}
+
+InvokeResult JsInstance::Invoke(const HttpRequest& request) {
+  InvokeResult result;
+  if (!Reusable()) {
+    result.outcome = Outcome::kInternal;
+    result.error = "this instance hit a limit earlier and must be replaced";
+    return result;
+  }
+  auto wall_start = std::chrono::steady_clock::now();
+  result.usage.request_bytes = request.body.size();
+  {
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    v8::HandleScope handle_scope(isolate_);
+    v8::Local<v8::Context> context = context_.Get(isolate_);
+    v8::Context::Scope context_scope(context);
+    EnsureStackLimit();
+
+    state_.console = &result.console;
+    state_.console_bytes = 0;
+    state_.console_dropped = 0;
+    const size_t heap_start = UsedHeapBytes();
+    gc_freed_bytes_ = 0;
+    peak_heap_bytes_ = heap_start;
+    const int64_t cpu_start = CpuWatchdog::ThreadCpuNanos();
+    ArmCpu(cpu_start, cpu_budget_ns_);
+    RunHandler(context, request, result);
+    Stop stop = DisarmCpu();
+    const int64_t cpu_end = CpuWatchdog::ThreadCpuNanos();
+    state_.console = nullptr;
+
+    if (stop != Stop::kNone) {
+      result.response = HttpResponse();
+      if (stop == Stop::kCpu) {
+        result.outcome = Outcome::kExceededCpu;
+        result.error = absl::StrCat("the script exceeded its CPU limit of ",
+                                    absl::FormatDuration(limits_.cpu_per_request));
+      } else {
+        result.outcome = Outcome::kExceededMemory;
+        result.error = absl::StrCat("the script exceeded its memory limit of ",
+                                    limits_.memory_bytes >> 20, " MiB");
+      }
+    }
+    if (result.outcome == Outcome::kOk && !code_cache_final_) WriteCodeCache(/*final=*/true);
+    if (state_.console_dropped > 0) {
+      result.console.push_back(
+          {LogLevel::kWarn, absl::Now(),
+           absl::StrCat(state_.console_dropped, " console messages dropped (limit ",
+                        kMaxConsoleMessages, " messages or ", kMaxConsoleBytes >> 10,
+                        " KiB per request)")});
+    }
+    // Bytes allocated = growth of the heap in use plus what GCs during the request reclaimed.
+    // Heap statistics count live objects exactly, so this is exact for requests without a GC
+    // and, with one, exact up to objects that were allocated before the request and freed by
+    // that GC (counted as if the request had allocated them).
+    const size_t heap_end = UsedHeapBytes();
+    const size_t allocated = heap_end + gc_freed_bytes_;
+    result.usage.bytes_allocated = allocated > heap_start ? allocated - heap_start : 0;
+    result.usage.peak_heap_bytes = std::max(peak_heap_bytes_, heap_end);
+    result.usage.cpu_us = (cpu_end - cpu_start) / 1000;
+    last_heap_used_.store(heap_end, std::memory_order_relaxed);
+    allocator_->set_heap_used_bytes(heap_end);
+    for (int i = 0; i < kMaxPumpedTasks; ++i) {
+      if (!v8::platform::PumpMessageLoop(V8Platform::Get(), isolate_)) break;
+    }
+  }
+  result.usage.response_bytes = result.response.body.size();
+  result.usage.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - wall_start)
+                             .count();
+  return result;
+}
+
+void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& request,
+                            InvokeResult& result) {
+  v8::TryCatch try_catch(isolate_);
+  auto fail = [&] {
+    if (try_catch.HasTerminated() || isolate_->IsExecutionTerminating()) return;  // a limit
+    result.outcome = Outcome::kException;
+    result.error = ExceptionText::Uncaught(isolate_, context, try_catch.Exception());
+  };
+  v8::Local<v8::Value> undefined = v8::Undefined(isolate_);
+
+  v8::Local<v8::Value> ctx;
+  if (!make_context_.Get(isolate_)->Call(context, undefined, 0, nullptr).ToLocal(&ctx)) {
+    return fail();
+  }
+  absl::InlinedVector<v8::Local<v8::Value>, 32> header_values;
+  header_values.reserve(request.headers.size() * 2);
+  for (const auto& [name, value] : request.headers) {
+    header_values.push_back(NewByteString(isolate_, name));
+    header_values.push_back(NewByteString(isolate_, value));
+  }
+  v8::Local<v8::Value> body = undefined;
+  if (!request.body.empty()) {
+    if (request.body.size() > 64 && !allocator_->WouldFit(request.body.size())) {
+      memory_hit_ = true;  // the request body alone does not fit in the isolate's budget
+      return;
+    }
+    v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate_, request.body.size());
+    std::memcpy(buffer->Data(), request.body.data(), request.body.size());
+    body = v8::Uint8Array::New(buffer, 0, request.body.size());
+  }
+  v8::Local<v8::Value> args[] = {
+      handler_.Get(isolate_),
+      env_.Get(isolate_),
+      ctx,
+      NewString(isolate_, request.method),
+      NewString(isolate_, request.url),
+      v8::Array::New(isolate_, header_values.data(), header_values.size()),
+      body,
+  };
+  v8::Local<v8::Value> value;
+  if (!invoke_.Get(isolate_)->Call(context, undefined, std::size(args), args).ToLocal(&value)) {
+    return fail();
+  }
+  // Runs the handler's async continuations (and anything queued with queueMicrotask). With no
+  // timers or I/O, whatever the handler awaits has settled once the queue is empty.
+  isolate_->PerformMicrotaskCheckpoint();
+  if (isolate_->IsExecutionTerminating()) return;
+  if (value->IsPromise()) {
+    v8::Local<v8::Promise> promise = value.As<v8::Promise>();
+    switch (promise->State()) {
+      case v8::Promise::kPending:
+        result.outcome = Outcome::kException;
+        result.error = "Promise will never complete.";
+        return;
+      case v8::Promise::kRejected:
+        result.outcome = Outcome::kException;
+        result.error = ExceptionText::Uncaught(isolate_, context, promise->Result());
+        return;
+      case v8::Promise::kFulfilled:
+        value = promise->Result();
+        break;
+    }
+  }
+  if (!ConvertResponse(context, value, result)) return fail();
+}
+
+bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
+                                 InvokeResult& result) {
+  auto invalid = [&](const std::string& why) {
+    result.outcome = Outcome::kException;
+    result.error = absl::StrCat("invalid response: ", why);
+    return true;
+  };
+  v8::Local<v8::Value> parts_value;
+  if (!response_parts_.Get(isolate_)
+           ->Call(context, v8::Undefined(isolate_), 1, &value)
+           .ToLocal(&parts_value)) {
+    return false;
+  }
+  if (!parts_value->IsArray())
+    return invalid(std::string("the runtime returned no response parts"));
+  v8::Local<v8::Array> parts = parts_value.As<v8::Array>();
+  v8::Local<v8::Value> status, headers, body;
+  if (!parts->Get(context, 0).ToLocal(&status) || !parts->Get(context, 1).ToLocal(&headers) ||
+      !parts->Get(context, 2).ToLocal(&body)) {
+    return false;
+  }
+  if (!status->IsInt32()) return invalid(std::string("status is not an integer"));
+  HttpResponse& response = result.response;
+  response.status = status.As<v8::Int32>()->Value();
+  if (response.status < 200 || response.status > 599) {
+    return invalid(absl::StrCat("status ", response.status, " is outside 200-599"));
+  }
+  if (!headers->IsArray()) return invalid(std::string("headers are not a list"));
+  v8::Local<v8::Array> header_list = headers.As<v8::Array>();
+  uint32_t count = header_list->Length();
+  response.headers.reserve(count / 2);
+  for (uint32_t i = 0; i + 1 < count; i += 2) {
+    v8::Local<v8::Value> name, value_of;
+    if (!header_list->Get(context, i).ToLocal(&name) ||
+        !header_list->Get(context, i + 1).ToLocal(&value_of)) {
+      return false;
+    }
+    if (!name->IsString() || !value_of->IsString())
+      return invalid(std::string("a header is not a string"));
+    auto& header = response.headers.emplace_back();
+    AppendByteString(isolate_, name.As<v8::String>(), &header.first);
+    AppendByteString(isolate_, value_of.As<v8::String>(), &header.second);
+    // Never let a script split the response on the wire.
+    for (const std::string* field : {&header.first, &header.second}) {
+      if (field->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        return invalid(absl::StrCat("header '", header.first, "' contains CR, LF or NUL"));
+      }
+    }
+  }
+  if (body->IsString()) {
+    AppendUtf8(isolate_, body.As<v8::String>(), &response.body);
+  } else if (body->IsArrayBufferView()) {
+    auto view = body.As<v8::ArrayBufferView>();
+    response.body.resize(view->ByteLength());
+    view->CopyContents(response.body.data(), response.body.size());
+  } else if (body->IsArrayBuffer()) {
+    auto buffer = body.As<v8::ArrayBuffer>();
+    response.body.assign(static_cast<const char*>(buffer->Data()), buffer->ByteLength());
+  } else if (!body->IsNullOrUndefined()) {
+    return invalid(std::string("body is not a string or bytes"));
+  }
+  result.outcome = Outcome::kOk;
+  return true;
+}
+
+void JsInstance::ArmCpu(int64_t cpu_start_ns, int64_t budget_ns) {
+  program_->core().watchdog().Arm(watchdog_slot_, cpu_start_ns + budget_ns);
+}
+
+JsInstance::Stop JsInstance::DisarmCpu() {
+  bool fired = program_->core().watchdog().Disarm(watchdog_slot_);
+  Stop stop = memory_hit_ ? Stop::kMemory : fired ? Stop::kCpu : Stop::kNone;
+  if (stop == Stop::kNone && isolate_->IsExecutionTerminating()) stop = Stop::kCpu;
+  if (stop != Stop::kNone) {
+    // Safe now: the watchdog is disarmed, so no termination can arrive after this cancel.
+    isolate_->CancelTerminateExecution();
+    reusable_.store(false, std::memory_order_relaxed);
+  }
+  return stop;
+}
+
+void JsInstance::EnsureStackLimit() {
+  pthread_t self = pthread_self();
+  if (stack_thread_set_ && pthread_equal(self, stack_thread_)) return;
+  // V8 resets the limit to its default when another thread takes the Locker, so it is set again
+  // whenever the calling thread changes.
+  isolate_->SetStackLimit(StackLimitForThisThread());
+  stack_thread_ = self;
+  stack_thread_set_ = true;
+}
+
+size_t JsInstance::UsedHeapBytes() {
+  v8::HeapStatistics stats;
+  isolate_->GetHeapStatistics(&stats);
+  return stats.used_heap_size();
+}
+
+size_t JsInstance::MemoryBytes() const {
+  return last_heap_used_.load(std::memory_order_relaxed) + allocator_->allocated_bytes();
+}
+
+size_t JsInstance::NearHeapLimit(void* data, size_t current_heap_limit, size_t initial_heap_limit) {
+  auto* self = static_cast<JsInstance*>(data);
+  self->memory_hit_ = true;
+  ++self->heap_limit_raises_;
+  self->isolate_->TerminateExecution();
+  // Room for the terminated script to unwind; V8 aborts the whole process if this callback
+  // does not raise the limit. The instance is condemned, so the raise never serves a request.
+  return current_heap_limit + std::max(kMinHeapSlack, initial_heap_limit / 2);
+}
+
+void JsInstance::GcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                            void* data) {
+  auto* self = static_cast<JsInstance*>(data);
+  self->gc_start_used_ = self->UsedHeapBytes();
+  self->peak_heap_bytes_ = std::max(self->peak_heap_bytes_, self->gc_start_used_);
+}
+
+void JsInstance::GcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                            void* data) {
+  auto* self = static_cast<JsInstance*>(data);
+  size_t used = self->UsedHeapBytes();
+  if (self->gc_start_used_ > used) self->gc_freed_bytes_ += self->gc_start_used_ - used;
+  self->allocator_->set_heap_used_bytes(used);
+}
+
+}  // namespace cosmo::v8engine

@@ -1,0 +1,124 @@
+// One running copy of a JavaScript Program: a V8 isolate with its context and evaluated modules.
+//
+// Created from the engine's startup snapshot (so the web-API runtime is already there); the
+// version's modules are compiled through the Program's code cache, linked, and evaluated under
+// limits.startup_cpu. Invoke() then calls the runtime's dispatch functions, whose handles are
+// cached, on the calling thread.
+//
+// Thread-compatible: Invoke() may be called from any thread, never from two at once. The thread
+// inside Invoke() holds the isolate's v8::Locker; the engine's watchdog thread only ever calls
+// TerminateExecution() on the isolate. Once a CPU or memory limit was hit, Reusable() is false and
+// every later Invoke() ends kInternal: the owner discards the instance.
+#ifndef COSMO_ENGINE_V8_JS_INSTANCE_H_
+#define COSMO_ENGINE_V8_JS_INSTANCE_H_
+
+#include <pthread.h>
+#include <v8.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cosmo/engine.h"
+#include "engine/v8/cpu_watchdog.h"
+#include "engine/v8/isolate_state.h"
+#include "engine/v8/js_program.h"
+#include "engine/v8/limited_allocator.h"
+
+namespace cosmo::v8engine {
+
+class JsInstance final : public Instance {
+ public:
+  // A started instance. RESOURCE_EXHAUSTED when the top level hit the startup CPU or the memory
+  // limit; FAILED_PRECONDITION for a script error ("index.js:3:14: SyntaxError: ...") or a module
+  // without a default export that has a fetch() method.
+  static absl::StatusOr<std::unique_ptr<JsInstance>> Create(
+      std::shared_ptr<const JsProgram> program, const ScriptLimits& limits);
+
+  ~JsInstance() override;
+
+  InvokeResult Invoke(const HttpRequest& request) override;
+  bool Reusable() const override { return reusable_.load(std::memory_order_relaxed); }
+  size_t MemoryBytes() const override;
+
+ private:
+  struct LoadedModule {
+    std::string file;
+    v8::Global<v8::Module> module;
+    // Set while this instance compiled the module from source and still owes the code cache.
+    v8::Global<v8::UnboundModuleScript> unbound;
+  };
+  // Why a run of JavaScript stopped early.
+  enum class Stop { kNone, kCpu, kMemory };
+
+  JsInstance(std::shared_ptr<const JsProgram> program, const ScriptLimits& limits);
+
+  absl::Status Start();
+  absl::StatusOr<v8::Local<v8::Module>> LoadModule(v8::Local<v8::Context> context,
+                                                   const std::string& file);
+  static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
+                                                  v8::Local<v8::String> specifier,
+                                                  v8::Local<v8::FixedArray> import_assertions,
+                                                  v8::Local<v8::Module> referrer);
+  const LoadedModule* FindModule(v8::Local<v8::Module> module) const;
+  // Stores the code cache of modules this instance compiled. `final` after the first
+  // successful request: that cache replaces the one written at startup and is the last.
+  void WriteCodeCache(bool final);
+
+  // Runs the handler; fills result's response/outcome/error. Returns how JS was stopped.
+  void RunHandler(v8::Local<v8::Context> context, const HttpRequest& request, InvokeResult& result);
+  bool ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
+                       InvokeResult& result);
+
+  // Arms the watchdog for `budget_ns` of this thread's CPU from `cpu_start_ns`.
+  void ArmCpu(int64_t cpu_start_ns, int64_t budget_ns);
+  // Disarms and, if a limit stopped JavaScript, cancels the termination and condemns the
+  // instance. Call after the last JavaScript of the guarded section, on the isolate's thread.
+  Stop DisarmCpu();
+  void EnsureStackLimit();
+  size_t UsedHeapBytes();
+
+  static size_t NearHeapLimit(void* data, size_t current_heap_limit, size_t initial_heap_limit);
+  static void GcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                         void* data);
+  static void GcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                         void* data);
+
+  const std::shared_ptr<const JsProgram> program_;
+  const ScriptLimits limits_;
+  const int64_t cpu_budget_ns_;
+  std::unique_ptr<LimitedAllocator> allocator_;
+  IsolateState state_;
+  v8::Isolate* isolate_ = nullptr;
+  CpuWatchdog::Slot* watchdog_slot_ = nullptr;
+
+  v8::Global<v8::Context> context_;
+  v8::Global<v8::Object> handler_;
+  v8::Global<v8::Object> env_;
+  v8::Global<v8::Function> invoke_;
+  v8::Global<v8::Function> response_parts_;
+  v8::Global<v8::Function> make_context_;
+  std::vector<LoadedModule> modules_;
+  bool code_cache_final_ = false;
+
+  pthread_t stack_thread_{};
+  bool stack_thread_set_ = false;
+
+  // Set by the near-heap-limit callback (on the isolate's thread, inside a GC).
+  bool memory_hit_ = false;
+  int heap_limit_raises_ = 0;
+  // Heap accounting of the running invocation, kept by the GC callbacks.
+  size_t gc_freed_bytes_ = 0;
+  size_t gc_start_used_ = 0;
+  size_t peak_heap_bytes_ = 0;
+
+  std::atomic<bool> reusable_{true};
+  std::atomic<size_t> last_heap_used_{0};
+};
+
+}  // namespace cosmo::v8engine
+
+#endif  // COSMO_ENGINE_V8_JS_INSTANCE_H_

@@ -1,0 +1,290 @@
+#include "engine/v8/natives.h"
+
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "absl/time/clock.h"
+#include "engine/v8/isolate_state.h"
+#include "engine/v8/limited_allocator.h"
+
+namespace cosmo::v8engine {
+namespace {
+
+IsolateState* StateOf(v8::Isolate* isolate) {
+  return static_cast<IsolateState*>(isolate->GetData(kIsolateStateSlot));
+}
+
+void ThrowTypeError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::TypeError(
+      v8::String::NewFromUtf8(isolate, message.data(), v8::NewStringType::kNormal,
+                              static_cast<int>(message.size()))
+          .ToLocalChecked()));
+}
+
+void ThrowRangeError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::RangeError(
+      v8::String::NewFromUtf8(isolate, message.data(), v8::NewStringType::kNormal,
+                              static_cast<int>(message.size()))
+          .ToLocalChecked()));
+}
+
+// A new ArrayBuffer of `length` bytes, or an empty handle with a RangeError thrown when the
+// isolate's budget does not allow it. V8's own ArrayBuffer::New aborts the process when the
+// allocator refuses, so the budget is checked first.
+v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length) {
+  IsolateState* state = StateOf(isolate);
+  if (state != nullptr && state->allocator != nullptr && length > 64 &&
+      !state->allocator->WouldFit(length)) {
+    ThrowRangeError(isolate, "Array buffer allocation failed");
+    return {};
+  }
+  return v8::ArrayBuffer::New(isolate, length);
+}
+
+// The bytes of an ArrayBuffer or ArrayBufferView argument.
+bool BytesOf(v8::Local<v8::Value> value, uint8_t** data, size_t* length) {
+  if (value->IsArrayBufferView()) {
+    auto view = value.As<v8::ArrayBufferView>();
+    *data = static_cast<uint8_t*>(view->Buffer()->Data()) + view->ByteOffset();
+    *length = view->ByteLength();
+    return true;
+  }
+  if (value->IsArrayBuffer()) {
+    auto buffer = value.As<v8::ArrayBuffer>();
+    *data = static_cast<uint8_t*>(buffer->Data());
+    *length = buffer->ByteLength();
+    return true;
+  }
+  return false;
+}
+
+void Log(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  IsolateState* state = StateOf(isolate);
+  if (state == nullptr || state->console == nullptr) return;
+  if (state->console->size() >= kMaxConsoleMessages || state->console_bytes >= kMaxConsoleBytes) {
+    ++state->console_dropped;
+    return;
+  }
+  int level = info[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(2);
+  if (level < 0 || level > 4) level = 2;
+  v8::String::Utf8Value text(isolate, info[1]);
+  ConsoleMessage message;
+  message.level = static_cast<LogLevel>(level);
+  message.time = absl::Now();
+  if (*text != nullptr) {
+    size_t room = kMaxConsoleBytes - state->console_bytes;
+    message.text.assign(*text, std::min<size_t>(text.length(), room));
+  }
+  state->console_bytes += message.text.size();
+  state->console->push_back(std::move(message));
+}
+
+void RandomFill(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  uint8_t* data;
+  size_t length;
+  if (!BytesOf(info[0], &data, &length)) {
+    return ThrowTypeError(info.GetIsolate(), "randomFill: expected a Uint8Array");
+  }
+  if (length > 0 && RAND_bytes(data, static_cast<int>(length)) != 1) {
+    return ThrowTypeError(info.GetIsolate(), "randomFill: the system random source failed");
+  }
+}
+
+void Utf8Encode(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::String> str;
+  if (!info[0]->ToString(isolate->GetCurrentContext()).ToLocal(&str)) return;
+  int length = str->Utf8Length(isolate);
+  v8::Local<v8::ArrayBuffer> buffer;
+  if (!NewBuffer(isolate, length).ToLocal(&buffer)) return;
+  str->WriteUtf8(isolate, static_cast<char*>(buffer->Data()), length, nullptr,
+                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+  info.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, length));
+}
+
+void Utf8EncodeInto(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::String> str;
+  if (!info[0]->ToString(context).ToLocal(&str)) return;
+  uint8_t* data;
+  size_t length;
+  if (!BytesOf(info[1], &data, &length)) {
+    return ThrowTypeError(isolate, "utf8EncodeInto: expected a Uint8Array");
+  }
+  int read = 0;
+  int capacity = static_cast<int>(std::min<size_t>(length, INT32_MAX));
+  int written =
+      capacity == 0
+          ? 0
+          : str->WriteUtf8(isolate, reinterpret_cast<char*>(data), capacity, &read,
+                           v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+  v8::Local<v8::Value> pair[] = {v8::Integer::New(isolate, read),
+                                 v8::Integer::New(isolate, written)};
+  info.GetReturnValue().Set(v8::Array::New(isolate, pair, 2));
+}
+
+// Strict UTF-8 validation per the WHATWG Encoding standard (no overlongs, no surrogates, nothing
+// above U+10FFFF).
+bool IsValidUtf8(const uint8_t* s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= static_cast<size_t>(extra)) return false;
+    if (s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (int k = 2; k <= extra; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+void Utf8Decode(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  uint8_t* data;
+  size_t length;
+  if (!BytesOf(info[0], &data, &length)) {
+    return ThrowTypeError(isolate, "utf8Decode: expected an ArrayBuffer or a view of one");
+  }
+  bool fatal = info[1]->BooleanValue(isolate);
+  bool ignore_bom = info[2]->BooleanValue(isolate);
+  if (!ignore_bom && length >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) {
+    data += 3;
+    length -= 3;
+  }
+  if (fatal && !IsValidUtf8(data, length)) {
+    return ThrowTypeError(isolate, "The encoded data was not valid for encoding utf-8");
+  }
+  if (length > static_cast<size_t>(v8::String::kMaxLength)) {
+    return ThrowRangeError(isolate, "Invalid string length");
+  }
+  // V8's decoder replaces each maximal invalid subsequence with one U+FFFD, as the Encoding
+  // standard requires for non-fatal decoding.
+  v8::Local<v8::String> result;
+  if (!v8::String::NewFromUtf8(isolate, reinterpret_cast<const char*>(data),
+                               v8::NewStringType::kNormal, static_cast<int>(length))
+           .ToLocal(&result)) {
+    return ThrowRangeError(isolate, "Invalid string length");
+  }
+  info.GetReturnValue().Set(result);
+}
+
+// Throws failures as an Error named DataCloneError, which the runtime maps to a DOMException.
+class CloneDelegate final : public v8::ValueSerializer::Delegate {
+ public:
+  explicit CloneDelegate(v8::Isolate* isolate) : isolate_(isolate) {}
+  void ThrowDataCloneError(v8::Local<v8::String> message) override {
+    v8::Local<v8::Value> error = v8::Exception::Error(message);
+    v8::Local<v8::Context> context = isolate_->GetCurrentContext();
+    if (error->IsObject()) {
+      error.As<v8::Object>()
+          ->Set(context, v8::String::NewFromUtf8Literal(isolate_, "name"),
+                v8::String::NewFromUtf8Literal(isolate_, "DataCloneError"))
+          .Check();
+    }
+    isolate_->ThrowException(error);
+  }
+
+ private:
+  v8::Isolate* isolate_;
+};
+
+void Serialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  CloneDelegate delegate(isolate);
+  v8::ValueSerializer serializer(isolate, &delegate);
+  serializer.WriteHeader();
+  if (!serializer.WriteValue(isolate->GetCurrentContext(), info[0]).FromMaybe(false)) return;
+  std::pair<uint8_t*, size_t> bytes = serializer.Release();
+  v8::Local<v8::ArrayBuffer> buffer;
+  if (NewBuffer(isolate, bytes.second).ToLocal(&buffer)) {
+    std::memcpy(buffer->Data(), bytes.first, bytes.second);
+    info.GetReturnValue().Set(buffer);
+  }
+  std::free(bytes.first);
+}
+
+void Deserialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  uint8_t* data;
+  size_t length;
+  if (!BytesOf(info[0], &data, &length)) {
+    return ThrowTypeError(isolate, "deserialize: expected an ArrayBuffer");
+  }
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::ValueDeserializer deserializer(isolate, data, length);
+  if (!deserializer.ReadHeader(context).FromMaybe(false)) return;
+  v8::Local<v8::Value> value;
+  if (deserializer.ReadValue(context).ToLocal(&value)) info.GetReturnValue().Set(value);
+}
+
+struct NativeFunction {
+  const char* name;
+  v8::FunctionCallback callback;
+};
+
+constexpr NativeFunction kNatives[] = {
+    {"log", Log},
+    {"randomFill", RandomFill},
+    {"utf8Encode", Utf8Encode},
+    {"utf8EncodeInto", Utf8EncodeInto},
+    {"utf8Decode", Utf8Decode},
+    {"serialize", Serialize},
+    {"deserialize", Deserialize},
+};
+
+}  // namespace
+
+void Natives::Install(v8::Isolate* isolate, v8::Local<v8::Context> context) {
+  v8::Local<v8::Object> natives = v8::Object::New(isolate);
+  for (const NativeFunction& native : kNatives) {
+    v8::Local<v8::String> name = v8::String::NewFromUtf8(isolate, native.name).ToLocalChecked();
+    v8::Local<v8::Function> function = v8::FunctionTemplate::New(isolate, native.callback, {}, {},
+                                                                 0, v8::ConstructorBehavior::kThrow)
+                                           ->GetFunction(context)
+                                           .ToLocalChecked();
+    function->SetName(name);
+    natives->Set(context, name, function).Check();
+  }
+  context->Global()
+      ->Set(context, v8::String::NewFromUtf8Literal(isolate, "__cosmo_native"), natives)
+      .Check();
+}
+
+const intptr_t* Natives::ExternalReferences() {
+  static const intptr_t* references = [] {
+    constexpr size_t n = sizeof(kNatives) / sizeof(kNatives[0]);
+    auto* list = new intptr_t[n + 1];
+    for (size_t i = 0; i < n; ++i) list[i] = reinterpret_cast<intptr_t>(kNatives[i].callback);
+    list[n] = 0;
+    return list;
+  }();
+  return references;
+}
+
+}  // namespace cosmo::v8engine

@@ -1,0 +1,86 @@
+#include "engine/v8/v8_javascript_engine.h"
+
+#include "absl/strings/str_cat.h"
+#include "cosmo/status_macros.h"
+#include "engine/v8/engine_core.h"
+#include "engine/v8/js_program.h"
+#include "engine/v8/snapshot_builder.h"
+#include "engine/v8/v8_platform.h"
+#ifdef COSMO_HAVE_JS_RUNTIME
+#include "engine/v8/js/runtime_source.h"
+#endif
+
+namespace cosmo {
+namespace v8engine {
+namespace {
+
+absl::Status CheckManifest(const Manifest& manifest) {
+  if (manifest.engine != "javascript") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("engine: '", manifest.engine, "' is not \"javascript\""));
+  }
+  if (manifest.files.count(manifest.main) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("main: '", manifest.main, "' is not among the files"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status V8JavaScriptEngine::Validate(const Manifest& manifest) {
+  COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+  // A startup probe in a fresh isolate: compile, link and run the top level under the default
+  // startup CPU limit, then look for the handler. Nothing is cached: the version is not known
+  // (and may never be deployed).
+  auto program =
+      std::make_shared<JsProgram>(core_, "validation", manifest, std::make_shared<CodeCache>());
+  absl::StatusOr<std::unique_ptr<Instance>> instance = program->Instantiate(ScriptLimits());
+  if (instance.ok()) return absl::OkStatus();
+  if (absl::IsFailedPrecondition(instance.status()) ||
+      absl::IsResourceExhausted(instance.status())) {
+    return absl::InvalidArgumentError(instance.status().message());
+  }
+  return instance.status();
+}
+
+absl::StatusOr<std::shared_ptr<Program>> V8JavaScriptEngine::Prepare(const std::string& version,
+                                                                     const Manifest& manifest) {
+  COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+  return std::make_shared<JsProgram>(core_, version, manifest, core_->CodeCacheFor(version));
+}
+
+JavaScriptEngineStats V8JavaScriptEngine::stats() const {
+  JavaScriptEngineStats stats;
+  stats.modules_compiled = core_->modules_compiled.load();
+  stats.code_cache_hits = core_->code_cache_hits.load();
+  stats.code_cache_rejected = core_->code_cache_rejected.load();
+  stats.isolates_created = core_->isolates_created.load();
+  return stats;
+}
+
+absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime(
+    const JavaScriptEngineOptions& options, std::string_view runtime_source) {
+  if (options.watchdog_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("watchdog_interval: must be positive");
+  }
+  if (options.max_cached_versions == 0) {
+    return absl::InvalidArgumentError("max_cached_versions: must be at least 1");
+  }
+  COSMO_ASSIGN_OR_RETURN(std::string snapshot, SnapshotBuilder::Build(runtime_source));
+  return std::make_unique<V8JavaScriptEngine>(
+      std::make_shared<EngineCore>(options, std::move(snapshot)));
+}
+
+}  // namespace v8engine
+
+absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngine(
+    const JavaScriptEngineOptions& options) {
+#ifdef COSMO_HAVE_JS_RUNTIME
+  return v8engine::NewJavaScriptEngineWithRuntime(options, v8engine::RuntimeSource());
+#else
+  return absl::UnimplementedError("libcosmo was built without the web-API runtime");
+#endif
+}
+
+}  // namespace cosmo

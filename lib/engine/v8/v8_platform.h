@@ -1,0 +1,33 @@
+// Process-wide V8 initialisation.
+//
+// V8 allows one platform per process and its flags must be set before the first isolate exists.
+// V8Platform::EnsureInitialized() does both exactly once, from whichever thread gets there first;
+// the platform is never torn down (V8 cannot be re-initialised after V8::Dispose()).
+#ifndef COSMO_ENGINE_V8_V8_PLATFORM_H_
+#define COSMO_ENGINE_V8_V8_PLATFORM_H_
+
+#include <string>
+
+namespace v8 {
+class Platform;
+}  // namespace v8
+
+namespace cosmo::v8engine {
+
+class V8Platform {
+ public:
+  // Initialises the platform and flags on first call; later calls return at once. Thread-safe.
+  static void EnsureInitialized();
+
+  // "10.2.154.26": part of every code-cache key, since cached code is only valid for the V8 build
+  // that wrote it.
+  static const std::string& Version();
+
+  // The process's platform, for pumping an isolate's foreground tasks. Requires
+  // EnsureInitialized().
+  static v8::Platform* Get();
+};
+
+}  // namespace cosmo::v8engine
+
+#endif  // COSMO_ENGINE_V8_V8_PLATFORM_H_

@@ -1,0 +1,235 @@
+// The handler contract of JavaScript instances: return shapes, async, errors, env, ctx, console,
+// request conversion and metering. Real V8, real snapshot.
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "engine/v8/isolate_state.h"
+#include "engine_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cosmo::v8engine {
+namespace {
+
+using ::cosmo::v8engine::testing::Get;
+using ::cosmo::v8engine::testing::HeaderOf;
+using ::cosmo::v8engine::testing::JsManifest;
+using ::cosmo::v8engine::testing::SharedEngine;
+using ::cosmo::v8engine::testing::Start;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::unique_ptr<Instance> MustStart(const std::string& source,
+                                    std::map<std::string, std::string> env = {}) {
+  auto instance = Start(SharedEngine(), JsManifest(source, std::move(env)));
+  EXPECT_TRUE(instance.ok()) << instance.status();
+  return instance.ok() ? std::move(*instance) : nullptr;
+}
+
+TEST(JsInstanceTest, ResponseIsReturnedWithStatusHeadersAndBody) {
+  auto instance = MustStart(R"(export default { fetch() {
+      return new Response('made', { status: 201, headers: { 'X-Thing': 'yes' } }); } };)");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.status, 201);
+  EXPECT_EQ(result.response.body, "made");
+  EXPECT_EQ(HeaderOf(result.response, "x-thing"), "yes");
+}
+
+TEST(JsInstanceTest, StringBecomesPlainText200) {
+  auto instance = MustStart("export default { fetch() { return 'hello'; } };");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.status, 200);
+  EXPECT_EQ(result.response.body, "hello");
+  EXPECT_EQ(HeaderOf(result.response, "content-type"), "text/plain;charset=UTF-8");
+}
+
+TEST(JsInstanceTest, PromiseOfStringAndOfResponseAreAwaited) {
+  auto strings = MustStart("export default { fetch() { return Promise.resolve('later'); } };");
+  ASSERT_NE(strings, nullptr);
+  InvokeResult a = strings->Invoke(Get());
+  ASSERT_EQ(a.outcome, Outcome::kOk) << a.error;
+  EXPECT_EQ(a.response.body, "later");
+
+  auto responses = MustStart(R"(export default { async fetch(request) {
+      await null; await Promise.resolve();
+      return Response.json({ method: request.method, url: request.url }); } };)");
+  ASSERT_NE(responses, nullptr);
+  InvokeResult b = responses->Invoke(Get("http://h/f/x"));
+  ASSERT_EQ(b.outcome, Outcome::kOk) << b.error;
+  EXPECT_EQ(b.response.body, R"({"method":"GET","url":"http://h/f/x"})");
+  EXPECT_THAT(HeaderOf(b.response, "content-type"), StartsWith("application/json"));
+}
+
+TEST(JsInstanceTest, RequestHeadersAndBodyReachTheHandler) {
+  auto instance = MustStart(R"(export default { async fetch(request) {
+      const body = await request.json();
+      return `${request.method} ${request.headers.get('x-name')} ${body.n + 1}`; } };)");
+  ASSERT_NE(instance, nullptr);
+  HttpRequest request = Get();
+  request.method = "POST";
+  request.headers = {{"X-Name", "ada"}, {"Content-Type", "application/json"}};
+  request.body = R"({"n": 41})";
+  InvokeResult result = instance->Invoke(request);
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "POST ada 42");
+  EXPECT_EQ(result.usage.request_bytes, request.body.size());
+  EXPECT_EQ(result.usage.response_bytes, result.response.body.size());
+}
+
+TEST(JsInstanceTest, ThrownErrorIsAnExceptionWithMessageAndStack) {
+  auto instance = MustStart(
+      "export default {\n"
+      "  fetch() {\n"
+      "    null.x();\n"
+      "  }\n"
+      "};\n");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_THAT(result.error, StartsWith("Uncaught TypeError: Cannot read properties of null"));
+  EXPECT_THAT(result.error, HasSubstr("at Object.fetch (index.js:3:10)"));
+  // An exception does not poison the instance.
+  EXPECT_TRUE(instance->Reusable());
+}
+
+TEST(JsInstanceTest, RejectedPromiseIsAnException) {
+  auto instance =
+      MustStart("export default { async fetch() { await null; throw new RangeError('nope'); } };");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_THAT(result.error, StartsWith("Uncaught RangeError: nope"));
+  EXPECT_THAT(result.error, HasSubstr("index.js:1:"));
+}
+
+TEST(JsInstanceTest, ThrownNonErrorValueIsDescribed) {
+  auto instance = MustStart("export default { fetch() { throw 'plain'; } };");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_EQ(result.error, "Uncaught plain");
+}
+
+TEST(JsInstanceTest, ReturningSomethingElseIsAnInvalidResponse) {
+  auto instance = MustStart("export default { fetch() { return 42; } };");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_THAT(result.error, HasSubstr("invalid response"));
+}
+
+TEST(JsInstanceTest, EnvHoldsTheManifestVariablesAsStrings) {
+  auto instance = MustStart(
+      "export default { fetch(r, env) { return `${env.GREETING} ${typeof env.N} ${env.N}`; } };",
+      {{"GREETING", "hi"}, {"N", "3"}});
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "hi string 3");
+}
+
+TEST(JsInstanceTest, CtxWaitUntilExistsAndItsWorkRuns) {
+  auto instance = MustStart(R"(
+      let done = 0;
+      export default { fetch(r, env, ctx) {
+        ctx.waitUntil(Promise.resolve().then(() => { done++; }));
+        return `done=${done}`; } };)");
+  ASSERT_NE(instance, nullptr);
+  EXPECT_EQ(instance->Invoke(Get()).response.body, "done=0");
+  // The first request's waitUntil work ran before the second request.
+  EXPECT_EQ(instance->Invoke(Get()).response.body, "done=1");
+}
+
+TEST(JsInstanceTest, ModuleStateLivesAcrossRequestsOfOneInstance) {
+  auto instance = MustStart("let n = 0; export default { fetch() { return String(++n); } };");
+  ASSERT_NE(instance, nullptr);
+  EXPECT_EQ(instance->Invoke(Get()).response.body, "1");
+  EXPECT_EQ(instance->Invoke(Get()).response.body, "2");
+}
+
+TEST(JsInstanceTest, ConsoleCallsAreCapturedInOrderWithLevels) {
+  auto instance = MustStart(R"(
+      console.log('at startup is dropped');
+      export default { fetch() {
+        console.log('one', 2); console.warn('careful'); console.error('bad');
+        return 'ok'; } };)");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  ASSERT_EQ(result.console.size(), 3u);
+  EXPECT_EQ(result.console[0].text, "one 2");
+  EXPECT_EQ(result.console[0].level, LogLevel::kLog);
+  EXPECT_EQ(result.console[1].level, LogLevel::kWarn);
+  EXPECT_EQ(result.console[2].text, "bad");
+  EXPECT_EQ(result.console[2].level, LogLevel::kError);
+  // The next request starts with an empty log.
+  EXPECT_EQ(instance->Invoke(Get()).console.size(), 3u);
+}
+
+TEST(JsInstanceTest, ConsoleFloodIsCappedNotFatal) {
+  auto instance = MustStart(
+      "export default { fetch() { for (let i = 0; i < 5000; i++) console.log('x'); "
+      "return 'ok'; } };");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  ASSERT_EQ(result.console.size(), kMaxConsoleMessages + 1);
+  EXPECT_THAT(result.console.back().text, HasSubstr("4000 console messages dropped"));
+}
+
+TEST(JsInstanceTest, UsageMetersCpuWallAndHeap) {
+  auto instance = MustStart(R"(export default { fetch() {
+      let s = 0; for (let i = 0; i < 2e6; i++) s += i; return String(s); } };)");
+  ASSERT_NE(instance, nullptr);
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_GT(result.usage.cpu_us, 0);
+  EXPECT_GE(result.usage.wall_us, result.usage.cpu_us / 2);
+  EXPECT_GT(result.usage.peak_heap_bytes, 0u);
+  EXPECT_GT(instance->MemoryBytes(), 0u);
+}
+
+// bytes_allocated counts heap bytes to the byte: a request that additionally allocates one
+// array of 1000 holes (a 32-byte JSArray plus a 16 + 1000 * 8 byte FixedArray) reports exactly
+// 8048 bytes more than the same request without it.
+TEST(JsInstanceTest, BytesAllocatedIsExactForAKnownAllocation) {
+  auto instance = MustStart(R"(
+      const keep = [];
+      export default { fetch(request) {
+        if (request.method === 'PUT') keep.push(new Array(1000));
+        else keep.push(null);
+        return 'ok'; } };)");
+  ASSERT_NE(instance, nullptr);
+  HttpRequest put = Get();
+  put.method = "PUT";
+  HttpRequest get = Get();
+  // Warm both paths (feedback vectors, inline caches) before measuring.
+  for (int i = 0; i < 5; ++i) {
+    instance->Invoke(put);
+    instance->Invoke(get);
+  }
+  InvokeResult with = instance->Invoke(put);
+  InvokeResult without = instance->Invoke(get);
+  ASSERT_EQ(with.outcome, Outcome::kOk) << with.error;
+  ASSERT_EQ(without.outcome, Outcome::kOk) << without.error;
+  EXPECT_EQ(with.usage.bytes_allocated - without.usage.bytes_allocated, 8048u)
+      << "with " << with.usage.bytes_allocated << " without " << without.usage.bytes_allocated;
+}
+
+TEST(JsInstanceTest, InvokeWorksFromAnotherThread) {
+  auto instance = MustStart("export default { fetch() { return 'threaded'; } };");
+  ASSERT_NE(instance, nullptr);
+  EXPECT_EQ(instance->Invoke(Get()).response.body, "threaded");
+  std::string body;
+  std::thread([&] { body = instance->Invoke(Get()).response.body; }).join();
+  EXPECT_EQ(body, "threaded");
+  EXPECT_EQ(instance->Invoke(Get()).response.body, "threaded");
+}
+
+}  // namespace
+}  // namespace cosmo::v8engine
