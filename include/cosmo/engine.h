@@ -1,0 +1,78 @@
+// A language runtime: turns a version's Manifest into running code.
+//
+// The Runtime owns one Engine per language ("javascript", "liquid") and never sees what is inside:
+//
+//   Engine      validates manifests at deploy and prepares a version's code. One per process and
+//               language. Thread-safe.
+//   Program     one version's prepared code (compiled, cached). Shared by every activation of that
+//               version; thread-safe; immutable.
+//   Instance    one running copy of a Program (for JavaScript: an isolate with its context). Serves
+//               one request at a time; callable from any thread, but never from two at once
+//               (thread-compatible). Several Instances of one Program run in parallel.
+//
+// Lifetimes: an Engine outlives its Programs; a Program outlives its Instances (Instances hold a
+// shared_ptr to their Program).
+#ifndef COSMO_ENGINE_H_
+#define COSMO_ENGINE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cosmo/invocation.h"
+#include "cosmo/limits.h"
+#include "cosmo/manifest.h"
+
+namespace cosmo {
+
+class Instance {
+ public:
+  virtual ~Instance() = default;
+
+  // Runs the handler on `request` within `limits` and reports how it ended. Never throws; every
+  // failure is an Outcome in the result. Blocks the calling thread until the response is ready.
+  virtual InvokeResult Invoke(const HttpRequest& request) = 0;
+
+  // False once the instance must not serve again (it hit a memory limit, or a CPU limit left its
+  // state half-updated). The owner discards it and instantiates a fresh one.
+  virtual bool Reusable() const = 0;
+
+  // Memory the instance holds now (heap plus external), for the runtime's memory budget.
+  virtual size_t MemoryBytes() const = 0;
+};
+
+class Program {
+ public:
+  virtual ~Program() = default;
+
+  // A fresh instance with the given limits. Runs the module's top level under
+  // limits.startup_cpu: a failure there is RESOURCE_EXHAUSTED (limit) or FAILED_PRECONDITION
+  // (a script error), naming the cause.
+  virtual absl::StatusOr<std::unique_ptr<Instance>> Instantiate(const ScriptLimits& limits) = 0;
+
+  virtual const std::string& version() const = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // The manifest `engine` value this engine runs, e.g. "javascript".
+  virtual absl::string_view name() const = 0;
+
+  // Deploy-time check of a manifest for this engine. INVALID_ARGUMENT for bad code, with the file,
+  // line and column ("index.js:3:14: SyntaxError: Unexpected token '}'"), or a missing entry point.
+  virtual absl::Status Validate(const Manifest& manifest) = 0;
+
+  // Prepares `manifest` (whose name is `version`) for instantiation, reusing cached compiled code
+  // when this version was prepared before.
+  virtual absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
+                                                           const Manifest& manifest) = 0;
+};
+
+}  // namespace cosmo
+
+#endif  // COSMO_ENGINE_H_

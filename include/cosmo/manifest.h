@@ -1,0 +1,60 @@
+// A deployable version's content, its canonical encoding, and its name.
+//
+// A Manifest is what one deploy stores: the engine, the entry file, the source files, the
+// environment variables and the limits the deployer set. Its version is the lowercase hex SHA-256
+// of its core-deterministic CBOR encoding (RFC 8949 §4.2.1: definite lengths, shortest integer
+// forms, map keys sorted by their encoded bytes), of exactly the map
+//
+//   { "engine": text, "main": text, "files": {text: text}, "env": {text: text},
+//     "limits": {text: unsigned} }
+//
+// with empty maps present. Anyone can recompute a version from the sources and deploy flags;
+// `scripts/hash_vectors.py` does it independently with python3-cbor2.
+//
+// Plain value types and pure functions; thread-safe.
+#ifndef COSMO_MANIFEST_H_
+#define COSMO_MANIFEST_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace cosmo {
+
+struct Manifest {
+  std::string engine;  // "javascript" or "liquid"
+  std::string main;    // entry file; a key of `files`
+  std::map<std::string, std::string> files;
+  std::map<std::string, std::string> env;
+  std::map<std::string, uint64_t> limits;
+
+  friend bool operator==(const Manifest&, const Manifest&) = default;
+
+  // Total bytes of source in `files` (keys and values).
+  size_t SourceBytes() const;
+};
+
+// Canonical CBOR bytes of `manifest`. Fails with INVALID_ARGUMENT if any text is not valid UTF-8
+// (CBOR text strings must be), naming the offending field.
+absl::StatusOr<std::string> EncodeManifest(const Manifest& manifest);
+
+// Parses canonical CBOR written by EncodeManifest(). Rejects anything else (wrong shape, extra or
+// missing keys, non-canonical forms) with DATA_LOSS, since stored manifests are only ever written
+// by EncodeManifest().
+absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor);
+
+// Lowercase hex SHA-256 of `bytes`: 64 characters.
+std::string Sha256Hex(absl::string_view bytes);
+
+// The version name of `manifest`: Sha256Hex(EncodeManifest(manifest)).
+absl::StatusOr<std::string> ComputeVersion(const Manifest& manifest);
+
+// True when `version` is 64 lowercase hex digits.
+bool IsFullVersion(absl::string_view version);
+
+}  // namespace cosmo
+
+#endif  // COSMO_MANIFEST_H_

@@ -1,0 +1,32 @@
+// The one way every request ends.
+//
+// Each invocation — through the library, the HTTP data plane or a gateway — ends in exactly one
+// Outcome. Metrics, logs and tests speak in outcomes; status_mapping.h turns an outcome into the
+// HTTP status and JSON error code users see.
+#ifndef COSMO_OUTCOME_H_
+#define COSMO_OUTCOME_H_
+
+#include "absl/strings/string_view.h"
+
+namespace cosmo {
+
+enum class Outcome {
+  kOk,                // the handler produced a response (of any HTTP status)
+  kException,         // uncaught JS exception, invalid response, never-settling promise
+  kExceededCpu,       // CPU limit of the request (or of the module's top level) hit
+  kExceededMemory,    // heap or ArrayBuffer budget of the isolate hit
+  kExceededWallTime,  // the request's wall-clock limit hit while it waited
+  kNotFound,          // no such family, or it has no active version
+  kLoadShed,          // refused because the host is saturated; retry later
+  kBadRequest,        // the request itself was malformed or over a size limit
+  kInternal,          // a fault of the host (store error, corrupt version); never the script's
+};
+
+inline constexpr int kOutcomeCount = 9;
+
+// Stable snake_case name, e.g. "exceeded_cpu"; used in metrics labels and logs.
+absl::string_view OutcomeName(Outcome outcome);
+
+}  // namespace cosmo
+
+#endif  // COSMO_OUTCOME_H_

@@ -1,0 +1,177 @@
+// The versioned registry of route families: deploy, validate, history, rollback, delete.
+//
+// A family (the first URL path segment, e.g. `shop` for /shop/*) has one active version at a time
+// and a history of every activation. A version is the SHA-256 of its manifest's canonical CBOR
+// (manifest.h); the manifest is stored once per version as a blob, shared by every family that
+// deploys the same content. Every change is one atomic, guarded Store commit, so concurrent
+// deploys to one family serialise (by compare-and-set on the family record) and an acknowledged
+// deploy is never lost; a commit whose outcome is unknown (UNAVAILABLE) is safe to retry because
+// deploys are idempotent by content.
+//
+// Ownership: a family belongs to the tenant that first deployed it; every operation names the
+// calling tenant and gets PERMISSION_DENIED on another tenant's family. Deleting a family frees
+// its name.
+//
+// Error codes: INVALID_ARGUMENT (bad name, manifest, limits, or code — the message names the
+// field), NOT_FOUND (family, version), PERMISSION_DENIED (another tenant's family),
+// FAILED_PRECONDITION (rollback with no earlier version), ABORTED (expected_version did not match,
+// or too much contention), UNAVAILABLE / DATA_LOSS from the store.
+//
+// The Registry borrows its Store, Clock and Engines, which must outlive it. Thread-safe.
+#ifndef COSMO_REGISTRY_H_
+#define COSMO_REGISTRY_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cosmo/clock.h"
+#include "cosmo/engine.h"
+#include "cosmo/limits.h"
+#include "cosmo/manifest.h"
+#include "cosmo/store.h"
+
+namespace cosmo {
+
+struct RegistryOptions {
+  // Server caps: deploys may request lower limits, never higher ones; max_script_bytes bounds the
+  // total source of a deploy.
+  ScriptLimits caps;
+  // Most files one deploy may hold.
+  size_t max_files = 100;
+  // Most env variables, and their total size (names plus values).
+  size_t max_env_vars = 128;
+  size_t max_env_bytes = 64 << 10;
+  // Attempts of one change against concurrent writers (in other processes) before ABORTED.
+  int max_commit_attempts = 64;
+
+  absl::Status Validate() const;
+};
+
+struct DeployRequest {
+  std::string tenant;
+  std::string family;
+  Manifest manifest;
+  // When set, deploy only if the family's active version starts with this (8+ hex digits), or,
+  // when empty, only if the family does not exist yet; ABORTED otherwise.
+  std::optional<std::string> expected_version;
+};
+
+struct DeployResult {
+  std::string version;
+  // True when the deploy changed the active version (and so wrote a history entry); false when
+  // the content was already active.
+  bool created = false;
+  // The version that was active before (empty for a new family).
+  std::string previous_version;
+};
+
+enum class HistoryAction { kDeploy, kRollback };
+
+struct HistoryEntry {
+  uint64_t sequence = 0;  // 1 for the family's first deploy, then consecutive
+  std::string version;
+  HistoryAction action = HistoryAction::kDeploy;
+  absl::Time time;
+  uint64_t size_bytes = 0;  // stored manifest size
+  std::string tenant;
+  std::string previous_version;  // active before this entry; empty for the first
+};
+
+struct FamilyInfo {
+  std::string family;
+  std::string owner_tenant;
+  std::string active_version;
+  std::string engine;
+  absl::Time created;
+  absl::Time updated;
+  uint64_t history_length = 0;
+};
+
+// What the data plane needs to serve a family; no ownership check.
+struct ActiveVersion {
+  std::string version;
+  std::string engine;
+};
+
+struct PageRequest {
+  // 0 means the default (100); larger values are capped at 1000.
+  size_t page_size = 0;
+  // Empty for the first page, otherwise the previous page's next_page_token.
+  std::string page_token;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  // Empty when there are no more items.
+  std::string next_page_token;
+};
+
+class Registry {
+ public:
+  // `engines` are the languages this registry accepts, looked up by Engine::name(); they validate
+  // code at deploy. All pointers are borrowed.
+  static absl::StatusOr<std::unique_ptr<Registry>> Create(Store* store,
+                                                          std::vector<Engine*> engines,
+                                                          Clock* clock,
+                                                          RegistryOptions options = {});
+
+  virtual ~Registry() = default;
+
+  // Validates and stores `request.manifest`, then makes it the family's active version. Deploying
+  // the active content again changes nothing (created == false).
+  virtual absl::StatusOr<DeployResult> Deploy(const DeployRequest& request) = 0;
+
+  // Everything Deploy() checks about a manifest, without storing it.
+  virtual absl::Status Validate(const Manifest& manifest) = 0;
+
+  virtual absl::StatusOr<FamilyInfo> GetFamily(absl::string_view tenant,
+                                               absl::string_view family) = 0;
+
+  // The tenant's families in name order.
+  virtual absl::StatusOr<Page<FamilyInfo>> ListFamilies(absl::string_view tenant,
+                                                        const PageRequest& page) = 0;
+
+  // The family's history, newest first.
+  virtual absl::StatusOr<Page<HistoryEntry>> History(absl::string_view tenant,
+                                                     absl::string_view family,
+                                                     const PageRequest& page) = 0;
+
+  // Activates `version` (a full hash or a unique prefix of 8+ hex digits of a version this family
+  // has had) or, without one, the version that was active before the current one — so two
+  // rollbacks in a row return to where they started, like `kubectl rollout undo`. Recorded in
+  // history. Returns the history entry written (or, if `version` is already active, the latest).
+  virtual absl::StatusOr<HistoryEntry> Rollback(absl::string_view tenant, absl::string_view family,
+                                                std::optional<absl::string_view> version) = 0;
+
+  // Removes the family, its history and its version list; manifests no other family uses are
+  // deleted too. The name becomes free.
+  virtual absl::Status DeleteFamily(absl::string_view tenant, absl::string_view family) = 0;
+
+  // The full version this family has had that starts with `prefix` (8+ hex digits). NOT_FOUND if
+  // none, INVALID_ARGUMENT if several match or the prefix is malformed.
+  virtual absl::StatusOr<std::string> ResolveVersion(absl::string_view tenant,
+                                                     absl::string_view family,
+                                                     absl::string_view prefix) = 0;
+
+  // The stored manifest of `version`, verified against its hash (DATA_LOSS on mismatch).
+  virtual absl::StatusOr<Manifest> LoadManifest(absl::string_view version) = 0;
+
+  // The active version of `family` (NOT_FOUND if none), for serving requests.
+  virtual absl::StatusOr<ActiveVersion> GetActiveVersion(absl::string_view family) = 0;
+};
+
+// Family names: ^[a-z0-9][a-z0-9-]{0,62}$. Tenants: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
+bool IsValidFamilyName(absl::string_view family);
+bool IsValidTenantName(absl::string_view tenant);
+
+}  // namespace cosmo
+
+#endif  // COSMO_REGISTRY_H_

@@ -1,0 +1,593 @@
+// The Registry on top of any Store.
+//
+// Every mutation follows one pattern: read the family record (keeping its raw bytes), decide,
+// then commit one WriteBatch guarded by "fam/<family> still holds those bytes" plus guards on any
+// shared record it updates (blob reference counts). A guard failure means another writer — in
+// this process or, on etcd, another server — got there first: re-read and decide again. Within
+// this process, writers of one family also take a striped mutex so they queue instead of spinning
+// on the store.
+#include "cosmo/registry.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "cosmo/internal/store_records.pb.h"
+#include "cosmo/status_macros.h"
+#include "registry/store_keys.h"
+
+namespace cosmo {
+namespace {
+
+namespace pb = ::cosmo::internal;
+
+constexpr size_t kDefaultPageSize = 100;
+constexpr size_t kMaxPageSize = 1000;
+constexpr size_t kMaxFileNameBytes = 255;
+constexpr size_t kMaxEnvNameBytes = 128;
+
+absl::Status CheckFamilyName(absl::string_view family) {
+  if (IsValidFamilyName(family)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "family: '", absl::CHexEscape(family.substr(0, 80)),
+      "' is not a valid family name; use 1-63 characters from a-z, 0-9 and '-', starting with a "
+      "letter or digit"));
+}
+
+absl::Status CheckTenantName(absl::string_view tenant) {
+  if (IsValidTenantName(tenant)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "tenant: '", absl::CHexEscape(tenant.substr(0, 80)),
+      "' is not a valid tenant name; use 1-64 characters from A-Z, a-z, 0-9, '.', '_' and '-'"));
+}
+
+// Relative paths of ASCII letters, digits, '.', '_' and '-' segments; no "." or ".." segment.
+bool IsValidFileName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxFileNameBytes) return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == absl::string_view::npos) end = name.size();
+    absl::string_view segment = name.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    for (char c : segment) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+        return false;
+      }
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+bool IsValidEnvName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxEnvNameBytes) return false;
+  if (absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+absl::Status CheckVersionPrefix(absl::string_view prefix) {
+  const bool hex = std::all_of(prefix.begin(), prefix.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (hex && prefix.size() >= 8 && prefix.size() <= 64) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("version: '", absl::CHexEscape(prefix.substr(0, 80)),
+                   "' is not a version; give the full hash or a prefix of at least 8 lowercase "
+                   "hex digits"));
+}
+
+absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
+
+HistoryEntry ToEntry(const pb::HistoryRecord& record) {
+  HistoryEntry entry;
+  entry.sequence = record.sequence();
+  entry.version = record.version();
+  entry.action = record.action() == pb::HISTORY_ACTION_ROLLBACK ? HistoryAction::kRollback
+                                                                : HistoryAction::kDeploy;
+  entry.time = FromMicros(record.time_unix_micros());
+  entry.size_bytes = record.size_bytes();
+  entry.tenant = record.tenant();
+  entry.previous_version = record.previous_version();
+  return entry;
+}
+
+FamilyInfo ToInfo(absl::string_view family, const pb::FamilyRecord& record) {
+  FamilyInfo info;
+  info.family = std::string(family);
+  info.owner_tenant = record.owner_tenant();
+  info.active_version = record.active_version();
+  info.engine = record.engine();
+  info.created = FromMicros(record.created_unix_micros());
+  info.updated = FromMicros(record.updated_unix_micros());
+  info.history_length = record.next_sequence() - 1;
+  return info;
+}
+
+template <typename Message>
+absl::StatusOr<Message> Parse(absl::string_view bytes, absl::string_view key) {
+  Message message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("store record '", key, "' is unreadable"));
+  }
+  return message;
+}
+
+size_t PageSize(const PageRequest& page) {
+  if (page.page_size == 0) return kDefaultPageSize;
+  return std::min(page.page_size, kMaxPageSize);
+}
+
+// A family record as read, with the raw bytes that guard the commit that replaces it.
+struct FamilySnapshot {
+  std::optional<pb::FamilyRecord> record;
+  std::optional<std::string> raw;
+};
+
+class StoreRegistry final : public Registry {
+ public:
+  StoreRegistry(Store* store, absl::flat_hash_map<std::string, Engine*> engines, Clock* clock,
+                RegistryOptions options)
+      : store_(store), engines_(std::move(engines)), clock_(clock), options_(std::move(options)) {}
+
+  absl::StatusOr<DeployResult> Deploy(const DeployRequest& request) override {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(request.tenant));
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(request.family));
+    if (request.expected_version && !request.expected_version->empty()) {
+      COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*request.expected_version));
+    }
+    COSMO_RETURN_IF_ERROR(Validate(request.manifest));
+    COSMO_ASSIGN_OR_RETURN(std::string cbor, EncodeManifest(request.manifest));
+    const std::string version = Sha256Hex(cbor);
+
+    absl::MutexLock lock(&LockFor(request.family));
+    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(request.family));
+      if (current.record) {
+        COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, request.tenant, request.family));
+      }
+      const std::string active = current.record ? current.record->active_version() : "";
+      if (request.expected_version) {
+        const std::string& expected = *request.expected_version;
+        const bool matches = expected.empty()
+                                 ? !current.record
+                                 : current.record && absl::StartsWith(active, expected);
+        if (!matches) {
+          return absl::AbortedError(
+              absl::StrCat("family '", request.family, "' is at version ",
+                           active.empty() ? "(none)" : active.substr(0, 12), ", not the expected ",
+                           expected.empty() ? "(none)" : expected, "; fetch it again and retry"));
+        }
+      }
+      if (active == version) return DeployResult{version, false, active};
+
+      const absl::Time now = clock_->Now();
+      WriteBatch batch;
+      const std::string fver_key = store_keys::FamilyVersion(request.family, version);
+      COSMO_ASSIGN_OR_RETURN(std::optional<std::string> fver, store_->Find(fver_key));
+      if (!fver) {
+        batch.ExpectAbsent(fver_key);
+        pb::FamilyVersionRecord fver_record;
+        fver_record.set_first_deployed_unix_micros(absl::ToUnixMicros(now));
+        fver_record.set_size_bytes(cbor.size());
+        fver_record.set_engine(request.manifest.engine);
+        batch.Put(fver_key, fver_record.SerializeAsString());
+        COSMO_RETURN_IF_ERROR(AddBlobReference(version, cbor, batch));
+      }
+      const uint64_t sequence = current.record ? current.record->next_sequence() : 1;
+      pb::FamilyRecord next = current.record.value_or(pb::FamilyRecord());
+      if (!current.record) {
+        next.set_owner_tenant(request.tenant);
+        next.set_created_unix_micros(absl::ToUnixMicros(now));
+        batch.Put(store_keys::Owned(request.tenant, request.family), "");
+      }
+      next.set_active_version(version);
+      next.set_engine(request.manifest.engine);
+      next.set_next_sequence(sequence + 1);
+      next.set_updated_unix_micros(absl::ToUnixMicros(now));
+
+      pb::HistoryRecord history;
+      history.set_sequence(sequence);
+      history.set_version(version);
+      history.set_action(pb::HISTORY_ACTION_DEPLOY);
+      history.set_time_unix_micros(absl::ToUnixMicros(now));
+      history.set_size_bytes(cbor.size());
+      history.set_tenant(request.tenant);
+      history.set_previous_version(active);
+
+      batch.Expect(store_keys::Family(request.family), current.raw);
+      batch.Put(store_keys::Family(request.family), next.SerializeAsString());
+      batch.Put(store_keys::History(request.family, sequence), history.SerializeAsString());
+      absl::Status committed = store_->Commit(batch, Durability::kSync);
+      if (committed.ok()) return DeployResult{version, true, active};
+      if (!absl::IsAborted(committed)) return committed;
+    }
+    return Contended(request.family);
+  }
+
+  absl::Status Validate(const Manifest& manifest) override {
+    auto engine = engines_.find(manifest.engine);
+    if (engine == engines_.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, unused] : engines_) names.push_back(name);
+      std::sort(names.begin(), names.end());
+      return absl::InvalidArgumentError(
+          absl::StrCat("engine: unknown engine '", absl::CHexEscape(manifest.engine.substr(0, 40)),
+                       "'; this server runs: ", absl::StrJoin(names, ", ")));
+    }
+    if (manifest.files.empty()) return absl::InvalidArgumentError("files: a deploy needs a file");
+    if (manifest.files.size() > options_.max_files) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "files: ", manifest.files.size(), " files exceed the limit of ", options_.max_files));
+    }
+    for (const auto& [name, unused] : manifest.files) {
+      if (!IsValidFileName(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "files: '", absl::CHexEscape(name.substr(0, 80)),
+            "' is not a valid file name; use a relative path of letters, digits, '.', '_' and "
+            "'-' (no '..')"));
+      }
+    }
+    if (!manifest.files.contains(manifest.main)) {
+      return absl::InvalidArgumentError(absl::StrCat("main: entry file '",
+                                                     absl::CHexEscape(manifest.main.substr(0, 80)),
+                                                     "' is not among the deployed files"));
+    }
+    const size_t source_bytes = manifest.SourceBytes();
+    if (source_bytes > options_.caps.max_script_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("files: ", source_bytes, " bytes of source exceed the script size limit of ",
+                       options_.caps.max_script_bytes, " bytes"));
+    }
+    if (manifest.env.size() > options_.max_env_vars) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "env: ", manifest.env.size(), " variables exceed the limit of ", options_.max_env_vars));
+    }
+    size_t env_bytes = 0;
+    for (const auto& [name, value] : manifest.env) {
+      if (!IsValidEnvName(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "env: '", absl::CHexEscape(name.substr(0, 80)),
+            "' is not a valid variable name; use letters, digits and '_', not starting with a "
+            "digit"));
+      }
+      env_bytes += name.size() + value.size();
+    }
+    if (env_bytes > options_.max_env_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("env: ", env_bytes,
+                                                     " bytes of variables exceed the limit of ",
+                                                     options_.max_env_bytes, " bytes"));
+    }
+    COSMO_RETURN_IF_ERROR(ValidateRequestedLimits(manifest.limits, options_.caps));
+    // Encoding checks that all text is UTF-8, naming the field.
+    COSMO_RETURN_IF_ERROR(EncodeManifest(manifest).status());
+    return engine->second->Validate(manifest);
+  }
+
+  absl::StatusOr<FamilyInfo> GetFamily(absl::string_view tenant,
+                                       absl::string_view family) override {
+    COSMO_ASSIGN_OR_RETURN(pb::FamilyRecord record, ReadOwnedFamily(tenant, family));
+    return ToInfo(family, record);
+  }
+
+  absl::StatusOr<Page<FamilyInfo>> ListFamilies(absl::string_view tenant,
+                                                const PageRequest& page) override {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
+    const std::string prefix = store_keys::OwnedPrefix(tenant);
+    if (!page.page_token.empty()) COSMO_RETURN_IF_ERROR(CheckFamilyName(page.page_token));
+    const size_t size = PageSize(page);
+    ScanOptions scan;
+    scan.limit = size + 1;
+    if (!page.page_token.empty()) scan.start_after = prefix + page.page_token;
+    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> owned, store_->Scan(prefix, scan));
+    Page<FamilyInfo> out;
+    for (size_t i = 0; i < owned.size() && i < size; ++i) {
+      const std::string family = owned[i].key.substr(prefix.size());
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot snapshot, ReadFamily(family));
+      // A family deleted between the scan and this read is simply not listed.
+      if (snapshot.record) out.items.push_back(ToInfo(family, *snapshot.record));
+    }
+    if (owned.size() > size) out.next_page_token = owned[size - 1].key.substr(prefix.size());
+    return out;
+  }
+
+  absl::StatusOr<Page<HistoryEntry>> History(absl::string_view tenant, absl::string_view family,
+                                             const PageRequest& page) override {
+    COSMO_RETURN_IF_ERROR(ReadOwnedFamily(tenant, family).status());
+    uint64_t before = 0;
+    if (!page.page_token.empty() && !absl::SimpleAtoi(page.page_token, &before)) {
+      return absl::InvalidArgumentError("page_token: not a token this server issued");
+    }
+    const size_t size = PageSize(page);
+    ScanOptions scan;
+    scan.reverse = true;
+    scan.limit = size + 1;
+    if (before != 0) scan.start_after = store_keys::History(family, before);
+    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_->Scan(store_keys::HistoryPrefix(family), scan));
+    Page<HistoryEntry> out;
+    for (size_t i = 0; i < rows.size() && i < size; ++i) {
+      COSMO_ASSIGN_OR_RETURN(pb::HistoryRecord record,
+                             Parse<pb::HistoryRecord>(rows[i].value, rows[i].key));
+      out.items.push_back(ToEntry(record));
+    }
+    if (rows.size() > size) out.next_page_token = absl::StrCat(out.items.back().sequence);
+    return out;
+  }
+
+  absl::StatusOr<HistoryEntry> Rollback(absl::string_view tenant, absl::string_view family,
+                                        std::optional<absl::string_view> version) override {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
+    if (version) COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*version));
+    absl::MutexLock lock(&LockFor(family));
+    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+      if (!current.record) return NoSuchFamily(family);
+      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+      const uint64_t latest = current.record->next_sequence() - 1;
+      COSMO_ASSIGN_OR_RETURN(pb::HistoryRecord last, ReadHistory(family, latest));
+
+      std::string target;
+      if (version) {
+        COSMO_ASSIGN_OR_RETURN(target, ResolveVersionUnchecked(family, *version));
+      } else if (last.previous_version().empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("family '", family, "' has no earlier version to roll back to"));
+      } else {
+        target = last.previous_version();
+      }
+      if (target == current.record->active_version()) return ToEntry(last);
+
+      const std::string fver_key = store_keys::FamilyVersion(family, target);
+      COSMO_ASSIGN_OR_RETURN(std::string fver_raw, store_->Get(fver_key));
+      COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord fver,
+                             Parse<pb::FamilyVersionRecord>(fver_raw, fver_key));
+      const absl::Time now = clock_->Now();
+      pb::HistoryRecord history;
+      history.set_sequence(latest + 1);
+      history.set_version(target);
+      history.set_action(pb::HISTORY_ACTION_ROLLBACK);
+      history.set_time_unix_micros(absl::ToUnixMicros(now));
+      history.set_size_bytes(fver.size_bytes());
+      history.set_tenant(std::string(tenant));
+      history.set_previous_version(current.record->active_version());
+
+      pb::FamilyRecord next = *current.record;
+      next.set_active_version(target);
+      next.set_engine(fver.engine());
+      next.set_next_sequence(latest + 2);
+      next.set_updated_unix_micros(absl::ToUnixMicros(now));
+
+      WriteBatch batch;
+      batch.Expect(store_keys::Family(family), current.raw);
+      batch.ExpectValue(fver_key, fver_raw);
+      batch.Put(store_keys::Family(family), next.SerializeAsString());
+      batch.Put(store_keys::History(family, latest + 1), history.SerializeAsString());
+      absl::Status committed = store_->Commit(batch, Durability::kSync);
+      if (committed.ok()) return ToEntry(history);
+      if (!absl::IsAborted(committed)) return committed;
+    }
+    return Contended(family);
+  }
+
+  absl::Status DeleteFamily(absl::string_view tenant, absl::string_view family) override {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
+    absl::MutexLock lock(&LockFor(family));
+    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+      if (!current.record) return NoSuchFamily(family);
+      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+      WriteBatch batch;
+      batch.Expect(store_keys::Family(family), current.raw);
+      batch.Delete(store_keys::Family(family));
+      batch.Delete(store_keys::Owned(current.record->owner_tenant(), family));
+      COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> history,
+                             store_->Scan(store_keys::HistoryPrefix(family), {}));
+      for (const KeyValue& row : history) batch.Delete(row.key);
+      const std::string fver_prefix = store_keys::FamilyVersionPrefix(family);
+      COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> versions, store_->Scan(fver_prefix, {}));
+      for (const KeyValue& row : versions) {
+        batch.Delete(row.key);
+        COSMO_RETURN_IF_ERROR(DropBlobReference(row.key.substr(fver_prefix.size()), batch));
+      }
+      absl::Status committed = store_->Commit(batch, Durability::kSync);
+      if (committed.ok()) return absl::OkStatus();
+      if (!absl::IsAborted(committed)) return committed;
+    }
+    return Contended(family);
+  }
+
+  absl::StatusOr<std::string> ResolveVersion(absl::string_view tenant, absl::string_view family,
+                                             absl::string_view prefix) override {
+    COSMO_RETURN_IF_ERROR(ReadOwnedFamily(tenant, family).status());
+    COSMO_RETURN_IF_ERROR(CheckVersionPrefix(prefix));
+    return ResolveVersionUnchecked(family, prefix);
+  }
+
+  absl::StatusOr<Manifest> LoadManifest(absl::string_view version) override {
+    if (!IsFullVersion(version)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("version: '", absl::CHexEscape(version.substr(0, 80)),
+                       "' is not a full version (64 lowercase hex digits)"));
+    }
+    absl::StatusOr<std::string> cbor = store_->Get(store_keys::Blob(version));
+    if (absl::IsNotFound(cbor.status())) {
+      return absl::NotFoundError(absl::StrCat("no version ", version));
+    }
+    if (!cbor.ok()) return cbor.status();
+    if (Sha256Hex(*cbor) != version) {
+      return absl::DataLossError(
+          absl::StrCat("stored manifest of version ", version, " does not match its hash"));
+    }
+    return DecodeManifest(*cbor);
+  }
+
+  absl::StatusOr<ActiveVersion> GetActiveVersion(absl::string_view family) override {
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
+    COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+    if (!current.record) return NoSuchFamily(family);
+    return ActiveVersion{current.record->active_version(), current.record->engine()};
+  }
+
+ private:
+  static constexpr size_t kLockStripes = 64;
+
+  absl::Mutex& LockFor(absl::string_view family) {
+    return family_locks_[absl::Hash<absl::string_view>()(family) % kLockStripes];
+  }
+
+  static absl::Status NoSuchFamily(absl::string_view family) {
+    return absl::NotFoundError(absl::StrCat("no family '", family, "'"));
+  }
+
+  static absl::Status Contended(absl::string_view family) {
+    return absl::AbortedError(
+        absl::StrCat("family '", family, "' is changing too fast to update; retry"));
+  }
+
+  static absl::Status CheckOwner(const pb::FamilyRecord& record, absl::string_view tenant,
+                                 absl::string_view family) {
+    if (record.owner_tenant() == tenant) return absl::OkStatus();
+    return absl::PermissionDeniedError(
+        absl::StrCat("family '", family, "' belongs to another tenant"));
+  }
+
+  absl::StatusOr<FamilySnapshot> ReadFamily(absl::string_view family) {
+    const std::string key = store_keys::Family(family);
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(key));
+    FamilySnapshot snapshot;
+    if (!raw) return snapshot;
+    COSMO_ASSIGN_OR_RETURN(pb::FamilyRecord record, Parse<pb::FamilyRecord>(*raw, key));
+    snapshot.record = std::move(record);
+    snapshot.raw = std::move(raw);
+    return snapshot;
+  }
+
+  absl::StatusOr<pb::FamilyRecord> ReadOwnedFamily(absl::string_view tenant,
+                                                   absl::string_view family) {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
+    COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+    if (!current.record) return NoSuchFamily(family);
+    COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+    return *std::move(current.record);
+  }
+
+  absl::StatusOr<pb::HistoryRecord> ReadHistory(absl::string_view family, uint64_t sequence) {
+    const std::string key = store_keys::History(family, sequence);
+    absl::StatusOr<std::string> raw = store_->Get(key);
+    if (absl::IsNotFound(raw.status())) {
+      return absl::DataLossError(absl::StrCat("history entry '", key, "' is missing"));
+    }
+    if (!raw.ok()) return raw.status();
+    return Parse<pb::HistoryRecord>(*raw, key);
+  }
+
+  absl::StatusOr<std::string> ResolveVersionUnchecked(absl::string_view family,
+                                                      absl::string_view prefix) {
+    const std::string fver_prefix = store_keys::FamilyVersionPrefix(family);
+    ScanOptions scan;
+    scan.limit = 2;
+    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_->Scan(absl::StrCat(fver_prefix, prefix), scan));
+    if (rows.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("family '", family, "' has no version starting with ", prefix));
+    }
+    if (rows.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat("version: prefix ", prefix,
+                                                     " matches several versions of family '",
+                                                     family, "'; give more digits"));
+    }
+    return rows[0].key.substr(fver_prefix.size());
+  }
+
+  // Adds to `batch` one more family reference to the blob of `version`, storing the blob when it
+  // is new. The reference count is guarded, so concurrent deploys and deletes of the same
+  // content in other families cannot lose an update.
+  absl::Status AddBlobReference(const std::string& version, const std::string& cbor,
+                                WriteBatch& batch) {
+    const std::string ref_key = store_keys::BlobRef(version);
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(ref_key));
+    pb::BlobRefRecord refs;
+    if (raw) {
+      COSMO_ASSIGN_OR_RETURN(refs, Parse<pb::BlobRefRecord>(*raw, ref_key));
+    }
+    batch.Expect(ref_key, raw);
+    if (refs.families() == 0) batch.Put(store_keys::Blob(version), cbor);
+    refs.set_families(refs.families() + 1);
+    batch.Put(ref_key, refs.SerializeAsString());
+    return absl::OkStatus();
+  }
+
+  // Adds to `batch` the release of one family reference to `version`'s blob, deleting the blob
+  // with its last reference.
+  absl::Status DropBlobReference(const std::string& version, WriteBatch& batch) {
+    const std::string ref_key = store_keys::BlobRef(version);
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(ref_key));
+    pb::BlobRefRecord refs;
+    if (raw) {
+      COSMO_ASSIGN_OR_RETURN(refs, Parse<pb::BlobRefRecord>(*raw, ref_key));
+    }
+    batch.Expect(ref_key, raw);
+    if (refs.families() <= 1) {
+      batch.Delete(ref_key);
+      batch.Delete(store_keys::Blob(version));
+    } else {
+      refs.set_families(refs.families() - 1);
+      batch.Put(ref_key, refs.SerializeAsString());
+    }
+    return absl::OkStatus();
+  }
+
+  Store* const store_;
+  const absl::flat_hash_map<std::string, Engine*> engines_;
+  Clock* const clock_;
+  const RegistryOptions options_;
+  std::array<absl::Mutex, kLockStripes> family_locks_;
+};
+
+}  // namespace
+
+absl::Status RegistryOptions::Validate() const {
+  COSMO_RETURN_IF_ERROR(caps.Validate());
+  if (max_files == 0) return absl::InvalidArgumentError("registry: max_files must be positive");
+  if (max_commit_attempts <= 0) {
+    return absl::InvalidArgumentError("registry: max_commit_attempts must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(Store* store,
+                                                           std::vector<Engine*> engines,
+                                                           Clock* clock, RegistryOptions options) {
+  if (store == nullptr) return absl::InvalidArgumentError("registry: store must not be null");
+  if (clock == nullptr) return absl::InvalidArgumentError("registry: clock must not be null");
+  COSMO_RETURN_IF_ERROR(options.Validate());
+  absl::flat_hash_map<std::string, Engine*> by_name;
+  for (Engine* engine : engines) {
+    if (engine == nullptr) return absl::InvalidArgumentError("registry: null engine");
+    if (!by_name.emplace(std::string(engine->name()), engine).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("registry: two engines named '", engine->name(), "'"));
+    }
+  }
+  return std::make_unique<StoreRegistry>(store, std::move(by_name), clock, std::move(options));
+}
+
+}  // namespace cosmo

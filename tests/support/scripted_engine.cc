@@ -1,0 +1,73 @@
+#include "support/scripted_engine.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace cosmo::testing {
+namespace {
+
+class ScriptedInstance final : public Instance {
+ public:
+  explicit ScriptedInstance(std::string source) : source_(std::move(source)) {}
+
+  InvokeResult Invoke(const HttpRequest& request) override {
+    InvokeResult result;
+    result.outcome = Outcome::kOk;
+    result.response.status = 200;
+    result.response.body = source_;
+    std::vector<absl::string_view> words = absl::StrSplit(source_, absl::MaxSplits(' ', 2));
+    int status = 0;
+    if (words.size() == 3 && words[0] == "respond" && absl::SimpleAtoi(words[1], &status)) {
+      result.response.status = status;
+      result.response.body = std::string(words[2]);
+    }
+    result.usage.request_bytes = request.body.size();
+    result.usage.response_bytes = result.response.body.size();
+    return result;
+  }
+
+  bool Reusable() const override { return true; }
+  size_t MemoryBytes() const override { return source_.size(); }
+
+ private:
+  const std::string source_;
+};
+
+class ScriptedProgram final : public Program {
+ public:
+  ScriptedProgram(std::string version, std::string source)
+      : version_(std::move(version)), source_(std::move(source)) {}
+
+  absl::StatusOr<std::unique_ptr<Instance>> Instantiate(const ScriptLimits&) override {
+    return std::make_unique<ScriptedInstance>(source_);
+  }
+  const std::string& version() const override { return version_; }
+
+ private:
+  const std::string version_;
+  const std::string source_;
+};
+
+}  // namespace
+
+absl::Status ScriptedEngine::Validate(const Manifest& manifest) {
+  ++validate_calls_;
+  auto main = manifest.files.find(manifest.main);
+  if (main == manifest.files.end()) return absl::InvalidArgumentError("main: missing");
+  if (main->second == "syntax-error") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(manifest.main, ":1:1: SyntaxError: scripted syntax error"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Program>> ScriptedEngine::Prepare(const std::string& version,
+                                                                 const Manifest& manifest) {
+  ++prepare_calls_;
+  auto main = manifest.files.find(manifest.main);
+  if (main == manifest.files.end()) return absl::InvalidArgumentError("main: missing");
+  return std::make_shared<ScriptedProgram>(version, main->second);
+}
+
+}  // namespace cosmo::testing

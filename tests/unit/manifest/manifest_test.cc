@@ -1,0 +1,145 @@
+#include "cosmo/manifest.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace cosmo {
+namespace {
+
+using ::testing::HasSubstr;
+
+nlohmann::json LoadVectors() {
+  const std::string path =
+      std::string(COSMO_SOURCE_DIR) + "/tests/testdata/manifest/hash_vectors.json";
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "missing " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str());
+}
+
+Manifest FromJson(const nlohmann::json& j) {
+  Manifest m;
+  m.engine = j.at("engine").get<std::string>();
+  m.main = j.at("main").get<std::string>();
+  for (const auto& [k, v] : j.at("files").items()) m.files[k] = v.get<std::string>();
+  for (const auto& [k, v] : j.at("env").items()) m.env[k] = v.get<std::string>();
+  for (const auto& [k, v] : j.at("limits").items()) m.limits[k] = v.get<uint64_t>();
+  return m;
+}
+
+Manifest Hello() {
+  Manifest m;
+  m.engine = "javascript";
+  m.main = "index.js";
+  m.files["index.js"] = "export default { fetch() { return 'hi'; } };";
+  return m;
+}
+
+TEST(ManifestTest, MatchesIndependentCbor2Vectors) {
+  const nlohmann::json vectors = LoadVectors().at("vectors");
+  ASSERT_GE(vectors.size(), 7u);
+  for (const auto& vector : vectors) {
+    SCOPED_TRACE(vector.at("name").get<std::string>());
+    const Manifest manifest = FromJson(vector.at("manifest"));
+    absl::StatusOr<std::string> cbor = EncodeManifest(manifest);
+    ASSERT_TRUE(cbor.ok()) << cbor.status();
+    if (vector.contains("cbor_hex")) {
+      EXPECT_EQ(absl::BytesToHexString(*cbor), vector.at("cbor_hex").get<std::string>());
+    }
+    EXPECT_EQ(Sha256Hex(*cbor), vector.at("version").get<std::string>());
+    absl::StatusOr<std::string> version = ComputeVersion(manifest);
+    ASSERT_TRUE(version.ok());
+    EXPECT_EQ(*version, vector.at("version").get<std::string>());
+  }
+}
+
+TEST(ManifestTest, DecodeRoundTripsEveryVector) {
+  for (const auto& vector : LoadVectors().at("vectors")) {
+    SCOPED_TRACE(vector.at("name").get<std::string>());
+    const Manifest manifest = FromJson(vector.at("manifest"));
+    absl::StatusOr<std::string> cbor = EncodeManifest(manifest);
+    ASSERT_TRUE(cbor.ok());
+    absl::StatusOr<Manifest> decoded = DecodeManifest(*cbor);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, manifest);
+  }
+}
+
+TEST(ManifestTest, EmptyMapsArePresentNotOmitted) {
+  absl::StatusOr<std::string> cbor = EncodeManifest(Hello());
+  ASSERT_TRUE(cbor.ok());
+  // "env": {} is the first entry: text(3) "env" then map(0).
+  EXPECT_EQ(absl::BytesToHexString(cbor->substr(0, 6)), "a563656e76a0");
+}
+
+TEST(ManifestTest, ChangingAnyFieldChangesTheVersion) {
+  const std::string base = *ComputeVersion(Hello());
+  Manifest m = Hello();
+  m.env["A"] = "1";
+  EXPECT_NE(*ComputeVersion(m), base);
+  m = Hello();
+  m.limits["cpu_ms"] = 10;
+  EXPECT_NE(*ComputeVersion(m), base);
+  m = Hello();
+  m.engine = "liquid";
+  EXPECT_NE(*ComputeVersion(m), base);
+  m = Hello();
+  m.files["index.js"] += " ";
+  EXPECT_NE(*ComputeVersion(m), base);
+  EXPECT_EQ(*ComputeVersion(Hello()), base);
+}
+
+TEST(ManifestTest, RejectsInvalidUtf8NamingTheField) {
+  Manifest m = Hello();
+  m.env["GREETING"] = "bad \xC3\x28 byte";
+  absl::StatusOr<std::string> cbor = EncodeManifest(m);
+  EXPECT_EQ(cbor.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(cbor.status().message(), HasSubstr("env[GREETING]"));
+  EXPECT_THAT(cbor.status().message(), HasSubstr("offset 4"));
+
+  m = Hello();
+  m.files["index.js"] = "\xED\xA0\x80";  // an encoded surrogate is not UTF-8
+  EXPECT_EQ(EncodeManifest(m).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ManifestTest, DecodeRejectsNonCanonicalAndMalformedBytes) {
+  std::string cbor = *EncodeManifest(Hello());
+  EXPECT_EQ(DecodeManifest(cbor.substr(0, cbor.size() - 1)).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeManifest(cbor + "x").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeManifest("").status().code(), absl::StatusCode::kDataLoss);
+  // An indefinite-length map (0xbf ... 0xff) with the same content is valid CBOR but not
+  // canonical.
+  std::string indefinite = "\xbf" + cbor.substr(1) + "\xff";
+  EXPECT_EQ(DecodeManifest(indefinite).status().code(), absl::StatusCode::kDataLoss);
+  // A non-shortest integer: limits {"a": 1} with a 2-byte head (0x19 0x0001).
+  Manifest m = Hello();
+  m.limits["a"] = 1;
+  std::string shortest = *EncodeManifest(m);
+  std::string::size_type at = shortest.find("\x61\x61\x01", 0, 3);
+  ASSERT_NE(at, std::string::npos);
+  std::string longer =
+      shortest.substr(0, at + 2) + std::string("\x19\x00\x01", 3) + shortest.substr(at + 3);
+  EXPECT_EQ(DecodeManifest(longer).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(ManifestTest, Sha256HexMatchesKnownDigests) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(ManifestTest, IsFullVersionAcceptsOnly64LowercaseHex) {
+  EXPECT_TRUE(IsFullVersion(std::string(64, 'a')));
+  EXPECT_FALSE(IsFullVersion(std::string(63, 'a')));
+  EXPECT_FALSE(IsFullVersion(std::string(64, 'A')));
+  EXPECT_FALSE(IsFullVersion(std::string(64, 'g')));
+}
+
+}  // namespace
+}  // namespace cosmo
