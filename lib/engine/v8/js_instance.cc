@@ -184,7 +184,8 @@ absl::Status JsInstance::Start() {
   context_.Reset(isolate_, context);
   v8::Context::Scope context_scope(context);
 
-  // The runtime's dispatch functions, cached for the request path and then hidden from scripts.
+  // The runtime's dispatch functions, cached for the request path and then hidden from scripts
+  // when the runtime made the global configurable.
   v8::Local<v8::Object> global = context->Global();
   v8::Local<v8::String> dispatch_name = NewString(isolate_, "__cosmo_dispatch");
   v8::Local<v8::Value> dispatch;
@@ -201,7 +202,9 @@ absl::Status JsInstance::Start() {
     }
     slot->Reset(isolate_, fn.As<v8::Function>());
   }
-  global->Delete(context, dispatch_name).Check();
+  if (global->Delete(context, dispatch_name).IsNothing()) {
+    return absl::InternalError("__cosmo_dispatch could not be removed");
+  }
 
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
   for (const auto& [key, value] : manifest.env) {

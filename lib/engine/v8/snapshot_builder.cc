@@ -9,6 +9,84 @@
 #include "engine/v8/v8_platform.h"
 
 namespace cosmo::v8engine {
+namespace {
+
+// V8 10.2 leaves the features it installs "after bootstrapping" out of a SnapshotCreator's
+// contexts (they are added to every context deserialised from the snapshot instead): Object.hasOwn,
+// Array/String/TypedArray .at, findLast/findLastIndex, SharedArrayBuffer, Atomics, WebAssembly,
+// Error.stackTraceLimit. The runtime script (bundled npm code among it) may touch some of them
+// while it initialises, so stand-ins are installed for the duration of the runtime script and
+// removed before the snapshot is taken: V8 then installs the real ones into every context made
+// from the snapshot. Whatever the runtime captured at init keeps the (equivalent) stand-in. The
+// SharedArrayBuffer stand-in's byteLength getter always throws, so "is this a SAB?" checks
+// written as brand checks answer no.
+constexpr std::string_view kPrelude = R"JS(
+(function () {
+  'use strict';
+  const added = [];
+  const define = (object, name, value) => {
+    if (object === undefined || Object.prototype.hasOwnProperty.call(object, name)) return;
+    Object.defineProperty(object, name, { value, writable: true, configurable: true });
+    added.push([object, name]);
+  };
+  const toIndex = (length, index) => {
+    index = Math.trunc(Number(index)) || 0;
+    return index < 0 ? length + index : index;
+  };
+  function at(index) {
+    const i = toIndex(this.length, index);
+    return i < 0 || i >= this.length ? undefined : this[i];
+  }
+  function findLast(predicate, thisArg) {
+    for (let i = this.length - 1; i >= 0; i--) {
+      if (predicate.call(thisArg, this[i], i, this)) return this[i];
+    }
+    return undefined;
+  }
+  function findLastIndex(predicate, thisArg) {
+    for (let i = this.length - 1; i >= 0; i--) {
+      if (predicate.call(thisArg, this[i], i, this)) return i;
+    }
+    return -1;
+  }
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+  define(Object, 'hasOwn', function hasOwn(object, key) {
+    return Object.prototype.hasOwnProperty.call(Object(object), key);
+  });
+  define(Array.prototype, 'at', at);
+  define(String.prototype, 'at', function (index) { return at.call(String(this), index); });
+  define(typedArrayPrototype, 'at', at);
+  for (const proto of [Array.prototype, typedArrayPrototype]) {
+    define(proto, 'findLast', findLast);
+    define(proto, 'findLastIndex', findLastIndex);
+  }
+  class SharedArrayBuffer {
+    constructor() { throw new TypeError('SharedArrayBuffer is not available yet'); }
+    get byteLength() { throw new TypeError('not a SharedArrayBuffer'); }
+    slice() { throw new TypeError('not a SharedArrayBuffer'); }
+  }
+  define(globalThis, 'SharedArrayBuffer', SharedArrayBuffer);
+  return function removeStandIns() {
+    for (const [object, name] of added) delete object[name];
+  };
+})()
+)JS";
+
+v8::MaybeLocal<v8::Value> RunScript(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                    std::string_view source, const char* name) {
+  v8::Local<v8::String> text;
+  v8::Local<v8::Script> script;
+  v8::ScriptOrigin origin(isolate, v8::String::NewFromUtf8(isolate, name).ToLocalChecked());
+  if (!v8::String::NewFromUtf8(isolate, source.data(), v8::NewStringType::kNormal,
+                               static_cast<int>(source.size()))
+           .ToLocal(&text) ||
+      !v8::Script::Compile(context, text, &origin).ToLocal(&script)) {
+    return {};
+  }
+  return script->Run(context);
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> SnapshotBuilder::Build(std::string_view runtime_source) {
   V8Platform::EnsureInitialized();
@@ -26,14 +104,14 @@ absl::StatusOr<std::string> SnapshotBuilder::Build(std::string_view runtime_sour
       Natives::Install(isolate, context);
 
       v8::TryCatch try_catch(isolate);
-      v8::Local<v8::String> source;
-      v8::Local<v8::Script> script;
-      v8::ScriptOrigin origin(isolate, v8::String::NewFromUtf8Literal(isolate, "cosmo:runtime.js"));
-      if (!v8::String::NewFromUtf8(isolate, runtime_source.data(), v8::NewStringType::kNormal,
-                                   static_cast<int>(runtime_source.size()))
-               .ToLocal(&source) ||
-          !v8::Script::Compile(context, source, &origin).ToLocal(&script) ||
-          script->Run(context).IsEmpty()) {
+      v8::Local<v8::Value> remove_stand_ins;
+      if (!RunScript(isolate, context, kPrelude, "cosmo:snapshot_prelude.js")
+               .ToLocal(&remove_stand_ins) ||
+          !remove_stand_ins->IsFunction() ||
+          RunScript(isolate, context, runtime_source, "cosmo:runtime.js").IsEmpty() ||
+          remove_stand_ins.As<v8::Function>()
+              ->Call(context, v8::Undefined(isolate), 0, nullptr)
+              .IsEmpty()) {
         error = ExceptionText::Located(isolate, context, try_catch);
       }
       creator.SetDefaultContext(context);

@@ -15,11 +15,14 @@ namespace {
 //  - The experimental linear-time regexp engine takes over from irregexp once a match has
 //    backtracked 10,000 times, so catastrophic patterns like /(a+)+$/ finish in milliseconds
 //    instead of burning the request's CPU budget (the watchdog stays the backstop).
-//  - No SharedArrayBuffer/Atomics.wait: scripts have no threads to share memory with.
+//  - WebAssembly.compile()/instantiate() compile on the calling thread and settle at once: there
+//    is no event loop yet to deliver a background compile's result, and the compile then counts
+//    against the request's CPU like any other work.
 constexpr std::string_view kFlags =
     "--enable-experimental-regexp-engine-on-excessive-backtracks "
     "--regexp-backtracks-before-fallback=10000 "
-    "--no-harmony-sharedarraybuffer";
+    "--harmony-sharedarraybuffer "
+    "--no-wasm-async-compilation";
 
 absl::once_flag g_once;
 v8::Platform* g_platform = nullptr;

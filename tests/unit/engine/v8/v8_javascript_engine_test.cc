@@ -1,0 +1,189 @@
+// Deploy-time validation, multi-file modules and the code cache of the JavaScript engine.
+#include "engine/v8/v8_javascript_engine.h"
+
+#include <memory>
+#include <string>
+
+#include "engine_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cosmo::v8engine {
+namespace {
+
+using ::cosmo::v8engine::testing::Get;
+using ::cosmo::v8engine::testing::JsManifest;
+using ::cosmo::v8engine::testing::SharedEngine;
+using ::cosmo::v8engine::testing::UniqueVersion;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+TEST(V8JavaScriptEngineTest, NameIsJavascript) { EXPECT_EQ(SharedEngine().name(), "javascript"); }
+
+TEST(V8JavaScriptEngineTest, ValidHandlerPassesValidation) {
+  EXPECT_TRUE(
+      SharedEngine().Validate(JsManifest("export default { fetch() { return 'ok'; } };")).ok());
+}
+
+TEST(V8JavaScriptEngineTest, SyntaxErrorIsRejectedWithFileLineAndColumn) {
+  absl::Status status =
+      SharedEngine().Validate(JsManifest("export default {\n"
+                                         "  fetch() {\n"
+                                         "    return 'x' +;\n"
+                                         "  }\n"
+                                         "};\n"));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_EQ(std::string(status.message()), "index.js:3:17: SyntaxError: Unexpected token ';'");
+}
+
+TEST(V8JavaScriptEngineTest, TopLevelExceptionIsRejectedWithItsLocation) {
+  absl::Status status =
+      SharedEngine().Validate(JsManifest("const x = 1;\n"
+                                         "undefinedFunction();\n"
+                                         "export default { fetch() {} };\n"));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_EQ(std::string(status.message()),
+            "index.js:2:1: ReferenceError: undefinedFunction is not defined");
+}
+
+TEST(V8JavaScriptEngineTest, MissingDefaultExportIsRejected) {
+  absl::Status status = SharedEngine().Validate(JsManifest("export const fetch = () => 'x';"));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("no default export"));
+}
+
+TEST(V8JavaScriptEngineTest, DefaultExportWithoutFetchIsRejected) {
+  absl::Status status = SharedEngine().Validate(JsManifest("export default { get() {} };"));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("no fetch() method"));
+}
+
+TEST(V8JavaScriptEngineTest, WrongEngineOrMissingMainIsRejected) {
+  Manifest wrong_engine = JsManifest("export default { fetch() {} };");
+  wrong_engine.engine = "liquid";
+  EXPECT_TRUE(absl::IsInvalidArgument(SharedEngine().Validate(wrong_engine)));
+  Manifest missing_main = JsManifest("export default { fetch() {} };");
+  missing_main.main = "other.js";
+  absl::Status status = SharedEngine().Validate(missing_main);
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(std::string(status.message()), StartsWith("main:"));
+}
+
+TEST(V8JavaScriptEngineTest, RelativeImportsOfDeployedFilesWork) {
+  Manifest manifest = JsManifest(
+      "import { greet } from './lib/greet.js';\n"
+      "export default { fetch() { return greet('ada'); } };\n");
+  manifest.files["lib/greet.js"] =
+      "import { suffix } from '../util.js';\n"
+      "export const greet = (n) => `hello ${n}${suffix}`;\n";
+  manifest.files["util.js"] = "export const suffix = '!';\n";
+  ASSERT_TRUE(SharedEngine().Validate(manifest).ok());
+  auto program = SharedEngine().Prepare(UniqueVersion(), manifest);
+  ASSERT_TRUE(program.ok()) << program.status();
+  auto instance = (*program)->Instantiate(ScriptLimits());
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  InvokeResult result = (*instance)->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "hello ada!");
+}
+
+TEST(V8JavaScriptEngineTest, UnresolvableImportsAreRejected) {
+  absl::Status missing =
+      SharedEngine().Validate(JsManifest("import './nope.js';\nexport default { fetch() {} };"));
+  EXPECT_TRUE(absl::IsInvalidArgument(missing)) << missing;
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("cannot find module 'nope.js'"));
+  absl::Status bare = SharedEngine().Validate(
+      JsManifest("import x from 'lodash';\nexport default { fetch() {} };"));
+  EXPECT_TRUE(absl::IsInvalidArgument(bare)) << bare;
+  EXPECT_THAT(std::string(bare.message()), HasSubstr("only relative imports"));
+  absl::Status escape = SharedEngine().Validate(
+      JsManifest("import '../../etc/passwd';\nexport default { fetch() {} };"));
+  EXPECT_TRUE(absl::IsInvalidArgument(escape)) << escape;
+}
+
+TEST(V8JavaScriptEngineTest, SyntaxErrorInAnImportedFileNamesThatFile) {
+  Manifest manifest = JsManifest("import './b.js';\nexport default { fetch() {} };");
+  manifest.files["b.js"] = "\n\nlet = = 1;\n";
+  absl::Status status = SharedEngine().Validate(manifest);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()), StartsWith("b.js:3:"));
+}
+
+TEST(V8JavaScriptEngineTest, SecondActivationOfAVersionDoesNotCompileAgain) {
+  const std::string version = UniqueVersion();
+  Manifest manifest = JsManifest(
+      "import { n } from './two.js';\n"
+      "export default { fetch() { return String(n); } };\n");
+  manifest.files["two.js"] = "export const n = 2;\n";
+
+  JavaScriptEngineStats before = SharedEngine().stats();
+  auto program = SharedEngine().Prepare(version, manifest);
+  ASSERT_TRUE(program.ok()) << program.status();
+  auto first = (*program)->Instantiate(ScriptLimits());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)->Invoke(Get()).response.body, "2");
+  JavaScriptEngineStats after_first = SharedEngine().stats();
+  EXPECT_EQ(after_first.modules_compiled - before.modules_compiled, 2u);
+  EXPECT_EQ(after_first.code_cache_hits - before.code_cache_hits, 0u);
+
+  // Another instance of the same Program, and a fresh Program of the same version (as after the
+  // activation was unloaded): both load from the cache.
+  auto second = (*program)->Instantiate(ScriptLimits());
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto again = SharedEngine().Prepare(version, manifest);
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto third = (*again)->Instantiate(ScriptLimits());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ((*second)->Invoke(Get()).response.body, "2");
+  EXPECT_EQ((*third)->Invoke(Get()).response.body, "2");
+  JavaScriptEngineStats after = SharedEngine().stats();
+  EXPECT_EQ(after.modules_compiled - after_first.modules_compiled, 0u);
+  EXPECT_EQ(after.code_cache_hits - after_first.code_cache_hits, 4u);
+  EXPECT_EQ(after.code_cache_rejected, before.code_cache_rejected);
+}
+
+TEST(V8JavaScriptEngineTest, InstancesOfOneProgramAreIsolated) {
+  auto program = SharedEngine().Prepare(
+      UniqueVersion(),
+      JsManifest("let n = 0; export default { fetch() { return String(++n); } };"));
+  ASSERT_TRUE(program.ok());
+  auto a = (*program)->Instantiate(ScriptLimits());
+  auto b = (*program)->Instantiate(ScriptLimits());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->Invoke(Get()).response.body, "1");
+  EXPECT_EQ((*a)->Invoke(Get()).response.body, "2");
+  EXPECT_EQ((*b)->Invoke(Get()).response.body, "1");
+}
+
+TEST(V8JavaScriptEngineTest, GlobalsOfTheRuntimeExistAndNativesAreHidden) {
+  auto program = SharedEngine().Prepare(UniqueVersion(), JsManifest(R"(
+      export default { fetch() {
+        return [typeof Response, typeof Request, typeof Headers, typeof console,
+                typeof globalThis.__cosmo_native,
+                typeof Object.hasOwn, typeof [].at, typeof WebAssembly].join(); } };)"));
+  ASSERT_TRUE(program.ok());
+  auto instance = (*program)->Instantiate(ScriptLimits());
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  InvokeResult result = (*instance)->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  // The snapshot carries the runtime; V8's post-snapshot builtins are the real ones.
+  EXPECT_EQ(result.response.body,
+            "function,function,function,object,undefined,function,function,object");
+}
+
+TEST(V8JavaScriptEngineTest, BadOptionsAreRejectedNamingTheField) {
+  JavaScriptEngineOptions options;
+  options.watchdog_interval = absl::ZeroDuration();
+  auto engine = NewJavaScriptEngineWithRuntime(options, testing::kStandInRuntime);
+  EXPECT_TRUE(absl::IsInvalidArgument(engine.status()));
+  EXPECT_THAT(std::string(engine.status().message()), StartsWith("watchdog_interval"));
+}
+
+TEST(V8JavaScriptEngineTest, BrokenRuntimeIsAnInternalError) {
+  auto engine = NewJavaScriptEngineWithRuntime({}, "throw new Error('runtime bug');");
+  EXPECT_TRUE(absl::IsInternal(engine.status())) << engine.status();
+  EXPECT_THAT(std::string(engine.status().message()), HasSubstr("runtime bug"));
+}
+
+}  // namespace
+}  // namespace cosmo::v8engine
