@@ -1,0 +1,62 @@
+// The Body mixin's machinery (WHATWG Fetch §5.3), shared by Request and Response.
+//
+// Bodies are buffered: a body is null, a string (kept as given until someone needs its bytes, so
+// `new Response("hi")` costs nothing) or a Uint8Array the body owns. `body` as a ReadableStream is
+// not provided (no streams in this runtime yet); text(), json(), arrayBuffer() and bytes() are.
+// A body can be consumed once; clones share the immutable buffer.
+
+import {utf8Decode, utf8Encode} from './encoding.js';
+import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
+import {isURLSearchParams} from './url.js';
+
+export const kTextPlain = 'text/plain;charset=UTF-8';
+const kFormUrlEncoded = 'application/x-www-form-urlencoded;charset=UTF-8';
+
+// Fetch "extract a body" for the body types of this runtime: returns [source, contentType].
+// BodyInit is (ReadableStream or Blob or BufferSource or FormData or URLSearchParams or
+// USVString); without streams, blobs and forms here, any other object converts to a string.
+export function extractBody(init) {
+  if (typeof init === 'string') return [init, kTextPlain];
+  if (typeof init === 'object' && init !== null) {
+    const bytes = bufferSourceBytes(init, false);
+    if (bytes !== undefined) return [bytes.slice(), null];
+    if (isURLSearchParams(init)) return [init.toString(), kFormUrlEncoded];
+  }
+  return [toUSVString(init), kTextPlain];
+}
+
+export function bodyUsedError(what) {
+  return new TypeError(`Failed to execute '${what}': body stream already read`);
+}
+
+// The value of one of the body-reading methods, from a body's source.
+export function readBody(source, kind) {
+  switch (kind) {
+    case 'text':
+      return bodyText(source);
+    case 'json':
+      return JSON.parse(bodyText(source));
+    case 'arrayBuffer': {
+      const bytes = bodyBytes(source);
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ?
+          bytes.buffer :
+          bytes.slice().buffer;
+    }
+    case 'bytes':
+      return bodyBytes(source);
+  }
+  throw new TypeError(`${kind}() is not supported by this runtime`);
+}
+
+function bodyText(source) {
+  if (source === null) return '';
+  if (typeof source === 'string') return toWellFormedString(source);
+  return utf8Decode(source);
+}
+
+// A fresh Uint8Array the caller owns.
+function bodyBytes(source) {
+  if (source === null) return new Uint8Array(0);
+  if (typeof source === 'string') return utf8Encode(source);
+  return source.slice();
+}

@@ -1,0 +1,85 @@
+// The surface the C++ engine calls, installed as the non-enumerable global
+// `__cosmo_dispatch` (scripts can see it but it holds nothing of theirs):
+//
+//   invoke(handler, env, ctx, method, url, headers, body)
+//       Builds the Request (lazily: see request.js) and calls handler.fetch(request, env, ctx);
+//       returns what it returns (a Response, a string, a Promise, or anything else, which
+//       responseParts then rejects). headers is a flat [name0, value0, ...] array the runtime takes
+//       over; body is a string, a Uint8Array or undefined (no body).
+//   responseParts(value) -> [status, flatHeaders, body]
+//       For a Response: its status, its headers in iteration order (lower-case names, sorted,
+//       combined, set-cookie kept apart) and its body as a string or Uint8Array ('' for none).
+//       A string becomes 200 text/plain;charset=UTF-8. Anything else throws
+//       TypeError('invalid response: ...').
+//   makeContext() -> ctx with waitUntil(promise) and passThroughOnException()
+//   waitUntilPromises(ctx) -> the promises given to ctx.waitUntil, in order
+
+import {kTextPlain} from './body.js';
+import {requestInternals} from './request.js';
+import {responseInternals} from './response.js';
+
+const kInternal = {};
+// Reads an ExecutionContext's promises; defined inside the class, where it can.
+let waitUntilPromises;
+
+export class ExecutionContext {
+  #promises = [];
+  #passThrough = false;
+
+  constructor(token = undefined) {
+    if (token !== kInternal) throw new TypeError('Illegal constructor');
+  }
+
+  waitUntil(promise) {
+    if (arguments.length < 1) {
+      throw new TypeError(`Failed to execute 'waitUntil': 1 argument required, but only 0 present.`);
+    }
+    this.#promises.push(promise);
+  }
+
+  // Accepted for compatibility with Workers; there is no origin to pass through to, so an
+  // exception still ends the request in an error.
+  passThroughOnException() {
+    this.#passThrough = true;
+  }
+
+  static {
+    waitUntilPromises = (ctx) => ctx.#promises;
+  }
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined (did the handler forget to return?)';
+  if (typeof value === 'object') {
+    const ctor = value.constructor;
+    const name = typeof ctor === 'function' && typeof ctor.name === 'string' && ctor.name !== '' ?
+        ctor.name :
+        'Object';
+    return `an object (${name})`;
+  }
+  return `a ${typeof value}`;
+}
+
+export const dispatch = {
+  invoke(handler, env, ctx, method, url, headers, body) {
+    const request = requestInternals.fromHost(method, url, headers, body);
+    return handler.fetch(request, env, ctx);
+  },
+
+  responseParts(value) {
+    if (typeof value === 'string') return [200, ['content-type', kTextPlain], value];
+    if (responseInternals.is(value)) return responseInternals.parts(value);
+    throw new TypeError(
+        `invalid response: the handler must return a Response or a string, got ${describe(value)}`);
+  },
+
+  makeContext() {
+    return new ExecutionContext(kInternal);
+  },
+
+  waitUntilPromises(ctx) {
+    return waitUntilPromises(ctx).slice();
+  },
+};
+Object.freeze(dispatch);

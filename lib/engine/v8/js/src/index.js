@@ -1,0 +1,102 @@
+// CosmoCompute's JavaScript runtime: the web APIs of DESIGN.md §4, evaluated once into the V8
+// startup snapshot's context (which holds only ECMAScript's builtins), as one classic script.
+//
+// Order matters only at the top: native.js takes the host's natives off the global object first,
+// and url.js makes TextEncoder/TextDecoder global before whatwg-url loads.
+
+import './native.js';
+import './es_shims.js';
+import {atob, btoa} from './base64.js';
+import {console} from './console.js';
+import {Crypto, crypto} from './crypto.js';
+import {dispatch} from './dispatch.js';
+import {DOMException, isDOMException} from './dom_exception.js';
+import {TextDecoder, TextEncoder} from './encoding.js';
+import {Headers, headersInternals} from './headers.js';
+import {inspectHook} from './inspect.js';
+import {queueMicrotask} from './microtask.js';
+import {Request, requestInternals} from './request.js';
+import {Response, responseInternals} from './response.js';
+import {platformObjectChecks, structuredClone} from './structured_clone.js';
+import {URL, URLSearchParams} from './url.js';
+import {defineGlobalFunction, defineInterface} from './webidl.js';
+
+const global = globalThis;
+
+defineInterface(global, DOMException);
+defineInterface(global, Headers);
+defineInterface(global, Request);
+defineInterface(global, Response);
+defineInterface(global, TextEncoder);
+defineInterface(global, TextDecoder);
+defineInterface(global, Crypto);
+for (const [name, value] of [['URL', URL], ['URLSearchParams', URLSearchParams]]) {
+  Object.defineProperty(global, name, {value, writable: true, enumerable: false, configurable: true});
+}
+
+defineGlobalFunction(global, 'atob', atob);
+defineGlobalFunction(global, 'btoa', btoa);
+defineGlobalFunction(global, 'queueMicrotask', queueMicrotask);
+defineGlobalFunction(global, 'structuredClone', structuredClone);
+Object.defineProperty(global, 'console',
+                      {value: console, writable: true, enumerable: false, configurable: true});
+Object.defineProperty(global, 'crypto',
+                      {value: crypto, writable: true, enumerable: true, configurable: true});
+// Configurable so that the engine, once it has taken the functions it calls, can delete it.
+Object.defineProperty(global, '__cosmo_dispatch',
+                      {value: dispatch, writable: false, enumerable: false, configurable: true});
+
+platformObjectChecks.push(
+    headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
+    (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
+    (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
+        isDOMException(v));
+
+// How console shows the runtime's objects (Node shows its own in the same way).
+function hook(proto, describe) {
+  Object.defineProperty(proto, inspectHook, {value: describe, enumerable: false});
+}
+hook(Headers.prototype, (h) => {
+  if (!headersInternals.is(h)) return undefined;
+  const entries = [];
+  const list = headersInternals.sorted(h);
+  for (let i = 0; i < list.length; i += 2) entries.push([list[i], list[i + 1]]);
+  return {name: 'Headers', entries};
+});
+hook(Request.prototype, (r) => {
+  try {
+    return {
+      name: 'Request',
+      entries: [['method', r.method], ['url', r.url], ['headers', r.headers],
+                ['redirect', r.redirect], ['bodyUsed', r.bodyUsed]],
+    };
+  } catch {
+    return undefined;
+  }
+});
+hook(Response.prototype, (r) => {
+  if (!responseInternals.is(r)) return undefined;
+  return {
+    name: 'Response',
+    entries: [['status', r.status], ['statusText', r.statusText], ['headers', r.headers],
+              ['ok', r.ok], ['type', r.type], ['bodyUsed', r.bodyUsed]],
+  };
+});
+hook(URL.prototype, (u) => {
+  try {
+    return {
+      name: 'URL',
+      entries: ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port',
+                'pathname', 'search', 'searchParams', 'hash'].map((k) => [k, u[k]]),
+    };
+  } catch {
+    return undefined;
+  }
+});
+hook(URLSearchParams.prototype, (p) => {
+  try {
+    return {name: 'URLSearchParams', entries: Array.from(URLSearchParams.prototype.entries.call(p)), kind: 'map'};
+  } catch {
+    return undefined;
+  }
+});

@@ -1,0 +1,24 @@
+// The host's natives, captured once and removed from the global object so scripts never see them.
+//
+// The V8 engine installs `globalThis.__cosmo_native` before this runtime is evaluated into the
+// startup snapshot. Every module of the runtime reaches the natives through this module only.
+
+const native = globalThis.__cosmo_native;
+if (native === undefined) {
+  throw new Error('cosmo runtime: __cosmo_native is missing');
+}
+delete globalThis.__cosmo_native;
+
+// log(level, text): 0 debug, 1 info, 2 log, 3 warn, 4 error.
+export const nativeLog = native.log;
+// randomFill(u8): fills a Uint8Array with cryptographically strong random bytes.
+export const nativeRandomFill = native.randomFill;
+// utf8Encode(str) -> Uint8Array; lone surrogates become U+FFFD.
+export const nativeUtf8Encode = native.utf8Encode;
+// utf8EncodeInto(str, u8) -> [read, written].
+export const nativeUtf8EncodeInto = native.utf8EncodeInto;
+// utf8Decode(u8, fatal, ignoreBOM) -> string; throws TypeError when fatal and the input is invalid.
+export const nativeUtf8Decode = native.utf8Decode;
+// serialize(value) -> ArrayBuffer and deserialize(ArrayBuffer) -> value (V8 ValueSerializer).
+export const nativeSerialize = native.serialize;
+export const nativeDeserialize = native.deserialize;

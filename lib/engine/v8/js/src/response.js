@@ -1,0 +1,260 @@
+// Response (WHATWG Fetch §5.5).
+//
+// The common case, `new Response(text)` returned from a handler, allocates no Headers: the
+// content type the body implies is kept aside and only becomes a header list when `headers` is
+// read or the response is handed to the host (responseParts).
+//
+// Not provided: `body` as a ReadableStream (bodies are buffered), `webSocket`.
+
+import {bodyUsedError, extractBody, kTextPlain, readBody} from './body.js';
+import {headersInternals} from './headers.js';
+import {parseURL, serializeURL} from './url.js';
+import {toByteString, toDictionary, toUSVString} from './webidl.js';
+
+const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+// reason-phrase = *( HTAB / SP / VCHAR / obs-text )
+const reasonPhrase = /^[\t\x20-\x7E\x80-\xFF]*$/;
+
+export const responseInternals = {
+  // (response) -> [status, flat sorted lower-case headers, body (string | Uint8Array)]
+  parts: undefined,
+  is: undefined,
+};
+
+const kInternal = {};
+// Fetch "initialize a response"; defined inside the class, where it can set private state.
+let initialize;
+
+// Web IDL `unsigned short` without [EnforceRange]: modulo 2^16.
+function toUnsignedShort(value) {
+  const x = Number(value);
+  if (!Number.isFinite(x)) return 0;
+  const t = Math.trunc(x) % 65536;
+  return t < 0 ? t + 65536 : t;
+}
+
+export class Response {
+  #type = 'default';
+  #status = 200;
+  #statusText = '';
+  #headers = null;
+  // With #headers null: the content-type header the response has (or null for none).
+  #contentType = null;
+  #body = null;
+  #bodyUsed = false;
+
+  constructor(body = null, init = undefined) {
+    if (body === kInternal) return;
+    const dict = toDictionary(init, `Failed to construct 'Response': init`);
+    let source = null, type = null;
+    if (body !== null && body !== undefined) {
+      if (typeof body === 'string') {
+        source = body;
+        type = kTextPlain;
+      } else {
+        [source, type] = extractBody(body);
+      }
+    }
+    if (dict === undefined) {
+      this.#body = source;
+      this.#contentType = type;
+      return;
+    }
+    initialize(this, dict, source, type);
+  }
+
+  static error() {
+    const r = new Response(kInternal);
+    r.#type = 'error';
+    r.#status = 0;
+    r.#headers = headersInternals.create([], 'immutable');
+    return r;
+  }
+
+  static redirect(url, status = 302) {
+    if (arguments.length < 1) {
+      throw new TypeError(
+          `Failed to execute 'redirect' on 'Response': 1 argument required, but only 0 present.`);
+    }
+    const s = toUSVString(url);
+    const record = parseURL(s);
+    if (record === null) {
+      throw new TypeError(`Failed to execute 'redirect' on 'Response': Invalid URL '${s}'.`);
+    }
+    const code = toUnsignedShort(status);
+    if (!redirectStatuses.has(code)) {
+      throw new RangeError(
+          `Failed to execute 'redirect' on 'Response': Invalid status code ${code}.`);
+    }
+    const r = new Response(kInternal);
+    r.#status = code;
+    r.#headers = headersInternals.create(['location', serializeURL(record)], 'immutable');
+    return r;
+  }
+
+  static json(data, init = undefined) {
+    const dict = toDictionary(init, `Failed to execute 'json' on 'Response': init`);
+    const text = JSON.stringify(data);
+    if (text === undefined) {
+      throw new TypeError(`Failed to execute 'json' on 'Response': The data is not JSON serializable.`);
+    }
+    const r = new Response(kInternal);
+    if (dict === undefined) {
+      r.#body = text;
+      r.#contentType = 'application/json';
+    } else {
+      initialize(r, dict, text, 'application/json');
+    }
+    return r;
+  }
+
+  get type() {
+    return this.#type;
+  }
+  get url() {
+    this.#type;  // brand check
+    return '';
+  }
+  get redirected() {
+    this.#type;  // brand check
+    return false;
+  }
+  get status() {
+    return this.#status;
+  }
+  get ok() {
+    return this.#status >= 200 && this.#status <= 299;
+  }
+  get statusText() {
+    return this.#statusText;
+  }
+
+  get headers() {
+    let headers = this.#headers;
+    if (headers === null) {
+      const ct = this.#contentType;
+      headers = headersInternals.create(ct === null ? [] : ['content-type', ct], 'response');
+      this.#headers = headers;
+    }
+    return headers;
+  }
+
+  get bodyUsed() {
+    return this.#bodyUsed;
+  }
+
+  clone() {
+    if (this.#bodyUsed) {
+      throw new TypeError(`Failed to execute 'clone' on 'Response': Response body is already used`);
+    }
+    const r = new Response(kInternal);
+    r.#type = this.#type;
+    r.#status = this.#status;
+    r.#statusText = this.#statusText;
+    r.#contentType = this.#contentType;
+    if (this.#headers !== null) {
+      r.#headers = headersInternals.copy(this.#headers, headersInternals.guard(this.#headers));
+    }
+    r.#body = this.#body;
+    return r;
+  }
+
+  // Promise-returning operations reject, rather than throw, when called on something else.
+  arrayBuffer() {
+    try {
+      return this.#consume('arrayBuffer');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  bytes() {
+    try {
+      return this.#consume('bytes');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  json() {
+    try {
+      return this.#consume('json');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  text() {
+    try {
+      return this.#consume('text');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #consume(kind) {
+    try {
+      if (this.#bodyUsed) return Promise.reject(bodyUsedError(`${kind}' on 'Response`));
+      const body = this.#body;
+      if (body !== null) this.#bodyUsed = true;
+      return Promise.resolve(readBody(body, kind));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  static {
+    responseInternals.is = (value) => typeof value === 'object' && value !== null && #type in value;
+    responseInternals.parts = (r) => {
+      if (r.#type === 'error') {
+        throw new TypeError('invalid response: Response.error() is a network error, not an HTTP response');
+      }
+      if (r.#bodyUsed) throw new TypeError('invalid response: its body was already read');
+      const body = r.#body;
+      let headers;
+      if (r.#headers === null) {
+        const ct = r.#contentType;
+        headers = ct === null ? [] : ['content-type', ct];
+      } else {
+        headers = headersInternals.sorted(r.#headers).slice();
+      }
+      return [r.#status, headers, body === null ? '' : body];
+    };
+    // Fetch "initialize a response".
+    initialize = (r, dict, source, type) => {
+      const initHeaders = dict.headers;
+      const initStatus = dict.status;
+      const initStatusText = dict.statusText;
+      const status = initStatus === undefined ? 200 : toUnsignedShort(initStatus);
+      const statusText = initStatusText === undefined ? '' : toByteString(initStatusText, 'statusText');
+      if (status < 200 || status > 599) {
+        throw new RangeError(`Failed to construct 'Response': The status provided (${status}) is` +
+                             ` outside the range [200, 599].`);
+      }
+      if (!reasonPhrase.test(statusText)) {
+        throw new TypeError(`Failed to construct 'Response': Invalid statusText.`);
+      }
+      r.#status = status;
+      r.#statusText = statusText;
+      let headers = null;
+      if (initHeaders !== undefined) {
+        headers = headersInternals.create([], 'response');
+        headersInternals.fill(headers, initHeaders);
+      }
+      if (source !== null) {
+        if (nullBodyStatuses.has(status)) {
+          throw new TypeError(
+              `Failed to construct 'Response': Response with null body status cannot have body`);
+        }
+        r.#body = source;
+        if (type !== null) {
+          if (headers === null) {
+            r.#contentType = type;
+          } else if (!headersInternals.hasName(headers, 'content-type')) {
+            headersInternals.appendTrusted(headers, 'content-type', type);
+          }
+        }
+      }
+      r.#headers = headers;
+    };
+  }
+}
+
