@@ -114,6 +114,9 @@ class JsInstance final : public Instance {
   size_t gc_freed_bytes_ = 0;
   size_t gc_start_used_ = 0;
   size_t peak_heap_bytes_ = 0;
+  // Whether last_heap_used_ still equals the heap in use (no GC or task ran since it was read).
+  bool heap_known_ = false;
+  uint64_t invocations_ = 0;
 
   std::atomic<bool> reusable_{true};
   std::atomic<size_t> last_heap_used_{0};
