@@ -32,6 +32,10 @@ struct JavaScriptEngineOptions {
   absl::Duration watchdog_interval = absl::Milliseconds(1);
   // Versions whose compiled code the engine keeps (least recently prepared dropped first).
   size_t max_cached_versions = 256;
+  // Isolates kept ready (startup snapshot already deserialised) for the next activation, refilled
+  // by a background thread; each costs an idle isolate's memory (a few MiB). 0 disables the pool:
+  // every activation then deserialises its own isolate.
+  size_t spare_isolates = 1;
 };
 
 // Counters since the engine was created. Monotonic; read with JavaScriptEngine::stats().

@@ -22,6 +22,7 @@
 #define COSMO_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,6 +167,13 @@ class Registry {
 
   // The active version of `family` (NOT_FOUND if none), for serving requests.
   virtual absl::StatusOr<ActiveVersion> GetActiveVersion(absl::string_view family) = 0;
+
+  // Called with the family's name after every committed deploy, rollback or delete made through
+  // this Registry, before the call that made it returns. Listeners run on the caller's thread,
+  // must be quick, and must not call the Registry's mutating methods. Listeners cannot be removed:
+  // whoever adds one must outlive the Registry or make the listener safe after it is gone.
+  using ChangeListener = std::function<void(absl::string_view family)>;
+  virtual void AddChangeListener(ChangeListener listener) = 0;
 };
 
 // Family names: ^[a-z0-9][a-z0-9-]{0,62}$. Tenants: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.

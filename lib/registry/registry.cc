@@ -212,7 +212,10 @@ class StoreRegistry final : public Registry {
       batch.Put(store_keys::Family(request.family), next.SerializeAsString());
       batch.Put(store_keys::History(request.family, sequence), history.SerializeAsString());
       absl::Status committed = store_->Commit(batch, Durability::kSync);
-      if (committed.ok()) return DeployResult{version, true, active};
+      if (committed.ok()) {
+        NotifyChanged(request.family);
+        return DeployResult{version, true, active};
+      }
       if (!absl::IsAborted(committed)) return committed;
     }
     return Contended(request.family);
@@ -378,7 +381,10 @@ class StoreRegistry final : public Registry {
       batch.Put(store_keys::Family(family), next.SerializeAsString());
       batch.Put(store_keys::History(family, latest + 1), history.SerializeAsString());
       absl::Status committed = store_->Commit(batch, Durability::kSync);
-      if (committed.ok()) return ToEntry(history);
+      if (committed.ok()) {
+        NotifyChanged(family);
+        return ToEntry(history);
+      }
       if (!absl::IsAborted(committed)) return committed;
     }
     return Contended(family);
@@ -406,7 +412,10 @@ class StoreRegistry final : public Registry {
         COSMO_RETURN_IF_ERROR(DropBlobReference(row.key.substr(fver_prefix.size()), batch));
       }
       absl::Status committed = store_->Commit(batch, Durability::kSync);
-      if (committed.ok()) return absl::OkStatus();
+      if (committed.ok()) {
+        NotifyChanged(family);
+        return absl::OkStatus();
+      }
       if (!absl::IsAborted(committed)) return committed;
     }
     return Contended(family);
@@ -435,6 +444,11 @@ class StoreRegistry final : public Registry {
           absl::StrCat("stored manifest of version ", version, " does not match its hash"));
     }
     return DecodeManifest(*cbor);
+  }
+
+  void AddChangeListener(ChangeListener listener) override {
+    absl::MutexLock lock(&listeners_mu_);
+    listeners_.push_back(std::move(listener));
   }
 
   absl::StatusOr<ActiveVersion> GetActiveVersion(absl::string_view family) override {
@@ -555,11 +569,22 @@ class StoreRegistry final : public Registry {
     return absl::OkStatus();
   }
 
+  void NotifyChanged(absl::string_view family) {
+    std::vector<ChangeListener> listeners;
+    {
+      absl::MutexLock lock(&listeners_mu_);
+      listeners = listeners_;
+    }
+    for (const ChangeListener& listener : listeners) listener(family);
+  }
+
   Store* const store_;
   const absl::flat_hash_map<std::string, Engine*> engines_;
   Clock* const clock_;
   const RegistryOptions options_;
   std::array<absl::Mutex, kLockStripes> family_locks_;
+  absl::Mutex listeners_mu_;
+  std::vector<ChangeListener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
 };
 
 }  // namespace

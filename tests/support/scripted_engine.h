@@ -2,14 +2,22 @@
 // activation table, the control plane. Its "language" is one line per file:
 //
 //   respond <status> <body...>   the handler answers with that status and body
+//   throw <message...>           the invocation ends in Outcome::kException with that error
+//   log <text...>                one console.log(text), then 200 "logged"
+//   sleep <ms>                   the invocation sleeps (real time), then 200 "slept"
 //   syntax-error                 Validate() fails with INVALID_ARGUMENT at 1:1, like a parser
+//   startup-error                Instantiate() fails with FAILED_PRECONDITION, like a top-level
+//   throw
 //
-// Anything else validates and answers 200 with the source as body. It counts calls so tests can
-// assert how often validation and preparation ran. Thread-safe.
+// Anything else validates and answers 200 with the source as body. Every invocation reports the
+// same usage (kCpuUs, kWallUs, request/response sizes) so metering can be checked exactly. It
+// counts calls so tests can assert how often validation, preparation and instantiation ran. An
+// instance's MemoryBytes() is its source size. Thread-safe.
 #ifndef COSMO_TESTS_SUPPORT_SCRIPTED_ENGINE_H_
 #define COSMO_TESTS_SUPPORT_SCRIPTED_ENGINE_H_
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -26,13 +34,19 @@ class ScriptedEngine final : public Engine {
   absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
                                                    const Manifest& manifest) override;
 
+  static constexpr int64_t kCpuUs = 7;
+  static constexpr int64_t kWallUs = 11;
+
   int validate_calls() const { return validate_calls_.load(); }
   int prepare_calls() const { return prepare_calls_.load(); }
+  int instantiate_calls() const { return instantiate_calls_->load(); }
 
  private:
   const std::string name_;
   std::atomic<int> validate_calls_{0};
   std::atomic<int> prepare_calls_{0};
+  // Shared with Programs, which may outlive the engine.
+  std::shared_ptr<std::atomic<int>> instantiate_calls_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace cosmo::testing

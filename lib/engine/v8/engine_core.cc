@@ -1,6 +1,7 @@
 #include "engine/v8/engine_core.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/v8/isolate_pool.h"
 #include "engine/v8/v8_platform.h"
 
 namespace cosmo::v8engine {
@@ -9,7 +10,10 @@ EngineCore::EngineCore(const JavaScriptEngineOptions& options, std::string snaps
     : options_(options),
       snapshot_(std::move(snapshot)),
       snapshot_data_{snapshot_.data(), static_cast<int>(snapshot_.size())},
-      watchdog_(options.watchdog_interval) {}
+      watchdog_(options.watchdog_interval),
+      pool_(std::make_unique<IsolatePool>(this, options.spare_isolates)) {}
+
+EngineCore::~EngineCore() = default;
 
 std::shared_ptr<CodeCache> EngineCore::CodeCacheFor(const std::string& version) {
   std::string key = absl::StrCat(version, "@", V8Platform::Version());

@@ -24,14 +24,18 @@
 
 namespace cosmo::v8engine {
 
+class IsolatePool;
+
 class EngineCore {
  public:
   EngineCore(const JavaScriptEngineOptions& options, std::string snapshot);
+  ~EngineCore();
 
   const JavaScriptEngineOptions& options() const { return options_; }
   // The startup snapshot; valid as long as the core.
   v8::StartupData* snapshot() { return &snapshot_data_; }
   CpuWatchdog& watchdog() { return watchdog_; }
+  IsolatePool& pool() { return *pool_; }
 
   // The code cache of `version` (created empty on first use), keyed together with the V8
   // version so a cache is never fed to another V8 build.
@@ -47,6 +51,8 @@ class EngineCore {
   const std::string snapshot_;
   v8::StartupData snapshot_data_;
   CpuWatchdog watchdog_;
+  // Declared after the snapshot and the watchdog: spares use both until the pool is gone.
+  std::unique_ptr<IsolatePool> pool_;
 
   absl::Mutex mu_;
   // Most recently used key first; the map points into the list for O(1) promotion.

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "cosmo/status_macros.h"
 #include "engine/v8/exception_text.h"
+#include "engine/v8/isolate_pool.h"
 #include "engine/v8/natives.h"
 #include "engine/v8/v8_platform.h"
 
@@ -123,23 +124,30 @@ absl::StatusOr<std::string> ResolveSpecifier(const std::string& referrer,
 
 absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::Create(
     std::shared_ptr<const JsProgram> program, const ScriptLimits& limits) {
-  std::unique_ptr<JsInstance> instance(new JsInstance(std::move(program), limits));
-  COSMO_RETURN_IF_ERROR(instance->Start());
+  EngineCore& core = program->core();
+  std::unique_ptr<JsInstance> instance = core.pool().Take(limits.memory_bytes);
+  if (instance == nullptr) {
+    COSMO_ASSIGN_OR_RETURN(instance, NewBlank(core, limits.memory_bytes));
+  }
+  COSMO_RETURN_IF_ERROR(instance->Bind(std::move(program), limits));
   return instance;
 }
 
-JsInstance::JsInstance(std::shared_ptr<const JsProgram> program, const ScriptLimits& limits)
-    : program_(std::move(program)),
-      limits_(limits),
-      cpu_budget_ns_(absl::ToInt64Nanoseconds(limits.cpu_per_request)),
-      allocator_(std::make_unique<LimitedAllocator>(limits.memory_bytes)) {
-  EngineCore& core = program_->core();
+absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::NewBlank(EngineCore& core,
+                                                                 size_t memory_bytes) {
+  std::unique_ptr<JsInstance> instance(new JsInstance(core, memory_bytes));
+  COSMO_RETURN_IF_ERROR(instance->CreateContext());
+  return instance;
+}
+
+JsInstance::JsInstance(EngineCore& core, size_t memory_bytes)
+    : core_(&core), allocator_(std::make_unique<LimitedAllocator>(memory_bytes)) {
   state_.allocator = allocator_.get();
   v8::Isolate::CreateParams params;
   params.snapshot_blob = core.snapshot();
   params.external_references = Natives::ExternalReferences();
   params.array_buffer_allocator = allocator_.get();
-  params.constraints.ConfigureDefaultsFromHeapSize(0, limits.memory_bytes);
+  params.constraints.ConfigureDefaultsFromHeapSize(0, memory_bytes);
   isolate_ = v8::Isolate::New(params);
   isolate_->SetData(kIsolateStateSlot, &state_);
   isolate_->SetData(kInstanceSlot, this);
@@ -148,7 +156,7 @@ JsInstance::JsInstance(std::shared_ptr<const JsProgram> program, const ScriptLim
 }
 
 JsInstance::~JsInstance() {
-  program_->core().watchdog().Unregister(watchdog_slot_);
+  core_->watchdog().Unregister(watchdog_slot_);
   {
     v8::Locker locker(isolate_);
     v8::Isolate::Scope isolate_scope(isolate_);
@@ -165,9 +173,8 @@ JsInstance::~JsInstance() {
   v8::platform::NotifyIsolateShutdown(V8Platform::Get(), isolate_);
 }
 
-absl::Status JsInstance::Start() {
-  const Manifest& manifest = program_->manifest();
-  const EngineCore& core = program_->core();
+absl::Status JsInstance::CreateContext() {
+  const EngineCore& core = *core_;
   v8::Locker locker(isolate_);
   v8::Isolate::Scope isolate_scope(isolate_);
   v8::HandleScope handle_scope(isolate_);
@@ -208,6 +215,21 @@ absl::Status JsInstance::Start() {
   if (global->Delete(context, dispatch_name).IsNothing()) {
     return absl::InternalError("__cosmo_dispatch could not be removed");
   }
+  return absl::OkStatus();
+}
+
+absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
+                              const ScriptLimits& limits) {
+  program_ = std::move(program);
+  limits_ = limits;
+  cpu_budget_ns_ = absl::ToInt64Nanoseconds(limits.cpu_per_request);
+  const Manifest& manifest = program_->manifest();
+  v8::Locker locker(isolate_);
+  v8::Isolate::Scope isolate_scope(isolate_);
+  v8::HandleScope handle_scope(isolate_);
+  v8::Local<v8::Context> context = context_.Get(isolate_);
+  v8::Context::Scope context_scope(context);
+  EnsureStackLimit();
 
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
   for (const auto& [key, value] : manifest.env) {
@@ -288,7 +310,7 @@ absl::StatusOr<v8::Local<v8::Module>> JsInstance::LoadModule(v8::Local<v8::Conte
   for (const LoadedModule& loaded : modules_) {
     if (loaded.file == file) return loaded.module.Get(isolate_);
   }
-  EngineCore& core = program_->core();
+  EngineCore& core = *core_;
   CodeCache& cache = program_->code_cache();
   auto it = program_->manifest().files.find(file);
   if (it == program_->manifest().files.end()) {
@@ -595,11 +617,11 @@ bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::V
 }
 
 void JsInstance::ArmCpu(int64_t cpu_start_ns, int64_t budget_ns) {
-  program_->core().watchdog().Arm(watchdog_slot_, cpu_start_ns + budget_ns);
+  core_->watchdog().Arm(watchdog_slot_, cpu_start_ns + budget_ns);
 }
 
 JsInstance::Stop JsInstance::DisarmCpu() {
-  bool fired = program_->core().watchdog().Disarm(watchdog_slot_);
+  bool fired = core_->watchdog().Disarm(watchdog_slot_);
   Stop stop = memory_hit_ ? Stop::kMemory : fired ? Stop::kCpu : Stop::kNone;
   if (stop == Stop::kNone && isolate_->IsExecutionTerminating()) stop = Stop::kCpu;
   if (stop != Stop::kNone) {

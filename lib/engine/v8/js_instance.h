@@ -38,6 +38,11 @@ class JsInstance final : public Instance {
   static absl::StatusOr<std::unique_ptr<JsInstance>> Create(
       std::shared_ptr<const JsProgram> program, const ScriptLimits& limits);
 
+  // An instance with a context from the snapshot but no version bound yet, for the IsolatePool.
+  // Its heap limit is `memory_bytes`; it may be created on one thread and bound on another.
+  static absl::StatusOr<std::unique_ptr<JsInstance>> NewBlank(EngineCore& core,
+                                                              size_t memory_bytes);
+
   ~JsInstance() override;
 
   InvokeResult Invoke(const HttpRequest& request) override;
@@ -54,9 +59,12 @@ class JsInstance final : public Instance {
   // Why a run of JavaScript stopped early.
   enum class Stop { kNone, kCpu, kMemory };
 
-  JsInstance(std::shared_ptr<const JsProgram> program, const ScriptLimits& limits);
+  JsInstance(EngineCore& core, size_t memory_bytes);
 
-  absl::Status Start();
+  // Isolate set-up, context from the snapshot, dispatch functions cached.
+  absl::Status CreateContext();
+  // Binds a version: env, modules compiled (code cache) and evaluated under startup_cpu.
+  absl::Status Bind(std::shared_ptr<const JsProgram> program, const ScriptLimits& limits);
   absl::StatusOr<v8::Local<v8::Module>> LoadModule(v8::Local<v8::Context> context,
                                                    const std::string& file);
   static v8::MaybeLocal<v8::Module> ResolveModule(v8::Local<v8::Context> context,
@@ -87,9 +95,11 @@ class JsInstance final : public Instance {
   static void GcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
                          void* data);
 
-  const std::shared_ptr<const JsProgram> program_;
-  const ScriptLimits limits_;
-  const int64_t cpu_budget_ns_;
+  // The engine's shared state; kept alive by program_ once bound, by the pool before.
+  EngineCore* const core_;
+  std::shared_ptr<const JsProgram> program_;
+  ScriptLimits limits_;
+  int64_t cpu_budget_ns_ = 0;
   std::unique_ptr<LimitedAllocator> allocator_;
   IsolateState state_;
   v8::Isolate* isolate_ = nullptr;

@@ -1,0 +1,155 @@
+// The virtual-actor runtime: the whole platform behind one object.
+//
+// A Runtime owns the Store, the Registry, the Engines and the activation table. A family is
+// activated on its first request: its active version's manifest is read from the store, the
+// engine prepares it (from its compiled-code cache when it has one) and instantiates it. While the
+// family is used its activation stays warm; several instances of one version serve in parallel;
+// idle activations are unloaded after `idle_timeout`, and when instances hold more than
+// `memory_budget_bytes`, least recently used activations are unloaded first. A deploy or
+// rollback through registry() switches new requests to the new version at once; requests in
+// flight finish on the instance they started on.
+//
+// Every invocation ends in one Outcome and is metered (usage.h); console output and failed
+// outcomes go to per-family log rings (logs.h).
+//
+//   auto runtime = cosmo::Runtime::Create({}, std::move(store));
+//   (*runtime)->registry().Deploy({...});
+//   cosmo::FamilyHandle hello = (*runtime)->Family("hello");
+//   cosmo::InvokeResult r = hello.Invoke({.method = "GET", .url = "http://x/hello/"});
+//
+// Thread-safe. Invoke() may be called from any number of threads; the request path takes no
+// global lock. Destroying the Runtime flushes usage; no call may be in flight then.
+#ifndef COSMO_RUNTIME_H_
+#define COSMO_RUNTIME_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cosmo/clock.h"
+#include "cosmo/engine.h"
+#include "cosmo/invocation.h"
+#include "cosmo/limits.h"
+#include "cosmo/logs.h"
+#include "cosmo/registry.h"
+#include "cosmo/store.h"
+#include "cosmo/usage.h"
+
+namespace cosmo {
+
+class Runtime;
+
+struct RuntimeOptions {
+  // Caps of every script's limits; deploys may only lower them (limits.h).
+  ScriptLimits caps;
+  // Unload an activation this long after its last request. Zero disables idle unloading.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // Unload least recently used activations while instances hold more than this.
+  size_t memory_budget_bytes = size_t{1} << 30;
+  // Instances of one version that may run at once; 0 = the number of hardware threads.
+  size_t max_instances_per_version = 0;
+  // How long a request waits for a busy family's instance before it is shed (kLoadShed).
+  absl::Duration max_queue_wait = absl::Seconds(5);
+  // After an activation fails (a script error at startup), requests fail fast for this long
+  // instead of retrying the activation every time; the delay doubles per failure up to 30 s.
+  absl::Duration activation_retry_backoff = absl::Milliseconds(250);
+  // Usage totals are merged into the store at least this often (and at shutdown).
+  absl::Duration usage_flush_interval = absl::Seconds(1);
+  // Console and outcome records kept per family.
+  size_t log_ring_records = 1000;
+  // Run the background thread that unloads idle activations and flushes usage. Tests that drive
+  // time with a ManualClock turn it off and call Maintain() themselves.
+  bool background_maintenance = true;
+  // JavaScript: allow eval/new Function/WebAssembly (false = --disallow-codegen).
+  bool allow_codegen = true;
+  // Time source; nullptr = Clock::Real(). Borrowed; must outlive the Runtime.
+  Clock* clock = nullptr;
+
+  absl::Status Validate() const;
+};
+
+// Counters and gauges of the activation table. Counters are monotonic since creation.
+struct RuntimeStats {
+  uint64_t activations = 0;  // families activated (version resolved and prepared)
+  uint64_t activation_failures = 0;
+  uint64_t instances_created = 0;
+  uint64_t instances_discarded = 0;  // after a limit breach or error
+  uint64_t idle_unloads = 0;         // activations unloaded for idleness
+  uint64_t budget_unloads = 0;       // activations unloaded for the memory budget
+  uint64_t version_switches = 0;     // activations moved to a new version
+  uint64_t invocations = 0;
+  uint64_t load_shed = 0;
+  uint64_t active_families = 0;        // gauge
+  uint64_t live_instances = 0;         // gauge
+  uint64_t instance_memory_bytes = 0;  // gauge: sum of Instance::MemoryBytes()
+};
+
+// A handle to one route family, resolved lazily on first Invoke(). Cheap to copy, like an Orleans
+// grain reference. Thread-safe. Borrows the Runtime, which must outlive it.
+class FamilyHandle {
+ public:
+  const std::string& family() const { return family_; }
+
+  // Runs the family's active version on `request`. Never fails as a call: an unknown family is
+  // Outcome::kNotFound, a saturated one kLoadShed, and so on.
+  InvokeResult Invoke(const HttpRequest& request) const;
+
+ private:
+  friend class Runtime;
+  FamilyHandle(Runtime* runtime, std::string family)
+      : runtime_(runtime), family_(std::move(family)) {}
+
+  Runtime* runtime_;
+  std::string family_;
+};
+
+class Runtime {
+ public:
+  // Creates a runtime over `store`. `engines` are the languages it runs; when empty, the built-in
+  // engines (JavaScript on V8) are created with options derived from `options`.
+  static absl::StatusOr<std::unique_ptr<Runtime>> Create(
+      RuntimeOptions options, std::unique_ptr<Store> store,
+      std::vector<std::unique_ptr<Engine>> engines = {});
+
+  virtual ~Runtime() = default;
+
+  // The registry; deploys, rollbacks and deletes made through it switch activations at once.
+  virtual Registry& registry() = 0;
+  virtual Store& store() = 0;
+
+  FamilyHandle Family(absl::string_view family) { return FamilyHandle(this, std::string(family)); }
+
+  // Same as Family(family).Invoke(request).
+  virtual InvokeResult Invoke(absl::string_view family, const HttpRequest& request) = 0;
+
+  // Usage of a family (persisted totals plus what is not yet flushed). NOT_FOUND if the family
+  // has never been invoked. No ownership check: callers check tenants through registry().
+  virtual absl::StatusOr<FamilyUsage> Usage(absl::string_view family) = 0;
+
+  // Log records of `family` after `after_sequence`, at most `max_records`.
+  virtual LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,
+                            size_t max_records) = 0;
+  // Like ReadLogs, but waits until a record newer than `after_sequence` exists or `deadline`
+  // passes (then returns an empty batch).
+  virtual LogBatch WaitForLogs(absl::string_view family, uint64_t after_sequence,
+                               size_t max_records, absl::Time deadline) = 0;
+
+  // Unloads idle activations, enforces the memory budget and flushes usage when due. The
+  // background thread calls it; tests with a ManualClock call it directly.
+  virtual void Maintain() = 0;
+
+  // Merges unflushed usage into the store now (kBuffered durability).
+  virtual absl::Status FlushUsage() = 0;
+
+  virtual RuntimeStats Stats() const = 0;
+};
+
+}  // namespace cosmo
+
+#endif  // COSMO_RUNTIME_H_

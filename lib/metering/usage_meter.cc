@@ -1,0 +1,131 @@
+#include "metering/usage_meter.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cosmo/internal/store_records.pb.h"
+#include "cosmo/status_macros.h"
+
+namespace cosmo {
+namespace {
+
+constexpr int kMaxMergeAttempts = 32;
+
+std::string UsageKey(absl::string_view family, absl::string_view version) {
+  return absl::StrCat("usage/", family, "/", version);
+}
+
+UsageTotals FromRecord(const internal::UsageRecord& record) {
+  UsageTotals totals;
+  totals.invocations = record.invocations();
+  for (int i = 0; i < record.outcomes_size() && i < kOutcomeCount; ++i) {
+    totals.outcomes[i] = record.outcomes(i);
+  }
+  totals.cpu_us = record.cpu_us();
+  totals.wall_us = record.wall_us();
+  totals.bytes_allocated = record.bytes_allocated();
+  totals.peak_heap_bytes = record.peak_heap_bytes();
+  totals.request_bytes = record.request_bytes();
+  totals.response_bytes = record.response_bytes();
+  return totals;
+}
+
+internal::UsageRecord ToRecord(const UsageTotals& totals) {
+  internal::UsageRecord record;
+  record.set_invocations(totals.invocations);
+  for (uint64_t count : totals.outcomes) record.add_outcomes(count);
+  record.set_cpu_us(totals.cpu_us);
+  record.set_wall_us(totals.wall_us);
+  record.set_bytes_allocated(totals.bytes_allocated);
+  record.set_peak_heap_bytes(totals.peak_heap_bytes);
+  record.set_request_bytes(totals.request_bytes);
+  record.set_response_bytes(totals.response_bytes);
+  return record;
+}
+
+absl::StatusOr<UsageTotals> ParseTotals(absl::string_view raw, absl::string_view key) {
+  internal::UsageRecord record;
+  if (!record.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+    return absl::DataLossError(absl::StrCat("usage record '", key, "' is unreadable"));
+  }
+  return FromRecord(record);
+}
+
+}  // namespace
+
+std::shared_ptr<UsageCell> UsageMeter::CellFor(absl::string_view family,
+                                               absl::string_view version) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] =
+      cells_.try_emplace(std::make_pair(std::string(family), std::string(version)));
+  if (inserted) it->second = std::make_shared<UsageCell>();
+  return it->second;
+}
+
+absl::Status UsageMeter::Flush() {
+  absl::MutexLock flush_lock(&flush_mu_);
+  std::vector<std::pair<std::pair<std::string, std::string>, std::shared_ptr<UsageCell>>> cells;
+  {
+    absl::MutexLock lock(&mu_);
+    cells.assign(cells_.begin(), cells_.end());
+  }
+  absl::Status first_error;
+  for (auto& [key, cell] : cells) {
+    UsageTotals delta = cell->Take();
+    if (delta.invocations == 0) continue;
+    absl::Status merged = MergeIntoStore(key.first, key.second, delta);
+    if (!merged.ok()) {
+      cell->Restore(delta);
+      if (first_error.ok()) first_error = merged;
+    }
+  }
+  return first_error;
+}
+
+absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::string& version,
+                                        const UsageTotals& delta) {
+  const std::string key = UsageKey(family, version);
+  for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(key));
+    UsageTotals totals;
+    if (raw) {
+      COSMO_ASSIGN_OR_RETURN(totals, ParseTotals(*raw, key));
+    }
+    totals.Merge(delta);
+    std::optional<absl::string_view> expected;
+    if (raw) expected = *raw;
+    absl::Status s = store_->CompareAndSet(key, expected, ToRecord(totals).SerializeAsString(),
+                                           Durability::kBuffered);
+    if (!absl::IsAborted(s)) return s;
+  }
+  return absl::AbortedError(absl::StrCat("usage of ", family, " is contended; will retry"));
+}
+
+absl::StatusOr<FamilyUsage> UsageMeter::Read(absl::string_view family) {
+  // Excludes a concurrent flush, which would otherwise move a delta from a cell into the store
+  // between the scan and the peek below and be seen twice or not at all.
+  absl::MutexLock flush_lock(&flush_mu_);
+  FamilyUsage usage;
+  usage.family = std::string(family);
+  const std::string prefix = absl::StrCat("usage/", family, "/");
+  COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store_->Scan(prefix, {}));
+  for (const KeyValue& row : rows) {
+    COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseTotals(row.value, row.key));
+    usage.versions[row.key.substr(prefix.size())] = totals;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, cell] : cells_) {
+      if (key.first != family) continue;
+      UsageTotals pending = cell->Peek();
+      if (pending.invocations > 0) usage.versions[key.second].Merge(pending);
+    }
+  }
+  if (usage.versions.empty()) {
+    return absl::NotFoundError(absl::StrCat("no usage recorded for family '", family, "'"));
+  }
+  for (const auto& [version, totals] : usage.versions) usage.total.Merge(totals);
+  return usage;
+}
+
+}  // namespace cosmo

@@ -1,0 +1,85 @@
+// In-memory usage accumulation and its periodic merge into the Store.
+//
+// Each (family, version) that is invoked gets a UsageCell; the request path adds to its cell
+// (one uncontended mutex). Flush() takes every cell's pending delta and merges it into
+// `usage/<family>/<version>` with compare-and-set, so several processes sharing a store (a
+// cluster) never overwrite each other's counts; a delta whose merge fails is put back and retried
+// on the next flush, so nothing is lost or counted twice.
+//
+// Thread-safe. Borrows the Store.
+#ifndef COSMO_LIB_METERING_USAGE_METER_H_
+#define COSMO_LIB_METERING_USAGE_METER_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "cosmo/store.h"
+#include "cosmo/usage.h"
+
+namespace cosmo {
+
+// The not-yet-flushed usage of one version of one family. Thread-safe.
+class UsageCell {
+ public:
+  void Add(Outcome outcome, const InvocationUsage& usage) {
+    absl::MutexLock lock(&mu_);
+    pending_.Add(outcome, usage);
+  }
+  // Takes the pending totals, leaving zero.
+  UsageTotals Take() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(pending_, UsageTotals());
+  }
+  // Puts back totals whose flush failed.
+  void Restore(const UsageTotals& totals) {
+    absl::MutexLock lock(&mu_);
+    pending_.Merge(totals);
+  }
+  UsageTotals Peek() const {
+    absl::MutexLock lock(&mu_);
+    return pending_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  UsageTotals pending_ ABSL_GUARDED_BY(mu_);
+};
+
+class UsageMeter {
+ public:
+  explicit UsageMeter(Store* store) : store_(store) {}
+
+  // The cell of (family, version), created on first use. Callers keep the shared_ptr and add to
+  // it directly, so the request path never looks the cell up.
+  std::shared_ptr<UsageCell> CellFor(absl::string_view family, absl::string_view version);
+
+  // Merges every pending delta into the store. Returns the first error; deltas that failed are
+  // kept for the next flush.
+  absl::Status Flush();
+
+  // Persisted totals plus pending deltas. NOT_FOUND if the family has no usage at all.
+  absl::StatusOr<FamilyUsage> Read(absl::string_view family);
+
+ private:
+  absl::Status MergeIntoStore(const std::string& family, const std::string& version,
+                              const UsageTotals& delta);
+
+  Store* const store_;
+  // Serialises flushes so two never race on the same records within this process.
+  absl::Mutex flush_mu_;
+  absl::Mutex mu_;
+  // (family, version) -> cell.
+  absl::flat_hash_map<std::pair<std::string, std::string>, std::shared_ptr<UsageCell>> cells_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cosmo
+
+#endif  // COSMO_LIB_METERING_USAGE_METER_H_

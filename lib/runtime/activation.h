@@ -1,0 +1,100 @@
+// One family's activation: the version serving it, that version's instances and usage cell, and
+// the bookkeeping the runtime needs around it (staleness, last use, activation failures).
+//
+// The runtime (local_runtime.cc) decides; an Activation only holds state. Thread-safe.
+#ifndef COSMO_LIB_RUNTIME_ACTIVATION_H_
+#define COSMO_LIB_RUNTIME_ACTIVATION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "metering/usage_meter.h"
+#include "runtime/instance_pool.h"
+
+namespace cosmo {
+
+// What serves one version of a family. Immutable once published; shared by the requests using it.
+struct VersionSlot {
+  std::string version;
+  std::shared_ptr<InstancePool> pool;
+  std::shared_ptr<UsageCell> usage;
+};
+
+class Activation {
+ public:
+  explicit Activation(std::string family) : family_(std::move(family)) {}
+
+  const std::string& family() const { return family_; }
+
+  // The slot serving new requests, or null before the first successful load.
+  std::shared_ptr<const VersionSlot> slot() const {
+    absl::MutexLock lock(&slot_mu_);
+    return slot_;
+  }
+  // Publishes `slot` for new requests and returns the one it replaced.
+  std::shared_ptr<const VersionSlot> Swap(std::shared_ptr<const VersionSlot> slot) {
+    absl::MutexLock lock(&slot_mu_);
+    std::swap(slot_, slot);
+    return slot;
+  }
+
+  // The family changed in the registry: the next request re-resolves its version, even if an
+  // earlier activation failure is still backing off (the change may be the fix).
+  void MarkChanged() { changes_.fetch_add(1, std::memory_order_acq_rel); }
+  // How many changes were announced; a load that starts by reading this and then resolves the
+  // version reflects at least that many.
+  uint64_t changes() const { return changes_.load(std::memory_order_acquire); }
+  // Records that the published slot reflects every change up to `changes`. Called by the loader,
+  // under load_mu, after Swap(): a reader that sees it fresh then also sees the new slot.
+  void MarkPublished(uint64_t changes) {
+    if (changes > published_.load(std::memory_order_relaxed)) {
+      published_.store(changes, std::memory_order_release);
+    }
+  }
+  // True when a change was announced after the published slot was resolved. Read it before
+  // slot(): if it says fresh, the slot read afterwards is the fresh one.
+  bool stale() const {
+    return published_.load(std::memory_order_acquire) < changes_.load(std::memory_order_acquire);
+  }
+
+  void Touch(absl::Time now) {
+    last_used_us_.store(absl::ToUnixMicros(now), std::memory_order_relaxed);
+  }
+  absl::Time last_used() const {
+    return absl::FromUnixMicros(last_used_us_.load(std::memory_order_relaxed));
+  }
+
+  // Retires the published slot's instances (the activation is being unloaded).
+  void Unload() {
+    std::shared_ptr<const VersionSlot> old = Swap(nullptr);
+    if (old != nullptr) old->pool->Retire();
+  }
+
+  // Serialises loads of this family's version; guards the failure state below.
+  absl::Mutex load_mu;
+  // The last activation failure, the changes() count it failed at, and when to try again (the
+  // runtime's clock).
+  absl::Status failure ABSL_GUARDED_BY(load_mu);
+  uint64_t failed_at_change ABSL_GUARDED_BY(load_mu) = 0;
+  absl::Time retry_at ABSL_GUARDED_BY(load_mu) = absl::InfinitePast();
+  absl::Duration backoff ABSL_GUARDED_BY(load_mu) = absl::ZeroDuration();
+
+ private:
+  const std::string family_;
+  mutable absl::Mutex slot_mu_;
+  std::shared_ptr<const VersionSlot> slot_ ABSL_GUARDED_BY(slot_mu_);
+  // Starts one ahead of published_: a new activation is stale until its first load.
+  std::atomic<uint64_t> changes_{1};
+  std::atomic<uint64_t> published_{0};
+  std::atomic<int64_t> last_used_us_{0};
+};
+
+}  // namespace cosmo
+
+#endif  // COSMO_LIB_RUNTIME_ACTIVATION_H_

@@ -1,0 +1,419 @@
+// The Runtime: activation table, instance pools, metering and logs over a Store, a Registry and
+// the Engines (see include/cosmo/runtime.h for the contract).
+//
+// The request path: find the family's Activation (a shard reader lock), take its published
+// VersionSlot (one small mutex and a shared_ptr copy), borrow an instance from the slot's pool,
+// invoke, give the instance back, add the usage to the slot's cell. Loading a version happens
+// off that path, under the activation's own load mutex, so a cold family never blocks another.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "cosmo/javascript_engine.h"
+#include "cosmo/runtime.h"
+#include "cosmo/status_macros.h"
+#include "metering/usage_meter.h"
+#include "runtime/activation.h"
+#include "runtime/activation_table.h"
+#include "runtime/instance_pool.h"
+#include "runtime/log_ring.h"
+
+namespace cosmo {
+namespace {
+
+constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
+// How often the background thread runs Maintain(); idle unloading and flushing are each done
+// when due, so this only bounds how late they can be.
+constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
+
+// An activation that could not start ends its requests with the outcome of its cause.
+Outcome OutcomeForActivationFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return Outcome::kNotFound;
+    case absl::StatusCode::kResourceExhausted:
+      return absl::StrContains(status.message(), "memory") ? Outcome::kExceededMemory
+                                                           : Outcome::kExceededCpu;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kInvalidArgument:
+      return Outcome::kException;
+    default:
+      return Outcome::kInternal;
+  }
+}
+
+InvokeResult Failed(Outcome outcome, std::string error) {
+  InvokeResult result;
+  result.outcome = outcome;
+  result.error = std::move(error);
+  return result;
+}
+
+struct Counters {
+  std::atomic<uint64_t> activations{0};
+  std::atomic<uint64_t> activation_failures{0};
+  std::atomic<uint64_t> idle_unloads{0};
+  std::atomic<uint64_t> budget_unloads{0};
+  std::atomic<uint64_t> version_switches{0};
+  std::atomic<uint64_t> invocations{0};
+  std::atomic<uint64_t> load_shed{0};
+  InstancePoolCounters pools;
+};
+
+class LocalRuntime final : public Runtime {
+ public:
+  LocalRuntime(RuntimeOptions options, std::unique_ptr<Store> store,
+               std::vector<std::unique_ptr<Engine>> engines)
+      : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
+        store_(std::move(store)),
+        engines_(std::move(engines)),
+        meter_(store_.get()),
+        request_id_prefix_(absl::StrFormat(
+            "%012x", absl::Uniform<uint64_t>(absl::BitGen(), 0, uint64_t{1} << 48))),
+        last_flush_(clock_->Now()) {
+    for (const auto& engine : engines_) engines_by_name_[engine->name()] = engine.get();
+    max_instances_ = options_.max_instances_per_version != 0
+                         ? options_.max_instances_per_version
+                         : std::max<size_t>(1, std::thread::hardware_concurrency());
+  }
+
+  absl::Status Start() {
+    std::vector<Engine*> engines;
+    for (const auto& engine : engines_) engines.push_back(engine.get());
+    COSMO_ASSIGN_OR_RETURN(
+        registry_, Registry::Create(store_.get(), engines, clock_, {.caps = options_.caps}));
+    registry_->AddChangeListener([this](absl::string_view family) {
+      if (std::shared_ptr<Activation> activation = table_.Find(family)) activation->MarkChanged();
+    });
+    if (options_.background_maintenance) {
+      maintenance_ = std::thread([this] {
+        while (!stop_.WaitForNotificationWithTimeout(kMaintenanceTick)) Maintain();
+      });
+    }
+    return absl::OkStatus();
+  }
+
+  ~LocalRuntime() override {
+    if (maintenance_.joinable()) {
+      stop_.Notify();
+      maintenance_.join();
+    }
+    for (const auto& activation : table_.All()) activation->Unload();
+    // Usage must reach the store at shutdown; there is no caller left to report an error to.
+    (void)meter_.Flush();
+  }
+
+  Registry& registry() override { return *registry_; }
+  Store& store() override { return *store_; }
+
+  InvokeResult Invoke(absl::string_view family, const HttpRequest& request) override {
+    counters_.invocations.fetch_add(1, std::memory_order_relaxed);
+    if (!IsValidFamilyName(family)) {
+      return Failed(Outcome::kNotFound, absl::StrCat("no family '", family, "'"));
+    }
+    std::shared_ptr<Activation> activation = table_.FindOrCreate(family);
+    activation->Touch(clock_->Now());
+    // Staleness before the slot: see Activation::stale().
+    const bool stale = activation->stale();
+    std::shared_ptr<const VersionSlot> slot = activation->slot();
+    if (slot == nullptr || stale) {
+      absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = Load(activation);
+      if (!loaded.ok()) {
+        if (absl::IsNotFound(loaded.status())) table_.Remove(activation);
+        return Failed(OutcomeForActivationFailure(loaded.status()),
+                      std::string(loaded.status().message()));
+      }
+      slot = *std::move(loaded);
+    }
+
+    absl::StatusOr<std::unique_ptr<Instance>> instance =
+        slot->pool->Acquire(options_.max_queue_wait);
+    if (!instance.ok()) {
+      const bool shed = absl::IsDeadlineExceeded(instance.status());
+      if (shed) counters_.load_shed.fetch_add(1, std::memory_order_relaxed);
+      InvokeResult result =
+          Failed(shed ? Outcome::kLoadShed : OutcomeForActivationFailure(instance.status()),
+                 std::string(instance.status().message()));
+      Record(family, *slot, result);
+      return result;
+    }
+    InvokeResult result = (*instance)->Invoke(request);
+    slot->pool->Release(*std::move(instance));
+    Record(family, *slot, result);
+    return result;
+  }
+
+  absl::StatusOr<FamilyUsage> Usage(absl::string_view family) override {
+    return meter_.Read(family);
+  }
+
+  LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,
+                    size_t max_records) override {
+    std::shared_ptr<LogRing> ring = FindRing(family);
+    return ring == nullptr ? LogBatch() : ring->Read(after_sequence, max_records);
+  }
+
+  LogBatch WaitForLogs(absl::string_view family, uint64_t after_sequence, size_t max_records,
+                       absl::Time deadline) override {
+    return RingFor(family)->Wait(after_sequence, max_records, deadline);
+  }
+
+  void Maintain() override {
+    const absl::Time now = clock_->Now();
+    std::vector<std::shared_ptr<Activation>> activations = table_.All();
+    if (options_.idle_timeout > absl::ZeroDuration()) {
+      for (const auto& activation : activations) {
+        if (now - activation->last_used() >= options_.idle_timeout && table_.Remove(activation)) {
+          activation->Unload();
+          counters_.idle_unloads.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+    EnforceMemoryBudget();
+    bool flush_due = false;
+    {
+      absl::MutexLock lock(&flush_time_mu_);
+      if (now - last_flush_ >= options_.usage_flush_interval) {
+        last_flush_ = now;
+        flush_due = true;
+      }
+    }
+    // A failed flush keeps its deltas for the next one.
+    if (flush_due) (void)meter_.Flush();
+  }
+
+  absl::Status FlushUsage() override { return meter_.Flush(); }
+
+  RuntimeStats Stats() const override {
+    RuntimeStats stats;
+    stats.activations = counters_.activations.load();
+    stats.activation_failures = counters_.activation_failures.load();
+    stats.instances_created = counters_.pools.created.load();
+    stats.instances_discarded = counters_.pools.discarded.load();
+    stats.idle_unloads = counters_.idle_unloads.load();
+    stats.budget_unloads = counters_.budget_unloads.load();
+    stats.version_switches = counters_.version_switches.load();
+    stats.invocations = counters_.invocations.load();
+    stats.load_shed = counters_.load_shed.load();
+    for (const auto& activation : table_.All()) {
+      std::shared_ptr<const VersionSlot> slot = activation->slot();
+      if (slot == nullptr) continue;
+      ++stats.active_families;
+      stats.live_instances += slot->pool->live_instances();
+      stats.instance_memory_bytes += slot->pool->MemoryBytes();
+    }
+    return stats;
+  }
+
+ private:
+  // Resolves the family's active version and, when it changed, prepares it and publishes a new
+  // slot with one warm instance. Concurrent callers for one family wait for the first.
+  absl::StatusOr<std::shared_ptr<const VersionSlot>> Load(
+      const std::shared_ptr<Activation>& activation) {
+    absl::MutexLock lock(&activation->load_mu);
+    const bool stale = activation->stale();
+    std::shared_ptr<const VersionSlot> current = activation->slot();
+    if (current != nullptr && !stale) return current;  // loaded while we waited
+    const absl::Time now = clock_->Now();
+    // Read before resolving the version: a change committed after this read is counted after it
+    // too, and leaves the activation stale for the next request.
+    const uint64_t changes = activation->changes();
+    if (!activation->failure.ok() && now < activation->retry_at &&
+        changes == activation->failed_at_change) {
+      return activation->failure;
+    }
+
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = LoadVersion(*activation, current);
+    if (!loaded.ok()) {
+      if (absl::IsNotFound(loaded.status())) return loaded.status();
+      counters_.activation_failures.fetch_add(1, std::memory_order_relaxed);
+      activation->backoff = activation->backoff == absl::ZeroDuration()
+                                ? options_.activation_retry_backoff
+                                : std::min(activation->backoff * 2, kMaxActivationBackoff);
+      activation->retry_at = now + activation->backoff;
+      activation->failure = loaded.status();
+      activation->failed_at_change = changes;
+      return loaded.status();
+    }
+    activation->MarkPublished(changes);
+    activation->failure = absl::OkStatus();
+    activation->backoff = absl::ZeroDuration();
+    return loaded;
+  }
+
+  absl::StatusOr<std::shared_ptr<const VersionSlot>> LoadVersion(
+      Activation& activation, const std::shared_ptr<const VersionSlot>& current)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
+    COSMO_ASSIGN_OR_RETURN(ActiveVersion active, registry_->GetActiveVersion(activation.family()));
+    if (current != nullptr && current->version == active.version) return current;
+    auto engine = engines_by_name_.find(active.engine);
+    if (engine == engines_by_name_.end()) {
+      return absl::InternalError(absl::StrCat("family '", activation.family(), "' needs engine '",
+                                              active.engine, "', which this server does not run"));
+    }
+    COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(active.version));
+    COSMO_ASSIGN_OR_RETURN(std::shared_ptr<Program> program,
+                           engine->second->Prepare(active.version, manifest));
+    auto pool = std::make_shared<InstancePool>(std::move(program),
+                                               ResolveLimits(manifest.limits, options_.caps),
+                                               max_instances_, &counters_.pools);
+    // Start one instance now, so a script that cannot start fails here, once, with backoff —
+    // not on every request.
+    COSMO_ASSIGN_OR_RETURN(std::unique_ptr<Instance> warm, pool->Acquire(absl::ZeroDuration()));
+    pool->Release(std::move(warm));
+
+    auto slot = std::make_shared<VersionSlot>();
+    slot->version = active.version;
+    slot->pool = std::move(pool);
+    slot->usage = meter_.CellFor(activation.family(), active.version);
+    std::shared_ptr<const VersionSlot> replaced = activation.Swap(slot);
+    if (replaced != nullptr) {
+      replaced->pool->Retire();
+      counters_.version_switches.fetch_add(1, std::memory_order_relaxed);
+    }
+    counters_.activations.fetch_add(1, std::memory_order_relaxed);
+    return slot;
+  }
+
+  void EnforceMemoryBudget() {
+    std::vector<std::pair<absl::Time, std::shared_ptr<Activation>>> by_age;
+    size_t total = 0;
+    for (const auto& activation : table_.All()) {
+      std::shared_ptr<const VersionSlot> slot = activation->slot();
+      if (slot == nullptr) continue;
+      total += slot->pool->MemoryBytes();
+      by_age.emplace_back(activation->last_used(), activation);
+    }
+    if (total <= options_.memory_budget_bytes) return;
+    std::sort(by_age.begin(), by_age.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [last_used, activation] : by_age) {
+      if (total <= options_.memory_budget_bytes) break;
+      std::shared_ptr<const VersionSlot> slot = activation->slot();
+      const size_t bytes = slot != nullptr ? slot->pool->MemoryBytes() : 0;
+      if (table_.Remove(activation)) {
+        activation->Unload();
+        total -= std::min(total, bytes);
+        counters_.budget_unloads.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  void Record(absl::string_view family, const VersionSlot& slot, const InvokeResult& result) {
+    slot.usage->Add(result.outcome, result.usage);
+    if (result.console.empty() && result.outcome == Outcome::kOk) return;
+    std::shared_ptr<LogRing> ring = RingFor(family);
+    const std::string request_id = absl::StrCat(
+        request_id_prefix_, "-",
+        absl::Hex(next_request_id_.fetch_add(1, std::memory_order_relaxed), absl::kZeroPad6));
+    for (const ConsoleMessage& message : result.console) {
+      LogRecord record;
+      record.time = message.time;
+      record.family = std::string(family);
+      record.version = slot.version;
+      record.request_id = request_id;
+      record.level = message.level;
+      record.text = message.text;
+      ring->Append(std::move(record));
+    }
+    if (result.outcome != Outcome::kOk) {
+      LogRecord record;
+      record.time = clock_->Now();
+      record.family = std::string(family);
+      record.version = slot.version;
+      record.request_id = request_id;
+      record.level = LogLevel::kError;
+      record.text = absl::StrCat(OutcomeName(result.outcome), ": ", result.error);
+      record.is_outcome = true;
+      record.outcome = result.outcome;
+      ring->Append(std::move(record));
+    }
+  }
+
+  std::shared_ptr<LogRing> FindRing(absl::string_view family) {
+    absl::MutexLock lock(&rings_mu_);
+    auto it = rings_.find(family);
+    return it == rings_.end() ? nullptr : it->second;
+  }
+
+  std::shared_ptr<LogRing> RingFor(absl::string_view family) {
+    absl::MutexLock lock(&rings_mu_);
+    auto [it, inserted] = rings_.try_emplace(family);
+    if (inserted) it->second = std::make_shared<LogRing>(options_.log_ring_records);
+    return it->second;
+  }
+
+  const RuntimeOptions options_;
+  Clock* const clock_;
+  const std::unique_ptr<Store> store_;
+  const std::vector<std::unique_ptr<Engine>> engines_;
+  absl::flat_hash_map<std::string, Engine*> engines_by_name_;
+  size_t max_instances_ = 1;
+  UsageMeter meter_;
+  std::unique_ptr<Registry> registry_;
+  ActivationTable table_;
+  Counters counters_;
+
+  const std::string request_id_prefix_;
+  std::atomic<uint64_t> next_request_id_{1};
+
+  absl::Mutex rings_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<LogRing>> rings_ ABSL_GUARDED_BY(rings_mu_);
+
+  absl::Mutex flush_time_mu_;
+  absl::Time last_flush_ ABSL_GUARDED_BY(flush_time_mu_);
+
+  absl::Notification stop_;
+  std::thread maintenance_;
+};
+
+}  // namespace
+
+absl::Status RuntimeOptions::Validate() const {
+  COSMO_RETURN_IF_ERROR(caps.Validate());
+  if (idle_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("runtime: idle_timeout must not be negative");
+  }
+  if (memory_budget_bytes == 0) {
+    return absl::InvalidArgumentError("runtime: memory_budget_bytes must be positive");
+  }
+  if (usage_flush_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("runtime: usage_flush_interval must be positive");
+  }
+  if (max_queue_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("runtime: max_queue_wait must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+InvokeResult FamilyHandle::Invoke(const HttpRequest& request) const {
+  return runtime_->Invoke(family_, request);
+}
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
+    RuntimeOptions options, std::unique_ptr<Store> store,
+    std::vector<std::unique_ptr<Engine>> engines) {
+  COSMO_RETURN_IF_ERROR(options.Validate());
+  if (store == nullptr) return absl::InvalidArgumentError("runtime: store must not be null");
+  if (engines.empty()) {
+    COSMO_ASSIGN_OR_RETURN(std::unique_ptr<JavaScriptEngine> js,
+                           NewJavaScriptEngine({.allow_codegen = options.allow_codegen}));
+    engines.push_back(std::move(js));
+  }
+  auto runtime =
+      std::make_unique<LocalRuntime>(std::move(options), std::move(store), std::move(engines));
+  COSMO_RETURN_IF_ERROR(runtime->Start());
+  return runtime;
+}
+
+}  // namespace cosmo

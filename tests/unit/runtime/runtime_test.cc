@@ -1,0 +1,350 @@
+#include "cosmo/runtime.h"
+
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "support/temp_dir.h"
+#include "unit/runtime/runtime_test_support.h"
+
+namespace cosmo {
+namespace {
+
+using testing::Get;
+using ::testing::HasSubstr;
+using testing::ScriptedRuntime;
+
+RuntimeOptions ManualOptions(ManualClock* clock) {
+  RuntimeOptions options;
+  options.clock = clock;
+  options.background_maintenance = false;
+  return options;
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rt_ = ScriptedRuntime::Create(ManualOptions(&clock_), NewInMemoryStore());
+  }
+
+  InvokeResult Invoke(const std::string& family) {
+    return rt_.runtime->Invoke(family, Get(family));
+  }
+
+  ManualClock clock_;
+  ScriptedRuntime rt_;
+};
+
+TEST_F(RuntimeTest, InvokesTheActiveVersionThroughAHandle) {
+  rt_.Deploy("hello", "respond 201 hi there");
+  FamilyHandle handle = rt_.runtime->Family("hello");
+  FamilyHandle copy = handle;
+  InvokeResult result = copy.Invoke(Get("hello"));
+  EXPECT_EQ(result.outcome, Outcome::kOk);
+  EXPECT_EQ(result.response.status, 201);
+  EXPECT_EQ(result.response.body, "hi there");
+  EXPECT_EQ(handle.family(), "hello");
+}
+
+TEST_F(RuntimeTest, UnknownAndInvalidFamiliesAreNotFoundAndNotRemembered) {
+  EXPECT_EQ(Invoke("nobody").outcome, Outcome::kNotFound);
+  EXPECT_EQ(Invoke("Bad/Name").outcome, Outcome::kNotFound);
+  EXPECT_EQ(Invoke("").outcome, Outcome::kNotFound);
+  EXPECT_EQ(rt_.runtime->Stats().active_families, 0u);
+  rt_.Deploy("nobody", "respond 200 now here");
+  EXPECT_EQ(Invoke("nobody").response.body, "now here");
+}
+
+TEST_F(RuntimeTest, HundredConcurrentFirstRequestsActivateOnce) {
+  rt_.Deploy("cold", "respond 200 warm");
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 100; ++i) {
+    threads.emplace_back([&] {
+      if (Invoke("cold").response.body == "warm") ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_EQ(rt_.runtime->Stats().activations, 1u);
+  EXPECT_EQ(rt_.engine->prepare_calls(), 1);
+}
+
+TEST_F(RuntimeTest, SecondActivationOfAVersionStillPreparesThroughTheEngineCache) {
+  rt_.Deploy("a", "respond 200 a");
+  Invoke("a");
+  clock_.Advance(absl::Minutes(2));
+  rt_.runtime->Maintain();
+  EXPECT_EQ(rt_.runtime->Stats().active_families, 0u);
+  EXPECT_EQ(Invoke("a").outcome, Outcome::kOk);
+  EXPECT_EQ(rt_.runtime->Stats().activations, 2u);
+}
+
+TEST_F(RuntimeTest, DeployAndRollbackSwitchNewRequestsAtOnce) {
+  const std::string v1 = rt_.Deploy("shop", "respond 200 one");
+  EXPECT_EQ(Invoke("shop").response.body, "one");
+  rt_.Deploy("shop", "respond 200 two");
+  EXPECT_EQ(Invoke("shop").response.body, "two");
+  ASSERT_TRUE(rt_.runtime->registry().Rollback("local", "shop", std::nullopt).ok());
+  EXPECT_EQ(Invoke("shop").response.body, "one");
+  ASSERT_TRUE(rt_.runtime->registry().DeleteFamily("local", "shop").ok());
+  EXPECT_EQ(Invoke("shop").outcome, Outcome::kNotFound);
+  EXPECT_GE(rt_.runtime->Stats().version_switches, 2u);
+}
+
+TEST_F(RuntimeTest, DeployAndRollbackUnderLoadNeverFailOrMixResponses) {
+  rt_.Deploy("live", "respond 200 v0");
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::atomic<int> requests{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      while (!stop.load()) {
+        InvokeResult r = Invoke("live");
+        ++requests;
+        int n = -1;
+        const bool known = r.response.body.size() >= 2 && r.response.body[0] == 'v' &&
+                           absl::SimpleAtoi(r.response.body.substr(1), &n) && n >= 0 && n <= 10;
+        if (r.outcome != Outcome::kOk || r.response.status != 200 || !known) ++failures;
+      }
+    });
+  }
+  // Each change lands while the clients are mid-stream: wait for some traffic before each one.
+  auto let_clients_run = [&] {
+    const int target = requests.load() + 50;
+    while (requests.load() < target) std::this_thread::yield();
+  };
+  for (int i = 1; i <= 10; ++i) {
+    let_clients_run();
+    rt_.Deploy("live", absl::StrCat("respond 200 v", i));
+    // After Deploy returns, every new request sees the new version.
+    EXPECT_EQ(Invoke("live").response.body, absl::StrCat("v", i));
+    if (i % 3 == 0) {
+      let_clients_run();
+      ASSERT_TRUE(rt_.runtime->registry().Rollback("local", "live", std::nullopt).ok());
+      EXPECT_EQ(Invoke("live").response.body, absl::StrCat("v", i - 1));
+      let_clients_run();
+      ASSERT_TRUE(rt_.runtime->registry().Rollback("local", "live", std::nullopt).ok());
+    }
+  }
+  stop = true;
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GE(requests.load(), 50 * 16);
+}
+
+TEST_F(RuntimeTest, IdleActivationsUnloadAfterTheTimeoutOnly) {
+  rt_.Deploy("idle", "respond 200 x");
+  Invoke("idle");
+  clock_.Advance(absl::Seconds(59));
+  rt_.runtime->Maintain();
+  EXPECT_EQ(rt_.runtime->Stats().active_families, 1u);
+  Invoke("idle");  // use resets the timer
+  clock_.Advance(absl::Seconds(59));
+  rt_.runtime->Maintain();
+  EXPECT_EQ(rt_.runtime->Stats().active_families, 1u);
+  clock_.Advance(absl::Seconds(1));
+  rt_.runtime->Maintain();
+  RuntimeStats stats = rt_.runtime->Stats();
+  EXPECT_EQ(stats.active_families, 0u);
+  EXPECT_EQ(stats.idle_unloads, 1u);
+  EXPECT_EQ(stats.live_instances, 0u);
+  EXPECT_EQ(Invoke("idle").outcome, Outcome::kOk);  // reactivates on demand
+}
+
+TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.idle_timeout = absl::ZeroDuration();
+  // Each scripted instance "holds" its source size: 1,000 bytes; room for 50.
+  options.memory_budget_bytes = 50'000;
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  const std::string body(988, 'b');  // "respond 200 " + 988 = 1,000 bytes
+  for (int i = 0; i < 200; ++i) {
+    rt.Deploy(absl::StrCat("f", i), absl::StrCat("respond 200 ", body));
+  }
+  for (int i = 0; i < 200; ++i) {
+    clock.Advance(absl::Milliseconds(10));
+    ASSERT_EQ(rt.runtime->Invoke(absl::StrCat("f", i), Get("f")).outcome, Outcome::kOk);
+  }
+  rt.runtime->Maintain();
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_LE(stats.instance_memory_bytes, options.memory_budget_bytes);
+  EXPECT_EQ(stats.active_families, 50u);
+  EXPECT_EQ(stats.budget_unloads, 150u);
+  // The 50 most recently used stay: invoking them activates nothing new.
+  const uint64_t activations = stats.activations;
+  for (int i = 150; i < 200; ++i) rt.runtime->Invoke(absl::StrCat("f", i), Get("f"));
+  EXPECT_EQ(rt.runtime->Stats().activations, activations);
+  // An evicted one comes back on demand.
+  EXPECT_EQ(rt.runtime->Invoke("f0", Get("f0")).outcome, Outcome::kOk);
+  EXPECT_EQ(rt.runtime->Stats().activations, activations + 1);
+}
+
+TEST_F(RuntimeTest, MeteringTotalsEqualTheSumOfInvocations) {
+  const std::string v1 = rt_.Deploy("meter", "respond 200 12345");
+  UsageTotals expected_v1;
+  for (int i = 0; i < 30; ++i) {
+    HttpRequest request = Get("meter");
+    request.body = std::string(i, 'q');
+    InvokeResult r = rt_.runtime->Invoke("meter", request);
+    expected_v1.Add(r.outcome, r.usage);
+  }
+  const std::string v2 = rt_.Deploy("meter", "throw boom");
+  UsageTotals expected_v2;
+  for (int i = 0; i < 5; ++i) {
+    InvokeResult r = Invoke("meter");
+    EXPECT_EQ(r.outcome, Outcome::kException);
+    expected_v2.Add(r.outcome, r.usage);
+  }
+  auto before_flush = rt_.runtime->Usage("meter");
+  ASSERT_TRUE(before_flush.ok()) << before_flush.status();
+  EXPECT_EQ(before_flush->versions[v1], expected_v1);
+  ASSERT_TRUE(rt_.runtime->FlushUsage().ok());
+  auto usage = rt_.runtime->Usage("meter");
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->versions.size(), 2u);
+  EXPECT_EQ(usage->versions[v1], expected_v1);
+  EXPECT_EQ(usage->versions[v2], expected_v2);
+  UsageTotals total = expected_v1;
+  total.Merge(expected_v2);
+  EXPECT_EQ(usage->total, total);
+  EXPECT_EQ(usage->total.invocations, 35u);
+  EXPECT_EQ(usage->total.errors(), 5u);
+  EXPECT_EQ(usage->total.cpu_us, 35u * testing::ScriptedEngine::kCpuUs);
+  EXPECT_EQ(usage->total.request_bytes, 435u);  // 0 + 1 + ... + 29
+  EXPECT_EQ(rt_.runtime->Usage("never").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RuntimeTest, UsageFlushesWhenTheIntervalPasses) {
+  rt_.Deploy("tick", "respond 200 x");
+  Invoke("tick");
+  rt_.runtime->Maintain();
+  EXPECT_TRUE(rt_.runtime->store().Scan("usage/tick/", {})->empty());
+  clock_.Advance(absl::Seconds(1));
+  rt_.runtime->Maintain();
+  EXPECT_EQ(rt_.runtime->store().Scan("usage/tick/", {})->size(), 1u);
+}
+
+TEST(RuntimePersistenceTest, MeteringSurvivesARestart) {
+  testing::TempDir dir;
+  std::string version;
+  {
+    ScriptedRuntime rt =
+        ScriptedRuntime::Create({.background_maintenance = false},
+                                std::move(OpenLevelDbStore({.path = dir.Sub("db")})).value());
+    version = rt.Deploy("keep", "respond 200 k");
+    for (int i = 0; i < 12; ++i) rt.runtime->Invoke("keep", Get("keep"));
+  }  // destruction flushes
+  ScriptedRuntime rt =
+      ScriptedRuntime::Create({.background_maintenance = false},
+                              std::move(OpenLevelDbStore({.path = dir.Sub("db")})).value());
+  auto usage = rt.runtime->Usage("keep");
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(usage->total.invocations, 12u);
+  EXPECT_EQ(usage->versions[version].invocations, 12u);
+}
+
+TEST_F(RuntimeTest, ConsoleOutputAndFailedOutcomesReachTheFamilyLog) {
+  rt_.Deploy("chatty", "log hello from the script");
+  Invoke("chatty");
+  Invoke("chatty");
+  LogBatch batch = rt_.runtime->ReadLogs("chatty", 0, 100);
+  ASSERT_EQ(batch.records.size(), 2u);
+  EXPECT_EQ(batch.records[0].text, "hello from the script");
+  EXPECT_EQ(batch.records[0].sequence, 1u);
+  EXPECT_EQ(batch.records[1].sequence, 2u);
+  EXPECT_NE(batch.records[0].request_id, batch.records[1].request_id);
+  EXPECT_EQ(batch.records[0].family, "chatty");
+  EXPECT_FALSE(batch.records[0].version.empty());
+
+  rt_.Deploy("chatty", "throw TypeError: nope");
+  Invoke("chatty");
+  batch = rt_.runtime->ReadLogs("chatty", 2, 100);
+  ASSERT_EQ(batch.records.size(), 1u);
+  EXPECT_TRUE(batch.records[0].is_outcome);
+  EXPECT_EQ(batch.records[0].outcome, Outcome::kException);
+  EXPECT_THAT(batch.records[0].text, HasSubstr("TypeError: nope"));
+  EXPECT_EQ(batch.last_sequence, 3u);
+  EXPECT_TRUE(rt_.runtime->ReadLogs("chatty", 3, 100).records.empty());
+}
+
+TEST(RuntimeLogTest, RingKeepsTheNewestAndCountsTheDropped) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.log_ring_records = 5;
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("loud", "log x");
+  for (int i = 0; i < 8; ++i) rt.runtime->Invoke("loud", Get("loud"));
+  LogBatch batch = rt.runtime->ReadLogs("loud", 0, 100);
+  ASSERT_EQ(batch.records.size(), 5u);
+  EXPECT_EQ(batch.records.front().sequence, 4u);
+  EXPECT_EQ(batch.dropped, 3u);
+  EXPECT_EQ(rt.runtime->ReadLogs("loud", 5, 2).records.size(), 2u);
+}
+
+TEST_F(RuntimeTest, WaitForLogsWakesOnANewRecord) {
+  rt_.Deploy("later", "log ping");
+  std::thread writer([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    Invoke("later");
+  });
+  LogBatch batch = rt_.runtime->WaitForLogs("later", 0, 10, absl::Now() + absl::Seconds(10));
+  writer.join();
+  ASSERT_EQ(batch.records.size(), 1u);
+  EXPECT_EQ(batch.records[0].text, "ping");
+  EXPECT_TRUE(rt_.runtime->WaitForLogs("later", 1, 10, absl::Now() + absl::Milliseconds(10))
+                  .records.empty());
+}
+
+TEST_F(RuntimeTest, FailingActivationBacksOffInsteadOfRetryingEveryRequest) {
+  rt_.Deploy("broken", "startup-error");
+  InvokeResult first = Invoke("broken");
+  EXPECT_EQ(first.outcome, Outcome::kException);
+  EXPECT_THAT(first.error, HasSubstr("scripted startup error"));
+  const int attempts = rt_.engine->instantiate_calls();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Invoke("broken").outcome, Outcome::kException);
+  EXPECT_EQ(rt_.engine->instantiate_calls(), attempts) << "retried inside the backoff";
+  clock_.Advance(absl::Milliseconds(300));
+  Invoke("broken");
+  EXPECT_EQ(rt_.engine->instantiate_calls(), attempts + 1);
+  // A fixed deploy is picked up at once, backoff or not.
+  rt_.Deploy("broken", "respond 200 fixed");
+  EXPECT_EQ(Invoke("broken").response.body, "fixed");
+  EXPECT_EQ(rt_.runtime->Stats().activation_failures, 2u);
+}
+
+TEST(RuntimeLoadShedTest, BusyFamilyShedsInsteadOfQueueingForever) {
+  RuntimeOptions options;
+  options.max_instances_per_version = 1;
+  options.max_queue_wait = absl::Milliseconds(20);
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("slow", "sleep 300");
+  rt.Deploy("fast", "respond 200 quick");
+  ASSERT_EQ(rt.runtime->Invoke("slow", Get("slow")).response.body, "slept");  // warm
+  std::thread busy([&] { rt.runtime->Invoke("slow", Get("slow")); });
+  absl::SleepFor(absl::Milliseconds(50));
+  InvokeResult shed = rt.runtime->Invoke("slow", Get("slow"));
+  // Other families are unaffected by one family's saturation.
+  InvokeResult other = rt.runtime->Invoke("fast", Get("fast"));
+  busy.join();
+  EXPECT_EQ(shed.outcome, Outcome::kLoadShed);
+  EXPECT_EQ(other.response.body, "quick");
+  EXPECT_EQ(rt.runtime->Stats().load_shed, 1u);
+}
+
+TEST(RuntimeOptionsTest, InvalidOptionsNameTheField) {
+  RuntimeOptions options;
+  options.memory_budget_bytes = 0;
+  absl::Status s = options.Validate();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("memory_budget_bytes"));
+}
+
+}  // namespace
+}  // namespace cosmo

@@ -1,0 +1,54 @@
+// Shared set-up of the runtime tests: a Runtime over a given store with the scripted engine.
+#ifndef COSMO_TESTS_UNIT_RUNTIME_RUNTIME_TEST_SUPPORT_H_
+#define COSMO_TESTS_UNIT_RUNTIME_RUNTIME_TEST_SUPPORT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cosmo/runtime.h"
+#include "gtest/gtest.h"
+#include "support/scripted_engine.h"
+
+namespace cosmo::testing {
+
+inline Manifest ScriptManifest(std::string source) {
+  Manifest m;
+  m.engine = "javascript";
+  m.main = "index.js";
+  m.files["index.js"] = std::move(source);
+  return m;
+}
+
+// A Runtime with one ScriptedEngine; `engine` stays valid while the runtime lives.
+struct ScriptedRuntime {
+  ScriptedEngine* engine = nullptr;
+  std::unique_ptr<Runtime> runtime;
+
+  static ScriptedRuntime Create(RuntimeOptions options, std::unique_ptr<Store> store) {
+    ScriptedRuntime out;
+    auto engine = std::make_unique<ScriptedEngine>();
+    out.engine = engine.get();
+    std::vector<std::unique_ptr<Engine>> engines;
+    engines.push_back(std::move(engine));
+    auto runtime = Runtime::Create(std::move(options), std::move(store), std::move(engines));
+    EXPECT_TRUE(runtime.ok()) << runtime.status();
+    if (runtime.ok()) out.runtime = std::move(runtime).value();
+    return out;
+  }
+
+  std::string Deploy(const std::string& family, const std::string& source) {
+    auto result = runtime->registry().Deploy(
+        {.tenant = "local", .family = family, .manifest = ScriptManifest(source)});
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->version : "";
+  }
+};
+
+inline HttpRequest Get(const std::string& family) {
+  return HttpRequest{.method = "GET", .url = "http://localhost/" + family + "/"};
+}
+
+}  // namespace cosmo::testing
+
+#endif  // COSMO_TESTS_UNIT_RUNTIME_RUNTIME_TEST_SUPPORT_H_
