@@ -93,8 +93,8 @@ TEST(WebApiTest, IncomingRequestIsLazyImmutableAndReadsOnce) { RunGroup("Incomin
 // Console: levels and Node-style formatting.
 
 std::vector<std::string> ConsoleOf(const std::string& statements) {
-  auto instance = MustStart(absl::StrCat("export default { fetch() {\n", statements,
-                                         "\nreturn 'done'; } };"));
+  auto instance =
+      MustStart(absl::StrCat("export default { fetch() {\n", statements, "\nreturn 'done'; } };"));
   if (instance == nullptr) return {};
   InvokeResult result = instance->Invoke(Get());
   EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
@@ -131,9 +131,8 @@ TEST(WebApiTest, ConsoleFormatsSubstitutionsLikeNode) {
       console.log('100%');
       console.log('%d', 5n, '%s');)"),
               ElementsAre("Bob is 42.5 years and 7 days", "1.5 {\"a\":[1]} %", " styled",
-                          "[ 1, [length]: 1 ]", "{ a: { b: { c: [Object] } } }",
-                          "{ a: 1 } extra 5", "no specifiers 1 two null undefined", "100%",
-                          "5n %s"));
+                          "[ 1, [length]: 1 ]", "{ a: { b: { c: [Object] } } }", "{ a: 1 } extra 5",
+                          "no specifiers 1 two null undefined", "100%", "5n %s"));
 }
 
 TEST(WebApiTest, ConsolePrintsValuesLikeNodeInspect) {
@@ -148,15 +147,16 @@ TEST(WebApiTest, ConsolePrintsValuesLikeNodeInspect) {
       console.log(['it\'s', 'line\nbreak']);
       console.log(Array.from({length: 26}, (_, i) => i));
       console.log(new Headers({b: '2', a: '1'}));)"),
-      ElementsAre("{ a: 1, 'b-c': 'x', d: [ 1, 'two', { e: null } ], [Symbol(s)]: true }",
-                  "[ 1, <1 empty item>, 3 ] [] {} Map(1) { 'k' => 1 } Set(1) { 1 }",
-                  "<ref *1> { name: 'loop', self: [Circular *1] }",
-                  "[Function: named] [class K] [Function (anonymous)] Symbol(x) 10n -0",
-                  "Uint8Array(2) [ 1, 2 ] 1970-01-01T00:00:00.000Z /re/g [Object: null prototype] {}",
-                  "Point { x: 1 }", "[ \"it's\", 'line\\nbreak' ]",
-                  "[\n   0,  1,  2,  3,  4,  5,  6,  7,\n   8,  9, 10, 11, 12, 13, 14, 15,\n"
-                  "  16, 17, 18, 19, 20, 21, 22, 23,\n  24, 25\n]",
-                  "Headers { a: '1', b: '2' }"));
+      ElementsAre(
+          "{ a: 1, 'b-c': 'x', d: [ 1, 'two', { e: null } ], [Symbol(s)]: true }",
+          "[ 1, <1 empty item>, 3 ] [] {} Map(1) { 'k' => 1 } Set(1) { 1 }",
+          "<ref *1> { name: 'loop', self: [Circular *1] }",
+          "[Function: named] [class K] [Function (anonymous)] Symbol(x) 10n -0",
+          "Uint8Array(2) [ 1, 2 ] 1970-01-01T00:00:00.000Z /re/g [Object: null prototype] {}",
+          "Point { x: 1 }", "[ \"it's\", 'line\\nbreak' ]",
+          "[\n   0,  1,  2,  3,  4,  5,  6,  7,\n   8,  9, 10, 11, 12, 13, 14, 15,\n"
+          "  16, 17, 18, 19, 20, 21, 22, 23,\n  24, 25\n]",
+          "Headers { a: '1', b: '2' }"));
 }
 
 TEST(WebApiTest, ConsolePrintsErrorsWithStackAndExtraProperties) {
@@ -192,8 +192,8 @@ TEST(WebApiTest, ConsoleCountTimeGroupAndAssert) {
 // The handler-to-HTTP contract (__cosmo_dispatch.responseParts).
 
 InvokeResult InvokeHandler(const std::string& fetch_body) {
-  auto instance = MustStart(absl::StrCat("export default { async fetch(request) {\n", fetch_body,
-                                         "\n} };"));
+  auto instance =
+      MustStart(absl::StrCat("export default { async fetch(request) {\n", fetch_body, "\n} };"));
   if (instance == nullptr) return {};
   return instance->Invoke(Get());
 }
@@ -205,8 +205,8 @@ TEST(WebApiTest, ResponseHeadersGoOutSortedLowerCaseWithSetCookieApart) {
   ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
   EXPECT_EQ(result.response.status, 418);
   EXPECT_EQ(result.response.body, "hi");
-  EXPECT_THAT(result.response.headers,
-              ElementsAre(Pair("set-cookie", "a=1"), Pair("set-cookie", "b=2"), Pair("x-b", "1, 2")));
+  EXPECT_THAT(result.response.headers, ElementsAre(Pair("set-cookie", "a=1"),
+                                                   Pair("set-cookie", "b=2"), Pair("x-b", "1, 2")));
 }
 
 TEST(WebApiTest, StringBodiesGoOutAsUtf8WithTheirContentType) {
@@ -230,8 +230,8 @@ TEST(WebApiTest, RedirectsAndNullBodiesGoOut) {
 }
 
 TEST(WebApiTest, ValuesOtherThanResponsesAndStringsAreInvalidResponses) {
-  for (const char* value : {"return 42;", "return {status: 200};", "return undefined;",
-                            "return Response.error();"}) {
+  for (const char* value :
+       {"return 42;", "return {status: 200};", "return undefined;", "return Response.error();"}) {
     InvokeResult result = InvokeHandler(value);
     EXPECT_EQ(result.outcome, Outcome::kException) << value;
     EXPECT_THAT(result.error, HasSubstr("invalid response")) << value;

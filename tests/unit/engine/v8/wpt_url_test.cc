@@ -7,11 +7,11 @@
 // Known failures: none at the time of writing; every case of the four files passes. A failure
 // that is accepted must be listed in kKnownFailures below with its reason.
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
-#include <iostream>
 #include <vector>
 
 #include "absl/strings/numbers.h"
