@@ -148,6 +148,12 @@ struct LevelDbStoreOptions {
 // another process holds it, DATA_LOSS (with the repair command) when it is corrupt.
 absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStore(const LevelDbStoreOptions& options);
 
+// Rebuilds the LevelDB store at `path` after corruption (leveldb::RepairDB): keeps every record
+// whose checksum verifies and drops the rest. Back the directory up first; the store must not be
+// open anywhere (FAILED_PRECONDITION naming the directory when it is). `cosmo-server
+// --repair-store --data-dir=PATH` calls this.
+absl::Status RepairLevelDbStore(const std::string& path);
+
 }  // namespace cosmo
 
 #endif  // COSMO_STORE_H_

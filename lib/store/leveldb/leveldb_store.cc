@@ -8,6 +8,7 @@
 // silently dropped by LevelDB), and every read verifies block checksums.
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
+#include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
@@ -184,6 +185,30 @@ absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStore(const LevelDbStoreOption
   }
   return std::make_unique<LevelDbStore>(options.path, std::unique_ptr<leveldb::DB>(raw),
                                         std::move(cache), std::move(filter));
+}
+
+absl::Status RepairLevelDbStore(const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError("leveldb repair: path (--data-dir) must not be empty");
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("no store to repair at ", path, " (--data-dir)"));
+  }
+  // RepairDB would rewrite files under a live process's feet; holding the LOCK file proves no other
+  // process has the directory open.
+  leveldb::Env* env = leveldb::Env::Default();
+  leveldb::FileLock* lock = nullptr;
+  leveldb::Status locked = env->LockFile(path + "/LOCK", &lock);
+  if (!locked.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", path,
+                     " is in use by another process (its LevelDB lock is held); stop it first"));
+  }
+  env->UnlockFile(lock);
+  leveldb::Options options;
+  options.paranoid_checks = true;
+  return FromLevelDb(leveldb::RepairDB(path, options), path);
 }
 
 }  // namespace cosmo

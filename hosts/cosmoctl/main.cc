@@ -1,0 +1,635 @@
+// cosmoctl: the command-line client of the CosmoCompute control plane (DESIGN §2).
+//
+// Each subcommand is one or a few gRPC calls to cosmo-server. Human output by default (aligned
+// tables, 12-digit versions, readable times and sizes), --json for machines. Exit status 0 on
+// success; otherwise one line on stderr naming what failed and how to fix it, and exit status 1
+// (the server refused or could not be reached) or 2 (bad command line).
+#include <grpcpp/grpcpp.h>
+#include <openssl/rand.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cosmo/manifest.h"
+#include "cosmo/registry.h"
+#include "cosmo/v1/control.grpc.pb.h"
+#include "format.h"
+#include "table.h"
+
+namespace {
+
+namespace pb = ::cosmo::v1;
+using cosmoctl::HumanBytes;
+using cosmoctl::HumanMicros;
+using cosmoctl::HumanTime;
+using cosmoctl::ShortVersion;
+using cosmoctl::Table;
+using json = nlohmann::ordered_json;
+
+// A failure to report: one line, and the exit status.
+struct Failure {
+  std::string message;
+  int exit_code = 1;
+};
+
+struct GlobalOptions {
+  std::string server = "127.0.0.1:50051";
+  std::string token;
+  bool json = false;
+  double timeout_seconds = 30;
+};
+
+void PrintJson(const json& value) { std::cout << value.dump(2) << "\n"; }
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+// Talks to one server. Each call carries the token and a deadline.
+class Client {
+ public:
+  explicit Client(const GlobalOptions& options) : options_(options) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    stub_ = pb::Control::NewStub(
+        grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args));
+  }
+
+  void Prepare(grpc::ClientContext* context, bool deadline = true) const {
+    if (!options_.token.empty()) {
+      context->AddMetadata("authorization", "Bearer " + options_.token);
+    }
+    if (deadline) {
+      context->set_deadline(
+          std::chrono::system_clock::now() +
+          std::chrono::milliseconds(static_cast<int64_t>(options_.timeout_seconds * 1000)));
+    }
+  }
+
+  // A one-line description of a failed call: what, the code, the server's message, and a hint.
+  Failure Fail(absl::string_view what, const grpc::Status& status) const {
+    std::string message =
+        absl::StrCat(what, ": ", CodeName(status.error_code()), ": ", status.error_message());
+    switch (status.error_code()) {
+      case grpc::StatusCode::UNAVAILABLE:
+        absl::StrAppend(&message, " (is cosmo-server running at ", options_.server,
+                        "? set --server or COSMO_SERVER)");
+        break;
+      case grpc::StatusCode::UNAUTHENTICATED:
+        if (options_.token.empty()) absl::StrAppend(&message, " (set --token or COSMO_TOKEN)");
+        break;
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        absl::StrAppend(&message, " (raise --timeout)");
+        break;
+      default:
+        break;
+    }
+    for (char& c : message) {
+      if (c == '\n') c = ' ';
+    }
+    return Failure{message, 1};
+  }
+
+  pb::Control::Stub& stub() { return *stub_; }
+
+ private:
+  const GlobalOptions& options_;
+  std::unique_ptr<pb::Control::Stub> stub_;
+};
+
+std::optional<Failure> ReadBundle(const std::string& path, const std::string& engine_flag,
+                                  std::string* engine, std::string* main,
+                                  std::map<std::string, std::string>* files) {
+  std::filesystem::path p(path);
+  if (!engine_flag.empty()) {
+    *engine = engine_flag;
+  } else {
+    std::string ext = absl::AsciiStrToLower(p.extension().string());
+    if (ext == ".js" || ext == ".mjs") {
+      *engine = "javascript";
+    } else if (ext == ".liquid") {
+      *engine = "liquid";
+    } else {
+      return Failure{absl::StrCat(path,
+                                  ": cannot tell the engine from the file suffix; name it .js, "
+                                  ".mjs or .liquid, or pass --engine"),
+                     2};
+    }
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Failure{absl::StrCat(path, ": cannot read the file (does it exist?)"), 2};
+  std::stringstream contents;
+  contents << in.rdbuf();
+  *main = p.filename().string();
+  (*files)[*main] = contents.str();
+  return std::nullopt;
+}
+
+std::optional<Failure> ParsePairs(const std::vector<std::string>& pairs, absl::string_view flag,
+                                  std::map<std::string, std::string>* out) {
+  for (const std::string& pair : pairs) {
+    size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Failure{absl::StrCat(flag, " ", pair, ": expected KEY=VALUE"), 2};
+    }
+    (*out)[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> ParseLimits(const std::vector<std::string>& pairs,
+                                   std::map<std::string, uint64_t>* out) {
+  std::map<std::string, std::string> raw;
+  if (auto f = ParsePairs(pairs, "--limit", &raw)) return f;
+  for (const auto& [key, value] : raw) {
+    uint64_t n = 0;
+    if (!absl::SimpleAtoi(value, &n)) {
+      return Failure{absl::StrCat("--limit ", key, "=", value,
+                                  ": the value must be a whole number (e.g. --limit cpu_ms=20)"),
+                     2};
+    }
+    (*out)[key] = n;
+  }
+  return std::nullopt;
+}
+
+json FamilyJson(const pb::Family& family) { return cosmoctl::ToJson(family); }
+
+// --- subcommands -------------------------------------------------------------------------------
+
+struct DeployArgs {
+  std::string family, file, engine;
+  std::vector<std::string> env, limits;
+  std::optional<std::string> expected_version;
+};
+
+std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const DeployArgs& a) {
+  pb::DeployRequest request;
+  request.set_family(a.family);
+  std::string engine, main;
+  std::map<std::string, std::string> files, env;
+  std::map<std::string, uint64_t> limits;
+  if (auto f = ReadBundle(a.file, a.engine, &engine, &main, &files)) return f;
+  if (auto f = ParsePairs(a.env, "--env", &env)) return f;
+  if (auto f = ParseLimits(a.limits, &limits)) return f;
+  request.set_engine(engine);
+  request.set_main(main);
+  request.mutable_files()->insert(files.begin(), files.end());
+  request.mutable_env()->insert(env.begin(), env.end());
+  request.mutable_limits()->insert(limits.begin(), limits.end());
+  if (a.expected_version) request.set_expected_version(*a.expected_version);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::DeployResponse response;
+  grpc::Status status = client.stub().Deploy(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("deploy ", a.family), status);
+  if (g.json) {
+    json out = cosmoctl::ToJson(response);
+    out["family"] = a.family;
+    PrintJson(out);
+  } else if (response.created()) {
+    std::printf("deployed %s: version %s\n", a.family.c_str(), response.version().c_str());
+  } else {
+    std::printf("%s already runs version %s; nothing changed\n", a.family.c_str(),
+                response.version().c_str());
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> Validate(Client& client, const GlobalOptions& g, const std::string& file,
+                                const std::string& engine_flag,
+                                const std::vector<std::string>& env_pairs,
+                                const std::vector<std::string>& limit_pairs) {
+  pb::ValidateRequest request;
+  std::string engine, main;
+  std::map<std::string, std::string> files, env;
+  std::map<std::string, uint64_t> limits;
+  if (auto f = ReadBundle(file, engine_flag, &engine, &main, &files)) return f;
+  if (auto f = ParsePairs(env_pairs, "--env", &env)) return f;
+  if (auto f = ParseLimits(limit_pairs, &limits)) return f;
+  request.set_engine(engine);
+  request.set_main(main);
+  request.mutable_files()->insert(files.begin(), files.end());
+  request.mutable_env()->insert(env.begin(), env.end());
+  request.mutable_limits()->insert(limits.begin(), limits.end());
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::ValidateResponse response;
+  grpc::Status status = client.stub().Validate(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("validate ", file), status);
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+  } else {
+    std::printf("%s is valid (%s); it would deploy as version %s\n", file.c_str(), engine.c_str(),
+                response.version().c_str());
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> List(Client& client, const GlobalOptions& g) {
+  std::vector<pb::Family> families;
+  std::string token;
+  do {
+    pb::ListFamiliesRequest request;
+    request.set_page_size(1000);
+    request.set_page_token(token);
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    pb::ListFamiliesResponse response;
+    grpc::Status status = client.stub().ListFamilies(&context, request, &response);
+    if (!status.ok()) return client.Fail("list", status);
+    for (const auto& f : response.families()) families.push_back(f);
+    token = response.next_page_token();
+  } while (!token.empty());
+  if (g.json) {
+    json out = json::array();
+    for (const auto& f : families) out.push_back(FamilyJson(f));
+    PrintJson(out);
+    return std::nullopt;
+  }
+  if (families.empty()) {
+    std::printf("no families yet; deploy one with `cosmoctl deploy FAMILY FILE`\n");
+    return std::nullopt;
+  }
+  Table table({"FAMILY", "VERSION", "ENGINE", "UPDATED", "HISTORY"});
+  for (const auto& f : families) {
+    table.AddRow({f.family(), ShortVersion(f.active_version()), f.engine(),
+                  HumanTime(f.update_time()), absl::StrCat(f.history_length())});
+  }
+  std::fputs(table.Render().c_str(), stdout);
+  return std::nullopt;
+}
+
+std::optional<Failure> Get(Client& client, const GlobalOptions& g, const std::string& family) {
+  pb::GetFamilyRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::Family response;
+  grpc::Status status = client.stub().GetFamily(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("get ", family), status);
+  if (g.json) {
+    PrintJson(FamilyJson(response));
+    return std::nullopt;
+  }
+  std::printf("family:   %s\n", response.family().c_str());
+  std::printf("version:  %s\n", response.active_version().c_str());
+  std::printf("engine:   %s\n", response.engine().c_str());
+  std::printf("owner:    %s\n", response.owner_tenant().c_str());
+  std::printf("created:  %s\n", HumanTime(response.create_time()).c_str());
+  std::printf("updated:  %s\n", HumanTime(response.update_time()).c_str());
+  std::printf("history:  %llu entries\n",
+              static_cast<unsigned long long>(response.history_length()));
+  return std::nullopt;
+}
+
+std::optional<Failure> History(Client& client, const GlobalOptions& g, const std::string& family,
+                               uint32_t limit) {
+  std::vector<pb::HistoryEntry> entries;
+  std::string token;
+  do {
+    pb::HistoryRequest request;
+    request.set_family(family);
+    request.set_page_size(limit == 0 ? 1000 : std::min<uint32_t>(limit, 1000));
+    request.set_page_token(token);
+    grpc::ClientContext context;
+    client.Prepare(&context);
+    pb::HistoryResponse response;
+    grpc::Status status = client.stub().History(&context, request, &response);
+    if (!status.ok()) return client.Fail(absl::StrCat("history ", family), status);
+    for (const auto& e : response.entries()) {
+      if (limit != 0 && entries.size() >= limit) break;
+      entries.push_back(e);
+    }
+    token = response.next_page_token();
+  } while (!token.empty() && (limit == 0 || entries.size() < limit));
+  if (g.json) {
+    json out = json::array();
+    for (const auto& e : entries) out.push_back(cosmoctl::ToJson(e));
+    PrintJson(out);
+    return std::nullopt;
+  }
+  Table table({"#", "VERSION", "ACTION", "TIME", "SIZE", "BY"});
+  for (const auto& e : entries) {
+    table.AddRow({absl::StrCat(e.sequence()), ShortVersion(e.version()),
+                  e.action() == pb::HistoryEntry::ROLLBACK ? "rollback" : "deploy",
+                  HumanTime(e.time()), HumanBytes(e.size_bytes()), e.tenant()});
+  }
+  std::fputs(table.Render().c_str(), stdout);
+  return std::nullopt;
+}
+
+std::optional<Failure> Rollback(Client& client, const GlobalOptions& g, const std::string& family,
+                                const std::string& version) {
+  pb::RollbackRequest request;
+  request.set_family(family);
+  request.set_version(version);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::RollbackResponse response;
+  grpc::Status status = client.stub().Rollback(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("rollback ", family), status);
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+  } else {
+    std::printf("rolled back %s to version %s (history #%llu)\n", family.c_str(),
+                response.entry().version().c_str(),
+                static_cast<unsigned long long>(response.entry().sequence()));
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> Delete(Client& client, const GlobalOptions& g, const std::string& family) {
+  pb::DeleteFamilyRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::DeleteFamilyResponse response;
+  grpc::Status status = client.stub().DeleteFamily(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("delete ", family), status);
+  if (g.json) {
+    PrintJson(json{{"family", family}, {"deleted", true}});
+  } else {
+    std::printf("deleted %s\n", family.c_str());
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> UsageRow(const std::string& name, const pb::UsageTotals& t) {
+  return {name,
+          absl::StrCat(t.invocations()),
+          absl::StrCat(t.errors()),
+          HumanMicros(t.cpu_us()),
+          HumanMicros(t.wall_us()),
+          HumanBytes(t.bytes_allocated()),
+          HumanBytes(t.peak_heap_bytes())};
+}
+
+std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::string& family) {
+  pb::GetUsageRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::GetUsageResponse response;
+  grpc::Status status = client.stub().GetUsage(&context, request, &response);
+  if (!status.ok()) {
+    return client.Fail(family.empty() ? "usage" : absl::StrCat("usage ", family), status);
+  }
+  if (g.json) {
+    json out = json::array();
+    for (const auto& f : response.families()) out.push_back(cosmoctl::ToJson(f));
+    PrintJson(out);
+    return std::nullopt;
+  }
+  if (response.families().empty()) {
+    std::printf("no families yet\n");
+    return std::nullopt;
+  }
+  Table table({family.empty() ? "FAMILY" : "VERSION", "INVOCATIONS", "ERRORS", "CPU", "WALL",
+               "ALLOCATED", "PEAK HEAP"});
+  for (const auto& f : response.families()) {
+    if (family.empty()) {
+      table.AddRow(UsageRow(f.family(), f.total()));
+    } else {
+      for (const auto& v : f.versions())
+        table.AddRow(UsageRow(ShortVersion(v.version()), v.totals()));
+      table.AddRow(UsageRow("total", f.total()));
+    }
+  }
+  std::fputs(table.Render().c_str(), stdout);
+  return std::nullopt;
+}
+
+std::optional<Failure> Logs(Client& client, const GlobalOptions& g, const std::string& family,
+                            bool follow) {
+  pb::TailLogsRequest request;
+  request.set_family(family);
+  request.set_follow(follow);
+  grpc::ClientContext context;
+  client.Prepare(&context, /*deadline=*/!follow);
+  auto reader = client.stub().TailLogs(&context, request);
+  pb::TailLogsResponse batch;
+  while (reader->Read(&batch)) {
+    if (batch.dropped() > 0 && !g.json) {
+      std::printf("... %llu earlier records dropped\n",
+                  static_cast<unsigned long long>(batch.dropped()));
+    }
+    for (const auto& r : batch.records()) {
+      if (g.json) {
+        std::cout << cosmoctl::ToJson(r).dump() << "\n";
+      } else {
+        std::string what =
+            r.is_outcome() ? absl::StrCat("[", r.outcome(), "] ", r.text()) : r.text();
+        std::printf("%s  %-5s  %s  %s\n", HumanTime(r.time()).c_str(), r.level().c_str(),
+                    ShortVersion(r.version()).c_str(), what.c_str());
+      }
+    }
+    std::fflush(stdout);
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return client.Fail(absl::StrCat("logs ", family), status);
+  return std::nullopt;
+}
+
+std::optional<Failure> TokenNew(const GlobalOptions& g, const std::string& tenant) {
+  if (!cosmo::IsValidTenantName(tenant)) {
+    return Failure{absl::StrCat("token new: tenant '", tenant,
+                                "' must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+                   2};
+  }
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    return Failure{"token new: the system random generator failed (OpenSSL RAND_bytes)", 1};
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token = "cosmo_";
+  for (unsigned char b : bytes) {
+    token += kHex[b >> 4];
+    token += kHex[b & 15];
+  }
+  std::string line = absl::StrCat(tenant, " ", cosmo::Sha256Hex(token));
+  if (g.json) {
+    PrintJson(json{{"tenant", tenant}, {"token", token}, {"tokens_file_line", line}});
+  } else {
+    std::printf("token: %s\n", token.c_str());
+    std::printf("tokens-file line (add it to the server's --auth-tokens-file, then restart it):\n");
+    std::printf("%s\n", line.c_str());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GlobalOptions g;
+  if (const char* server = std::getenv("COSMO_SERVER")) g.server = server;
+  CLI::App app{"cosmoctl: the command-line client of CosmoCompute's control plane"};
+  app.require_subcommand(1);
+  app.add_option("--server", g.server, "cosmo-server address HOST:PORT (env COSMO_SERVER)")
+      ->capture_default_str();
+  app.add_option("--token", g.token, "Bearer token (env COSMO_TOKEN)")->envname("COSMO_TOKEN");
+  app.add_flag("--json", g.json, "Machine-readable JSON output");
+  app.add_option("--timeout", g.timeout_seconds, "Seconds to wait for each call")
+      ->capture_default_str();
+
+  DeployArgs deploy;
+  auto* deploy_cmd = app.add_subcommand("deploy", "Deploy FILE to FAMILY; prints the version");
+  deploy_cmd->add_option("FAMILY", deploy.family, "Route family, e.g. shop")->required();
+  deploy_cmd->add_option("FILE", deploy.file, "Source file (.js, .mjs or .liquid)")->required();
+  deploy_cmd->add_option("--env", deploy.env, "Environment variable K=V (repeatable)")
+      ->allow_extra_args(false);
+  deploy_cmd
+      ->add_option("--limit", deploy.limits,
+                   "Limit K=N: cpu_ms, memory_mb, wall_ms, subrequests (repeatable)")
+      ->allow_extra_args(false);
+  deploy_cmd->add_option("--engine", deploy.engine, "javascript or liquid (default: from suffix)");
+  std::string expected;
+  auto* expected_opt = deploy_cmd->add_option(
+      "--expected-version", expected,
+      "Deploy only if the active version starts with this (empty: only if FAMILY is new)");
+
+  std::string validate_file, validate_engine;
+  std::vector<std::string> validate_env, validate_limits;
+  auto* validate_cmd = app.add_subcommand("validate", "Check FILE without deploying it");
+  validate_cmd->add_option("FILE", validate_file, "Source file")->required();
+  validate_cmd->add_option("--engine", validate_engine, "javascript or liquid");
+  validate_cmd->add_option("--env", validate_env, "K=V (repeatable)")->allow_extra_args(false);
+  validate_cmd->add_option("--limit", validate_limits, "K=N (repeatable)")->allow_extra_args(false);
+
+  auto* list_cmd = app.add_subcommand("list", "List your families");
+
+  std::string family;
+  auto* get_cmd = app.add_subcommand("get", "Show a family");
+  get_cmd->add_option("FAMILY", family)->required();
+
+  uint32_t history_limit = 0;
+  auto* history_cmd =
+      app.add_subcommand("history", "A family's deploys and rollbacks, newest first");
+  history_cmd->add_option("FAMILY", family)->required();
+  history_cmd->add_option("-n,--limit", history_limit, "Show at most this many entries");
+
+  std::string version;
+  auto* rollback_cmd = app.add_subcommand(
+      "rollback", "Activate VERSION (8+ hex digits), or the version before the current one");
+  rollback_cmd->add_option("FAMILY", family)->required();
+  rollback_cmd->add_option("VERSION", version);
+
+  auto* delete_cmd = app.add_subcommand("delete", "Delete a family and its history");
+  delete_cmd->add_option("FAMILY", family)->required();
+
+  auto* usage_cmd = app.add_subcommand("usage", "Metered usage of one family or all of yours");
+  usage_cmd->add_option("FAMILY", family);
+
+  bool follow = false;
+  auto* logs_cmd = app.add_subcommand("logs", "Console output and failed requests of a family");
+  logs_cmd->add_option("FAMILY", family)->required();
+  logs_cmd->add_flag("-f,--follow", follow, "Keep printing new records until interrupted");
+
+  std::string tenant;
+  auto* token_cmd = app.add_subcommand("token", "Tokens for the server's --auth-tokens-file");
+  token_cmd->require_subcommand(1);
+  auto* token_new_cmd =
+      token_cmd->add_subcommand("new", "Print a fresh random token and its tokens-file line");
+  token_new_cmd->add_option("TENANT", tenant)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::ParseError& error) {
+    std::vector<std::string> rest = app.remaining();
+    if (app.get_subcommands().empty() && !rest.empty()) {
+      std::fprintf(stderr,
+                   "cosmoctl: unknown command '%s'; use deploy, validate, list, get, history, "
+                   "rollback, delete, usage, logs or token (see cosmoctl --help)\n",
+                   rest.front().c_str());
+    } else {
+      std::fprintf(stderr, "cosmoctl: %s (see cosmoctl --help)\n", error.what());
+    }
+    return 2;
+  }
+
+  Client client(g);
+  std::optional<Failure> failure;
+  if (*deploy_cmd) {
+    if (*expected_opt) deploy.expected_version = expected;
+    failure = Deploy(client, g, deploy);
+  } else if (*validate_cmd) {
+    failure = Validate(client, g, validate_file, validate_engine, validate_env, validate_limits);
+  } else if (*list_cmd) {
+    failure = List(client, g);
+  } else if (*get_cmd) {
+    failure = Get(client, g, family);
+  } else if (*history_cmd) {
+    failure = History(client, g, family, history_limit);
+  } else if (*rollback_cmd) {
+    failure = Rollback(client, g, family, version);
+  } else if (*delete_cmd) {
+    failure = Delete(client, g, family);
+  } else if (*usage_cmd) {
+    failure = Usage(client, g, family);
+  } else if (*logs_cmd) {
+    failure = Logs(client, g, family, follow);
+  } else if (*token_new_cmd) {
+    failure = TokenNew(g, tenant);
+  }
+  if (failure) {
+    std::fprintf(stderr, "cosmoctl: %s\n", failure->message.c_str());
+    return failure->exit_code;
+  }
+  return 0;
+}

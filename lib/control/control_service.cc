@@ -1,0 +1,317 @@
+#include "control/control_service.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "control/status_mapping.h"
+#include "cosmo/manifest.h"
+#include "cosmo/outcome.h"
+#include "cosmo/status_macros.h"
+
+namespace cosmo::control {
+namespace {
+
+namespace pb = ::cosmo::v1;
+
+void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  int64_t seconds = micros / 1000000;
+  int64_t rem = micros % 1000000;
+  if (rem < 0) {
+    rem += 1000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rem * 1000));
+}
+
+Manifest ToManifest(const std::string& engine, const std::string& main,
+                    const google::protobuf::Map<std::string, std::string>& files,
+                    const google::protobuf::Map<std::string, std::string>& env,
+                    const google::protobuf::Map<std::string, uint64_t>& limits) {
+  Manifest m;
+  m.engine = engine;
+  m.main = main;
+  m.files.insert(files.begin(), files.end());
+  m.env.insert(env.begin(), env.end());
+  m.limits.insert(limits.begin(), limits.end());
+  return m;
+}
+
+void ToProto(const FamilyInfo& info, pb::Family* out) {
+  out->set_family(info.family);
+  out->set_owner_tenant(info.owner_tenant);
+  out->set_active_version(info.active_version);
+  out->set_engine(info.engine);
+  SetTime(info.created, out->mutable_create_time());
+  SetTime(info.updated, out->mutable_update_time());
+  out->set_history_length(info.history_length);
+}
+
+void ToProto(const HistoryEntry& entry, pb::HistoryEntry* out) {
+  out->set_sequence(entry.sequence);
+  out->set_version(entry.version);
+  out->set_action(entry.action == HistoryAction::kRollback ? pb::HistoryEntry::ROLLBACK
+                                                           : pb::HistoryEntry::DEPLOY);
+  SetTime(entry.time, out->mutable_time());
+  out->set_size_bytes(entry.size_bytes);
+  out->set_tenant(entry.tenant);
+  out->set_previous_version(entry.previous_version);
+}
+
+void ToProto(const UsageTotals& totals, pb::UsageTotals* out) {
+  out->set_invocations(totals.invocations);
+  out->set_errors(totals.errors());
+  for (int i = 0; i < kOutcomeCount; ++i) {
+    if (totals.outcomes[i] == 0) continue;
+    (*out->mutable_outcomes())[std::string(OutcomeName(static_cast<Outcome>(i)))] =
+        totals.outcomes[i];
+  }
+  out->set_cpu_us(totals.cpu_us);
+  out->set_wall_us(totals.wall_us);
+  out->set_bytes_allocated(totals.bytes_allocated);
+  out->set_peak_heap_bytes(totals.peak_heap_bytes);
+  out->set_request_bytes(totals.request_bytes);
+  out->set_response_bytes(totals.response_bytes);
+}
+
+absl::string_view LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kLog:
+      return "log";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "log";
+}
+
+void ToProto(const LogRecord& record, pb::LogRecord* out) {
+  out->set_sequence(record.sequence);
+  SetTime(record.time, out->mutable_time());
+  out->set_family(record.family);
+  out->set_version(record.version);
+  out->set_request_id(record.request_id);
+  out->set_level(std::string(LevelName(record.level)));
+  out->set_text(record.text);
+  out->set_is_outcome(record.is_outcome);
+  if (record.is_outcome) out->set_outcome(std::string(OutcomeName(record.outcome)));
+}
+
+PageRequest ToPage(uint32_t page_size, const std::string& token) {
+  PageRequest page;
+  page.page_size = page_size;
+  page.page_token = token;
+  return page;
+}
+
+}  // namespace
+
+ControlService::ControlService(Registry* registry, Runtime* runtime,
+                               const TokenAuthenticator* authenticator,
+                               ControlServiceOptions options)
+    : registry_(registry), runtime_(runtime), authenticator_(authenticator), options_(options) {}
+
+absl::StatusOr<std::string> ControlService::Tenant(const grpc::ServerContext& context) const {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  absl::string_view authorization;
+  if (it != metadata.end()) authorization = absl::string_view(it->second.data(), it->second.size());
+  return authenticator_->Authenticate(authorization);
+}
+
+absl::Status ControlService::CheckScriptSize(
+    const google::protobuf::Map<std::string, std::string>& files) const {
+  size_t total = 0;
+  for (const auto& [name, source] : files) total += name.size() + source.size();
+  if (total > options_.max_script_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("files: ", total, " bytes of source exceed the script limit of ",
+                     options_.max_script_bytes, " bytes (server flag --max-script-bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ControlService::Deploy(grpc::ServerContext* context, const pb::DeployRequest* request,
+                                    pb::DeployResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  if (auto s = CheckScriptSize(request->files()); !s.ok()) return ToGrpcStatus(s);
+  DeployRequest deploy;
+  deploy.tenant = *std::move(tenant);
+  deploy.family = request->family();
+  deploy.manifest = ToManifest(request->engine(), request->main(), request->files(), request->env(),
+                               request->limits());
+  if (request->has_expected_version()) deploy.expected_version = request->expected_version();
+  auto result = registry_->Deploy(deploy);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_version(result->version);
+  response->set_created(result->created);
+  response->set_previous_version(result->previous_version);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::Validate(grpc::ServerContext* context,
+                                      const pb::ValidateRequest* request,
+                                      pb::ValidateResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  if (auto s = CheckScriptSize(request->files()); !s.ok()) return ToGrpcStatus(s);
+  Manifest manifest = ToManifest(request->engine(), request->main(), request->files(),
+                                 request->env(), request->limits());
+  if (auto s = registry_->Validate(manifest); !s.ok()) return ToGrpcStatus(s);
+  auto version = ComputeVersion(manifest);
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  response->set_version(*version);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::GetFamily(grpc::ServerContext* context,
+                                       const pb::GetFamilyRequest* request, pb::Family* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto info = registry_->GetFamily(*tenant, request->family());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  ToProto(*info, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::ListFamilies(grpc::ServerContext* context,
+                                          const pb::ListFamiliesRequest* request,
+                                          pb::ListFamiliesResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto page = registry_->ListFamilies(*tenant, ToPage(request->page_size(), request->page_token()));
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const FamilyInfo& info : page->items) ToProto(info, response->add_families());
+  response->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::History(grpc::ServerContext* context,
+                                     const pb::HistoryRequest* request,
+                                     pb::HistoryResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto page = registry_->History(*tenant, request->family(),
+                                 ToPage(request->page_size(), request->page_token()));
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const HistoryEntry& entry : page->items) ToProto(entry, response->add_entries());
+  response->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::Rollback(grpc::ServerContext* context,
+                                      const pb::RollbackRequest* request,
+                                      pb::RollbackResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  std::optional<absl::string_view> version;
+  if (!request->version().empty()) version = request->version();
+  auto entry = registry_->Rollback(*tenant, request->family(), version);
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  ToProto(*entry, response->mutable_entry());
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::DeleteFamily(grpc::ServerContext* context,
+                                          const pb::DeleteFamilyRequest* request,
+                                          pb::DeleteFamilyResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  return ToGrpcStatus(registry_->DeleteFamily(*tenant, request->family()));
+}
+
+absl::Status ControlService::FillUsage(absl::string_view family, pb::FamilyUsage* out) {
+  out->set_family(std::string(family));
+  FamilyUsage usage;
+  if (runtime_ != nullptr) {
+    auto got = runtime_->Usage(family);
+    if (got.ok()) {
+      usage = *std::move(got);
+    } else if (!absl::IsNotFound(got.status())) {
+      return got.status();
+    }
+  }
+  ToProto(usage.total, out->mutable_total());
+  for (const auto& [version, totals] : usage.versions) {
+    pb::VersionUsage* v = out->add_versions();
+    v->set_version(version);
+    ToProto(totals, v->mutable_totals());
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ControlService::GetUsage(grpc::ServerContext* context,
+                                      const pb::GetUsageRequest* request,
+                                      pb::GetUsageResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  if (!request->family().empty()) {
+    // The registry decides whether the caller may see this family.
+    auto info = registry_->GetFamily(*tenant, request->family());
+    if (!info.ok()) return ToGrpcStatus(info.status());
+    return ToGrpcStatus(FillUsage(info->family, response->add_families()));
+  }
+  PageRequest page;
+  page.page_size = 1000;
+  do {
+    auto families = registry_->ListFamilies(*tenant, page);
+    if (!families.ok()) return ToGrpcStatus(families.status());
+    for (const FamilyInfo& info : families->items) {
+      if (auto s = FillUsage(info.family, response->add_families()); !s.ok()) {
+        return ToGrpcStatus(s);
+      }
+    }
+    page.page_token = families->next_page_token;
+  } while (!page.page_token.empty());
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
+                                      const pb::TailLogsRequest* request,
+                                      grpc::ServerWriter<pb::TailLogsResponse>* writer) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto info = registry_->GetFamily(*tenant, request->family());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (runtime_ == nullptr) return grpc::Status::OK;
+
+  uint64_t after = request->after_sequence();
+  // First what the ring holds now.
+  while (true) {
+    LogBatch batch = runtime_->ReadLogs(info->family, after, options_.log_batch_records);
+    if (batch.records.empty()) break;
+    pb::TailLogsResponse out;
+    out.set_dropped(batch.dropped);
+    for (const LogRecord& record : batch.records) ToProto(record, out.add_records());
+    after = batch.records.back().sequence;
+    if (!writer->Write(out)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  }
+  if (!request->follow()) return grpc::Status::OK;
+  // Then new records, in slices short enough to notice cancellation and shutdown promptly.
+  while (!context->IsCancelled() && !shutting_down_.load()) {
+    LogBatch batch = runtime_->WaitForLogs(info->family, after, options_.log_batch_records,
+                                           absl::Now() + options_.log_poll_interval);
+    if (batch.records.empty()) continue;
+    pb::TailLogsResponse out;
+    out.set_dropped(batch.dropped);
+    for (const LogRecord& record : batch.records) ToProto(record, out.add_records());
+    after = batch.records.back().sequence;
+    if (!writer->Write(out)) break;
+  }
+  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  return grpc::Status::OK;
+}
+
+}  // namespace cosmo::control

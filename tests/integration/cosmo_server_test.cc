@@ -1,0 +1,130 @@
+// The cosmo-server process itself: flags and their COSMO_* fallbacks, refusals with one clear
+// line, SIGTERM, the single-process lock on a data directory, and --repair-store.
+#include <signal.h>
+
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "integration/subprocess.h"
+#include "support/temp_dir.h"
+
+namespace cosmo {
+namespace {
+
+using ::cosmo::testing::CommandResult;
+using ::cosmo::testing::CosmoctlPath;
+using ::cosmo::testing::CosmoServerPath;
+using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::StartCosmoServer;
+using ::cosmo::testing::Subprocess;
+using ::cosmo::testing::TempDir;
+using ::testing::HasSubstr;
+
+// A failed start: non-zero exit, and one line on stderr that contains `text`.
+void ExpectRefusal(const CommandResult& r, const std::string& text) {
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.err, HasSubstr(text));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CosmoServerTest, HelpListsEveryFlagWithItsEnvironmentVariable) {
+  CommandResult r = RunCommand({CosmoServerPath(), "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* flag :
+       {"--data-dir", "--store", "--grpc-listen", "--http-listen", "--idle-timeout",
+        "--auth-tokens-file", "--max-cpu-ms", "--max-memory-mb", "--max-wall-ms",
+        "--max-subrequests", "--max-script-bytes", "--disallow-codegen", "--repair-store",
+        "COSMO_DATA_DIR", "COSMO_GRPC_LISTEN", "COSMO_MAX_CPU_MS", "./cosmo-data",
+        "127.0.0.1:50051", "127.0.0.1:8080"}) {
+    EXPECT_THAT(r.out, HasSubstr(flag));
+  }
+}
+
+TEST(CosmoServerTest, RefusesANonLoopbackAddressWithoutTokens) {
+  TempDir dir;
+  CommandResult r = RunCommand({CosmoServerPath(), "--data-dir=" + dir.Sub("data"),
+                                "--grpc-listen=0.0.0.0:0", "--http-listen="});
+  ExpectRefusal(r, "--auth-tokens-file");
+  // Nothing was created: the refusal comes before the store is opened.
+  EXPECT_FALSE(std::ifstream(dir.Sub("data/CURRENT")).good());
+}
+
+TEST(CosmoServerTest, BadFlagsNameTheFlag) {
+  TempDir dir;
+  const std::string data = "--data-dir=" + dir.Sub("data");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--max-cpu-ms=lots"}), "--max-cpu-ms");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--idle-timeout=soon"}), "--idle-timeout");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--store=floppy://a"}), "--store");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--no-such-flag"}), "--no-such-flag");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--grpc-listen=127.0.0.1:0",
+                            "--auth-tokens-file=" + dir.Sub("missing")}),
+                "--auth-tokens-file");
+  std::ofstream(dir.Sub("tokens")) << "alice not-a-hash\n";
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--grpc-listen=127.0.0.1:0",
+                            "--auth-tokens-file=" + dir.Sub("tokens")}),
+                "tokens:1:");
+}
+
+TEST(CosmoServerTest, EnvironmentVariablesAreFallbacksForFlags) {
+  TempDir dir;
+  auto server = Subprocess::Start({CosmoServerPath()}, {{"COSMO_DATA_DIR", dir.Sub("from-env")},
+                                                        {"COSMO_GRPC_LISTEN", "127.0.0.1:0"},
+                                                        {"COSMO_HTTP_LISTEN", "127.0.0.1:0"}});
+  ASSERT_TRUE(server.ok());
+  auto line = (*server)->WaitForLine("listening on", absl::Seconds(30));
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(*line, HasSubstr(dir.Sub("from-env")));
+  (*server)->Signal(SIGTERM);
+  EXPECT_EQ((*server)->Wait(), 0);
+}
+
+TEST(CosmoServerTest, ASecondServerOnTheSameDataDirFailsFast) {
+  TempDir dir;
+  std::string address;
+  auto first = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
+  ASSERT_TRUE(first.ok()) << first.status();
+  CommandResult second = RunCommand({CosmoServerPath(), "--data-dir=" + dir.Sub("data"),
+                                     "--grpc-listen=127.0.0.1:0", "--http-listen="},
+                                    {}, absl::Seconds(10));
+  ExpectRefusal(second, dir.Sub("data"));
+  EXPECT_THAT(second.err, HasSubstr("--data-dir"));
+  // --repair-store refuses too while the first one runs.
+  ExpectRefusal(RunCommand({CosmoServerPath(), "--data-dir=" + dir.Sub("data"), "--repair-store"}),
+                "in use");
+  (*first)->Signal(SIGTERM);
+  EXPECT_EQ((*first)->Wait(), 0);
+}
+
+TEST(CosmoServerTest, SigtermDrainsAndStopsCleanlyAndDataSurvives) {
+  TempDir dir;
+  std::string script = dir.Sub("a.js");
+  std::ofstream(script) << "export default { fetch() { return 'a'; } };\n";
+  std::string address;
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult deployed =
+      RunCommand({CosmoctlPath(), "--server=" + address, "deploy", "survivor", script});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  (*server)->Signal(SIGTERM);
+  EXPECT_EQ((*server)->Wait(), 0);
+  EXPECT_THAT((*server)->output(), HasSubstr("SIGTERM"));
+  EXPECT_THAT((*server)->output(), HasSubstr("stopped"));
+
+  // The repair tool runs on the closed store and leaves it usable.
+  CommandResult repaired =
+      RunCommand({CosmoServerPath(), "--data-dir=" + dir.Sub("data"), "--repair-store"});
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
+
+  auto again = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
+  ASSERT_TRUE(again.ok()) << again.status();
+  CommandResult got = RunCommand({CosmoctlPath(), "--server=" + address, "get", "survivor"});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  (*again)->Signal(SIGINT);
+  EXPECT_EQ((*again)->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace cosmo

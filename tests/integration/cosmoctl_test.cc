@@ -1,0 +1,283 @@
+// cosmoctl end to end: the real binary against a real cosmo-server on loopback. Checks the
+// human and --json output, exit codes and one-line errors, and that `token new` produces a line
+// a server accepts.
+#include <signal.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "cosmo/manifest.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "integration/subprocess.h"
+#include "support/temp_dir.h"
+
+namespace cosmo {
+namespace {
+
+using ::cosmo::testing::CommandResult;
+using ::cosmo::testing::CosmoctlPath;
+using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::StartCosmoServer;
+using ::cosmo::testing::Subprocess;
+using ::cosmo::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+
+constexpr char kHello[] =
+    "export default { fetch(request, env) { return new Response(`hi ${env.WHO}`); } };\n";
+
+// A server without tokens (tenant "local"), shared by the suite; families are named per test.
+class CosmoctlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    auto server = StartCosmoServer({"--data-dir=" + dir_->Sub("data")}, &address_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    if (server_ != nullptr) {
+      server_->Signal(SIGTERM);
+      EXPECT_EQ(server_->Wait(), 0) << server_->output();
+    }
+    delete server_;
+    delete dir_;
+  }
+
+  // Writes `contents` to a file named `name` in the temp dir; returns its path.
+  static std::string File(const std::string& name, const std::string& contents) {
+    std::string path = dir_->Sub(name);
+    std::ofstream(path, std::ios::binary) << contents;
+    return path;
+  }
+
+  static CommandResult Ctl(std::vector<std::string> args,
+                           std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    env.emplace("COSMO_TOKEN", "\x01");
+    env.emplace("COSMO_SERVER", "\x01");
+    return RunCommand(argv, env);
+  }
+
+  // The one line on stderr of a failed command.
+  static void ExpectOneLineError(const CommandResult& r, int exit_code, const std::string& text) {
+    EXPECT_EQ(r.exit_code, exit_code) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(text));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(absl::StartsWith(r.err, "cosmoctl: ")) << r.err;
+  }
+
+  static TempDir* dir_;
+  static Subprocess* server_;
+  static std::string address_;
+};
+
+TempDir* CosmoctlTest::dir_ = nullptr;
+Subprocess* CosmoctlTest::server_ = nullptr;
+std::string CosmoctlTest::address_;
+
+TEST_F(CosmoctlTest, DeployPrintsTheVersionAnyoneCanRecompute) {
+  std::string path = File("hello.js", kHello);
+  CommandResult r =
+      Ctl({"deploy", "ctl-hello", path, "--env", "WHO=world", "--limit", "cpu_ms=20"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Manifest m{.engine = "javascript",
+             .main = "hello.js",
+             .files = {{"hello.js", kHello}},
+             .env = {{"WHO", "world"}},
+             .limits = {{"cpu_ms", 20}}};
+  const std::string version = *ComputeVersion(m);
+  EXPECT_EQ(r.out, absl::StrCat("deployed ctl-hello: version ", version, "\n"));
+
+  r = Ctl({"deploy", "ctl-hello", path, "--env", "WHO=world", "--limit", "cpu_ms=20"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("nothing changed"));
+  EXPECT_THAT(r.out, HasSubstr(version));
+
+  r = Ctl({"--json", "deploy", "ctl-hello", path, "--env", "WHO=world", "--limit", "cpu_ms=20"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["version"], version);
+  EXPECT_EQ(json["created"], false);
+  EXPECT_EQ(json["family"], "ctl-hello");
+}
+
+TEST_F(CosmoctlTest, ListGetHistoryRollbackAndDeleteInHumanAndJsonForms) {
+  const std::string first = Ctl({"deploy", "ctl-flow", File("one.js", kHello)}).out;
+  absl::string_view v1_view = absl::StripAsciiWhitespace(first);
+  ASSERT_TRUE(absl::ConsumePrefix(&v1_view, "deployed ctl-flow: version ")) << first;
+  const std::string v1(v1_view);
+  CommandResult r = Ctl({"--json", "deploy", "ctl-flow", File("two.mjs", kHello)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string v2 = nlohmann::json::parse(r.out)["version"];
+
+  r = Ctl({"list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  EXPECT_THAT(lines[0], MatchesRegex("FAMILY +VERSION +ENGINE +UPDATED +HISTORY"));
+  bool found = false;
+  for (const auto& line : lines) {
+    if (absl::StartsWith(line, "ctl-flow ")) {
+      found = true;
+      EXPECT_THAT(line, HasSubstr(v2.substr(0, 12)));
+      EXPECT_THAT(line, Not(HasSubstr(v2.substr(0, 13))));  // short versions
+      EXPECT_THAT(line, HasSubstr("javascript"));
+    }
+  }
+  EXPECT_TRUE(found) << r.out;
+  // Columns line up: every row's VERSION starts where the header's does.
+  const size_t column = lines[0].find("VERSION");
+  for (size_t i = 1; i < lines.size(); ++i) EXPECT_NE(lines[i][column], ' ') << lines[i];
+
+  r = Ctl({"--json", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool listed = false;
+  for (const auto& f : nlohmann::json::parse(r.out)) {
+    if (f["family"] == "ctl-flow") {
+      listed = true;
+      EXPECT_EQ(f["active_version"], v2);
+      EXPECT_EQ(f["owner_tenant"], "local");
+      EXPECT_EQ(f["history_length"], 2);
+    }
+  }
+  EXPECT_TRUE(listed);
+
+  r = Ctl({"get", "ctl-flow"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("version:  " + v2));
+  EXPECT_THAT(r.out, HasSubstr("owner:    local"));
+
+  r = Ctl({"history", "ctl-flow"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_THAT(lines[1], MatchesRegex("2 +" + v2.substr(0, 12) + " +deploy +.* B +local"));
+  EXPECT_THAT(lines[2], MatchesRegex("1 +" + v1.substr(0, 12) + " +deploy .*"));
+
+  // Rollback by a prefix of 8.
+  r = Ctl({"rollback", "ctl-flow", v1.substr(0, 8)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("rolled back ctl-flow to version ", v1, " (history #3)\n"));
+  // And back again, without naming one.
+  r = Ctl({"--json", "rollback", "ctl-flow"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto entry = nlohmann::json::parse(r.out)["entry"];
+  EXPECT_EQ(entry["version"], v2);
+  EXPECT_EQ(entry["action"], "ROLLBACK");
+  EXPECT_EQ(entry["sequence"], 4);
+
+  r = Ctl({"--json", "history", "ctl-flow"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 4u);
+
+  r = Ctl({"delete", "ctl-flow"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "deleted ctl-flow\n");
+  ExpectOneLineError(Ctl({"get", "ctl-flow"}), 1, "get ctl-flow: NOT_FOUND");
+}
+
+TEST_F(CosmoctlTest, ValidateReportsSyntaxErrorsWithLineAndColumn) {
+  CommandResult r = Ctl({"validate", File("good.js", kHello)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("is valid"));
+  r = Ctl({"validate", File("broken.js", "export default {\n  fetch( {\n")});
+  ExpectOneLineError(r, 1, "INVALID_ARGUMENT: broken.js:");
+}
+
+TEST_F(CosmoctlTest, UsageAndLogsOfAFamily) {
+  ASSERT_EQ(Ctl({"deploy", "ctl-usage", File("u.js", kHello)}).exit_code, 0);
+  CommandResult r = Ctl({"usage"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, MatchesRegex("(.|\n)*FAMILY +INVOCATIONS +ERRORS +CPU +WALL(.|\n)*"));
+  EXPECT_THAT(r.out, HasSubstr("ctl-usage"));
+  r = Ctl({"--json", "usage", "ctl-usage"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto usage = nlohmann::json::parse(r.out);
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0]["family"], "ctl-usage");
+  EXPECT_EQ(usage[0]["total"]["invocations"], 0);
+
+  r = Ctl({"logs", "ctl-usage"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ExpectOneLineError(Ctl({"logs", "ctl-nothing"}), 1, "logs ctl-nothing: NOT_FOUND");
+}
+
+TEST_F(CosmoctlTest, ErrorsAreOneLineNamingTheThingAndTheFix) {
+  ExpectOneLineError(Ctl({"deploy", "ctl-x", dir_->Sub("missing.js")}), 2, "missing.js");
+  ExpectOneLineError(Ctl({"deploy", "ctl-x", File("notes.txt", "hi")}), 2, ".js, .mjs or .liquid");
+  ExpectOneLineError(Ctl({"deploy", "Bad_Name", File("b.js", kHello)}), 1,
+                     "deploy Bad_Name: INVALID_ARGUMENT: family");
+  ExpectOneLineError(Ctl({"deploy", "ctl-x", File("c.js", kHello), "--limit", "cpu_ms=lots"}), 2,
+                     "--limit cpu_ms=lots");
+  ExpectOneLineError(Ctl({"deploy", "ctl-x", File("d.js", kHello), "--env", "NOEQUALS"}), 2,
+                     "--env NOEQUALS");
+  ExpectOneLineError(Ctl({"rollback", "ctl-none"}), 1, "rollback ctl-none: NOT_FOUND");
+  ExpectOneLineError(Ctl({"frobnicate"}), 2, "frobnicate");
+  CommandResult r = RunCommand({CosmoctlPath(), "--server=127.0.0.1:1", "--timeout=5", "list"});
+  ExpectOneLineError(r, 1, "is cosmo-server running at 127.0.0.1:1");
+  ExpectOneLineError(Ctl({"token", "new", "not a tenant"}), 2, "tenant");
+}
+
+TEST_F(CosmoctlTest, HelpListsEverySubcommand) {
+  CommandResult r = RunCommand({CosmoctlPath(), "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"deploy", "validate", "list", "get", "history", "rollback", "delete",
+                          "usage", "logs", "token", "--server", "--token", "--json"}) {
+    EXPECT_THAT(r.out, HasSubstr(sub));
+  }
+}
+
+// `token new` output works end to end: a server started with its line accepts the token through
+// --token and COSMO_TOKEN, and refuses calls without it.
+TEST(CosmoctlTokenTest, TokenNewLineIsAcceptedByAServer) {
+  TempDir dir;
+  CommandResult made = RunCommand({CosmoctlPath(), "--json", "token", "new", "team-a"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto token_json = nlohmann::json::parse(made.out);
+  const std::string token = token_json["token"];
+  const std::string line = token_json["tokens_file_line"];
+  EXPECT_GE(token.size(), 64u);
+  EXPECT_EQ(line, "team-a " + Sha256Hex(token));
+  // A second token differs.
+  CommandResult other = RunCommand({CosmoctlPath(), "token", "new", "team-a"});
+  ASSERT_EQ(other.exit_code, 0);
+  EXPECT_THAT(other.out, Not(HasSubstr(token)));
+  EXPECT_THAT(other.out, HasSubstr("team-a "));
+
+  std::ofstream(dir.Sub("tokens")) << line << "\n";
+  std::string address;
+  auto server = StartCosmoServer(
+      {"--data-dir=" + dir.Sub("data"), "--auth-tokens-file=" + dir.Sub("tokens")}, &address);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string script = dir.Sub("t.js");
+  std::ofstream(script) << kHello;
+
+  CommandResult r =
+      RunCommand({CosmoctlPath(), "--server=" + address, "deploy", "team-app", script},
+                 {{"COSMO_TOKEN", "\x01"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_THAT(r.err, HasSubstr("--token or COSMO_TOKEN"));
+  r = RunCommand(
+      {CosmoctlPath(), "--server=" + address, "--token=" + token, "deploy", "team-app", script});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = RunCommand({CosmoctlPath(), "--server=" + address, "get", "team-app"},
+                 {{"COSMO_TOKEN", token}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("owner:    team-a"));
+  (*server)->Signal(SIGTERM);
+  EXPECT_EQ((*server)->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace cosmo

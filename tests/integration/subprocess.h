@@ -1,0 +1,77 @@
+// Child processes for integration tests: cosmo-server started and waited for through its
+// readiness line, and one-shot commands (cosmoctl) with their output captured. Everything is
+// bounded in time: a child that does not answer is killed and the test fails, never hangs.
+#ifndef COSMO_TESTS_INTEGRATION_SUBPROCESS_H_
+#define COSMO_TESTS_INTEGRATION_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace cosmo::testing {
+
+// Paths of the binaries under test.
+std::string CosmoServerPath();
+std::string CosmoctlPath();
+
+// What a finished command did.
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` (argv[0] is the program path) with `env` added to this process's environment
+// (a value of "\x01" unsets the variable), waits at most `timeout`.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {},
+                         absl::Duration timeout = absl::Seconds(30));
+
+// A running child whose stdout is read line by line. Killed (SIGKILL) and reaped on destruction
+// if still running. Thread-compatible.
+class Subprocess {
+ public:
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
+      const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+  ~Subprocess();
+
+  pid_t pid() const { return pid_; }
+
+  // Reads stdout until a line containing `marker` arrives; returns that line. DEADLINE_EXCEEDED
+  // or UNAVAILABLE (the child exited; its output so far is in the message).
+  absl::StatusOr<std::string> WaitForLine(const std::string& marker, absl::Duration timeout);
+
+  // Sends `signal`.
+  void Signal(int signal);
+  // Waits for exit (SIGKILL after `timeout`); returns the exit code, or -signal if killed.
+  int Wait(absl::Duration timeout = absl::Seconds(30));
+  // Everything read from stdout and stderr so far (after Wait(): all of it).
+  const std::string& output() const { return output_; }
+
+ private:
+  Subprocess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
+  // Reads what is available within `timeout`; false at EOF.
+  bool ReadSome(absl::Duration timeout);
+
+  pid_t pid_;
+  int out_fd_;
+  bool exited_ = false;
+  int status_ = 0;
+  std::string output_;
+  size_t scanned_ = 0;
+};
+
+// Starts `cosmo-server --grpc-listen=127.0.0.1:0 --http-listen= <args>` and waits for its
+// readiness line. `address` receives HOST:PORT.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoServer(const std::vector<std::string>& args,
+                                                             std::string* address);
+
+}  // namespace cosmo::testing
+
+#endif  // COSMO_TESTS_INTEGRATION_SUBPROCESS_H_
