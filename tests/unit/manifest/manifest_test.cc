@@ -60,7 +60,9 @@ TEST(ManifestTest, MatchesIndependentCbor2Vectors) {
 }
 
 TEST(ManifestTest, DecodeRoundTripsEveryVector) {
-  for (const auto& vector : LoadVectors().at("vectors")) {
+  // Keep the document alive: `.at()` of a temporary would dangle in the range-for.
+  const nlohmann::json document = LoadVectors();
+  for (const auto& vector : document.at("vectors")) {
     SCOPED_TRACE(vector.at("name").get<std::string>());
     const Manifest manifest = FromJson(vector.at("manifest"));
     absl::StatusOr<std::string> cbor = EncodeManifest(manifest);
