@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "control/control_server.h"
 #include "control/token_authenticator.h"
+#include "cosmo/http_server.h"
 #include "cosmo/limits.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
@@ -131,12 +132,16 @@ int Serve(const Flags& flags) {
               authenticator->requires_tokens()
                   ? absl::StrCat(authenticator->tenant_tokens(), " tokens").c_str()
                   : "no auth: every caller is tenant 'local'");
+  // The HTTP data plane on the same Runtime (lib/http; docs/http.md).
+  std::unique_ptr<cosmo::HttpServer> http;
   if (!flags.http_listen.empty()) {
-    // TODO(http): serve the data plane in-process once lib/http lands.
-    std::printf(
-        "cosmo-server: HTTP data plane is not built into this server; --http-listen=%s "
-        "is not served\n",
-        flags.http_listen.c_str());
+    auto started = cosmo::HttpServer::Create(
+        {.listen_address = flags.http_listen, .max_request_body_bytes = caps.max_request_body_bytes},
+        runtime->get());
+    if (!started.ok()) return Fail(started.status().message());
+    http = *std::move(started);
+    http->Start();
+    std::printf("cosmo-server: data plane (HTTP) listening on %s\n", http->address().c_str());
   }
   std::fflush(stdout);
 
@@ -151,6 +156,7 @@ int Serve(const Flags& flags) {
               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
               absl::FormatDuration(*grace).c_str());
   std::fflush(stdout);
+  if (http != nullptr) http->Stop();
   (*server)->Shutdown(*grace);
   server->reset();
   absl::Status flushed = (*runtime)->FlushUsage();

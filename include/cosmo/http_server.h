@@ -1,0 +1,104 @@
+// The HTTP data plane: an HTTP/1.1 server that routes `/{family}/{rest}` to a family's function.
+//
+// A request for `/{family}/...` becomes an HttpRequest (method, absolute URL, headers, body, the
+// peer's address) handed to the family's FamilyHandle::Invoke (or to a custom invoke function,
+// which is how cosmo-gateway fills its runtime from the control plane first); the InvokeResult
+// comes back as the response. Paths under `/_cosmo/` belong to the host: `/_cosmo/healthz` and
+// `/_cosmo/metrics` (Prometheus text format). Every error is JSON `{"error": CODE, "message":
+// TEXT}`; the codes and statuses are listed in docs/http.md.
+//
+// In front of dispatch sits a guard for what the HTTP library does not enforce itself: the body
+// limit counted on decoded bytes (chunked and compressed bodies included), 411 for a body without
+// a length, request-smuggling shapes (duplicate Content-Length, Content-Length with
+// Transfer-Encoding, codings other than chunked, bodies on GET), long paths, header floods, header
+// values that decode to CR/LF/NUL. Such requests are answered and their connection is closed, so
+// nothing after them on the connection is ever executed. Connections are served by a bounded pool
+// of worker threads; when the pool and its queue are full, new connections are answered 503 with
+// Retry-After (load shedding).
+//
+//   auto http = cosmo::HttpServer::Create({.listen_address = "127.0.0.1:8080"}, runtime.get());
+//   (*http)->Start();
+//   ...
+//   (*http)->Stop();
+//
+// Ownership: borrows the Runtime, which must outlive the server. Thread-safe: Start() and Stop()
+// may be called from any thread; requests are served on the server's own threads.
+#ifndef COSMO_HTTP_SERVER_H_
+#define COSMO_HTTP_SERVER_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cosmo/invocation.h"
+#include "cosmo/runtime.h"
+
+namespace cosmo {
+
+struct HttpServerOptions {
+  // HOST:PORT or [V6]:PORT. Port 0 picks a free port (see HttpServer::port()).
+  std::string listen_address = "127.0.0.1:8080";
+  // Threads serving connections (one connection at a time each, keep-alive included).
+  size_t worker_threads = 64;
+  // Accepted connections that may wait for a worker; beyond that they are shed (503).
+  size_t max_queued_connections = 1024;
+  // Longest wait for the next bytes of a request, and for the peer to take response bytes.
+  absl::Duration read_timeout = absl::Seconds(5);
+  absl::Duration write_timeout = absl::Seconds(5);
+  // How long an idle keep-alive connection is kept, and how many requests it may carry.
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  size_t keep_alive_max_requests = 10000;
+  // Largest request body after transfer and content decoding (413 beyond).
+  size_t max_request_body_bytes = size_t{10} << 20;
+  // Most request header fields, and their total size (name + value + 4 per field) (431 beyond).
+  size_t max_header_count = 100;
+  size_t max_header_bytes = size_t{32} << 10;
+  // Longest request path, query excluded (414 beyond).
+  size_t max_path_bytes = 1024;
+  // listen(2) backlog of the bound socket.
+  int listen_backlog = 4096;
+  // Value of Retry-After on 503 answers that ask the client to come back.
+  absl::Duration retry_after = absl::Seconds(1);
+
+  // Checks every field; the error names the field.
+  absl::Status Validate() const;
+};
+
+class HttpServer {
+ public:
+  // Runs one routed request for `family`. The default calls Runtime::Invoke. Called on a worker
+  // thread; must be thread-safe.
+  using InvokeFunction =
+      std::function<InvokeResult(absl::string_view family, const HttpRequest& request)>;
+
+  // Validates `options` and binds the listening socket (so the port is known and taken before
+  // Start). INVALID_ARGUMENT for bad options or address, UNAVAILABLE when the address cannot be
+  // bound. `runtime` is borrowed; it also supplies the gauges of /_cosmo/metrics.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(HttpServerOptions options,
+                                                            Runtime* runtime,
+                                                            InvokeFunction invoke = nullptr);
+
+  // Stops the server if it is running.
+  virtual ~HttpServer() = default;
+
+  // Starts accepting connections on a background thread. Idempotent.
+  virtual void Start() = 0;
+
+  // Stops accepting, lets requests in flight finish (bounded by the timeouts), and joins every
+  // thread. Idempotent.
+  virtual void Stop() = 0;
+
+  // The bound port (the chosen one when listen_address had port 0).
+  virtual int port() const = 0;
+  // HOST:PORT actually bound, e.g. "127.0.0.1:43121".
+  virtual std::string address() const = 0;
+};
+
+}  // namespace cosmo
+
+#endif  // COSMO_HTTP_SERVER_H_

@@ -1,0 +1,71 @@
+#include "http/bounded_task_queue.h"
+
+#include <utility>
+
+namespace cosmo::http {
+
+ConnectionState& CurrentConnection() {
+  thread_local ConnectionState state;
+  return state;
+}
+
+BoundedTaskQueue::BoundedTaskQueue(size_t workers, size_t max_queued, size_t shed_workers,
+                                   std::atomic<uint64_t>* shed_counter)
+    : workers_(workers), max_queued_(max_queued), shed_counter_(shed_counter) {
+  for (size_t i = 0; i < workers_; ++i) work_.threads.emplace_back([this] { Run(&work_, false); });
+  for (size_t i = 0; i < shed_workers; ++i) {
+    shed_.threads.emplace_back([this] { Run(&shed_, true); });
+  }
+}
+
+BoundedTaskQueue::~BoundedTaskQueue() { shutdown(); }
+
+void BoundedTaskQueue::enqueue(std::function<void()> fn) {
+  {
+    absl::MutexLock lock(&work_.mu);
+    // Jobs beyond the idle workers wait; at most max_queued_ of them.
+    size_t idle = idle_workers_.load(std::memory_order_relaxed);
+    size_t waiting = work_.jobs.size();
+    if (waiting < idle || waiting - idle < max_queued_) {
+      work_.jobs.push_back(std::move(fn));
+      return;
+    }
+  }
+  if (shed_counter_ != nullptr) shed_counter_->fetch_add(1, std::memory_order_relaxed);
+  absl::MutexLock lock(&shed_.mu);
+  shed_.jobs.push_back(std::move(fn));
+}
+
+void BoundedTaskQueue::Run(Lane* lane, bool shed) {
+  for (;;) {
+    std::function<void()> fn;
+    {
+      absl::MutexLock lock(&lane->mu);
+      if (!shed) idle_workers_.fetch_add(1, std::memory_order_relaxed);
+      lane->mu.Await(absl::Condition(
+          +[](Lane* l) ABSL_NO_THREAD_SAFETY_ANALYSIS { return !l->jobs.empty() || l->stopping; },
+          lane));
+      if (!shed) idle_workers_.fetch_sub(1, std::memory_order_relaxed);
+      if (lane->jobs.empty()) return;  // stopping and drained
+      fn = std::move(lane->jobs.front());
+      lane->jobs.pop_front();
+    }
+    CurrentConnection() = ConnectionState{.shed = shed};
+    fn();
+    CurrentConnection() = ConnectionState{};
+  }
+}
+
+void BoundedTaskQueue::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  for (Lane* lane : {&work_, &shed_}) {
+    absl::MutexLock lock(&lane->mu);
+    lane->stopping = true;
+  }
+  for (Lane* lane : {&work_, &shed_}) {
+    for (std::thread& t : lane->threads) t.join();
+  }
+}
+
+}  // namespace cosmo::http

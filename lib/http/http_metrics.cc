@@ -1,0 +1,121 @@
+#include "http/http_metrics.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace cosmo::http {
+
+HttpMetrics::FamilyCounters* HttpMetrics::CountersFor(absl::string_view family) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = families_.find(family);
+    if (it != families_.end()) return it->second.get();
+  }
+  absl::MutexLock lock(&mu_);
+  if (families_.size() >= kMaxFamilies) family = "";
+  auto& slot = families_[family];
+  if (slot == nullptr) slot = std::make_unique<FamilyCounters>();
+  return slot.get();
+}
+
+void HttpMetrics::Record(absl::string_view family, Outcome outcome, absl::Duration latency,
+                         int64_t cpu_us) {
+  FamilyCounters* counters = CountersFor(family);
+  counters->outcomes[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
+  if (cpu_us > 0) counters->cpu_us.fetch_add(cpu_us, std::memory_order_relaxed);
+  double seconds = absl::ToDoubleSeconds(latency);
+  size_t bucket = 0;
+  while (bucket < kBucketsSeconds.size() && seconds > kBucketsSeconds[bucket]) ++bucket;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us_.fetch_add(absl::ToInt64Microseconds(latency), std::memory_order_relaxed);
+  requests_.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t HttpMetrics::Count(absl::string_view family, Outcome outcome) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = families_.find(family);
+  if (it == families_.end()) return 0;
+  return it->second->outcomes[static_cast<int>(outcome)].load();
+}
+
+std::string HttpMetrics::Render(const Runtime* runtime) const {
+  std::string out;
+  out +=
+      "# HELP cosmo_http_requests_total HTTP requests by route family and outcome.\n"
+      "# TYPE cosmo_http_requests_total counter\n";
+  std::string cpu =
+      "# HELP cosmo_script_cpu_microseconds_total CPU time of scripts by route family.\n"
+      "# TYPE cosmo_script_cpu_microseconds_total counter\n";
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [family, counters] : families_) {
+      for (int i = 0; i < kOutcomeCount; ++i) {
+        uint64_t n = counters->outcomes[i].load(std::memory_order_relaxed);
+        if (n == 0) continue;
+        absl::StrAppend(&out, "cosmo_http_requests_total{family=\"", family, "\",outcome=\"",
+                        OutcomeName(static_cast<Outcome>(i)), "\"} ", n, "\n");
+      }
+      if (!family.empty()) {
+        absl::StrAppend(&cpu, "cosmo_script_cpu_microseconds_total{family=\"", family, "\"} ",
+                        counters->cpu_us.load(std::memory_order_relaxed), "\n");
+      }
+    }
+  }
+  out += cpu;
+  out +=
+      "# HELP cosmo_http_request_duration_seconds Time from request head to response.\n"
+      "# TYPE cosmo_http_request_duration_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    absl::StrAppend(&out, "cosmo_http_request_duration_seconds_bucket{le=\"",
+                    absl::StrFormat("%g", kBucketsSeconds[i]), "\"} ", cumulative, "\n");
+  }
+  cumulative += buckets_[kBucketsSeconds.size()].load(std::memory_order_relaxed);
+  absl::StrAppend(&out, "cosmo_http_request_duration_seconds_bucket{le=\"+Inf\"} ", cumulative,
+                  "\n");
+  absl::StrAppend(&out, "cosmo_http_request_duration_seconds_sum ",
+                  absl::StrFormat("%.6f", latency_sum_us_.load() / 1e6), "\n");
+  absl::StrAppend(&out, "cosmo_http_request_duration_seconds_count ", cumulative, "\n");
+  absl::StrAppend(&out,
+                  "# HELP cosmo_http_connections_shed_total Connections answered 503 because "
+                  "every worker was busy and the queue full.\n"
+                  "# TYPE cosmo_http_connections_shed_total counter\n"
+                  "cosmo_http_connections_shed_total ",
+                  connections_shed_.load(), "\n");
+  if (runtime != nullptr) {
+    RuntimeStats s = runtime->Stats();
+    auto counter = [&out](absl::string_view name, absl::string_view help, uint64_t value) {
+      absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ",
+                      value, "\n");
+    };
+    auto gauge = [&out](absl::string_view name, absl::string_view help, uint64_t value) {
+      absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ",
+                      value, "\n");
+    };
+    counter("cosmo_activations_total", "Families activated.", s.activations);
+    counter("cosmo_activation_failures_total", "Activations that failed (store or startup errors).",
+            s.activation_failures);
+    counter("cosmo_instances_created_total", "Script instances created.", s.instances_created);
+    counter("cosmo_instances_discarded_total", "Instances discarded after a limit or error.",
+            s.instances_discarded);
+    absl::StrAppend(&out,
+                    "# HELP cosmo_evictions_total Activations unloaded, by reason.\n"
+                    "# TYPE cosmo_evictions_total counter\n"
+                    "cosmo_evictions_total{reason=\"idle\"} ",
+                    s.idle_unloads, "\ncosmo_evictions_total{reason=\"memory_budget\"} ",
+                    s.budget_unloads, "\n");
+    counter("cosmo_version_switches_total", "Activations moved to a new version.",
+            s.version_switches);
+    counter("cosmo_invocations_total", "Invocations run by the runtime.", s.invocations);
+    counter("cosmo_load_shed_total", "Invocations shed by the runtime (family saturated).",
+            s.load_shed);
+    gauge("cosmo_active_families", "Families with a live activation.", s.active_families);
+    gauge("cosmo_live_instances", "Script instances alive.", s.live_instances);
+    gauge("cosmo_instance_memory_bytes", "Memory held by script instances.",
+          s.instance_memory_bytes);
+  }
+  return out;
+}
+
+}  // namespace cosmo::http

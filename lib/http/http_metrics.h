@@ -1,0 +1,65 @@
+// Counters of the HTTP data plane and their Prometheus text rendering (/_cosmo/metrics).
+//
+// Requests are counted by family and Outcome; requests that never reached a family (guard
+// rejections, unknown paths, load shedding before routing) count under family "". Latency is one
+// histogram over all requests. Runtime gauges and counters come from RuntimeStats at scrape time.
+//
+// Thread-safe. The request path takes a shared (reader) lock to find a family's counters; the
+// first request of a new family takes it exclusively once.
+#ifndef COSMO_LIB_HTTP_HTTP_METRICS_H_
+#define COSMO_LIB_HTTP_HTTP_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cosmo/outcome.h"
+#include "cosmo/runtime.h"
+
+namespace cosmo::http {
+
+class HttpMetrics {
+ public:
+  HttpMetrics() = default;
+
+  // One finished request.
+  void Record(absl::string_view family, Outcome outcome, absl::Duration latency, int64_t cpu_us);
+
+  std::atomic<uint64_t>& connections_shed() { return connections_shed_; }
+
+  // The exposition text; `runtime` (may be null) supplies activation gauges.
+  std::string Render(const Runtime* runtime) const;
+
+  // Requests recorded for (family, outcome); for tests.
+  uint64_t Count(absl::string_view family, Outcome outcome) const;
+
+ private:
+  struct FamilyCounters {
+    std::array<std::atomic<uint64_t>, kOutcomeCount> outcomes{};
+    std::atomic<uint64_t> cpu_us{0};
+  };
+  static constexpr std::array<double, 14> kBucketsSeconds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  // Families kept apart in labels; beyond this (a bound on label cardinality) they count as "".
+  static constexpr size_t kMaxFamilies = 10000;
+
+  FamilyCounters* CountersFor(absl::string_view family);
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<FamilyCounters>> families_ ABSL_GUARDED_BY(mu_);
+  std::array<std::atomic<uint64_t>, kBucketsSeconds.size() + 1> buckets_{};  // last = +Inf
+  std::atomic<uint64_t> latency_sum_us_{0};
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> connections_shed_{0};
+};
+
+}  // namespace cosmo::http
+
+#endif  // COSMO_LIB_HTTP_HTTP_METRICS_H_

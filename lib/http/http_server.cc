@@ -1,0 +1,569 @@
+// HttpServer on cpp-httplib 0.11.4 as Debian 12 builds it (a prebuilt .so whose compile-time
+// defaults we cannot change; reliability.md §2). What this file does about that library:
+//
+// - Runtime overrides of crippling defaults: TCP_NODELAY and SO_REUSEADDR through the socket
+//   options callback (accepted sockets inherit TCP_NODELAY from the listener on Linux), keep-alive
+//   count and timeouts through setters, our own bounded worker pool through new_task_queue, and a
+//   second ::listen() on the bound socket with a real backlog (the library listens with 5).
+// - Every request passes RequestGuard in the pre-routing handler, which runs after the head is
+//   parsed and before any body byte is read or any route regex is matched.
+// - Bodies are only read through a content reader with our own byte counter, which sees decoded
+//   bytes (chunked and gzip/deflate/br), so the body limit holds for all of them.
+// - When we answer a request whose framing we distrust, the connection must close, but the
+//   library only closes when a response write fails. So such responses carry their body through a
+//   content provider that writes the whole body and then reports failure: the bytes on the wire
+//   are a complete response, after which the library closes the socket. The connection is also
+//   marked poisoned, so if anything were still parsed from it, it would be refused, not run.
+// - Responses from scripts also go through a content provider, with their length known: that
+//   keeps the library from compressing them (it would, for text types and Accept-Encoding, even
+//   when the script set its own Content-Encoding) and from applying Range requests to them.
+// - An exception handler is always set, so no exception text reaches the wire.
+#include "cosmo/http_server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "cosmo/registry.h"
+#include "http/bounded_task_queue.h"
+#include "http/http_metrics.h"
+#include "http/outcome_status.h"
+#include "http/request_guard.h"
+#include "http/response_headers.h"
+
+namespace cosmo {
+
+absl::Status HttpServerOptions::Validate() const {
+  if (listen_address.empty()) return absl::InvalidArgumentError("http: listen_address is empty");
+  if (worker_threads == 0) return absl::InvalidArgumentError("http: worker_threads must be > 0");
+  if (read_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("http: read_timeout must be positive");
+  }
+  if (write_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("http: write_timeout must be positive");
+  }
+  if (keep_alive_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("http: keep_alive_timeout must be at least 1s");
+  }
+  if (keep_alive_max_requests == 0) {
+    return absl::InvalidArgumentError("http: keep_alive_max_requests must be > 0");
+  }
+  if (max_request_body_bytes == 0) {
+    return absl::InvalidArgumentError("http: max_request_body_bytes must be > 0");
+  }
+  if (max_header_count == 0 || max_header_bytes == 0) {
+    return absl::InvalidArgumentError("http: max_header_count and max_header_bytes must be > 0");
+  }
+  if (max_path_bytes == 0) return absl::InvalidArgumentError("http: max_path_bytes must be > 0");
+  if (listen_backlog <= 0) return absl::InvalidArgumentError("http: listen_backlog must be > 0");
+  return absl::OkStatus();
+}
+
+namespace {
+
+using http::CurrentConnection;
+using http::ErrorStatus;
+using http::Rejection;
+using httplib::Server;
+
+// Splits HOST:PORT / [V6]:PORT.
+bool SplitHostPort(absl::string_view address, std::string* host, int* port) {
+  size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view h = address.substr(0, colon);
+  if (absl::ConsumePrefix(&h, "[") && !absl::ConsumeSuffix(&h, "]")) return false;
+  if (h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 ||
+      *port > 65535) {
+    return false;
+  }
+  *host = std::string(h);
+  return true;
+}
+
+time_t WholeSeconds(absl::Duration d) { return static_cast<time_t>(absl::ToInt64Seconds(d)); }
+time_t RemainderMicros(absl::Duration d) {
+  return static_cast<time_t>(absl::ToInt64Microseconds(d) % 1000000);
+}
+
+bool IsValidHostHeader(absl::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        absl::string_view(".-_:[]").find(c) == absl::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The first line of `text`, at most 512 bytes: enough to say what failed, never a stack dump.
+std::string FirstLine(absl::string_view text) {
+  text = text.substr(0, text.find('\n'));
+  return std::string(text.substr(0, 512));
+}
+
+// When the request started, for the latency histogram (set in pre-routing, read on the same
+// thread by the handler that finishes the request).
+thread_local absl::Time t_request_start;
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  HttpServerImpl(HttpServerOptions options, Runtime* runtime, InvokeFunction invoke)
+      : options_(std::move(options)),
+        runtime_(runtime),
+        invoke_(std::move(invoke)),
+        guard_(http::GuardLimits{.max_request_body_bytes = options_.max_request_body_bytes,
+                                 .max_header_count = options_.max_header_count,
+                                 .max_header_bytes = options_.max_header_bytes,
+                                 .max_path_bytes = options_.max_path_bytes}) {}
+
+  ~HttpServerImpl() override { Stop(); }
+
+  absl::Status Bind();
+  void Start() override;
+  void Stop() override;
+  int port() const override { return port_; }
+  std::string address() const override {
+    return absl::StrContains(host_, ':') ? absl::StrCat("[", host_, "]:", port_)
+                                         : absl::StrCat(host_, ":", port_);
+  }
+
+ private:
+  void Configure();
+  Server::HandlerResponse PreRouting(const httplib::Request& req, httplib::Response& res);
+  void HandleWithBody(const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader);
+  int Expect100(const httplib::Request& req, httplib::Response& res);
+  Server::HandlerResponse LibraryError(const httplib::Request& req, httplib::Response& res);
+  void HostEndpoint(const httplib::Request& req, absl::string_view path, httplib::Response& res);
+  void Dispatch(const httplib::Request& req, const std::string& family, std::string body,
+                bool body_decoded, httplib::Response& res);
+
+  // Answers with the JSON error of `status`. `close` ends the connection after the response.
+  // `inline_body`: the body goes in res.body (the Expect: 100-continue answer is written without
+  // content providers), so the connection closes only once the client sends anything more.
+  void WriteError(httplib::Response& res, const ErrorStatus& status, absl::string_view message,
+                  bool close, bool inline_body = false);
+  // Answers with `rejection`, records it, and closes when `close`.
+  void Reject(httplib::Response& res, Rejection rejection, absl::string_view message, bool close,
+              bool inline_body = false);
+  // Sets a body of known length; with `close_after`, the connection closes once it is written.
+  static void SetBody(httplib::Response& res, std::string body, const std::string& content_type,
+                      bool close_after);
+  void Record(absl::string_view family, Outcome outcome, int64_t cpu_us = 0) {
+    metrics_.Record(family, outcome, absl::Now() - t_request_start, cpu_us);
+  }
+
+  const HttpServerOptions options_;
+  Runtime* const runtime_;
+  const InvokeFunction invoke_;
+  const http::RequestGuard guard_;
+  http::HttpMetrics metrics_;
+  Server server_;
+  std::string host_;
+  int port_ = 0;
+  int listen_fd_ = -1;
+
+  absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+absl::Status HttpServerImpl::Bind() {
+  int port = 0;
+  if (!SplitHostPort(options_.listen_address, &host_, &port)) {
+    return absl::InvalidArgumentError(absl::StrCat("--http-listen: '", options_.listen_address,
+                                                   "' is not HOST:PORT (e.g. 127.0.0.1:8080)"));
+  }
+  Configure();
+  bool bound = port == 0 ? server_.bind_to_any_port(host_) > 0 : server_.bind_to_port(host_, port);
+  if (!bound || listen_fd_ < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen_address,
+                                               " (--http-listen): address in use or not local"));
+  }
+  // The library listened with a backlog of 5; a burst of connections would overflow it and wait
+  // for SYN retransmits (0.2-1.6 s). Listening again on a listening socket updates the backlog.
+  if (::listen(listen_fd_, options_.listen_backlog) != 0) {
+    return absl::UnavailableError(absl::StrCat("listen(", options_.listen_address, ") failed"));
+  }
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return absl::UnavailableError("getsockname failed on the HTTP socket");
+  }
+  port_ = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                     : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return absl::OkStatus();
+}
+
+void HttpServerImpl::Configure() {
+  // Called for the listening socket before bind(); the last call is the socket that bound.
+  server_.set_socket_options([this](socket_t fd) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    listen_fd_ = fd;
+  });
+  server_.set_tcp_nodelay(true);
+  server_.set_keep_alive_max_count(options_.keep_alive_max_requests);
+  server_.set_keep_alive_timeout(WholeSeconds(options_.keep_alive_timeout));
+  server_.set_read_timeout(WholeSeconds(options_.read_timeout),
+                           RemainderMicros(options_.read_timeout));
+  server_.set_write_timeout(WholeSeconds(options_.write_timeout),
+                            RemainderMicros(options_.write_timeout));
+  server_.set_payload_max_length(options_.max_request_body_bytes);
+  // Shedding threads: a shed connection still costs one read of its request head (bounded by the
+  // read timeout), so a few of them keep a burst from queueing behind one slow client.
+  server_.new_task_queue = [this] {
+    return new http::BoundedTaskQueue(options_.worker_threads, options_.max_queued_connections,
+                                      /*shed_workers=*/4, &metrics_.connections_shed());
+  };
+
+  server_.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return PreRouting(req, res); });
+  server_.set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return Expect100(req, res); });
+  auto body_handler = [this](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader) {
+    HandleWithBody(req, res, reader);
+  };
+  // Any path: the guard already bounded its length (libstdc++'s std::regex recurses per
+  // character), and [\s\S] also matches the newlines a percent-decoded path may hold.
+  const std::string any = "[\\s\\S]*";
+  server_.Post(any, body_handler);
+  server_.Put(any, body_handler);
+  server_.Patch(any, body_handler);
+  server_.Delete(any, body_handler);
+  server_.set_error_handler(
+      Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        return LibraryError(req, res);
+      }));
+  server_.set_exception_handler(
+      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        // Never the exception's text: it may hold anything.
+        res.headers.clear();
+        Reject(res, Rejection::kInternal, "internal error", /*close=*/true);
+      });
+  server_.set_logger([](const httplib::Request&, const httplib::Response&) {
+    CurrentConnection().host_response = false;
+  });
+}
+
+void HttpServerImpl::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_ || stopped_) return;
+  started_ = true;
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+void HttpServerImpl::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (!started_) {
+      if (listen_fd_ >= 0) ::close(listen_fd_);
+      return;
+    }
+  }
+  // stop() only acts once the accept loop runs; Start() may have just launched it.
+  while (!server_.is_running() && thread_.joinable()) {
+    absl::SleepFor(absl::Milliseconds(1));
+    if (server_.is_running()) break;
+  }
+  server_.stop();
+  thread_.join();
+}
+
+void HttpServerImpl::SetBody(httplib::Response& res, std::string body,
+                             const std::string& content_type, bool close_after) {
+  if (body.empty()) {
+    // Nothing to write, so no provider (the library asserts a positive length). Connection
+    // closing for empty bodies is left to the poisoned flag.
+    if (!content_type.empty()) res.set_header("Content-Type", content_type);
+    return;
+  }
+  auto shared = std::make_shared<std::string>(std::move(body));
+  size_t size = shared->size();
+  res.set_content_provider(
+      size, content_type.empty() ? "application/octet-stream" : content_type,
+      [shared, close_after](size_t offset, size_t length, httplib::DataSink& sink) {
+        if (!sink.write(shared->data() + offset, length)) return false;
+        // false after a complete write: the library then ends the connection.
+        return !close_after;
+      });
+}
+
+void HttpServerImpl::WriteError(httplib::Response& res, const ErrorStatus& status,
+                                absl::string_view message, bool close, bool inline_body) {
+  CurrentConnection().host_response = true;
+  res.status = status.http_status;
+  if (status.retry_after) {
+    res.set_header("Retry-After",
+                   absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.retry_after))));
+  }
+  if (close) {
+    res.set_header("Connection", "close");
+    CurrentConnection().poisoned = true;
+  }
+  if (inline_body) {
+    std::string body = http::ErrorJson(status.code, message);
+    // This answer is written without the library's framing step: it needs its own length.
+    res.set_header("Content-Length", absl::StrCat(body.size()));
+    res.set_content(std::move(body), "application/json");
+    return;
+  }
+  SetBody(res, http::ErrorJson(status.code, message), "application/json", close);
+}
+
+void HttpServerImpl::Reject(httplib::Response& res, Rejection rejection, absl::string_view message,
+                            bool close, bool inline_body) {
+  ErrorStatus status = http::StatusForRejection(rejection);
+  WriteError(res, status, message, close, inline_body);
+  Record("", status.outcome);
+}
+
+Server::HandlerResponse HttpServerImpl::PreRouting(const httplib::Request& req,
+                                                   httplib::Response& res) {
+  t_request_start = absl::Now();
+  http::ConnectionState& connection = CurrentConnection();
+  connection.host_response = false;
+  // cpp-httplib applies Range headers to whatever a handler answers; a function's response is
+  // the function's, so Range is left to it (the header still reaches the script). The Request is
+  // the library's own mutable object, handed to us as const.
+  const_cast<httplib::Request&>(req).ranges.clear();
+  if (connection.shed) {
+    Reject(res, Rejection::kOverloaded, "the server is at capacity; retry later", true);
+    return Server::HandlerResponse::Handled;
+  }
+  if (connection.poisoned) {
+    Reject(res, Rejection::kBadRequest, "the connection is closing after a framing error", true);
+    return Server::HandlerResponse::Handled;
+  }
+  if (auto error = guard_.Check(req)) {
+    Reject(res, error->rejection, error->message, true);
+    return Server::HandlerResponse::Handled;
+  }
+  // Anything answered here leaves a declared body unread: close after it.
+  const bool unread_body = http::RequestGuard::DeclaresBody(req);
+  absl::string_view path = req.target;
+  path = path.substr(0, path.find('?'));
+  if (path == "/_cosmo" || absl::StartsWith(path, "/_cosmo/")) {
+    HostEndpoint(req, path, res);
+    if (unread_body) {
+      res.set_header("Connection", "close");
+      connection.poisoned = true;
+    }
+    return Server::HandlerResponse::Handled;
+  }
+  absl::string_view rest = path.substr(1);
+  std::string family(rest.substr(0, rest.find('/')));
+  if (!IsValidFamilyName(family)) {
+    Reject(res, Rejection::kNotFound,
+           family.empty() ? "no function here: request /{family}/..."
+                          : "no function is deployed at this path",
+           unread_body);
+    return Server::HandlerResponse::Handled;
+  }
+  if (http::RequestGuard::MethodReadsBody(req.method)) {
+    return Server::HandlerResponse::Unhandled;  // HandleWithBody reads the body, then dispatches
+  }
+  Dispatch(req, family, std::string(), false, res);
+  return Server::HandlerResponse::Handled;
+}
+
+void HttpServerImpl::HostEndpoint(const httplib::Request& req, absl::string_view path,
+                                  httplib::Response& res) {
+  bool known = path == "/_cosmo/healthz" || path == "/_cosmo/metrics";
+  if (!known) {
+    Reject(res, Rejection::kNotFound, "no such host endpoint", false);
+    return;
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    Reject(res, Rejection::kMethodNotAllowed, "use GET", false);
+    res.set_header("Allow", "GET, HEAD");
+    return;
+  }
+  CurrentConnection().host_response = true;
+  res.status = http::kHttpOk;
+  if (path == "/_cosmo/healthz") {
+    SetBody(res, "{\"status\":\"ok\"}", "application/json", false);
+  } else {
+    SetBody(res, metrics_.Render(runtime_), "text/plain; version=0.0.4; charset=utf-8", false);
+  }
+  Record("", Outcome::kOk);
+}
+
+int HttpServerImpl::Expect100(const httplib::Request& req, httplib::Response& res) {
+  // Runs before pre-routing, when the client waits for a go-ahead: refuse here, before it sends
+  // the body, with the same checks.
+  t_request_start = absl::Now();
+  std::optional<http::GuardError> error;
+  if (CurrentConnection().shed) {
+    error = http::GuardError{Rejection::kOverloaded, "the server is at capacity; retry later"};
+  } else if (CurrentConnection().poisoned) {
+    error =
+        http::GuardError{Rejection::kBadRequest, "the connection is closing after a framing error"};
+  } else {
+    error = guard_.Check(req);
+  }
+  if (!error) return 100;
+  Reject(res, error->rejection, error->message, true, /*inline_body=*/true);
+  return res.status;
+}
+
+Server::HandlerResponse HttpServerImpl::LibraryError(const httplib::Request& req,
+                                                     httplib::Response& res) {
+  http::ConnectionState& connection = CurrentConnection();
+  if (connection.host_response) return Server::HandlerResponse::Unhandled;  // ours, complete
+  // A status the library chose itself: a request line or header it could not parse (400), a URI
+  // over its 8 KiB cap (414), a Range it could not parse (416), no handler (404). The library
+  // keeps such connections open; after a parse failure the rest of the stream is not trusted.
+  Rejection rejection = http::RejectionForLibraryStatus(res.status);
+  res.headers.clear();
+  Reject(res, rejection, "the request could not be parsed", true);
+  return Server::HandlerResponse::Handled;
+}
+
+void HttpServerImpl::HandleWithBody(const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& reader) {
+  absl::string_view path = req.target;
+  path = path.substr(1, path.find('?') - 1);
+  std::string family(path.substr(0, path.find('/')));
+  std::string body;
+  bool decoded = false;
+  if (http::RequestGuard::DeclaresBody(req)) {
+    const size_t limit = options_.max_request_body_bytes;
+    bool over = false;
+    // With a multipart Content-Type the library would feed the body to its own form parser and
+    // call the (absent) multipart receivers; the function gets the raw body instead, so the type
+    // is hidden from the library while the body is read.
+    auto& headers = const_cast<httplib::Headers&>(req.headers);
+    auto content_type = headers.find("Content-Type");
+    std::string saved_type;
+    if (content_type != headers.end() && req.is_multipart_form_data()) {
+      saved_type = std::exchange(content_type->second, "application/octet-stream");
+    }
+    bool ok = reader([&](const char* data, size_t length) {
+      if (length > limit - body.size()) {
+        over = true;
+        return false;
+      }
+      body.append(data, length);
+      return true;
+    });
+    if (!saved_type.empty()) content_type->second = std::move(saved_type);
+    if (over) {
+      Reject(res, Rejection::kPayloadTooLarge,
+             absl::StrCat("request body larger than ", limit, " bytes"), true);
+      return;
+    }
+    if (!ok) {
+      // A malformed chunk, a truncated body, an undecodable Content-Encoding (the library left
+      // its status in res.status).
+      Rejection rejection = http::RejectionForLibraryStatus(res.status);
+      res.headers.clear();
+      Reject(res, rejection,
+             rejection == Rejection::kUnsupportedMediaType
+                 ? "the request's Content-Encoding is not supported"
+                 : "the request body could not be read",
+             true);
+      return;
+    }
+    std::string encoding = req.get_header_value("Content-Encoding");
+    decoded = encoding == "gzip" || encoding == "deflate" || absl::StrContains(encoding, "br");
+  }
+  Dispatch(req, family, std::move(body), decoded, res);
+}
+
+void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& family,
+                              std::string body, bool body_decoded, httplib::Response& res) {
+  HttpRequest request;
+  request.method = req.method;
+  std::string host = req.get_header_value("Host");
+  if (!IsValidHostHeader(host)) {
+    host = absl::StrContains(req.local_addr, ':')
+               ? absl::StrCat("[", req.local_addr, "]:", req.local_port)
+               : absl::StrCat(req.local_addr, ":", req.local_port);
+  }
+  request.url = absl::StrCat("http://", host, req.target);
+  request.headers.reserve(req.headers.size());
+  for (const auto& [name, value] : req.headers) {
+    if (http::IsTransportPseudoHeader(name) || absl::EqualsIgnoreCase(name, "Transfer-Encoding")) {
+      continue;
+    }
+    if (body_decoded && (absl::EqualsIgnoreCase(name, "Content-Encoding") ||
+                         absl::EqualsIgnoreCase(name, "Content-Length"))) {
+      continue;
+    }
+    request.headers.emplace_back(name, value);
+  }
+  if (body_decoded) request.headers.emplace_back("Content-Length", absl::StrCat(body.size()));
+  request.body = std::move(body);
+  request.remote_addr = req.remote_addr;  // the socket's peer, never a header
+
+  InvokeResult result = invoke_ ? invoke_(family, request) : runtime_->Invoke(family, request);
+
+  if (result.outcome == Outcome::kOk) {
+    absl::StatusOr<HeaderList> headers = http::SanitizeScriptResponse(result.response);
+    if (headers.ok()) {
+      CurrentConnection().host_response = true;
+      res.status = result.response.status;
+      std::string content_type;
+      for (auto& [name, value] : *headers) {
+        if (absl::EqualsIgnoreCase(name, "Content-Type")) {
+          if (content_type.empty()) content_type = std::move(value);
+          continue;
+        }
+        res.headers.emplace(std::move(name), std::move(value));
+      }
+      std::string& out = result.response.body;
+      if (http::StatusForbidsBody(res.status)) out.clear();
+      SetBody(res, std::move(out), content_type, false);
+      Record(family, Outcome::kOk, result.usage.cpu_us);
+      return;
+    }
+    result.outcome = Outcome::kException;
+    result.error = std::string(headers.status().message());
+  }
+  ErrorStatus status = http::StatusForOutcome(result.outcome);
+  std::string message = FirstLine(result.error);
+  if (message.empty()) message = std::string(OutcomeName(result.outcome));
+  WriteError(res, status, message, false);
+  // Unknown families share one label, so probing paths cannot grow the metrics without bound.
+  Record(result.outcome == Outcome::kNotFound ? "" : family, status.outcome, result.usage.cpu_us);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options,
+                                                               Runtime* runtime,
+                                                               InvokeFunction invoke) {
+  if (absl::Status valid = options.Validate(); !valid.ok()) return valid;
+  if (runtime == nullptr && !invoke) {
+    return absl::InvalidArgumentError("http: a runtime or an invoke function is required");
+  }
+  auto server = std::make_unique<HttpServerImpl>(std::move(options), runtime, std::move(invoke));
+  if (absl::Status bound = server->Bind(); !bound.ok()) return bound;
+  return server;
+}
+
+}  // namespace cosmo

@@ -1,0 +1,113 @@
+#include "integration/raw_http_connection.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace cosmo::testing {
+
+absl::StatusOr<std::unique_ptr<RawHttpConnection>> RawHttpConnection::Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("connect to port ", port, " failed"));
+  }
+  return std::unique_ptr<RawHttpConnection>(new RawHttpConnection(fd));
+}
+
+RawHttpConnection::~RawHttpConnection() { ::close(fd_); }
+
+bool RawHttpConnection::Send(absl::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+int RawHttpConnection::Fill(absl::Time deadline) {
+  for (;;) {
+    int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (ms <= 0) return -1;
+    pollfd p{fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(ms));
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return -1;
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    buffer_.append(buf, static_cast<size_t>(n));
+    return 1;
+  }
+}
+
+absl::StatusOr<std::string> RawHttpConnection::ReadResponse(absl::Duration timeout,
+                                                            bool head_only) {
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    size_t end = buffer_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      size_t length = 0;
+      for (absl::string_view line : absl::StrSplit(buffer_.substr(0, end), "\r\n")) {
+        if (absl::StartsWithIgnoreCase(line, "content-length:")) {
+          std::string v(absl::StripAsciiWhitespace(line.substr(15)));
+          if (!absl::SimpleAtoi(v, &length)) length = 0;
+        }
+      }
+      if (head_only) length = 0;
+      size_t total = end + 4 + length;
+      if (buffer_.size() >= total) {
+        std::string out = buffer_.substr(0, total);
+        buffer_.erase(0, total);
+        return out;
+      }
+    }
+    int r = Fill(deadline);
+    if (r < 0) return absl::DeadlineExceededError(absl::StrCat("timed out; read: ", buffer_));
+    if (r == 0) return absl::UnavailableError(absl::StrCat("connection closed; read: ", buffer_));
+  }
+}
+
+bool RawHttpConnection::WaitClosed(absl::Duration timeout, std::string* extra) {
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int r = Fill(deadline);
+    if (r < 0) {
+      if (extra != nullptr) *extra += buffer_;
+      return false;
+    }
+    if (r == 0) {
+      if (extra != nullptr) *extra += buffer_;
+      return true;
+    }
+  }
+}
+
+absl::StatusOr<std::string> RawExchange(int port, absl::string_view request,
+                                        absl::Duration timeout) {
+  auto c = RawHttpConnection::Connect(port);
+  if (!c.ok()) return c.status();
+  if (!(*c)->Send(request)) return absl::UnavailableError("send failed");
+  return (*c)->ReadResponse(timeout);
+}
+
+}  // namespace cosmo::testing

@@ -1,0 +1,52 @@
+// A client connection that speaks HTTP as raw bytes, for tests that compare exactly what is on
+// the wire: send any bytes (malformed ones included), read one response framed by its
+// Content-Length, and tell whether the server closed the connection. Every read is bounded in
+// time. Thread-compatible; Send() may run on another thread than the reads.
+#ifndef COSMO_TESTS_INTEGRATION_RAW_HTTP_CONNECTION_H_
+#define COSMO_TESTS_INTEGRATION_RAW_HTTP_CONNECTION_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace cosmo::testing {
+
+class RawHttpConnection {
+ public:
+  // Connects to 127.0.0.1:port.
+  static absl::StatusOr<std::unique_ptr<RawHttpConnection>> Connect(int port);
+  ~RawHttpConnection();
+
+  // Writes all of `bytes`; false if the peer closed or reset first.
+  bool Send(absl::string_view bytes);
+
+  // Reads one response: head up to the blank line plus Content-Length bytes of body (none for
+  // HEAD-style heads when `head_only`). DEADLINE_EXCEEDED / UNAVAILABLE with what was read.
+  absl::StatusOr<std::string> ReadResponse(absl::Duration timeout = absl::Seconds(5),
+                                           bool head_only = false);
+
+  // True when the server closes (EOF or reset) within `timeout` without sending more bytes;
+  // bytes that arrive are appended to *extra.
+  bool WaitClosed(absl::Duration timeout = absl::Seconds(5), std::string* extra = nullptr);
+
+  int fd() const { return fd_; }
+
+ private:
+  explicit RawHttpConnection(int fd) : fd_(fd) {}
+  // Appends what arrives within `timeout` to buffer_; 0 on EOF/reset, -1 on timeout.
+  int Fill(absl::Time deadline);
+
+  int fd_;
+  std::string buffer_;
+};
+
+// One full request/response on a fresh connection.
+absl::StatusOr<std::string> RawExchange(int port, absl::string_view request,
+                                        absl::Duration timeout = absl::Seconds(5));
+
+}  // namespace cosmo::testing
+
+#endif  // COSMO_TESTS_INTEGRATION_RAW_HTTP_CONNECTION_H_
