@@ -18,6 +18,29 @@ if(COSMO_SANITIZE)
   add_link_options(${COSMO_SANITIZER_FLAGS})
 endif()
 
+# ThreadSanitizer cannot see the locks of Debian's uninstrumented Abseil; route our calls to them
+# through lib/common/tsan_absl_sync.cc, which tells TSan about each acquire and release.
+set(COSMO_TSAN_ABSL_SYMBOLS
+  _ZN4absl7debian35Mutex4LockEv
+  _ZN4absl7debian35Mutex6UnlockEv
+  _ZN4absl7debian35Mutex10ReaderLockEv
+  _ZN4absl7debian35Mutex12ReaderUnlockEv
+  _ZN4absl7debian35Mutex7TryLockEv
+  _ZN4absl7debian35Mutex13ReaderTryLockEv
+  _ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE
+  _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE
+  _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE
+  _ZN4absl7debian312Notification6NotifyEv
+  _ZN4absl7debian312Notification23HasBeenNotifiedInternalEPKSt6atomicIbE
+  _ZNK4absl7debian312Notification19WaitForNotificationEv
+  _ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE
+  _ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE)
+if(COSMO_SANITIZE STREQUAL "thread")
+  foreach(_symbol ${COSMO_TSAN_ABSL_SYMBOLS})
+    add_link_options("LINKER:--wrap=${_symbol}")
+  endforeach()
+endif()
+
 function(cosmo_target_defaults target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
                                            # Designated initializers of option structs rely on
