@@ -6,6 +6,8 @@
 // serialises all commits of this process; LevelDB's LOCK file guarantees no other process writes.
 // Integrity: paranoid_checks makes Open fail on real corruption (a torn log tail is normal and
 // silently dropped by LevelDB), and every read verifies block checksums.
+#include "store/leveldb/leveldb_store.h"
+
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/env.h>
@@ -149,6 +151,11 @@ class LevelDbStore final : public Store {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStore(const LevelDbStoreOptions& options) {
+  return OpenLevelDbStoreWithEnv(options, leveldb::Env::Default());
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStoreWithEnv(const LevelDbStoreOptions& options,
+                                                               leveldb::Env* env) {
   if (options.path.empty()) {
     return absl::InvalidArgumentError("leveldb store: path (--data-dir) must not be empty");
   }
@@ -168,6 +175,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStore(const LevelDbStoreOption
   db_options.block_cache = cache.get();
   db_options.filter_policy = filter.get();
   db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.env = env;
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(db_options, options.path, &raw);
   if (!s.ok()) {
