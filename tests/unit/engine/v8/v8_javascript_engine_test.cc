@@ -159,7 +159,7 @@ TEST(V8JavaScriptEngineTest, GlobalsOfTheRuntimeExistAndNativesAreHidden) {
   auto program = SharedEngine().Prepare(UniqueVersion(), JsManifest(R"(
       export default { fetch() {
         return [typeof Response, typeof Request, typeof Headers, typeof console,
-                typeof globalThis.__cosmo_native,
+                typeof globalThis.__cosmo_native, typeof globalThis.__cosmo_dispatch,
                 typeof Object.hasOwn, typeof [].at, typeof WebAssembly].join(); } };)"));
   ASSERT_TRUE(program.ok());
   auto instance = (*program)->Instantiate(ScriptLimits());
@@ -168,7 +168,7 @@ TEST(V8JavaScriptEngineTest, GlobalsOfTheRuntimeExistAndNativesAreHidden) {
   ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
   // The snapshot carries the runtime; V8's post-snapshot builtins are the real ones.
   EXPECT_EQ(result.response.body,
-            "function,function,function,object,undefined,function,function,object");
+            "function,function,function,object,undefined,undefined,function,function,object");
 }
 
 TEST(V8JavaScriptEngineTest, BadOptionsAreRejectedNamingTheField) {
