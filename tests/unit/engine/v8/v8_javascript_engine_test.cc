@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
@@ -169,6 +170,53 @@ TEST(V8JavaScriptEngineTest, GlobalsOfTheRuntimeExistAndNativesAreHidden) {
   // The snapshot carries the runtime; V8's post-snapshot builtins are the real ones.
   EXPECT_EQ(result.response.body,
             "function,function,function,object,undefined,undefined,function,function,object");
+}
+
+TEST(V8JavaScriptEngineTest, ActivationsWorkWithAndWithoutSpareIsolates) {
+  for (size_t spares : {0, 2}) {
+    JavaScriptEngineOptions options;
+    options.spare_isolates = spares;
+    auto engine = testing::MakeTestEngine(options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    auto program = (*engine)->Prepare(
+        UniqueVersion(), JsManifest("export default { fetch() { return 'pooled'; } };"));
+    ASSERT_TRUE(program.ok());
+    // Alternating heap sizes make the pool drop and rebuild its spares.
+    for (size_t memory_mb : {128, 64, 64, 128, 128}) {
+      ScriptLimits limits;
+      limits.memory_bytes = memory_mb << 20;
+      auto instance = (*program)->Instantiate(limits);
+      ASSERT_TRUE(instance.ok()) << instance.status();
+      EXPECT_EQ((*instance)->Invoke(Get()).response.body, "pooled") << spares << " " << memory_mb;
+    }
+  }
+}
+
+TEST(V8JavaScriptEngineTest, RunawayInstanceDoesNotStallAnotherRunningInParallel) {
+  auto program = SharedEngine().Prepare(UniqueVersion(), JsManifest(R"(
+      export default { fetch(request) {
+        if (request.method === 'POST') for (;;) {}
+        return 'quick'; } };)"));
+  ASSERT_TRUE(program.ok());
+  ScriptLimits limits;
+  limits.cpu_per_request = absl::Milliseconds(300);
+  auto runaway = (*program)->Instantiate(limits);
+  auto healthy = (*program)->Instantiate(limits);
+  ASSERT_TRUE(runaway.ok() && healthy.ok());
+  HttpRequest post = Get();
+  post.method = "POST";
+  InvokeResult runaway_result;
+  std::thread thread([&] { runaway_result = (*runaway)->Invoke(post); });
+  int served = 0;
+  for (int i = 0; i < 50; ++i) {
+    InvokeResult result = (*healthy)->Invoke(Get());
+    if (result.outcome == Outcome::kOk && result.response.body == "quick") ++served;
+  }
+  thread.join();
+  EXPECT_EQ(served, 50);
+  EXPECT_EQ(runaway_result.outcome, Outcome::kExceededCpu);
+  EXPECT_FALSE((*runaway)->Reusable());
+  EXPECT_TRUE((*healthy)->Reusable());
 }
 
 TEST(V8JavaScriptEngineTest, BadOptionsAreRejectedNamingTheField) {
