@@ -68,6 +68,11 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
   int port = 0;
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service.get());
+  std::unique_ptr<GatewaySyncService> gateway_sync;
+  if (runtime != nullptr) {
+    gateway_sync = std::make_unique<GatewaySyncService>(registry, &runtime->store(), authenticator);
+    builder.RegisterService(gateway_sync.get());
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewParseErrorInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -84,8 +89,8 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
                                .substr(0, options.listen_address.size() - port_text.size()),
                            port);
   }
-  return std::unique_ptr<ControlServer>(
-      new ControlServer(std::move(service), std::move(server), std::move(address)));
+  return std::unique_ptr<ControlServer>(new ControlServer(
+      std::move(service), std::move(gateway_sync), std::move(server), std::move(address)));
 }
 
 ControlServer::~ControlServer() { Shutdown(absl::ZeroDuration()); }
@@ -94,6 +99,7 @@ void ControlServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   service_->BeginShutdown();
+  if (gateway_sync_ != nullptr) gateway_sync_->BeginShutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
   server_->Wait();
 }

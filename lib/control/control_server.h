@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "control/control_service.h"
+#include "control/gateway_sync_service.h"
 #include "control/token_authenticator.h"
 #include "cosmo/registry.h"
 #include "cosmo/runtime.h"
@@ -54,11 +55,17 @@ class ControlServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  ControlServer(std::unique_ptr<ControlService> service, std::unique_ptr<grpc::Server> server,
-                std::string address)
-      : service_(std::move(service)), server_(std::move(server)), address_(std::move(address)) {}
+  ControlServer(std::unique_ptr<ControlService> service,
+                std::unique_ptr<GatewaySyncService> gateway_sync,
+                std::unique_ptr<grpc::Server> server, std::string address)
+      : service_(std::move(service)),
+        gateway_sync_(std::move(gateway_sync)),
+        server_(std::move(server)),
+        address_(std::move(address)) {}
 
   std::unique_ptr<ControlService> service_;
+  // cosmo.v1.GatewaySync, for cosmo-gateway; served when there is a Runtime (its Store).
+  std::unique_ptr<GatewaySyncService> gateway_sync_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;

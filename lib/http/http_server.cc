@@ -14,9 +14,10 @@
 //   content provider that writes the whole body and then reports failure: the bytes on the wire
 //   are a complete response, after which the library closes the socket. The connection is also
 //   marked poisoned, so if anything were still parsed from it, it would be refused, not run.
-// - Responses from scripts also go through a content provider, with their length known: that
-//   keeps the library from compressing them (it would, for text types and Accept-Encoding, even
-//   when the script set its own Content-Encoding) and from applying Range requests to them.
+// - The library would compress responses on its own (text types, when the request accepts gzip
+//   or br, even when the script set its own Content-Encoding) and apply Range requests to them:
+//   Accept-Encoding and Range are taken off its Request before it writes (and handed to the
+//   function, whose business they are).
 // - An exception handler is always set, so no exception text reaches the wire.
 #include "cosmo/http_server.h"
 
@@ -33,6 +34,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -122,6 +124,9 @@ std::string FirstLine(absl::string_view text) {
 // When the request started, for the latency histogram (set in pre-routing, read on the same
 // thread by the handler that finishes the request).
 thread_local absl::Time t_request_start;
+// The request's Accept-Encoding fields, taken off the library's Request in PreRouting (so it
+// never compresses a response on its own) and handed to the function in Dispatch.
+thread_local std::vector<std::string> t_accept_encoding;
 
 class HttpServerImpl final : public HttpServer {
  public:
@@ -295,21 +300,21 @@ void HttpServerImpl::Stop() {
 
 void HttpServerImpl::SetBody(httplib::Response& res, std::string body,
                              const std::string& content_type, bool close_after) {
-  if (body.empty()) {
-    // Nothing to write, so no provider (the library asserts a positive length). Connection
-    // closing for empty bodies is left to the poisoned flag.
+  if (body.empty() || !close_after) {
+    // The library frames res.body itself (Content-Length); Accept-Encoding and Range were taken
+    // off the request in PreRouting, so it neither compresses nor slices it.
     if (!content_type.empty()) res.set_header("Content-Type", content_type);
+    res.body = std::move(body);
     return;
   }
   auto shared = std::make_shared<std::string>(std::move(body));
   size_t size = shared->size();
-  res.set_content_provider(
-      size, content_type.empty() ? "application/octet-stream" : content_type,
-      [shared, close_after](size_t offset, size_t length, httplib::DataSink& sink) {
-        if (!sink.write(shared->data() + offset, length)) return false;
-        // false after a complete write: the library then ends the connection.
-        return !close_after;
-      });
+  res.set_content_provider(size, content_type.empty() ? "application/octet-stream" : content_type,
+                           [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(shared->data() + offset, length);
+                             // false after a complete write: the library then ends the connection.
+                             return false;
+                           });
 }
 
 void HttpServerImpl::WriteError(httplib::Response& res, const ErrorStatus& status,
@@ -349,7 +354,13 @@ Server::HandlerResponse HttpServerImpl::PreRouting(const httplib::Request& req,
   // cpp-httplib applies Range headers to whatever a handler answers; a function's response is
   // the function's, so Range is left to it (the header still reaches the script). The Request is
   // the library's own mutable object, handed to us as const.
-  const_cast<httplib::Request&>(req).ranges.clear();
+  auto& mutable_req = const_cast<httplib::Request&>(req);
+  mutable_req.ranges.clear();
+  t_accept_encoding.clear();
+  for (auto [it, end] = mutable_req.headers.equal_range("Accept-Encoding"); it != end;) {
+    t_accept_encoding.push_back(std::move(it->second));
+    it = mutable_req.headers.erase(it);
+  }
   if (connection.shed) {
     Reject(res, Rejection::kOverloaded, "the server is at capacity; retry later", true);
     return Server::HandlerResponse::Handled;
@@ -516,6 +527,9 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
     }
     request.headers.emplace_back(name, value);
   }
+  for (std::string& value : t_accept_encoding) {
+    request.headers.emplace_back("Accept-Encoding", std::move(value));
+  }
   if (body_decoded) request.headers.emplace_back("Content-Length", absl::StrCat(body.size()));
   request.body = std::move(body);
   request.remote_addr = req.remote_addr;  // the socket's peer, never a header
@@ -537,6 +551,8 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
       }
       std::string& out = result.response.body;
       if (http::StatusForbidsBody(res.status)) out.clear();
+      // Bytes of no declared type are octets (the library would call them text/plain).
+      if (content_type.empty() && !out.empty()) content_type = "application/octet-stream";
       SetBody(res, std::move(out), content_type, false);
       Record(family, Outcome::kOk, result.usage.cpu_us);
       return;

@@ -457,10 +457,18 @@ TEST_F(HttpWireTest, OutcomesMapToStatusesAndJsonErrors) {
               HasSubstr("Retry-After: 1\r\n\r\n{\"error\":\"unavailable\",\"message\":\"busy\"}"));
 }
 
-TEST_F(HttpWireTest, RangeHeadersAreLeftToTheFunction) {
-  std::string response = Exchange("GET /echo/ HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n\r\n");
-  EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\n"));
-  EXPECT_THAT(response, HasSubstr("\r\n\r\nGET http://h/echo/ "));
+TEST_F(HttpWireTest, RangeAndAcceptEncodingAreLeftToTheFunction) {
+  std::string response = Exchange(
+      "GET /echo/ HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\nAccept-Encoding: gzip, br\r\n\r\n");
+  // Neither sliced nor compressed by the server: the function's body as it returned it.
+  EXPECT_EQ(response,
+            "HTTP/1.1 200 OK\r\nContent-Length: 19\r\nContent-Type: text/plain\r\n"
+            "Keep-Alive: timeout=5, max=100\r\n\r\nGET http://h/echo/ ");
+  HttpRequest last = Last();
+  EXPECT_THAT(last.headers, ::testing::Contains(std::pair<std::string, std::string>(
+                                "Accept-Encoding", "gzip, br")));
+  EXPECT_THAT(last.headers,
+              ::testing::Contains(std::pair<std::string, std::string>("Range", "bytes=0-1")));
 }
 
 TEST_F(HttpWireTest, KeepAliveRequestsAreNotDelayedByNagle) {

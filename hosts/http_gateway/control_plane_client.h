@@ -1,0 +1,65 @@
+// cosmo-gateway's client of cosmo.v1.GatewaySync on one or more cosmo-servers, failing over
+// between them: each call goes to the current server; when it is unreachable (UNAVAILABLE,
+// DEADLINE_EXCEEDED) the next one is tried, each once per call, and the one that answered becomes
+// current. Channels reconnect quickly (100 ms .. 1 s backoff) so a restarted server is found
+// within a second.
+//
+// Thread-safe.
+#ifndef COSMO_HOSTS_HTTP_GATEWAY_CONTROL_PLANE_CLIENT_H_
+#define COSMO_HOSTS_HTTP_GATEWAY_CONTROL_PLANE_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cosmo/manifest.h"
+#include "cosmo/v1/gateway.grpc.pb.h"
+
+namespace cosmo::gateway {
+
+struct ActiveManifest {
+  std::string version;
+  Manifest manifest;
+};
+
+class ControlPlaneClient {
+ public:
+  // `addresses`: HOST:PORT of each server; `token` ("" for none) is sent as a bearer token.
+  ControlPlaneClient(std::vector<std::string> addresses, std::string token,
+                     absl::Duration call_timeout = absl::Seconds(1));
+
+  // The family's active version and manifest (hash checked). NOT_FOUND when the family has none;
+  // UNAVAILABLE when no server answered.
+  absl::StatusOr<ActiveManifest> GetManifest(const std::string& family);
+
+  absl::Status ReportUsage(const cosmo::v1::ReportUsageRequest& request);
+
+  // Opens WatchVersions on the current server. `context` must outlive the reader.
+  std::unique_ptr<grpc::ClientReader<cosmo::v1::VersionChange>> Watch(grpc::ClientContext* context);
+  // Makes the next server current (after a watch stream broke).
+  void Advance() { current_.fetch_add(1); }
+
+  size_t size() const { return stubs_.size(); }
+  std::string current_address() const { return addresses_[current_.load() % addresses_.size()]; }
+
+ private:
+  void Prepare(grpc::ClientContext* context, bool deadline) const;
+  template <typename Call>
+  absl::Status WithFailover(Call call);
+
+  const std::vector<std::string> addresses_;
+  const std::string token_;
+  const absl::Duration call_timeout_;
+  std::vector<std::unique_ptr<cosmo::v1::GatewaySync::Stub>> stubs_;
+  std::atomic<size_t> current_{0};
+};
+
+}  // namespace cosmo::gateway
+
+#endif  // COSMO_HOSTS_HTTP_GATEWAY_CONTROL_PLANE_CLIENT_H_

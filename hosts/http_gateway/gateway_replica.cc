@@ -1,0 +1,200 @@
+#include "gateway_replica.h"
+
+#include <random>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace cosmo::gateway {
+namespace {
+
+UsageTotals Minus(const UsageTotals& a, const UsageTotals& b) {
+  UsageTotals d;
+  d.invocations = a.invocations - b.invocations;
+  for (int i = 0; i < kOutcomeCount; ++i) d.outcomes[i] = a.outcomes[i] - b.outcomes[i];
+  d.cpu_us = a.cpu_us - b.cpu_us;
+  d.wall_us = a.wall_us - b.wall_us;
+  d.bytes_allocated = a.bytes_allocated - b.bytes_allocated;
+  d.peak_heap_bytes = a.peak_heap_bytes;  // a maximum, merged as one
+  d.request_bytes = a.request_bytes - b.request_bytes;
+  d.response_bytes = a.response_bytes - b.response_bytes;
+  return d;
+}
+
+}  // namespace
+
+GatewayReplica::GatewayReplica(GatewayReplicaOptions options, ControlPlaneClient* client,
+                               Runtime* runtime)
+    : options_(std::move(options)), client_(client), runtime_(runtime) {
+  gateway_id_ = options_.gateway_id;
+  if (gateway_id_.empty()) {
+    std::random_device rd;
+    gateway_id_ = absl::StrFormat("gw-%08x%08x", rd(), rd());
+  }
+  watch_thread_ = std::thread([this] { WatchLoop(); });
+  usage_thread_ = std::thread([this] { UsageLoop(); });
+}
+
+GatewayReplica::~GatewayReplica() { Stop(); }
+
+void GatewayReplica::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    if (watch_context_ != nullptr) watch_context_->TryCancel();
+  }
+  watch_thread_.join();
+  usage_thread_.join();
+  runtime_->FlushUsage().IgnoreError();
+  ReportOnce().IgnoreError();
+}
+
+bool GatewayReplica::Stopping(absl::Duration wait) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+  return stopping_;
+}
+
+absl::Status GatewayReplica::Load(const std::string& family) {
+  absl::MutexLock load(&load_mu_);
+  auto active = client_->GetManifest(family);
+  if (absl::IsNotFound(active.status())) {
+    bool was_loaded;
+    {
+      absl::MutexLock lock(&mu_);
+      was_loaded = loaded_.erase(family) > 0;
+    }
+    if (was_loaded) runtime_->registry().DeleteFamily(kTenant, family).IgnoreError();
+    return active.status();
+  }
+  if (!active.ok()) return active.status();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = loaded_.find(family);
+    if (it != loaded_.end() && it->second == active->version) return absl::OkStatus();
+  }
+  auto deployed = runtime_->registry().Deploy(
+      {.tenant = std::string(kTenant), .family = family, .manifest = active->manifest});
+  if (!deployed.ok()) return deployed.status();
+  if (deployed->version != active->version) {
+    return absl::DataLossError(absl::StrCat("local version of ", family, " is ", deployed->version,
+                                            ", server has ", active->version));
+  }
+  absl::MutexLock lock(&mu_);
+  loaded_[family] = active->version;
+  return absl::OkStatus();
+}
+
+InvokeResult GatewayReplica::Invoke(absl::string_view family, const HttpRequest& request) {
+  bool loaded;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    loaded = loaded_.contains(family);
+  }
+  if (!loaded) {
+    absl::Status status = Load(std::string(family));
+    if (!status.ok()) {
+      InvokeResult result;
+      if (absl::IsNotFound(status)) {
+        result.outcome = Outcome::kNotFound;
+        result.error = absl::StrCat("no family '", family, "'");
+      } else {
+        // Never loaded and no control plane to load it from: come back later.
+        result.outcome = Outcome::kLoadShed;
+        result.error = absl::StrCat("cannot load '", family, "': ", status.message());
+      }
+      return result;
+    }
+  }
+  return runtime_->Invoke(family, request);
+}
+
+void GatewayReplica::WatchLoop() {
+  while (!Stopping(absl::ZeroDuration())) {
+    grpc::ClientContext context;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      watch_context_ = &context;
+    }
+    auto reader = client_->Watch(&context);
+    cosmo::v1::VersionChange change;
+    while (reader->Read(&change)) {
+      std::vector<std::string> families;
+      if (change.family().empty()) {
+        // (Re)connected: changes made meanwhile are not replayed, so re-check everything.
+        absl::ReaderMutexLock lock(&mu_);
+        for (const auto& [family, version] : loaded_) families.push_back(family);
+      } else {
+        absl::ReaderMutexLock lock(&mu_);
+        auto it = loaded_.find(change.family());
+        if (it != loaded_.end() && it->second != change.version()) {
+          families.push_back(change.family());
+        }
+      }
+      for (const std::string& family : families) Load(family).IgnoreError();
+    }
+    reader->Finish().IgnoreError();
+    {
+      absl::MutexLock lock(&mu_);
+      watch_context_ = nullptr;
+    }
+    client_->Advance();  // try the next server
+    if (Stopping(absl::Milliseconds(200))) return;
+  }
+}
+
+absl::Status GatewayReplica::ReportOnce() {
+  if (!pending_) {
+    // Families served now, and those served before (a deleted family's last usage still counts).
+    std::set<std::string> families;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      for (const auto& [family, version] : loaded_) families.insert(family);
+    }
+    for (const auto& [key, totals] : reported_) families.insert(key.first);
+    Pending pending;
+    for (const std::string& family : families) {
+      auto usage = runtime_->Usage(family);
+      if (!usage.ok()) continue;
+      for (const auto& [version, totals] : usage->versions) {
+        auto key = std::make_pair(family, version);
+        UsageTotals delta = Minus(totals, reported_[key]);
+        if (delta.invocations == 0) continue;
+        pending.totals[key] = totals;
+        cosmo::v1::UsageDelta* d = pending.request.add_deltas();
+        d->set_family(family);
+        d->set_version(version);
+        d->set_invocations(delta.invocations);
+        for (uint64_t n : delta.outcomes) d->add_outcomes(n);
+        d->set_cpu_us(delta.cpu_us);
+        d->set_wall_us(delta.wall_us);
+        d->set_bytes_allocated(delta.bytes_allocated);
+        d->set_peak_heap_bytes(delta.peak_heap_bytes);
+        d->set_request_bytes(delta.request_bytes);
+        d->set_response_bytes(delta.response_bytes);
+      }
+    }
+    if (pending.request.deltas_size() == 0) return absl::OkStatus();
+    pending.request.set_gateway_id(gateway_id_);
+    pending.request.set_sequence(++sequence_);
+    pending_ = std::move(pending);
+  }
+  absl::Status status = client_->ReportUsage(pending_->request);
+  if (!status.ok()) return status;  // resent as is next time
+  for (auto& [key, totals] : pending_->totals) reported_[key] = totals;
+  pending_.reset();
+  return absl::OkStatus();
+}
+
+void GatewayReplica::UsageLoop() {
+  while (!Stopping(options_.usage_report_interval)) {
+    ReportOnce().IgnoreError();
+  }
+}
+
+}  // namespace cosmo::gateway

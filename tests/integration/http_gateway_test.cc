@@ -1,0 +1,180 @@
+// cosmo-gateway end to end: one real cosmo-server and two real cosmo-gateway processes on
+// loopback ports. A deploy through the server reaches both gateways within a second; with the
+// server stopped the gateways keep serving what they have (and answer 503 unavailable for what
+// they never loaded); after a restart the usage they buffered arrives in the server's store.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "integration/raw_http_connection.h"
+#include "integration/subprocess.h"
+#include "nlohmann/json.hpp"
+#include "support/temp_dir.h"
+
+namespace cosmo {
+namespace {
+
+using ::cosmo::testing::CommandResult;
+using ::cosmo::testing::CosmoctlPath;
+using ::cosmo::testing::CosmoServerPath;
+using ::cosmo::testing::RawExchange;
+using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::Subprocess;
+using ::cosmo::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string GatewayPath() { return COSMO_BINARY_DIR "/hosts/http_gateway/cosmo-gateway"; }
+
+// The first word after `marker` in `line`.
+std::string After(const std::string& line, const std::string& marker) {
+  size_t at = line.find(marker) + marker.size();
+  size_t end = line.find(' ', at);
+  return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+std::unique_ptr<Subprocess> StartServer(const std::string& data_dir, const std::string& listen,
+                                        std::string* address) {
+  auto server = Subprocess::Start(
+      {CosmoServerPath(), "--data-dir=" + data_dir, "--grpc-listen=" + listen, "--http-listen="});
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return nullptr;
+  const std::string marker = "control plane (gRPC) listening on ";
+  auto line = (*server)->WaitForLine(marker, absl::Seconds(30));
+  EXPECT_TRUE(line.ok()) << line.status();
+  if (!line.ok()) return nullptr;
+  *address = After(*line, marker);
+  return *std::move(server);
+}
+
+std::unique_ptr<Subprocess> StartGateway(const std::string& control, int* port) {
+  auto gateway = Subprocess::Start({GatewayPath(), "--control=" + control,
+                                    "--http-listen=127.0.0.1:0", "--usage-report-interval=200ms"});
+  EXPECT_TRUE(gateway.ok()) << gateway.status();
+  if (!gateway.ok()) return nullptr;
+  const std::string marker = "data plane (HTTP) listening on ";
+  auto line = (*gateway)->WaitForLine(marker, absl::Seconds(30));
+  EXPECT_TRUE(line.ok()) << line.status();
+  if (!line.ok()) return nullptr;
+  std::string address = After(*line, marker);
+  EXPECT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), port));
+  return *std::move(gateway);
+}
+
+std::string Body(int port, const std::string& path) {
+  auto response = RawExchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: h\r\n\r\n"));
+  if (!response.ok()) return absl::StrCat("<", response.status().ToString(), ">");
+  size_t at = response->find("\r\n\r\n");
+  return at == std::string::npos ? *response : response->substr(at + 4);
+}
+
+std::string Script(absl::string_view text) {
+  return absl::StrCat("export default { fetch() { return new Response('", text, "'); } };\n");
+}
+
+// Requests the gateway served for `family` with outcome ok, from its /_cosmo/metrics.
+uint64_t GatewayOkCount(int port, const std::string& family) {
+  std::string metrics = Body(port, "/_cosmo/metrics");
+  const std::string key =
+      absl::StrCat("cosmo_http_requests_total{family=\"", family, "\",outcome=\"ok\"} ");
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    uint64_t n = 0;
+    if (absl::StartsWith(line, key) && absl::SimpleAtoi(line.substr(key.size()), &n)) return n;
+  }
+  return 0;
+}
+
+// Invocations of `family` the server's store holds, or -1 when it cannot be asked.
+int64_t ServerInvocations(const std::string& server, const std::string& family) {
+  CommandResult r = RunCommand({CosmoctlPath(), "--server=" + server, "--json", "usage", family},
+                               {}, absl::Seconds(10));
+  if (r.exit_code != 0) return -1;
+  auto json = nlohmann::json::parse(r.out, nullptr, false);
+  if (json.is_discarded() || !json.is_array() || json.empty()) return -1;
+  return json[0]["total"]["invocations"].get<int64_t>();
+}
+
+TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsage) {
+  TempDir dir;
+  std::string server_address;
+  auto server = StartServer(dir.path() + "/data", "127.0.0.1:0", &server_address);
+  ASSERT_NE(server, nullptr);
+  const std::string script = dir.path() + "/index.js";
+  auto deploy = [&](absl::string_view text) {
+    std::ofstream(script) << Script(text);
+    CommandResult r =
+        RunCommand({CosmoctlPath(), "--server=" + server_address, "deploy", "hello", script});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  deploy("v1");
+
+  // Gateway 1 is given a dead server first: it fails over to the live one.
+  int port1 = 0, port2 = 0;
+  auto gateway1 = StartGateway("127.0.0.1:1," + server_address, &port1);
+  auto gateway2 = StartGateway(server_address, &port2);
+  ASSERT_NE(gateway1, nullptr);
+  ASSERT_NE(gateway2, nullptr);
+  EXPECT_EQ(Body(port1, "/hello/"), "v1");
+  EXPECT_EQ(Body(port2, "/hello/"), "v1");
+  EXPECT_THAT(Body(port1, "/missing/"), HasSubstr("\"error\":\"not_found\""));
+
+  // A deploy reaches both gateways within a second.
+  deploy("v2");
+  absl::Time deployed = absl::Now();
+  bool both = false;
+  while (absl::Now() - deployed < absl::Seconds(3)) {
+    if (Body(port1, "/hello/") == "v2" && Body(port2, "/hello/") == "v2") {
+      both = true;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(both);
+  EXPECT_LT(absl::Now() - deployed, absl::Seconds(1));
+
+  // The control plane goes away; the gateways keep serving what they loaded.
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(), 0) << server->output();
+  server.reset();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Body(port1, "/hello/"), "v2");
+    EXPECT_EQ(Body(port2, "/hello/"), "v2");
+  }
+  // A family they never loaded cannot be fetched: 503 unavailable, retry later.
+  auto never = RawExchange(port2, "GET /never-loaded/ HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_TRUE(never.ok());
+  EXPECT_THAT(*never, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
+  EXPECT_THAT(*never, HasSubstr("Retry-After: 1\r\n"));
+  EXPECT_THAT(*never, HasSubstr("{\"error\":\"unavailable\""));
+
+  // The server comes back on the same address; the buffered usage arrives.
+  server = StartServer(dir.path() + "/data", server_address, &server_address);
+  ASSERT_NE(server, nullptr);
+  const uint64_t served = GatewayOkCount(port1, "hello") + GatewayOkCount(port2, "hello");
+  EXPECT_GE(served, 42u);
+  int64_t recorded = -1;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    recorded = ServerInvocations(server_address, "hello");
+    if (recorded == static_cast<int64_t>(served)) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(recorded, static_cast<int64_t>(served));
+
+  for (auto* p : {gateway1.get(), gateway2.get(), server.get()}) p->Signal(SIGTERM);
+  EXPECT_EQ(gateway1->Wait(), 0);
+  EXPECT_EQ(gateway2->Wait(), 0);
+  EXPECT_EQ(server->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace cosmo
