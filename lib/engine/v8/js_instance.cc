@@ -655,7 +655,6 @@ size_t JsInstance::MemoryBytes() const {
 size_t JsInstance::NearHeapLimit(void* data, size_t current_heap_limit, size_t initial_heap_limit) {
   auto* self = static_cast<JsInstance*>(data);
   self->memory_hit_ = true;
-  ++self->heap_limit_raises_;
   self->isolate_->TerminateExecution();
   // Room for the terminated script to unwind; V8 aborts the whole process if this callback
   // does not raise the limit. The instance is condemned, so the raise never serves a request.

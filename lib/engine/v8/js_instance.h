@@ -76,7 +76,8 @@ class JsInstance final : public Instance {
   // successful request: that cache replaces the one written at startup and is the last.
   void WriteCodeCache(bool final);
 
-  // Runs the handler; fills result's response/outcome/error. Returns how JS was stopped.
+  // Runs the handler and fills result's response, outcome and error. When a limit stopped the
+  // script it returns early; DisarmCpu() then tells which limit.
   void RunHandler(v8::Local<v8::Context> context, const HttpRequest& request, InvokeResult& result);
   bool ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
                        InvokeResult& result);
@@ -119,7 +120,6 @@ class JsInstance final : public Instance {
 
   // Set by the near-heap-limit callback (on the isolate's thread, inside a GC).
   bool memory_hit_ = false;
-  int heap_limit_raises_ = 0;
   // Heap accounting of the running invocation, kept by the GC callbacks.
   size_t gc_freed_bytes_ = 0;
   size_t gc_start_used_ = 0;
