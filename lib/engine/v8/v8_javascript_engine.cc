@@ -3,12 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "cosmo/status_macros.h"
 #include "engine/v8/engine_core.h"
+#include "engine/v8/js/runtime_source.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/snapshot_builder.h"
 #include "engine/v8/v8_platform.h"
-#ifdef COSMO_HAVE_JS_RUNTIME
-#include "engine/v8/js/runtime_source.h"
-#endif
 
 namespace cosmo {
 namespace v8engine {
@@ -76,11 +74,7 @@ absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime
 
 absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngine(
     const JavaScriptEngineOptions& options) {
-#ifdef COSMO_HAVE_JS_RUNTIME
   return v8engine::NewJavaScriptEngineWithRuntime(options, v8engine::RuntimeSource());
-#else
-  return absl::UnimplementedError("libcosmo was built without the web-API runtime");
-#endif
 }
 
 }  // namespace cosmo

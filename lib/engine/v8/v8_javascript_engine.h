@@ -31,8 +31,8 @@ class V8JavaScriptEngine final : public JavaScriptEngine {
   const std::shared_ptr<EngineCore> core_;
 };
 
-// NewJavaScriptEngine() with an explicit web-API runtime script instead of the built-in one;
-// tests of the engine core use a small stand-in runtime through this.
+// NewJavaScriptEngine() with an explicit web-API runtime script instead of the built-in one (for
+// tests of how the engine treats a runtime, e.g. one that throws while it initialises).
 absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime(
     const JavaScriptEngineOptions& options, std::string_view runtime_source);
 

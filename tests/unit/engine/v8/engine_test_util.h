@@ -13,18 +13,13 @@
 #include "cosmo/javascript_engine.h"
 #include "engine/v8/v8_javascript_engine.h"
 #include "gtest/gtest.h"
-#include "stand_in_runtime.h"
 
 namespace cosmo::v8engine::testing {
 
-// The product's engine when libcosmo has the web-API runtime, else one on the stand-in runtime.
+// The product's engine (snapshot of the real web-API runtime).
 inline absl::StatusOr<std::unique_ptr<JavaScriptEngine>> MakeTestEngine(
     const JavaScriptEngineOptions& options = {}) {
-  auto engine = NewJavaScriptEngine(options);
-  if (absl::IsUnimplemented(engine.status())) {
-    return NewJavaScriptEngineWithRuntime(options, kStandInRuntime);
-  }
-  return engine;
+  return NewJavaScriptEngine(options);
 }
 
 // A process-wide engine with default options, destroyed at exit (so leak checkers see its

@@ -222,7 +222,7 @@ TEST(V8JavaScriptEngineTest, RunawayInstanceDoesNotStallAnotherRunningInParallel
 TEST(V8JavaScriptEngineTest, BadOptionsAreRejectedNamingTheField) {
   JavaScriptEngineOptions options;
   options.watchdog_interval = absl::ZeroDuration();
-  auto engine = NewJavaScriptEngineWithRuntime(options, testing::kStandInRuntime);
+  auto engine = NewJavaScriptEngine(options);
   EXPECT_TRUE(absl::IsInvalidArgument(engine.status()));
   EXPECT_THAT(std::string(engine.status().message()), StartsWith("watchdog_interval"));
 }
