@@ -23,10 +23,10 @@ BoundedTaskQueue::~BoundedTaskQueue() { shutdown(); }
 void BoundedTaskQueue::enqueue(std::function<void()> fn) {
   {
     absl::MutexLock lock(&work_.mu);
-    // Jobs beyond the idle workers wait; at most max_queued_ of them.
-    size_t idle = idle_workers_.load(std::memory_order_relaxed);
-    size_t waiting = work_.jobs.size();
-    if (waiting < idle || waiting - idle < max_queued_) {
+    // Connections beyond the free workers wait; at most max_queued_ of them. Counted from the jobs
+    // taken, not from threads seen idle, so connections that arrive before the threads first run
+    // are not shed.
+    if (work_.jobs.size() + work_.running < workers_ + max_queued_) {
       work_.jobs.push_back(std::move(fn));
       return;
     }
@@ -41,18 +41,19 @@ void BoundedTaskQueue::Run(Lane* lane, bool shed) {
     std::function<void()> fn;
     {
       absl::MutexLock lock(&lane->mu);
-      if (!shed) idle_workers_.fetch_add(1, std::memory_order_relaxed);
       lane->mu.Await(absl::Condition(
           +[](Lane* l) ABSL_NO_THREAD_SAFETY_ANALYSIS { return !l->jobs.empty() || l->stopping; },
           lane));
-      if (!shed) idle_workers_.fetch_sub(1, std::memory_order_relaxed);
       if (lane->jobs.empty()) return;  // stopping and drained
       fn = std::move(lane->jobs.front());
       lane->jobs.pop_front();
+      ++lane->running;
     }
     CurrentConnection() = ConnectionState{.shed = shed};
     fn();
     CurrentConnection() = ConnectionState{};
+    absl::MutexLock lock(&lane->mu);
+    --lane->running;
   }
 }
 

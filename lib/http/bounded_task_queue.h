@@ -51,6 +51,7 @@ class BoundedTaskQueue final : public httplib::TaskQueue {
     absl::Mutex mu;
     std::deque<std::function<void()>> jobs ABSL_GUARDED_BY(mu);
     bool stopping ABSL_GUARDED_BY(mu) = false;
+    size_t running ABSL_GUARDED_BY(mu) = 0;  // jobs taken by a thread and not finished
     std::vector<std::thread> threads;
   };
   void Run(Lane* lane, bool shed);
@@ -58,7 +59,6 @@ class BoundedTaskQueue final : public httplib::TaskQueue {
   const size_t workers_;
   const size_t max_queued_;
   std::atomic<uint64_t>* shed_counter_;
-  std::atomic<size_t> idle_workers_{0};
   Lane work_;
   Lane shed_;
   bool shut_down_ = false;

@@ -387,7 +387,9 @@ TEST_F(HttpWireTest, H16FullPoolShedsWith503AndRetryAfter) {
     auto c = RawHttpConnection::Connect(port_);
     ASSERT_TRUE(c.ok());
     (*c)->Send("GET /echo/ HTTP/1.1\r\nHost: h\r\n\r\n");
-    ASSERT_TRUE((*c)->ReadResponse().ok());
+    auto response = (*c)->ReadResponse();
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_THAT(*response, StartsWith("HTTP/1.1 200 OK\r\n"));
     held.push_back(*std::move(c));
   }
   bool closed = false;
