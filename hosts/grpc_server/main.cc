@@ -135,9 +135,10 @@ int Serve(const Flags& flags) {
   // The HTTP data plane on the same Runtime (lib/http; docs/http.md).
   std::unique_ptr<cosmo::HttpServer> http;
   if (!flags.http_listen.empty()) {
-    auto started = cosmo::HttpServer::Create(
-        {.listen_address = flags.http_listen, .max_request_body_bytes = caps.max_request_body_bytes},
-        runtime->get());
+    auto started =
+        cosmo::HttpServer::Create({.listen_address = flags.http_listen,
+                                   .max_request_body_bytes = caps.max_request_body_bytes},
+                                  runtime->get());
     if (!started.ok()) return Fail(started.status().message());
     http = *std::move(started);
     http->Start();
@@ -193,9 +194,12 @@ int main(int argc, char** argv) {
   app.add_option("--grpc-listen", flags.grpc_listen,
                  "Control plane address HOST:PORT (port 0 picks a free port)")
       ->envname("COSMO_GRPC_LISTEN");
-  // expected(0, 1): `--http-listen=` (empty) disables, rather than taking the next argument.
-  app.add_option("--http-listen", flags.http_listen, "HTTP data plane address; empty disables")
+  // expected(0, 1): `--http-listen=` (empty) disables, rather than taking the next argument. An
+  // empty value would be replaced by a captured default, so the default is in the description.
+  app.add_option("--http-listen", flags.http_listen,
+                 "HTTP data plane address (default 127.0.0.1:8080); empty disables")
       ->expected(0, 1)
+      ->default_str("")
       ->envname("COSMO_HTTP_LISTEN");
   app.add_option("--idle-timeout", flags.idle_timeout,
                  "Unload a family's activation after this long without requests")
@@ -207,6 +211,7 @@ int main(int argc, char** argv) {
                  "File of `TENANT SHA256_HEX_OF_TOKEN` lines (cosmoctl token new); without it "
                  "every caller is tenant 'local' and only loopback is served")
       ->expected(0, 1)
+      ->default_str("")
       ->envname("COSMO_AUTH_TOKENS_FILE");
   app.add_option("--max-cpu-ms", flags.max_cpu_ms, "Cap of a request's CPU time (ms)")
       ->envname("COSMO_MAX_CPU_MS");

@@ -22,6 +22,7 @@ using ::cosmo::testing::StartCosmoServer;
 using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A failed start: non-zero exit, and one line on stderr that contains `text`.
 void ExpectRefusal(const CommandResult& r, const std::string& text) {
@@ -77,6 +78,8 @@ TEST(CosmoServerTest, EnvironmentVariablesAreFallbacksForFlags) {
   auto line = (*server)->WaitForLine("listening on", absl::Seconds(30));
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_THAT(*line, HasSubstr(dir.Sub("from-env")));
+  EXPECT_TRUE(
+      (*server)->WaitForLine("data plane (HTTP) listening on 127.0.0.1:", absl::Seconds(30)).ok());
   (*server)->Signal(SIGTERM);
   EXPECT_EQ((*server)->Wait(), 0);
 }
@@ -112,6 +115,8 @@ TEST(CosmoServerTest, SigtermDrainsAndStopsCleanlyAndDataSurvives) {
   EXPECT_EQ((*server)->Wait(), 0);
   EXPECT_THAT((*server)->output(), HasSubstr("SIGTERM"));
   EXPECT_THAT((*server)->output(), HasSubstr("stopped"));
+  // `--http-listen=` (empty) turned the data plane off.
+  EXPECT_THAT((*server)->output(), Not(HasSubstr("data plane (HTTP)")));
 
   // The repair tool runs on the closed store and leaves it usable.
   CommandResult repaired =

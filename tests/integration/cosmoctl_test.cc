@@ -16,6 +16,7 @@
 #include "cosmo/manifest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration/raw_http_connection.h"
 #include "integration/subprocess.h"
 #include "support/temp_dir.h"
 
@@ -24,6 +25,7 @@ namespace {
 
 using ::cosmo::testing::CommandResult;
 using ::cosmo::testing::CosmoctlPath;
+using ::cosmo::testing::RawExchange;
 using ::cosmo::testing::RunCommand;
 using ::cosmo::testing::StartCosmoServer;
 using ::cosmo::testing::Subprocess;
@@ -277,6 +279,97 @@ TEST(CosmoctlTokenTest, TokenNewLineIsAcceptedByAServer) {
   EXPECT_THAT(r.out, HasSubstr("owner:    team-a"));
   (*server)->Signal(SIGTERM);
   EXPECT_EQ((*server)->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace cosmo
+
+namespace cosmo {
+namespace {
+
+using ::cosmo::testing::CommandResult;
+using ::cosmo::testing::CosmoctlPath;
+using ::cosmo::testing::RawExchange;
+using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::StartCosmoServer;
+using ::cosmo::testing::Subprocess;
+using ::cosmo::testing::TempDir;
+using ::testing::HasSubstr;
+
+// With the HTTP data plane on: requests served by cosmo-server show up in `cosmoctl usage` and
+// `cosmoctl logs`, and `logs -f` follows them as they happen.
+TEST(CosmoctlDataPlaneTest, UsageAndLogsFollowRealInvocations) {
+  TempDir dir;
+  std::string address;
+  int http_port = 0;
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address, &http_port);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, {{"COSMO_TOKEN", "\x01"}});
+  };
+  std::string script = dir.Sub("visits.js");
+  std::ofstream(script) << "export default { fetch(request) {\n"
+                        << "  console.log('visit ' + new URL(request.url).pathname);\n"
+                        << "  return new Response('ok');\n} };\n";
+  CommandResult deployed = ctl({"--json", "deploy", "visits", script});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  const std::string version = nlohmann::json::parse(deployed.out)["version"];
+
+  auto follower = Subprocess::Start({CosmoctlPath(), "--server=" + address, "logs", "visits", "-f"},
+                                    {{"COSMO_TOKEN", "\x01"}});
+  ASSERT_TRUE(follower.ok());
+  auto response = RawExchange(http_port, "GET /visits/first HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, HasSubstr("200 OK"));
+  auto line = (*follower)->WaitForLine("visit /visits/first", absl::Seconds(20));
+  EXPECT_TRUE(line.ok()) << line.status();
+  if (line.ok()) {
+    EXPECT_THAT(*line, HasSubstr(version.substr(0, 12)));
+  }
+
+  // A failing version: its outcome is logged too.
+  std::string failing = dir.Sub("fails.js");
+  std::ofstream(failing) << "export default { fetch() { throw new Error('kaboom'); } };\n";
+  ASSERT_EQ(ctl({"deploy", "visits", failing}).exit_code, 0);
+  response = RawExchange(http_port, "GET /visits/second HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, HasSubstr("500"));
+  line = (*follower)->WaitForLine("kaboom", absl::Seconds(20));
+  EXPECT_TRUE(line.ok()) << line.status();
+  if (line.ok()) {
+    EXPECT_THAT(*line, HasSubstr("[exception]"));
+  }
+  (*follower)->Signal(SIGINT);
+  (*follower)->Wait(absl::Seconds(10));
+
+  CommandResult logs = ctl({"logs", "visits"});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_THAT(logs.out, HasSubstr("visit /visits/first"));
+  EXPECT_THAT(logs.out, HasSubstr("kaboom"));
+
+  CommandResult usage = ctl({"--json", "usage", "visits"});
+  ASSERT_EQ(usage.exit_code, 0) << usage.err;
+  auto totals = nlohmann::json::parse(usage.out)[0];
+  EXPECT_EQ(totals["total"]["invocations"], 2);
+  EXPECT_EQ(totals["total"]["errors"], 1);
+  EXPECT_EQ(totals["total"]["outcomes"]["ok"], 1);
+  EXPECT_EQ(totals["total"]["outcomes"]["exception"], 1);
+  EXPECT_GT(totals["total"]["wall_us"].get<uint64_t>(), 0u);
+  EXPECT_EQ(totals["versions"].size(), 2u);
+  CommandResult human = ctl({"usage", "visits"});
+  EXPECT_THAT(human.out, HasSubstr(version.substr(0, 12)));
+  EXPECT_THAT(human.out, HasSubstr("total"));
+
+  // Usage survives a restart: SIGTERM flushes it to the store.
+  (*server)->Signal(SIGTERM);
+  ASSERT_EQ((*server)->Wait(), 0) << (*server)->output();
+  auto again = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
+  ASSERT_TRUE(again.ok()) << again.status();
+  usage = ctl({"--json", "usage", "visits"});
+  ASSERT_EQ(usage.exit_code, 0) << usage.err;
+  EXPECT_EQ(nlohmann::json::parse(usage.out)[0]["total"]["invocations"], 2);
 }
 
 }  // namespace

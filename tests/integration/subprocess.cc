@@ -209,18 +209,33 @@ int Subprocess::Wait(absl::Duration timeout) {
 }
 
 absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoServer(const std::vector<std::string>& args,
-                                                             std::string* address) {
-  std::vector<std::string> argv = {CosmoServerPath(), "--grpc-listen=127.0.0.1:0",
-                                   "--http-listen="};
+                                                             std::string* address, int* http_port) {
+  std::vector<std::string> argv = {CosmoServerPath(), "--grpc-listen=127.0.0.1:0"};
+  if (http_port != nullptr) {
+    argv.push_back("--http-listen=127.0.0.1:0");
+  } else {
+    argv.push_back("--http-listen=");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   auto process = Subprocess::Start(argv);
   if (!process.ok()) return process.status();
-  const std::string marker = "listening on ";
-  auto line = (*process)->WaitForLine(marker, absl::Seconds(30));
+  // The address is the first word after the marker.
+  auto after = [](const std::string& line, const std::string& marker) {
+    size_t at = line.find(marker) + marker.size();
+    size_t end = line.find(' ', at);
+    return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  };
+  const std::string grpc_marker = "control plane (gRPC) listening on ";
+  auto line = (*process)->WaitForLine(grpc_marker, absl::Seconds(30));
   if (!line.ok()) return line.status();
-  size_t at = line->find(marker) + marker.size();
-  size_t end = line->find(' ', at);
-  *address = line->substr(at, end == std::string::npos ? std::string::npos : end - at);
+  *address = after(*line, grpc_marker);
+  if (http_port != nullptr) {
+    const std::string http_marker = "data plane (HTTP) listening on ";
+    auto http_line = (*process)->WaitForLine(http_marker, absl::Seconds(30));
+    if (!http_line.ok()) return http_line.status();
+    const std::string http_address = after(*http_line, http_marker);
+    *http_port = std::stoi(http_address.substr(http_address.rfind(':') + 1));
+  }
   return process;
 }
 

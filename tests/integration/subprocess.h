@@ -67,10 +67,12 @@ class Subprocess {
   size_t scanned_ = 0;
 };
 
-// Starts `cosmo-server --grpc-listen=127.0.0.1:0 --http-listen= <args>` and waits for its
-// readiness line. `address` receives HOST:PORT.
+// Starts `cosmo-server --grpc-listen=127.0.0.1:0 <args>` and waits for its readiness line;
+// `address` receives the gRPC HOST:PORT. Without `http_port` the HTTP data plane is off
+// (--http-listen=); with it, HTTP listens on a free loopback port, stored there once ready.
 absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoServer(const std::vector<std::string>& args,
-                                                             std::string* address);
+                                                             std::string* address,
+                                                             int* http_port = nullptr);
 
 }  // namespace cosmo::testing
 
