@@ -188,6 +188,24 @@ TEST_F(CosmoctlTest, ListGetHistoryRollbackAndDeleteInHumanAndJsonForms) {
   ExpectOneLineError(Ctl({"get", "ctl-flow"}), 1, "get ctl-flow: NOT_FOUND");
 }
 
+TEST_F(CosmoctlTest, TheEngineComesFromTheFileSuffix) {
+  // .mjs is JavaScript.
+  CommandResult r = Ctl({"validate", File("module.mjs", kHello)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(javascript)"));
+  // .liquid asks for the Liquid engine: valid where the server has it, otherwise the server says
+  // which engines it runs.
+  r = Ctl({"validate", File("page.liquid", "<p>{{ request.path }}</p>\n")});
+  if (r.exit_code == 0) {
+    EXPECT_THAT(r.out, HasSubstr("(liquid)"));
+  } else {
+    ExpectOneLineError(r, 1, "unknown engine 'liquid'");
+  }
+  // --engine overrides the suffix.
+  r = Ctl({"validate", File("script.txt", kHello), "--engine", "javascript"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(CosmoctlTest, ValidateReportsSyntaxErrorsWithLineAndColumn) {
   CommandResult r = Ctl({"validate", File("good.js", kHello)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
