@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -203,6 +204,51 @@ TEST(CosmoServerTest, SigtermUnderLoadKeepsEveryAcknowledgedDeploy) {
   for (const auto& ack : acknowledged) {
     EXPECT_TRUE(stored.count(ack)) << ack.first << " lost acknowledged version " << ack.second;
   }
+}
+
+// reliability.md C6: a bit flip in the store's log. The server refuses to start, exit != 0, with a
+// message that says "Corruption" and how to repair; --repair-store fixes it and the server starts.
+TEST(CosmoServerTest, ACorruptStoreIsRefusedWithTheRepairCommandAndRepairWorks) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  std::string address;
+  {
+    auto server = StartCosmoServer({"--data-dir=" + data}, &address);
+    ASSERT_TRUE(server.ok()) << server.status();
+    for (int i = 0; i < 3; ++i) {
+      std::string script = dir.Sub(absl::StrCat("v", i, ".js"));
+      std::ofstream(script) << "export default { fetch() { return '" << i << "'; } };\n";
+      ASSERT_EQ(RunCommand({CosmoctlPath(), "--server=" + address, "deploy", "fragile", script})
+                    .exit_code,
+                0);
+    }
+    (*server)->Signal(SIGTERM);
+    ASSERT_EQ((*server)->Wait(), 0);
+  }
+  int flipped = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(data)) {
+    if (entry.path().extension() != ".log" && entry.path().extension() != ".ldb") continue;
+    std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(file)), {});
+    if (bytes.size() < 100) continue;
+    for (size_t i = 40; i < 60; ++i) bytes[i] = static_cast<char>(~bytes[i]);
+    file.seekp(0);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    ++flipped;
+  }
+  ASSERT_GT(flipped, 0);
+
+  CommandResult refused = RunCommand(
+      {CosmoServerPath(), "--data-dir=" + data, "--grpc-listen=127.0.0.1:0", "--http-listen="});
+  ExpectRefusal(refused, "Corruption");
+  EXPECT_THAT(refused.err, HasSubstr("--repair-store --data-dir=" + data));
+
+  CommandResult repaired = RunCommand({CosmoServerPath(), "--data-dir=" + data, "--repair-store"});
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
+  auto server = StartCosmoServer({"--data-dir=" + data}, &address);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult listed = RunCommand({CosmoctlPath(), "--server=" + address, "list"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
 }
 
 }  // namespace
