@@ -7,13 +7,24 @@ if(NOT COSMO_SANITIZE IN_LIST _cosmo_valid_sanitizers)
                       "address,undefined, thread (or empty)")
 endif()
 
+option(COSMO_FUZZ "Build the fuzz targets with libFuzzer (needs clang; see scripts/fuzz)" OFF)
+
 set(COSMO_SANITIZER_FLAGS "")
+if(COSMO_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "COSMO_FUZZ needs clang: configure with CC=clang CXX=clang++ (scripts/fuzz does)")
+  endif()
+  # Coverage instrumentation for all of our code; the fuzz executables add -fsanitize=fuzzer.
+  list(APPEND COSMO_SANITIZER_FLAGS -fsanitize=fuzzer-no-link)
+endif()
 if(COSMO_SANITIZE)
   list(APPEND COSMO_SANITIZER_FLAGS "-fsanitize=${COSMO_SANITIZE}" -fno-omit-frame-pointer)
   if(COSMO_SANITIZE MATCHES "undefined")
     # libnode is built without RTTI, so UBSan's vptr check cannot find V8's typeinfo.
     list(APPEND COSMO_SANITIZER_FLAGS -fno-sanitize=vptr -fno-sanitize-recover=undefined)
   endif()
+endif()
+if(COSMO_SANITIZER_FLAGS)
   # Sanitizers must also be on the link line of every executable and shared library.
   add_link_options(${COSMO_SANITIZER_FLAGS})
 endif()
