@@ -108,6 +108,17 @@ void ToProto(const LogRecord& record, pb::LogRecord* out) {
   if (record.is_outcome) out->set_outcome(std::string(OutcomeName(record.outcome)));
 }
 
+// The records of `batch` written since `since` (the current family's creation: the log ring is
+// kept by name and outlives a deleted family). False when nothing is left to send.
+bool ToProto(const LogBatch& batch, absl::Time since, pb::TailLogsResponse* out) {
+  for (const LogRecord& record : batch.records) {
+    if (record.time >= since) ToProto(record, out->add_records());
+  }
+  if (out->records_size() == 0) return false;
+  out->set_dropped(batch.dropped);
+  return true;
+}
+
 PageRequest ToPage(uint32_t page_size, const std::string& token) {
   PageRequest page;
   page.page_size = page_size;
@@ -232,23 +243,32 @@ grpc::Status ControlService::DeleteFamily(grpc::ServerContext* context,
   return ToGrpcStatus(registry_->DeleteFamily(*tenant, request->family()));
 }
 
-absl::Status ControlService::FillUsage(absl::string_view family, pb::FamilyUsage* out) {
-  out->set_family(std::string(family));
+absl::Status ControlService::FillUsage(absl::string_view tenant, const FamilyInfo& family,
+                                       pb::FamilyUsage* out) {
+  out->set_family(family.family);
   FamilyUsage usage;
   if (runtime_ != nullptr) {
-    auto got = runtime_->Usage(family);
+    auto got = runtime_->Usage(family.family);
     if (got.ok()) {
       usage = *std::move(got);
     } else if (!absl::IsNotFound(got.status())) {
       return got.status();
     }
   }
-  ToProto(usage.total, out->mutable_total());
+  // Usage is kept by family name and outlives a deleted family, so a name deleted and deployed
+  // again (perhaps by another tenant) would inherit its predecessor's usage. Count only versions
+  // this incarnation of the family has had.
+  UsageTotals total;
   for (const auto& [version, totals] : usage.versions) {
+    auto known = registry_->ResolveVersion(tenant, family.family, version);
+    if (absl::IsNotFound(known.status())) continue;
+    if (!known.ok()) return known.status();
+    total.Merge(totals);
     pb::VersionUsage* v = out->add_versions();
     v->set_version(version);
     ToProto(totals, v->mutable_totals());
   }
+  ToProto(total, out->mutable_total());
   return absl::OkStatus();
 }
 
@@ -261,7 +281,7 @@ grpc::Status ControlService::GetUsage(grpc::ServerContext* context,
     // The registry decides whether the caller may see this family.
     auto info = registry_->GetFamily(*tenant, request->family());
     if (!info.ok()) return ToGrpcStatus(info.status());
-    return ToGrpcStatus(FillUsage(info->family, response->add_families()));
+    return ToGrpcStatus(FillUsage(*tenant, *info, response->add_families()));
   }
   PageRequest page;
   page.page_size = 1000;
@@ -269,7 +289,7 @@ grpc::Status ControlService::GetUsage(grpc::ServerContext* context,
     auto families = registry_->ListFamilies(*tenant, page);
     if (!families.ok()) return ToGrpcStatus(families.status());
     for (const FamilyInfo& info : families->items) {
-      if (auto s = FillUsage(info.family, response->add_families()); !s.ok()) {
+      if (auto s = FillUsage(*tenant, info, response->add_families()); !s.ok()) {
         return ToGrpcStatus(s);
       }
     }
@@ -292,10 +312,9 @@ grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
   while (true) {
     LogBatch batch = runtime_->ReadLogs(info->family, after, options_.log_batch_records);
     if (batch.records.empty()) break;
-    pb::TailLogsResponse out;
-    out.set_dropped(batch.dropped);
-    for (const LogRecord& record : batch.records) ToProto(record, out.add_records());
     after = batch.records.back().sequence;
+    pb::TailLogsResponse out;
+    if (!ToProto(batch, info->created, &out)) continue;
     if (!writer->Write(out)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
   }
   if (!request->follow()) return grpc::Status::OK;
@@ -304,10 +323,9 @@ grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
     LogBatch batch = runtime_->WaitForLogs(info->family, after, options_.log_batch_records,
                                            absl::Now() + options_.log_poll_interval);
     if (batch.records.empty()) continue;
-    pb::TailLogsResponse out;
-    out.set_dropped(batch.dropped);
-    for (const LogRecord& record : batch.records) ToProto(record, out.add_records());
     after = batch.records.back().sequence;
+    pb::TailLogsResponse out;
+    if (!ToProto(batch, info->created, &out)) continue;
     if (!writer->Write(out)) break;
   }
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");

@@ -68,7 +68,9 @@ class ControlService final : public cosmo::v1::Control::Service {
   absl::StatusOr<std::string> Tenant(const grpc::ServerContext& context) const;
   // Checks a bundle's size before anything parses it, naming the limit.
   absl::Status CheckScriptSize(const google::protobuf::Map<std::string, std::string>& files) const;
-  absl::Status FillUsage(absl::string_view family, cosmo::v1::FamilyUsage* out);
+  // Usage of `family` as `tenant` sees it: only versions this incarnation of the family has had.
+  absl::Status FillUsage(absl::string_view tenant, const FamilyInfo& family,
+                         cosmo::v1::FamilyUsage* out);
 
   Registry* const registry_;
   Runtime* const runtime_;

@@ -210,5 +210,57 @@ TEST_F(ControlServiceTest, ShutdownEndsFollowingStreamsPromptly) {
   reader->Finish();
 }
 
+TEST_F(ControlServiceTest, ANameDeletedAndRedeployedDoesNotInheritUsageOrLogs) {
+  Deploy("reused", "log alice's secret");
+  Invoke("reused", 2);
+  {
+    grpc::ClientContext context;
+    Context(&context);
+    pb::DeleteFamilyRequest request;
+    request.set_family("reused");
+    pb::DeleteFamilyResponse response;
+    ASSERT_TRUE(stub_->DeleteFamily(&context, request, &response).ok());
+  }
+  // bob takes the name.
+  pb::DeployRequest request;
+  request.set_family("reused");
+  request.set_engine("javascript");
+  request.set_main("index.js");
+  (*request.mutable_files())["index.js"] = "respond 200 bob";
+  {
+    grpc::ClientContext context;
+    Context(&context, "b");
+    pb::DeployResponse response;
+    ASSERT_TRUE(stub_->Deploy(&context, request, &response).ok());
+  }
+  grpc::ClientContext usage_context;
+  Context(&usage_context, "b");
+  pb::GetUsageRequest usage_request;
+  usage_request.set_family("reused");
+  pb::GetUsageResponse usage;
+  ASSERT_TRUE(stub_->GetUsage(&usage_context, usage_request, &usage).ok());
+  ASSERT_EQ(usage.families_size(), 1);
+  EXPECT_EQ(usage.families(0).total().invocations(), 0u);
+  EXPECT_EQ(usage.families(0).versions_size(), 0);
+
+  grpc::ClientContext logs_context;
+  Context(&logs_context, "b");
+  pb::TailLogsRequest logs_request;
+  logs_request.set_family("reused");
+  auto reader = stub_->TailLogs(&logs_context, logs_request);
+  pb::TailLogsResponse batch;
+  while (reader->Read(&batch)) {
+    for (const auto& record : batch.records()) ADD_FAILURE() << "leaked: " << record.text();
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+
+  // bob's own traffic is counted and logged as usual.
+  Invoke("reused", 1);
+  grpc::ClientContext again;
+  Context(&again, "b");
+  ASSERT_TRUE(stub_->GetUsage(&again, usage_request, &usage).ok());
+  EXPECT_EQ(usage.families(0).total().invocations(), 1u);
+}
+
 }  // namespace
 }  // namespace cosmo::control
