@@ -9,7 +9,7 @@
 // Implementations:
 //   - NewInMemoryStore(): a std::map behind a mutex; for tests and embedding.
 //   - OpenLevelDbStore(): the single-node default; see leveldb_store.h.
-//   - the etcd backend, for clusters.
+//   - OpenEtcdStore(): the cluster backend on etcd v3; see docs/cluster.md.
 //
 // Error contract (Abseil's rule, shared by every backend):
 //   NOT_FOUND            Get() of a missing key.
@@ -26,6 +26,8 @@
 #define COSMO_STORE_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace cosmo {
 
@@ -99,6 +102,31 @@ struct ScanOptions {
   bool reverse = false;
 };
 
+// One change seen by a Store::Watch().
+struct WatchEvent {
+  enum class Type {
+    kPut,     // `key` now holds `value`.
+    kDelete,  // `key` was deleted.
+    // Changes may have been missed (the backend compacted the history the watch needed to resume
+    // from): re-read the whole prefix. Events after a resync are delivered normally; some may
+    // repeat what the re-read returns, so apply them idempotently.
+    kResync,
+  };
+  Type type = Type::kPut;
+  std::string key;    // empty for kResync
+  std::string value;  // for kPut
+  // The backend's revision of the change (etcd's mod_revision), 0 where the backend has none.
+  int64_t revision = 0;
+};
+
+// A live watch. Destroying it stops delivery: the destructor waits for a running callback to
+// return, so it must not be destroyed from inside its own callback. Borrows the Store that made it,
+// which must outlive it. Thread-safe to destroy from any other thread.
+class WatchHandle {
+ public:
+  virtual ~WatchHandle() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -114,6 +142,14 @@ class Store {
   // Applies every write in `batch` atomically if every guard holds; ABORTED (nothing written)
   // otherwise. An empty batch with guards just checks them.
   virtual absl::Status Commit(const WriteBatch& batch, Durability durability) = 0;
+
+  // Delivers every put and delete of a key starting with `prefix` made after Watch() returns, in
+  // commit order, to `callback`, until the handle is destroyed. Callbacks run one at a time on a
+  // thread owned by the handle; a slow callback delays later events of that watch only. Backends
+  // resume after reconnecting and send WatchEvent::kResync when they cannot. The default
+  // implementation returns UNIMPLEMENTED.
+  virtual absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(
+      absl::string_view prefix, std::function<void(const WatchEvent&)> callback);
 
   // A short human name for logs and errors, e.g. "leveldb:/var/lib/cosmo".
   virtual std::string Describe() const = 0;
@@ -153,6 +189,43 @@ absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStore(const LevelDbStoreOption
 // open anywhere (FAILED_PRECONDITION naming the directory when it is). `cosmo-server
 // --repair-store --data-dir=PATH` calls this.
 absl::Status RepairLevelDbStore(const std::string& path);
+
+// Options of the etcd cluster backend. Plain struct; OpenEtcdStore() validates it.
+struct EtcdStoreOptions {
+  // etcd client endpoints, "host:port" (plain-text gRPC). Calls go to one at a time and move to
+  // the next when it is unreachable or has no leader.
+  std::vector<std::string> endpoints;
+  // Every key lives under this etcd key prefix, so several deployments (or tests) can share one
+  // etcd cluster. Empty is allowed.
+  std::string key_prefix = "cosmo/";
+  // How long OpenEtcdStore() waits for a first endpoint to answer.
+  absl::Duration dial_timeout = absl::Seconds(5);
+  // Deadline of one RPC attempt.
+  absl::Duration request_timeout = absl::Seconds(3);
+  // Total time one Store call may spend retrying across endpoints (an etcd leader election stops
+  // writes for about 2 s) before it returns UNAVAILABLE.
+  absl::Duration operation_timeout = absl::Seconds(20);
+  // Values larger than this are stored as chunks of at most this size, written before the
+  // commit that makes them visible; Get, Scan and Watch reassemble them.
+  size_t chunk_bytes = 1 << 20;
+  // The server's --max-request-bytes (etcd's default: 1.5 MiB). A commit whose request would not
+  // fit moves its largest values into chunks; one that still does not fit is INVALID_ARGUMENT.
+  size_t max_request_bytes = 1536 << 10;
+  // The server's --max-txn-ops (etcd's default: 128). A batch needs two etcd operations per write;
+  // larger batches are split into nested transactions inside one atomic etcd transaction (up to
+  // max_txn_ops^2 / 8 writes, 2048 by default). More guards than max_txn_ops, or more writes than
+  // that, is INVALID_ARGUMENT.
+  int max_txn_ops = 128;
+};
+
+// Parses "etcd://h1:p1,h2:p2[/key-prefix]" into options with those endpoints (and key prefix,
+// default "cosmo/"). INVALID_ARGUMENT on anything else.
+absl::StatusOr<EtcdStoreOptions> ParseEtcdStoreUrl(absl::string_view url);
+
+// Opens a Store on an etcd v3 cluster (3.4 or later). Writes are quorum-durable, so both
+// Durability values behave as kSync. Fails with INVALID_ARGUMENT naming a bad option, UNAVAILABLE
+// when no endpoint answers within dial_timeout. Supports Watch(). Thread-safe.
+absl::StatusOr<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& options);
 
 }  // namespace cosmo
 

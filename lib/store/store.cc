@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace cosmo {
 
 WriteBatch& WriteBatch::Put(std::string key, std::string value) {
@@ -54,6 +56,11 @@ absl::Status Store::CompareAndSet(absl::string_view key, std::optional<absl::str
                expected ? std::optional<std::string>(std::string(*expected)) : std::nullopt);
   batch.Put(std::string(key), std::string(value));
   return Commit(batch, durability);
+}
+
+absl::StatusOr<std::unique_ptr<WatchHandle>> Store::Watch(
+    absl::string_view, std::function<void(const WatchEvent&)>) {
+  return absl::UnimplementedError(absl::StrCat("store ", Describe(), " does not support Watch"));
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Find(absl::string_view key) {

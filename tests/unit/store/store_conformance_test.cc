@@ -1,5 +1,5 @@
-// One contract, every backend: the same tests run against the in-memory store and LevelDB (and
-// the etcd backend joins this list when it lands).
+// One contract, every backend: the same tests run against the in-memory store, LevelDB and etcd
+// (a real single-member etcd on a loopback port, started once per test process).
 #include <memory>
 #include <thread>
 #include <vector>
@@ -8,6 +8,7 @@
 #include "cosmo/store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/etcd_cluster.h"
 #include "support/temp_dir.h"
 
 namespace cosmo {
@@ -29,10 +30,48 @@ struct LevelDbBackend {
   }
 };
 
+// One etcd member serves every etcd-backed test of the process; each test gets its own key
+// prefix, so tests stay independent. The member is killed at process exit (or when the process
+// dies).
+struct EtcdBackend {
+  std::string unavailable_reason;
+  std::unique_ptr<Store> Open() {
+    static testing::EtcdCluster* cluster = nullptr;
+    static absl::Status start_status;
+    static int next_namespace = 0;
+    if (testing::EtcdCluster::FindBinary().empty()) {
+      unavailable_reason = "etcd binary not found (scripts/setup installs etcd-server)";
+      return nullptr;
+    }
+    if (cluster == nullptr && start_status.ok()) {
+      static std::unique_ptr<testing::EtcdCluster> owned;
+      auto started = testing::EtcdCluster::Start(1);
+      start_status = started.status();
+      if (started.ok()) {
+        owned = *std::move(started);
+        cluster = owned.get();
+      }
+    }
+    if (cluster == nullptr) {
+      ADD_FAILURE() << "etcd did not start: " << start_status;
+      return nullptr;
+    }
+    auto store = OpenEtcdStore({.endpoints = cluster->ClientEndpoints(),
+                                .key_prefix = absl::StrCat("conformance/", next_namespace++, "/")});
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+};
+
 template <typename Backend>
 class StoreConformanceTest : public ::testing::Test {
  protected:
-  void SetUp() override { store_ = backend_.Open(); }
+  void SetUp() override {
+    store_ = backend_.Open();
+    if constexpr (requires { backend_.unavailable_reason; }) {
+      if (store_ == nullptr) GTEST_SKIP() << backend_.unavailable_reason;
+    }
+  }
 
   std::vector<std::string> Keys(absl::string_view prefix, ScanOptions options = {}) {
     auto rows = store_->Scan(prefix, options);
@@ -46,7 +85,7 @@ class StoreConformanceTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-using Backends = ::testing::Types<InMemoryBackend, LevelDbBackend>;
+using Backends = ::testing::Types<InMemoryBackend, LevelDbBackend, EtcdBackend>;
 TYPED_TEST_SUITE(StoreConformanceTest, Backends);
 
 TYPED_TEST(StoreConformanceTest, GetOfMissingKeyIsNotFound) {
