@@ -58,8 +58,8 @@ absl::Status Store::CompareAndSet(absl::string_view key, std::optional<absl::str
   return Commit(batch, durability);
 }
 
-absl::StatusOr<std::unique_ptr<WatchHandle>> Store::Watch(
-    absl::string_view, std::function<void(const WatchEvent&)>) {
+absl::StatusOr<std::unique_ptr<WatchHandle>> Store::Watch(absl::string_view,
+                                                          std::function<void(const WatchEvent&)>) {
   return absl::UnimplementedError(absl::StrCat("store ", Describe(), " does not support Watch"));
 }
 
