@@ -539,6 +539,7 @@ int main(int argc, char** argv) {
   auto* expected_opt = deploy_cmd->add_option(
       "--expected-version", expected,
       "Deploy only if the active version starts with this (empty: only if FAMILY is new)");
+  expected_opt->expected(0, 1);  // `--expected-version=` (empty) is a value, not a missing one
 
   std::string validate_file, validate_engine;
   std::vector<std::string> validate_env, validate_limits;

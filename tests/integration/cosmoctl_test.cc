@@ -188,6 +188,20 @@ TEST_F(CosmoctlTest, ListGetHistoryRollbackAndDeleteInHumanAndJsonForms) {
   ExpectOneLineError(Ctl({"get", "ctl-flow"}), 1, "get ctl-flow: NOT_FOUND");
 }
 
+TEST_F(CosmoctlTest, ExpectedVersionGuardsADeploy) {
+  const std::string one = File("guard1.js", kHello);
+  const std::string two = File("guard2.js", std::string(kHello) + "// two\n");
+  CommandResult r = Ctl({"--json", "deploy", "ctl-guard", one, "--expected-version="});
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // empty: only if new
+  const std::string v1 = nlohmann::json::parse(r.out)["version"];
+  ExpectOneLineError(Ctl({"deploy", "ctl-guard", two, "--expected-version="}), 1,
+                     "deploy ctl-guard: ABORTED");
+  ExpectOneLineError(Ctl({"deploy", "ctl-guard", two, "--expected-version=0000000000"}), 1,
+                     "ABORTED");
+  r = Ctl({"deploy", "ctl-guard", two, "--expected-version=" + v1.substr(0, 8)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(CosmoctlTest, TheEngineComesFromTheFileSuffix) {
   // .mjs is JavaScript.
   CommandResult r = Ctl({"validate", File("module.mjs", kHello)});
