@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +38,10 @@ struct JavaScriptEngineOptions {
   // by a background thread; each costs an idle isolate's memory (a few MiB). 0 disables the pool:
   // every activation then deserialises its own isolate.
   size_t spare_isolates = 1;
+  // Classic scripts evaluated into the startup snapshot after the web-API runtime, in order, so
+  // every isolate starts with what they define (the Liquid engine puts LiquidJS here). They run
+  // once, at engine creation; one that throws fails NewJavaScriptEngine() with INTERNAL.
+  std::vector<std::string> extra_runtime_scripts;
 };
 
 // Counters since the engine was created. Monotonic; read with JavaScriptEngine::stats().

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "cosmo/javascript_engine.h"
+#include "cosmo/liquid_engine.h"
 #include "cosmo/runtime.h"
 #include "cosmo/status_macros.h"
 #include "metering/usage_meter.h"
@@ -409,6 +410,10 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<JavaScriptEngine> js,
                            NewJavaScriptEngine({.allow_codegen = options.allow_codegen}));
     engines.push_back(std::move(js));
+    COSMO_ASSIGN_OR_RETURN(
+        std::unique_ptr<Engine> liquid,
+        NewLiquidEngine({.javascript = {.allow_codegen = options.allow_codegen}}));
+    engines.push_back(std::move(liquid));
   }
   auto runtime =
       std::make_unique<LocalRuntime>(std::move(options), std::move(store), std::move(engines));

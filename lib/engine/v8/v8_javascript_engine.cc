@@ -65,7 +65,13 @@ absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime
   if (options.max_cached_versions == 0) {
     return absl::InvalidArgumentError("max_cached_versions: must be at least 1");
   }
-  COSMO_ASSIGN_OR_RETURN(std::string snapshot, SnapshotBuilder::Build(runtime_source));
+  // Extra scripts ride in the runtime script: each is appended as its own statement, so the
+  // snapshot builder evaluates them after the runtime, in the same context.
+  std::string runtime(runtime_source);
+  for (const std::string& script : options.extra_runtime_scripts) {
+    runtime.append("\n;\n").append(script);
+  }
+  COSMO_ASSIGN_OR_RETURN(std::string snapshot, SnapshotBuilder::Build(runtime));
   return std::make_unique<V8JavaScriptEngine>(
       std::make_shared<EngineCore>(options, std::move(snapshot)));
 }

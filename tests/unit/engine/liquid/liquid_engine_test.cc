@@ -1,0 +1,214 @@
+// The Liquid engine's contract: the data model of DESIGN.md §5, content type, partials,
+// deploy-time validation with locations, render errors, and a deploy through the Runtime.
+#include "cosmo/liquid_engine.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cosmo/javascript_engine.h"
+#include "cosmo/runtime.h"
+#include "cosmo/store.h"
+#include "engine/liquid/liquid_instance.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "liquid_test_util.h"
+
+namespace cosmo::liquid {
+namespace {
+
+using ::cosmo::liquid::testing::Get;
+using ::cosmo::liquid::testing::HeaderOf;
+using ::cosmo::liquid::testing::Page;
+using ::cosmo::liquid::testing::Render;
+using ::cosmo::liquid::testing::SharedEngine;
+using ::cosmo::liquid::testing::Start;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+
+TEST(LiquidEngineTest, NameIsLiquid) { EXPECT_EQ(SharedEngine().name(), "liquid"); }
+
+TEST(LiquidEngineTest, TemplateSeesRequestSegmentsAndEnv) {
+  HttpRequest request = Get("http://example.com/shop/caf%C3%A9/item/?q=hat&q=cap&page=2");
+  request.headers = {{"Accept", "text/html"}, {"X-Multi", "a"}, {"x-multi", "b"}};
+  InvokeResult result = Render(
+      "{{ request.method }}|{{ request.path }}|{{ request.url }}|{{ request.query.q }}"
+      "|{{ request.query.page }}|{{ request.headers.accept }}|{{ request.headers['x-multi'] }}"
+      "|{{ segments | join: ',' }}|{{ segments.size }}|{{ env.GREETING }}|[{{ request.body }}]",
+      request, {{"GREETING", "Hello"}});
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.status, 200);
+  EXPECT_EQ(result.response.body,
+            "GET|/shop/caf%C3%A9/item/|http://example.com/shop/caf%C3%A9/item/?q=hat&q=cap&page=2"
+            "|hat|2|text/html|a, b|café,item|2|Hello|[]");
+}
+
+TEST(LiquidEngineTest, SegmentsOfTheFamilyRootAreEmpty) {
+  InvokeResult result = Render("[{{ segments.size }}]{{ request.path }}", Get("http://x/shop"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "[0]/shop");
+}
+
+TEST(LiquidEngineTest, PostBodyIsVisible) {
+  HttpRequest request = Get();
+  request.method = "POST";
+  request.body = "name=ada";
+  InvokeResult result = Render("{{ request.method }} {{ request.body | upcase }}", request);
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "POST NAME=ADA");
+}
+
+TEST(LiquidEngineTest, AnswersHtmlByDefault) {
+  InvokeResult result = Render("<p>hi</p>");
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(HeaderOf(result.response, "content-type"), "text/html; charset=utf-8");
+}
+
+TEST(LiquidEngineTest, ContentTypeComesFromTheDeploysContentTypeVariable) {
+  InvokeResult result = Render("{\"a\": 1}", Get(), {{"CONTENT_TYPE", "application/json"}});
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(HeaderOf(result.response, "content-type"), "application/json");
+  EXPECT_EQ(result.response.body, "{\"a\": 1}");
+}
+
+TEST(LiquidEngineTest, IncludeAndRenderFindOtherFilesOfTheDeploy) {
+  Manifest manifest = Page(
+      "{% include 'header', title: 'T' %}|{% render 'card.liquid', n: 2 %}|"
+      "{% render 'partials/footer' %}",
+      {},
+      {{"header.liquid", "<h1>{{ title }}</h1>"},
+       {"card.liquid", "card {{ n | times: 2 }}"},
+       {"partials/footer.liquid", "footer"}});
+  ASSERT_TRUE(SharedEngine().Validate(manifest).ok());
+  auto instance = Start(SharedEngine(), manifest);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  InvokeResult result = (*instance)->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "<h1>T</h1>|card 4|footer");
+}
+
+TEST(LiquidEngineTest, InstanceServesManyRequestsWithoutCarryingState) {
+  auto instance =
+      Start(SharedEngine(), Page("{% increment n %}{% assign seen = seen | append: 'x' %}{{ seen }}"
+                                 "{% cycle 'a', 'b' %}{{ request.query.i }}"));
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  for (int i = 0; i < 5; ++i) {
+    InvokeResult result = (*instance)->Invoke(Get(absl::StrCat("http://x/shop/?i=", i)));
+    ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+    EXPECT_EQ(result.response.body, absl::StrCat("0xa", i));
+  }
+  EXPECT_TRUE((*instance)->Reusable());
+}
+
+TEST(LiquidEngineTest, TemplatesSeeDataButNoPrototypesOrGlobals) {
+  InvokeResult result = Render(
+      "[{{ request.constructor }}][{{ env.constructor.name }}][{{ segments.constructor }}]"
+      "[{{ Response }}][{{ globalThis }}][{{ __cosmo_liquid }}]");
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "[][][][][][]");
+}
+
+TEST(LiquidEngineTest, ValidateAcceptsAGoodPage) {
+  EXPECT_TRUE(SharedEngine().Validate(Page("{% for i in (1..3) %}{{ i }}{% endfor %}")).ok());
+}
+
+TEST(LiquidEngineTest, ValidateLocatesSyntaxErrors) {
+  absl::Status status = SharedEngine().Validate(Page("line one\nline two\n  {% if x %}\nopen"));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()), StartsWith("page.liquid:3:3: "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("not closed"));
+
+  status = SharedEngine().Validate(Page("ok\n {{ 'x' | }}\n {% frobnicate %}"));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()), StartsWith("page.liquid:3:2: "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("frobnicate"));
+}
+
+TEST(LiquidEngineTest, ValidateLocatesErrorsInPartials) {
+  absl::Status status = SharedEngine().Validate(
+      Page("{% render 'card' %}", {}, {{"card.liquid", "a\nb {% endfor %}"}}));
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()), MatchesRegex("card\\.liquid:2:3: .*"));
+}
+
+TEST(LiquidEngineTest, ValidateRejectsBadManifests) {
+  Manifest wrong_engine = Page("x");
+  wrong_engine.engine = "javascript";
+  EXPECT_TRUE(absl::IsInvalidArgument(SharedEngine().Validate(wrong_engine)));
+  Manifest no_main = Page("x");
+  no_main.main = "other.liquid";
+  absl::Status status = SharedEngine().Validate(no_main);
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("main"));
+  status = SharedEngine().Validate(Page("x", {{"CONTENT_TYPE", "text/html\r\nx-evil: 1"}}));
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("CONTENT_TYPE"));
+  EXPECT_TRUE(absl::IsInvalidArgument(SharedEngine().Prepare("v", wrong_engine).status()));
+}
+
+TEST(LiquidEngineTest, RenderErrorIsAnExceptionWithTheTemplatesLocation) {
+  InvokeResult result = Render("ok\n  {% include 'missing' %}");
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_THAT(result.error, StartsWith("Uncaught LiquidError: page.liquid:2:3: "));
+  EXPECT_THAT(result.error, HasSubstr("missing"));
+
+  result = Render("{{ 7 | divided_by: 0 }}");
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_THAT(result.error, HasSubstr("divided by 0"));
+}
+
+TEST(LiquidEngineTest, OptionsAreValidated) {
+  LiquidEngineOptions options;
+  options.max_include_depth = 0;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = NewLiquidEngine(options);
+  EXPECT_TRUE(absl::IsInvalidArgument(engine.status()));
+  EXPECT_THAT(std::string(engine.status().message()), HasSubstr("max_include_depth"));
+}
+
+TEST(LiquidInstanceTest, OnlyLiquidLimitErrorsAreLimitOutcomes) {
+  EXPECT_EQ(LiquidInstance::OutcomeOf("Uncaught LiquidError: page.liquid:1:1: x"),
+            Outcome::kException);
+  EXPECT_EQ(LiquidInstance::OutcomeOf("Uncaught Error: Liquid limit exceeded"),
+            Outcome::kException);
+  EXPECT_EQ(LiquidInstance::OutcomeOf(
+                "Uncaught LiquidLimitError: Liquid limit exceeded: output longer than 9"),
+            Outcome::kExceededMemory);
+  EXPECT_EQ(
+      LiquidInstance::OutcomeOf(
+          "Uncaught LiquidLimitError: page.liquid:1:1: Liquid limit exceeded: memory alloc (x)"),
+      Outcome::kExceededMemory);
+  EXPECT_EQ(LiquidInstance::OutcomeOf(
+                "Uncaught LiquidLimitError: a.liquid:1:1: Liquid limit exceeded: includes nested"),
+            Outcome::kExceededCpu);
+}
+
+TEST(LiquidEngineTest, DeployedThroughTheRuntimeBesideJavaScript) {
+  std::vector<std::unique_ptr<Engine>> engines;
+  auto javascript = NewJavaScriptEngine();
+  ASSERT_TRUE(javascript.ok()) << javascript.status();
+  engines.push_back(std::move(*javascript));
+  auto liquid = NewLiquidEngine();
+  ASSERT_TRUE(liquid.ok()) << liquid.status();
+  engines.push_back(std::move(*liquid));
+  RuntimeOptions options;
+  options.background_maintenance = false;
+  auto runtime = Runtime::Create(options, NewInMemoryStore(), std::move(engines));
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+
+  auto deployed = (*runtime)->registry().Deploy(
+      {.tenant = "t", .family = "shop", .manifest = Page("Hi {{ segments[0] }}")});
+  ASSERT_TRUE(deployed.ok()) << deployed.status();
+  InvokeResult result = (*runtime)->Family("shop").Invoke(Get("http://x/shop/ada"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "Hi ada");
+
+  auto rejected = (*runtime)->registry().Deploy(
+      {.tenant = "t", .family = "shop", .manifest = Page("{% if %}")});
+  EXPECT_TRUE(absl::IsInvalidArgument(rejected.status())) << rejected.status();
+  EXPECT_THAT(std::string(rejected.status().message()), HasSubstr("page.liquid:1:"));
+}
+
+}  // namespace
+}  // namespace cosmo::liquid
