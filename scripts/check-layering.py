@@ -19,6 +19,7 @@ RULES = {
     "gRPC": (r'^#include [<"]grpc', ["lib/store/etcd", "lib/control"]),
     "cpp-httplib": (r'^#include [<"]httplib\.h', ["lib/http"]),
     "libcbor": (r'^#include [<"]cbor', ["lib/manifest"]),
+    "libcurl": (r'^#include [<"]curl/', ["lib/engine/v8/fetch"]),
 }
 # Public headers may include only the standard library, Abseil and each other.
 PUBLIC_ALLOWED = re.compile(r'^#include [<"](absl/|cosmo/|[a-z_]+>|[a-z_]+\.h>)')

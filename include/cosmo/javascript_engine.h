@@ -42,6 +42,19 @@ struct JavaScriptEngineOptions {
   // every isolate starts with what they define (the Liquid engine puts LiquidJS here). They run
   // once, at engine creation; one that throws fails NewJavaScriptEngine() with INTERNAL.
   std::vector<std::string> extra_runtime_scripts;
+
+  // Outbound fetch(). Destinations are checked after DNS resolution: loopback, private, shared
+  // (CGNAT), link-local, cloud-metadata, multicast, unspecified and reserved addresses (IPv4 and
+  // IPv6, embedded forms included) are refused with a TypeError, except for hosts listed here as
+  // "HOST" (any port) or "HOST:PORT", IPv6 in brackets ("[::1]:8080"); the host is matched as
+  // written in the URL. This is the server's --fetch-allow.
+  std::vector<std::string> fetch_allow;
+  // PEM file of the certificate authorities https fetches trust; empty = the system store.
+  std::string fetch_ca_file;
+  // Largest response body one fetch() reads; a larger one rejects with a TypeError.
+  size_t fetch_max_response_bytes = size_t{32} << 20;
+  // How long fetch() may take to connect (DNS, TCP and TLS handshakes) to one destination.
+  absl::Duration fetch_connect_timeout = absl::Seconds(10);
 };
 
 // Counters since the engine was created. Monotonic; read with JavaScriptEngine::stats().

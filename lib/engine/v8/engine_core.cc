@@ -11,6 +11,11 @@ EngineCore::EngineCore(const JavaScriptEngineOptions& options, std::string snaps
       snapshot_(std::move(snapshot)),
       snapshot_data_{snapshot_.data(), static_cast<int>(snapshot_.size())},
       watchdog_(options.watchdog_interval),
+      fetch_policy_(DestinationPolicy::Create(options.fetch_allow).value_or(DestinationPolicy())),
+      fetch_options_{.policy = &fetch_policy_,
+                     .ca_file = options.fetch_ca_file,
+                     .max_response_bytes = options.fetch_max_response_bytes,
+                     .connect_timeout = options.fetch_connect_timeout},
       pool_(std::make_unique<IsolatePool>(this, options.spare_isolates)) {}
 
 EngineCore::~EngineCore() = default;

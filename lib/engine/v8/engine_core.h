@@ -21,6 +21,8 @@
 #include "cosmo/javascript_engine.h"
 #include "engine/v8/code_cache.h"
 #include "engine/v8/cpu_watchdog.h"
+#include "engine/v8/fetch/destination_policy.h"
+#include "engine/v8/fetch/http_client.h"
 
 namespace cosmo::v8engine {
 
@@ -28,6 +30,7 @@ class IsolatePool;
 
 class EngineCore {
  public:
+  // `options` must have been validated (fetch_allow parses).
   EngineCore(const JavaScriptEngineOptions& options, std::string snapshot);
   ~EngineCore();
 
@@ -36,6 +39,8 @@ class EngineCore {
   v8::StartupData* snapshot() { return &snapshot_data_; }
   CpuWatchdog& watchdog() { return watchdog_; }
   IsolatePool& pool() { return *pool_; }
+  // What every request's fetch() client is configured with.
+  const HttpClient::Options& fetch_options() const { return fetch_options_; }
 
   // The code cache of `version` (created empty on first use), keyed together with the V8
   // version so a cache is never fed to another V8 build.
@@ -51,6 +56,8 @@ class EngineCore {
   const std::string snapshot_;
   v8::StartupData snapshot_data_;
   CpuWatchdog watchdog_;
+  const DestinationPolicy fetch_policy_;
+  const HttpClient::Options fetch_options_;
   // Declared after the snapshot and the watchdog: spares use both until the pool is gone.
   std::unique_ptr<IsolatePool> pool_;
 

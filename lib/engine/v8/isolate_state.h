@@ -14,6 +14,7 @@
 
 namespace cosmo::v8engine {
 
+class EventLoop;
 class LimitedAllocator;
 
 inline constexpr uint32_t kIsolateStateSlot = 0;
@@ -29,6 +30,9 @@ struct IsolateState {
   std::vector<ConsoleMessage>* console = nullptr;
   size_t console_bytes = 0;
   size_t console_dropped = 0;
+  // The running request's timers, fetches and waitUntil promises; null outside a request, where
+  // setTimeout and fetch throw.
+  EventLoop* loop = nullptr;
 };
 
 }  // namespace cosmo::v8engine

@@ -412,6 +412,8 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     return result;
   }
   auto wall_start = std::chrono::steady_clock::now();
+  const int64_t wall_deadline_ns =
+      EventLoop::SteadyNanos() + absl::ToInt64Nanoseconds(limits_.wall_per_request);
   result.usage.request_bytes = request.body.size();
   {
     v8::Locker locker(isolate_);
@@ -429,11 +431,15 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
         heap_known_ ? last_heap_used_.load(std::memory_order_relaxed) : UsedHeapBytes();
     gc_freed_bytes_ = 0;
     peak_heap_bytes_ = heap_start;
+    EventLoop loop(isolate_, &core_->fetch_options(), wall_deadline_ns, limits_.subrequests);
+    state_.loop = &loop;
     const int64_t cpu_start = CpuWatchdog::ThreadCpuNanos();
+    request_cpu_start_ns_ = cpu_start;
     ArmCpu(cpu_start, cpu_budget_ns_);
-    RunHandler(context, request, result);
+    RunHandler(context, request, loop, result);
     Stop stop = DisarmCpu();
     const int64_t cpu_end = CpuWatchdog::ThreadCpuNanos();
+    state_.loop = nullptr;
     state_.console = nullptr;
 
     if (stop != Stop::kNone) {
@@ -486,7 +492,7 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
 }
 
 void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& request,
-                            InvokeResult& result) {
+                            EventLoop& loop, InvokeResult& result) {
   v8::TryCatch try_catch(isolate_);
   auto fail = [&] {
     if (try_catch.HasTerminated() || isolate_->IsExecutionTerminating()) return;  // a limit
@@ -528,27 +534,80 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   if (!invoke_.Get(isolate_)->Call(context, undefined, std::size(args), args).ToLocal(&value)) {
     return fail();
   }
-  // Runs the handler's async continuations (and anything queued with queueMicrotask). With no
-  // timers or I/O, whatever the handler awaits has settled once the queue is empty.
+  // Turns of the event loop: microtasks, then timers and finished fetches, until the handler's
+  // promise settles. With nothing left that could wake the loop, it never will.
   isolate_->PerformMicrotaskCheckpoint();
   if (isolate_->IsExecutionTerminating()) return;
   if (value->IsPromise()) {
     v8::Local<v8::Promise> promise = value.As<v8::Promise>();
-    switch (promise->State()) {
-      case v8::Promise::kPending:
+    while (promise->State() == v8::Promise::kPending) {
+      if (!loop.HasPendingWork()) {
         result.outcome = Outcome::kException;
         result.error = "Promise will never complete.";
         return;
-      case v8::Promise::kRejected:
-        result.outcome = Outcome::kException;
-        result.error = ExceptionText::Uncaught(isolate_, context, promise->Result());
-        return;
-      case v8::Promise::kFulfilled:
-        value = promise->Result();
-        break;
+      }
+      switch (WaitForEvents(loop)) {
+        case Wake::kStopped:
+          return;
+        case Wake::kWallTime:
+          result.outcome = Outcome::kExceededWallTime;
+          result.error = absl::StrCat("the script exceeded its wall-clock limit of ",
+                                      absl::FormatDuration(limits_.wall_per_request));
+          // Its async work stopped part-way, like a script stopped by the CPU limit.
+          reusable_.store(false, std::memory_order_relaxed);
+          return;
+        case Wake::kReady:
+          break;
+      }
+      loop.Dispatch(context);
+      if (isolate_->IsExecutionTerminating()) return;
+      isolate_->PerformMicrotaskCheckpoint();
+      if (isolate_->IsExecutionTerminating()) return;
     }
+    if (promise->State() == v8::Promise::kRejected) {
+      result.outcome = Outcome::kException;
+      result.error = ExceptionText::Uncaught(isolate_, context, promise->Result());
+      return;
+    }
+    value = promise->Result();
   }
   if (!ConvertResponse(context, value, result)) return fail();
+  if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
+}
+
+void JsInstance::RunWaitUntil(v8::Local<v8::Context> context, EventLoop& loop,
+                              InvokeResult& result) {
+  auto warn = [&](std::string text) {
+    result.console.push_back({LogLevel::kWarn, absl::Now(), std::move(text)});
+  };
+  while (loop.WaitUntilPending(context)) {
+    if (!loop.HasPendingWork()) {
+      return warn("ctx.waitUntil: a promise will never complete; the request ended without it");
+    }
+    switch (WaitForEvents(loop)) {
+      case Wake::kStopped:
+        return;
+      case Wake::kWallTime:
+        return warn(absl::StrCat("ctx.waitUntil: work still pending at the wall-clock limit of ",
+                                 absl::FormatDuration(limits_.wall_per_request), " was cancelled"));
+      case Wake::kReady:
+        break;
+    }
+    loop.Dispatch(context);
+    if (isolate_->IsExecutionTerminating()) return;
+    isolate_->PerformMicrotaskCheckpoint();
+    if (isolate_->IsExecutionTerminating()) return;
+  }
+}
+
+JsInstance::Wake JsInstance::WaitForEvents(EventLoop& loop) {
+  if (core_->watchdog().Disarm(watchdog_slot_)) {
+    cpu_fired_ = true;
+    return Wake::kStopped;
+  }
+  bool in_time = loop.Wait();
+  ArmCpu(request_cpu_start_ns_, cpu_budget_ns_);
+  return in_time ? Wake::kReady : Wake::kWallTime;
 }
 
 bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
@@ -621,7 +680,8 @@ void JsInstance::ArmCpu(int64_t cpu_start_ns, int64_t budget_ns) {
 }
 
 JsInstance::Stop JsInstance::DisarmCpu() {
-  bool fired = core_->watchdog().Disarm(watchdog_slot_);
+  bool fired = core_->watchdog().Disarm(watchdog_slot_) || cpu_fired_;
+  cpu_fired_ = false;
   Stop stop = memory_hit_ ? Stop::kMemory : fired ? Stop::kCpu : Stop::kNone;
   if (stop == Stop::kNone && isolate_->IsExecutionTerminating()) stop = Stop::kCpu;
   if (stop != Stop::kNone) {

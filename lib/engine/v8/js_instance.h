@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "cosmo/engine.h"
 #include "engine/v8/cpu_watchdog.h"
+#include "engine/v8/event_loop.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/limited_allocator.h"
@@ -76,9 +77,18 @@ class JsInstance final : public Instance {
   // successful request: that cache replaces the one written at startup and is the last.
   void WriteCodeCache(bool final);
 
-  // Runs the handler and fills result's response, outcome and error. When a limit stopped the
-  // script it returns early; DisarmCpu() then tells which limit.
-  void RunHandler(v8::Local<v8::Context> context, const HttpRequest& request, InvokeResult& result);
+  // Runs the handler and turns the event loop until its promise settles, then converts the
+  // response and waits for ctx.waitUntil work; fills result's response, outcome and error. When
+  // a CPU or memory limit stopped the script it returns early; DisarmCpu() then tells which.
+  void RunHandler(v8::Local<v8::Context> context, const HttpRequest& request, EventLoop& loop,
+                  InvokeResult& result);
+  // After the response: turns the loop until every ctx.waitUntil promise settled, nothing can
+  // settle them any more, or the wall deadline passed (each of the last two logged as a warning).
+  void RunWaitUntil(v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result);
+  enum class Wake { kReady, kWallTime, kStopped };
+  // Blocks in the loop until it has work, with the CPU watchdog disarmed (a waiting thread uses
+  // no CPU). kStopped if the watchdog fired before it was disarmed.
+  Wake WaitForEvents(EventLoop& loop);
   bool ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
                        InvokeResult& result);
 
@@ -101,6 +111,10 @@ class JsInstance final : public Instance {
   std::shared_ptr<const JsProgram> program_;
   ScriptLimits limits_;
   int64_t cpu_budget_ns_ = 0;
+  // Thread CPU clock at the start of the running request, and whether the watchdog fired while
+  // the request was between turns of its event loop.
+  int64_t request_cpu_start_ns_ = 0;
+  bool cpu_fired_ = false;
   std::unique_ptr<LimitedAllocator> allocator_;
   IsolateState state_;
   v8::Isolate* isolate_ = nullptr;

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/time/clock.h"
+#include "engine/v8/event_loop.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
 
@@ -243,6 +244,91 @@ void Deserialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
   if (deserializer.ReadValue(context).ToLocal(&value)) info.GetReturnValue().Set(value);
 }
 
+// The running request's event loop, or null with a TypeError thrown: like Workers, timers and I/O
+// exist only while a request is being handled (not at a module's top level).
+EventLoop* LoopOf(v8::Isolate* isolate, const char* what) {
+  IsolateState* state = StateOf(isolate);
+  if (state == nullptr || state->loop == nullptr) {
+    ThrowTypeError(isolate, std::string(what) +
+                                " can only be used while handling a request, not at the top level"
+                                " of a module");
+    return nullptr;
+  }
+  return state->loop;
+}
+
+// setTimer(callback, delayMs, repeat) -> id
+void SetTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  EventLoop* loop = LoopOf(isolate, info[2]->IsTrue() ? "setInterval()" : "setTimeout()");
+  if (loop == nullptr) return;
+  if (!info[0]->IsFunction()) return ThrowTypeError(isolate, "setTimer: expected a function");
+  double delay = info[1]->NumberValue(isolate->GetCurrentContext()).FromMaybe(0);
+  int64_t id = loop->SetTimer(info[0].As<v8::Function>(), delay, info[2]->IsTrue());
+  if (id > 0) info.GetReturnValue().Set(static_cast<double>(id));
+}
+
+// clearTimer(id)
+void ClearTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  IsolateState* state = StateOf(info.GetIsolate());
+  if (state == nullptr || state->loop == nullptr || !info[0]->IsNumber()) return;
+  state->loop->ClearTimer(static_cast<int64_t>(info[0].As<v8::Number>()->Value()));
+}
+
+// fetch(method, url, [name, value, ...], body: string | Uint8Array | null) -> Promise of
+// [status, statusText, [name, value, ...], Uint8Array]
+void Fetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  EventLoop* loop = LoopOf(isolate, "fetch()");
+  if (loop == nullptr) return;
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  if (!info[0]->IsString() || !info[1]->IsString() || !info[2]->IsArray()) {
+    return ThrowTypeError(isolate, "fetch: bad arguments");
+  }
+  OutboundRequest request;
+  auto bytes_of = [isolate](v8::Local<v8::String> s) {
+    std::string out(s->Length(), '\0');
+    s->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out.data()), 0, s->Length(),
+                    v8::String::NO_NULL_TERMINATION);
+    return out;
+  };
+  request.method = bytes_of(info[0].As<v8::String>());
+  v8::String::Utf8Value url(isolate, info[1]);
+  request.url.assign(*url, url.length());
+  v8::Local<v8::Array> headers = info[2].As<v8::Array>();
+  for (uint32_t i = 0; i + 1 < headers->Length(); i += 2) {
+    v8::Local<v8::Value> name, value;
+    if (!headers->Get(context, i).ToLocal(&name) || !headers->Get(context, i + 1).ToLocal(&value)) {
+      return;
+    }
+    if (!name->IsString() || !value->IsString()) {
+      return ThrowTypeError(isolate, "fetch: headers must be strings");
+    }
+    request.headers.emplace_back(bytes_of(name.As<v8::String>()), bytes_of(value.As<v8::String>()));
+  }
+  uint8_t* data;
+  size_t length;
+  if (info[3]->IsString()) {
+    v8::String::Utf8Value body(isolate, info[3]);
+    request.body.assign(*body, body.length());
+    request.has_body = true;
+  } else if (BytesOf(info[3], &data, &length)) {
+    request.body.assign(reinterpret_cast<const char*>(data), length);
+    request.has_body = true;
+  }
+  v8::Local<v8::Promise> promise;
+  if (loop->Fetch(context, std::move(request)).ToLocal(&promise)) {
+    info.GetReturnValue().Set(promise);
+  }
+}
+
+// waitUntil(promise): outside a request (a ctx kept from an earlier one) it is ignored.
+void WaitUntil(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  IsolateState* state = StateOf(info.GetIsolate());
+  if (state == nullptr || state->loop == nullptr || !info[0]->IsPromise()) return;
+  state->loop->WaitUntil(info[0].As<v8::Promise>());
+}
+
 struct NativeFunction {
   const char* name;
   v8::FunctionCallback callback;
@@ -256,6 +342,10 @@ constexpr NativeFunction kNatives[] = {
     {"utf8Decode", Utf8Decode},
     {"serialize", Serialize},
     {"deserialize", Deserialize},
+    {"setTimer", SetTimer},
+    {"clearTimer", ClearTimer},
+    {"fetch", Fetch},
+    {"waitUntil", WaitUntil},
 };
 
 }  // namespace

@@ -7,6 +7,10 @@
 //   utf8Decode(bytes, fatal, ignoreBOM) -> string   TypeError on invalid input when fatal
 //   serialize(value) -> ArrayBuffer  v8::ValueSerializer (structuredClone); DataCloneError
 //   deserialize(ArrayBuffer) -> value
+//   setTimer(callback, delayMs, repeat) -> id, clearTimer(id)     timers of the running request
+//   fetch(method, url, [name, value, ...], body) -> Promise of [status, statusText, headers, u8]
+//                                    one HTTP exchange of the running request (event_loop.h)
+//   waitUntil(promise)               ctx.waitUntil of the running request
 //
 // The runtime script captures the object and deletes the global before user code runs. Every
 // callback is listed in ExternalReferences() so the functions survive the startup snapshot.

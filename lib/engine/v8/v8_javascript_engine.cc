@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "cosmo/status_macros.h"
 #include "engine/v8/engine_core.h"
+#include "engine/v8/fetch/destination_policy.h"
 #include "engine/v8/js/runtime_source.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/snapshot_builder.h"
@@ -64,6 +65,13 @@ absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime
   }
   if (options.max_cached_versions == 0) {
     return absl::InvalidArgumentError("max_cached_versions: must be at least 1");
+  }
+  COSMO_RETURN_IF_ERROR(DestinationPolicy::Create(options.fetch_allow).status());
+  if (options.fetch_max_response_bytes == 0) {
+    return absl::InvalidArgumentError("fetch_max_response_bytes: must be at least 1");
+  }
+  if (options.fetch_connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("fetch_connect_timeout: must be positive");
   }
   // Extra scripts ride in the runtime script: each is appended as its own statement, so the
   // snapshot builder evaluates them after the runtime, in the same context.

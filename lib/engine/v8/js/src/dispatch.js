@@ -13,8 +13,12 @@
 //       TypeError('invalid response: ...').
 //   makeContext() -> ctx with waitUntil(promise) and passThroughOnException()
 //   waitUntilPromises(ctx) -> the promises given to ctx.waitUntil, in order
+//
+// ctx.waitUntil also hands each promise to the engine's event loop (native waitUntil), which
+// keeps the request alive until they settle, within the wall limit.
 
 import {kTextPlain} from './body.js';
+import {nativeWaitUntil} from './native.js';
 import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
 
@@ -34,7 +38,9 @@ export class ExecutionContext {
     if (arguments.length < 1) {
       throw new TypeError(`Failed to execute 'waitUntil': 1 argument required, but only 0 present.`);
     }
+    const settled = Promise.resolve(promise);
     this.#promises.push(promise);
+    nativeWaitUntil(settled);
   }
 
   // Accepted for compatibility with Workers; there is no origin to pass through to, so an

@@ -12,12 +12,14 @@ import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
 import {DOMException, isDOMException} from './dom_exception.js';
 import {TextDecoder, TextEncoder} from './encoding.js';
+import {fetch} from './fetch.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
 import {queueMicrotask} from './microtask.js';
 import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
+import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
 import {defineGlobalFunction, defineInterface} from './webidl.js';
 
@@ -38,6 +40,11 @@ defineGlobalFunction(global, 'atob', atob);
 defineGlobalFunction(global, 'btoa', btoa);
 defineGlobalFunction(global, 'queueMicrotask', queueMicrotask);
 defineGlobalFunction(global, 'structuredClone', structuredClone);
+defineGlobalFunction(global, 'fetch', fetch);
+defineGlobalFunction(global, 'setTimeout', setTimeout);
+defineGlobalFunction(global, 'clearTimeout', clearTimeout);
+defineGlobalFunction(global, 'setInterval', setInterval);
+defineGlobalFunction(global, 'clearInterval', clearInterval);
 Object.defineProperty(global, 'console',
                       {value: console, writable: true, enumerable: false, configurable: true});
 Object.defineProperty(global, 'crypto',

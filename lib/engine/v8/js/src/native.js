@@ -22,3 +22,12 @@ export const nativeUtf8Decode = native.utf8Decode;
 // serialize(value) -> ArrayBuffer and deserialize(ArrayBuffer) -> value (V8 ValueSerializer).
 export const nativeSerialize = native.serialize;
 export const nativeDeserialize = native.deserialize;
+// setTimer(callback, delayMs, repeat) -> id and clearTimer(id): the running request's timers.
+export const nativeSetTimer = native.setTimer;
+export const nativeClearTimer = native.clearTimer;
+// fetch(method, url, flatHeaders, body) -> Promise of [status, statusText, flatHeaders, Uint8Array]:
+// one HTTP exchange, no redirects; rejects with a TypeError (refused destination, network error,
+// timeout, size limit). Throws when it cannot start (subrequest limit, outside a request).
+export const nativeFetch = native.fetch;
+// waitUntil(promise): ctx.waitUntil of the running request.
+export const nativeWaitUntil = native.waitUntil;

@@ -33,6 +33,8 @@ function normalizeMethod(method) {
 export const requestInternals = {
   fromHost: undefined,  // (method, url, flatHeaders, body) -> Request
   is: undefined,
+  headerList: undefined,  // (request) -> flat header list (live; do not modify)
+  takeBody: undefined,  // (request) -> body source (string | Uint8Array | null); marks it used
 };
 
 const kHost = {};
@@ -236,5 +238,14 @@ export class Request {
     requestInternals.is = (value) => isObject(value) && #method in value;
     requestInternals.fromHost = (method, url, headers, body) =>
         new Request(kHost, method, url, headers, body);
+    requestInternals.headerList = (r) => r.#headerList();
+    requestInternals.takeBody = (r) => {
+      if (r.#bodyUsed) {
+        throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);
+      }
+      const body = r.#body;
+      if (body !== null) r.#bodyUsed = true;
+      return body;
+    };
   }
 }

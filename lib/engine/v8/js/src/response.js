@@ -20,6 +20,9 @@ export const responseInternals = {
   // (response) -> [status, flat sorted lower-case headers, body (string | Uint8Array)]
   parts: undefined,
   is: undefined,
+  // (status, statusText, flatHeaders, Uint8Array, url, redirected) -> Response from fetch(),
+  // immutable headers, any status the network gave
+  fromNetwork: undefined,
 };
 
 const kInternal = {};
@@ -43,6 +46,8 @@ export class Response {
   #contentType = null;
   #body = null;
   #bodyUsed = false;
+  #url = '';
+  #redirected = false;
 
   constructor(body = null, init = undefined) {
     if (body === kInternal) return;
@@ -113,12 +118,10 @@ export class Response {
     return this.#type;
   }
   get url() {
-    this.#type;  // brand check
-    return '';
+    return this.#url;
   }
   get redirected() {
-    this.#type;  // brand check
-    return false;
+    return this.#redirected;
   }
   get status() {
     return this.#status;
@@ -157,6 +160,8 @@ export class Response {
       r.#headers = headersInternals.copy(this.#headers, headersInternals.guard(this.#headers));
     }
     r.#body = this.#body;
+    r.#url = this.#url;
+    r.#redirected = this.#redirected;
     return r;
   }
 
@@ -203,6 +208,17 @@ export class Response {
 
   static {
     responseInternals.is = (value) => typeof value === 'object' && value !== null && #type in value;
+    responseInternals.fromNetwork = (status, statusText, headers, bytes, url, redirected) => {
+      const r = new Response(kInternal);
+      r.#type = 'basic';
+      r.#status = status;
+      r.#statusText = statusText;
+      r.#headers = headersInternals.create(headers, 'immutable');
+      r.#body = nullBodyStatuses.has(status) || bytes.length === 0 ? null : bytes;
+      r.#url = url;
+      r.#redirected = redirected;
+      return r;
+    };
     responseInternals.parts = (r) => {
       if (r.#type === 'error') {
         throw new TypeError('invalid response: Response.error() is a network error, not an HTTP response');

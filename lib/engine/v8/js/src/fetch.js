@@ -1,0 +1,81 @@
+// fetch() (WHATWG Fetch §5.6) for a server: outbound HTTP and HTTPS through the engine.
+//
+// The engine makes one HTTP exchange per call of the native (no redirects), after checking the
+// destination (no loopback, private, link-local, metadata, multicast addresses unless the operator
+// allowed the host) and the request's subrequest budget; every hop of a redirect chain goes
+// through it again. Redirect modes: 'follow' (at most 20, 303 and POST-after-301/302 become GET
+// without a body, Authorization dropped across origins), 'error' (a redirect rejects) and
+// 'manual' (the 3xx response is returned as it came, like Workers). Bodies are buffered both
+// ways. Every failure rejects with a TypeError whose message says why.
+
+import {nativeFetch} from './native.js';
+import {Request, requestInternals} from './request.js';
+import {responseInternals} from './response.js';
+import {URL} from './url.js';
+
+const kMaxRedirects = 20;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+
+function headerValue(flat, name) {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i] === name) return flat[i + 1];
+  }
+  return null;
+}
+
+function withoutNames(flat, names) {
+  const out = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    if (!names.has(flat[i])) out.push(flat[i], flat[i + 1]);
+  }
+  return out;
+}
+
+export async function fetch(input, init = undefined) {
+  if (arguments.length < 1) {
+    throw new TypeError(`Failed to execute 'fetch': 1 argument required, but only 0 present.`);
+  }
+  const request = new Request(input, init);
+  const mode = request.redirect;
+  let method = request.method;
+  let url = request.url;
+  let headers = requestInternals.headerList(request).slice();
+  let body = requestInternals.takeBody(request);
+  for (let redirects = 0;; redirects++) {
+    const [status, statusText, responseHeaders, bytes] =
+        await nativeFetch(method, url, headers, body);
+    const location = redirectStatuses.has(status) ? headerValue(responseHeaders, 'location') : null;
+    if (location === null || mode === 'manual') {
+      return responseInternals.fromNetwork(status, statusText, responseHeaders, bytes, url,
+                                           redirects > 0);
+    }
+    if (mode === 'error') {
+      throw new TypeError(`fetch: ${url} redirected (${status}) and the redirect mode is 'error'`);
+    }
+    if (redirects >= kMaxRedirects) {
+      throw new TypeError(`fetch: too many redirects (more than ${kMaxRedirects}) from ${request.url}`);
+    }
+    let next;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new TypeError(`fetch: ${url} redirected to an invalid URL '${location}'`);
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new TypeError(`fetch: ${url} redirected to an unsupported scheme '${next.protocol}'`);
+    }
+    if (status === 303 ? method !== 'GET' && method !== 'HEAD' :
+                         (status === 301 || status === 302) && method === 'POST') {
+      method = 'GET';
+      body = null;
+      headers = withoutNames(
+          headers,
+          new Set(['content-type', 'content-length', 'content-encoding', 'content-language',
+                   'content-location']));
+    }
+    if (next.origin !== new URL(url).origin) {
+      headers = withoutNames(headers, new Set(['authorization', 'cookie']));
+    }
+    url = next.href;
+  }
+}

@@ -1,0 +1,39 @@
+// setTimeout/clearTimeout and setInterval/clearInterval (HTML §8.6), on the engine's per-request
+// event loop. Timers live as long as the request that set them: the request ends when its
+// response is ready and its ctx.waitUntil work is done, and pending timers are dropped then (they
+// never fire in a later request). They exist only while a request is handled; at a module's top
+// level they throw, as in Workers. A callback's exception is logged as uncaught.
+
+import {inspect} from './inspect.js';
+import {nativeClearTimer, nativeLog, nativeSetTimer} from './native.js';
+
+function schedule(name, handler, timeout, args, repeat) {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`Failed to execute '${name}': parameter 1 is not a function` +
+                        ' (code strings are not evaluated).');
+  }
+  const callback = () => {
+    try {
+      handler(...args);
+    } catch (e) {
+      nativeLog(4, `Uncaught ${inspect(e)}`);
+    }
+  };
+  return nativeSetTimer(callback, Number(timeout) || 0, repeat);
+}
+
+export function setTimeout(handler, timeout = 0, ...args) {
+  return schedule('setTimeout', handler, timeout, args, false);
+}
+
+export function setInterval(handler, timeout = 0, ...args) {
+  return schedule('setInterval', handler, timeout, args, true);
+}
+
+export function clearTimeout(id = undefined) {
+  if (typeof id === 'number') nativeClearTimer(id);
+}
+
+export function clearInterval(id = undefined) {
+  if (typeof id === 'number') nativeClearTimer(id);
+}
