@@ -68,6 +68,11 @@ struct RuntimeOptions {
   bool background_maintenance = true;
   // JavaScript: allow eval/new Function/WebAssembly (false = --disallow-codegen).
   bool allow_codegen = true;
+  // JavaScript fetch(): hosts exempt from the destination checks, "HOST" or "HOST:PORT"
+  // (--fetch-allow), and the PEM bundle of CAs https fetches trust (empty: the system store).
+  // See JavaScriptEngineOptions.
+  std::vector<std::string> fetch_allow;
+  std::string fetch_ca_file;
   // Time source; nullptr = Clock::Real(). Borrowed; must outlive the Runtime.
   Clock* clock = nullptr;
 

@@ -408,7 +408,9 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
   if (store == nullptr) return absl::InvalidArgumentError("runtime: store must not be null");
   if (engines.empty()) {
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<JavaScriptEngine> js,
-                           NewJavaScriptEngine({.allow_codegen = options.allow_codegen}));
+                           NewJavaScriptEngine({.allow_codegen = options.allow_codegen,
+                                                .fetch_allow = options.fetch_allow,
+                                                .fetch_ca_file = options.fetch_ca_file}));
     engines.push_back(std::move(js));
     COSMO_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> liquid,

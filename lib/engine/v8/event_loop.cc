@@ -78,7 +78,10 @@ v8::MaybeLocal<v8::Promise> EventLoop::Fetch(v8::Local<v8::Context> context,
     return {};
   }
   if (client_ == nullptr) client_ = std::make_unique<HttpClient>(*fetch_options_);
-  request.deadline = absl::Now() + absl::Nanoseconds(wall_deadline_ns_ - SteadyNanos());
+  // A little past the request's own deadline, so that a transfer still running then ends the
+  // request as kExceededWallTime (the loop's check) rather than as a rejected fetch.
+  request.deadline =
+      absl::Now() + absl::Nanoseconds(wall_deadline_ns_ - SteadyNanos()) + absl::Milliseconds(100);
   absl::StatusOr<uint64_t> id = client_->Start(request);
   if (!id.ok()) {
     ThrowTypeError(isolate_, std::string(id.status().message()));
@@ -99,9 +102,9 @@ void EventLoop::WaitUntil(v8::Local<v8::Promise> promise) {
 }
 
 bool EventLoop::Wait() {
-  if (!finished_.empty()) return true;
   const int64_t now = SteadyNanos();
   if (now >= wall_deadline_ns_) return false;
+  if (!finished_.empty()) return true;
   int64_t until = wall_deadline_ns_;
   if (!timer_queue_.empty()) until = std::min(until, timer_queue_.begin()->first);
   if (until <= now) return true;
@@ -111,7 +114,7 @@ bool EventLoop::Wait() {
   } else {
     absl::SleepFor(wait);
   }
-  return !finished_.empty() || SteadyNanos() < wall_deadline_ns_;
+  return SteadyNanos() < wall_deadline_ns_;
 }
 
 void EventLoop::Settle(v8::Local<v8::Context> context, uint64_t id,
