@@ -205,6 +205,27 @@ std::optional<Failure> ParseLimits(const std::vector<std::string>& pairs,
   return std::nullopt;
 }
 
+// KEY=VALUE lines of an --env-file: blank lines and lines starting with '#' are skipped, the
+// value is everything after the first '=' (kept verbatim: no quotes or escapes are interpreted).
+std::optional<Failure> ReadEnvFile(const std::string& path,
+                                   std::map<std::string, std::string>* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Failure{absl::StrCat("--env-file ", path, ": cannot read the file"), 2};
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(line);
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    size_t eq = trimmed.find('=');
+    if (eq == absl::string_view::npos || eq == 0) {
+      return Failure{absl::StrCat("--env-file ", path, ":", number, ": expected KEY=VALUE"), 2};
+    }
+    (*out)[std::string(absl::StripTrailingAsciiWhitespace(trimmed.substr(0, eq)))] =
+        std::string(trimmed.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
 json FamilyJson(const pb::Family& family) { return cosmoctl::ToJson(family); }
 
 // --- subcommands -------------------------------------------------------------------------------
@@ -212,6 +233,7 @@ json FamilyJson(const pb::Family& family) { return cosmoctl::ToJson(family); }
 struct DeployArgs {
   std::string family, file, engine;
   std::vector<std::string> env, limits;
+  std::vector<std::string> env_files, secrets;
   std::optional<std::string> expected_version;
 };
 
@@ -222,7 +244,12 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
   std::map<std::string, std::string> files, env;
   std::map<std::string, uint64_t> limits;
   if (auto f = ReadBundle(a.file, a.engine, &engine, &main, &files)) return f;
+  // Later sources win: env files in order, then --env, then --secret.
+  for (const std::string& path : a.env_files) {
+    if (auto f = ReadEnvFile(path, &env)) return f;
+  }
   if (auto f = ParsePairs(a.env, "--env", &env)) return f;
+  if (auto f = ParsePairs(a.secrets, "--secret", &env)) return f;
   if (auto f = ParseLimits(a.limits, &limits)) return f;
   request.set_engine(engine);
   request.set_main(main);
@@ -529,6 +556,14 @@ int main(int argc, char** argv) {
   deploy_cmd->add_option("FAMILY", deploy.family, "Route family, e.g. shop")->required();
   deploy_cmd->add_option("FILE", deploy.file, "Source file (.js, .mjs or .liquid)")->required();
   deploy_cmd->add_option("--env", deploy.env, "Environment variable K=V (repeatable)")
+      ->allow_extra_args(false);
+  deploy_cmd
+      ->add_option("--env-file", deploy.env_files,
+                   "File of KEY=VALUE lines (# comments) added to env (repeatable)")
+      ->allow_extra_args(false);
+  deploy_cmd
+      ->add_option("--secret", deploy.secrets,
+                   "Secret K=V: in env like --env, never printed by cosmoctl (repeatable)")
       ->allow_extra_args(false);
   deploy_cmd
       ->add_option("--limit", deploy.limits,

@@ -44,6 +44,8 @@ struct Flags {
   uint64_t max_script_bytes = uint64_t{5} << 20;
   bool disallow_codegen = false;
   bool repair_store = false;
+  std::vector<std::string> fetch_allow;  // HOST[:PORT] exempt from fetch()'s destination checks
+  std::string fetch_ca_file;
 };
 
 // A quarter of physical memory (at least 256 MiB): room for ~1,000 warm families on a 16 GiB
@@ -106,6 +108,8 @@ int Serve(const Flags& flags) {
                                             ? size_t{flags.memory_budget_mb} << 20
                                             : DefaultMemoryBudgetBytes();
   runtime_options.allow_codegen = !flags.disallow_codegen;
+  runtime_options.fetch_allow = flags.fetch_allow;
+  runtime_options.fetch_ca_file = flags.fetch_ca_file;
   cosmo::ScriptLimits& caps = runtime_options.caps;
   caps.cpu_per_request = absl::Milliseconds(flags.max_cpu_ms);
   caps.memory_bytes = size_t{flags.max_memory_mb} << 20;
@@ -252,6 +256,14 @@ int main(int argc, char** argv) {
   app.add_flag("--disallow-codegen", flags.disallow_codegen,
                "Forbid eval, new Function and WebAssembly in scripts")
       ->envname("COSMO_DISALLOW_CODEGEN");
+  app.add_option("--fetch-allow", flags.fetch_allow,
+                 "HOST[:PORT] fetch() may reach although it is loopback, private, link-local "
+                 "or metadata (repeatable or comma-separated; IPv6 as [::1]:8080)")
+      ->delimiter(',')
+      ->envname("COSMO_FETCH_ALLOW");
+  app.add_option("--fetch-ca-file", flags.fetch_ca_file,
+                 "PEM file of the CAs https fetches trust instead of the system store")
+      ->envname("COSMO_FETCH_CA_FILE");
   app.add_flag("--repair-store", flags.repair_store,
                "Repair a corrupt LevelDB store in --data-dir (back it up first), then exit");
   try {
