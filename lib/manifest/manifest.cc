@@ -87,6 +87,54 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("stored manifest is malformed: ", what));
 }
 
+// Walks the CBOR heads of `bytes` without allocating, accepting only what a manifest can contain —
+// definite maps nested at most two deep, definite text strings, unsigned integers — with every
+// declared length within the input. libcbor's decoder trusts declared lengths and allocates for
+// them up front (a 40-byte input can ask for 32 GB), so bytes reach it only after this check.
+bool HasManifestShape(absl::string_view bytes) {
+  size_t pos = 0;
+  // Items still to read at each nesting level; level 0 is the single top-level item.
+  uint64_t pending[4] = {1, 0, 0, 0};
+  int depth = 0;
+  while (depth >= 0) {
+    if (pending[depth] == 0) {
+      --depth;
+      continue;
+    }
+    --pending[depth];
+    if (pos >= bytes.size()) return false;
+    const auto initial = static_cast<uint8_t>(bytes[pos++]);
+    const int major = initial >> 5;
+    const int info = initial & 0x1F;
+    uint64_t value = 0;
+    if (info < 24) {
+      value = static_cast<uint64_t>(info);
+    } else if (info <= 27) {
+      const size_t width = size_t{1} << (info - 24);
+      if (bytes.size() - pos < width) return false;
+      for (size_t i = 0; i < width; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[pos++]);
+    } else {
+      return false;  // indefinite lengths and reserved values never occur in a manifest
+    }
+    const uint64_t remaining = bytes.size() - pos;
+    switch (major) {
+      case 0:  // unsigned integer
+        break;
+      case 3:  // text string
+        if (value > remaining) return false;
+        pos += static_cast<size_t>(value);
+        break;
+      case 5:  // map: each entry takes at least two bytes
+        if (depth >= 2 || value > remaining / 2) return false;
+        pending[++depth] = value * 2;
+        break;
+      default:
+        return false;
+    }
+  }
+  return pos == bytes.size();
+}
+
 absl::StatusOr<std::string> TextOf(const cbor_item_t* item, absl::string_view what) {
   if (!cbor_isa_string(item) || !cbor_string_is_definite(item)) {
     return Corrupt(absl::StrCat(what, " is not a definite text string"));
@@ -143,6 +191,7 @@ absl::StatusOr<std::string> EncodeManifest(const Manifest& manifest) {
 }
 
 absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor) {
+  if (!HasManifestShape(cbor)) return Corrupt("not a CBOR map of text and unsigned integers");
   cbor_load_result result;
   CborPtr root(
       cbor_load(reinterpret_cast<const unsigned char*>(cbor.data()), cbor.size(), &result));
