@@ -52,7 +52,10 @@ struct RuntimeOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   // Unload least recently used activations while instances hold more than this.
   size_t memory_budget_bytes = size_t{1} << 30;
-  // Instances of one version that may run at once; 0 = the number of hardware threads.
+  // Instances of one version that may run at once; 0 = four per hardware thread (at least 8).
+  // More instances than cores pay off because a request waiting on fetch() or a timer holds its
+  // instance without using a core; each instance is one isolate (a few MiB), created only when
+  // that many requests of the family are in flight at once.
   size_t max_instances_per_version = 0;
   // How long a request waits for a busy family's instance before it is shed (kLoadShed).
   absl::Duration max_queue_wait = absl::Seconds(5);
@@ -117,7 +120,7 @@ class FamilyHandle {
 class Runtime {
  public:
   // Creates a runtime over `store`. `engines` are the languages it runs; when empty, the built-in
-  // engines (JavaScript on V8) are created with options derived from `options`.
+  // engines (JavaScript on V8, and Liquid) are created with options derived from `options`.
   static absl::StatusOr<std::unique_ptr<Runtime>> Create(
       RuntimeOptions options, std::unique_ptr<Store> store,
       std::vector<std::unique_ptr<Engine>> engines = {});

@@ -85,7 +85,7 @@ class LocalRuntime final : public Runtime {
     for (const auto& engine : engines_) engines_by_name_[engine->name()] = engine.get();
     max_instances_ = options_.max_instances_per_version != 0
                          ? options_.max_instances_per_version
-                         : std::max<size_t>(1, std::thread::hardware_concurrency());
+                         : std::max<size_t>(8, 4 * std::thread::hardware_concurrency());
   }
 
   absl::Status Start() {
