@@ -168,10 +168,16 @@ class Registry {
   // The active version of `family` (NOT_FOUND if none), for serving requests.
   virtual absl::StatusOr<ActiveVersion> GetActiveVersion(absl::string_view family) = 0;
 
-  // Called with the family's name after every committed deploy, rollback or delete made through
-  // this Registry, before the call that made it returns. Listeners run on the caller's thread,
-  // must be quick, and must not call the Registry's mutating methods. Listeners cannot be removed:
-  // whoever adds one must outlive the Registry or make the listener safe after it is gone.
+  // Called with the family's name after every committed deploy, rollback or delete of it. For a
+  // change made through this Registry, the listener runs on the caller's thread before the call
+  // that made it returns. When the Store supports Watch() (etcd), changes made through other
+  // Registries on the same store (other cosmo-servers) are reported too, on the store's watch
+  // thread, usually within milliseconds of their commit; a local change is then reported a second
+  // time, and after a watch resync every family is reported, so listeners must treat a call as
+  // "look again", never as "exactly one change happened". Listeners must be quick and must not
+  // call the Registry's mutating methods. Listeners cannot be removed: whoever adds one must
+  // outlive the Registry or make the listener safe after it is gone; destroying the Registry stops
+  // the watch first, so no listener runs after the destructor returns.
   using ChangeListener = std::function<void(absl::string_view family)>;
   virtual void AddChangeListener(ChangeListener listener) = 0;
 };

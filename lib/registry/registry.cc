@@ -6,6 +6,14 @@
 // this process or, on etcd, another server — got there first: re-read and decide again. Within
 // this process, writers of one family also take a striped mutex so they queue instead of spinning
 // on the store.
+//
+// Change listeners hear about changes from every process sharing the store, not only this one:
+// when the Store supports Watch() (etcd), the registry watches `fam/` and notifies the family of
+// every changed family record. A change made through this Registry is then reported twice (once
+// when its commit returns, once when the watch delivers it); listeners only invalidate, so that
+// is harmless. After a watch resync (history compacted while disconnected) every family in the
+// store, and every family this registry has seen, is notified, which covers families deleted
+// meanwhile.
 #include "cosmo/registry.h"
 
 #include <algorithm>
@@ -15,6 +23,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -142,6 +151,30 @@ class StoreRegistry final : public Registry {
   StoreRegistry(Store* store, absl::flat_hash_map<std::string, Engine*> engines, Clock* clock,
                 RegistryOptions options)
       : store_(store), engines_(std::move(engines)), clock_(clock), options_(std::move(options)) {}
+
+  // The watch goes first: its callback uses everything else.
+  ~StoreRegistry() override { watch_.reset(); }
+
+  // Follows family-record changes made through other Registries on the same store, where the
+  // store can watch; a store that cannot (UNIMPLEMENTED) is single-process, so nothing is missed.
+  absl::Status WatchFamilies() {
+    absl::StatusOr<std::unique_ptr<WatchHandle>> watch =
+        store_->Watch(store_keys::kFamilyPrefix, [this](const WatchEvent& event) {
+          if (event.type == WatchEvent::Type::kResync) {
+            NotifyAll();
+          } else if (absl::StartsWith(event.key, store_keys::kFamilyPrefix)) {
+            NotifyChanged(absl::string_view(event.key).substr(store_keys::kFamilyPrefix.size()));
+          }
+        });
+    if (absl::IsUnimplemented(watch.status())) return absl::OkStatus();
+    if (!watch.ok()) {
+      return absl::Status(watch.status().code(),
+                          absl::StrCat("registry: cannot watch family changes in ",
+                                       store_->Describe(), ": ", watch.status().message()));
+    }
+    watch_ = *std::move(watch);
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<DeployResult> Deploy(const DeployRequest& request) override {
     COSMO_RETURN_IF_ERROR(CheckTenantName(request.tenant));
@@ -455,6 +488,7 @@ class StoreRegistry final : public Registry {
     COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
     COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
     if (!current.record) return NoSuchFamily(family);
+    Remember(family);
     return ActiveVersion{current.record->active_version(), current.record->engine()};
   }
 
@@ -569,13 +603,38 @@ class StoreRegistry final : public Registry {
     return absl::OkStatus();
   }
 
+  // Only families that existed are remembered, so the set is bounded by the families the store
+  // has held, not by the names clients ask for.
+  void Remember(absl::string_view family) {
+    absl::MutexLock lock(&listeners_mu_);
+    if (!known_families_.contains(family)) known_families_.emplace(family);
+  }
+
   void NotifyChanged(absl::string_view family) {
     std::vector<ChangeListener> listeners;
     {
       absl::MutexLock lock(&listeners_mu_);
+      if (!known_families_.contains(family)) known_families_.emplace(family);
       listeners = listeners_;
     }
     for (const ChangeListener& listener : listeners) listener(family);
+  }
+
+  // After a watch resync: every family the store holds and every family seen before (some may
+  // have been deleted while the watch was disconnected).
+  void NotifyAll() {
+    absl::flat_hash_set<std::string> families;
+    {
+      absl::MutexLock lock(&listeners_mu_);
+      families = known_families_;
+    }
+    absl::StatusOr<std::vector<KeyValue>> rows = store_->Scan(store_keys::kFamilyPrefix, {});
+    if (rows.ok()) {
+      for (const KeyValue& row : *rows) {
+        families.insert(row.key.substr(store_keys::kFamilyPrefix.size()));
+      }
+    }
+    for (const std::string& family : families) NotifyChanged(family);
   }
 
   Store* const store_;
@@ -585,6 +644,9 @@ class StoreRegistry final : public Registry {
   std::array<absl::Mutex, kLockStripes> family_locks_;
   absl::Mutex listeners_mu_;
   std::vector<ChangeListener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  absl::flat_hash_set<std::string> known_families_ ABSL_GUARDED_BY(listeners_mu_);
+  // Declared last; the destructor resets it first anyway, before any member is destroyed.
+  std::unique_ptr<WatchHandle> watch_;
 };
 
 }  // namespace
@@ -612,7 +674,10 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(Store* store,
           absl::StrCat("registry: two engines named '", engine->name(), "'"));
     }
   }
-  return std::make_unique<StoreRegistry>(store, std::move(by_name), clock, std::move(options));
+  auto registry =
+      std::make_unique<StoreRegistry>(store, std::move(by_name), clock, std::move(options));
+  COSMO_RETURN_IF_ERROR(registry->WatchFamilies());
+  return registry;
 }
 
 }  // namespace cosmo

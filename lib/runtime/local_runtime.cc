@@ -109,6 +109,9 @@ class LocalRuntime final : public Runtime {
       stop_.Notify();
       maintenance_.join();
     }
+    // The registry's store watch calls the change listener, which uses table_, from its own
+    // thread; stop it before any member goes.
+    registry_.reset();
     for (const auto& activation : table_.All()) activation->Unload();
     // Usage must reach the store at shutdown; there is no caller left to report an error to.
     (void)meter_.Flush();
