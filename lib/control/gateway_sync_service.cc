@@ -123,10 +123,7 @@ grpc::Status GatewaySyncService::ReportUsage(grpc::ServerContext* context,
           absl::StrCat("deltas: bad family, version or outcomes for '", delta.family(), "'"));
     }
   }
-  // One report at a time, so a resend cannot race the original past the sequence check.
-  absl::MutexLock lock(&usage_mu_);
-  uint64_t& applied = applied_[request->gateway_id()];
-  if (request->sequence() <= applied) return grpc::Status::OK;
+  UsageMeter::Report report;
   for (const auto& delta : request->deltas()) {
     UsageTotals totals;
     totals.invocations = delta.invocations();
@@ -137,14 +134,11 @@ grpc::Status GatewaySyncService::ReportUsage(grpc::ServerContext* context,
     totals.peak_heap_bytes = delta.peak_heap_bytes();
     totals.request_bytes = delta.request_bytes();
     totals.response_bytes = delta.response_bytes();
-    meter_.CellFor(delta.family(), delta.version())->Restore(totals);
+    report.push_back({{delta.family(), delta.version()}, totals});
   }
-  // Persist before acknowledging: an acknowledged report is never lost. A failed flush keeps
-  // the deltas in the meter for the next flush; the gateway will not resend them.
-  absl::Status flushed = meter_.Flush();
-  applied = request->sequence();
-  if (!flushed.ok()) return ToGrpcStatus(flushed);
-  return grpc::Status::OK;
+  // Persisted, with the gateway's sequence, before acknowledging: an acknowledged report is never
+  // lost, and a resend (to this server or another) is never counted twice.
+  return ToGrpcStatus(meter_.MergeReport(request->gateway_id(), request->sequence(), report));
 }
 
 }  // namespace cosmo::control

@@ -1,8 +1,9 @@
 // The gRPC service cosmo.v1.GatewaySync (proto/cosmo/v1/gateway.proto): what cosmo-gateway needs
 // from cosmo-server. GetManifest reads the active version from the Registry; WatchVersions streams
 // the family names the Registry reports as changed (its change listener), each with the family's
-// active version at the time it is sent; ReportUsage merges gateway usage into the Store with its
-// own UsageMeter (compare-and-set merges, as a cluster's servers do), flushed before it answers.
+// active version at the time it is sent; ReportUsage merges gateway usage into the Store in one
+// guarded commit that also records the gateway's report sequence there, so a report resent to
+// another server of a cluster after an unanswered call is counted once.
 //
 // Borrows the Registry, Store and TokenAuthenticator, which must outlive it; the change feed the
 // Registry's listener writes to is shared, so the listener stays safe after the service is gone.
@@ -63,9 +64,6 @@ class GatewaySyncService final : public cosmo::v1::GatewaySync::Service {
   const TokenAuthenticator* const authenticator_;
   std::shared_ptr<Feed> feed_;
   UsageMeter meter_;
-  absl::Mutex usage_mu_;
-  // gateway id -> highest applied report sequence.
-  absl::flat_hash_map<std::string, uint64_t> applied_ ABSL_GUARDED_BY(usage_mu_);
 };
 
 }  // namespace cosmo::control

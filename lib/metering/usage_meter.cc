@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/status_macros.h"
@@ -99,6 +101,43 @@ absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::st
     if (!absl::IsAborted(s)) return s;
   }
   return absl::AbortedError(absl::StrCat("usage of ", family, " is contended; will retry"));
+}
+
+absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequence,
+                                     const Report& report) {
+  // TODO(usage): reporter records are never deleted; one small key per gateway process.
+  const std::string reporter_key = absl::StrCat("usagerep/", reporter);
+  for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
+    WriteBatch batch;
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> applied_raw, store_->Find(reporter_key));
+    uint64_t applied = 0;
+    if (applied_raw && !absl::SimpleAtoi(*applied_raw, &applied)) {
+      return absl::DataLossError(absl::StrCat("usage record '", reporter_key, "' is unreadable"));
+    }
+    if (sequence <= applied) return absl::OkStatus();
+    batch.Expect(reporter_key, applied_raw);
+    batch.Put(reporter_key, absl::StrCat(sequence));
+    // One record per key even if the report names a (family, version) twice.
+    absl::flat_hash_map<std::string, UsageTotals> merged;
+    for (const auto& [key, delta] : report) {
+      const std::string usage_key = UsageKey(key.first, key.second);
+      auto [it, inserted] = merged.try_emplace(usage_key);
+      if (inserted) {
+        COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(usage_key));
+        if (raw) {
+          COSMO_ASSIGN_OR_RETURN(it->second, ParseTotals(*raw, usage_key));
+        }
+        batch.Expect(usage_key, std::move(raw));
+      }
+      it->second.Merge(delta);
+    }
+    for (const auto& [usage_key, totals] : merged) {
+      batch.Put(usage_key, ToRecord(totals).SerializeAsString());
+    }
+    absl::Status s = store_->Commit(batch, Durability::kSync);
+    if (!absl::IsAborted(s)) return s;
+  }
+  return absl::AbortedError(absl::StrCat("usage report of ", reporter, " is contended; retry"));
 }
 
 absl::StatusOr<FamilyUsage> UsageMeter::Read(absl::string_view family) {

@@ -10,9 +10,11 @@
 #ifndef COSMO_LIB_METERING_USAGE_METER_H_
 #define COSMO_LIB_METERING_USAGE_METER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -63,6 +65,17 @@ class UsageMeter {
   // Merges every pending delta into the store. Returns the first error; deltas that failed are
   // kept for the next flush.
   absl::Status Flush();
+
+  // One report of usage measured elsewhere (a gateway), keyed by (family, version).
+  using Report = std::vector<std::pair<std::pair<std::string, std::string>, UsageTotals>>;
+
+  // Merges `report` into the store and records `sequence` as the last one applied for
+  // `reporter`, all in one guarded commit; a report whose sequence is not above the recorded one
+  // changes nothing. The record lives in the store, so a report resent to another process sharing
+  // it (after a call whose outcome was unknown, e.g. a timeout during an etcd election) is counted
+  // exactly once. Reporters must use a fresh id per process (sequences restart at 1). Bypasses
+  // this meter's cells. UNAVAILABLE / DATA_LOSS from the store; ABORTED when contended.
+  absl::Status MergeReport(absl::string_view reporter, uint64_t sequence, const Report& report);
 
   // Persisted totals plus pending deltas. NOT_FOUND if the family has no usage at all.
   absl::StatusOr<FamilyUsage> Read(absl::string_view family);
