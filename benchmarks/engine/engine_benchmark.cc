@@ -67,6 +67,8 @@ void RunWarm(benchmark::State& state, const Manifest& manifest, const HttpReques
     benchmark::DoNotOptimize(result);
   }
   state.SetItemsProcessed(state.iterations());
+  // The isolate's heap in use (plus array buffers) after the requests.
+  state.counters["heap_bytes"] = static_cast<double>(instance->MemoryBytes());
 }
 
 void BM_WarmInvokeHelloString(benchmark::State& state) {
@@ -132,6 +134,8 @@ void BM_ColdActivationCached(benchmark::State& state) {
     }
     benchmark::DoNotOptimize((*instance)->Invoke(HelloRequest()));
     state.PauseTiming();
+    // A fresh isolate's heap in use after its first request.
+    state.counters["heap_bytes"] = static_cast<double>((*instance)->MemoryBytes());
     instance->reset();
     if (spare) absl::SleepFor(absl::Milliseconds(50));
     state.ResumeTiming();

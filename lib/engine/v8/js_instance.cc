@@ -163,9 +163,8 @@ JsInstance::~JsInstance() {
     modules_.clear();
     handler_.Reset();
     env_.Reset();
-    invoke_.Reset();
+    invoke_fast_.Reset();
     response_parts_.Reset();
-    make_context_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -203,8 +202,7 @@ absl::Status JsInstance::CreateContext() {
     return absl::InternalError("the web-API runtime defines no __cosmo_dispatch");
   }
   for (auto [name, slot] :
-       {std::pair{"invoke", &invoke_}, std::pair{"responseParts", &response_parts_},
-        std::pair{"makeContext", &make_context_}}) {
+       {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_}}) {
     v8::Local<v8::Value> fn;
     if (!dispatch.As<v8::Object>()->Get(context, NewString(isolate_, name)).ToLocal(&fn) ||
         !fn->IsFunction()) {
@@ -411,9 +409,9 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     result.error = "this instance hit a limit earlier and must be replaced";
     return result;
   }
-  auto wall_start = std::chrono::steady_clock::now();
+  const int64_t wall_start_ns = EventLoop::SteadyNanos();
   const int64_t wall_deadline_ns =
-      EventLoop::SteadyNanos() + absl::ToInt64Nanoseconds(limits_.wall_per_request);
+      wall_start_ns + absl::ToInt64Nanoseconds(limits_.wall_per_request);
   result.usage.request_bytes = request.body.size();
   {
     v8::Locker locker(isolate_);
@@ -485,9 +483,7 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     }
   }
   result.usage.response_bytes = result.response.body.size();
-  result.usage.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::steady_clock::now() - wall_start)
-                             .count();
+  result.usage.wall_us = (EventLoop::SteadyNanos() - wall_start_ns) / 1000;
   return result;
 }
 
@@ -501,10 +497,6 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   };
   v8::Local<v8::Value> undefined = v8::Undefined(isolate_);
 
-  v8::Local<v8::Value> ctx;
-  if (!make_context_.Get(isolate_)->Call(context, undefined, 0, nullptr).ToLocal(&ctx)) {
-    return fail();
-  }
   absl::InlinedVector<v8::Local<v8::Value>, 32> header_values;
   header_values.reserve(request.headers.size() * 2);
   for (const auto& [name, value] : request.headers) {
@@ -524,20 +516,30 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   v8::Local<v8::Value> args[] = {
       handler_.Get(isolate_),
       env_.Get(isolate_),
-      ctx,
       NewString(isolate_, request.method),
       NewString(isolate_, request.url),
       v8::Array::New(isolate_, header_values.data(), header_values.size()),
       body,
   };
+  // One call into JavaScript: it builds the Request and the ExecutionContext, runs the handler
+  // and, for a synchronous Response or string, returns the response parts (still under the CPU
+  // watchdog, so a getter that loops is stopped).
   v8::Local<v8::Value> value;
-  if (!invoke_.Get(isolate_)->Call(context, undefined, std::size(args), args).ToLocal(&value)) {
+  if (!invoke_fast_.Get(isolate_)
+           ->Call(context, undefined, std::size(args), args)
+           .ToLocal(&value)) {
     return fail();
   }
   // Turns of the event loop: microtasks, then timers and finished fetches, until the handler's
   // promise settles. With nothing left that could wake the loop, it never will.
   isolate_->PerformMicrotaskCheckpoint();
   if (isolate_->IsExecutionTerminating()) return;
+  if (value->IsArray()) {
+    // invokeFast returns an array only as response parts.
+    if (!ReadResponseParts(context, value.As<v8::Array>(), result)) return fail();
+    if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
+    return;
+  }
   if (value->IsPromise()) {
     v8::Local<v8::Promise> promise = value.As<v8::Promise>();
     while (promise->State() == v8::Promise::kPending) {
@@ -612,20 +614,27 @@ JsInstance::Wake JsInstance::WaitForEvents(EventLoop& loop) {
 
 bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
                                  InvokeResult& result) {
-  auto invalid = [&](const std::string& why) {
-    result.outcome = Outcome::kException;
-    result.error = absl::StrCat("invalid response: ", why);
-    return true;
-  };
   v8::Local<v8::Value> parts_value;
   if (!response_parts_.Get(isolate_)
            ->Call(context, v8::Undefined(isolate_), 1, &value)
            .ToLocal(&parts_value)) {
     return false;
   }
-  if (!parts_value->IsArray())
-    return invalid(std::string("the runtime returned no response parts"));
-  v8::Local<v8::Array> parts = parts_value.As<v8::Array>();
+  if (!parts_value->IsArray()) {
+    result.outcome = Outcome::kException;
+    result.error = "invalid response: the runtime returned no response parts";
+    return true;
+  }
+  return ReadResponseParts(context, parts_value.As<v8::Array>(), result);
+}
+
+bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
+                                   InvokeResult& result) {
+  auto invalid = [&](const std::string& why) {
+    result.outcome = Outcome::kException;
+    result.error = absl::StrCat("invalid response: ", why);
+    return true;
+  };
   v8::Local<v8::Value> status, headers, body;
   if (!parts->Get(context, 0).ToLocal(&status) || !parts->Get(context, 1).ToLocal(&headers) ||
       !parts->Get(context, 2).ToLocal(&body)) {

@@ -89,8 +89,13 @@ class JsInstance final : public Instance {
   // Blocks in the loop until it has work, with the CPU watchdog disarmed (a waiting thread uses
   // no CPU). kStopped if the watchdog fired before it was disarmed.
   Wake WaitForEvents(EventLoop& loop);
+  // responseParts(value), then ReadResponseParts. False when JavaScript threw (or was stopped).
   bool ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
                        InvokeResult& result);
+  // Fills result.response from [status, flatHeaders, body]; an invalid part is an exception
+  // outcome (true). False when reading the parts threw.
+  bool ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
+                         InvokeResult& result);
 
   // Arms the watchdog for `budget_ns` of this thread's CPU from `cpu_start_ns`.
   void ArmCpu(int64_t cpu_start_ns, int64_t budget_ns);
@@ -123,9 +128,8 @@ class JsInstance final : public Instance {
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> handler_;
   v8::Global<v8::Object> env_;
-  v8::Global<v8::Function> invoke_;
+  v8::Global<v8::Function> invoke_fast_;
   v8::Global<v8::Function> response_parts_;
-  v8::Global<v8::Function> make_context_;
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 

@@ -72,10 +72,11 @@ constexpr std::string_view kPrelude = R"JS(
 })()
 )JS";
 
-// Runs one request through the runtime while the snapshot is made, so the functions every request
-// needs (Request, Headers, URL parsing, Response, responseParts) are compiled and their bytecode
-// is kept in the snapshot (FunctionCodeHandling::kKeep): a fresh isolate's first request then
-// compiles nothing of the runtime. The objects it creates are garbage before the snapshot.
+// Runs requests through the runtime while the snapshot is made (an async handler, and synchronous
+// ones returning a Response and a string), so the functions every request needs (invokeFast,
+// Request, Headers, URL parsing, Response, responseParts) are compiled and their bytecode is kept
+// in the snapshot (FunctionCodeHandling::kKeep): a fresh isolate's first request then compiles
+// nothing of the runtime. The objects it creates are garbage before the snapshot.
 constexpr std::string_view kWarmUp = R"JS(
 (function () {
   'use strict';
@@ -89,11 +90,15 @@ constexpr std::string_view kWarmUp = R"JS(
       return new Response(`${url.pathname}${url.search}`, { headers: { 'x-warm': '1' } });
     },
   };
-  const ctx = dispatch.makeContext();
-  const result = dispatch.invoke(handler, {}, ctx, 'POST', 'http://localhost/warm/up?x=1',
-                                 ['host', 'localhost', 'accept', '*/*'], new Uint8Array([123, 125]));
+  const result = dispatch.invokeFast(handler, {}, 'POST', 'http://localhost/warm/up?x=1',
+                                     ['host', 'localhost', 'accept', '*/*'],
+                                     new Uint8Array([123, 125]));
   Promise.resolve(result).then((response) => dispatch.responseParts(response), () => {});
-  dispatch.responseParts('warm');
+  // The synchronous path: a Response and a string converted inside invokeFast.
+  const sync = { fetch(request) { return new Response('warm'); } };
+  dispatch.invokeFast(sync, {}, 'GET', 'http://localhost/', ['host', 'localhost'], undefined);
+  dispatch.invokeFast({ fetch() { return 'warm'; } }, {}, 'GET', 'http://localhost/', [],
+                      undefined);
 })();
 )JS";
 

@@ -1,6 +1,15 @@
 // The surface the C++ engine calls, installed as the non-enumerable global
 // `__cosmo_dispatch` (scripts can see it but it holds nothing of theirs):
 //
+//   invokeFast(handler, env, method, url, headers, body) -> [status, flatHeaders, body] | value
+//       The request path's one call into JavaScript: builds the Request and the ExecutionContext,
+//       calls handler.fetch(request, env, ctx) and, when the result is a string or a Response,
+//       returns responseParts(result) directly. Anything else is returned as it is (a Promise,
+//       to be settled by the event loop and then given to responseParts; or a value responseParts
+//       rejects). Never returns an array that is not response parts: a handler that returns an
+//       array gets responseParts' TypeError here. A synchronous result is converted before the
+//       microtask checkpoint that follows the handler, so a change that a microtask queued by
+//       the handler makes to the returned Response is not seen.
 //   invoke(handler, env, ctx, method, url, headers, body)
 //       Builds the Request (lazily: see request.js) and calls handler.fetch(request, env, ctx);
 //       returns what it returns (a Response, a string, a Promise, or anything else, which
@@ -23,6 +32,8 @@ import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
 
 const kInternal = {};
+// Captured before any script runs: scripts may replace Array.isArray.
+const isArray = Array.isArray;
 // Reads an ExecutionContext's promises; defined inside the class, where it can.
 let waitUntilPromises;
 
@@ -67,18 +78,29 @@ function describe(value) {
   return `a ${typeof value}`;
 }
 
+function responseParts(value) {
+  if (typeof value === 'string') return [200, ['content-type', kTextPlain], value];
+  if (responseInternals.is(value)) return responseInternals.parts(value);
+  throw new TypeError(
+      `invalid response: the handler must return a Response or a string, got ${describe(value)}`);
+}
+
 export const dispatch = {
+  invokeFast(handler, env, method, url, headers, body) {
+    const request = requestInternals.fromHost(method, url, headers, body);
+    const value = handler.fetch(request, env, new ExecutionContext(kInternal));
+    if (typeof value === 'string' || responseInternals.is(value) || isArray(value)) {
+      return responseParts(value);
+    }
+    return value;
+  },
+
   invoke(handler, env, ctx, method, url, headers, body) {
     const request = requestInternals.fromHost(method, url, headers, body);
     return handler.fetch(request, env, ctx);
   },
 
-  responseParts(value) {
-    if (typeof value === 'string') return [200, ['content-type', kTextPlain], value];
-    if (responseInternals.is(value)) return responseInternals.parts(value);
-    throw new TypeError(
-        `invalid response: the handler must return a Response or a string, got ${describe(value)}`);
-  },
+  responseParts,
 
   makeContext() {
     return new ExecutionContext(kInternal);
