@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -249,7 +250,13 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
     if (auto f = ReadEnvFile(path, &env)) return f;
   }
   if (auto f = ParsePairs(a.env, "--env", &env)) return f;
-  if (auto f = ParsePairs(a.secrets, "--secret", &env)) return f;
+  std::map<std::string, std::string> secrets;
+  if (auto f = ParsePairs(a.secrets, "--secret", &secrets)) return f;
+  for (const auto& [name, value] : secrets) {
+    env[name] = value;
+    // The server masks these values wherever it shows env or script output.
+    request.add_secret_names(name);
+  }
   if (auto f = ParseLimits(a.limits, &limits)) return f;
   request.set_engine(engine);
   request.set_main(main);
@@ -359,6 +366,16 @@ std::optional<Failure> Get(Client& client, const GlobalOptions& g, const std::st
   std::printf("updated:  %s\n", HumanTime(response.update_time()).c_str());
   std::printf("history:  %llu entries\n",
               static_cast<unsigned long long>(response.history_length()));
+  // Secret values arrive as "***" already; the server never sends them.
+  if (!response.env().empty()) {
+    std::printf("env:\n");
+    std::map<std::string, std::string> env(response.env().begin(), response.env().end());
+    for (const auto& [name, value] : env) {
+      const bool secret = std::find(response.secret_names().begin(), response.secret_names().end(),
+                                    name) != response.secret_names().end();
+      std::printf("  %s=%s%s\n", name.c_str(), value.c_str(), secret ? "  (secret)" : "");
+    }
+  }
   return std::nullopt;
 }
 

@@ -59,6 +59,11 @@ struct DeployRequest {
   std::string tenant;
   std::string family;
   Manifest manifest;
+  // Names of env variables whose values are secret; each must be a key of manifest.env
+  // (INVALID_ARGUMENT otherwise). Recorded per family and version, outside the manifest, so they
+  // do not change the version: deploying the active content with other names updates them
+  // without a new version or history entry (created == false). Order and repeats do not matter.
+  std::vector<std::string> secret_names;
   // When set, deploy only if the family's active version starts with this (8+ hex digits), or,
   // when empty, only if the family does not exist yet; ABORTED otherwise.
   std::optional<std::string> expected_version;
@@ -93,12 +98,17 @@ struct FamilyInfo {
   absl::Time created;
   absl::Time updated;
   uint64_t history_length = 0;
+  // Secret env names of the active version, sorted. Filled by GetFamily(), not ListFamilies().
+  std::vector<std::string> secret_names;
 };
 
 // What the data plane needs to serve a family; no ownership check.
 struct ActiveVersion {
   std::string version;
   std::string engine;
+  // Env names whose values are secret in this version, sorted: whoever shows the script's output
+  // masks their values.
+  std::vector<std::string> secret_names;
 };
 
 struct PageRequest {

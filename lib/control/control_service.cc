@@ -18,6 +18,9 @@ namespace {
 
 namespace pb = ::cosmo::v1;
 
+// What GetFamily shows instead of a secret's value.
+constexpr absl::string_view kMaskedValue = "***";
+
 void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
   const int64_t micros = absl::ToUnixMicros(time);
   int64_t seconds = micros / 1000000;
@@ -51,6 +54,7 @@ void ToProto(const FamilyInfo& info, pb::Family* out) {
   SetTime(info.created, out->mutable_create_time());
   SetTime(info.updated, out->mutable_update_time());
   out->set_history_length(info.history_length);
+  for (const std::string& name : info.secret_names) out->add_secret_names(name);
 }
 
 void ToProto(const HistoryEntry& entry, pb::HistoryEntry* out) {
@@ -164,6 +168,7 @@ grpc::Status ControlService::Deploy(grpc::ServerContext* context, const pb::Depl
   deploy.manifest = ToManifest(request->engine(), request->main(), request->files(), request->env(),
                                request->limits());
   if (request->has_expected_version()) deploy.expected_version = request->expected_version();
+  deploy.secret_names.assign(request->secret_names().begin(), request->secret_names().end());
   auto result = registry_->Deploy(deploy);
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_version(result->version);
@@ -194,6 +199,14 @@ grpc::Status ControlService::GetFamily(grpc::ServerContext* context,
   auto info = registry_->GetFamily(*tenant, request->family());
   if (!info.ok()) return ToGrpcStatus(info.status());
   ToProto(*info, response);
+  auto manifest = registry_->LoadManifest(info->active_version);
+  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
+  auto& env = *response->mutable_env();
+  for (const auto& [name, value] : manifest->env) {
+    const bool secret =
+        std::binary_search(info->secret_names.begin(), info->secret_names.end(), name);
+    env[name] = secret ? std::string(kMaskedValue) : value;
+  }
   return grpc::Status::OK;
 }
 

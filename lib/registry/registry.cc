@@ -99,6 +99,26 @@ absl::Status CheckVersionPrefix(absl::string_view prefix) {
                    "hex digits"));
 }
 
+// The deploy's secret names, sorted and unique, each an env key of the manifest.
+absl::StatusOr<std::vector<std::string>> NormalizeSecretNames(const DeployRequest& request) {
+  std::vector<std::string> names = request.secret_names;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (const std::string& name : names) {
+    if (!request.manifest.env.contains(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("secret_names: '",
+                                                     absl::CHexEscape(name.substr(0, 80)),
+                                                     "' is not a variable of this deploy's env"));
+    }
+  }
+  return names;
+}
+
+bool SameNames(const pb::FamilyVersionRecord& record, const std::vector<std::string>& names) {
+  return std::equal(record.secret_names().begin(), record.secret_names().end(), names.begin(),
+                    names.end());
+}
+
 absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
 HistoryEntry ToEntry(const pb::HistoryRecord& record) {
@@ -183,6 +203,8 @@ class StoreRegistry final : public Registry {
       COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*request.expected_version));
     }
     COSMO_RETURN_IF_ERROR(Validate(request.manifest));
+    COSMO_ASSIGN_OR_RETURN(const std::vector<std::string> secret_names,
+                           NormalizeSecretNames(request));
     COSMO_ASSIGN_OR_RETURN(std::string cbor, EncodeManifest(request.manifest));
     const std::string version = Sha256Hex(cbor);
 
@@ -205,18 +227,47 @@ class StoreRegistry final : public Registry {
                            expected.empty() ? "(none)" : expected, "; fetch it again and retry"));
         }
       }
-      if (active == version) return DeployResult{version, false, active};
-
       const absl::Time now = clock_->Now();
       WriteBatch batch;
       const std::string fver_key = store_keys::FamilyVersion(request.family, version);
       COSMO_ASSIGN_OR_RETURN(std::optional<std::string> fver, store_->Find(fver_key));
-      if (!fver) {
+      // Secret names live in the family's version record: a version the family already has gets
+      // them rewritten when they differ; the active one gets nothing else.
+      std::optional<pb::FamilyVersionRecord> renamed;
+      if (fver) {
+        COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord fver_record,
+                               Parse<pb::FamilyVersionRecord>(*fver, fver_key));
+        if (!SameNames(fver_record, secret_names)) {
+          fver_record.mutable_secret_names()->Assign(secret_names.begin(), secret_names.end());
+          renamed = std::move(fver_record);
+        }
+      }
+      if (active == version) {
+        if (!renamed) return DeployResult{version, false, active};
+        // The family record is rewritten unchanged so that stores which watch family records
+        // tell other servers to look again.
+        batch.Expect(store_keys::Family(request.family), current.raw);
+        batch.Put(store_keys::Family(request.family), *current.raw);
+        batch.ExpectValue(fver_key, *fver);
+        batch.Put(fver_key, renamed->SerializeAsString());
+        absl::Status committed = store_->Commit(batch, Durability::kSync);
+        if (committed.ok()) {
+          NotifyChanged(request.family);
+          return DeployResult{version, false, active};
+        }
+        if (!absl::IsAborted(committed)) return committed;
+        continue;
+      }
+      if (renamed) {
+        batch.ExpectValue(fver_key, *fver);
+        batch.Put(fver_key, renamed->SerializeAsString());
+      } else if (!fver) {
         batch.ExpectAbsent(fver_key);
         pb::FamilyVersionRecord fver_record;
         fver_record.set_first_deployed_unix_micros(absl::ToUnixMicros(now));
         fver_record.set_size_bytes(cbor.size());
         fver_record.set_engine(request.manifest.engine);
+        fver_record.mutable_secret_names()->Assign(secret_names.begin(), secret_names.end());
         batch.Put(fver_key, fver_record.SerializeAsString());
         COSMO_RETURN_IF_ERROR(AddBlobReference(version, cbor, batch));
       }
@@ -316,7 +367,9 @@ class StoreRegistry final : public Registry {
   absl::StatusOr<FamilyInfo> GetFamily(absl::string_view tenant,
                                        absl::string_view family) override {
     COSMO_ASSIGN_OR_RETURN(pb::FamilyRecord record, ReadOwnedFamily(tenant, family));
-    return ToInfo(family, record);
+    FamilyInfo info = ToInfo(family, record);
+    COSMO_ASSIGN_OR_RETURN(info.secret_names, ReadSecretNames(family, record.active_version()));
+    return info;
   }
 
   absl::StatusOr<Page<FamilyInfo>> ListFamilies(absl::string_view tenant,
@@ -489,7 +542,9 @@ class StoreRegistry final : public Registry {
     COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
     if (!current.record) return NoSuchFamily(family);
     Remember(family);
-    return ActiveVersion{current.record->active_version(), current.record->engine()};
+    ActiveVersion active{current.record->active_version(), current.record->engine(), {}};
+    COSMO_ASSIGN_OR_RETURN(active.secret_names, ReadSecretNames(family, active.version));
+    return active;
   }
 
  private:
@@ -534,6 +589,18 @@ class StoreRegistry final : public Registry {
     if (!current.record) return NoSuchFamily(family);
     COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
     return *std::move(current.record);
+  }
+
+  // The secret names recorded for `version` of `family`; none if the version record is gone (a
+  // delete racing this read).
+  absl::StatusOr<std::vector<std::string>> ReadSecretNames(absl::string_view family,
+                                                           absl::string_view version) {
+    const std::string key = store_keys::FamilyVersion(family, version);
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(key));
+    if (!raw) return std::vector<std::string>();
+    COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord record,
+                           Parse<pb::FamilyVersionRecord>(*raw, key));
+    return std::vector<std::string>(record.secret_names().begin(), record.secret_names().end());
   }
 
   absl::StatusOr<pb::HistoryRecord> ReadHistory(absl::string_view family, uint64_t sequence) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -24,6 +25,11 @@ struct VersionSlot {
   std::string version;
   std::shared_ptr<InstancePool> pool;
   std::shared_ptr<UsageCell> usage;
+  // Values of the version's secret env variables (4+ bytes, longest first), replaced by "***" in
+  // every log record the version writes.
+  std::vector<std::string> secret_values;
+  // The secret names those values came from, to notice when a deploy changes only them.
+  std::vector<std::string> secret_names;
 };
 
 class Activation {

@@ -7,6 +7,7 @@
 // off that path, under the activation's own load mutex, so a cold family never blocks another.
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "cosmo/javascript_engine.h"
@@ -50,6 +52,35 @@ Outcome OutcomeForActivationFailure(const absl::Status& status) {
     default:
       return Outcome::kInternal;
   }
+}
+
+// Secret values shorter than this are not masked in logs: a short value ("1", "on") would mask
+// unrelated text everywhere and hide little.
+constexpr size_t kMinMaskedSecretBytes = 4;
+constexpr absl::string_view kMaskedSecret = "***";
+
+// The values of `names` in `env` worth masking, longest first so a secret that contains another
+// is masked whole.
+std::vector<std::string> SecretValues(const std::vector<std::string>& names,
+                                      const std::map<std::string, std::string>& env) {
+  std::vector<std::string> values;
+  for (const std::string& name : names) {
+    auto it = env.find(name);
+    if (it != env.end() && it->second.size() >= kMinMaskedSecretBytes) values.push_back(it->second);
+  }
+  std::sort(values.begin(), values.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
+// `text` with every occurrence of each of `secrets` replaced by "***".
+std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    if (text.find(secret) == std::string::npos) continue;
+    text = absl::StrReplaceAll(text, {{secret, kMaskedSecret}});
+  }
+  return text;
 }
 
 InvokeResult Failed(Outcome outcome, std::string error) {
@@ -153,6 +184,8 @@ class LocalRuntime final : public Runtime {
     }
     InvokeResult result = (*instance)->Invoke(request);
     slot->pool->Release(*std::move(instance));
+    // The error text also reaches the HTTP client (first line of a 500): mask it for both.
+    if (!result.error.empty()) result.error = Redact(std::move(result.error), slot->secret_values);
     Record(family, *slot, result);
     return result;
   }
@@ -259,7 +292,16 @@ class LocalRuntime final : public Runtime {
       Activation& activation, const std::shared_ptr<const VersionSlot>& current)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
     COSMO_ASSIGN_OR_RETURN(ActiveVersion active, registry_->GetActiveVersion(activation.family()));
-    if (current != nullptr && current->version == active.version) return current;
+    if (current != nullptr && current->version == active.version) {
+      if (current->secret_names == active.secret_names) return current;
+      // Same content deployed with other secret names: same instances, new masking.
+      COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(active.version));
+      auto slot = std::make_shared<VersionSlot>(*current);
+      slot->secret_values = SecretValues(active.secret_names, manifest.env);
+      slot->secret_names = std::move(active.secret_names);
+      activation.Swap(slot);
+      return slot;
+    }
     auto engine = engines_by_name_.find(active.engine);
     if (engine == engines_by_name_.end()) {
       return absl::InternalError(absl::StrCat("family '", activation.family(), "' needs engine '",
@@ -280,6 +322,8 @@ class LocalRuntime final : public Runtime {
     slot->version = active.version;
     slot->pool = std::move(pool);
     slot->usage = meter_.CellFor(activation.family(), active.version);
+    slot->secret_values = SecretValues(active.secret_names, manifest.env);
+    slot->secret_names = std::move(active.secret_names);
     std::shared_ptr<const VersionSlot> replaced = activation.Swap(slot);
     if (replaced != nullptr) {
       replaced->pool->Retire();
@@ -327,7 +371,7 @@ class LocalRuntime final : public Runtime {
       record.version = slot.version;
       record.request_id = request_id;
       record.level = message.level;
-      record.text = message.text;
+      record.text = Redact(message.text, slot.secret_values);
       ring->Append(std::move(record));
     }
     if (result.outcome != Outcome::kOk) {
@@ -337,7 +381,8 @@ class LocalRuntime final : public Runtime {
       record.version = slot.version;
       record.request_id = request_id;
       record.level = LogLevel::kError;
-      record.text = absl::StrCat(OutcomeName(result.outcome), ": ", result.error);
+      record.text =
+          Redact(absl::StrCat(OutcomeName(result.outcome), ": ", result.error), slot.secret_values);
       record.is_outcome = true;
       record.outcome = result.outcome;
       ring->Append(std::move(record));

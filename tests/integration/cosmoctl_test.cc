@@ -404,5 +404,87 @@ TEST(CosmoctlDataPlaneTest, UsageAndLogsFollowRealInvocations) {
   EXPECT_EQ(nlohmann::json::parse(usage.out)[0]["total"]["invocations"], 2);
 }
 
+// --secret values stay in the version (and reach the script), but no output shows them: get and
+// its --json form mask them, and the server masks them in console output and in uncaught errors
+// before they reach `cosmoctl logs` or the HTTP error body.
+TEST(CosmoctlSecretsTest, SecretsAreMaskedInGetAndLogs) {
+  TempDir dir;
+  std::string address;
+  int http_port = 0;
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address, &http_port);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, {{"COSMO_TOKEN", "\x01"}});
+  };
+  constexpr char kSecret[] = "tok-5up3r-s3cr3t";
+  std::string script = dir.Sub("keys.js");
+  std::ofstream(script)
+      << "export default { fetch(request, env) {\n"
+      << "  const path = new URL(request.url).pathname;\n"
+      << "  if (path === '/keys/throw') throw new Error(`bad key ${env.API_KEY}`);\n"
+      << "  console.log(`key=${env.API_KEY} mode=${env.MODE}`);\n"
+      << "  return new Response(env.API_KEY.length + ' ' + env.MODE);\n} };\n";
+  const std::vector<std::string> deploy = {"deploy",
+                                           "keys",
+                                           script,
+                                           "--env",
+                                           "MODE=plain",
+                                           "--secret",
+                                           absl::StrCat("API_KEY=", kSecret)};
+  CommandResult deployed = ctl(deploy);
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  EXPECT_THAT(deployed.out, Not(HasSubstr(kSecret)));
+
+  // The script sees the real value.
+  auto response = RawExchange(http_port, "GET /keys/log HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, HasSubstr("16 plain"));
+  response = RawExchange(http_port, "GET /keys/throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, HasSubstr("500"));
+  EXPECT_THAT(*response, Not(HasSubstr(kSecret)));
+
+  CommandResult logs = ctl({"logs", "keys"});
+  ASSERT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_THAT(logs.out, HasSubstr("key=*** mode=plain"));
+  EXPECT_THAT(logs.out, HasSubstr("bad key ***"));
+  EXPECT_THAT(logs.out, Not(HasSubstr(kSecret)));
+  CommandResult json_logs = ctl({"--json", "logs", "keys"});
+  ASSERT_EQ(json_logs.exit_code, 0) << json_logs.err;
+  EXPECT_THAT(json_logs.out, HasSubstr("key=*** mode=plain"));
+  EXPECT_THAT(json_logs.out, Not(HasSubstr(kSecret)));
+
+  CommandResult got = ctl({"get", "keys"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_THAT(got.out, HasSubstr("API_KEY=***  (secret)"));
+  EXPECT_THAT(got.out, HasSubstr("MODE=plain\n"));
+  EXPECT_THAT(got.out, Not(HasSubstr(kSecret)));
+  got = ctl({"--json", "get", "keys"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_THAT(got.out, Not(HasSubstr(kSecret)));
+  auto family = nlohmann::json::parse(got.out);
+  EXPECT_EQ(family["secret_names"], nlohmann::json::array({"API_KEY"}));
+  EXPECT_EQ(family["env"]["API_KEY"], "***");
+  EXPECT_EQ(family["env"]["MODE"], "plain");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--json", "history", "keys"}, {"--json", "list"}, {"list"}}) {
+    CommandResult shown = ctl(args);
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_THAT(shown.out, Not(HasSubstr(kSecret))) << args[1];
+  }
+
+  // The same deploy again changes nothing; the names are not part of the version.
+  CommandResult again = ctl(deploy);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("nothing changed"));
+  CommandResult history = ctl({"--json", "history", "keys"});
+  EXPECT_EQ(nlohmann::json::parse(history.out).size(), 1u);
+
+  (*server)->Signal(SIGTERM);
+  EXPECT_EQ((*server)->Wait(), 0) << (*server)->output();
+}
+
 }  // namespace
 }  // namespace cosmo

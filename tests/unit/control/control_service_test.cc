@@ -77,6 +77,59 @@ class ControlServiceTest : public ::testing::Test {
   std::unique_ptr<pb::Control::Stub> stub_;
 };
 
+TEST_F(ControlServiceTest, SecretNamesMaskGetFamilyAndLogsAndMustBeEnvKeys) {
+  pb::DeployRequest request;
+  request.set_family("keys");
+  request.set_engine("javascript");
+  request.set_main("index.js");
+  (*request.mutable_files())["index.js"] = "log using k-secret-9 now";
+  (*request.mutable_env())["API_KEY"] = "k-secret-9";
+  (*request.mutable_env())["MODE"] = "plain";
+  request.add_secret_names("NOPE");
+  {
+    grpc::ClientContext context;
+    Context(&context);
+    pb::DeployResponse response;
+    grpc::Status status = stub_->Deploy(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("secret_names: 'NOPE'"));
+  }
+  request.clear_secret_names();
+  request.add_secret_names("API_KEY");
+  {
+    grpc::ClientContext context;
+    Context(&context);
+    pb::DeployResponse response;
+    grpc::Status status = stub_->Deploy(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  pb::Family family;
+  {
+    pb::GetFamilyRequest get;
+    get.set_family("keys");
+    grpc::ClientContext context;
+    Context(&context);
+    ASSERT_TRUE(stub_->GetFamily(&context, get, &family).ok());
+  }
+  ASSERT_EQ(family.secret_names_size(), 1);
+  EXPECT_EQ(family.secret_names(0), "API_KEY");
+  EXPECT_EQ(family.env().at("API_KEY"), "***");
+  EXPECT_EQ(family.env().at("MODE"), "plain");
+  EXPECT_EQ(family.SerializeAsString().find("k-secret-9"), std::string::npos);
+
+  Invoke("keys", 1);
+  pb::TailLogsRequest tail;
+  tail.set_family("keys");
+  grpc::ClientContext context;
+  Context(&context);
+  auto reader = stub_->TailLogs(&context, tail);
+  pb::TailLogsResponse batch;
+  ASSERT_TRUE(reader->Read(&batch));
+  ASSERT_EQ(batch.records_size(), 1);
+  EXPECT_EQ(batch.records(0).text(), "using *** now");
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
 TEST_F(ControlServiceTest, UsageIsReportedPerFamilyAndPerVersionWithOutcomes) {
   const std::string v1 = Deploy("metered", "respond 200 fine");
   Invoke("metered", 3);

@@ -1,6 +1,8 @@
 #include "cosmo/registry.h"
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -256,6 +258,72 @@ TEST_F(RegistryTest, GetFamilyDescribesIt) {
   EXPECT_EQ(info->updated, t0 + absl::Seconds(1));
   EXPECT_EQ(info->history_length, 2u);
   EXPECT_EQ(registry_->GetFamily("acme", "none").status().code(), absl::StatusCode::kNotFound);
+}
+
+Manifest WithEnv(Manifest manifest, std::map<std::string, std::string> env) {
+  manifest.env = std::move(env);
+  return manifest;
+}
+
+TEST_F(RegistryTest, SecretNamesAreRecordedPerVersionOutsideTheHash) {
+  const Manifest manifest = WithEnv(Script("v1"), {{"API_KEY", "k-123456"}, {"MODE", "prod"}});
+  auto deployed = registry_->Deploy({.tenant = "acme",
+                                     .family = "shop",
+                                     .manifest = manifest,
+                                     .secret_names = {"API_KEY", "API_KEY"}});
+  ASSERT_TRUE(deployed.ok()) << deployed.status();
+  EXPECT_EQ(deployed->version, *ComputeVersion(manifest));
+  EXPECT_THAT(registry_->GetActiveVersion("shop")->secret_names, ElementsAre("API_KEY"));
+  EXPECT_THAT(registry_->GetFamily("acme", "shop")->secret_names, ElementsAre("API_KEY"));
+  // Listings do not read version records.
+  EXPECT_THAT(registry_->ListFamilies("acme", {})->items[0].secret_names, SizeIs(0));
+
+  // The next version has its own names; rolling back restores the old version's names.
+  clock_.Advance(absl::Seconds(1));
+  const Manifest next = WithEnv(Script("v2"), {{"API_KEY", "k-123456"}, {"MODE", "prod"}});
+  ASSERT_TRUE(registry_
+                  ->Deploy({.tenant = "acme",
+                            .family = "shop",
+                            .manifest = next,
+                            .secret_names = {"MODE", "API_KEY"}})
+                  .ok());
+  EXPECT_THAT(registry_->GetActiveVersion("shop")->secret_names, ElementsAre("API_KEY", "MODE"));
+  ASSERT_TRUE(registry_->Rollback("acme", "shop", std::nullopt).ok());
+  EXPECT_THAT(registry_->GetActiveVersion("shop")->secret_names, ElementsAre("API_KEY"));
+}
+
+TEST_F(RegistryTest, RedeployWithOtherSecretNamesUpdatesThemWithoutANewVersion) {
+  const Manifest manifest = WithEnv(Script("v1"), {{"API_KEY", "k-123456"}});
+  int changes = 0;
+  registry_->AddChangeListener([&](absl::string_view) { ++changes; });
+  DeployResult first = MustDeploy("shop", manifest);
+  EXPECT_THAT(registry_->GetActiveVersion("shop")->secret_names, SizeIs(0));
+  auto again = registry_->Deploy(
+      {.tenant = "acme", .family = "shop", .manifest = manifest, .secret_names = {"API_KEY"}});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->version, first.version);
+  EXPECT_FALSE(again->created);
+  EXPECT_THAT(registry_->GetActiveVersion("shop")->secret_names, ElementsAre("API_KEY"));
+  EXPECT_THAT(HistoryVersions("shop"), SizeIs(1));
+  // The runtime is told to look again, so its log masking follows.
+  EXPECT_GE(changes, 2);
+  auto same = registry_->Deploy(
+      {.tenant = "acme", .family = "shop", .manifest = manifest, .secret_names = {"API_KEY"}});
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_FALSE(same->created);
+  EXPECT_THAT(HistoryVersions("shop"), SizeIs(1));
+}
+
+TEST_F(RegistryTest, SecretNamesMustBeEnvVariables) {
+  absl::Status status = registry_
+                            ->Deploy({.tenant = "acme",
+                                      .family = "shop",
+                                      .manifest = WithEnv(Script("v1"), {{"MODE", "prod"}}),
+                                      .secret_names = {"API_KEY"}})
+                            .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("secret_names: 'API_KEY'"));
+  EXPECT_EQ(registry_->GetFamily("acme", "shop").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(RegistryTest, DeleteRemovesEverythingAndFreesTheName) {

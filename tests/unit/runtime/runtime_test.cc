@@ -274,6 +274,43 @@ TEST_F(RuntimeTest, ConsoleOutputAndFailedOutcomesReachTheFamilyLog) {
   EXPECT_TRUE(rt_.runtime->ReadLogs("chatty", 3, 100).records.empty());
 }
 
+TEST_F(RuntimeTest, SecretValuesAreMaskedInLogsAndErrors) {
+  auto deploy = [&](const std::string& source, std::vector<std::string> secret_names) {
+    Manifest manifest = testing::ScriptManifest(source);
+    manifest.env = {{"API_KEY", "k-secret-1"}, {"PIN", "123"}, {"MODE", "k-secret-1-x"}};
+    auto result = rt_.runtime->registry().Deploy({.tenant = "local",
+                                                  .family = "keys",
+                                                  .manifest = manifest,
+                                                  .secret_names = std::move(secret_names)});
+    ASSERT_TRUE(result.ok()) << result.status();
+  };
+  deploy("log key k-secret-1 pin 123 again k-secret-1", {"API_KEY", "PIN"});
+  Invoke("keys");
+  LogBatch batch = rt_.runtime->ReadLogs("keys", 0, 100);
+  ASSERT_EQ(batch.records.size(), 1u);
+  // Values under 4 bytes are left alone: masking them would hide ordinary text.
+  EXPECT_EQ(batch.records[0].text, "key *** pin 123 again ***");
+
+  // Same content, other secret names: no new version, but the masking follows at once.
+  deploy("log key k-secret-1 pin 123 again k-secret-1", {});
+  Invoke("keys");
+  batch = rt_.runtime->ReadLogs("keys", 1, 100);
+  ASSERT_EQ(batch.records.size(), 1u);
+  EXPECT_EQ(batch.records[0].text, "key k-secret-1 pin 123 again k-secret-1");
+
+  // The longest secret is masked whole, and the error reaches neither the log nor the caller.
+  deploy("throw Error: bad key k-secret-1-x", {"API_KEY", "MODE"});
+  InvokeResult result = Invoke("keys");
+  EXPECT_EQ(result.outcome, Outcome::kException);
+  EXPECT_THAT(result.error, HasSubstr("bad key ***"));
+  EXPECT_THAT(result.error, ::testing::Not(HasSubstr("k-secret")));
+  batch = rt_.runtime->ReadLogs("keys", 2, 100);
+  ASSERT_EQ(batch.records.size(), 1u);
+  EXPECT_TRUE(batch.records[0].is_outcome);
+  EXPECT_THAT(batch.records[0].text, HasSubstr("bad key ***"));
+  EXPECT_THAT(batch.records[0].text, ::testing::Not(HasSubstr("k-secret")));
+}
+
 TEST(RuntimeLogTest, RingKeepsTheNewestAndCountsTheDropped) {
   ManualClock clock;
   RuntimeOptions options = ManualOptions(&clock);
