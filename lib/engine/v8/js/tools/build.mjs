@@ -35,6 +35,58 @@ const stubLegacyEncodings = {
   },
 };
 
+// tr46's IDNA mapping table (mappingTable.json, ~10^4 entries) would be inlined as that many small
+// array literals, all of them live on the heap of every isolate made from the snapshot (most of the
+// runtime's ~2 MiB there). Only a host name that the URL fast path (src/url.js) does not take and
+// that has a non-ASCII code point needs it, so the bundle keeps the table as one ASCII string
+// (non-ASCII characters escaped) that tr46 JSON.parses on first use. Code points below 128, which
+// every host name the state machine parses looks up, are answered from a 128-entry table computed
+// here from the same data with tr46's own binary search.
+const lazyMappingTable = {
+  name: 'lazy-tr46-mapping-table',
+  setup(build) {
+    const tableText = (path) => readFileSync(path, 'utf8');
+    build.onLoad({filter: /[\\/]tr46[\\/]lib[\\/]mappingTable\.json$/}, (a) => {
+      const ascii = tableText(a.path).replace(
+          /[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      return {contents: `module.exports = ${JSON.stringify(ascii)};\n`, loader: 'js'};
+    });
+    build.onLoad({filter: /[\\/]tr46[\\/]index\.js$/}, (a) => {
+      const table = JSON.parse(tableText(resolve(dirname(a.path), 'lib/mappingTable.json')));
+      const findStatus = (val) => {
+        let start = 0;
+        let end = table.length - 1;
+        while (start <= end) {
+          const mid = Math.floor((start + end) / 2);
+          const target = table[mid];
+          const min = Array.isArray(target[0]) ? target[0][0] : target[0];
+          const max = Array.isArray(target[0]) ? target[0][1] : target[0];
+          if (min <= val && max >= val) return target.slice(1);
+          if (min > val) end = mid - 1; else start = mid + 1;
+        }
+        throw new Error(`tr46: no mapping for code point ${val}`);
+      };
+      const asciiStatus = Array.from({length: 128}, (_, cp) => findStatus(cp));
+      let source = readFileSync(a.path, 'utf8');
+      const replace = (from, to) => {
+        if (!source.includes(from)) {
+          throw new Error(`tr46/index.js changed: '${from}' not found; update tools/build.mjs`);
+        }
+        source = source.replace(from, to);
+      };
+      replace('const mappingTable = require("./lib/mappingTable.json");',
+              'const mappingTableSource = require("./lib/mappingTable.json");\n' +
+                  'let mappingTable = null;\n' +
+                  `const asciiStatus = ${JSON.stringify(asciiStatus)};`);
+      replace('function findStatus(val) {\n',
+              'function findStatus(val) {\n' +
+                  '  if (val < 128) return asciiStatus[val].slice();\n' +
+                  '  if (mappingTable === null) mappingTable = JSON.parse(mappingTableSource);\n');
+      return {contents: source, loader: 'js', resolveDir: dirname(a.path)};
+    });
+  },
+};
+
 const result = await esbuild.build({
   entryPoints: [`${root}/src/index.js`],
   bundle: true,
@@ -49,7 +101,7 @@ const result = await esbuild.build({
   charset: 'utf8',
   metafile: true,
   write: false,
-  plugins: [stubLegacyEncodings],
+  plugins: [stubLegacyEncodings, lazyMappingTable],
   logLevel: 'warning',
 });
 const js = result.outputFiles[0].contents;
