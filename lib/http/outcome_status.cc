@@ -1,8 +1,8 @@
 #include "http/outcome_status.h"
 
 #include <array>
-#include <cstdio>
 
+#include "common/json_string.h"
 #include "common/utf8.h"
 
 namespace cosmo::http {
@@ -75,45 +75,19 @@ bool StatusForbidsBody(int http_status) {
 }
 
 std::string ErrorJson(absl::string_view code, absl::string_view message) {
-  std::string out = "{\"error\":\"";
-  out.append(code.data(), code.size());
-  out += "\",\"message\":\"";
-  size_t bad = 0;
   std::string safe;
+  size_t bad = 0;
   if (!IsValidUtf8(message, &bad)) {
     // Keep the valid prefix; the rest is not text we can promise to render.
     safe = std::string(message.substr(0, bad));
     safe += "\xEF\xBF\xBD";
     message = safe;
   }
-  for (char c : message) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"}";
+  std::string out = "{\"error\":";
+  AppendJsonString(code, &out);
+  out += ",\"message\":";
+  AppendJsonString(message, &out);
+  out += "}";
   return out;
 }
 

@@ -1,8 +1,7 @@
 #include "engine/liquid/page_module.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
+#include "common/json_string.h"
 
 namespace cosmo::liquid {
 namespace {
@@ -22,41 +21,7 @@ std::string ModuleName(const Manifest& page) { return absl::StrCat(page.main, ".
 
 }  // namespace
 
-std::string PageModule::Quote(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escape[8];
-          std::snprintf(escape, sizeof(escape), "\\u%04x", static_cast<unsigned char>(c));
-          out += escape;
-        } else {
-          // UTF-8 passes through: since ES2019, U+2028 and U+2029 are allowed in literals too.
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string PageModule::Quote(absl::string_view text) { return JsonString(text); }
 
 Manifest PageModule::ForPage(const Manifest& page, const LiquidEngineOptions& options) {
   auto content_type = page.env.find(std::string(kContentTypeVariable));
