@@ -66,7 +66,9 @@ absl::StatusOr<ActiveManifest> ControlPlaneClient::GetManifest(const std::string
     return absl::DataLossError(
         absl::StrCat("manifest of ", family, " does not hash to ", response.version()));
   }
-  return ActiveManifest{response.version(), *std::move(manifest)};
+  return ActiveManifest{
+      response.version(), *std::move(manifest),
+      std::vector<std::string>(response.secret_names().begin(), response.secret_names().end())};
 }
 
 absl::Status ControlPlaneClient::ReportUsage(const cosmo::v1::ReportUsageRequest& request) {

@@ -26,6 +26,8 @@ namespace cosmo::gateway {
 struct ActiveManifest {
   std::string version;
   Manifest manifest;
+  // Env names whose values are secret, sorted.
+  std::vector<std::string> secret_names;
 };
 
 class ControlPlaneClient {

@@ -67,6 +67,7 @@ absl::Status GatewayReplica::Load(const std::string& family) {
     {
       absl::MutexLock lock(&mu_);
       was_loaded = loaded_.erase(family) > 0;
+      loaded_secrets_.erase(family);
     }
     if (was_loaded) runtime_->registry().DeleteFamily(kTenant, family).IgnoreError();
     return active.status();
@@ -75,10 +76,15 @@ absl::Status GatewayReplica::Load(const std::string& family) {
   {
     absl::MutexLock lock(&mu_);
     auto it = loaded_.find(family);
-    if (it != loaded_.end() && it->second == active->version) return absl::OkStatus();
+    if (it != loaded_.end() && it->second == active->version &&
+        loaded_secrets_[family] == active->secret_names) {
+      return absl::OkStatus();
+    }
   }
-  auto deployed = runtime_->registry().Deploy(
-      {.tenant = std::string(kTenant), .family = family, .manifest = active->manifest});
+  auto deployed = runtime_->registry().Deploy({.tenant = std::string(kTenant),
+                                               .family = family,
+                                               .manifest = active->manifest,
+                                               .secret_names = active->secret_names});
   if (!deployed.ok()) return deployed.status();
   if (deployed->version != active->version) {
     return absl::DataLossError(absl::StrCat("local version of ", family, " is ", deployed->version,
@@ -86,6 +92,7 @@ absl::Status GatewayReplica::Load(const std::string& family) {
   }
   absl::MutexLock lock(&mu_);
   loaded_[family] = active->version;
+  loaded_secrets_[family] = std::move(active->secret_names);
   return absl::OkStatus();
 }
 
@@ -131,10 +138,9 @@ void GatewayReplica::WatchLoop() {
         for (const auto& [family, version] : loaded_) families.push_back(family);
       } else {
         absl::ReaderMutexLock lock(&mu_);
-        auto it = loaded_.find(change.family());
-        if (it != loaded_.end() && it->second != change.version()) {
-          families.push_back(change.family());
-        }
+        // Any change of a loaded family, even to the same version: a deploy may have changed
+        // only its secret names. Load() does nothing when neither changed.
+        if (loaded_.contains(change.family())) families.push_back(change.family());
       }
       for (const std::string& family : families) Load(family).IgnoreError();
     }

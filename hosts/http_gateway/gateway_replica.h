@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -69,6 +70,8 @@ class GatewayReplica {
   absl::Mutex mu_;
   // family -> version served locally.
   absl::flat_hash_map<std::string, std::string> loaded_ ABSL_GUARDED_BY(mu_);
+  // family -> the secret names it was loaded with (a deploy may change only these).
+  absl::flat_hash_map<std::string, std::vector<std::string>> loaded_secrets_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
 

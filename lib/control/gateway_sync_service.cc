@@ -62,6 +62,7 @@ grpc::Status GatewaySyncService::GetManifest(grpc::ServerContext* context,
   if (!cbor.ok()) return ToGrpcStatus(cbor.status());
   response->set_version(active->version);
   response->set_manifest_cbor(*std::move(cbor));
+  for (const std::string& name : active->secret_names) response->add_secret_names(name);
   return grpc::Status::OK;
 }
 

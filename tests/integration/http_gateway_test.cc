@@ -176,5 +176,43 @@ TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsag
   EXPECT_EQ(server->Wait(), 0);
 }
 
+// A gateway learns a version's secret names with its manifest, and masks their values in the
+// error text of a 500 as cosmo-server does — also after a deploy that changed only the names.
+TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {
+  TempDir dir;
+  std::string server_address;
+  auto server = StartServer(dir.path() + "/data", "127.0.0.1:0", &server_address);
+  ASSERT_NE(server, nullptr);
+  const std::string script = dir.path() + "/keys.js";
+  std::ofstream(script) << "export default { fetch(request, env) {\n"
+                        << "  throw new Error(`bad key ${env.API_KEY}`); } };\n";
+  auto deploy = [&](const std::string& flag) {
+    CommandResult r = RunCommand({CosmoctlPath(), "--server=" + server_address, "deploy", "keys",
+                                  script, flag, "API_KEY=gw-s3cr3t-value"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  deploy("--env");
+  int port = 0;
+  auto gateway = StartGateway(server_address, &port);
+  ASSERT_NE(gateway, nullptr);
+  EXPECT_THAT(Body(port, "/keys/"), HasSubstr("bad key gw-s3cr3t-value"));
+
+  // The same content, now with API_KEY a secret: no new version, but the gateway follows.
+  deploy("--secret");
+  const absl::Time deployed = absl::Now();
+  std::string body;
+  while (absl::Now() - deployed < absl::Seconds(5)) {
+    body = Body(port, "/keys/");
+    if (absl::StrContains(body, "bad key ***")) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_THAT(body, HasSubstr("bad key ***"));
+  EXPECT_THAT(body, ::testing::Not(HasSubstr("gw-s3cr3t-value")));
+
+  for (auto* p : {gateway.get(), server.get()}) p->Signal(SIGTERM);
+  EXPECT_EQ(gateway->Wait(), 0);
+  EXPECT_EQ(server->Wait(), 0);
+}
+
 }  // namespace
 }  // namespace cosmo
