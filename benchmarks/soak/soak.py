@@ -79,6 +79,16 @@ HOSTILE = {
 }
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when this script dies, even by SIGKILL (a ctest timeout),
+    so no server outlives the run."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def parse_duration(text):
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text)
     if not m:
@@ -143,7 +153,8 @@ class Soak:
         if self.args.malloc_arena_max > 0:
             env["MALLOC_ARENA_MAX"] = str(self.args.malloc_arena_max)
         self.server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.server_log,
-                                       text=True, start_new_session=True, env=env)
+                                       text=True, start_new_session=True, env=env,
+                                       preexec_fn=die_with_parent)
         deadline = time.time() + 30
         while time.time() < deadline and (self.grpc is None or self.http_port is None):
             line = self.server.stdout.readline()
