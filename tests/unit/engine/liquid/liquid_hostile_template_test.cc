@@ -115,19 +115,29 @@ TEST(LiquidHostileTemplateTest, SelfIncludeStopsAtTheDepthLimit) {
   HostileRun run = RunPage(
       SharedEngine(), Page("{% include 'loop' %}", {}, {{"loop.liquid", "x{% include 'loop' %}"}}));
   EXPECT_EQ(run.result.outcome, Outcome::kExceededCpu) << run.result.error;
-  EXPECT_THAT(run.result.error, HasSubstr("includes nested deeper than 100"));
+  EXPECT_THAT(run.result.error, HasSubstr("includes or renders nested deeper than 100"));
   ExpectHealthyPageStillRenders();
 }
 
-// A render gives each partial a fresh context, so its levels are deeper JavaScript frames: V8's
-// stack limit may end the recursion before the depth limit does, as the same limit outcome.
+// A render gives each partial a fresh context, yet the depth still counts every level: the limit,
+// not V8's stack, ends the recursion, and quickly.
 TEST(LiquidHostileTemplateTest, MutualRenderStopsAtTheDepthLimit) {
   HostileRun run = RunPage(
       SharedEngine(), Page("{% render 'a' %}", {},
                            {{"a.liquid", "{% render 'b' %}"}, {"b.liquid", "{% render 'a' %}"}}));
   EXPECT_EQ(run.result.outcome, Outcome::kExceededCpu) << run.result.error;
-  EXPECT_THAT(run.result.error, HasSubstr("nested"));
+  EXPECT_THAT(run.result.error, HasSubstr("renders nested deeper than 100"));
   ExpectHealthyPageStillRenders();
+}
+
+// Depth is per render: a page may render the same partial many times side by side.
+TEST(LiquidHostileTemplateTest, SiblingRendersDoNotAddUpToTheDepthLimit) {
+  HostileRun run = RunPage(
+      SharedEngine(),
+      Page("{% for i in (1..150) %}{% render 'leaf', n: i %}{% include 'leaf' %}{% endfor %}", {},
+           {{"leaf.liquid", "{% render 'dot' %}"}, {"dot.liquid", "."}}));
+  ASSERT_EQ(run.result.outcome, Outcome::kOk) << run.result.error;
+  EXPECT_EQ(run.result.response.body, std::string(300, '.'));
 }
 
 TEST(LiquidHostileTemplateTest, DoublingStringIsAnAllocationLimit) {

@@ -134,22 +134,24 @@ class ManifestFs {
   }
 }
 
-const kDepth = Symbol('cosmo.includeDepth');
-
-// {% include %} and {% render %} with a nesting limit. A render tag gives its partial a fresh
-// Context, so the depth travels in the Context's registers, which the built-in tags leave alone.
+// {% include %} and {% render %} with a nesting limit. The depth lives on the render's
+// RenderCounter: a render tag gives its partial a fresh Context (Context.spawn() starts with empty
+// registers) but hands on the same renderLimit, so the counter is the one object every level of
+// one render shares. Rendering is synchronous, so the levels enter and leave strictly nested.
 function depthLimited(Tag, maxDepth) {
   return class extends Tag {
     * render(ctx, emitter) {
-      const depth = (ctx.registers[kDepth] ?? 0) + 1;
+      const counter = ctx.renderLimit;
+      const depth = counter.depth + 1;
       if (depth > maxDepth) {
-        throw new LiquidLimitError(`Liquid limit exceeded: includes nested deeper than ${maxDepth}`);
+        throw new LiquidLimitError(
+            `Liquid limit exceeded: includes or renders nested deeper than ${maxDepth}`);
       }
-      ctx.registers[kDepth] = depth;
+      counter.depth = depth;
       try {
         return yield super.render(ctx, emitter);
       } finally {
-        ctx.registers[kDepth] = depth - 1;
+        counter.depth = depth - 1;
       }
     }
   };
@@ -184,6 +186,7 @@ class RenderCounter {
   constructor(limit) {
     this.count = 0;
     this.limit = limit;
+    this.depth = 0;  // include/render nesting, kept by depthLimited()
   }
   check() {
     if (++this.count > this.limit) {
