@@ -64,6 +64,11 @@ struct RuntimeOptions {
   absl::Duration activation_retry_backoff = absl::Milliseconds(250);
   // Usage totals are merged into the store at least this often (and at shutdown).
   absl::Duration usage_flush_interval = absl::Seconds(1);
+  // A gateway's usage-report record (`usagerep/<gateway-id>`, which makes resent reports count
+  // once) is deleted after this long without a report, checked hourly (or at this interval, if
+  // shorter). Gateway ids are per process, so records of gone gateways would otherwise pile up.
+  // Must far exceed how long a gateway resends one report (seconds). Zero: never delete.
+  absl::Duration usage_reporter_retention = absl::Hours(24);
   // Console and outcome records kept per family.
   size_t log_ring_records = 1000;
   // Run the background thread that unloads idle activations and flushes usage. Tests that drive

@@ -45,6 +45,24 @@ internal::UsageRecord ToRecord(const UsageTotals& totals) {
   return record;
 }
 
+constexpr absl::string_view kReporterPrefix = "usagerep/";
+
+// A reporter record: UsageReporterRecord, or (written before records were stamped) the sequence
+// in decimal, which reads as last updated at the epoch.
+absl::StatusOr<internal::UsageReporterRecord> ParseReporter(absl::string_view raw,
+                                                            absl::string_view key) {
+  internal::UsageReporterRecord record;
+  uint64_t legacy_sequence = 0;
+  if (!raw.empty() && absl::SimpleAtoi(raw, &legacy_sequence)) {
+    record.set_sequence(legacy_sequence);
+    return record;
+  }
+  if (!record.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+    return absl::DataLossError(absl::StrCat("usage record '", key, "' is unreadable"));
+  }
+  return record;
+}
+
 absl::StatusOr<UsageTotals> ParseTotals(absl::string_view raw, absl::string_view key) {
   internal::UsageRecord record;
   if (!record.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
@@ -105,18 +123,20 @@ absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::st
 
 absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequence,
                                      const Report& report) {
-  // TODO(usage): reporter records are never deleted; one small key per gateway process.
-  const std::string reporter_key = absl::StrCat("usagerep/", reporter);
+  const std::string reporter_key = absl::StrCat(kReporterPrefix, reporter);
   for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
     WriteBatch batch;
     COSMO_ASSIGN_OR_RETURN(std::optional<std::string> applied_raw, store_->Find(reporter_key));
-    uint64_t applied = 0;
-    if (applied_raw && !absl::SimpleAtoi(*applied_raw, &applied)) {
-      return absl::DataLossError(absl::StrCat("usage record '", reporter_key, "' is unreadable"));
+    internal::UsageReporterRecord applied;
+    if (applied_raw) {
+      COSMO_ASSIGN_OR_RETURN(applied, ParseReporter(*applied_raw, reporter_key));
     }
-    if (sequence <= applied) return absl::OkStatus();
+    if (sequence <= applied.sequence()) return absl::OkStatus();
+    internal::UsageReporterRecord next;
+    next.set_sequence(sequence);
+    next.set_updated_unix_micros(absl::ToUnixMicros(clock_->Now()));
     batch.Expect(reporter_key, applied_raw);
-    batch.Put(reporter_key, absl::StrCat(sequence));
+    batch.Put(reporter_key, next.SerializeAsString());
     // One record per key even if the report names a (family, version) twice.
     absl::flat_hash_map<std::string, UsageTotals> merged;
     for (const auto& [key, delta] : report) {
@@ -138,6 +158,34 @@ absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequen
     if (!absl::IsAborted(s)) return s;
   }
   return absl::AbortedError(absl::StrCat("usage report of ", reporter, " is contended; retry"));
+}
+
+absl::StatusOr<size_t> UsageMeter::ForgetIdleReporters(absl::Duration idle) {
+  const int64_t cutoff_micros = absl::ToUnixMicros(clock_->Now() - idle);
+  size_t forgotten = 0;
+  ScanOptions page{.limit = 1000};
+  while (true) {
+    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store_->Scan(kReporterPrefix, page));
+    for (const KeyValue& row : rows) {
+      absl::StatusOr<internal::UsageReporterRecord> record = ParseReporter(row.value, row.key);
+      // An unreadable record stays for MergeReport to report; it is not this sweep's to judge.
+      if (!record.ok()) continue;
+      const bool stamped = record->updated_unix_micros() != 0;
+      if (stamped && record->updated_unix_micros() >= cutoff_micros) continue;
+      WriteBatch batch;
+      batch.ExpectValue(row.key, row.value);
+      batch.Delete(row.key);
+      absl::Status s = store_->Commit(batch, Durability::kBuffered);
+      if (s.ok()) {
+        ++forgotten;
+      } else if (!absl::IsAborted(s)) {  // ABORTED: reported meanwhile, so not idle after all
+        return s;
+      }
+    }
+    if (page.limit == 0 || rows.size() < page.limit) break;
+    page.start_after = rows.back().key;
+  }
+  return forgotten;
 }
 
 absl::StatusOr<FamilyUsage> UsageMeter::Read(absl::string_view family) {

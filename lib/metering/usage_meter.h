@@ -6,7 +6,7 @@
 // cluster) never overwrite each other's counts; a delta whose merge fails is put back and retried
 // on the next flush, so nothing is lost or counted twice.
 //
-// Thread-safe. Borrows the Store.
+// Thread-safe. Borrows the Store and the Clock.
 #ifndef COSMO_LIB_METERING_USAGE_METER_H_
 #define COSMO_LIB_METERING_USAGE_METER_H_
 
@@ -22,6 +22,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cosmo/clock.h"
 #include "cosmo/store.h"
 #include "cosmo/usage.h"
 
@@ -56,7 +58,8 @@ class UsageCell {
 
 class UsageMeter {
  public:
-  explicit UsageMeter(Store* store) : store_(store) {}
+  // `clock` stamps reporter records (MergeReport) and judges their age (ForgetIdleReporters).
+  explicit UsageMeter(Store* store, Clock* clock = Clock::Real()) : store_(store), clock_(clock) {}
 
   // The cell of (family, version), created on first use. Callers keep the shared_ptr and add to
   // it directly, so the request path never looks the cell up.
@@ -77,6 +80,15 @@ class UsageMeter {
   // this meter's cells. UNAVAILABLE / DATA_LOSS from the store; ABORTED when contended.
   absl::Status MergeReport(absl::string_view reporter, uint64_t sequence, const Report& report);
 
+  // Deletes the records of reporters that have reported nothing for `idle` (gateway processes
+  // that are gone: each process has its own id, so without this their records would pile up).
+  // Safe while reporters run: a reporter resends a report for seconds, not for `idle`, and each
+  // delete is guarded on the record it read, so a report merged meanwhile keeps its record.
+  // Records from before records were stamped count as idle. Returns how many were deleted;
+  // UNAVAILABLE from the store. Any process sharing the store may run it; concurrent runs are
+  // harmless.
+  absl::StatusOr<size_t> ForgetIdleReporters(absl::Duration idle);
+
   // Persisted totals plus pending deltas. NOT_FOUND if the family has no usage at all.
   absl::StatusOr<FamilyUsage> Read(absl::string_view family);
 
@@ -85,6 +97,7 @@ class UsageMeter {
                               const UsageTotals& delta);
 
   Store* const store_;
+  Clock* const clock_;
   // Serialises flushes so two never race on the same records within this process.
   absl::Mutex flush_mu_;
   absl::Mutex mu_;

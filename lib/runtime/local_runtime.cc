@@ -37,6 +37,7 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 // How often the background thread runs Maintain(); idle unloading and flushing are each done
 // when due, so this only bounds how late they can be.
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
+constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
 
 // An activation that could not start ends its requests with the outcome of its cause.
 Outcome OutcomeForActivationFailure(const absl::Status& status) {
@@ -109,10 +110,11 @@ class LocalRuntime final : public Runtime {
         clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
         store_(std::move(store)),
         engines_(std::move(engines)),
-        meter_(store_.get()),
+        meter_(store_.get(), clock_),
         request_id_prefix_(absl::StrFormat(
             "%012x", absl::Uniform<uint64_t>(absl::BitGen(), 0, uint64_t{1} << 48))),
-        last_flush_(clock_->Now()) {
+        last_flush_(clock_->Now()),
+        last_reporter_sweep_(clock_->Now()) {
     for (const auto& engine : engines_) engines_by_name_[engine->name()] = engine.get();
     max_instances_ = options_.max_instances_per_version != 0
                          ? options_.max_instances_per_version
@@ -218,15 +220,24 @@ class LocalRuntime final : public Runtime {
     }
     EnforceMemoryBudget();
     bool flush_due = false;
+    bool sweep_due = false;
     {
       absl::MutexLock lock(&flush_time_mu_);
       if (now - last_flush_ >= options_.usage_flush_interval) {
         last_flush_ = now;
         flush_due = true;
       }
+      const absl::Duration retention = options_.usage_reporter_retention;
+      if (retention > absl::ZeroDuration() &&
+          now - last_reporter_sweep_ >= std::min(retention, kReporterSweepInterval)) {
+        last_reporter_sweep_ = now;
+        sweep_due = true;
+      }
     }
     // A failed flush keeps its deltas for the next one.
     if (flush_due) (void)meter_.Flush();
+    // A failed sweep is retried at the next interval; the records only take space meanwhile.
+    if (sweep_due) (void)meter_.ForgetIdleReporters(options_.usage_reporter_retention);
   }
 
   absl::Status FlushUsage() override { return meter_.Flush(); }
@@ -421,6 +432,7 @@ class LocalRuntime final : public Runtime {
 
   absl::Mutex flush_time_mu_;
   absl::Time last_flush_ ABSL_GUARDED_BY(flush_time_mu_);
+  absl::Time last_reporter_sweep_ ABSL_GUARDED_BY(flush_time_mu_);
 
   absl::Notification stop_;
   std::thread maintenance_;

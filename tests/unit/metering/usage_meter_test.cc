@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "absl/time/time.h"
+#include "cosmo/clock.h"
 #include "gtest/gtest.h"
 
 namespace cosmo {
@@ -41,6 +43,54 @@ TEST(UsageMeterTest, AReportNamingAVersionTwiceMergesBoth) {
   auto usage = meter.Read("shop");
   ASSERT_TRUE(usage.ok()) << usage.status();
   EXPECT_EQ(usage->total.invocations, 3u);
+}
+
+TEST(UsageMeterTest, ForgetsReportersIdleForTheRetentionAndKeepsTheRest) {
+  std::unique_ptr<Store> store = NewInMemoryStore();
+  ManualClock clock;
+  UsageMeter meter(store.get(), &clock);
+  ASSERT_TRUE(meter.MergeReport("gw-gone", 4, {{{"shop", kVersion}, Calls(2)}}).ok());
+  clock.Advance(absl::Hours(20));
+  ASSERT_TRUE(meter.MergeReport("gw-live", 1, {{{"shop", kVersion}, Calls(3)}}).ok());
+  clock.Advance(absl::Hours(5));
+
+  auto forgotten = meter.ForgetIdleReporters(absl::Hours(24));
+  ASSERT_TRUE(forgotten.ok()) << forgotten.status();
+  EXPECT_EQ(*forgotten, 1u);
+  EXPECT_FALSE(store->Find("usagerep/gw-gone")->has_value());
+  EXPECT_TRUE(store->Find("usagerep/gw-live")->has_value());
+  // The live gateway's resend still counts once; the usage itself is never forgotten.
+  ASSERT_TRUE(meter.MergeReport("gw-live", 1, {{{"shop", kVersion}, Calls(3)}}).ok());
+  auto usage = meter.Read("shop");
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(usage->total.invocations, 5u);
+  EXPECT_EQ(*meter.ForgetIdleReporters(absl::Hours(24)), 0u);
+}
+
+TEST(UsageMeterTest, ReadsUnstampedReporterRecordsAndForgetsThem) {
+  std::unique_ptr<Store> store = NewInMemoryStore();
+  ManualClock clock;
+  UsageMeter meter(store.get(), &clock);
+  // The record as it was written before reporter records carried a time: the sequence in decimal.
+  ASSERT_TRUE(store->Commit(WriteBatch().Put("usagerep/gw-old", "7"), Durability::kSync).ok());
+  ASSERT_TRUE(meter.MergeReport("gw-old", 7, {{{"shop", kVersion}, Calls(1)}}).ok());
+  EXPECT_EQ(meter.Read("shop").status().code(), absl::StatusCode::kNotFound);  // already applied
+  ASSERT_TRUE(store->Commit(WriteBatch().Put("usagerep/gw-older", "2"), Durability::kSync).ok());
+  EXPECT_EQ(*meter.ForgetIdleReporters(absl::Hours(24)), 2u);
+  EXPECT_FALSE(store->Find("usagerep/gw-old")->has_value());
+  EXPECT_FALSE(store->Find("usagerep/gw-older")->has_value());
+}
+
+TEST(UsageMeterTest, AnUnreadableReporterRecordIsAnErrorNotAFreshStart) {
+  std::unique_ptr<Store> store = NewInMemoryStore();
+  UsageMeter meter(store.get());
+  ASSERT_TRUE(
+      store->Commit(WriteBatch().Put("usagerep/gw", std::string("\xff\xff", 2)), Durability::kSync)
+          .ok());
+  EXPECT_EQ(meter.MergeReport("gw", 1, {{{"shop", kVersion}, Calls(1)}}).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(*meter.ForgetIdleReporters(absl::Hours(24)), 0u);  // left for an operator to see
+  EXPECT_TRUE(store->Find("usagerep/gw")->has_value());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metering/usage_meter.h"
 #include "support/temp_dir.h"
 #include "unit/runtime/runtime_test_support.h"
 
@@ -229,6 +230,24 @@ TEST_F(RuntimeTest, UsageFlushesWhenTheIntervalPasses) {
   clock_.Advance(absl::Seconds(1));
   rt_.runtime->Maintain();
   EXPECT_EQ(rt_.runtime->store().Scan("usage/tick/", {})->size(), 1u);
+}
+
+TEST(RuntimeReporterSweepTest, MaintainForgetsGatewayRecordsAfterTheRetention) {
+  ManualClock clock;
+  ScriptedRuntime rt = ScriptedRuntime::Create({.usage_reporter_retention = absl::Minutes(10),
+                                                .background_maintenance = false,
+                                                .clock = &clock},
+                                               NewInMemoryStore());
+  UsageMeter gateway_reports(&rt.runtime->store(), &clock);
+  UsageTotals one;
+  one.invocations = 1;
+  ASSERT_TRUE(gateway_reports.MergeReport("gw-gone", 1, {{{"tick", "v"}, one}}).ok());
+  clock.Advance(absl::Minutes(9));
+  rt.runtime->Maintain();
+  EXPECT_TRUE(rt.runtime->store().Find("usagerep/gw-gone")->has_value());  // not yet swept
+  clock.Advance(absl::Minutes(2));
+  rt.runtime->Maintain();
+  EXPECT_FALSE(rt.runtime->store().Find("usagerep/gw-gone")->has_value());
 }
 
 TEST(RuntimePersistenceTest, MeteringSurvivesARestart) {
