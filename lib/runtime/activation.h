@@ -69,6 +69,15 @@ class Activation {
     return published_.load(std::memory_order_acquire) < changes_.load(std::memory_order_acquire);
   }
 
+  // The store could not be read at the last load (UNAVAILABLE: an etcd cluster without a
+  // majority, say) and the published slot keeps serving meanwhile. Set and cleared by the loader.
+  bool serving_through_outage() const {
+    return serving_through_outage_.load(std::memory_order_acquire);
+  }
+  void set_serving_through_outage(bool value) {
+    serving_through_outage_.store(value, std::memory_order_release);
+  }
+
   void Touch(absl::Time now) {
     last_used_us_.store(absl::ToUnixMicros(now), std::memory_order_relaxed);
   }
@@ -99,6 +108,7 @@ class Activation {
   std::atomic<uint64_t> changes_{1};
   std::atomic<uint64_t> published_{0};
   std::atomic<int64_t> last_used_us_{0};
+  std::atomic<bool> serving_through_outage_{false};
 };
 
 }  // namespace cosmo

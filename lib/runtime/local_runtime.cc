@@ -265,37 +265,59 @@ class LocalRuntime final : public Runtime {
 
  private:
   // Resolves the family's active version and, when it changed, prepares it and publishes a new
-  // slot with one warm instance. Concurrent callers for one family wait for the first.
+  // slot with one warm instance. Concurrent callers for one family wait for the first — except
+  // during a store outage, when a family with a published slot serves it rather than queue behind
+  // a load that is stuck in the store's retries (see LoadLocked).
   absl::StatusOr<std::shared_ptr<const VersionSlot>> Load(
       const std::shared_ptr<Activation>& activation) {
-    absl::MutexLock lock(&activation->load_mu);
-    const bool stale = activation->stale();
-    std::shared_ptr<const VersionSlot> current = activation->slot();
+    std::shared_ptr<const VersionSlot> serving = activation->slot();
+    if (serving != nullptr && activation->serving_through_outage()) {
+      if (!activation->load_mu.TryLock()) return serving;
+    } else {
+      activation->load_mu.Lock();
+    }
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = LoadLocked(*activation);
+    activation->load_mu.Unlock();
+    return loaded;
+  }
+
+  // Load() with the activation's load_mu held. When the store cannot be read (UNAVAILABLE) and
+  // the family already has a slot, the slot keeps serving — the data plane outlives the store, as
+  // docs/cluster.md promises — and the version is looked up again after the usual backoff.
+  absl::StatusOr<std::shared_ptr<const VersionSlot>> LoadLocked(Activation& activation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
+    const bool stale = activation.stale();
+    std::shared_ptr<const VersionSlot> current = activation.slot();
     if (current != nullptr && !stale) return current;  // loaded while we waited
     const absl::Time now = clock_->Now();
     // Read before resolving the version: a change committed after this read is counted after it
     // too, and leaves the activation stale for the next request.
-    const uint64_t changes = activation->changes();
-    if (!activation->failure.ok() && now < activation->retry_at &&
-        changes == activation->failed_at_change) {
-      return activation->failure;
+    const uint64_t changes = activation.changes();
+    if (!activation.failure.ok() && now < activation.retry_at &&
+        changes == activation.failed_at_change) {
+      if (current != nullptr && activation.serving_through_outage()) return current;
+      return activation.failure;
     }
 
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = LoadVersion(*activation, current);
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = LoadVersion(activation, current);
     if (!loaded.ok()) {
       if (absl::IsNotFound(loaded.status())) return loaded.status();
       counters_.activation_failures.fetch_add(1, std::memory_order_relaxed);
-      activation->backoff = activation->backoff == absl::ZeroDuration()
-                                ? options_.activation_retry_backoff
-                                : std::min(activation->backoff * 2, kMaxActivationBackoff);
-      activation->retry_at = now + activation->backoff;
-      activation->failure = loaded.status();
-      activation->failed_at_change = changes;
+      activation.backoff = activation.backoff == absl::ZeroDuration()
+                               ? options_.activation_retry_backoff
+                               : std::min(activation.backoff * 2, kMaxActivationBackoff);
+      activation.retry_at = now + activation.backoff;
+      activation.failure = loaded.status();
+      activation.failed_at_change = changes;
+      const bool outage = current != nullptr && absl::IsUnavailable(loaded.status());
+      activation.set_serving_through_outage(outage);
+      if (outage) return current;
       return loaded.status();
     }
-    activation->MarkPublished(changes);
-    activation->failure = absl::OkStatus();
-    activation->backoff = absl::ZeroDuration();
+    activation.MarkPublished(changes);
+    activation.failure = absl::OkStatus();
+    activation.backoff = absl::ZeroDuration();
+    activation.set_serving_through_outage(false);
     return loaded;
   }
 

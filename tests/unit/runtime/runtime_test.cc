@@ -1,11 +1,14 @@
 #include "cosmo/runtime.h"
 
+#include <atomic>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cosmo/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metering/usage_meter.h"
@@ -230,6 +233,84 @@ TEST_F(RuntimeTest, UsageFlushesWhenTheIntervalPasses) {
   clock_.Advance(absl::Seconds(1));
   rt_.runtime->Maintain();
   EXPECT_EQ(rt_.runtime->store().Scan("usage/tick/", {})->size(), 1u);
+}
+
+// A store that can be taken down: while down, every call waits `stall` (as an etcd client retries
+// until its operation timeout) and fails UNAVAILABLE. Watches are the inner store's.
+class OutageStore final : public Store {
+ public:
+  explicit OutageStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  void TakeDown(absl::Duration stall) {
+    stall_ms_ = absl::ToInt64Milliseconds(stall);
+    down_ = true;
+  }
+  void BringUp() { down_ = false; }
+  int calls_in_progress() const { return in_progress_; }
+
+  absl::StatusOr<std::string> Get(absl::string_view key) override {
+    COSMO_RETURN_IF_ERROR(Outage());
+    return inner_->Get(key);
+  }
+  absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix,
+                                             const ScanOptions& options) override {
+    COSMO_RETURN_IF_ERROR(Outage());
+    return inner_->Scan(prefix, options);
+  }
+  absl::Status Commit(const WriteBatch& batch, Durability durability) override {
+    COSMO_RETURN_IF_ERROR(Outage());
+    return inner_->Commit(batch, durability);
+  }
+  std::string Describe() const override { return "outage:" + inner_->Describe(); }
+
+ private:
+  absl::Status Outage() {
+    if (!down_) return absl::OkStatus();
+    ++in_progress_;
+    absl::SleepFor(absl::Milliseconds(stall_ms_.load()));
+    --in_progress_;
+    return absl::UnavailableError("store down for the test");
+  }
+
+  const std::unique_ptr<Store> inner_;
+  std::atomic<bool> down_{false};
+  std::atomic<int64_t> stall_ms_{0};
+  std::atomic<int> in_progress_{0};
+};
+
+TEST(RuntimeOutageTest, AWarmFamilyServesThroughAStoreOutageWithoutQueueingBehindTheLookup) {
+  ManualClock clock;
+  auto owned = std::make_unique<OutageStore>(NewInMemoryStore());
+  OutageStore* store = owned.get();
+  ScriptedRuntime rt = ScriptedRuntime::Create(ManualOptions(&clock), std::move(owned));
+  rt.Deploy("shop", "respond 200 v1");
+  ASSERT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v1");
+  rt.Deploy("shop", "respond 200 v2");      // the activation must look its version up again...
+  store->TakeDown(absl::Milliseconds(10));  // ...and cannot
+
+  InvokeResult during = rt.runtime->Invoke("shop", Get("shop"));
+  EXPECT_EQ(during.outcome, Outcome::kOk) << during.error;
+  EXPECT_EQ(during.response.body, "v1");
+  // A family that was not active has nothing to serve: a host fault, not a missing family.
+  EXPECT_EQ(rt.runtime->Invoke("cold", Get("cold")).outcome, Outcome::kInternal);
+
+  // After the backoff one request looks the version up again and waits out the store; the others
+  // keep being served meanwhile.
+  store->TakeDown(absl::Seconds(3));
+  clock.Advance(absl::Seconds(1));
+  std::thread lookup(
+      [&] { EXPECT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v1"); });
+  while (store->calls_in_progress() == 0) absl::SleepFor(absl::Milliseconds(1));
+  for (int i = 0; i < 20; ++i) {
+    InvokeResult r = rt.runtime->Invoke("shop", Get("shop"));
+    EXPECT_EQ(r.response.body, "v1") << r.error;
+  }
+  EXPECT_EQ(store->calls_in_progress(), 1) << "a request queued behind the stuck lookup";
+  lookup.join();
+
+  store->BringUp();
+  clock.Advance(absl::Minutes(1));
+  EXPECT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v2");
 }
 
 TEST(RuntimeReporterSweepTest, MaintainForgetsGatewayRecordsAfterTheRetention) {
