@@ -4,10 +4,8 @@
 // ControlServerOptions; everything else is libcosmo and lib/control. SIGTERM/SIGINT stop accepting
 // calls, drain in-flight ones for --shutdown-grace, flush metering and close the store.
 #include <signal.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -24,53 +22,27 @@
 #include "cosmo/limits.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
+#include "host_main.h"
+#include "runtime_flags.h"
 
 namespace {
+
+using ::cosmo::host::ParseDurationFlag;
+
+constexpr absl::string_view kProgram = "cosmo-server";
 
 struct Flags {
   std::string data_dir = "./cosmo-data";
   std::string store = "leveldb";
   std::string grpc_listen = "127.0.0.1:50051";
   std::string http_listen = "127.0.0.1:8080";
-  std::string idle_timeout = "60s";
-  uint64_t memory_budget_mb = 0;  // 0: a quarter of physical memory
   std::string shutdown_grace = "10s";
   std::string auth_tokens_file;
-  uint64_t max_cpu_ms = 50;
-  uint64_t max_memory_mb = 128;
-  uint64_t max_wall_ms = 30000;
-  uint64_t max_subrequests = 50;
-  uint64_t max_request_body_bytes = uint64_t{10} << 20;
-  uint64_t max_script_bytes = uint64_t{5} << 20;
-  bool disallow_codegen = false;
   bool repair_store = false;
-  std::vector<std::string> fetch_allow;  // HOST[:PORT] exempt from fetch()'s destination checks
-  std::string fetch_ca_file;
+  cosmo::host::RuntimeFlags runtime;
 };
 
-// A quarter of physical memory (at least 256 MiB): room for ~1,000 warm families on a 16 GiB
-// machine while leaving the rest to the OS and the request path.
-size_t DefaultMemoryBudgetBytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGE_SIZE);
-  const size_t physical =
-      pages > 0 && page_size > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page_size) : 0;
-  return std::max<size_t>(physical / 4, size_t{256} << 20);
-}
-
-int Fail(absl::string_view message) {
-  std::fprintf(stderr, "cosmo-server: %.*s\n", static_cast<int>(message.size()), message.data());
-  return 1;
-}
-
-absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view flag, const std::string& text) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": '", text, "' is not a duration like 60s, 500ms or 2m"));
-  }
-  return d;
-}
+int Fail(absl::string_view message) { return cosmo::host::Fail(kProgram, message); }
 
 absl::StatusOr<std::unique_ptr<cosmo::Store>> OpenStore(const Flags& flags) {
   if (flags.store == "leveldb") {
@@ -98,28 +70,11 @@ int Serve(const Flags& flags) {
     return 0;
   }
 
-  cosmo::RuntimeOptions runtime_options;
-  auto idle = ParseDurationFlag("--idle-timeout", flags.idle_timeout);
-  if (!idle.ok()) return Fail(idle.status().message());
+  absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
+  if (!runtime_options.ok()) return Fail(runtime_options.status().message());
+  const cosmo::ScriptLimits& caps = runtime_options->caps;
   auto grace = ParseDurationFlag("--shutdown-grace", flags.shutdown_grace);
   if (!grace.ok()) return Fail(grace.status().message());
-  runtime_options.idle_timeout = *idle;
-  runtime_options.memory_budget_bytes = flags.memory_budget_mb != 0
-                                            ? size_t{flags.memory_budget_mb} << 20
-                                            : DefaultMemoryBudgetBytes();
-  runtime_options.allow_codegen = !flags.disallow_codegen;
-  runtime_options.fetch_allow = flags.fetch_allow;
-  runtime_options.fetch_ca_file = flags.fetch_ca_file;
-  cosmo::ScriptLimits& caps = runtime_options.caps;
-  caps.cpu_per_request = absl::Milliseconds(flags.max_cpu_ms);
-  caps.memory_bytes = size_t{flags.max_memory_mb} << 20;
-  caps.wall_per_request = absl::Milliseconds(flags.max_wall_ms);
-  caps.subrequests = static_cast<uint32_t>(flags.max_subrequests);
-  caps.max_request_body_bytes = flags.max_request_body_bytes;
-  caps.max_script_bytes = flags.max_script_bytes;
-  if (absl::Status valid = runtime_options.Validate(); !valid.ok()) {
-    return Fail(absl::StrCat("limits flags: ", valid.message()));
-  }
 
   std::unique_ptr<cosmo::control::TokenAuthenticator> authenticator;
   if (flags.auth_tokens_file.empty()) {
@@ -138,12 +93,12 @@ int Serve(const Flags& flags) {
 
   auto store = OpenStore(flags);
   if (!store.ok()) return Fail(store.status().message());
-  auto runtime = cosmo::Runtime::Create(runtime_options, *std::move(store));
+  auto runtime = cosmo::Runtime::Create(*std::move(runtime_options), *std::move(store));
   if (!runtime.ok()) return Fail(runtime.status().message());
 
   cosmo::control::ControlServerOptions server_options;
   server_options.listen_address = flags.grpc_listen;
-  server_options.service.max_script_bytes = flags.max_script_bytes;
+  server_options.service.max_script_bytes = caps.max_script_bytes;
   auto server = cosmo::control::ControlServer::Start(server_options, &(*runtime)->registry(),
                                                      runtime->get(), authenticator.get());
   if (!server.ok()) return Fail(server.status().message());
@@ -168,13 +123,7 @@ int Serve(const Flags& flags) {
   }
   std::fflush(stdout);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-
+  const int signal_number = cosmo::host::WaitForShutdownSignal();
   std::printf("cosmo-server: %s: draining calls (up to %s), then flushing usage\n",
               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
               absl::FormatDuration(*grace).c_str());
@@ -195,14 +144,7 @@ int Serve(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the shutdown signals in every thread (threads inherit the mask), so that only the main
-  // thread's sigwait() receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  cosmo::host::BlockShutdownSignals();
 
   Flags flags;
   CLI::App app{
@@ -223,13 +165,6 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("")
       ->envname("COSMO_HTTP_LISTEN");
-  app.add_option("--idle-timeout", flags.idle_timeout,
-                 "Unload a family's activation after this long without requests")
-      ->envname("COSMO_IDLE_TIMEOUT");
-  app.add_option("--memory-budget-mb", flags.memory_budget_mb,
-                 "Unload least recently used activations while their isolates hold more than "
-                 "this (MiB); 0 = a quarter of physical memory")
-      ->envname("COSMO_MEMORY_BUDGET_MB");
   app.add_option("--shutdown-grace", flags.shutdown_grace,
                  "On SIGTERM, how long in-flight calls may finish")
       ->envname("COSMO_SHUTDOWN_GRACE");
@@ -239,40 +174,11 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("")
       ->envname("COSMO_AUTH_TOKENS_FILE");
-  app.add_option("--max-cpu-ms", flags.max_cpu_ms, "Cap of a request's CPU time (ms)")
-      ->envname("COSMO_MAX_CPU_MS");
-  app.add_option("--max-memory-mb", flags.max_memory_mb, "Cap of an isolate's heap (MiB)")
-      ->envname("COSMO_MAX_MEMORY_MB");
-  app.add_option("--max-wall-ms", flags.max_wall_ms, "Cap of a request's wall time (ms)")
-      ->envname("COSMO_MAX_WALL_MS");
-  app.add_option("--max-subrequests", flags.max_subrequests, "Cap of fetch() calls per request")
-      ->envname("COSMO_MAX_SUBREQUESTS");
-  app.add_option("--max-request-body-bytes", flags.max_request_body_bytes,
-                 "Largest request body passed to a script")
-      ->envname("COSMO_MAX_REQUEST_BODY_BYTES");
-  app.add_option("--max-script-bytes", flags.max_script_bytes,
-                 "Largest deployable source (sum of files)")
-      ->envname("COSMO_MAX_SCRIPT_BYTES");
-  app.add_flag("--disallow-codegen", flags.disallow_codegen,
-               "Forbid eval, new Function and WebAssembly in scripts")
-      ->envname("COSMO_DISALLOW_CODEGEN");
-  app.add_option("--fetch-allow", flags.fetch_allow,
-                 "HOST[:PORT] fetch() may reach although it is loopback, private, link-local "
-                 "or metadata (repeatable or comma-separated; IPv6 as [::1]:8080)")
-      ->delimiter(',')
-      ->envname("COSMO_FETCH_ALLOW");
-  app.add_option("--fetch-ca-file", flags.fetch_ca_file,
-                 "PEM file of the CAs https fetches trust instead of the system store")
-      ->envname("COSMO_FETCH_CA_FILE");
+  cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,
                "Repair a corrupt LevelDB store in --data-dir (back it up first), then exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& help) {
-    return app.exit(help);
-  } catch (const CLI::ParseError& error) {
-    std::fprintf(stderr, "cosmo-server: %s (see cosmo-server --help)\n", error.what());
-    return 2;
+  if (std::optional<int> exit_code = cosmo::host::ParseCommandLine(app, argc, argv, kProgram)) {
+    return *exit_code;
   }
   return Serve(flags);
 }

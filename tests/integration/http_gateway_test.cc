@@ -56,9 +56,12 @@ std::unique_ptr<Subprocess> StartServer(const std::string& data_dir, const std::
   return *std::move(server);
 }
 
-std::unique_ptr<Subprocess> StartGateway(const std::string& control, int* port) {
-  auto gateway = Subprocess::Start({GatewayPath(), "--control=" + control,
-                                    "--http-listen=127.0.0.1:0", "--usage-report-interval=200ms"});
+std::unique_ptr<Subprocess> StartGateway(const std::string& control, int* port,
+                                         std::vector<std::string> extra_flags = {}) {
+  std::vector<std::string> argv = {GatewayPath(), "--control=" + control,
+                                   "--http-listen=127.0.0.1:0", "--usage-report-interval=200ms"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  auto gateway = Subprocess::Start(argv);
   EXPECT_TRUE(gateway.ok()) << gateway.status();
   if (!gateway.ok()) return nullptr;
   const std::string marker = "data plane (HTTP) listening on ";
@@ -208,6 +211,40 @@ TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {
   }
   EXPECT_THAT(body, HasSubstr("bad key ***"));
   EXPECT_THAT(body, ::testing::Not(HasSubstr("gw-s3cr3t-value")));
+
+  for (auto* p : {gateway.get(), server.get()}) p->Signal(SIGTERM);
+  EXPECT_EQ(gateway->Wait(), 0);
+  EXPECT_EQ(server->Wait(), 0);
+}
+
+// A gateway runs scripts itself, so it takes cosmo-server's limit flags and enforces them.
+TEST(HttpGatewayTest, GatewaysEnforceTheirOwnLimitFlags) {
+  TempDir dir;
+  std::string server_address;
+  auto server = StartServer(dir.path() + "/data", "127.0.0.1:0", &server_address);
+  ASSERT_NE(server, nullptr);
+  const std::string script = dir.path() + "/slow.js";
+  std::ofstream(script) << "export default { async fetch() {\n"
+                        << "  await new Promise((resolve) => setTimeout(resolve, 5000));\n"
+                        << "  return new Response('late'); } };\n";
+  CommandResult deployed =
+      RunCommand({CosmoctlPath(), "--server=" + server_address, "deploy", "slow", script});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  int port = 0;
+  auto gateway = StartGateway(server_address, &port, {"--max-wall-ms=300"});
+  ASSERT_NE(gateway, nullptr);
+
+  const absl::Time start = absl::Now();
+  auto response = RawExchange(port, "GET /slow/ HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, ::testing::StartsWith("HTTP/1.1 503"));
+  EXPECT_THAT(*response, HasSubstr("wall-clock limit of 300ms"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+
+  CommandResult bad = RunCommand({GatewayPath(), "--control=" + server_address, "--max-cpu-ms=0",
+                                  "--http-listen=127.0.0.1:0"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("cosmo-gateway: limits flags:"));
 
   for (auto* p : {gateway.get(), server.get()}) p->Signal(SIGTERM);
   EXPECT_EQ(gateway->Wait(), 0);

@@ -1,0 +1,80 @@
+#include "runtime_flags.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "host_main.h"
+
+namespace cosmo::host {
+
+size_t DefaultMemoryBudgetBytes() {
+  // Room for ~1,000 warm families on a 16 GiB machine while leaving the rest to the OS and the
+  // request path.
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  const size_t physical =
+      pages > 0 && page_size > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page_size) : 0;
+  return std::max<size_t>(physical / 4, size_t{256} << 20);
+}
+
+void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags) {
+  app.add_option("--idle-timeout", flags->idle_timeout,
+                 "Unload a family's activation after this long without requests")
+      ->envname("COSMO_IDLE_TIMEOUT");
+  app.add_option("--memory-budget-mb", flags->memory_budget_mb,
+                 "Unload least recently used activations while their isolates hold more than "
+                 "this (MiB); 0 = a quarter of physical memory")
+      ->envname("COSMO_MEMORY_BUDGET_MB");
+  app.add_option("--max-cpu-ms", flags->max_cpu_ms, "Cap of a request's CPU time (ms)")
+      ->envname("COSMO_MAX_CPU_MS");
+  app.add_option("--max-memory-mb", flags->max_memory_mb, "Cap of an isolate's heap (MiB)")
+      ->envname("COSMO_MAX_MEMORY_MB");
+  app.add_option("--max-wall-ms", flags->max_wall_ms, "Cap of a request's wall time (ms)")
+      ->envname("COSMO_MAX_WALL_MS");
+  app.add_option("--max-subrequests", flags->max_subrequests, "Cap of fetch() calls per request")
+      ->envname("COSMO_MAX_SUBREQUESTS");
+  app.add_option("--max-request-body-bytes", flags->max_request_body_bytes,
+                 "Largest request body passed to a script")
+      ->envname("COSMO_MAX_REQUEST_BODY_BYTES");
+  app.add_option("--max-script-bytes", flags->max_script_bytes,
+                 "Largest deployable source (sum of files)")
+      ->envname("COSMO_MAX_SCRIPT_BYTES");
+  app.add_flag("--disallow-codegen", flags->disallow_codegen,
+               "Forbid eval, new Function and WebAssembly in scripts")
+      ->envname("COSMO_DISALLOW_CODEGEN");
+  app.add_option("--fetch-allow", flags->fetch_allow,
+                 "HOST[:PORT] fetch() may reach although it is loopback, private, link-local "
+                 "or metadata (repeatable or comma-separated; IPv6 as [::1]:8080)")
+      ->delimiter(',')
+      ->envname("COSMO_FETCH_ALLOW");
+  app.add_option("--fetch-ca-file", flags->fetch_ca_file,
+                 "PEM file of the CAs https fetches trust instead of the system store")
+      ->envname("COSMO_FETCH_CA_FILE");
+}
+
+absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags) {
+  RuntimeOptions options;
+  absl::StatusOr<absl::Duration> idle = ParseDurationFlag("--idle-timeout", flags.idle_timeout);
+  if (!idle.ok()) return idle.status();
+  options.idle_timeout = *idle;
+  options.memory_budget_bytes = flags.memory_budget_mb != 0 ? size_t{flags.memory_budget_mb} << 20
+                                                            : DefaultMemoryBudgetBytes();
+  options.allow_codegen = !flags.disallow_codegen;
+  options.fetch_allow = flags.fetch_allow;
+  options.fetch_ca_file = flags.fetch_ca_file;
+  ScriptLimits& caps = options.caps;
+  caps.cpu_per_request = absl::Milliseconds(flags.max_cpu_ms);
+  caps.memory_bytes = size_t{flags.max_memory_mb} << 20;
+  caps.wall_per_request = absl::Milliseconds(flags.max_wall_ms);
+  caps.subrequests = static_cast<uint32_t>(flags.max_subrequests);
+  caps.max_request_body_bytes = flags.max_request_body_bytes;
+  caps.max_script_bytes = flags.max_script_bytes;
+  if (absl::Status valid = options.Validate(); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("limits flags: ", valid.message()));
+  }
+  return options;
+}
+
+}  // namespace cosmo::host

@@ -1,0 +1,44 @@
+// The command-line flags that configure a host's Runtime, shared by cosmo-server and
+// cosmo-gateway so that both run scripts under the same limits, memory budget and fetch() rules:
+// a gateway is the same data plane, only fed over gRPC instead of from a local store.
+//
+// Each flag has a COSMO_* environment fallback; docs/control-plane.md lists them.
+#ifndef COSMO_HOSTS_COMMON_RUNTIME_FLAGS_H_
+#define COSMO_HOSTS_COMMON_RUNTIME_FLAGS_H_
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cosmo/runtime.h"
+
+namespace cosmo::host {
+
+struct RuntimeFlags {
+  std::string idle_timeout = "60s";
+  uint64_t memory_budget_mb = 0;  // 0: a quarter of physical memory
+  uint64_t max_cpu_ms = 50;
+  uint64_t max_memory_mb = 128;
+  uint64_t max_wall_ms = 30000;
+  uint64_t max_subrequests = 50;
+  uint64_t max_request_body_bytes = uint64_t{10} << 20;
+  uint64_t max_script_bytes = uint64_t{5} << 20;
+  bool disallow_codegen = false;
+  std::vector<std::string> fetch_allow;  // HOST[:PORT] exempt from fetch()'s destination checks
+  std::string fetch_ca_file;
+};
+
+// Registers the flags on `app`, writing into `flags` (which must outlive the parse).
+void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags);
+
+// RuntimeOptions from parsed flags, validated; INVALID_ARGUMENT names the flag.
+absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags);
+
+// A quarter of physical memory, at least 256 MiB: the default --memory-budget-mb.
+size_t DefaultMemoryBudgetBytes();
+
+}  // namespace cosmo::host
+
+#endif  // COSMO_HOSTS_COMMON_RUNTIME_FLAGS_H_
