@@ -308,6 +308,25 @@ group('Request', (test) => {
   });
   test('body methods on the wrong object reject rather than throw', async () => {
     await rejects(Request.prototype.text.call({}), TypeError);
+    await rejects(Response.prototype.json.call(new Request('https://a/')), TypeError);
+  });
+  test('body methods have the shape of Web IDL operations', () => {
+    for (const cls of [Request, Response]) {
+      for (const kind of ['arrayBuffer', 'bytes', 'json', 'text']) {
+        const desc = Object.getOwnPropertyDescriptor(cls.prototype, kind);
+        ok(desc.enumerable && desc.writable && desc.configurable, `${cls.name}.${kind}`);
+        eq(desc.value.name, kind);
+        eq(desc.value.length, 0);
+        throws(() => new desc.value(), TypeError);
+      }
+    }
+  });
+  test('a second read names the method and the interface', async () => {
+    const r = new Response('x');
+    await r.text();
+    let message = '';
+    await r.bytes().catch((e) => { message = e.message; });
+    eq(message, "Failed to execute 'bytes' on 'Response': body stream already read");
   });
 });
 

@@ -25,12 +25,34 @@ export function extractBody(init) {
   return [toUSVString(init), kTextPlain];
 }
 
-export function bodyUsedError(what) {
+function bodyUsedError(what) {
   return new TypeError(`Failed to execute '${what}': body stream already read`);
 }
 
+// Defines arrayBuffer(), bytes(), json() and text() on `cls.prototype` as a class would (methods,
+// not constructors; defineInterface() then gives them Web IDL's attributes). `isUsed(object)` and `take(object)` read and take the
+// object's body; both throw a TypeError for an object that is not a `cls` (their private-field
+// access does), which the methods turn into a rejected promise, as Web IDL wants of
+// promise-returning operations.
+export function defineBodyMethods(cls, isUsed, take) {
+  for (const kind of ['arrayBuffer', 'bytes', 'json', 'text']) {
+    const method = {
+      [kind]() {
+        try {
+          if (isUsed(this)) return Promise.reject(bodyUsedError(`${kind}' on '${cls.name}`));
+          return Promise.resolve(readBody(take(this), kind));
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      },
+    }[kind];
+    Object.defineProperty(
+        cls.prototype, kind, {value: method, writable: true, enumerable: false, configurable: true});
+  }
+}
+
 // The value of one of the body-reading methods, from a body's source.
-export function readBody(source, kind) {
+function readBody(source, kind) {
   switch (kind) {
     case 'text':
       return bodyText(source);

@@ -9,7 +9,7 @@
 // Not provided: `body` as a ReadableStream (bodies are buffered), `signal`, and the browser-only
 // members (mode, credentials, cache, referrer, integrity, ...), which mean nothing on a server.
 
-import {bodyUsedError, extractBody, readBody} from './body.js';
+import {defineBodyMethods, extractBody} from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
 import {isCanonicalHttpUrl, parseURL, serializeURL, urlHasCredentials} from './url.js';
 import {isObject, toByteString, toDictionary, toUSVString} from './webidl.js';
@@ -189,52 +189,17 @@ export class Request {
     return copy;
   }
 
-  // Promise-returning operations reject, rather than throw, when called on something else.
-  arrayBuffer() {
-    try {
-      return this.#consume('arrayBuffer');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  bytes() {
-    try {
-      return this.#consume('bytes');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  json() {
-    try {
-      return this.#consume('json');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  text() {
-    try {
-      return this.#consume('text');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
   #headerList() {
     return headersInternals.list(this.headers);
   }
 
-  #consume(kind) {
-    try {
-      if (this.#bodyUsed) return Promise.reject(bodyUsedError(`${kind}' on 'Request`));
-      const body = this.#body;
-      if (body !== null) this.#bodyUsed = true;
-      return Promise.resolve(readBody(body, kind));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
   static {
+    const takeBody = (r) => {
+      const body = r.#body;
+      if (body !== null) r.#bodyUsed = true;
+      return body;
+    };
+    defineBodyMethods(this, (r) => r.#bodyUsed, takeBody);
     requestInternals.is = (value) => isObject(value) && #method in value;
     requestInternals.fromHost = (method, url, headers, body) =>
         new Request(kHost, method, url, headers, body);
@@ -243,9 +208,7 @@ export class Request {
       if (r.#bodyUsed) {
         throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);
       }
-      const body = r.#body;
-      if (body !== null) r.#bodyUsed = true;
-      return body;
+      return takeBody(r);
     };
   }
 }

@@ -6,7 +6,7 @@
 //
 // Not provided: `body` as a ReadableStream (bodies are buffered), `webSocket`.
 
-import {bodyUsedError, extractBody, kTextPlain, readBody} from './body.js';
+import {defineBodyMethods, extractBody, kTextPlain} from './body.js';
 import {headersInternals} from './headers.js';
 import {parseURL, serializeURL} from './url.js';
 import {toByteString, toDictionary, toUSVString} from './webidl.js';
@@ -165,48 +165,12 @@ export class Response {
     return r;
   }
 
-  // Promise-returning operations reject, rather than throw, when called on something else.
-  arrayBuffer() {
-    try {
-      return this.#consume('arrayBuffer');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  bytes() {
-    try {
-      return this.#consume('bytes');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  json() {
-    try {
-      return this.#consume('json');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  text() {
-    try {
-      return this.#consume('text');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  #consume(kind) {
-    try {
-      if (this.#bodyUsed) return Promise.reject(bodyUsedError(`${kind}' on 'Response`));
-      const body = this.#body;
-      if (body !== null) this.#bodyUsed = true;
-      return Promise.resolve(readBody(body, kind));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
   static {
+    defineBodyMethods(this, (r) => r.#bodyUsed, (r) => {
+      const body = r.#body;
+      if (body !== null) r.#bodyUsed = true;
+      return body;
+    });
     responseInternals.is = (value) => typeof value === 'object' && value !== null && #type in value;
     responseInternals.fromNetwork = (status, statusText, headers, bytes, url, redirected) => {
       const r = new Response(kInternal);
