@@ -17,7 +17,7 @@ enum class Outcome {
   kExceededMemory,    // heap or ArrayBuffer budget of the isolate hit
   kExceededWallTime,  // the request's wall-clock limit hit while it waited
   kNotFound,          // no such family, or it has no active version
-  kLoadShed,          // refused because the host is saturated; retry later
+  kLoadShed,          // refused for now: the host is saturated or its store unreachable; retry
   kBadRequest,        // the request itself was malformed or over a size limit
   kInternal,          // a fault of the host (store error, corrupt version); never the script's
 };

@@ -50,6 +50,10 @@ Outcome OutcomeForActivationFailure(const absl::Status& status) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kInvalidArgument:
       return Outcome::kException;
+    case absl::StatusCode::kUnavailable:
+      // The store cannot be read (an etcd cluster without a majority): come back later, as a
+      // gateway answers for a family it cannot load.
+      return Outcome::kLoadShed;
     default:
       return Outcome::kInternal;
   }

@@ -291,8 +291,8 @@ TEST(RuntimeOutageTest, AWarmFamilyServesThroughAStoreOutageWithoutQueueingBehin
   InvokeResult during = rt.runtime->Invoke("shop", Get("shop"));
   EXPECT_EQ(during.outcome, Outcome::kOk) << during.error;
   EXPECT_EQ(during.response.body, "v1");
-  // A family that was not active has nothing to serve: a host fault, not a missing family.
-  EXPECT_EQ(rt.runtime->Invoke("cold", Get("cold")).outcome, Outcome::kInternal);
+  // A family that was not active has nothing to serve yet: come back later (503 unavailable).
+  EXPECT_EQ(rt.runtime->Invoke("cold", Get("cold")).outcome, Outcome::kLoadShed);
 
   // After the backoff one request looks the version up again and waits out the store; the others
   // keep being served meanwhile.
