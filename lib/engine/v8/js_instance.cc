@@ -17,6 +17,7 @@
 #include "engine/v8/exception_text.h"
 #include "engine/v8/isolate_pool.h"
 #include "engine/v8/natives.h"
+#include "engine/v8/thread_stack.h"
 #include "engine/v8/v8_platform.h"
 
 namespace cosmo::v8engine {
@@ -24,11 +25,6 @@ namespace {
 
 // Isolate data slot holding the JsInstance, for the module resolver.
 constexpr uint32_t kInstanceSlot = 1;
-
-// JavaScript may use at most this much of a thread's stack, and never the last kStackReserve
-// bytes, which V8's own C++ (and ours) needs after the JS limit is reached.
-constexpr uintptr_t kMaxJsStack = uintptr_t{2} << 20;
-constexpr uintptr_t kStackReserve = uintptr_t{256} << 10;
 
 // How far the heap limit is raised when it is hit, so V8 can unwind the terminated script
 // instead of dying in FatalProcessOutOfMemory.
@@ -39,25 +35,6 @@ constexpr size_t kMinHeapSlack = size_t{64} << 20;
 // costs a lock, a measurable share of a warm invoke).
 constexpr int kMaxPumpedTasks = 8;
 constexpr uint64_t kPumpEvery = 16;
-
-uintptr_t StackLimitForThisThread() {
-  thread_local uintptr_t limit = [] {
-    uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-    uintptr_t low = 0;
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      void* addr = nullptr;
-      size_t size = 0;
-      if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        low = reinterpret_cast<uintptr_t>(addr);
-      }
-      pthread_attr_destroy(&attr);
-    }
-    uintptr_t by_budget = here > kMaxJsStack ? here - kMaxJsStack : 0;
-    return std::max(low + kStackReserve, by_budget);
-  }();
-  return limit;
-}
 
 v8::Local<v8::String> NewString(v8::Isolate* isolate, std::string_view text) {
   return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
@@ -218,6 +195,8 @@ absl::Status JsInstance::CreateContext() {
 
 absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
                               const ScriptLimits& limits) {
+  // The module's top level is JavaScript too, and may recurse as deep as a handler.
+  ThreadStack::Scope stack_scope;
   program_ = std::move(program);
   limits_ = limits;
   cpu_budget_ns_ = absl::ToInt64Nanoseconds(limits.cpu_per_request);
@@ -414,6 +393,8 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
       wall_start_ns + absl::ToInt64Nanoseconds(limits_.wall_per_request);
   result.usage.request_bytes = request.body.size();
   {
+    // Declared before the Locker: the pages are given back once JavaScript is done.
+    ThreadStack::Scope stack_scope;
     v8::Locker locker(isolate_);
     v8::Isolate::Scope isolate_scope(isolate_);
     v8::HandleScope handle_scope(isolate_);
@@ -706,7 +687,7 @@ void JsInstance::EnsureStackLimit() {
   if (stack_thread_set_ && pthread_equal(self, stack_thread_)) return;
   // V8 resets the limit to its default when another thread takes the Locker, so it is set again
   // whenever the calling thread changes.
-  isolate_->SetStackLimit(StackLimitForThisThread());
+  isolate_->SetStackLimit(ThreadStack::JsLimit());
   stack_thread_ = self;
   stack_thread_set_ = true;
 }
