@@ -99,7 +99,20 @@ absl::Status UsageMeter::Flush() {
       if (first_error.ok()) first_error = merged;
     }
   }
+  cells.clear();
+  ForgetUnusedCells();
   return first_error;
+}
+
+void UsageMeter::ForgetUnusedCells() {
+  // A cell only this map holds belongs to a version no slot serves any more (replaced or
+  // unloaded); once its delta has reached the store, it can go. CellFor() hands out references
+  // under mu_, so none can appear while it is held. Every deploy makes a version, so without this
+  // the map would grow by one cell per version ever served.
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(cells_, [](const auto& entry) {
+    return entry.second.use_count() == 1 && entry.second->Peek().invocations == 0;
+  });
 }
 
 absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::string& version,

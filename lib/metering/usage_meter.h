@@ -66,7 +66,8 @@ class UsageMeter {
   std::shared_ptr<UsageCell> CellFor(absl::string_view family, absl::string_view version);
 
   // Merges every pending delta into the store. Returns the first error; deltas that failed are
-  // kept for the next flush.
+  // kept for the next flush. Afterwards forgets the cells nobody else holds (versions no longer
+  // served) once their usage is in the store.
   absl::Status Flush();
 
   // One report of usage measured elsewhere (a gateway), keyed by (family, version).
@@ -93,6 +94,8 @@ class UsageMeter {
   absl::StatusOr<FamilyUsage> Read(absl::string_view family);
 
  private:
+  // Drops the cells of versions nothing serves any more whose usage is all in the store.
+  void ForgetUnusedCells();
   absl::Status MergeIntoStore(const std::string& family, const std::string& version,
                               const UsageTotals& delta);
 
@@ -101,7 +104,7 @@ class UsageMeter {
   // Serialises flushes so two never race on the same records within this process.
   absl::Mutex flush_mu_;
   absl::Mutex mu_;
-  // (family, version) -> cell.
+  // (family, version) -> cell, for the versions being served (and not yet flushed ones).
   absl::flat_hash_map<std::pair<std::string, std::string>, std::shared_ptr<UsageCell>> cells_
       ABSL_GUARDED_BY(mu_);
 };

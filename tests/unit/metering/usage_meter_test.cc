@@ -45,6 +45,28 @@ TEST(UsageMeterTest, AReportNamingAVersionTwiceMergesBoth) {
   EXPECT_EQ(usage->total.invocations, 3u);
 }
 
+TEST(UsageMeterTest, FlushForgetsTheCellsOfVersionsNoLongerServedOnceTheirUsageIsStored) {
+  std::unique_ptr<Store> store = NewInMemoryStore();
+  UsageMeter meter(store.get());
+  InvocationUsage usage;
+  usage.cpu_us = 7;
+  std::shared_ptr<UsageCell> served = meter.CellFor("shop", "v2");
+  std::shared_ptr<UsageCell> replaced = meter.CellFor("shop", "v1");
+  replaced->Add(Outcome::kOk, usage);
+  served->Add(Outcome::kOk, usage);
+  std::weak_ptr<UsageCell> replaced_cell = replaced;
+  replaced.reset();  // its version's slot is gone
+
+  ASSERT_TRUE(meter.Flush().ok());
+  EXPECT_TRUE(replaced_cell.expired());
+  EXPECT_EQ(meter.CellFor("shop", "v2"), served);  // still served: the same cell
+  auto read = meter.Read("shop");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->versions["v1"].invocations, 1u);  // forgotten in memory, kept in the store
+  EXPECT_EQ(read->versions["v1"].cpu_us, 7u);
+  EXPECT_EQ(read->total.invocations, 2u);
+}
+
 TEST(UsageMeterTest, ForgetsReportersIdleForTheRetentionAndKeepsTheRest) {
   std::unique_ptr<Store> store = NewInMemoryStore();
   ManualClock clock;
