@@ -349,7 +349,8 @@ class Soak:
         """The host's gauges and counters of interest, summed over labels."""
         wanted = ("cosmo_live_instances", "cosmo_instance_memory_bytes", "cosmo_active_families",
                   "cosmo_evictions_total", "cosmo_instances_created_total",
-                  "cosmo_instances_discarded_total", "cosmo_load_shed_total")
+                  "cosmo_instances_discarded_total", "cosmo_load_shed_total",
+                  "cosmo_idle_memory_releases_total")
         found = Counter()
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)

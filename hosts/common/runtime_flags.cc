@@ -56,6 +56,8 @@ void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags) {
 
 absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags) {
   RuntimeOptions options;
+  // A server process owns its allocator: give memory freed under load back when traffic stops.
+  options.release_memory_when_idle = true;
   absl::StatusOr<absl::Duration> idle = ParseDurationFlag("--idle-timeout", flags.idle_timeout);
   if (!idle.ok()) return idle.status();
   options.idle_timeout = *idle;

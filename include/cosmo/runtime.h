@@ -69,6 +69,12 @@ struct RuntimeOptions {
   // shorter). Gateway ids are per process, so records of gone gateways would otherwise pile up.
   // Must far exceed how long a gateway resends one report (seconds). Zero: never delete.
   absl::Duration usage_reporter_retention = absl::Hours(24);
+  // Once no request has started for a second, give the allocator's free memory back to the OS
+  // (glibc malloc_trim), once per idle period. Memory freed under load — isolates evicted or
+  // discarded, request buffers — otherwise stays in the process's heap arenas. Process-wide, so
+  // off by default in the library; cosmo-server and cosmo-gateway turn it on. A request arriving
+  // during the trim may wait for it (up to tens of milliseconds with a large heap).
+  bool release_memory_when_idle = false;
   // Console and outcome records kept per family.
   size_t log_ring_records = 1000;
   // Run the background thread that unloads idle activations and flushes usage. Tests that drive
@@ -98,6 +104,7 @@ struct RuntimeStats {
   uint64_t version_switches = 0;     // activations moved to a new version
   uint64_t invocations = 0;
   uint64_t load_shed = 0;
+  uint64_t idle_memory_releases = 0;   // release_memory_when_idle trims
   uint64_t active_families = 0;        // gauge
   uint64_t live_instances = 0;         // gauge
   uint64_t instance_memory_bytes = 0;  // gauge: sum of Instance::MemoryBytes()

@@ -110,6 +110,9 @@ std::string HttpMetrics::Render(const Runtime* runtime) const {
     counter("cosmo_invocations_total", "Invocations run by the runtime.", s.invocations);
     counter("cosmo_load_shed_total", "Invocations shed by the runtime (family saturated).",
             s.load_shed);
+    counter("cosmo_idle_memory_releases_total",
+            "Times free heap memory was given back to the OS after a second without requests.",
+            s.idle_memory_releases);
     gauge("cosmo_active_families", "Families with a live activation.", s.active_families);
     gauge("cosmo_live_instances", "Script instances alive.", s.live_instances);
     gauge("cosmo_instance_memory_bytes", "Memory held by script instances.",

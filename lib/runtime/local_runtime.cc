@@ -5,6 +5,8 @@
 // VersionSlot (one small mutex and a shared_ptr copy), borrow an instance from the slot's pool,
 // invoke, give the instance back, add the usage to the slot's cell. Loading a version happens
 // off that path, under the activation's own load mutex, so a cold family never blocks another.
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -38,6 +40,7 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 // when due, so this only bounds how late they can be.
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
 constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
+constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
 
 // An activation that could not start ends its requests with the outcome of its cause.
 Outcome OutcomeForActivationFailure(const absl::Status& status) {
@@ -103,6 +106,7 @@ struct Counters {
   std::atomic<uint64_t> version_switches{0};
   std::atomic<uint64_t> invocations{0};
   std::atomic<uint64_t> load_shed{0};
+  std::atomic<uint64_t> idle_memory_releases{0};
   InstancePoolCounters pools;
 };
 
@@ -240,6 +244,10 @@ class LocalRuntime final : public Runtime {
     }
     // A failed flush keeps its deltas for the next one.
     if (flush_due) (void)meter_.Flush();
+    if (options_.release_memory_when_idle && IdleLongEnoughToRelease(now)) {
+      malloc_trim(0);
+      counters_.idle_memory_releases.fetch_add(1, std::memory_order_relaxed);
+    }
     // A failed sweep is retried at the next interval; the records only take space meanwhile.
     if (sweep_due) (void)meter_.ForgetIdleReporters(options_.usage_reporter_retention);
   }
@@ -257,6 +265,7 @@ class LocalRuntime final : public Runtime {
     stats.version_switches = counters_.version_switches.load();
     stats.invocations = counters_.invocations.load();
     stats.load_shed = counters_.load_shed.load();
+    stats.idle_memory_releases = counters_.idle_memory_releases.load();
     for (const auto& activation : table_.All()) {
       std::shared_ptr<const VersionSlot> slot = activation->slot();
       if (slot == nullptr) continue;
@@ -370,6 +379,22 @@ class LocalRuntime final : public Runtime {
     return slot;
   }
 
+  // True once per idle period: when no invocation has started for kIdleBeforeRelease, the first
+  // time this is asked after the last one.
+  bool IdleLongEnoughToRelease(absl::Time now) {
+    const uint64_t invocations = counters_.invocations.load(std::memory_order_relaxed);
+    absl::MutexLock lock(&flush_time_mu_);
+    if (invocations != invocations_seen_) {
+      invocations_seen_ = invocations;
+      last_invocation_seen_ = now;
+      released_since_ = false;
+      return false;
+    }
+    if (released_since_ || now - last_invocation_seen_ < kIdleBeforeRelease) return false;
+    released_since_ = true;
+    return true;
+  }
+
   void EnforceMemoryBudget() {
     std::vector<std::pair<absl::Time, std::shared_ptr<Activation>>> by_age;
     size_t total = 0;
@@ -459,6 +484,11 @@ class LocalRuntime final : public Runtime {
   absl::Mutex flush_time_mu_;
   absl::Time last_flush_ ABSL_GUARDED_BY(flush_time_mu_);
   absl::Time last_reporter_sweep_ ABSL_GUARDED_BY(flush_time_mu_);
+  // For release_memory_when_idle: the invocation count last seen, when it last moved, and
+  // whether memory was released since.
+  uint64_t invocations_seen_ ABSL_GUARDED_BY(flush_time_mu_) = 0;
+  absl::Time last_invocation_seen_ ABSL_GUARDED_BY(flush_time_mu_);
+  bool released_since_ ABSL_GUARDED_BY(flush_time_mu_) = true;
 
   absl::Notification stop_;
   std::thread maintenance_;

@@ -313,6 +313,48 @@ TEST(RuntimeOutageTest, AWarmFamilyServesThroughAStoreOutageWithoutQueueingBehin
   EXPECT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v2");
 }
 
+TEST(RuntimeIdleReleaseTest, ReleasesMemoryOncePerSecondWithoutRequests) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.release_memory_when_idle = true;
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("tick", "respond 200 x");
+  auto releases = [&] { return rt.runtime->Stats().idle_memory_releases; };
+  rt.runtime->Maintain();
+  clock.Advance(absl::Seconds(5));
+  rt.runtime->Maintain();
+  EXPECT_EQ(releases(), 0u) << "nothing ran yet, nothing to give back";
+
+  rt.runtime->Invoke("tick", Get("tick"));
+  rt.runtime->Maintain();  // sees the request
+  clock.Advance(absl::Milliseconds(900));
+  rt.runtime->Maintain();
+  EXPECT_EQ(releases(), 0u) << "not idle for a second yet";
+  clock.Advance(absl::Milliseconds(100));
+  rt.runtime->Maintain();
+  EXPECT_EQ(releases(), 1u);
+  clock.Advance(absl::Seconds(10));
+  rt.runtime->Maintain();
+  EXPECT_EQ(releases(), 1u) << "once per idle period";
+
+  rt.runtime->Invoke("tick", Get("tick"));
+  rt.runtime->Maintain();
+  clock.Advance(absl::Seconds(1));
+  rt.runtime->Maintain();
+  EXPECT_EQ(releases(), 2u);
+}
+
+TEST(RuntimeIdleReleaseTest, OffByDefault) {
+  ManualClock clock;
+  ScriptedRuntime rt = ScriptedRuntime::Create(ManualOptions(&clock), NewInMemoryStore());
+  rt.Deploy("tick", "respond 200 x");
+  rt.runtime->Invoke("tick", Get("tick"));
+  rt.runtime->Maintain();
+  clock.Advance(absl::Seconds(2));
+  rt.runtime->Maintain();
+  EXPECT_EQ(rt.runtime->Stats().idle_memory_releases, 0u);
+}
+
 TEST(RuntimeReporterSweepTest, MaintainForgetsGatewayRecordsAfterTheRetention) {
   ManualClock clock;
   ScriptedRuntime rt = ScriptedRuntime::Create({.usage_reporter_retention = absl::Minutes(10),
