@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/raw_http_connection.h"
 #include "integration/subprocess.h"
@@ -38,8 +39,10 @@ using ::cosmo::testing::EtcdCluster;
 using ::cosmo::testing::RawExchange;
 using ::cosmo::testing::RunCommand;
 using ::cosmo::testing::StartCosmoServer;
+using ::cosmo::testing::StopAll;
 using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
+using ::testing::Each;
 
 constexpr int kLoadThreads = 4;
 constexpr absl::Duration kLoadDuration = absl::Seconds(10);
@@ -288,10 +291,7 @@ TEST_F(ClusterTest, SurvivesLosingTheEtcdLeaderAndAServerUnderLoad) {
   }
   EXPECT_EQ(recorded_ok, static_cast<int64_t>(expected));
 
-  for (auto* p : {gateway1_.get(), gateway2_.get(), server_b_.get()}) p->Signal(SIGTERM);
-  EXPECT_EQ(gateway1_->Wait(), 0);
-  EXPECT_EQ(gateway2_->Wait(), 0);
-  EXPECT_EQ(server_b_->Wait(), 0);
+  EXPECT_THAT(StopAll({gateway1_.get(), gateway2_.get(), server_b_.get()}), Each(0));
   EXPECT_LT(absl::Now() - test_start, absl::Seconds(60));
 }
 

@@ -28,8 +28,10 @@ using ::cosmo::testing::CosmoctlPath;
 using ::cosmo::testing::CosmoServerPath;
 using ::cosmo::testing::RawExchange;
 using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::StopAll;
 using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
+using ::testing::Each;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -173,10 +175,7 @@ TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsag
   }
   EXPECT_EQ(recorded, static_cast<int64_t>(served));
 
-  for (auto* p : {gateway1.get(), gateway2.get(), server.get()}) p->Signal(SIGTERM);
-  EXPECT_EQ(gateway1->Wait(), 0);
-  EXPECT_EQ(gateway2->Wait(), 0);
-  EXPECT_EQ(server->Wait(), 0);
+  EXPECT_THAT(StopAll({gateway1.get(), gateway2.get(), server.get()}), Each(0));
 }
 
 // A gateway learns a version's secret names with its manifest, and masks their values in the
@@ -212,9 +211,7 @@ TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {
   EXPECT_THAT(body, HasSubstr("bad key ***"));
   EXPECT_THAT(body, ::testing::Not(HasSubstr("gw-s3cr3t-value")));
 
-  for (auto* p : {gateway.get(), server.get()}) p->Signal(SIGTERM);
-  EXPECT_EQ(gateway->Wait(), 0);
-  EXPECT_EQ(server->Wait(), 0);
+  EXPECT_THAT(StopAll({gateway.get(), server.get()}), Each(0));
 }
 
 // A gateway runs scripts itself, so it takes cosmo-server's limit flags and enforces them.
@@ -246,9 +243,7 @@ TEST(HttpGatewayTest, GatewaysEnforceTheirOwnLimitFlags) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("cosmo-gateway: limits flags:"));
 
-  for (auto* p : {gateway.get(), server.get()}) p->Signal(SIGTERM);
-  EXPECT_EQ(gateway->Wait(), 0);
-  EXPECT_EQ(server->Wait(), 0);
+  EXPECT_THAT(StopAll({gateway.get(), server.get()}), Each(0));
 }
 
 }  // namespace

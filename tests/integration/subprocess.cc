@@ -208,6 +208,13 @@ int Subprocess::Wait(absl::Duration timeout) {
   return -1;
 }
 
+std::vector<int> StopAll(std::initializer_list<Subprocess*> processes) {
+  for (Subprocess* p : processes) p->Signal(SIGTERM);
+  std::vector<int> exit_codes;
+  for (Subprocess* p : processes) exit_codes.push_back(p->Wait());
+  return exit_codes;
+}
+
 absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoServer(const std::vector<std::string>& args,
                                                              std::string* address, int* http_port) {
   std::vector<std::string> argv = {CosmoServerPath(), "--grpc-listen=127.0.0.1:0"};

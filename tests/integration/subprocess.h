@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,6 +67,10 @@ class Subprocess {
   std::string output_;
   size_t scanned_ = 0;
 };
+
+// Sends SIGTERM to every one of `processes` at once, then waits for each; returns their exit
+// codes in order (a graceful stop is 0), for EXPECT_THAT(StopAll({...}), Each(0)).
+std::vector<int> StopAll(std::initializer_list<Subprocess*> processes);
 
 // Starts `cosmo-server --grpc-listen=127.0.0.1:0 <args>` and waits for its readiness line;
 // `address` receives the gRPC HOST:PORT. Without `http_port` the HTTP data plane is off

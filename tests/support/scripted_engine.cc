@@ -72,6 +72,14 @@ class ScriptedProgram final : public Program {
 
 }  // namespace
 
+Manifest ScriptManifest(std::string source, std::string main) {
+  Manifest m;
+  m.engine = "javascript";
+  m.main = main;
+  m.files[main] = std::move(source);
+  return m;
+}
+
 absl::Status ScriptedEngine::Validate(const Manifest& manifest) {
   ++validate_calls_;
   auto main = manifest.files.find(manifest.main);

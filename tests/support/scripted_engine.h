@@ -25,6 +25,10 @@
 
 namespace cosmo::testing {
 
+// A one-file manifest for the engine named "javascript" (ScriptedEngine's default name, and the
+// real JavaScript engine's): `source` under the file name `main`, which is also the entry.
+Manifest ScriptManifest(std::string source, std::string main = "index.js");
+
 class ScriptedEngine final : public Engine {
  public:
   explicit ScriptedEngine(std::string name = "javascript") : name_(std::move(name)) {}

@@ -16,13 +16,7 @@
 namespace cosmo {
 namespace {
 
-Manifest Script(std::string source) {
-  Manifest m;
-  m.engine = "javascript";
-  m.main = "index.js";
-  m.files["index.js"] = std::move(source);
-  return m;
-}
+using ::cosmo::testing::ScriptManifest;
 
 class RegistryConcurrencyTest : public ::testing::TestWithParam<bool> {
  protected:
@@ -59,8 +53,9 @@ TEST_P(RegistryConcurrencyTest, EightThreadsDeployingToOneFamilyLoseNothing) {
     threads.emplace_back([&, t] {
       Registry& registry = *registries_[t % 2];
       for (int i = 0; i < kDeploysPerThread; ++i) {
-        auto result = registry.Deploy(
-            {.tenant = "acme", .family = "hot", .manifest = Script(absl::StrCat(t, "-", i))});
+        auto result = registry.Deploy({.tenant = "acme",
+                                       .family = "hot",
+                                       .manifest = ScriptManifest(absl::StrCat(t, "-", i))});
         ASSERT_TRUE(result.ok()) << result.status();
         EXPECT_TRUE(result->created);
         absl::MutexLock lock(&mu);

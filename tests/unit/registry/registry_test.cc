@@ -17,13 +17,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-Manifest Script(std::string source, std::string main = "index.js") {
-  Manifest m;
-  m.engine = "javascript";
-  m.main = main;
-  m.files[main] = std::move(source);
-  return m;
-}
+using ::cosmo::testing::ScriptManifest;
 
 class RegistryTest : public ::testing::Test {
  protected:
@@ -66,7 +60,7 @@ class RegistryTest : public ::testing::Test {
 };
 
 TEST_F(RegistryTest, DeployReturnsTheManifestHashAndActivatesIt) {
-  const Manifest manifest = Script("respond 200 hi");
+  const Manifest manifest = ScriptManifest("respond 200 hi");
   DeployResult result = MustDeploy("shop", manifest);
   EXPECT_EQ(result.version, *ComputeVersion(manifest));
   EXPECT_TRUE(result.created);
@@ -82,8 +76,8 @@ TEST_F(RegistryTest, DeployReturnsTheManifestHashAndActivatesIt) {
 }
 
 TEST_F(RegistryTest, RedeployOfActiveContentCreatesNothing) {
-  DeployResult first = MustDeploy("shop", Script("v1"));
-  DeployResult again = MustDeploy("shop", Script("v1"));
+  DeployResult first = MustDeploy("shop", ScriptManifest("v1"));
+  DeployResult again = MustDeploy("shop", ScriptManifest("v1"));
   EXPECT_EQ(again.version, first.version);
   EXPECT_FALSE(again.created);
   EXPECT_THAT(HistoryVersions("shop"), SizeIs(1));
@@ -91,8 +85,8 @@ TEST_F(RegistryTest, RedeployOfActiveContentCreatesNothing) {
 
 TEST_F(RegistryTest, HistoryIsNewestFirstWithTimeSizeAndPrevious) {
   const absl::Time t0 = clock_.Now();
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
-  DeployResult v2 = MustDeploy("shop", Script("v2 longer"));
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
+  DeployResult v2 = MustDeploy("shop", ScriptManifest("v2 longer"));
   auto page = registry_->History("acme", "shop", {});
   ASSERT_TRUE(page.ok());
   ASSERT_THAT(page->items, SizeIs(2));
@@ -100,7 +94,7 @@ TEST_F(RegistryTest, HistoryIsNewestFirstWithTimeSizeAndPrevious) {
   EXPECT_EQ(page->items[0].sequence, 2u);
   EXPECT_EQ(page->items[0].previous_version, v1.version);
   EXPECT_EQ(page->items[0].time, t0 + absl::Seconds(1));
-  EXPECT_EQ(page->items[0].size_bytes, EncodeManifest(Script("v2 longer"))->size());
+  EXPECT_EQ(page->items[0].size_bytes, EncodeManifest(ScriptManifest("v2 longer"))->size());
   EXPECT_EQ(page->items[0].action, HistoryAction::kDeploy);
   EXPECT_EQ(page->items[1].version, v1.version);
   EXPECT_EQ(page->items[1].time, t0);
@@ -108,7 +102,7 @@ TEST_F(RegistryTest, HistoryIsNewestFirstWithTimeSizeAndPrevious) {
 }
 
 TEST_F(RegistryTest, HistoryPagesWithoutGapsOrRepeats) {
-  for (int i = 0; i < 25; ++i) MustDeploy("shop", Script(absl::StrCat("v", i)));
+  for (int i = 0; i < 25; ++i) MustDeploy("shop", ScriptManifest(absl::StrCat("v", i)));
   std::vector<uint64_t> sequences;
   PageRequest request{.page_size = 10};
   do {
@@ -124,8 +118,8 @@ TEST_F(RegistryTest, HistoryPagesWithoutGapsOrRepeats) {
 }
 
 TEST_F(RegistryTest, RollbackWithoutVersionReturnsToThePreviousAndIsRecorded) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
-  DeployResult v2 = MustDeploy("shop", Script("v2"));
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
+  DeployResult v2 = MustDeploy("shop", ScriptManifest("v2"));
   auto entry = registry_->Rollback("acme", "shop", std::nullopt);
   ASSERT_TRUE(entry.ok()) << entry.status();
   EXPECT_EQ(entry->version, v1.version);
@@ -139,9 +133,9 @@ TEST_F(RegistryTest, RollbackWithoutVersionReturnsToThePreviousAndIsRecorded) {
 }
 
 TEST_F(RegistryTest, RollbackToANamedVersionByUniquePrefix) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
-  MustDeploy("shop", Script("v2"));
-  MustDeploy("shop", Script("v3"));
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
+  MustDeploy("shop", ScriptManifest("v2"));
+  MustDeploy("shop", ScriptManifest("v3"));
   auto entry = registry_->Rollback("acme", "shop", v1.version.substr(0, 8));
   ASSERT_TRUE(entry.ok()) << entry.status();
   EXPECT_EQ(entry->version, v1.version);
@@ -155,7 +149,7 @@ TEST_F(RegistryTest, RollbackToANamedVersionByUniquePrefix) {
 TEST_F(RegistryTest, RollbackErrors) {
   EXPECT_EQ(registry_->Rollback("acme", "nope", std::nullopt).status().code(),
             absl::StatusCode::kNotFound);
-  MustDeploy("shop", Script("v1"));
+  MustDeploy("shop", ScriptManifest("v1"));
   absl::Status only_one = registry_->Rollback("acme", "shop", std::nullopt).status();
   EXPECT_EQ(only_one.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(only_one.message(), HasSubstr("no earlier version"));
@@ -168,7 +162,7 @@ TEST_F(RegistryTest, RollbackErrors) {
 }
 
 TEST_F(RegistryTest, ResolveVersionByPrefix) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
   EXPECT_EQ(*registry_->ResolveVersion("acme", "shop", v1.version.substr(0, 10)), v1.version);
   EXPECT_EQ(*registry_->ResolveVersion("acme", "shop", v1.version), v1.version);
   EXPECT_EQ(registry_->ResolveVersion("acme", "shop", "ffffffffffff").status().code(),
@@ -180,7 +174,7 @@ TEST_F(RegistryTest, ResolveVersionByPrefix) {
 TEST_F(RegistryTest, AmbiguousPrefixIsRejected) {
   // Two real versions sharing 8 hex digits would take ~2^32 deploys to find, so record a second
   // version under the family's version index directly: the index is what prefixes resolve in.
-  DeployResult a = MustDeploy("shop", Script("a"));
+  DeployResult a = MustDeploy("shop", ScriptManifest("a"));
   const std::string twin =
       a.version.substr(0, 8) + std::string(56, a.version[8] == 'f' ? 'e' : 'f');
   auto record = store_->Get("fver/shop/" + a.version);
@@ -193,28 +187,32 @@ TEST_F(RegistryTest, AmbiguousPrefixIsRejected) {
 }
 
 TEST_F(RegistryTest, ExpectedVersionGuardsTheDeploy) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
   auto stale = registry_->Deploy({.tenant = "acme",
                                   .family = "shop",
-                                  .manifest = Script("v2"),
+                                  .manifest = ScriptManifest("v2"),
                                   .expected_version = std::string(64, 'a')});
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   auto fresh = registry_->Deploy({.tenant = "acme",
                                   .family = "shop",
-                                  .manifest = Script("v2"),
+                                  .manifest = ScriptManifest("v2"),
                                   .expected_version = v1.version.substr(0, 12)});
   EXPECT_TRUE(fresh.ok()) << fresh.status();
-  auto must_be_new = registry_->Deploy(
-      {.tenant = "acme", .family = "shop", .manifest = Script("v3"), .expected_version = ""});
+  auto must_be_new = registry_->Deploy({.tenant = "acme",
+                                        .family = "shop",
+                                        .manifest = ScriptManifest("v3"),
+                                        .expected_version = ""});
   EXPECT_EQ(must_be_new.status().code(), absl::StatusCode::kAborted);
-  auto created = registry_->Deploy(
-      {.tenant = "acme", .family = "new", .manifest = Script("v3"), .expected_version = ""});
+  auto created = registry_->Deploy({.tenant = "acme",
+                                    .family = "new",
+                                    .manifest = ScriptManifest("v3"),
+                                    .expected_version = ""});
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
 TEST_F(RegistryTest, FamilyBelongsToItsFirstDeployer) {
-  MustDeploy("shop", Script("v1"), "acme");
-  absl::Status other = DeployStatus("shop", Script("evil"), "mallory");
+  MustDeploy("shop", ScriptManifest("v1"), "acme");
+  absl::Status other = DeployStatus("shop", ScriptManifest("evil"), "mallory");
   EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(registry_->GetFamily("mallory", "shop").status().code(),
             absl::StatusCode::kPermissionDenied);
@@ -227,8 +225,9 @@ TEST_F(RegistryTest, FamilyBelongsToItsFirstDeployer) {
 }
 
 TEST_F(RegistryTest, ListShowsOnlyTheTenantsFamiliesInPages) {
-  for (const char* family : {"c", "a", "b", "d", "e"}) MustDeploy(family, Script(family), "acme");
-  MustDeploy("zzz", Script("other"), "globex");
+  for (const char* family : {"c", "a", "b", "d", "e"})
+    MustDeploy(family, ScriptManifest(family), "acme");
+  MustDeploy("zzz", ScriptManifest("other"), "globex");
   std::vector<std::string> names;
   PageRequest request{.page_size = 2};
   do {
@@ -247,8 +246,8 @@ TEST_F(RegistryTest, ListShowsOnlyTheTenantsFamiliesInPages) {
 
 TEST_F(RegistryTest, GetFamilyDescribesIt) {
   const absl::Time t0 = clock_.Now();
-  MustDeploy("shop", Script("v1"));
-  DeployResult v2 = MustDeploy("shop", Script("v2"));
+  MustDeploy("shop", ScriptManifest("v1"));
+  DeployResult v2 = MustDeploy("shop", ScriptManifest("v2"));
   auto info = registry_->GetFamily("acme", "shop");
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->family, "shop");
@@ -266,7 +265,8 @@ Manifest WithEnv(Manifest manifest, std::map<std::string, std::string> env) {
 }
 
 TEST_F(RegistryTest, SecretNamesAreRecordedPerVersionOutsideTheHash) {
-  const Manifest manifest = WithEnv(Script("v1"), {{"API_KEY", "k-123456"}, {"MODE", "prod"}});
+  const Manifest manifest =
+      WithEnv(ScriptManifest("v1"), {{"API_KEY", "k-123456"}, {"MODE", "prod"}});
   auto deployed = registry_->Deploy({.tenant = "acme",
                                      .family = "shop",
                                      .manifest = manifest,
@@ -280,7 +280,7 @@ TEST_F(RegistryTest, SecretNamesAreRecordedPerVersionOutsideTheHash) {
 
   // The next version has its own names; rolling back restores the old version's names.
   clock_.Advance(absl::Seconds(1));
-  const Manifest next = WithEnv(Script("v2"), {{"API_KEY", "k-123456"}, {"MODE", "prod"}});
+  const Manifest next = WithEnv(ScriptManifest("v2"), {{"API_KEY", "k-123456"}, {"MODE", "prod"}});
   ASSERT_TRUE(registry_
                   ->Deploy({.tenant = "acme",
                             .family = "shop",
@@ -293,7 +293,7 @@ TEST_F(RegistryTest, SecretNamesAreRecordedPerVersionOutsideTheHash) {
 }
 
 TEST_F(RegistryTest, RedeployWithOtherSecretNamesUpdatesThemWithoutANewVersion) {
-  const Manifest manifest = WithEnv(Script("v1"), {{"API_KEY", "k-123456"}});
+  const Manifest manifest = WithEnv(ScriptManifest("v1"), {{"API_KEY", "k-123456"}});
   int changes = 0;
   registry_->AddChangeListener([&](absl::string_view) { ++changes; });
   DeployResult first = MustDeploy("shop", manifest);
@@ -318,7 +318,7 @@ TEST_F(RegistryTest, SecretNamesMustBeEnvVariables) {
   absl::Status status = registry_
                             ->Deploy({.tenant = "acme",
                                       .family = "shop",
-                                      .manifest = WithEnv(Script("v1"), {{"MODE", "prod"}}),
+                                      .manifest = WithEnv(ScriptManifest("v1"), {{"MODE", "prod"}}),
                                       .secret_names = {"API_KEY"}})
                             .status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -327,8 +327,8 @@ TEST_F(RegistryTest, SecretNamesMustBeEnvVariables) {
 }
 
 TEST_F(RegistryTest, DeleteRemovesEverythingAndFreesTheName) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
-  MustDeploy("shop", Script("v2"));
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
+  MustDeploy("shop", ScriptManifest("v2"));
   ASSERT_TRUE(registry_->DeleteFamily("acme", "shop").ok());
   EXPECT_EQ(registry_->GetFamily("acme", "shop").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(registry_->GetActiveVersion("shop").status().code(), absl::StatusCode::kNotFound);
@@ -338,12 +338,12 @@ TEST_F(RegistryTest, DeleteRemovesEverythingAndFreesTheName) {
   EXPECT_THAT(*rest, SizeIs(0)) << "delete left keys behind";
   EXPECT_EQ(registry_->DeleteFamily("acme", "shop").code(), absl::StatusCode::kNotFound);
   // Anyone may now claim the name.
-  EXPECT_TRUE(DeployStatus("shop", Script("mine"), "globex").ok());
+  EXPECT_TRUE(DeployStatus("shop", ScriptManifest("mine"), "globex").ok());
 }
 
 TEST_F(RegistryTest, SharedContentIsStoredOnceAndOutlivesOneFamily) {
-  DeployResult a = MustDeploy("one", Script("same"));
-  DeployResult b = MustDeploy("two", Script("same"));
+  DeployResult a = MustDeploy("one", ScriptManifest("same"));
+  DeployResult b = MustDeploy("two", ScriptManifest("same"));
   EXPECT_EQ(a.version, b.version);
   auto blobs = store_->Scan("blob/", {});
   ASSERT_TRUE(blobs.ok());
@@ -358,12 +358,12 @@ TEST_F(RegistryTest, RejectsInvalidFamilyNamesNamingTheField) {
   for (const std::string& bad : std::vector<std::string>{
            "", "Shop", "-shop", "_cosmo", "a/b", "../x", std::string("a\0b", 3),
            std::string(64, 'a'), "caf\xC3\xA9", "\xff"}) {
-    absl::Status s = DeployStatus(bad, Script("v1"));
+    absl::Status s = DeployStatus(bad, ScriptManifest("v1"));
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(s.message(), HasSubstr("family")) << bad;
   }
-  EXPECT_TRUE(DeployStatus(std::string(63, 'a'), Script("v1")).ok());
-  EXPECT_TRUE(DeployStatus("0-a-9", Script("v1")).ok());
+  EXPECT_TRUE(DeployStatus(std::string(63, 'a'), ScriptManifest("v1")).ok());
+  EXPECT_TRUE(DeployStatus("0-a-9", ScriptManifest("v1")).ok());
 }
 
 TEST_F(RegistryTest, RejectsBadManifestsNamingTheField) {
@@ -372,21 +372,21 @@ TEST_F(RegistryTest, RejectsBadManifestsNamingTheField) {
     Manifest manifest;
     std::string field;
   };
-  Manifest no_files = Script("x");
+  Manifest no_files = ScriptManifest("x");
   no_files.files.clear();
-  Manifest wrong_main = Script("x");
+  Manifest wrong_main = ScriptManifest("x");
   wrong_main.main = "other.js";
-  Manifest bad_engine = Script("x");
+  Manifest bad_engine = ScriptManifest("x");
   bad_engine.engine = "python";
-  Manifest bad_file = Script("x");
+  Manifest bad_file = ScriptManifest("x");
   bad_file.files["../etc/passwd"] = "x";
-  Manifest bad_env = Script("x");
+  Manifest bad_env = ScriptManifest("x");
   bad_env.env["1BAD"] = "x";
-  Manifest bad_utf8 = Script("x");
+  Manifest bad_utf8 = ScriptManifest("x");
   bad_utf8.files["index.js"] = "\xC3";
-  Manifest bad_limit = Script("x");
+  Manifest bad_limit = ScriptManifest("x");
   bad_limit.limits["cpu_ms"] = 1000000;
-  Manifest syntax = Script("syntax-error");
+  Manifest syntax = ScriptManifest("syntax-error");
   const Case cases[] = {
       {"no files", no_files, "files"},      {"wrong main", wrong_main, "main"},
       {"bad engine", bad_engine, "engine"}, {"bad file", bad_file, "files"},
@@ -403,8 +403,8 @@ TEST_F(RegistryTest, RejectsBadManifestsNamingTheField) {
 }
 
 TEST_F(RegistryTest, FailedValidationKeepsThePreviousVersionActive) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
-  EXPECT_EQ(DeployStatus("shop", Script("syntax-error")).code(),
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
+  EXPECT_EQ(DeployStatus("shop", ScriptManifest("syntax-error")).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(registry_->GetActiveVersion("shop")->version, v1.version);
 }
@@ -414,17 +414,18 @@ TEST_F(RegistryTest, ScriptSizeLimitIsEnforcedNamingTheLimit) {
   caps.max_script_bytes = 1000;
   auto small = Registry::Create(store_.get(), {&js_}, &clock_, {.caps = caps});
   ASSERT_TRUE(small.ok());
-  absl::Status s =
-      (*small)
-          ->Deploy({.tenant = "acme", .family = "big", .manifest = Script(std::string(1000, 'x'))})
-          .status();
+  absl::Status s = (*small)
+                       ->Deploy({.tenant = "acme",
+                                 .family = "big",
+                                 .manifest = ScriptManifest(std::string(1000, 'x'))})
+                       .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("limit of 1000 bytes"));
 }
 
 TEST_F(RegistryTest, EngineValidatesEveryDeployOnce) {
   const int before = js_.validate_calls();
-  MustDeploy("shop", Script("v1"));
+  MustDeploy("shop", ScriptManifest("v1"));
   EXPECT_EQ(js_.validate_calls(), before + 1);
   MustDeploy("page", [] {
     Manifest m;
@@ -439,15 +440,17 @@ TEST_F(RegistryTest, EngineValidatesEveryDeployOnce) {
 }
 
 TEST_F(RegistryTest, TamperedBlobIsDetected) {
-  DeployResult v1 = MustDeploy("shop", Script("v1"));
-  Manifest other = Script("tampered");
+  DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
+  Manifest other = ScriptManifest("tampered");
   ASSERT_TRUE(store_->Put("blob/" + v1.version, *EncodeManifest(other)).ok());
   EXPECT_EQ(registry_->LoadManifest(v1.version).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(RegistryTest, InvalidTenantIsRejected) {
-  EXPECT_EQ(DeployStatus("shop", Script("v1"), "").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DeployStatus("shop", Script("v1"), "a/b").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DeployStatus("shop", ScriptManifest("v1"), "").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DeployStatus("shop", ScriptManifest("v1"), "a/b").code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(RegistryTest, CreateRejectsDuplicateEngineNames) {
@@ -464,7 +467,8 @@ TEST_F(RegistryTest, WorksOnLevelDbAcrossReopen) {
     ASSERT_TRUE(store.ok());
     auto registry = Registry::Create(store->get(), {&js_}, &clock_);
     ASSERT_TRUE(registry.ok());
-    auto v = (*registry)->Deploy({.tenant = "acme", .family = "shop", .manifest = Script("v1")});
+    auto v =
+        (*registry)->Deploy({.tenant = "acme", .family = "shop", .manifest = ScriptManifest("v1")});
     ASSERT_TRUE(v.ok()) << v.status();
     version = v->version;
   }
@@ -473,7 +477,7 @@ TEST_F(RegistryTest, WorksOnLevelDbAcrossReopen) {
   auto registry = Registry::Create(store->get(), {&js_}, &clock_);
   ASSERT_TRUE(registry.ok());
   EXPECT_EQ((*registry)->GetActiveVersion("shop")->version, version);
-  EXPECT_EQ(*(*registry)->LoadManifest(version), Script("v1"));
+  EXPECT_EQ(*(*registry)->LoadManifest(version), ScriptManifest("v1"));
 }
 
 }  // namespace

@@ -80,13 +80,7 @@ class WatchableStore final : public Store {
   bool watch_destroyed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-Manifest Script(std::string source) {
-  Manifest m;
-  m.engine = "javascript";
-  m.main = "index.js";
-  m.files["index.js"] = std::move(source);
-  return m;
-}
+using ::cosmo::testing::ScriptManifest;
 
 class RegistryWatchTest : public ::testing::Test {
  protected:
@@ -122,7 +116,8 @@ TEST_F(RegistryWatchTest, WatchesFamilyRecordsAndReportsTheirChanges) {
 }
 
 TEST_F(RegistryWatchTest, ALocalChangeMayBeReportedTwice) {
-  ASSERT_TRUE(registry_->Deploy({.tenant = "t", .family = "shop", .manifest = Script("a")}).ok());
+  ASSERT_TRUE(
+      registry_->Deploy({.tenant = "t", .family = "shop", .manifest = ScriptManifest("a")}).ok());
   EXPECT_THAT(TakeHeard(), ElementsAre("shop"));
   // The store's watch then delivers the same commit; listeners hear it again.
   store_.Deliver({.type = WatchEvent::Type::kPut, .key = "fam/shop", .value = "x"});
@@ -130,8 +125,10 @@ TEST_F(RegistryWatchTest, ALocalChangeMayBeReportedTwice) {
 }
 
 TEST_F(RegistryWatchTest, ResyncReportsStoredAndPreviouslySeenFamilies) {
-  ASSERT_TRUE(registry_->Deploy({.tenant = "t", .family = "shop", .manifest = Script("a")}).ok());
-  ASSERT_TRUE(registry_->Deploy({.tenant = "t", .family = "gone", .manifest = Script("b")}).ok());
+  ASSERT_TRUE(
+      registry_->Deploy({.tenant = "t", .family = "shop", .manifest = ScriptManifest("a")}).ok());
+  ASSERT_TRUE(
+      registry_->Deploy({.tenant = "t", .family = "gone", .manifest = ScriptManifest("b")}).ok());
   ASSERT_TRUE(registry_->DeleteFamily("t", "gone").ok());
   TakeHeard();
   // A family that never existed is not remembered, however often it is asked for.

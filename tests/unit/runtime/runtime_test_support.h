@@ -12,14 +12,6 @@
 
 namespace cosmo::testing {
 
-inline Manifest ScriptManifest(std::string source) {
-  Manifest m;
-  m.engine = "javascript";
-  m.main = "index.js";
-  m.files["index.js"] = std::move(source);
-  return m;
-}
-
 // A Runtime with one ScriptedEngine; `engine` stays valid while the runtime lives.
 struct ScriptedRuntime {
   ScriptedEngine* engine = nullptr;

@@ -22,13 +22,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Manifest Script(std::string source) {
-  Manifest m;
-  m.engine = "javascript";
-  m.main = "index.js";
-  m.files["index.js"] = std::move(source);
-  return m;
-}
+using ::cosmo::testing::ScriptManifest;
 
 class LevelDbFaultTest : public ::testing::Test {
  protected:
@@ -43,7 +37,8 @@ class LevelDbFaultTest : public ::testing::Test {
   }
 
   absl::StatusOr<DeployResult> Deploy(Registry& registry, const std::string& source) {
-    return registry.Deploy({.tenant = "acme", .family = "shop", .manifest = Script(source)});
+    return registry.Deploy(
+        {.tenant = "acme", .family = "shop", .manifest = ScriptManifest(source)});
   }
 
   std::vector<std::string> History(Registry& registry) {
@@ -108,7 +103,7 @@ TEST_F(LevelDbFaultTest, FailedSyncIsUnavailableStickyAndTheRetryIsIdempotent) {
     // Reads still work: the active version is old-or-new, never torn.
     auto active = registry->GetActiveVersion("shop");
     ASSERT_TRUE(active.ok()) << active.status();
-    v2 = *ComputeVersion(Script("v2"));
+    v2 = *ComputeVersion(ScriptManifest("v2"));
     EXPECT_TRUE(active->version == v1 || active->version == v2);
   }
   std::unique_ptr<Store> store = Open();
@@ -180,18 +175,21 @@ TEST_F(LevelDbFaultTest, DataPlaneKeepsServingWhileTheStoreRefusesWrites) {
   ASSERT_TRUE(
       (*runtime)
           ->registry()
-          .Deploy({.tenant = "acme", .family = "shop", .manifest = Script("respond 200 up")})
+          .Deploy(
+              {.tenant = "acme", .family = "shop", .manifest = ScriptManifest("respond 200 up")})
           .ok());
   const HttpRequest request{.method = "GET", .url = "http://localhost/shop/"};
   EXPECT_EQ((*runtime)->Invoke("shop", request).response.body, "up");
 
   env_.set_fail_sync(true);
-  EXPECT_EQ((*runtime)
-                ->registry()
-                .Deploy({.tenant = "acme", .family = "shop", .manifest = Script("respond 200 new")})
-                .status()
-                .code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(
+      (*runtime)
+          ->registry()
+          .Deploy(
+              {.tenant = "acme", .family = "shop", .manifest = ScriptManifest("respond 200 new")})
+          .status()
+          .code(),
+      absl::StatusCode::kUnavailable);
   for (int i = 0; i < 10; ++i) {
     InvokeResult result = (*runtime)->Invoke("shop", request);
     EXPECT_EQ(result.outcome, Outcome::kOk);
