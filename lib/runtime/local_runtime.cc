@@ -229,8 +229,9 @@ class LocalRuntime final : public Runtime {
     EnforceMemoryBudget();
     bool flush_due = false;
     bool sweep_due = false;
+    bool release_due = false;
     {
-      absl::MutexLock lock(&flush_time_mu_);
+      absl::MutexLock lock(&maintenance_mu_);
       if (now - last_flush_ >= options_.usage_flush_interval) {
         last_flush_ = now;
         flush_due = true;
@@ -241,15 +242,17 @@ class LocalRuntime final : public Runtime {
         last_reporter_sweep_ = now;
         sweep_due = true;
       }
+      release_due = options_.release_memory_when_idle && IdleLongEnoughToRelease(now);
     }
     // A failed flush keeps its deltas for the next one.
     if (flush_due) (void)meter_.Flush();
-    if (options_.release_memory_when_idle && IdleLongEnoughToRelease(now)) {
+    // A failed sweep is retried at the next interval; the records only take space meanwhile.
+    if (sweep_due) (void)meter_.ForgetIdleReporters(options_.usage_reporter_retention);
+    // Last, after the unloading and flushing above have freed what they free.
+    if (release_due) {
       malloc_trim(0);
       counters_.idle_memory_releases.fetch_add(1, std::memory_order_relaxed);
     }
-    // A failed sweep is retried at the next interval; the records only take space meanwhile.
-    if (sweep_due) (void)meter_.ForgetIdleReporters(options_.usage_reporter_retention);
   }
 
   absl::Status FlushUsage() override { return meter_.Flush(); }
@@ -381,9 +384,8 @@ class LocalRuntime final : public Runtime {
 
   // True once per idle period: when no invocation has started for kIdleBeforeRelease, the first
   // time this is asked after the last one.
-  bool IdleLongEnoughToRelease(absl::Time now) {
+  bool IdleLongEnoughToRelease(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(maintenance_mu_) {
     const uint64_t invocations = counters_.invocations.load(std::memory_order_relaxed);
-    absl::MutexLock lock(&flush_time_mu_);
     if (invocations != invocations_seen_) {
       invocations_seen_ = invocations;
       last_invocation_seen_ = now;
@@ -481,14 +483,15 @@ class LocalRuntime final : public Runtime {
   absl::Mutex rings_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<LogRing>> rings_ ABSL_GUARDED_BY(rings_mu_);
 
-  absl::Mutex flush_time_mu_;
-  absl::Time last_flush_ ABSL_GUARDED_BY(flush_time_mu_);
-  absl::Time last_reporter_sweep_ ABSL_GUARDED_BY(flush_time_mu_);
+  // Maintain()'s schedule: when each periodic job last ran, so concurrent calls run each once.
+  absl::Mutex maintenance_mu_;
+  absl::Time last_flush_ ABSL_GUARDED_BY(maintenance_mu_);
+  absl::Time last_reporter_sweep_ ABSL_GUARDED_BY(maintenance_mu_);
   // For release_memory_when_idle: the invocation count last seen, when it last moved, and
   // whether memory was released since.
-  uint64_t invocations_seen_ ABSL_GUARDED_BY(flush_time_mu_) = 0;
-  absl::Time last_invocation_seen_ ABSL_GUARDED_BY(flush_time_mu_);
-  bool released_since_ ABSL_GUARDED_BY(flush_time_mu_) = true;
+  uint64_t invocations_seen_ ABSL_GUARDED_BY(maintenance_mu_) = 0;
+  absl::Time last_invocation_seen_ ABSL_GUARDED_BY(maintenance_mu_);
+  bool released_since_ ABSL_GUARDED_BY(maintenance_mu_) = true;
 
   absl::Notification stop_;
   std::thread maintenance_;
