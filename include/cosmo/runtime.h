@@ -75,8 +75,12 @@ struct RuntimeOptions {
   // off by default in the library; cosmo-server and cosmo-gateway turn it on. A request arriving
   // during the trim may wait for it (up to tens of milliseconds with a large heap).
   bool release_memory_when_idle = false;
-  // Console and outcome records kept per family.
+  // Console and outcome records kept per family: the newest `log_ring_records` of them, fewer
+  // when they would hold more than `log_ring_bytes` (text plus fields, oldest dropped first).
+  // A record larger than the byte bound on its own is kept with its text cut short. The byte
+  // bound is what makes the rings' memory predictable: one request may log up to 1 MiB.
   size_t log_ring_records = 1000;
+  size_t log_ring_bytes = size_t{256} << 10;
   // Run the background thread that unloads idle activations and flushes usage. Tests that drive
   // time with a ManualClock turn it off and call Maintain() themselves.
   bool background_maintenance = true;

@@ -462,7 +462,9 @@ class LocalRuntime final : public Runtime {
   std::shared_ptr<LogRing> RingFor(absl::string_view family) {
     absl::MutexLock lock(&rings_mu_);
     auto [it, inserted] = rings_.try_emplace(family);
-    if (inserted) it->second = std::make_shared<LogRing>(options_.log_ring_records);
+    if (inserted) {
+      it->second = std::make_shared<LogRing>(options_.log_ring_records, options_.log_ring_bytes);
+    }
     return it->second;
   }
 
@@ -512,6 +514,10 @@ absl::Status RuntimeOptions::Validate() const {
   }
   if (max_queue_wait < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("runtime: max_queue_wait must not be negative");
+  }
+  if (log_ring_bytes < LogRing::kMinBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("runtime: log_ring_bytes must be at least ", LogRing::kMinBytes));
   }
   return absl::OkStatus();
 }

@@ -1,14 +1,51 @@
 #include "runtime/log_ring.h"
 
 #include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 
 namespace cosmo {
 
+namespace {
+
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+void CutAtCharBoundary(std::string& text, size_t limit) {
+  if (text.size() <= limit) return;
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  text.resize(end);
+}
+
+}  // namespace
+
+LogRing::LogRing(size_t max_records, size_t max_bytes)
+    : max_records_(std::max<size_t>(max_records, 1)), max_bytes_(std::max(max_bytes, kMinBytes)) {}
+
+size_t LogRing::RecordBytes(const LogRecord& record) {
+  return sizeof(LogRecord) + record.family.size() + record.version.size() +
+         record.request_id.size() + record.text.size();
+}
+
 void LogRing::Append(LogRecord record) {
+  if (RecordBytes(record) > max_bytes_) {
+    const size_t original = record.text.size();
+    const std::string note = absl::StrCat(" [log record cut: ", original, " bytes]");
+    const size_t fields = RecordBytes(record) - original;
+    // Family names, versions and request ids are short, so the text keeps most of the bound.
+    const size_t room = max_bytes_ > fields + note.size() ? max_bytes_ - fields - note.size() : 0;
+    CutAtCharBoundary(record.text, room);
+    absl::StrAppend(&record.text, note);
+  }
+  const size_t bytes = RecordBytes(record);
   absl::MutexLock lock(&mu_);
   record.sequence = ++last_sequence_;
   records_.push_back(std::move(record));
-  while (records_.size() > capacity_) records_.pop_front();
+  bytes_ += bytes;
+  while (records_.size() > max_records_ || (bytes_ > max_bytes_ && records_.size() > 1)) {
+    bytes_ -= RecordBytes(records_.front());
+    records_.pop_front();
+  }
 }
 
 LogBatch LogRing::ReadLocked(uint64_t after_sequence, size_t max_records) const {

@@ -467,6 +467,24 @@ TEST(RuntimeLogTest, RingKeepsTheNewestAndCountsTheDropped) {
   EXPECT_EQ(rt.runtime->ReadLogs("loud", 5, 2).records.size(), 2u);
 }
 
+TEST(RuntimeLogTest, RingHoldsNoMoreThanItsByteBound) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.log_ring_bytes = 16 << 10;
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("chatty", "log " + std::string(3000, 'x'));
+  for (int i = 0; i < 10; ++i) rt.runtime->Invoke("chatty", Get("chatty"));
+  LogBatch batch = rt.runtime->ReadLogs("chatty", 0, 100);
+  // Five records of about 3.3 KB fit in 16 KiB; the 1000-record bound is far away.
+  ASSERT_EQ(batch.records.size(), 5u);
+  EXPECT_EQ(batch.records.back().sequence, 10u);
+  EXPECT_EQ(batch.dropped, 5u);
+
+  options.log_ring_bytes = 100;
+  EXPECT_THAT(Runtime::Create(options, NewInMemoryStore()).status().message(),
+              HasSubstr("log_ring_bytes must be at least 4096"));
+}
+
 TEST_F(RuntimeTest, WaitForLogsWakesOnANewRecord) {
   rt_.Deploy("later", "log ping");
   std::thread writer([&] {
