@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
 #include "engine/liquid/liquid_instance.h"
+#include "engine/v8/thread_stack.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "liquid_test_util.h"
@@ -208,6 +210,35 @@ TEST(LiquidEngineTest, DeployedThroughTheRuntimeBesideJavaScript) {
       {.tenant = "t", .family = "shop", .manifest = Page("{% if %}")});
   EXPECT_TRUE(absl::IsInvalidArgument(rejected.status())) << rejected.status();
   EXPECT_THAT(std::string(rejected.status().message()), HasSubstr("page.liquid:1:"));
+}
+
+// LiquidJS renders recursively (a tag's render awaits its children's), so this pins that an
+// ordinary page — loops, conditions, filters, a partial — stays within the stack a request may
+// use without its pages being given back afterwards (engine/v8/thread_stack.h).
+TEST(LiquidEngineTest, OrdinaryPagesGiveNoStackBack) {
+  std::thread([] {
+    auto instance =
+        Start(SharedEngine(), Page(R"liquid(
+{%- assign items = "a,b,c,d,e,f,g,h" | split: "," -%}
+<h1>{{ request.path | escape }}</h1>
+{% for item in items %}
+  <li class="{% cycle 'odd', 'even' %}">
+    {% if forloop.first %}first{% elsif forloop.last %}last{% else %}{{ forloop.index }}{% endif %}
+    {% render 'row', item: item %}
+  </li>
+{% endfor %}
+{% capture total %}{{ items | size | times: 3 | plus: 1 }}{% endcapture %}{{ total | strip }}
+)liquid",
+                                   {}, {{"row.liquid", "{{ item | upcase | append: '!' }}"}}));
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    const uint64_t releases = v8engine::ThreadStack::releases();
+    for (int i = 0; i < 5; ++i) {
+      InvokeResult result = (*instance)->Invoke(Get());
+      ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+      ASSERT_THAT(result.response.body, HasSubstr("A!"));
+    }
+    EXPECT_EQ(v8engine::ThreadStack::releases(), releases);
+  }).join();
 }
 
 }  // namespace

@@ -81,7 +81,34 @@ TEST(ThreadStackTest, ShallowRunReleasesNothing) {
     const uint64_t releases = ThreadStack::releases();
     {
       ThreadStack::Scope scope;
-      Recurse(size_t{32} << 10);
+      Recurse(ThreadStack::kShallowBytes / 2);
+    }
+    EXPECT_EQ(ThreadStack::releases(), releases);
+  });
+}
+
+// kShallowBytes is sized so that ordinary requests never pay for a release: a handler that parses
+// its URL, reads a body, builds JSON and awaits a few promises stays within it.
+TEST(ThreadStackTest, OrdinaryRequestsGiveNothingBack) {
+  OnFreshThread([] {
+    auto instance = Start(SharedEngine(), JsManifest(R"js(
+      const render = (item) => ({ id: item, name: `item ${item}`, tags: [item % 3, item % 5] });
+      export default {
+        async fetch(request, env) {
+          const url = new URL(request.url);
+          const n = Number(url.searchParams.get("n") || "20");
+          const body = request.method === "POST" ? await request.text() : "";
+          const items = [];
+          for (let i = 0; i < n; i++) items.push(await Promise.resolve(render(i)));
+          const headers = new Headers({ "content-type": "application/json" });
+          return new Response(JSON.stringify({ path: url.pathname, body, items }), { headers });
+        },
+      };)js"));
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    const uint64_t releases = ThreadStack::releases();
+    for (int i = 0; i < 5; ++i) {
+      InvokeResult result = (*instance)->Invoke(Get());
+      ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
     }
     EXPECT_EQ(ThreadStack::releases(), releases);
   });
