@@ -139,6 +139,7 @@ class Soak:
         self.idle_cv = threading.Condition()
         self.crashed = None
         self.host_metrics = []  # at each quiesced RSS sample
+        self.quiesced = []  # (seconds since traffic started, RSS KiB) at each quiesced sample
 
     # --- processes --------------------------------------------------------------------------
 
@@ -365,7 +366,7 @@ class Soak:
                 found[name] += float(line.rsplit(" ", 1)[1])
         return {k[len("cosmo_"):]: int(v) for k, v in found.items()}
 
-    def quiesced_rss(self, workers):
+    def quiesced_rss(self, workers, t0):
         """Pauses traffic, waits --settle, returns the median of five RSS samples (KiB)."""
         self.running.clear()
         with self.idle_cv:
@@ -378,6 +379,7 @@ class Soak:
             time.sleep(0.2)
         self.host_metrics.append(self.metrics())
         self.running.set()
+        self.quiesced.append((time.time() - t0, sorted(samples)[2]))
         return sorted(samples)[2]
 
     # --- run --------------------------------------------------------------------------------
@@ -400,6 +402,7 @@ class Soak:
         rss_samples = []
         rss_warm = None
         rss_peak = 0
+        next_quiesce = None
         while time.time() - t0 < a.duration and not self.stop.is_set():
             time.sleep(1)
             if self.server.poll() is not None:
@@ -409,12 +412,17 @@ class Soak:
             rss_peak = max(rss_peak, r)
             rss_samples.append((round(time.time() - t0), r))
             if rss_warm is None and time.time() - t0 >= warmup:
-                rss_warm = self.quiesced_rss(a.concurrency)
+                rss_warm = self.quiesced_rss(a.concurrency, t0)
+                next_quiesce = time.time() + a.quiesce_every if a.quiesce_every > 0 else None
+            elif next_quiesce is not None and time.time() >= next_quiesce and \
+                    a.duration - (time.time() - t0) > a.quiesce_every / 2:
+                self.quiesced_rss(a.concurrency, t0)
+                next_quiesce += a.quiesce_every
         if rss_warm is None and self.crashed is None:
-            rss_warm = self.quiesced_rss(a.concurrency)
+            rss_warm = self.quiesced_rss(a.concurrency, t0)
         rss_end = None
         if self.crashed is None:
-            rss_end = self.quiesced_rss(a.concurrency)
+            rss_end = self.quiesced_rss(a.concurrency, t0)
         self.stop.set()
         self.running.set()
         for t in workers:
@@ -460,8 +468,15 @@ class Soak:
                      f"{(rss_warm or 0) / 1024:.1f} MiB, end {(rss_end or 0) / 1024:.1f} MiB, "
                      f"peak {rss_peak / 1024:.1f} MiB, drift "
                      f"{'n/a' if drift is None else f'{drift:+.2f}%'} (limit {a.max_rss_drift}%)")
-        for label, m in zip(("after warm-up", "end"), self.host_metrics):
-            lines.append(f"host {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(m.items())))
+        if len(self.quiesced) > 2:
+            lines.append("quiesced RSS: " + ", ".join(f"{t / 60:.1f} min {kib / 1024:.1f} MiB"
+                                                      for t, kib in self.quiesced))
+        if self.host_metrics:
+            ends = [("after warm-up", self.host_metrics[0])]
+            if len(self.host_metrics) > 1:
+                ends.append(("end", self.host_metrics[-1]))
+            for label, m in ends:
+                lines.append(f"host {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(m.items())))
         lines.append(f"unexpected outcomes: {unexpected}, connection errors: {self.conn_errors}, "
                      f"server exit: {exit_code}")
         for s in self.unexpected_samples:
@@ -494,7 +509,8 @@ class Soak:
                            "p99_ms": {c: 1000 * percentile(v, 99) for c, v in lat.items()},
                            "rss_kib": {"start": rss_start, "warm": rss_warm, "end": rss_end,
                                        "peak": rss_peak},
-                           "rss_samples": rss_samples, "host_metrics": self.host_metrics, "rss_drift_pct": drift,
+                           "rss_samples": rss_samples, "host_metrics": self.host_metrics,
+                           "rss_quiesced": self.quiesced, "rss_drift_pct": drift,
                            "deploys": self.control_ok["deploy"],
                            "rollbacks": self.control_ok["rollback"],
                            "pass": not failures}, f, indent=1)
@@ -513,6 +529,9 @@ def main():
     p.add_argument("--duration", type=parse_duration, default=60.0)
     p.add_argument("--warmup", type=parse_duration, default=30.0,
                    help="traffic before the reference RSS (capped at half of --duration)")
+    p.add_argument("--quiesce-every", type=parse_duration, default=0.0,
+                   help="also take a quiesced RSS sample this often after the warm-up, to show "
+                        "how RSS evolves (0: only after the warm-up and at the end)")
     p.add_argument("--settle", type=parse_duration, default=2.0,
                    help="pause of traffic before each RSS reference sample")
     p.add_argument("--families", type=int, default=100)
