@@ -7,7 +7,10 @@
 // idle activations are unloaded after `idle_timeout`, and when instances hold more than
 // `memory_budget_bytes`, least recently used activations are unloaded first. A deploy or
 // rollback through registry() switches new requests to the new version at once; requests in
-// flight finish on the instance they started on.
+// flight finish on the instance they started on. (A request that finds another one loading the
+// new version waits for it up to half a second, then is served by the version the family had:
+// a version switch takes milliseconds, but a lookup stuck on an unavailable store takes the
+// store's timeout, and a serving family does not queue behind it.)
 //
 // Every invocation ends in one Outcome and is metered (usage.h); console output and failed
 // outcomes go to per-family log rings (logs.h).

@@ -91,7 +91,30 @@ class Activation {
     if (old != nullptr) old->pool->Retire();
   }
 
-  // Serialises loads of this family's version; guards the failure state below.
+  // The right to load this family's version, held by one caller for a whole load (taken before
+  // load_mu, released after it). A caller with no slot to serve waits for the holder however
+  // long it takes. One that has a slot waits at most `patience`, and not at all while the holder
+  // has already outlasted another caller's patience (its lookup is likely stuck on the store);
+  // false means: serve the slot you have.
+  bool AcquireLoad(bool has_slot, absl::Duration patience) {
+    absl::MutexLock lock(&load_token_mu_);
+    if (!has_slot) {
+      load_token_mu_.Await(absl::Condition(&load_token_free_));
+    } else if (load_overdue_ ||
+               !load_token_mu_.AwaitWithTimeout(absl::Condition(&load_token_free_), patience)) {
+      load_overdue_ = true;
+      return false;
+    }
+    load_token_free_ = false;
+    return true;
+  }
+  void ReleaseLoad() {
+    absl::MutexLock lock(&load_token_mu_);
+    load_token_free_ = true;
+    load_overdue_ = false;
+  }
+
+  // Guards the failure state below; held (uncontended) by the holder of the load right.
   absl::Mutex load_mu;
   // The last activation failure, the changes() count it failed at, and when to try again (the
   // runtime's clock).
@@ -109,6 +132,9 @@ class Activation {
   std::atomic<uint64_t> published_{0};
   std::atomic<int64_t> last_used_us_{0};
   std::atomic<bool> serving_through_outage_{false};
+  absl::Mutex load_token_mu_;
+  bool load_token_free_ ABSL_GUARDED_BY(load_token_mu_) = true;
+  bool load_overdue_ ABSL_GUARDED_BY(load_token_mu_) = false;
 };
 
 }  // namespace cosmo

@@ -41,6 +41,9 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
 constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
 constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
+// How long a request of a family that is serving waits for another request's load of the
+// family's new version before it is served by the version it has (see LocalRuntime::Load).
+constexpr absl::Duration kLoadPatience = absl::Milliseconds(500);
 
 // An activation that could not start ends its requests with the outcome of its cause.
 Outcome OutcomeForActivationFailure(const absl::Status& status) {
@@ -281,19 +284,24 @@ class LocalRuntime final : public Runtime {
 
  private:
   // Resolves the family's active version and, when it changed, prepares it and publishes a new
-  // slot with one warm instance. Concurrent callers for one family wait for the first — except
-  // during a store outage, when a family with a published slot serves it rather than queue behind
-  // a load that is stuck in the store's retries (see LoadLocked).
+  // slot with one warm instance. Concurrent callers for one family wait for the first, so new
+  // requests switch to a new version at once — except that a family with a published slot does
+  // not queue behind a load for long: not at all during a store outage (see LoadLocked), and at
+  // most kLoadPatience otherwise, which a version switch (milliseconds) stays far below but a
+  // version lookup stuck in the store's retries does not.
   absl::StatusOr<std::shared_ptr<const VersionSlot>> Load(
       const std::shared_ptr<Activation>& activation) {
     std::shared_ptr<const VersionSlot> serving = activation->slot();
-    if (serving != nullptr && activation->serving_through_outage()) {
-      if (!activation->load_mu.TryLock()) return serving;
-    } else {
-      activation->load_mu.Lock();
+    const bool has_slot = serving != nullptr;
+    const absl::Duration patience =
+        activation->serving_through_outage() ? absl::ZeroDuration() : kLoadPatience;
+    if (!activation->AcquireLoad(has_slot, patience)) return serving;
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded;
+    {
+      absl::MutexLock lock(&activation->load_mu);
+      loaded = LoadLocked(*activation);
     }
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = LoadLocked(*activation);
-    activation->load_mu.Unlock();
+    activation->ReleaseLoad();
     return loaded;
   }
 

@@ -278,39 +278,76 @@ class OutageStore final : public Store {
   std::atomic<int> in_progress_{0};
 };
 
-TEST(RuntimeOutageTest, AWarmFamilyServesThroughAStoreOutageWithoutQueueingBehindTheLookup) {
-  ManualClock clock;
-  auto owned = std::make_unique<OutageStore>(NewInMemoryStore());
-  OutageStore* store = owned.get();
-  ScriptedRuntime rt = ScriptedRuntime::Create(ManualOptions(&clock), std::move(owned));
-  rt.Deploy("shop", "respond 200 v1");
-  ASSERT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v1");
-  rt.Deploy("shop", "respond 200 v2");      // the activation must look its version up again...
-  store->TakeDown(absl::Milliseconds(10));  // ...and cannot
+// "shop" serves v1, and v2 is deployed: its next request must look the version up again.
+class RuntimeOutageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto owned = std::make_unique<OutageStore>(NewInMemoryStore());
+    store_ = owned.get();
+    rt_ = ScriptedRuntime::Create(ManualOptions(&clock_), std::move(owned));
+    rt_.Deploy("shop", "respond 200 v1");
+    ASSERT_EQ(rt_.runtime->Invoke("shop", Get("shop")).response.body, "v1");
+    rt_.Deploy("shop", "respond 200 v2");
+  }
 
-  InvokeResult during = rt.runtime->Invoke("shop", Get("shop"));
+  ManualClock clock_;
+  OutageStore* store_ = nullptr;
+  ScriptedRuntime rt_;
+};
+
+TEST_F(RuntimeOutageTest, AWarmFamilyServesThroughAStoreOutageWithoutQueueingBehindTheLookup) {
+  store_->TakeDown(absl::Milliseconds(10));  // the lookup v2 needs cannot be made
+
+  InvokeResult during = rt_.runtime->Invoke("shop", Get("shop"));
   EXPECT_EQ(during.outcome, Outcome::kOk) << during.error;
   EXPECT_EQ(during.response.body, "v1");
   // A family that was not active has nothing to serve yet: come back later (503 unavailable).
-  EXPECT_EQ(rt.runtime->Invoke("cold", Get("cold")).outcome, Outcome::kLoadShed);
+  EXPECT_EQ(rt_.runtime->Invoke("cold", Get("cold")).outcome, Outcome::kLoadShed);
 
   // After the backoff one request looks the version up again and waits out the store; the others
   // keep being served meanwhile.
-  store->TakeDown(absl::Seconds(3));
-  clock.Advance(absl::Seconds(1));
+  store_->TakeDown(absl::Seconds(3));
+  clock_.Advance(absl::Seconds(1));
   std::thread lookup(
-      [&] { EXPECT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v1"); });
-  while (store->calls_in_progress() == 0) absl::SleepFor(absl::Milliseconds(1));
+      [&] { EXPECT_EQ(rt_.runtime->Invoke("shop", Get("shop")).response.body, "v1"); });
+  while (store_->calls_in_progress() == 0) absl::SleepFor(absl::Milliseconds(1));
   for (int i = 0; i < 20; ++i) {
-    InvokeResult r = rt.runtime->Invoke("shop", Get("shop"));
+    InvokeResult r = rt_.runtime->Invoke("shop", Get("shop"));
     EXPECT_EQ(r.response.body, "v1") << r.error;
   }
-  EXPECT_EQ(store->calls_in_progress(), 1) << "a request queued behind the stuck lookup";
+  EXPECT_EQ(store_->calls_in_progress(), 1) << "a request queued behind the stuck lookup";
   lookup.join();
 
-  store->BringUp();
-  clock.Advance(absl::Minutes(1));
-  EXPECT_EQ(rt.runtime->Invoke("shop", Get("shop")).response.body, "v2");
+  store_->BringUp();
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_EQ(rt_.runtime->Invoke("shop", Get("shop")).response.body, "v2");
+}
+
+TEST_F(RuntimeOutageTest, TheFirstLookupStuckOnTheStoreHoldsOtherRequestsOnlyBriefly) {
+  // Before any lookup has failed, nothing says the store is down: the first request after a
+  // change waits out the store's timeout (3 s here), and the others must not all wait with it.
+  store_->TakeDown(absl::Seconds(3));
+
+  std::atomic<bool> lookup_done{false};
+  std::thread lookup([&] {
+    EXPECT_EQ(rt_.runtime->Invoke("shop", Get("shop")).response.body, "v1");
+    lookup_done = true;
+  });
+  while (store_->calls_in_progress() == 0) absl::SleepFor(absl::Milliseconds(1));
+  // The first to find the lookup running waits for it up to its patience (half a second), then
+  // serves v1; those after it do not wait at all for a lookup that outlasted someone's patience.
+  for (int i = 0; i < 20; ++i) {
+    InvokeResult r = rt_.runtime->Invoke("shop", Get("shop"));
+    EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
+    EXPECT_EQ(r.response.body, "v1");
+  }
+  EXPECT_FALSE(lookup_done.load()) << "requests queued behind the stuck lookup";
+  EXPECT_EQ(store_->calls_in_progress(), 1);
+  lookup.join();
+
+  store_->BringUp();
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_EQ(rt_.runtime->Invoke("shop", Get("shop")).response.body, "v2");
 }
 
 TEST(RuntimeIdleReleaseTest, ReleasesMemoryOncePerSecondWithoutRequests) {
