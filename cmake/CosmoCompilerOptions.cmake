@@ -66,4 +66,11 @@ function(cosmo_target_defaults target)
     # std::function) once sanitizers instrument the code; it stays a warning there.
     target_compile_options(${target} PRIVATE -Wno-error=maybe-uninitialized)
   endif()
+  get_target_property(_type ${target} TYPE)
+  if(COSMO_SANITIZE STREQUAL "thread" AND _type MATCHES "^(EXECUTABLE|SHARED_LIBRARY)$")
+    # Every linked binary gets the wrappers the --wrap options above point to, whether or not it
+    # links CosmoCompute's libraries (the load generator does not).
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:cosmo_tsan_absl_sync>)
+    target_link_libraries(${target} PRIVATE absl::synchronization)
+  endif()
 endfunction()
