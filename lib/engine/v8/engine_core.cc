@@ -6,14 +6,16 @@
 
 namespace cosmo::v8engine {
 
-EngineCore::EngineCore(const JavaScriptEngineOptions& options, std::string snapshot)
+EngineCore::EngineCore(const JavaScriptEngineOptions& options, std::string snapshot,
+                       std::shared_ptr<const TrustStore> trust_store)
     : options_(options),
       snapshot_(std::move(snapshot)),
       snapshot_data_{snapshot_.data(), static_cast<int>(snapshot_.size())},
       watchdog_(options.watchdog_interval),
       fetch_policy_(DestinationPolicy::Create(options.fetch_allow).value_or(DestinationPolicy())),
+      trust_store_(std::move(trust_store)),
       fetch_options_{.policy = &fetch_policy_,
-                     .ca_file = options.fetch_ca_file,
+                     .trust_store = trust_store_.get(),
                      .max_response_bytes = options.fetch_max_response_bytes,
                      .connect_timeout = options.fetch_connect_timeout},
       pool_(std::make_unique<IsolatePool>(this, options.spare_isolates)) {}

@@ -23,6 +23,7 @@
 #include "engine/v8/cpu_watchdog.h"
 #include "engine/v8/fetch/destination_policy.h"
 #include "engine/v8/fetch/http_client.h"
+#include "engine/v8/fetch/trust_store.h"
 
 namespace cosmo::v8engine {
 
@@ -30,8 +31,10 @@ class IsolatePool;
 
 class EngineCore {
  public:
-  // `options` must have been validated (fetch_allow parses).
-  EngineCore(const JavaScriptEngineOptions& options, std::string snapshot);
+  // `options` must have been validated (fetch_allow parses); `trust_store` holds the CAs of
+  // options.fetch_ca_file (or the system's).
+  EngineCore(const JavaScriptEngineOptions& options, std::string snapshot,
+             std::shared_ptr<const TrustStore> trust_store);
   ~EngineCore();
 
   const JavaScriptEngineOptions& options() const { return options_; }
@@ -57,6 +60,7 @@ class EngineCore {
   v8::StartupData snapshot_data_;
   CpuWatchdog watchdog_;
   const DestinationPolicy fetch_policy_;
+  const std::shared_ptr<const TrustStore> trust_store_;
   const HttpClient::Options fetch_options_;
   // Declared after the snapshot and the watchdog: spares use both until the pool is gone.
   std::unique_ptr<IsolatePool> pool_;

@@ -4,6 +4,7 @@
 #include "cosmo/status_macros.h"
 #include "engine/v8/engine_core.h"
 #include "engine/v8/fetch/destination_policy.h"
+#include "engine/v8/fetch/trust_store.h"
 #include "engine/v8/js/runtime_source.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/snapshot_builder.h"
@@ -79,9 +80,11 @@ absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime
   for (const std::string& script : options.extra_runtime_scripts) {
     runtime.append("\n;\n").append(script);
   }
+  COSMO_ASSIGN_OR_RETURN(std::shared_ptr<const TrustStore> trust_store,
+                         TrustStore::Load(options.fetch_ca_file));
   COSMO_ASSIGN_OR_RETURN(std::string snapshot, SnapshotBuilder::Build(runtime));
   return std::make_unique<V8JavaScriptEngine>(
-      std::make_shared<EngineCore>(options, std::move(snapshot)));
+      std::make_shared<EngineCore>(options, std::move(snapshot), std::move(trust_store)));
 }
 
 }  // namespace v8engine

@@ -1,6 +1,7 @@
 #include "engine/v8/fetch/http_client.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -45,6 +46,12 @@ struct CurlUrl {
     return out;
   }
 };
+
+// CURLOPT_SSL_CTX_FUNCTION: a new connection's TLS context verifies against the shared store.
+CURLcode UseTrustStore(CURL* /*easy*/, void* ssl_ctx, void* store) {
+  SSL_CTX_set1_cert_store(static_cast<SSL_CTX*>(ssl_ctx), static_cast<X509_STORE*>(store));
+  return CURLE_OK;
+}
 
 }  // namespace
 
@@ -176,7 +183,14 @@ absl::StatusOr<uint64_t> HttpClient::Start(const OutboundRequest& request) {
                    static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (options_.trust_store != nullptr) {
+    // No CA file or directory for libcurl to parse: every connection's TLS context shares the
+    // store parsed once (UseTrustStore).
+    curl_easy_setopt(easy, CURLOPT_CAINFO, static_cast<char*>(nullptr));
+    curl_easy_setopt(easy, CURLOPT_CAPATH, static_cast<char*>(nullptr));
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &UseTrustStore);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, options_.trust_store->get());
+  }
   if (request.deadline != absl::InfiniteFuture()) {
     int64_t ms = absl::ToInt64Milliseconds(request.deadline - absl::Now());
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms, 1)));

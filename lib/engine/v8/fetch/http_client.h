@@ -10,7 +10,7 @@
 // connected to as resolved; any other connection is opened only to an address the policy does
 // not refuse (the check runs on the resolved address, just before connect(), so DNS answers
 // cannot bypass it). Proxies from the environment are ignored; only http and https are spoken;
-// TLS peers are verified against the system CA store (or `ca_file`).
+// TLS peers are verified against the engine's TrustStore (the system CA store or `ca_file`).
 //
 // Thread-compatible: one thread at a time (the isolate's), like the invocation that owns it.
 #ifndef COSMO_ENGINE_V8_FETCH_HTTP_CLIENT_H_
@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "cosmo/invocation.h"
 #include "engine/v8/fetch/destination_policy.h"
+#include "engine/v8/fetch/trust_store.h"
 
 namespace cosmo::v8engine {
 
@@ -52,7 +53,9 @@ class HttpClient {
  public:
   struct Options {
     const DestinationPolicy* policy = nullptr;  // borrowed; must outlive the client
-    std::string ca_file;                        // empty: the system CA store
+    // The CAs TLS peers are verified against; borrowed, must outlive the client. Null: libcurl
+    // loads the system store itself, for every connection (see trust_store.h).
+    const TrustStore* trust_store = nullptr;
     size_t max_response_bytes = size_t{32} << 20;
     absl::Duration connect_timeout = absl::Seconds(10);
   };
