@@ -351,7 +351,7 @@ class Soak:
         wanted = ("cosmo_live_instances", "cosmo_instance_memory_bytes", "cosmo_active_families",
                   "cosmo_evictions_total", "cosmo_instances_created_total",
                   "cosmo_instances_discarded_total", "cosmo_load_shed_total",
-                  "cosmo_idle_memory_releases_total")
+                  "cosmo_idle_memory_releases_total", "cosmo_process_heap_bytes")
         found = Counter()
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
@@ -363,6 +363,8 @@ class Soak:
         for line in text.splitlines():
             name = re.split(r"[{ ]", line, maxsplit=1)[0]
             if name in wanted:
+                if name == "cosmo_process_heap_bytes":  # keep in_use and free apart
+                    name += "_" + re.search(r'state="(\w+)"', line).group(1)
                 found[name] += float(line.rsplit(" ", 1)[1])
         return {k[len("cosmo_"):]: int(v) for k, v in found.items()}
 

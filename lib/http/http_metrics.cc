@@ -1,5 +1,7 @@
 #include "http/http_metrics.h"
 
+#include <malloc.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -83,6 +85,16 @@ std::string HttpMetrics::Render(const Runtime* runtime) const {
                   "# TYPE cosmo_http_connections_shed_total counter\n"
                   "cosmo_http_connections_shed_total ",
                   connections_shed_.load(), "\n");
+  // glibc's view of the heap, every arena: what the program holds, and what malloc keeps free
+  // without returning it to the OS (a scrape walks the arenas under their locks: microseconds).
+  const struct mallinfo2 heap = mallinfo2();
+  absl::StrAppend(&out,
+                  "# HELP cosmo_process_heap_bytes The malloc heap: bytes in use, and free bytes "
+                  "kept by the allocator.\n"
+                  "# TYPE cosmo_process_heap_bytes gauge\n"
+                  "cosmo_process_heap_bytes{state=\"in_use\"} ",
+                  heap.uordblks + heap.hblkhd, "\ncosmo_process_heap_bytes{state=\"free\"} ",
+                  heap.fordblks, "\n");
   if (runtime != nullptr) {
     RuntimeStats s = runtime->Stats();
     auto counter = [&out](absl::string_view name, absl::string_view help, uint64_t value) {

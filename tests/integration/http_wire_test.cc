@@ -23,6 +23,7 @@ namespace {
 
 using ::cosmo::testing::RawExchange;
 using ::cosmo::testing::RawHttpConnection;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -497,6 +498,9 @@ TEST_F(HttpWireTest, HealthzAndMetrics) {
   EXPECT_THAT(metrics,
               HasSubstr("cosmo_http_requests_total{family=\"\",outcome=\"not_found\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("cosmo_http_request_duration_seconds_count 3\n"));
+  EXPECT_THAT(metrics,
+              ContainsRegex("\ncosmo_process_heap_bytes\\{state=\"in_use\"\\} [1-9][0-9]*\n"));
+  EXPECT_THAT(metrics, ContainsRegex("\ncosmo_process_heap_bytes\\{state=\"free\"\\} [0-9]+\n"));
   EXPECT_THAT(Exchange("POST /_cosmo/healthz HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"),
               StartsWith("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"));
 }
