@@ -400,7 +400,8 @@ class Soak:
         for t in workers:
             t.start()
         deployer.start()
-        warmup = min(a.warmup, a.duration / 2)
+        # Leave a comparison window: at least the last minute (or half of a short run).
+        warmup = min(a.warmup, max(a.duration / 2, a.duration - 60))
         rss_samples = []
         rss_warm = None
         rss_peak = 0
@@ -530,7 +531,8 @@ def main():
     p.add_argument("--ctl-bin", required=True)
     p.add_argument("--duration", type=parse_duration, default=60.0)
     p.add_argument("--warmup", type=parse_duration, default=30.0,
-                   help="traffic before the reference RSS (capped at half of --duration)")
+                   help="traffic before the reference RSS (capped to leave the last minute, or half "
+                        "of a run shorter than two minutes)")
     p.add_argument("--quiesce-every", type=parse_duration, default=0.0,
                    help="also take a quiesced RSS sample this often after the warm-up, to show "
                         "how RSS evolves (0: only after the warm-up and at the end)")
