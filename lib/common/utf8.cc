@@ -46,4 +46,11 @@ bool IsValidUtf8(absl::string_view text, size_t* error_offset) {
   return true;
 }
 
+size_t Utf8PrefixLength(absl::string_view text, size_t limit) {
+  if (text.size() <= limit) return text.size();
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return end;
+}
+
 }  // namespace cosmo

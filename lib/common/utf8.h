@@ -12,6 +12,11 @@ namespace cosmo {
 // U+10FFFF). On false, *error_offset (if given) is the byte offset of the first bad sequence.
 bool IsValidUtf8(absl::string_view text, size_t* error_offset = nullptr);
 
+// The length of the longest prefix of `text` of at most `limit` bytes that does not split a
+// UTF-8 sequence (a cut that would fall inside one drops the whole sequence), so cutting valid
+// UTF-8 there keeps it valid.
+size_t Utf8PrefixLength(absl::string_view text, size_t limit);
+
 }  // namespace cosmo
 
 #endif  // COSMO_LIB_COMMON_UTF8_H_

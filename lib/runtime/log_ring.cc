@@ -4,20 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 
 namespace cosmo {
-
-namespace {
-
-// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
-void CutAtCharBoundary(std::string& text, size_t limit) {
-  if (text.size() <= limit) return;
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  text.resize(end);
-}
-
-}  // namespace
 
 LogRing::LogRing(size_t max_records, size_t max_bytes)
     : max_records_(std::max<size_t>(max_records, 1)), max_bytes_(std::max(max_bytes, kMinBytes)) {}
@@ -34,7 +23,7 @@ void LogRing::Append(LogRecord record) {
     const size_t fields = RecordBytes(record) - original;
     // Family names, versions and request ids are short, so the text keeps most of the bound.
     const size_t room = max_bytes_ > fields + note.size() ? max_bytes_ - fields - note.size() : 0;
-    CutAtCharBoundary(record.text, room);
+    record.text.resize(Utf8PrefixLength(record.text, room));
     absl::StrAppend(&record.text, note);
   }
   const size_t bytes = RecordBytes(record);

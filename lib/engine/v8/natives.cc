@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/time/clock.h"
+#include "common/utf8.h"
 #include "engine/v8/event_loop.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
@@ -78,8 +79,9 @@ void Log(const v8::FunctionCallbackInfo<v8::Value>& info) {
   message.level = static_cast<LogLevel>(level);
   message.time = absl::Now();
   if (*text != nullptr) {
-    size_t room = kMaxConsoleBytes - state->console_bytes;
-    message.text.assign(*text, std::min<size_t>(text.length(), room));
+    const absl::string_view utf8(*text, static_cast<size_t>(text.length()));
+    message.text.assign(utf8.data(),
+                        Utf8PrefixLength(utf8, kMaxConsoleBytes - state->console_bytes));
   }
   state->console_bytes += message.text.size();
   state->console->push_back(std::move(message));

@@ -36,5 +36,20 @@ TEST(Utf8Test, RejectsIllFormedSequencesAtTheirOffset) {
   }
 }
 
+TEST(Utf8PrefixLengthTest, NeverSplitsASequence) {
+  const std::string text = "a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80";  // a é 中 😀
+  EXPECT_EQ(Utf8PrefixLength(text, 100), text.size());
+  EXPECT_EQ(Utf8PrefixLength(text, 0), 0u);
+  EXPECT_EQ(Utf8PrefixLength(text, 1), 1u);
+  EXPECT_EQ(Utf8PrefixLength(text, 2), 1u);  // inside é
+  EXPECT_EQ(Utf8PrefixLength(text, 3), 3u);
+  EXPECT_EQ(Utf8PrefixLength(text, 5), 3u);  // inside 中
+  EXPECT_EQ(Utf8PrefixLength(text, 6), 6u);
+  EXPECT_EQ(Utf8PrefixLength(text, 9), 6u);  // inside 😀
+  for (size_t limit = 0; limit <= text.size(); ++limit) {
+    EXPECT_TRUE(IsValidUtf8(text.substr(0, Utf8PrefixLength(text, limit)))) << limit;
+  }
+}
+
 }  // namespace
 }  // namespace cosmo
