@@ -221,11 +221,13 @@ class LocalRuntime final : public Runtime {
   void Maintain() override {
     const absl::Time now = clock_->Now();
     std::vector<std::shared_ptr<Activation>> activations = table_.All();
+    bool unloaded_idle = false;
     if (options_.idle_timeout > absl::ZeroDuration()) {
       for (const auto& activation : activations) {
         if (now - activation->last_used() >= options_.idle_timeout && table_.Remove(activation)) {
           activation->Unload();
           counters_.idle_unloads.fetch_add(1, std::memory_order_relaxed);
+          unloaded_idle = true;
         }
       }
     }
@@ -245,6 +247,10 @@ class LocalRuntime final : public Runtime {
         last_reporter_sweep_ = now;
         sweep_due = true;
       }
+      // Idle unloads come after the idle period's first trim (the idle timeout is longer than a
+      // second): what the isolates held is returned by a second trim, else it would stay in the
+      // arenas until the next request and the next idle period.
+      if (unloaded_idle) released_since_ = false;
       release_due = options_.release_memory_when_idle && IdleLongEnoughToRelease(now);
     }
     // A failed flush keeps its deltas for the next one.
@@ -391,7 +397,7 @@ class LocalRuntime final : public Runtime {
   }
 
   // True once per idle period: when no invocation has started for kIdleBeforeRelease, the first
-  // time this is asked after the last one.
+  // time this is asked after the last one (and again after Maintain unloaded idle activations).
   bool IdleLongEnoughToRelease(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(maintenance_mu_) {
     const uint64_t invocations = counters_.invocations.load(std::memory_order_relaxed);
     if (invocations != invocations_seen_) {

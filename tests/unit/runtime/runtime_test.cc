@@ -381,6 +381,31 @@ TEST(RuntimeIdleReleaseTest, ReleasesMemoryOncePerSecondWithoutRequests) {
   EXPECT_EQ(releases(), 2u);
 }
 
+TEST(RuntimeIdleReleaseTest, ReleasesAgainWhenIdleActivationsAreUnloaded) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.release_memory_when_idle = true;
+  options.idle_timeout = absl::Seconds(30);
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("tick", "respond 200 x");
+  auto releases = [&] { return rt.runtime->Stats().idle_memory_releases; };
+  rt.runtime->Invoke("tick", Get("tick"));
+  rt.runtime->Maintain();
+  clock.Advance(absl::Seconds(1));
+  rt.runtime->Maintain();
+  ASSERT_EQ(releases(), 1u);
+  ASSERT_EQ(rt.runtime->Stats().live_instances, 1u);
+
+  clock.Advance(absl::Seconds(29));
+  rt.runtime->Maintain();  // unloads the idle family: what its isolate held goes back too
+  EXPECT_EQ(rt.runtime->Stats().idle_unloads, 1u);
+  EXPECT_EQ(rt.runtime->Stats().live_instances, 0u);
+  EXPECT_EQ(releases(), 2u) << "the idle unload's memory stays in the arenas";
+  clock.Advance(absl::Minutes(5));
+  rt.runtime->Maintain();
+  EXPECT_EQ(releases(), 2u) << "nothing else was freed";
+}
+
 TEST(RuntimeIdleReleaseTest, OffByDefault) {
   ManualClock clock;
   ScriptedRuntime rt = ScriptedRuntime::Create(ManualOptions(&clock), NewInMemoryStore());
