@@ -14,7 +14,15 @@ every --deploy-interval. Prints a report and exits non-zero on:
   * a crash: the server exiting during the run, or not exiting 0 on SIGTERM;
   * RSS drift >= --max-rss-drift percent, comparing the quiesced RSS after warm-up with the
     quiesced RSS at the end (traffic paused for --settle each time, so the comparison does not
-    depend on where a hostile heap-growth script happened to be).
+    depend on where a hostile heap-growth script happened to be). The server runs with glibc's
+    per-thread malloc caches off (--malloc-tcache-count): they fill for about 15 minutes, up to
+    235 KiB per thread, which a run of minutes cannot tell from a leak.
+
+With --idle-timeout (passed to the server), each quiesced sample is followed by an unloaded one:
+traffic stays paused until the idle timeout has unloaded every activation, then RSS is sampled
+again. That is the memory the server keeps with no isolate alive, so it leaves out the isolate
+count's swing under the memory budget, and a leak anywhere else (an isolate's lifecycle
+included) keeps raising it. Reported, not gated.
 
   benchmarks/soak/soak.py --server-bin build/hosts/grpc_server/cosmo-server \\
       --ctl-bin build/hosts/cosmoctl/cosmoctl --duration=60s
@@ -140,6 +148,8 @@ class Soak:
         self.crashed = None
         self.host_metrics = []  # at each quiesced RSS sample
         self.quiesced = []  # (seconds since traffic started, RSS KiB) at each quiesced sample
+        self.unloaded = []  # the same once every activation is unloaded (--idle-timeout)
+        self.unloaded_metrics = []
 
     # --- processes --------------------------------------------------------------------------
 
@@ -149,10 +159,15 @@ class Soak:
                f"--max-cpu-ms={self.args.max_cpu_ms}", f"--max-memory-mb={self.args.max_memory_mb}",
                f"--max-wall-ms={self.args.max_wall_ms}",
                f"--memory-budget-mb={self.args.memory_budget_mb}", "--shutdown-grace=5s"]
+        if self.args.idle_timeout > 0:
+            cmd.append(f"--idle-timeout={self.args.idle_timeout:g}s")
         self.server_log = open(os.path.join(self.tmp, "server.log"), "w+")
         env = dict(os.environ)
         if self.args.malloc_arena_max > 0:
             env["MALLOC_ARENA_MAX"] = str(self.args.malloc_arena_max)
+        if self.args.malloc_tcache_count >= 0:
+            tunable = f"glibc.malloc.tcache_count={self.args.malloc_tcache_count}"
+            env["GLIBC_TUNABLES"] = ":".join(filter(None, [env.get("GLIBC_TUNABLES"), tunable]))
         self.server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.server_log,
                                        text=True, start_new_session=True, env=env,
                                        preexec_fn=die_with_parent)
@@ -375,14 +390,40 @@ class Soak:
             self.idle_cv.wait_for(lambda: self.idle_workers >= workers or self.stop.is_set(),
                                   timeout=30)
         time.sleep(self.args.settle)
+        rss = self.median_rss()
+        self.host_metrics.append(self.metrics())
+        self.quiesced.append((time.time() - t0, rss))
+        if self.args.idle_timeout > 0:
+            self.unloaded_rss(t0)
+        self.running.set()
+        return rss
+
+    def median_rss(self):
+        """The median of five RSS samples 0.2 s apart (KiB)."""
         samples = []
         for _ in range(5):
             samples.append(rss_kib(self.server.pid) or 0)
             time.sleep(0.2)
-        self.host_metrics.append(self.metrics())
-        self.running.set()
-        self.quiesced.append((time.time() - t0, sorted(samples)[2]))
         return sorted(samples)[2]
+
+    def unloaded_rss(self, t0):
+        """With traffic still paused: waits until the idle timeout has unloaded every activation
+        (and the host has given the memory back), then samples RSS like quiesced_rss."""
+        deadline = time.time() + self.args.idle_timeout + 30
+        m = {}
+        while time.time() < deadline:
+            m = self.metrics()
+            if m.get("live_instances", 1) == 0 and m.get("active_families", 1) == 0:
+                break
+            time.sleep(0.25)
+        else:
+            self.unloaded.append((time.time() - t0, None))
+            self.unloaded_metrics.append(m)
+            return
+        time.sleep(0.5)  # the trim after the unloads runs in the same maintenance tick
+        rss = self.median_rss()
+        self.unloaded_metrics.append(self.metrics())
+        self.unloaded.append((time.time() - t0, rss))
 
     # --- run --------------------------------------------------------------------------------
 
@@ -453,7 +494,8 @@ class Soak:
             f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}), "
             f"{a.concurrency} clients, deploy/rollback every {a.deploy_interval:g} s, "
             f"memory budget {a.memory_budget_mb} MiB, MALLOC_ARENA_MAX "
-            f"{a.malloc_arena_max or 'unset'}",
+            f"{a.malloc_arena_max or 'unset'}, malloc tcache_count "
+            f"{'default' if a.malloc_tcache_count < 0 else a.malloc_tcache_count}",
             f"requests: {total} ({total / max(elapsed, 1e-9):.0f}/s), "
             f"setup (first deploys) {setup_s:.1f} s",
             "outcomes by class and status:",
@@ -474,6 +516,14 @@ class Soak:
         if len(self.quiesced) > 2:
             lines.append("quiesced RSS: " + ", ".join(f"{t / 60:.1f} min {kib / 1024:.1f} MiB"
                                                       for t, kib in self.quiesced))
+        if len(self.unloaded) > 1:
+            first, last = self.unloaded[0][1], self.unloaded[-1][1]
+            unloaded_drift = (f"{100.0 * (last - first) / first:+.2f}%" if first and last
+                              else "n/a (activations were not all unloaded)")
+            lines.append("unloaded RSS (every activation unloaded by the idle timeout): " +
+                         ", ".join(f"{t / 60:.1f} min " +
+                                   ("n/a" if kib is None else f"{kib / 1024:.1f} MiB")
+                                   for t, kib in self.unloaded) + f"; drift {unloaded_drift}")
         if self.host_metrics:
             ends = [("after warm-up", self.host_metrics[0])]
             if len(self.host_metrics) > 1:
@@ -514,6 +564,8 @@ class Soak:
                                        "peak": rss_peak},
                            "rss_samples": rss_samples, "host_metrics": self.host_metrics,
                            "rss_quiesced": self.quiesced, "rss_drift_pct": drift,
+                           "rss_unloaded": self.unloaded,
+                           "unloaded_metrics": self.unloaded_metrics,
                            "deploys": self.control_ok["deploy"],
                            "rollbacks": self.control_ok["rollback"],
                            "pass": not failures}, f, indent=1)
@@ -538,6 +590,10 @@ def main():
                         "how RSS evolves (0: only after the warm-up and at the end)")
     p.add_argument("--settle", type=parse_duration, default=2.0,
                    help="pause of traffic before each RSS reference sample")
+    p.add_argument("--idle-timeout", type=parse_duration, default=0.0,
+                   help="the server's --idle-timeout; when set, each quiesced sample also waits "
+                        "until every activation is unloaded and samples RSS again (0: the "
+                        "server's default, and no unloaded samples)")
     p.add_argument("--families", type=int, default=100)
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--hostile-fraction", type=float, default=0.03)
@@ -551,8 +607,16 @@ def main():
     p.add_argument("--malloc-arena-max", type=int, default=2,
                    help="MALLOC_ARENA_MAX for the server, as docs/performance.md recommends for "
                         "production (0: glibc's default of 8 arenas per core)")
+    p.add_argument("--malloc-tcache-count", type=int, default=0,
+                   help="glibc's per-thread cache (GLIBC_TUNABLES glibc.malloc.tcache_count) for "
+                        "the server: 0 turns it off, so RSS drift shows the server's memory, not "
+                        "64 workers' caches filling for 15 minutes (docs/performance.md, Soak); "
+                        "-1: glibc's default")
     p.add_argument("--json", help="also write the report as JSON to this file")
     args = p.parse_args()
+    if 0 < args.idle_timeout <= args.settle + 1:
+        p.error("--idle-timeout must exceed --settle by more than a second, or activations "
+                "unload while the quiesced RSS is being sampled")
     if args.families < len(HOSTILE) + 2:
         p.error(f"--families must be at least {len(HOSTILE) + 2}")
     soak = Soak(args)
