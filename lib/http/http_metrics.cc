@@ -87,14 +87,19 @@ std::string HttpMetrics::Render(const Runtime* runtime) const {
                   connections_shed_.load(), "\n");
   // glibc's view of the heap, every arena: what the program holds, and what malloc keeps free
   // without returning it to the OS (a scrape walks the arenas under their locks: microseconds).
+  // Under another allocator (ASan's, TSan's, a preloaded tcmalloc or jemalloc) glibc's arenas
+  // hold nothing and mallinfo2 says 0: the gauge is left out rather than reported as zero.
   const struct mallinfo2 heap = mallinfo2();
-  absl::StrAppend(&out,
-                  "# HELP cosmo_process_heap_bytes The malloc heap: bytes in use, and free bytes "
-                  "kept by the allocator.\n"
-                  "# TYPE cosmo_process_heap_bytes gauge\n"
-                  "cosmo_process_heap_bytes{state=\"in_use\"} ",
-                  heap.uordblks + heap.hblkhd, "\ncosmo_process_heap_bytes{state=\"free\"} ",
-                  heap.fordblks, "\n");
+  const size_t heap_in_use = heap.uordblks + heap.hblkhd;
+  if (heap_in_use > 0) {
+    absl::StrAppend(&out,
+                    "# HELP cosmo_process_heap_bytes The malloc heap: bytes in use, and free bytes "
+                    "kept by the allocator.\n"
+                    "# TYPE cosmo_process_heap_bytes gauge\n"
+                    "cosmo_process_heap_bytes{state=\"in_use\"} ",
+                    heap_in_use, "\ncosmo_process_heap_bytes{state=\"free\"} ", heap.fordblks,
+                    "\n");
+  }
   if (runtime != nullptr) {
     RuntimeStats s = runtime->Stats();
     auto counter = [&out](absl::string_view name, absl::string_view help, uint64_t value) {

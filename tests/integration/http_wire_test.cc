@@ -498,9 +498,14 @@ TEST_F(HttpWireTest, HealthzAndMetrics) {
   EXPECT_THAT(metrics,
               HasSubstr("cosmo_http_requests_total{family=\"\",outcome=\"not_found\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("cosmo_http_request_duration_seconds_count 3\n"));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizer's allocator replaces glibc's, whose arenas then report nothing.
+  EXPECT_THAT(metrics, Not(HasSubstr("cosmo_process_heap_bytes")));
+#else
   EXPECT_THAT(metrics,
               ContainsRegex("\ncosmo_process_heap_bytes\\{state=\"in_use\"\\} [1-9][0-9]*\n"));
   EXPECT_THAT(metrics, ContainsRegex("\ncosmo_process_heap_bytes\\{state=\"free\"\\} [0-9]+\n"));
+#endif
   EXPECT_THAT(Exchange("POST /_cosmo/healthz HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"),
               StartsWith("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"));
 }
