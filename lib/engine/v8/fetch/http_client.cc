@@ -183,14 +183,12 @@ absl::StatusOr<uint64_t> HttpClient::Start(const OutboundRequest& request) {
                    static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (options_.trust_store != nullptr) {
-    // No CA file or directory for libcurl to parse: every connection's TLS context shares the
-    // store parsed once (UseTrustStore).
-    curl_easy_setopt(easy, CURLOPT_CAINFO, static_cast<char*>(nullptr));
-    curl_easy_setopt(easy, CURLOPT_CAPATH, static_cast<char*>(nullptr));
-    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &UseTrustStore);
-    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, options_.trust_store->get());
-  }
+  // No CA file or directory for libcurl to parse: every connection's TLS context shares the
+  // store parsed once (UseTrustStore).
+  curl_easy_setopt(easy, CURLOPT_CAINFO, static_cast<char*>(nullptr));
+  curl_easy_setopt(easy, CURLOPT_CAPATH, static_cast<char*>(nullptr));
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &UseTrustStore);
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, options_.trust_store->get());
   if (request.deadline != absl::InfiniteFuture()) {
     int64_t ms = absl::ToInt64Milliseconds(request.deadline - absl::Now());
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(ms, 1)));

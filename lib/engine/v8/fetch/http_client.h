@@ -53,8 +53,8 @@ class HttpClient {
  public:
   struct Options {
     const DestinationPolicy* policy = nullptr;  // borrowed; must outlive the client
-    // The CAs TLS peers are verified against; borrowed, must outlive the client. Null: libcurl
-    // loads the system store itself, for every connection (see trust_store.h).
+    // The CAs TLS peers are verified against; borrowed, must outlive the client, required
+    // (libcurl is never left to parse a CA bundle per connection: see trust_store.h).
     const TrustStore* trust_store = nullptr;
     size_t max_response_bytes = size_t{32} << 20;
     absl::Duration connect_timeout = absl::Seconds(10);
