@@ -74,10 +74,10 @@ struct RuntimeOptions {
   absl::Duration usage_reporter_retention = absl::Hours(24);
   // Once no request has started for a second, give the allocator's free memory back to the OS
   // (glibc malloc_trim), once per idle period, and again when `idle_timeout` unloads activations
-  // during it. Memory freed under load — isolates evicted or
-  // discarded, request buffers — otherwise stays in the process's heap arenas. Process-wide, so
-  // off by default in the library; cosmo-server and cosmo-gateway turn it on. A request arriving
-  // during the trim may wait for it (up to tens of milliseconds with a large heap).
+  // during it. Memory freed under load — isolates evicted or discarded, request buffers —
+  // otherwise stays in the process's heap arenas. Process-wide, so off by default in the
+  // library; cosmo-server and cosmo-gateway turn it on. A request arriving during the trim may
+  // wait for it (up to tens of milliseconds with a large heap).
   bool release_memory_when_idle = false;
   // Console and outcome records kept per family: the newest `log_ring_records` of them, fewer
   // when they would hold more than `log_ring_bytes` (text plus fields, oldest dropped first).
