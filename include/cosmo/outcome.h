@@ -10,6 +10,9 @@
 
 namespace cosmo {
 
+// Append-only: the numeric value of an Outcome is stored (usage records index their per-outcome
+// counts by it) and sent between processes, so enumerators are never reordered or removed, and a
+// new one goes last, with kLastOutcome moved to it.
 enum class Outcome {
   kOk,                // the handler produced a response (of any HTTP status)
   kException,         // uncaught JS exception, invalid response, never-settling promise
@@ -22,7 +25,10 @@ enum class Outcome {
   kInternal,          // a fault of the host (store error, corrupt version); never the script's
 };
 
-inline constexpr int kOutcomeCount = 9;
+// The last enumerator. Appending an Outcome without moving this fails to compile (in
+// lib/common/outcome.cc, whose switch must name every enumerator).
+inline constexpr Outcome kLastOutcome = Outcome::kInternal;
+inline constexpr int kOutcomeCount = static_cast<int>(kLastOutcome) + 1;
 
 // Stable snake_case name, e.g. "exceeded_cpu"; used in metrics labels and logs.
 absl::string_view OutcomeName(Outcome outcome);

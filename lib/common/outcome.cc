@@ -1,8 +1,11 @@
 #include "cosmo/outcome.h"
 
 namespace cosmo {
+namespace {
 
-absl::string_view OutcomeName(Outcome outcome) {
+// Empty for a value that is no enumerator. The switch names every enumerator (-Wswitch, an
+// error in our code), which lets the assertion below check kLastOutcome.
+constexpr absl::string_view NameOf(Outcome outcome) {
   switch (outcome) {
     case Outcome::kOk:
       return "ok";
@@ -23,7 +26,17 @@ absl::string_view OutcomeName(Outcome outcome) {
     case Outcome::kInternal:
       return "internal";
   }
-  return "internal";
+  return "";
+}
+
+static_assert(!NameOf(kLastOutcome).empty() && NameOf(static_cast<Outcome>(kOutcomeCount)).empty(),
+              "an Outcome was appended: move kLastOutcome (include/cosmo/outcome.h) to it");
+
+}  // namespace
+
+absl::string_view OutcomeName(Outcome outcome) {
+  absl::string_view name = NameOf(outcome);
+  return name.empty() ? "internal" : name;
 }
 
 }  // namespace cosmo
