@@ -7,15 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/status_macros.h"
+#include "store/store_keys.h"
 
 namespace cosmo {
 namespace {
 
 constexpr int kMaxMergeAttempts = 32;
-
-std::string UsageKey(absl::string_view family, absl::string_view version) {
-  return absl::StrCat("usage/", family, "/", version);
-}
 
 UsageTotals FromRecord(const internal::UsageRecord& record) {
   UsageTotals totals;
@@ -44,8 +41,6 @@ internal::UsageRecord ToRecord(const UsageTotals& totals) {
   record.set_response_bytes(totals.response_bytes);
   return record;
 }
-
-constexpr absl::string_view kReporterPrefix = "usagerep/";
 
 // A reporter record: UsageReporterRecord, or (written before records were stamped) the sequence
 // in decimal, which reads as last updated at the epoch.
@@ -117,7 +112,7 @@ void UsageMeter::ForgetUnusedCells() {
 
 absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::string& version,
                                         const UsageTotals& delta) {
-  const std::string key = UsageKey(family, version);
+  const std::string key = store_keys::Usage(family, version);
   for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
     COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(key));
     UsageTotals totals;
@@ -136,7 +131,7 @@ absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::st
 
 absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequence,
                                      const Report& report) {
-  const std::string reporter_key = absl::StrCat(kReporterPrefix, reporter);
+  const std::string reporter_key = store_keys::UsageReporter(reporter);
   for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
     WriteBatch batch;
     COSMO_ASSIGN_OR_RETURN(std::optional<std::string> applied_raw, store_->Find(reporter_key));
@@ -153,7 +148,7 @@ absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequen
     // One record per key even if the report names a (family, version) twice.
     absl::flat_hash_map<std::string, UsageTotals> merged;
     for (const auto& [key, delta] : report) {
-      const std::string usage_key = UsageKey(key.first, key.second);
+      const std::string usage_key = store_keys::Usage(key.first, key.second);
       auto [it, inserted] = merged.try_emplace(usage_key);
       if (inserted) {
         COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(usage_key));
@@ -178,7 +173,8 @@ absl::StatusOr<size_t> UsageMeter::ForgetIdleReporters(absl::Duration idle) {
   size_t forgotten = 0;
   ScanOptions page{.limit = 1000};
   while (true) {
-    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store_->Scan(kReporterPrefix, page));
+    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_->Scan(store_keys::kUsageReporterPrefix, page));
     for (const KeyValue& row : rows) {
       absl::StatusOr<internal::UsageReporterRecord> record = ParseReporter(row.value, row.key);
       // An unreadable record stays for MergeReport to report; it is not this sweep's to judge.
@@ -207,7 +203,7 @@ absl::StatusOr<FamilyUsage> UsageMeter::Read(absl::string_view family) {
   absl::MutexLock flush_lock(&flush_mu_);
   FamilyUsage usage;
   usage.family = std::string(family);
-  const std::string prefix = absl::StrCat("usage/", family, "/");
+  const std::string prefix = store_keys::UsagePrefix(family);
   COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store_->Scan(prefix, {}));
   for (const KeyValue& row : rows) {
     COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseTotals(row.value, row.key));

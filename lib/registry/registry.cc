@@ -34,7 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/status_macros.h"
-#include "registry/store_keys.h"
+#include "store/store_keys.h"
 
 namespace cosmo {
 namespace {

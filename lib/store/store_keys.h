@@ -1,41 +1,70 @@
-// The registry's key layout in the Store (documented in docs/architecture.md).
+// The layout of libcosmo's keys in the Store: every key prefix is declared here and nowhere else,
+// and docs/architecture.md ("Registry and key layout") tabulates them with their values.
+//
+// A new kind of record (key-value namespaces under kv/, schedules under cron/, ...) gets its
+// prefix below, in kAllPrefixes, and a row in that table; the store_keys test checks that no
+// prefix is a prefix of another, so a scan of one kind never returns another's keys.
 //
 // Family names cannot contain '/', and tenant names cannot either, so "<kind>/<family>/" is a
 // prefix of exactly one family's keys: `hist/a/` never matches family `ab`.
-#ifndef COSMO_LIB_REGISTRY_STORE_KEYS_H_
-#define COSMO_LIB_REGISTRY_STORE_KEYS_H_
+#ifndef COSMO_LIB_STORE_STORE_KEYS_H_
+#define COSMO_LIB_STORE_STORE_KEYS_H_
 
+#include <array>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
 namespace cosmo::store_keys {
 
+// Registry (lib/registry/registry.cc); records in proto/cosmo/internal/store_records.proto.
+
 // fam/<family> -> FamilyRecord
-std::string Family(absl::string_view family);
 inline constexpr absl::string_view kFamilyPrefix = "fam/";
+std::string Family(absl::string_view family);
 
 // own/<tenant>/<family> -> "" (index of a tenant's families)
+inline constexpr absl::string_view kOwnedPrefix = "own/";
 std::string Owned(absl::string_view tenant, absl::string_view family);
 std::string OwnedPrefix(absl::string_view tenant);
 
 // hist/<family>/<sequence, 20 decimal digits> -> HistoryRecord. Fixed width keeps key order equal
 // to sequence order.
+inline constexpr absl::string_view kHistoryPrefix = "hist/";
 std::string History(absl::string_view family, uint64_t sequence);
 std::string HistoryPrefix(absl::string_view family);
-std::optional<uint64_t> HistorySequence(absl::string_view key);
 
 // fver/<family>/<version> -> FamilyVersionRecord
+inline constexpr absl::string_view kFamilyVersionPrefix = "fver/";
 std::string FamilyVersion(absl::string_view family, absl::string_view version);
 std::string FamilyVersionPrefix(absl::string_view family);
 
 // blob/<version> -> canonical CBOR manifest
+inline constexpr absl::string_view kBlobPrefix = "blob/";
 std::string Blob(absl::string_view version);
+
 // blobref/<version> -> BlobRefRecord
+inline constexpr absl::string_view kBlobRefPrefix = "blobref/";
 std::string BlobRef(absl::string_view version);
+
+// Metering (lib/metering/usage_meter.cc).
+
+// usage/<family>/<version> -> UsageTotals (proto/cosmo/internal/usage_totals.proto)
+inline constexpr absl::string_view kUsagePrefix = "usage/";
+std::string Usage(absl::string_view family, absl::string_view version);
+std::string UsagePrefix(absl::string_view family);
+
+// usagerep/<reporter> -> UsageReporterRecord
+inline constexpr absl::string_view kUsageReporterPrefix = "usagerep/";
+std::string UsageReporter(absl::string_view reporter);
+
+// Every prefix above.
+inline constexpr std::array<absl::string_view, 8> kAllPrefixes = {
+    kFamilyPrefix, kOwnedPrefix,   kHistoryPrefix, kFamilyVersionPrefix,
+    kBlobPrefix,   kBlobRefPrefix, kUsagePrefix,   kUsageReporterPrefix,
+};
 
 }  // namespace cosmo::store_keys
 
-#endif  // COSMO_LIB_REGISTRY_STORE_KEYS_H_
+#endif  // COSMO_LIB_STORE_STORE_KEYS_H_
