@@ -7,24 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "metering/usage_proto.h"
 
 namespace cosmo::gateway {
-namespace {
-
-UsageTotals Minus(const UsageTotals& a, const UsageTotals& b) {
-  UsageTotals d;
-  d.invocations = a.invocations - b.invocations;
-  for (int i = 0; i < kOutcomeCount; ++i) d.outcomes[i] = a.outcomes[i] - b.outcomes[i];
-  d.cpu_us = a.cpu_us - b.cpu_us;
-  d.wall_us = a.wall_us - b.wall_us;
-  d.bytes_allocated = a.bytes_allocated - b.bytes_allocated;
-  d.peak_heap_bytes = a.peak_heap_bytes;  // a maximum, merged as one
-  d.request_bytes = a.request_bytes - b.request_bytes;
-  d.response_bytes = a.response_bytes - b.response_bytes;
-  return d;
-}
-
-}  // namespace
 
 GatewayReplica::GatewayReplica(GatewayReplicaOptions options, ControlPlaneClient* client,
                                Runtime* runtime)
@@ -169,20 +154,14 @@ absl::Status GatewayReplica::ReportOnce() {
       if (!usage.ok()) continue;
       for (const auto& [version, totals] : usage->versions) {
         auto key = std::make_pair(family, version);
-        UsageTotals delta = Minus(totals, reported_[key]);
+        UsageTotals delta = totals;
+        delta.Subtract(reported_[key]);
         if (delta.invocations == 0) continue;
         pending.totals[key] = totals;
         cosmo::v1::UsageDelta* d = pending.request.add_deltas();
         d->set_family(family);
         d->set_version(version);
-        d->set_invocations(delta.invocations);
-        for (uint64_t n : delta.outcomes) d->add_outcomes(n);
-        d->set_cpu_us(delta.cpu_us);
-        d->set_wall_us(delta.wall_us);
-        d->set_bytes_allocated(delta.bytes_allocated);
-        d->set_peak_heap_bytes(delta.peak_heap_bytes);
-        d->set_request_bytes(delta.request_bytes);
-        d->set_response_bytes(delta.response_bytes);
+        *d->mutable_totals() = UsageToProto(delta);
       }
     }
     if (pending.request.deltas_size() == 0) return absl::OkStatus();

@@ -37,6 +37,9 @@ struct UsageTotals {
   void Add(Outcome outcome, const InvocationUsage& usage);
   // Adds another total (sums; peak is the max).
   void Merge(const UsageTotals& other);
+  // Takes away an earlier reading of the same totals, leaving what was added since; the peak,
+  // a maximum, stays as it is. `earlier` must not exceed these totals in any count.
+  void Subtract(const UsageTotals& earlier);
 
   friend bool operator==(const UsageTotals&, const UsageTotals&) = default;
 };

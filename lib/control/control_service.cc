@@ -12,6 +12,7 @@
 #include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
 #include "cosmo/status_macros.h"
+#include "metering/usage_proto.h"
 
 namespace cosmo::control {
 namespace {
@@ -69,19 +70,13 @@ void ToProto(const HistoryEntry& entry, pb::HistoryEntry* out) {
 }
 
 void ToProto(const UsageTotals& totals, pb::UsageTotals* out) {
-  out->set_invocations(totals.invocations);
+  CopyCountersToProto(totals, out);
   out->set_errors(totals.errors());
   for (int i = 0; i < kOutcomeCount; ++i) {
     if (totals.outcomes[i] == 0) continue;
     (*out->mutable_outcomes())[std::string(OutcomeName(static_cast<Outcome>(i)))] =
         totals.outcomes[i];
   }
-  out->set_cpu_us(totals.cpu_us);
-  out->set_wall_us(totals.wall_us);
-  out->set_bytes_allocated(totals.bytes_allocated);
-  out->set_peak_heap_bytes(totals.peak_heap_bytes);
-  out->set_request_bytes(totals.request_bytes);
-  out->set_response_bytes(totals.response_bytes);
 }
 
 absl::string_view LevelName(LogLevel level) {

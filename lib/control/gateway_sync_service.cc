@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/status_mapping.h"
 #include "cosmo/manifest.h"
+#include "metering/usage_proto.h"
 
 namespace cosmo::control {
 namespace {
@@ -118,7 +119,7 @@ grpc::Status GatewaySyncService::ReportUsage(grpc::ServerContext* context,
   }
   for (const auto& delta : request->deltas()) {
     if (!IsValidFamilyName(delta.family()) || !IsFullVersion(delta.version()) ||
-        delta.outcomes_size() > kOutcomeCount) {
+        delta.totals().outcomes_size() > kOutcomeCount) {
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("deltas: bad family, version or outcomes for '", delta.family(), "'"));
@@ -126,16 +127,7 @@ grpc::Status GatewaySyncService::ReportUsage(grpc::ServerContext* context,
   }
   UsageMeter::Report report;
   for (const auto& delta : request->deltas()) {
-    UsageTotals totals;
-    totals.invocations = delta.invocations();
-    for (int i = 0; i < delta.outcomes_size(); ++i) totals.outcomes[i] = delta.outcomes(i);
-    totals.cpu_us = delta.cpu_us();
-    totals.wall_us = delta.wall_us();
-    totals.bytes_allocated = delta.bytes_allocated();
-    totals.peak_heap_bytes = delta.peak_heap_bytes();
-    totals.request_bytes = delta.request_bytes();
-    totals.response_bytes = delta.response_bytes();
-    report.push_back({{delta.family(), delta.version()}, totals});
+    report.push_back({{delta.family(), delta.version()}, UsageFromProto(delta.totals())});
   }
   // Persisted, with the gateway's sequence, before acknowledging: an acknowledged report is never
   // lost, and a resend (to this server or another) is never counted twice.

@@ -7,40 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/status_macros.h"
+#include "metering/usage_proto.h"
 #include "store/store_keys.h"
 
 namespace cosmo {
 namespace {
 
 constexpr int kMaxMergeAttempts = 32;
-
-UsageTotals FromRecord(const internal::UsageRecord& record) {
-  UsageTotals totals;
-  totals.invocations = record.invocations();
-  for (int i = 0; i < record.outcomes_size() && i < kOutcomeCount; ++i) {
-    totals.outcomes[i] = record.outcomes(i);
-  }
-  totals.cpu_us = record.cpu_us();
-  totals.wall_us = record.wall_us();
-  totals.bytes_allocated = record.bytes_allocated();
-  totals.peak_heap_bytes = record.peak_heap_bytes();
-  totals.request_bytes = record.request_bytes();
-  totals.response_bytes = record.response_bytes();
-  return totals;
-}
-
-internal::UsageRecord ToRecord(const UsageTotals& totals) {
-  internal::UsageRecord record;
-  record.set_invocations(totals.invocations);
-  for (uint64_t count : totals.outcomes) record.add_outcomes(count);
-  record.set_cpu_us(totals.cpu_us);
-  record.set_wall_us(totals.wall_us);
-  record.set_bytes_allocated(totals.bytes_allocated);
-  record.set_peak_heap_bytes(totals.peak_heap_bytes);
-  record.set_request_bytes(totals.request_bytes);
-  record.set_response_bytes(totals.response_bytes);
-  return record;
-}
 
 // A reporter record: UsageReporterRecord, or (written before records were stamped) the sequence
 // in decimal, which reads as last updated at the epoch.
@@ -56,14 +29,6 @@ absl::StatusOr<internal::UsageReporterRecord> ParseReporter(absl::string_view ra
     return absl::DataLossError(absl::StrCat("usage record '", key, "' is unreadable"));
   }
   return record;
-}
-
-absl::StatusOr<UsageTotals> ParseTotals(absl::string_view raw, absl::string_view key) {
-  internal::UsageRecord record;
-  if (!record.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-    return absl::DataLossError(absl::StrCat("usage record '", key, "' is unreadable"));
-  }
-  return FromRecord(record);
 }
 
 }  // namespace
@@ -117,13 +82,13 @@ absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::st
     COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(key));
     UsageTotals totals;
     if (raw) {
-      COSMO_ASSIGN_OR_RETURN(totals, ParseTotals(*raw, key));
+      COSMO_ASSIGN_OR_RETURN(totals, ParseUsage(*raw, key));
     }
     totals.Merge(delta);
     std::optional<absl::string_view> expected;
     if (raw) expected = *raw;
-    absl::Status s = store_->CompareAndSet(key, expected, ToRecord(totals).SerializeAsString(),
-                                           Durability::kBuffered);
+    absl::Status s =
+        store_->CompareAndSet(key, expected, SerializeUsage(totals), Durability::kBuffered);
     if (!absl::IsAborted(s)) return s;
   }
   return absl::AbortedError(absl::StrCat("usage of ", family, " is contended; will retry"));
@@ -153,14 +118,14 @@ absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequen
       if (inserted) {
         COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(usage_key));
         if (raw) {
-          COSMO_ASSIGN_OR_RETURN(it->second, ParseTotals(*raw, usage_key));
+          COSMO_ASSIGN_OR_RETURN(it->second, ParseUsage(*raw, usage_key));
         }
         batch.Expect(usage_key, std::move(raw));
       }
       it->second.Merge(delta);
     }
     for (const auto& [usage_key, totals] : merged) {
-      batch.Put(usage_key, ToRecord(totals).SerializeAsString());
+      batch.Put(usage_key, SerializeUsage(totals));
     }
     absl::Status s = store_->Commit(batch, Durability::kSync);
     if (!absl::IsAborted(s)) return s;
@@ -206,7 +171,7 @@ absl::StatusOr<FamilyUsage> UsageMeter::Read(absl::string_view family) {
   const std::string prefix = store_keys::UsagePrefix(family);
   COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store_->Scan(prefix, {}));
   for (const KeyValue& row : rows) {
-    COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseTotals(row.value, row.key));
+    COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseUsage(row.value, row.key));
     usage.versions[row.key.substr(prefix.size())] = totals;
   }
   {

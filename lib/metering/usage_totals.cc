@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "cosmo/usage.h"
+#include "metering/usage_proto.h"
 
 namespace cosmo {
 
@@ -24,6 +25,16 @@ void UsageTotals::Merge(const UsageTotals& other) {
   peak_heap_bytes = std::max(peak_heap_bytes, other.peak_heap_bytes);
   request_bytes += other.request_bytes;
   response_bytes += other.response_bytes;
+}
+
+void UsageTotals::Subtract(const UsageTotals& earlier) {
+  invocations -= earlier.invocations;
+  for (int i = 0; i < kOutcomeCount; ++i) outcomes[i] -= earlier.outcomes[i];
+  cpu_us -= earlier.cpu_us;
+  wall_us -= earlier.wall_us;
+  bytes_allocated -= earlier.bytes_allocated;
+  request_bytes -= earlier.request_bytes;
+  response_bytes -= earlier.response_bytes;
 }
 
 }  // namespace cosmo

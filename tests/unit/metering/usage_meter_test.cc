@@ -1,7 +1,9 @@
 #include "metering/usage_meter.h"
 
 #include <memory>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "cosmo/clock.h"
 #include "gtest/gtest.h"
@@ -65,6 +67,54 @@ TEST(UsageMeterTest, FlushForgetsTheCellsOfVersionsNoLongerServedOnceTheirUsageI
   EXPECT_EQ(read->versions["v1"].invocations, 1u);  // forgotten in memory, kept in the store
   EXPECT_EQ(read->versions["v1"].cpu_us, 7u);
   EXPECT_EQ(read->total.invocations, 2u);
+}
+
+// A usage record as every earlier build wrote it, byte for byte: invocations 5 (3 ok, 2 exception,
+// all nine outcome counts packed), cpu_us 300, wall_us 1000, bytes_allocated 4096, peak_heap_bytes
+// 65536, request_bytes 7, response_bytes 9.
+constexpr char kStoredRecord[] =
+    "\x08\x05"
+    "\x12\x09\x03\x02\x00\x00\x00\x00\x00\x00\x00"
+    "\x18\xac\x02"
+    "\x20\xe8\x07"
+    "\x28\x80\x20"
+    "\x30\x80\x80\x04"
+    "\x38\x07"
+    "\x40\x09";
+
+UsageTotals StoredRecordTotals() {
+  UsageTotals totals;
+  totals.invocations = 5;
+  totals.outcomes[static_cast<int>(Outcome::kOk)] = 3;
+  totals.outcomes[static_cast<int>(Outcome::kException)] = 2;
+  totals.cpu_us = 300;
+  totals.wall_us = 1000;
+  totals.bytes_allocated = 4096;
+  totals.peak_heap_bytes = 65536;
+  totals.request_bytes = 7;
+  totals.response_bytes = 9;
+  return totals;
+}
+
+TEST(UsageMeterTest, ReadsUsageRecordsStoredByEarlierBuilds) {
+  std::unique_ptr<Store> store = NewInMemoryStore();
+  const std::string stored(kStoredRecord, sizeof(kStoredRecord) - 1);
+  ASSERT_TRUE(store->Put(absl::StrCat("usage/shop/", kVersion), stored, Durability::kSync).ok());
+  UsageMeter meter(store.get());
+  auto usage = meter.Read("shop");
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(usage->versions[kVersion], StoredRecordTotals());
+  EXPECT_EQ(usage->total, StoredRecordTotals());
+}
+
+TEST(UsageMeterTest, StoresUsageRecordsInTheLayoutEarlierBuildsRead) {
+  std::unique_ptr<Store> store = NewInMemoryStore();
+  UsageMeter meter(store.get());
+  ASSERT_TRUE(meter.MergeReport("gw", 1, {{{"shop", kVersion}, StoredRecordTotals()}}).ok());
+  auto stored = store->Find(absl::StrCat("usage/shop/", kVersion));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ(**stored, std::string(kStoredRecord, sizeof(kStoredRecord) - 1));
 }
 
 TEST(UsageMeterTest, ForgetsReportersIdleForTheRetentionAndKeepsTheRest) {

@@ -1,0 +1,42 @@
+#include "metering/usage_proto.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace cosmo {
+
+internal::UsageTotals UsageToProto(const UsageTotals& totals) {
+  internal::UsageTotals proto;
+  CopyCountersToProto(totals, &proto);
+  for (uint64_t count : totals.outcomes) proto.add_outcomes(count);
+  return proto;
+}
+
+UsageTotals UsageFromProto(const internal::UsageTotals& proto) {
+  UsageTotals totals;
+  totals.invocations = proto.invocations();
+  for (int i = 0; i < proto.outcomes_size() && i < kOutcomeCount; ++i) {
+    totals.outcomes[i] = proto.outcomes(i);
+  }
+  totals.cpu_us = proto.cpu_us();
+  totals.wall_us = proto.wall_us();
+  totals.bytes_allocated = proto.bytes_allocated();
+  totals.peak_heap_bytes = proto.peak_heap_bytes();
+  totals.request_bytes = proto.request_bytes();
+  totals.response_bytes = proto.response_bytes();
+  return totals;
+}
+
+std::string SerializeUsage(const UsageTotals& totals) {
+  return UsageToProto(totals).SerializeAsString();
+}
+
+absl::StatusOr<UsageTotals> ParseUsage(absl::string_view bytes, absl::string_view key) {
+  internal::UsageTotals proto;
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("usage record '", key, "' is unreadable"));
+  }
+  return UsageFromProto(proto);
+}
+
+}  // namespace cosmo
