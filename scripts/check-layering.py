@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Checks that each dependency's headers are included only in the folder that owns it.
 
-STYLE.md §7: V8 only under lib/engine/v8 (and the Liquid engine that rides on it), LevelDB only
-under lib/store/leveldb, etcd/gRPC client code only under lib/store/etcd and lib/control, httplib
-only in the HTTP layer, and no dependency's type in a public header. Tests, benchmarks and hosts
+docs/contributing.md, "Layering": V8 only under lib/engine/v8 (and the Liquid engine that rides on
+it), LevelDB only under lib/store/leveldb, etcd/gRPC client code only under lib/store/etcd and
+lib/control, httplib only in the HTTP layer, and no dependency's type in a public header. Tests, benchmarks and hosts
 may use what they drive. Exits non-zero listing every violation.
 """
 import pathlib

@@ -1,4 +1,4 @@
-// cosmoctl: the command-line client of the CosmoCompute control plane (DESIGN §2).
+// cosmoctl: the command-line client of the CosmoCompute control plane (docs/control-plane.md).
 //
 // Each subcommand is one or a few gRPC calls to cosmo-server. Human output by default (aligned
 // tables, 12-digit versions, readable times and sizes), --json for machines. Exit status 0 on

@@ -8,8 +8,8 @@
 // entry template in its fetch handler. Isolates, snapshot, code cache, CPU and memory limits and
 // metering are therefore the JavaScript engine's (javascript_engine.h).
 //
-// What a template sees (DESIGN.md §5): `request` (`method`, `url`, `path` — the full request path,
-// family included —, `query`: first value per key, `headers`: lower-case names, `body`),
+// What a template sees (docs/liquid.md): `request` (`method`, `url`, `path` — the full request
+// path, family included —, `query`: first value per key, `headers`: lower-case names, `body`),
 // `segments` (the percent-decoded path segments after the family) and `env` (the deploy's
 // variables). The response is 200 with content type `text/html; charset=utf-8`, or the value of
 // the deploy's variable CONTENT_TYPE. `{% include %}` and `{% render %}` name other files of the

@@ -1,4 +1,5 @@
-// The one mapping between absl::Status and grpc::Status (STYLE §3: codes are mapped once).
+// The one mapping between absl::Status and grpc::Status: codes are mapped once, here
+// (docs/contributing.md, "Errors and status codes").
 //
 // Abseil's and gRPC's canonical codes name the same conditions, so the mapping is one-to-one; it
 // is still written out as a table so that a code added on either side is a compile-time decision

@@ -1,8 +1,9 @@
 // Maps bearer tokens to tenants, from a tokens file that never holds a token.
 //
 // The file has one `TENANT SHA256_HEX_OF_TOKEN` per line; `#` starts a comment, blank lines are
-// ignored (DESIGN §8). A caller presents `authorization: Bearer <token>`; the token's SHA-256 is
-// looked up. Without a tokens file (Open-less construction) every caller is the tenant "local".
+// ignored (docs/security.md, "Control plane"). A caller presents `authorization: Bearer <token>`;
+// the token's SHA-256 is looked up. Without a tokens file (Open-less construction) every caller is
+// the tenant "local".
 //
 // Immutable after construction; thread-safe.
 #ifndef COSMO_LIB_CONTROL_TOKEN_AUTHENTICATOR_H_

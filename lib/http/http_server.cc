@@ -1,5 +1,6 @@
 // HttpServer on cpp-httplib 0.11.4 as Debian 12 builds it (a prebuilt .so whose compile-time
-// defaults we cannot change; reliability.md §2). What this file does about that library:
+// defaults we cannot change; docs/http.md, "What the layer adds to cpp-httplib 0.11.4"). What this
+// file does about that library:
 //
 // - Runtime overrides of crippling defaults: TCP_NODELAY and SO_REUSEADDR through the socket
 //   options callback (accepted sockets inherit TCP_NODELAY from the listener on Linux), keep-alive

@@ -8,8 +8,8 @@
 namespace cosmo::http {
 namespace {
 
-// DESIGN §3 and reliability.md §8.3: CPU, memory and wall-time limits answer 503
-// limit_exceeded; a saturated host 503 unavailable with Retry-After.
+// docs/http.md, "Errors": CPU, memory and wall-time limits answer 503 limit_exceeded; a saturated
+// host 503 unavailable with Retry-After.
 constexpr std::array<ErrorStatus, kOutcomeCount> kOutcomeTable = {{
     /* kOk */ {200, "ok", false, Outcome::kOk},
     /* kException */ {500, "script_error", false, Outcome::kException},

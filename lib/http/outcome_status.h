@@ -1,4 +1,5 @@
-// The one table from request endings to HTTP statuses and JSON error codes (STYLE §3).
+// The one table from request endings to HTTP statuses and JSON error codes (docs/http.md,
+// "Errors").
 //
 // Every status number the data plane writes comes from here: an Outcome of an invocation, or a
 // Rejection decided before dispatch (by the guard, the router or the host's own endpoints). The

@@ -1,5 +1,6 @@
 // The checks every request passes before dispatch, for what cpp-httplib 0.11.4 (Debian 12) does
-// not enforce itself (reliability.md §2.1). Runs on the parsed head, before any body byte is read.
+// not enforce itself (docs/http.md, "What the layer adds to cpp-httplib 0.11.4"). Runs on the
+// parsed head, before any body byte is read.
 //
 // Thread-safe (immutable after construction).
 #ifndef COSMO_LIB_HTTP_REQUEST_GUARD_H_

@@ -140,8 +140,8 @@ TEST(CosmoServerTest, SigtermDrainsAndStopsCleanlyAndDataSurvives) {
   EXPECT_EQ((*again)->Wait(), 0);
 }
 
-// reliability.md C9: SIGTERM while deploys are in flight. Calls either complete or are refused
-// (never half-done), the process exits 0, and every acknowledged deploy is there after a restart.
+// SIGTERM while deploys are in flight. Calls either complete or are refused (never half-done), the
+// process exits 0, and every acknowledged deploy is there after a restart.
 TEST(CosmoServerTest, SigtermUnderLoadKeepsEveryAcknowledgedDeploy) {
   TempDir dir;
   std::string address;
@@ -206,8 +206,8 @@ TEST(CosmoServerTest, SigtermUnderLoadKeepsEveryAcknowledgedDeploy) {
   }
 }
 
-// reliability.md C6: a bit flip in the store's log. The server refuses to start, exit != 0, with a
-// message that says "Corruption" and how to repair; --repair-store fixes it and the server starts.
+// A bit flip in the store's log. The server refuses to start, exit != 0, with a message that says
+// "Corruption" and how to repair; --repair-store fixes it and the server starts.
 TEST(CosmoServerTest, ACorruptStoreIsRefusedWithTheRepairCommandAndRepairWorks) {
   TempDir dir;
   const std::string data = dir.Sub("data");

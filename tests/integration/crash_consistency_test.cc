@@ -1,8 +1,8 @@
-// reliability.md §6.4 C1: cosmo-server is killed with SIGKILL at a random moment of a deploy loop,
-// 30 times over one data directory. After each kill the store is opened directly and checked:
-// the head is the last acknowledged version or the one in flight, every acknowledged version is
-// in a gap-free history, and every stored manifest hashes to its version and holds exactly what
-// was sent.
+// cosmo-server is killed with SIGKILL at a random moment of a deploy loop, 30 times over one data
+// directory. After each kill the store is opened directly and checked: the head is the last
+// acknowledged version or the one in flight, every acknowledged version is in a gap-free history,
+// and every stored manifest hashes to its version and holds exactly what was sent
+// (docs/control-plane.md, "Guarantees, and the tests that hold them").
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 

@@ -1,6 +1,8 @@
 // The control plane end to end: a real cosmo-server process on a loopback port (LevelDB store in
 // a temporary directory, the real JavaScript engine), driven through a real gRPC client.
-// reliability.md §6.3 (G1–G10) plus authentication, ownership and paging.
+// Every rpc's success path and error codes (docs/control-plane.md, "Errors"): validation, size
+// limits, idempotent and concurrent deploys, deadlines, malformed input and garbage on the port,
+// plus authentication, ownership and paging.
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>

@@ -1,6 +1,6 @@
-// The hostile-script table through HTTP (reliability.md §6.1): a real Runtime with the real
-// JavaScript engine behind a real HttpServer on a loopback port. Each runaway ends in its JSON
-// error within its limit, and other families keep serving meanwhile and afterwards.
+// The runaway scripts of docs/security.md ("Runaway scripts") through HTTP: a real Runtime with
+// the real JavaScript engine behind a real HttpServer on a loopback port. Each runaway ends in its
+// JSON error within its limit, and other families keep serving meanwhile and afterwards.
 #include <atomic>
 #include <memory>
 #include <string>

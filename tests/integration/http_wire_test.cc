@@ -1,7 +1,9 @@
 // The HTTP data plane on the wire: a real HttpServer on a loopback port, driven by raw sockets,
-// with exact bytes compared. reliability.md §6.2 (H1–H16) and the response-header policy (§6.1
-// S14). The functions behind it are a test invoke function, so each case sees exactly what the
-// server passed on and counts every invocation (a smuggled request would show up there).
+// with exact bytes compared: framing, limits, request smuggling, load shedding and the policy for
+// functions' responses (docs/http.md, "Errors", "Limits", "Responses from functions" and "What the
+// layer adds to cpp-httplib 0.11.4"). The functions behind it are a test invoke function, so each
+// case sees exactly what the server passed on and counts every invocation (a smuggled request
+// would show up there).
 #include <zlib.h>
 
 #include <atomic>
@@ -157,7 +159,7 @@ TEST_F(HttpWireTest, UnknownFamilyIs404NotFoundJson) {
       ErrorBytes("404 Not Found", "not_found", "no function is deployed at this path", false));
 }
 
-TEST_F(HttpWireTest, H1ContentLengthOverLimitIs413BeforeTheBodyAndCloses) {
+TEST_F(HttpWireTest, ContentLengthOverLimitIs413BeforeTheBodyAndCloses) {
   bool closed = false;
   EXPECT_EQ(
       Exchange("POST /echo/ HTTP/1.1\r\nHost: h\r\nContent-Length: 10485760\r\n\r\n", &closed),
@@ -183,7 +185,7 @@ TEST_F(HttpWireTest, H1ContentLengthOverLimitIs413BeforeTheBodyAndCloses) {
   EXPECT_EQ(invocations_.load(), 0);
 }
 
-TEST_F(HttpWireTest, H2ChunkedBodyOverLimitIs413AndCloses) {
+TEST_F(HttpWireTest, ChunkedBodyOverLimitIs413AndCloses) {
   auto c = RawHttpConnection::Connect(port_);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->Send("POST /echo/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
@@ -222,7 +224,7 @@ TEST_F(HttpWireTest, ChunkedAndGzipBodiesWithinTheLimitReachTheFunctionDecoded) 
   }
 }
 
-TEST_F(HttpWireTest, H3MalformedChunkSizesAre400AndClose) {
+TEST_F(HttpWireTest, MalformedChunkSizesAre400AndClose) {
   // "-2" wraps to a huge size in the library's strtoul: the read then waits for bytes that never
   // come and fails at the read timeout; our counter bounds what it may buffer meanwhile.
   for (std::string size : {"-2", "zz", "ffffffffffffffff"}) {
@@ -245,7 +247,7 @@ TEST_F(HttpWireTest, H3MalformedChunkSizesAre400AndClose) {
               HasSubstr("\r\n\r\nPOST http://h/echo/ hello"));
 }
 
-TEST_F(HttpWireTest, H4GzipBombIs413CountingDecodedBytes) {
+TEST_F(HttpWireTest, GzipBombIs413CountingDecodedBytes) {
   std::string bomb = Gzip(std::string(size_t{8} << 20, '\0'));  // 8 MiB of zeros, ~8 KiB packed
   ASSERT_LT(bomb.size(), kBodyLimit);
   bool closed = false;
@@ -260,7 +262,7 @@ TEST_F(HttpWireTest, H4GzipBombIs413CountingDecodedBytes) {
   EXPECT_EQ(invocations_.load(), 0);
 }
 
-TEST_F(HttpWireTest, H5BodyMethodWithoutLengthIs411) {
+TEST_F(HttpWireTest, BodyMethodWithoutLengthIs411) {
   bool closed = false;
   EXPECT_EQ(Exchange("POST /echo/ HTTP/1.1\r\nHost: h\r\n\r\n", &closed),
             ErrorBytes("411 Length Required", "length_required",
@@ -271,7 +273,7 @@ TEST_F(HttpWireTest, H5BodyMethodWithoutLengthIs411) {
               HasSubstr("\r\n\r\nDELETE http://h/echo/x "));
 }
 
-TEST_F(HttpWireTest, H6SmugglingShapesAreRefusedAndThePipelinedRequestNeverRuns) {
+TEST_F(HttpWireTest, SmugglingShapesAreRefusedAndThePipelinedRequestNeverRuns) {
   const std::string smuggled = "GET /echo/smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
   struct Case {
     std::string request;
@@ -312,7 +314,7 @@ TEST_F(HttpWireTest, H6SmugglingShapesAreRefusedAndThePipelinedRequestNeverRuns)
   EXPECT_EQ(invocations_.load(), 0);
 }
 
-TEST_F(HttpWireTest, H7H8OversizedRequestLinesAndHeaders) {
+TEST_F(HttpWireTest, OversizedRequestLinesAndHeaders) {
   bool closed = false;
   std::string response = Exchange(
       absl::StrCat("GET /echo/", std::string(9000, 'a'), " HTTP/1.1\r\nHost: h\r\n\r\n"), &closed);
@@ -333,7 +335,7 @@ TEST_F(HttpWireTest, H7H8OversizedRequestLinesAndHeaders) {
   EXPECT_EQ(invocations_.load(), 0);
 }
 
-TEST_F(HttpWireTest, H9LongPathIs414FromTheGuard) {
+TEST_F(HttpWireTest, LongPathIs414FromTheGuard) {
   bool closed = false;
   EXPECT_EQ(
       Exchange(absl::StrCat("GET /echo/", std::string(8000, 'p'), " HTTP/1.1\r\nHost: h\r\n\r\n"),
@@ -346,7 +348,7 @@ TEST_F(HttpWireTest, H9LongPathIs414FromTheGuard) {
             ErrorBytes("414 URI Too Long", "uri_too_long", "path longer than 1024 bytes", true));
 }
 
-TEST_F(HttpWireTest, H10PercentEncodedControlBytesInHeaderValuesAre400) {
+TEST_F(HttpWireTest, PercentEncodedControlBytesInHeaderValuesAre400) {
   for (std::string value : {"a%0D%0AX-Injected: 1", "a%00b", "%0a"}) {
     bool closed = false;
     EXPECT_EQ(
@@ -359,7 +361,7 @@ TEST_F(HttpWireTest, H10PercentEncodedControlBytesInHeaderValuesAre400) {
   EXPECT_EQ(invocations_.load(), 0);
 }
 
-TEST_F(HttpWireTest, H11SpoofedRemoteAddrIsIgnored) {
+TEST_F(HttpWireTest, SpoofedRemoteAddrIsIgnored) {
   Exchange("GET /echo/ HTTP/1.1\r\nHost: h\r\nREMOTE_ADDR: 1.2.3.4\r\nREMOTE_PORT: 1\r\n\r\n");
   HttpRequest last = Last();
   EXPECT_EQ(last.remote_addr, "127.0.0.1");
@@ -369,7 +371,7 @@ TEST_F(HttpWireTest, H11SpoofedRemoteAddrIsIgnored) {
   }
 }
 
-TEST_F(HttpWireTest, H12HandlerExceptionIsGeneric500WithoutItsText) {
+TEST_F(HttpWireTest, HandlerExceptionIsGeneric500WithoutItsText) {
   bool closed = false;
   std::string response = Exchange("GET /throw/ HTTP/1.1\r\nHost: h\r\n\r\n", &closed);
   EXPECT_EQ(response, ErrorBytes("500 Internal Server Error", "internal", "internal error", true));
@@ -377,7 +379,7 @@ TEST_F(HttpWireTest, H12HandlerExceptionIsGeneric500WithoutItsText) {
   EXPECT_THAT(response, Not(HasSubstr("EXCEPTION_WHAT")));
 }
 
-TEST_F(HttpWireTest, H16FullPoolShedsWith503AndRetryAfter) {
+TEST_F(HttpWireTest, FullPoolShedsWith503AndRetryAfter) {
   HttpServerOptions options;
   options.worker_threads = 2;
   options.max_queued_connections = 0;
@@ -417,7 +419,7 @@ TEST_F(HttpWireTest, H16FullPoolShedsWith503AndRetryAfter) {
   EXPECT_THAT(metrics, Not(HasSubstr("cosmo_http_connections_shed_total 0\n")));
 }
 
-TEST_F(HttpWireTest, S14ResponseHeaderPolicy) {
+TEST_F(HttpWireTest, ResponseHeaderPolicy) {
   // Framing and hop-by-hop headers from the function are dropped; the server frames the body.
   SetResponse({.status = 201,
                .headers = {{"Transfer-Encoding", "chunked"},

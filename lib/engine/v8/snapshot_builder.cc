@@ -76,7 +76,10 @@ constexpr std::string_view kPrelude = R"JS(
 // ones returning a Response and a string), so the functions every request needs (invokeFast,
 // Request, Headers, URL parsing, Response, responseParts) are compiled and their bytecode is kept
 // in the snapshot (FunctionCodeHandling::kKeep): a fresh isolate's first request then compiles
-// nothing of the runtime. The objects it creates are garbage before the snapshot.
+// nothing of the runtime. The objects it creates are garbage before the snapshot. Nothing run here
+// may use a one-character string taken from another string as a property key: once an isolate
+// has started from such a snapshot, V8 10.2 crashes making the next one (docs/liquid.md, "How it
+// runs").
 constexpr std::string_view kWarmUp = R"JS(
 (function () {
   'use strict';

@@ -1,4 +1,4 @@
-// Storage faults under the registry and runtime on LevelDB (reliability plan §6.4 C3–C5): failed
+// Storage faults under the registry and runtime on LevelDB (docs/security.md, "Storage"): failed
 // syncs and appends, power loss that drops unsynced data, and a torn log tail. What must hold:
 // every acknowledged deploy survives, a failed deploy is UNAVAILABLE and safe to retry, the data
 // plane keeps serving, and the store is never torn.

@@ -1,4 +1,4 @@
-// The Liquid engine's contract: the data model of DESIGN.md §5, content type, partials,
+// The Liquid engine's contract (docs/liquid.md): the data model, content type, partials,
 // deploy-time validation with locations, render errors, and a deploy through the Runtime.
 #include "cosmo/liquid_engine.h"
 

@@ -1,5 +1,5 @@
-// The hostile-script table (reliability.md §6.1): each runaway behaviour ends in its documented
-// Outcome within its limit, and the engine keeps serving a healthy script afterwards.
+// The runaway scripts of docs/security.md ("Runaway scripts"): each behaviour ends in its
+// documented Outcome within its limit, and the engine keeps serving a healthy script afterwards.
 #include <sys/resource.h>
 
 #include <chrono>

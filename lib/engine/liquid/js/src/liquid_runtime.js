@@ -1,5 +1,5 @@
 // CosmoCompute's Liquid runtime: LiquidJS configured to behave like Shopify's Liquid (the Ruby
-// reference implementation), the request data model of DESIGN.md §5, in-memory partials and the
+// reference implementation), the request data model of docs/liquid.md, in-memory partials and the
 // render limits. Bundled with LiquidJS into one classic script (tools/build.mjs) that the Liquid
 // engine adds to its JavaScript engine's startup snapshot, after the web-API runtime.
 //
@@ -493,7 +493,7 @@ function check(files) {
 // No warm-up render while the snapshot is made (unlike the web-API runtime): LiquidJS's tokenizer
 // keys objects by one-character strings taken from other strings (`name[i]`), and with such keys
 // in the snapshot V8 10.2 corrupts process-wide state once an isolate has started from it (the
-// next SnapshotCreator in the process crashes; see lib/engine/v8/NOTES-from-liquid.md). LiquidJS's
+// next SnapshotCreator in the process crashes; docs/liquid.md, "How it runs"). LiquidJS's
 // code is therefore compiled lazily, on each isolate's first parse and render.
 
 Object.defineProperty(globalThis, '__cosmo_liquid', {

@@ -1,4 +1,4 @@
-// CosmoCompute's JavaScript runtime: the web APIs of DESIGN.md §4, evaluated once into the V8
+// CosmoCompute's JavaScript runtime: the web APIs of docs/javascript.md, evaluated once into the V8
 // startup snapshot's context (which holds only ECMAScript's builtins), as one classic script.
 //
 // Order matters only at the top: native.js takes the host's natives off the global object first,
