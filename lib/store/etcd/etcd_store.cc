@@ -7,11 +7,11 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/host_port.h"
 #include "cosmo/status_macros.h"
 #include "store/etcd/etcd_watch.h"
 
@@ -513,12 +513,9 @@ absl::StatusOr<EtcdStoreOptions> ParseEtcdStoreUrl(absl::string_view url) {
     rest = rest.substr(0, slash);
   }
   for (absl::string_view endpoint : absl::StrSplit(rest, ',')) {
-    const size_t colon = endpoint.rfind(':');
-    int port = 0;
-    if (colon == absl::string_view::npos || colon == 0 ||
-        !absl::SimpleAtoi(endpoint.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    if (absl::StatusOr<HostPort> parsed = ParseHostPort(endpoint); !parsed.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("etcd store URL '", url, "': endpoint '", endpoint, "' is not HOST:PORT"));
+          absl::StrCat("etcd store URL '", url, "': endpoint ", parsed.status().message()));
     }
     options.endpoints.emplace_back(endpoint);
   }
@@ -530,9 +527,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& opt
     return absl::InvalidArgumentError("EtcdStoreOptions.endpoints must name at least one member");
   }
   for (const std::string& endpoint : options.endpoints) {
-    if (endpoint.empty() || endpoint.find(':') == std::string::npos) {
+    if (absl::StatusOr<HostPort> parsed = ParseHostPort(endpoint); !parsed.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("EtcdStoreOptions.endpoints: '", endpoint, "' is not HOST:PORT"));
+          absl::StrCat("EtcdStoreOptions.endpoints: ", parsed.status().message()));
     }
   }
   if (options.max_request_bytes < 2 * kRequestOverhead) {
