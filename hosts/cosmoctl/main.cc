@@ -26,6 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/host_port.h"
 #include "cosmo/manifest.h"
 #include "cosmo/registry.h"
 #include "cosmo/v1/control.grpc.pb.h"
@@ -654,6 +655,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cosmoctl: %s (see cosmoctl --help)\n", error.what());
     }
     return 2;
+  }
+  // gRPC would take a malformed address for a name to resolve and fail every call UNAVAILABLE.
+  if (!*token_new_cmd && !absl::StartsWith(g.server, "unix:")) {
+    if (absl::StatusOr<cosmo::HostPort> server = cosmo::ParseHostPort(g.server); !server.ok()) {
+      std::fprintf(stderr, "cosmoctl: --server: %s (see cosmoctl --help)\n",
+                   std::string(server.status().message()).c_str());
+      return 2;
+    }
   }
 
   Client client(g);

@@ -13,9 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/host_port.h"
 #include "control_plane_client.h"
 #include "cosmo/http_server.h"
 #include "cosmo/runtime.h"
@@ -42,6 +44,11 @@ int Fail(absl::string_view message) { return cosmo::host::Fail(kProgram, message
 int Serve(const Flags& flags) {
   std::vector<std::string> servers = absl::StrSplit(flags.control, ',', absl::SkipWhitespace());
   if (servers.empty()) return Fail("--control: give at least one HOST:PORT of a cosmo-server");
+  for (const std::string& server : servers) {
+    if (absl::StartsWith(server, "unix:")) continue;
+    absl::StatusOr<cosmo::HostPort> parsed = cosmo::ParseHostPort(server);
+    if (!parsed.ok()) return Fail(absl::StrCat("--control: ", parsed.status().message()));
+  }
   absl::StatusOr<absl::Duration> report =
       cosmo::host::ParseDurationFlag("--usage-report-interval", flags.usage_report_interval);
   if (!report.ok()) return Fail(report.status().message());

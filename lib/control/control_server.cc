@@ -11,30 +11,17 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "common/host_port.h"
 #include "control/parse_error_interceptor.h"
 
 namespace cosmo::control {
-namespace {
-
-// Splits "host:port" / "[v6]:port"; returns false when there is no port.
-bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port) {
-  size_t colon = host_port.rfind(':');
-  if (colon == absl::string_view::npos) return false;
-  *host = host_port.substr(0, colon);
-  *port = host_port.substr(colon + 1);
-  if (absl::ConsumePrefix(host, "[") && !absl::ConsumeSuffix(host, "]")) return false;
-  return !port->empty();
-}
-
-}  // namespace
 
 bool IsLoopbackAddress(absl::string_view host_port) {
   if (absl::StartsWith(host_port, "unix:")) return true;
-  absl::string_view host, port;
-  if (!SplitHostPort(host_port, &host, &port)) return false;
-  if (host == "localhost") return true;
-  std::string h(host);
+  absl::StatusOr<HostPort> parsed = ParseHostPort(host_port, {.allow_ephemeral_port = true});
+  if (!parsed.ok()) return false;
+  const std::string& h = parsed->host;
+  if (h == "localhost") return true;
   in_addr v4;
   if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
     return (ntohl(v4.s_addr) >> 24) == 127;
@@ -49,17 +36,20 @@ bool IsLoopbackAddress(absl::string_view host_port) {
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     const ControlServerOptions& options, Registry* registry, Runtime* runtime,
     const TokenAuthenticator* authenticator) {
+  const bool unix_socket = absl::StartsWith(options.listen_address, "unix:");
+  absl::StatusOr<HostPort> listen = HostPort{};
+  if (!unix_socket) {
+    listen = ParseHostPort(options.listen_address, {.allow_ephemeral_port = true});
+    if (!listen.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--grpc-listen: ", listen.status().message(), "; e.g. 127.0.0.1:50051"));
+    }
+  }
   if (!authenticator->requires_tokens() && !IsLoopbackAddress(options.listen_address)) {
     return absl::FailedPreconditionError(
         absl::StrCat("refusing to serve the control plane on ", options.listen_address,
                      " without authentication: pass --auth-tokens-file, or listen on loopback "
                      "(--grpc-listen=127.0.0.1:50051)"));
-  }
-  absl::string_view host, port_text;
-  if (!absl::StartsWith(options.listen_address, "unix:") &&
-      !SplitHostPort(options.listen_address, &host, &port_text)) {
-    return absl::InvalidArgumentError(absl::StrCat("--grpc-listen: '", options.listen_address,
-                                                   "' is not HOST:PORT (e.g. 127.0.0.1:50051)"));
   }
   auto service =
       std::make_unique<ControlService>(registry, runtime, authenticator, options.service);
@@ -84,11 +74,7 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
                                                " (--grpc-listen): address in use or not local"));
   }
   std::string address = options.listen_address;
-  if (!absl::StartsWith(address, "unix:")) {
-    address = absl::StrCat(absl::string_view(options.listen_address)
-                               .substr(0, options.listen_address.size() - port_text.size()),
-                           port);
-  }
+  if (!unix_socket) address = HostPort{listen->host, port}.ToString();
   return std::unique_ptr<ControlServer>(new ControlServer(
       std::move(service), std::move(gateway_sync), std::move(server), std::move(address)));
 }

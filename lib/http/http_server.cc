@@ -40,10 +40,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "common/host_port.h"
 #include "cosmo/registry.h"
 #include "http/bounded_task_queue.h"
 #include "http/http_metrics.h"
@@ -85,20 +84,6 @@ using http::CurrentConnection;
 using http::ErrorStatus;
 using http::Rejection;
 using httplib::Server;
-
-// Splits HOST:PORT / [V6]:PORT.
-bool SplitHostPort(absl::string_view address, std::string* host, int* port) {
-  size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos) return false;
-  absl::string_view h = address.substr(0, colon);
-  if (absl::ConsumePrefix(&h, "[") && !absl::ConsumeSuffix(&h, "]")) return false;
-  if (h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 ||
-      *port > 65535) {
-    return false;
-  }
-  *host = std::string(h);
-  return true;
-}
 
 time_t WholeSeconds(absl::Duration d) { return static_cast<time_t>(absl::ToInt64Seconds(d)); }
 time_t RemainderMicros(absl::Duration d) {
@@ -146,10 +131,7 @@ class HttpServerImpl final : public HttpServer {
   void Start() override;
   void Stop() override;
   int port() const override { return port_; }
-  std::string address() const override {
-    return absl::StrContains(host_, ':') ? absl::StrCat("[", host_, "]:", port_)
-                                         : absl::StrCat(host_, ":", port_);
-  }
+  std::string address() const override { return HostPort{host_, port_}.ToString(); }
 
  private:
   void Configure();
@@ -194,11 +176,14 @@ class HttpServerImpl final : public HttpServer {
 };
 
 absl::Status HttpServerImpl::Bind() {
-  int port = 0;
-  if (!SplitHostPort(options_.listen_address, &host_, &port)) {
-    return absl::InvalidArgumentError(absl::StrCat("--http-listen: '", options_.listen_address,
-                                                   "' is not HOST:PORT (e.g. 127.0.0.1:8080)"));
+  absl::StatusOr<HostPort> listen =
+      ParseHostPort(options_.listen_address, {.allow_ephemeral_port = true});
+  if (!listen.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-listen: ", listen.status().message(), "; e.g. 127.0.0.1:8080"));
   }
+  host_ = listen->host;
+  const int port = listen->port;
   Configure();
   bool bound = port == 0 ? server_.bind_to_any_port(host_) > 0 : server_.bind_to_port(host_, port);
   if (!bound || listen_fd_ < 0) {
@@ -512,9 +497,7 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   request.method = req.method;
   std::string host = req.get_header_value("Host");
   if (!IsValidHostHeader(host)) {
-    host = absl::StrContains(req.local_addr, ':')
-               ? absl::StrCat("[", req.local_addr, "]:", req.local_port)
-               : absl::StrCat(req.local_addr, ":", req.local_port);
+    host = HostPort{req.local_addr, req.local_port}.ToString();
   }
   request.url = absl::StrCat("http://", host, req.target);
   request.headers.reserve(req.headers.size());

@@ -10,25 +10,9 @@
 #include "engine/v8/exception_text.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
+#include "engine/v8/v8_util.h"
 
 namespace cosmo::v8engine {
-namespace {
-
-void ThrowTypeError(v8::Isolate* isolate, const std::string& message) {
-  isolate->ThrowException(v8::Exception::TypeError(
-      v8::String::NewFromUtf8(isolate, message.data(), v8::NewStringType::kNormal,
-                              static_cast<int>(message.size()))
-          .ToLocalChecked()));
-}
-
-v8::Local<v8::String> ByteString(v8::Isolate* isolate, const std::string& bytes) {
-  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
-      .ToLocalChecked();
-}
-
-}  // namespace
-
 EventLoop::EventLoop(v8::Isolate* isolate, const HttpClient::Options* fetch_options,
                      int64_t wall_deadline_ns, uint32_t subrequests)
     : isolate_(isolate),
@@ -125,17 +109,13 @@ void EventLoop::Settle(v8::Local<v8::Context> context, uint64_t id,
   fetches_.erase(it);
   if (!result.ok()) {
     resolver
-        ->Reject(context,
-                 v8::Exception::TypeError(
-                     v8::String::NewFromUtf8(isolate_, result.status().message().data(),
-                                             v8::NewStringType::kNormal,
-                                             static_cast<int>(result.status().message().size()))
-                         .ToLocalChecked()))
+        ->Reject(context, v8::Exception::TypeError(
+                              NewUtf8String(isolate_, std::string(result.status().message()))))
         .FromMaybe(false);
     return;
   }
   OutboundResponse& response = *result;
-  auto* state = static_cast<IsolateState*>(isolate_->GetData(kIsolateStateSlot));
+  auto* state = IsolateStateOf(isolate_);
   if (state != nullptr && state->allocator != nullptr && response.body.size() > 64 &&
       !state->allocator->WouldFit(response.body.size())) {
     resolver
@@ -148,15 +128,15 @@ void EventLoop::Settle(v8::Local<v8::Context> context, uint64_t id,
   std::vector<v8::Local<v8::Value>> header_values;
   header_values.reserve(response.headers.size() * 2);
   for (const auto& [name, value] : response.headers) {
-    header_values.push_back(ByteString(isolate_, name));
-    header_values.push_back(ByteString(isolate_, value));
+    header_values.push_back(NewByteString(isolate_, name));
+    header_values.push_back(NewByteString(isolate_, value));
   }
   v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate_, response.body.size());
   if (!response.body.empty())
     std::memcpy(buffer->Data(), response.body.data(), response.body.size());
   v8::Local<v8::Value> parts[] = {
       v8::Integer::New(isolate_, response.status),
-      ByteString(isolate_, response.status_text),
+      NewByteString(isolate_, response.status_text),
       v8::Array::New(isolate_, header_values.data(), header_values.size()),
       v8::Uint8Array::New(buffer, 0, response.body.size()),
   };
@@ -211,7 +191,7 @@ bool EventLoop::WaitUntilPending(v8::Local<v8::Context> context) {
       case v8::Promise::kRejected:
         if (!entry.reported) {
           entry.reported = true;
-          auto* state = static_cast<IsolateState*>(isolate_->GetData(kIsolateStateSlot));
+          auto* state = IsolateStateOf(isolate_);
           if (state != nullptr && state->console != nullptr) {
             state->console->push_back(
                 {LogLevel::kError, absl::Now(),

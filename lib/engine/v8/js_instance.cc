@@ -19,6 +19,7 @@
 #include "engine/v8/natives.h"
 #include "engine/v8/thread_stack.h"
 #include "engine/v8/v8_platform.h"
+#include "engine/v8/v8_util.h"
 
 namespace cosmo::v8engine {
 namespace {
@@ -35,35 +36,6 @@ constexpr size_t kMinHeapSlack = size_t{64} << 20;
 // costs a lock, a measurable share of a warm invoke).
 constexpr int kMaxPumpedTasks = 8;
 constexpr uint64_t kPumpEvery = 16;
-
-v8::Local<v8::String> NewString(v8::Isolate* isolate, std::string_view text) {
-  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
-                                 static_cast<int>(text.size()))
-      .ToLocalChecked();
-}
-
-// Header names and values are byte strings (one char per byte) in both directions.
-v8::Local<v8::String> NewByteString(v8::Isolate* isolate, std::string_view bytes) {
-  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
-      .ToLocalChecked();
-}
-
-void AppendByteString(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
-  int length = str->Length();
-  size_t at = out->size();
-  out->resize(at + length);
-  str->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out->data() + at), 0, length,
-                    v8::String::NO_NULL_TERMINATION);
-}
-
-void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
-  size_t length = str->Utf8Length(isolate);
-  size_t at = out->size();
-  out->resize(at + length);
-  str->WriteUtf8(isolate, out->data() + at, static_cast<int>(length), nullptr,
-                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
-}
 
 // "./util.js" imported from "lib/index.js" is "lib/util.js". Only relative (and root-relative)
 // specifiers name deployed files; bare specifiers would need a package registry.
@@ -173,7 +145,7 @@ absl::Status JsInstance::CreateContext() {
   // The runtime's dispatch functions, cached for the request path and then hidden from scripts
   // when the runtime made the global configurable.
   v8::Local<v8::Object> global = context->Global();
-  v8::Local<v8::String> dispatch_name = NewString(isolate_, "__cosmo_dispatch");
+  v8::Local<v8::String> dispatch_name = NewUtf8String(isolate_, "__cosmo_dispatch");
   v8::Local<v8::Value> dispatch;
   if (!global->Get(context, dispatch_name).ToLocal(&dispatch) || !dispatch->IsObject()) {
     return absl::InternalError("the web-API runtime defines no __cosmo_dispatch");
@@ -181,7 +153,7 @@ absl::Status JsInstance::CreateContext() {
   for (auto [name, slot] :
        {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_}}) {
     v8::Local<v8::Value> fn;
-    if (!dispatch.As<v8::Object>()->Get(context, NewString(isolate_, name)).ToLocal(&fn) ||
+    if (!dispatch.As<v8::Object>()->Get(context, NewUtf8String(isolate_, name)).ToLocal(&fn) ||
         !fn->IsFunction()) {
       return absl::InternalError(absl::StrCat("__cosmo_dispatch.", name, " is not a function"));
     }
@@ -210,7 +182,7 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
 
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
   for (const auto& [key, value] : manifest.env) {
-    env->Set(context, NewString(isolate_, key), NewString(isolate_, value)).Check();
+    env->Set(context, NewUtf8String(isolate_, key), NewUtf8String(isolate_, value)).Check();
   }
   env_.Reset(isolate_, env);
 
@@ -245,14 +217,14 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
       v8::Local<v8::Value> fetch;
       if (!main->GetModuleNamespace()
                .As<v8::Object>()
-               ->Get(context, NewString(isolate_, "default"))
+               ->Get(context, NewUtf8String(isolate_, "default"))
                .ToLocal(&handler) ||
           !handler->IsObject()) {
         error = absl::StrCat(manifest.main,
                              ": no default export; expected `export default { fetch(request, "
                              "env, ctx) { ... } }`");
       } else if (!handler.As<v8::Object>()
-                      ->Get(context, NewString(isolate_, "fetch"))
+                      ->Get(context, NewUtf8String(isolate_, "fetch"))
                       .ToLocal(&fetch) ||
                  !fetch->IsFunction()) {
         error = try_catch.HasCaught() && !isolate_->IsExecutionTerminating()
@@ -296,14 +268,14 @@ absl::StatusOr<v8::Local<v8::Module>> JsInstance::LoadModule(v8::Local<v8::Conte
   if (it->second.size() > static_cast<size_t>(v8::String::kMaxLength)) {
     return absl::FailedPreconditionError(absl::StrCat(file, ": source too large"));
   }
-  v8::ScriptOrigin origin(isolate_, NewString(isolate_, file), 0, 0, false, -1,
+  v8::ScriptOrigin origin(isolate_, NewUtf8String(isolate_, file), 0, 0, false, -1,
                           v8::Local<v8::Value>(), false, false, /*is_module=*/true);
   std::shared_ptr<const std::string> cached = cache.Find(file);
   auto* cached_data = cached == nullptr ? nullptr
                                         : new v8::ScriptCompiler::CachedData(
                                               reinterpret_cast<const uint8_t*>(cached->data()),
                                               static_cast<int>(cached->size()));
-  v8::ScriptCompiler::Source source(NewString(isolate_, it->second), origin, cached_data);
+  v8::ScriptCompiler::Source source(NewUtf8String(isolate_, it->second), origin, cached_data);
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Module> module;
   if (!v8::ScriptCompiler::CompileModule(isolate_, &source,
@@ -376,8 +348,8 @@ v8::MaybeLocal<v8::Module> JsInstance::ResolveModule(v8::Local<v8::Context> cont
       if (loaded.file == *target) return loaded.module.Get(isolate);
     }
   }
-  isolate->ThrowException(
-      v8::Exception::Error(NewString(isolate, absl::StrCat("cannot resolve module '", spec, "'"))));
+  isolate->ThrowException(v8::Exception::Error(
+      NewUtf8String(isolate, absl::StrCat("cannot resolve module '", spec, "'"))));
   return {};
 }
 
@@ -497,8 +469,8 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   v8::Local<v8::Value> args[] = {
       handler_.Get(isolate_),
       env_.Get(isolate_),
-      NewString(isolate_, request.method),
-      NewString(isolate_, request.url),
+      NewUtf8String(isolate_, request.method),
+      NewUtf8String(isolate_, request.url),
       v8::Array::New(isolate_, header_values.data(), header_values.size()),
       body,
   };
@@ -529,7 +501,7 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
         result.error = "Promise will never complete.";
         return;
       }
-      switch (WaitForEvents(loop)) {
+      switch (TurnLoop(context, loop)) {
         case Wake::kStopped:
           return;
         case Wake::kWallTime:
@@ -542,10 +514,6 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
         case Wake::kReady:
           break;
       }
-      loop.Dispatch(context);
-      if (isolate_->IsExecutionTerminating()) return;
-      isolate_->PerformMicrotaskCheckpoint();
-      if (isolate_->IsExecutionTerminating()) return;
     }
     if (promise->State() == v8::Promise::kRejected) {
       result.outcome = Outcome::kException;
@@ -567,7 +535,7 @@ void JsInstance::RunWaitUntil(v8::Local<v8::Context> context, EventLoop& loop,
     if (!loop.HasPendingWork()) {
       return warn("ctx.waitUntil: a promise will never complete; the request ended without it");
     }
-    switch (WaitForEvents(loop)) {
+    switch (TurnLoop(context, loop)) {
       case Wake::kStopped:
         return;
       case Wake::kWallTime:
@@ -576,11 +544,16 @@ void JsInstance::RunWaitUntil(v8::Local<v8::Context> context, EventLoop& loop,
       case Wake::kReady:
         break;
     }
-    loop.Dispatch(context);
-    if (isolate_->IsExecutionTerminating()) return;
-    isolate_->PerformMicrotaskCheckpoint();
-    if (isolate_->IsExecutionTerminating()) return;
   }
+}
+
+JsInstance::Wake JsInstance::TurnLoop(v8::Local<v8::Context> context, EventLoop& loop) {
+  const Wake wake = WaitForEvents(loop);
+  if (wake != Wake::kReady) return wake;
+  loop.Dispatch(context);
+  if (isolate_->IsExecutionTerminating()) return Wake::kStopped;
+  isolate_->PerformMicrotaskCheckpoint();
+  return isolate_->IsExecutionTerminating() ? Wake::kStopped : Wake::kReady;
 }
 
 JsInstance::Wake JsInstance::WaitForEvents(EventLoop& loop) {

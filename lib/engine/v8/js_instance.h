@@ -89,6 +89,9 @@ class JsInstance final : public Instance {
   // Blocks in the loop until it has work, with the CPU watchdog disarmed (a waiting thread uses
   // no CPU). kStopped if the watchdog fired before it was disarmed.
   Wake WaitForEvents(EventLoop& loop);
+  // One turn of the loop: WaitForEvents, then the due timers and finished fetches and the
+  // microtasks they queued. kStopped when the isolate is terminating (a limit stopped it).
+  Wake TurnLoop(v8::Local<v8::Context> context, EventLoop& loop);
   // responseParts(value), then ReadResponseParts. False when JavaScript threw (or was stopped).
   bool ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> value,
                        InvokeResult& result);

@@ -12,33 +12,16 @@
 #include "engine/v8/event_loop.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
+#include "engine/v8/v8_util.h"
 
 namespace cosmo::v8engine {
 namespace {
-
-IsolateState* StateOf(v8::Isolate* isolate) {
-  return static_cast<IsolateState*>(isolate->GetData(kIsolateStateSlot));
-}
-
-void ThrowTypeError(v8::Isolate* isolate, std::string_view message) {
-  isolate->ThrowException(v8::Exception::TypeError(
-      v8::String::NewFromUtf8(isolate, message.data(), v8::NewStringType::kNormal,
-                              static_cast<int>(message.size()))
-          .ToLocalChecked()));
-}
-
-void ThrowRangeError(v8::Isolate* isolate, std::string_view message) {
-  isolate->ThrowException(v8::Exception::RangeError(
-      v8::String::NewFromUtf8(isolate, message.data(), v8::NewStringType::kNormal,
-                              static_cast<int>(message.size()))
-          .ToLocalChecked()));
-}
 
 // A new ArrayBuffer of `length` bytes, or an empty handle with a RangeError thrown when the
 // isolate's budget does not allow it. V8's own ArrayBuffer::New aborts the process when the
 // allocator refuses, so the budget is checked first.
 v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length) {
-  IsolateState* state = StateOf(isolate);
+  IsolateState* state = IsolateStateOf(isolate);
   if (state != nullptr && state->allocator != nullptr && length > 64 &&
       !state->allocator->WouldFit(length)) {
     ThrowRangeError(isolate, "Array buffer allocation failed");
@@ -66,7 +49,7 @@ bool BytesOf(v8::Local<v8::Value> value, uint8_t** data, size_t* length) {
 
 void Log(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
-  IsolateState* state = StateOf(isolate);
+  IsolateState* state = IsolateStateOf(isolate);
   if (state == nullptr || state->console == nullptr) return;
   if (state->console->size() >= kMaxConsoleMessages || state->console_bytes >= kMaxConsoleBytes) {
     ++state->console_dropped;
@@ -249,7 +232,7 @@ void Deserialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
 // The running request's event loop, or null with a TypeError thrown: like Workers, timers and I/O
 // exist only while a request is being handled (not at a module's top level).
 EventLoop* LoopOf(v8::Isolate* isolate, const char* what) {
-  IsolateState* state = StateOf(isolate);
+  IsolateState* state = IsolateStateOf(isolate);
   if (state == nullptr || state->loop == nullptr) {
     ThrowTypeError(isolate, std::string(what) +
                                 " can only be used while handling a request, not at the top level"
@@ -272,7 +255,7 @@ void SetTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
 
 // clearTimer(id)
 void ClearTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  IsolateState* state = StateOf(info.GetIsolate());
+  IsolateState* state = IsolateStateOf(info.GetIsolate());
   if (state == nullptr || state->loop == nullptr || !info[0]->IsNumber()) return;
   state->loop->ClearTimer(static_cast<int64_t>(info[0].As<v8::Number>()->Value()));
 }
@@ -289,9 +272,8 @@ void Fetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
   }
   OutboundRequest request;
   auto bytes_of = [isolate](v8::Local<v8::String> s) {
-    std::string out(s->Length(), '\0');
-    s->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out.data()), 0, s->Length(),
-                    v8::String::NO_NULL_TERMINATION);
+    std::string out;
+    AppendByteString(isolate, s, &out);
     return out;
   };
   request.method = bytes_of(info[0].As<v8::String>());
@@ -326,7 +308,7 @@ void Fetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
 
 // waitUntil(promise): outside a request (a ctx kept from an earlier one) it is ignored.
 void WaitUntil(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  IsolateState* state = StateOf(info.GetIsolate());
+  IsolateState* state = IsolateStateOf(info.GetIsolate());
   if (state == nullptr || state->loop == nullptr || !info[0]->IsPromise()) return;
   state->loop->WaitUntil(info[0].As<v8::Promise>());
 }

@@ -1,17 +1,16 @@
 #include "store/etcd/etcd_store.h"
 
 #include <algorithm>
-#include <map>
 #include <utility>
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/host_port.h"
 #include "cosmo/status_macros.h"
 #include "store/etcd/etcd_watch.h"
 
@@ -27,55 +26,8 @@ constexpr int kCompactionRetries = 5;
 // A commit whose guards keep holding by content while their compares fail (values stored in
 // chunks, or changed and changed back) is retried this many times, then ABORTED.
 constexpr int kContentRetries = 16;
-// Room for everything in a transaction request that is not a key or a value.
-constexpr size_t kRequestOverhead = 64 << 10;
-// A compare that never holds: no record is the bare chunked tag. Stands in for guards whose
-// expected value is too large to send; the transaction's failure branch then reads the key and
-// the guard is checked by content.
-constexpr absl::string_view kNeverStored = "c";
-
-etcdserverpb::Compare ValueCompare(const std::string& record_key, const WriteBatch::Guard& guard,
-                                   size_t chunk_bytes) {
-  etcdserverpb::Compare compare;
-  compare.set_key(record_key);
-  compare.set_result(etcdserverpb::Compare::EQUAL);
-  if (!guard.expected) {
-    // create_revision is 0 exactly when the key does not exist.
-    compare.set_target(etcdserverpb::Compare::CREATE);
-    compare.set_create_revision(0);
-  } else {
-    compare.set_target(etcdserverpb::Compare::VALUE);
-    compare.set_value(guard.expected->size() <= chunk_bytes
-                          ? EtcdLayout::EncodeInline(*guard.expected)
-                          : std::string(kNeverStored));
-  }
-  return compare;
-}
-
-etcdserverpb::RequestOp DeleteOp(std::string key, std::string range_end) {
-  etcdserverpb::RequestOp op;
-  op.mutable_request_delete_range()->set_key(std::move(key));
-  op.mutable_request_delete_range()->set_range_end(std::move(range_end));
-  return op;
-}
-
-etcdserverpb::RequestOp PutOp(std::string key, std::string value) {
-  etcdserverpb::RequestOp op;
-  op.mutable_request_put()->set_key(std::move(key));
-  op.mutable_request_put()->set_value(std::move(value));
-  return op;
-}
 
 }  // namespace
-
-struct EtcdStore::PlannedWrite {
-  std::string key;
-  std::optional<std::string> value;
-  bool chunked = false;
-  std::string generation;
-  // What the record key will hold (puts only).
-  std::string record;
-};
 
 EtcdStore::EtcdStore(const EtcdStoreOptions& options, std::unique_ptr<EtcdClient> client)
     : options_(options), layout_(options.key_prefix), client_(std::move(client)) {}
@@ -237,9 +189,9 @@ absl::StatusOr<std::vector<std::optional<mvccpb::KeyValue>>> EtcdStore::ReadReco
   return out;
 }
 
-absl::StatusOr<bool> EtcdStore::WritesVisible(const std::vector<PlannedWrite>& plan) {
+absl::StatusOr<bool> EtcdStore::WritesVisible(const std::vector<EtcdPlannedWrite>& plan) {
   std::vector<std::string> keys;
-  for (const PlannedWrite& p : plan) keys.push_back(layout_.RecordKey(p.key));
+  for (const EtcdPlannedWrite& p : plan) keys.push_back(layout_.RecordKey(p.key));
   COSMO_ASSIGN_OR_RETURN(auto records, ReadRecords(keys));
   for (size_t i = 0; i < plan.size(); ++i) {
     // A chunked record names its commit's unique generation, so for large values this is exact;
@@ -263,10 +215,10 @@ absl::StatusOr<bool> EtcdStore::GuardHolds(const WriteBatch::Guard& guard,
   return value == *guard.expected;
 }
 
-void EtcdStore::DeleteGenerations(const std::vector<PlannedWrite>& plan) {
+void EtcdStore::DeleteGenerations(const std::vector<EtcdPlannedWrite>& plan) {
   // Best effort: chunks of a commit that never became visible. Any left behind are deleted by the
   // next commit of the same key.
-  for (const PlannedWrite& p : plan) {
+  for (const EtcdPlannedWrite& p : plan) {
     if (!p.chunked) continue;
     etcdserverpb::DeleteRangeRequest request;
     const std::string dir = layout_.GenerationDir(p.key, p.generation);
@@ -279,138 +231,56 @@ void EtcdStore::DeleteGenerations(const std::vector<PlannedWrite>& plan) {
 absl::Status EtcdStore::Commit(const WriteBatch& batch, Durability) {
   // etcd commits every write to a quorum's disks before answering, so kBuffered costs the same
   // as kSync and both are handled alike.
-  const size_t max_ops = static_cast<size_t>(options_.max_txn_ops);
-  for (const WriteBatch::Guard& guard : batch.guards()) {
-    if (guard.key.empty()) return absl::InvalidArgumentError("store key must not be empty");
-  }
-  if (batch.guards().size() > max_ops) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("etcd store: a commit may hold at most ", max_ops,
-                     " guards (etcd's --max-txn-ops); this one has ", batch.guards().size()));
-  }
+  const EtcdCommitPlan planner(options_, layout_);
+  COSMO_ASSIGN_OR_RETURN(std::vector<EtcdPlannedWrite> plan,
+                         planner.PlanWrites(batch, NewGeneration()));
+  COSMO_ASSIGN_OR_RETURN(etcdserverpb::TxnRequest request, planner.BuildTxn(plan, batch.guards()));
+  COSMO_RETURN_IF_ERROR(WriteChunks(planner, plan));
+  return RunTxn(planner, std::move(request), batch.guards(), plan);
+}
 
-  // The last write to a key wins; etcd rejects a transaction that puts one key twice.
-  std::map<std::string, std::optional<std::string>> latest;
-  for (const WriteBatch::Write& w : batch.writes()) {
-    if (w.key.empty()) return absl::InvalidArgumentError("store key must not be empty");
-    latest.insert_or_assign(w.key, w.value);
-  }
-  std::vector<PlannedWrite> plan;
-  for (auto& [key, value] : latest) {
-    PlannedWrite p;
-    p.key = key;
-    p.chunked = value && value->size() > options_.chunk_bytes;
-    p.value = std::move(value);
-    plan.push_back(std::move(p));
-  }
-
-  // Fit the transaction into one request by moving the largest inline values into chunks.
-  auto request_bytes = [&] {
-    size_t total = 0;
-    for (const WriteBatch::Guard& g : batch.guards()) {
-      total += 2 * g.key.size() + 32;
-      if (g.expected && g.expected->size() <= options_.chunk_bytes) total += g.expected->size();
-    }
-    for (const PlannedWrite& p : plan) {
-      total += 5 * (layout_.prefix().size() + p.key.size()) + 128;
-      if (p.value && !p.chunked) total += p.value->size();
-    }
-    return total;
-  };
-  const size_t budget = options_.max_request_bytes - kRequestOverhead;
-  while (request_bytes() > budget) {
-    PlannedWrite* largest = nullptr;
-    for (PlannedWrite& p : plan) {
-      if (p.value && !p.chunked && !p.value->empty() &&
-          (largest == nullptr || p.value->size() > largest->value->size())) {
-        largest = &p;
-      }
-    }
-    if (largest == nullptr || largest->value->size() < 1024) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("etcd store: a commit of ", plan.size(), " writes and ",
-                       batch.guards().size(), " guards does not fit etcd's request limit of ",
-                       options_.max_request_bytes, " bytes (--max-request-bytes)"));
-    }
-    largest->chunked = true;
-  }
-
-  // Chunks first, under a generation no record points at yet: invisible until the transaction
-  // below commits, and harmless to repeat.
-  const std::string generation = NewGeneration();
-  for (PlannedWrite& p : plan) {
-    if (!p.value) continue;
-    if (!p.chunked) {
-      p.record = EtcdLayout::EncodeInline(*p.value);
-      continue;
-    }
-    p.generation = generation;
-    const size_t chunks = (p.value->size() + options_.chunk_bytes - 1) / options_.chunk_bytes;
-    for (size_t i = 0; i < chunks; ++i) {
-      etcdserverpb::PutRequest put;
-      put.set_key(layout_.ChunkKey(p.key, generation, i));
-      put.set_value(p.value->substr(i * options_.chunk_bytes, options_.chunk_bytes));
-      if (absl::Status s = client_->Put(put); !s.ok()) {
+absl::Status EtcdStore::WriteChunks(const EtcdCommitPlan& planner,
+                                    const std::vector<EtcdPlannedWrite>& plan) {
+  // Under a generation no record points at yet: invisible until the transaction commits, and
+  // harmless to repeat.
+  for (const EtcdPlannedWrite& p : plan) {
+    for (size_t i = 0; i < p.chunks; ++i) {
+      if (absl::Status s = client_->Put(planner.ChunkPut(p, i)); !s.ok()) {
         DeleteGenerations(plan);
         return s;
       }
     }
-    p.record = EtcdLayout::EncodeChunked(generation, p.value->size(), chunks);
   }
+  return absl::OkStatus();
+}
 
-  // The transaction's operations: each write sets or deletes its record and deletes every chunk
-  // generation of the key but its own.
-  std::vector<etcdserverpb::RequestOp> ops;
-  for (const PlannedWrite& p : plan) {
-    const std::string dir = layout_.ChunkDir(p.key);
-    const std::string dir_end = EtcdLayout::RangeEnd(dir);
-    if (!p.value) {
-      ops.push_back(DeleteOp(layout_.RecordKey(p.key), ""));
-      ops.push_back(DeleteOp(dir, dir_end));
-      continue;
+EtcdStore::GuardCheck EtcdStore::CheckGuards(const EtcdCommitPlan& planner,
+                                             const std::vector<WriteBatch::Guard>& guards,
+                                             const etcdserverpb::TxnResponse& response) {
+  // The failure branch read the guarded records, in guard order, at one revision.
+  const int64_t revision = response.header().revision();
+  GuardCheck check;
+  for (size_t i = 0; i < guards.size(); ++i) {
+    const WriteBatch::Guard& guard = guards[i];
+    const etcdserverpb::RangeResponse& r = response.responses(i).response_range();
+    const mvccpb::KeyValue* kv = r.kvs().empty() ? nullptr : &r.kvs(0);
+    absl::StatusOr<bool> holds = GuardHolds(guard, kv, revision);
+    if (!holds.ok()) {
+      check.read = holds.status();
+      return check;
     }
-    ops.push_back(PutOp(layout_.RecordKey(p.key), p.record));
-    if (p.chunked) {
-      const std::string own = layout_.GenerationDir(p.key, p.generation);
-      ops.push_back(DeleteOp(dir, own));
-      ops.push_back(DeleteOp(EtcdLayout::RangeEnd(own), dir_end));
-    } else {
-      ops.push_back(DeleteOp(dir, dir_end));
+    if (!*holds) {
+      check.lost = &guard;
+      return check;
     }
+    check.exact.push_back(planner.ExactCompare(guard.key, kv));
   }
+  return check;
+}
 
-  etcdserverpb::TxnRequest request;
-  if (ops.size() <= max_ops) {
-    for (auto& op : ops) *request.add_success() = std::move(op);
-  } else {
-    // etcd limits each operation list to --max-txn-ops but accepts nested transactions inside
-    // one atomic transaction; a nested list may hold the limit minus the length of the lists
-    // above it. So g groups of (limit - g) operations each: up to limit^2 / 4 operations.
-    size_t groups = 1;
-    while (groups * (max_ops - groups) < ops.size() && groups < max_ops / 2) ++groups;
-    const size_t per_group = max_ops - groups;
-    if (groups * per_group < ops.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "etcd store: a commit may hold at most about ", max_ops * max_ops / 8,
-          " writes (a quarter of etcd's --max-txn-ops squared, two operations per write); this "
-          "one has ",
-          plan.size()));
-    }
-    for (size_t g = 0; g * per_group < ops.size(); ++g) {
-      etcdserverpb::TxnRequest* nested = request.add_success()->mutable_request_txn();
-      for (size_t i = g * per_group; i < std::min(ops.size(), (g + 1) * per_group); ++i) {
-        *nested->add_success() = std::move(ops[i]);
-      }
-    }
-  }
-  for (const WriteBatch::Guard& guard : batch.guards()) {
-    const std::string record_key = layout_.RecordKey(guard.key);
-    *request.add_compare() = ValueCompare(record_key, guard, options_.chunk_bytes);
-    // When a compare fails, the same transaction reads every guarded record, so the commit can
-    // tell a lost race from a guard etcd cannot compare by value.
-    request.add_failure()->mutable_request_range()->set_key(record_key);
-  }
-
+absl::Status EtcdStore::RunTxn(const EtcdCommitPlan& planner, etcdserverpb::TxnRequest request,
+                               const std::vector<WriteBatch::Guard>& guards,
+                               const std::vector<EtcdPlannedWrite>& plan) {
   const absl::Time deadline = absl::Now() + client_->operation_timeout();
   bool ambiguous = false;
   int content_retries = 0;
@@ -419,36 +289,9 @@ absl::Status EtcdStore::Commit(const WriteBatch& batch, Durability) {
     absl::Status status = client_->TxnOnce(request, &response, deadline);
     if (status.ok() && response.succeeded()) return absl::OkStatus();
     if (status.ok()) {
-      // Some compare failed; response.responses() holds the guarded records at one revision.
-      const int64_t revision = response.header().revision();
-      std::vector<etcdserverpb::Compare> exact;
-      absl::Status read;
-      const WriteBatch::Guard* lost = nullptr;
-      for (size_t i = 0; i < batch.guards().size() && read.ok(); ++i) {
-        const WriteBatch::Guard& guard = batch.guards()[i];
-        const etcdserverpb::RangeResponse& r = response.responses(i).response_range();
-        const mvccpb::KeyValue* kv = r.kvs().empty() ? nullptr : &r.kvs(0);
-        absl::StatusOr<bool> holds = GuardHolds(guard, kv, revision);
-        if (!holds.ok()) {
-          read = holds.status();
-        } else if (!*holds) {
-          lost = &guard;
-          break;
-        } else {
-          etcdserverpb::Compare c;
-          c.set_key(layout_.RecordKey(guard.key));
-          c.set_result(etcdserverpb::Compare::EQUAL);
-          if (kv == nullptr) {
-            c.set_target(etcdserverpb::Compare::CREATE);
-            c.set_create_revision(0);
-          } else {
-            c.set_target(etcdserverpb::Compare::MOD);
-            c.set_mod_revision(kv->mod_revision());
-          }
-          exact.push_back(std::move(c));
-        }
-      }
-      if (lost != nullptr) {
+      // Some compare failed.
+      GuardCheck check = CheckGuards(planner, guards, response);
+      if (check.lost != nullptr) {
         if (ambiguous && !plan.empty()) {
           // An earlier attempt may have been applied; then its writes are what made the guard
           // fail.
@@ -457,16 +300,21 @@ absl::Status EtcdStore::Commit(const WriteBatch& batch, Durability) {
         } else {
           DeleteGenerations(plan);
         }
-        return absl::AbortedError(absl::StrCat("store key '", lost->key, "' changed concurrently"));
+        return absl::AbortedError(
+            absl::StrCat("store key '", check.lost->key, "' changed concurrently"));
       }
-      if (!read.ok() && read.code() != absl::StatusCode::kOutOfRange) return read;
+      if (!check.read.ok() && check.read.code() != absl::StatusCode::kOutOfRange) {
+        return check.read;
+      }
       if (++content_retries > kContentRetries) {
         if (!ambiguous) DeleteGenerations(plan);
         return absl::AbortedError("store keys kept changing under a guarded commit");
       }
-      if (read.ok()) {
+      if (check.read.ok()) {
         // Every guard holds by content: retry against the exact revisions just read.
-        for (size_t i = 0; i < exact.size(); ++i) *request.mutable_compare(i) = std::move(exact[i]);
+        for (size_t i = 0; i < check.exact.size(); ++i) {
+          *request.mutable_compare(i) = std::move(check.exact[i]);
+        }
       }
       continue;
     }
@@ -513,12 +361,9 @@ absl::StatusOr<EtcdStoreOptions> ParseEtcdStoreUrl(absl::string_view url) {
     rest = rest.substr(0, slash);
   }
   for (absl::string_view endpoint : absl::StrSplit(rest, ',')) {
-    const size_t colon = endpoint.rfind(':');
-    int port = 0;
-    if (colon == absl::string_view::npos || colon == 0 ||
-        !absl::SimpleAtoi(endpoint.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    if (absl::StatusOr<HostPort> parsed = ParseHostPort(endpoint); !parsed.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("etcd store URL '", url, "': endpoint '", endpoint, "' is not HOST:PORT"));
+          absl::StrCat("etcd store URL '", url, "': endpoint ", parsed.status().message()));
     }
     options.endpoints.emplace_back(endpoint);
   }
@@ -530,20 +375,20 @@ absl::StatusOr<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& opt
     return absl::InvalidArgumentError("EtcdStoreOptions.endpoints must name at least one member");
   }
   for (const std::string& endpoint : options.endpoints) {
-    if (endpoint.empty() || endpoint.find(':') == std::string::npos) {
+    if (absl::StatusOr<HostPort> parsed = ParseHostPort(endpoint); !parsed.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("EtcdStoreOptions.endpoints: '", endpoint, "' is not HOST:PORT"));
+          absl::StrCat("EtcdStoreOptions.endpoints: ", parsed.status().message()));
     }
   }
-  if (options.max_request_bytes < 2 * kRequestOverhead) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("EtcdStoreOptions.max_request_bytes must be at least ", 2 * kRequestOverhead));
+  if (options.max_request_bytes < 2 * kEtcdRequestOverhead) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EtcdStoreOptions.max_request_bytes must be at least ", 2 * kEtcdRequestOverhead));
   }
   if (options.chunk_bytes == 0 ||
-      options.chunk_bytes + kRequestOverhead > options.max_request_bytes) {
+      options.chunk_bytes + kEtcdRequestOverhead > options.max_request_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("EtcdStoreOptions.chunk_bytes must be between 1 and max_request_bytes - ",
-                     kRequestOverhead));
+                     kEtcdRequestOverhead));
   }
   if (options.max_txn_ops < 4) {
     return absl::InvalidArgumentError("EtcdStoreOptions.max_txn_ops must be at least 4");

@@ -26,6 +26,7 @@
 #include "etcd/etcdserverpb/rpc.pb.h"
 #include "etcd/mvccpb/kv.pb.h"
 #include "store/etcd/etcd_client.h"
+#include "store/etcd/etcd_commit_plan.h"
 #include "store/etcd/etcd_layout.h"
 
 namespace cosmo {
@@ -53,17 +54,35 @@ class EtcdStore final : public Store {
   const EtcdLayout& layout() const { return layout_; }
 
  private:
-  struct PlannedWrite;
+  // What the guards of a transaction that failed its compares say: the first that no longer
+  // holds, or a failure to read a chunked value (OUT_OF_RANGE when compacted meanwhile), or else
+  // a compare for each pinning it to the record it holds by content.
+  struct GuardCheck {
+    const WriteBatch::Guard* lost = nullptr;
+    absl::Status read;
+    std::vector<etcdserverpb::Compare> exact;
+  };
 
+  // The phases of Commit() that talk to etcd (the others are EtcdCommitPlan's): the chunks of
+  // `plan`, then `request` until it commits, fails for good or the operation timeout passes
+  // (re-reading after an ambiguous failure, retrying guards that hold by content).
+  absl::Status WriteChunks(const EtcdCommitPlan& planner,
+                           const std::vector<EtcdPlannedWrite>& plan);
+  absl::Status RunTxn(const EtcdCommitPlan& planner, etcdserverpb::TxnRequest request,
+                      const std::vector<WriteBatch::Guard>& guards,
+                      const std::vector<EtcdPlannedWrite>& plan);
+  GuardCheck CheckGuards(const EtcdCommitPlan& planner,
+                         const std::vector<WriteBatch::Guard>& guards,
+                         const etcdserverpb::TxnResponse& response);
   // Reads the records of `keys` at one revision (the first read's); std::nullopt for absent.
   absl::StatusOr<std::vector<std::optional<mvccpb::KeyValue>>> ReadRecords(
       const std::vector<std::string>& keys);
   // Whether every write of `plan` is visible now.
-  absl::StatusOr<bool> WritesVisible(const std::vector<PlannedWrite>& plan);
+  absl::StatusOr<bool> WritesVisible(const std::vector<EtcdPlannedWrite>& plan);
   // Whether `guard` holds given its record `kv` (absent when null) read at `revision`.
   absl::StatusOr<bool> GuardHolds(const WriteBatch::Guard& guard, const mvccpb::KeyValue* kv,
                                   int64_t revision);
-  void DeleteGenerations(const std::vector<PlannedWrite>& plan);
+  void DeleteGenerations(const std::vector<EtcdPlannedWrite>& plan);
   std::string NewGeneration();
 
   const EtcdStoreOptions options_;

@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 
 namespace cosmo::v8engine {
 namespace {
@@ -90,45 +90,15 @@ std::optional<std::string> ClassifyV6(const uint8_t* b) {
 absl::StatusOr<DestinationPolicy> DestinationPolicy::Create(const std::vector<std::string>& allow) {
   DestinationPolicy policy;
   for (const std::string& raw : allow) {
-    auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("fetch_allow: '", raw, "' is not HOST[:PORT] (", why, ")"));
-    };
-    std::string text = absl::AsciiStrToLower(absl::StripAsciiWhitespace(raw));
-    if (text.empty()) return bad("empty");
+    absl::StatusOr<HostPort> parsed =
+        ParseHostPort(absl::StripAsciiWhitespace(raw), {.port_optional = true});
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("fetch_allow: ", parsed.status().message()));
+    }
     Entry entry;
-    absl::string_view port_text;
-    if (text[0] == '[') {
-      size_t close = text.find(']');
-      if (close == std::string::npos) return bad("unclosed '['");
-      entry.host = text.substr(0, close + 1);
-      absl::string_view rest = absl::string_view(text).substr(close + 1);
-      if (!rest.empty()) {
-        if (rest[0] != ':') return bad("junk after ']'");
-        port_text = rest.substr(1);
-        if (port_text.empty()) return bad("empty port");
-      }
-      in6_addr probe;
-      std::string inner = entry.host.substr(1, entry.host.size() - 2);
-      if (inet_pton(AF_INET6, inner.c_str(), &probe) != 1) return bad("bad IPv6 address");
-    } else {
-      size_t colon = text.find(':');
-      if (colon != std::string::npos && text.find(':', colon + 1) != std::string::npos) {
-        return bad("write IPv6 addresses in brackets");
-      }
-      entry.host = text.substr(0, colon);
-      if (colon != std::string::npos) {
-        port_text = absl::string_view(text).substr(colon + 1);
-        if (port_text.empty()) return bad("empty port");
-      }
-      if (entry.host.empty()) return bad("empty host");
-      if (entry.host.find_first_of("/?#@ ") != std::string::npos) return bad("not a host");
-    }
-    if (!port_text.empty()) {
-      if (!absl::SimpleAtoi(port_text, &entry.port) || entry.port < 1 || entry.port > 65535) {
-        return bad("port must be 1-65535");
-      }
-    }
+    // As libcurl spells the host of a URL, which Allows() is given: lower case, IPv6 bracketed.
+    entry.host = absl::AsciiStrToLower(parsed->BracketedHost());
+    entry.port = parsed->port;
     policy.entries_.push_back(std::move(entry));
   }
   return policy;

@@ -1,0 +1,41 @@
+#include "engine/v8/v8_util.h"
+
+namespace cosmo::v8engine {
+
+v8::Local<v8::String> NewUtf8String(v8::Isolate* isolate, std::string_view text) {
+  return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(text.size()))
+      .ToLocalChecked();
+}
+
+v8::Local<v8::String> NewByteString(v8::Isolate* isolate, std::string_view bytes) {
+  return v8::String::NewFromOneByte(isolate, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                    v8::NewStringType::kNormal, static_cast<int>(bytes.size()))
+      .ToLocalChecked();
+}
+
+void AppendByteString(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
+  const int length = str->Length();
+  const size_t at = out->size();
+  out->resize(at + length);
+  str->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(out->data() + at), 0, length,
+                    v8::String::NO_NULL_TERMINATION);
+}
+
+void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
+  const size_t length = str->Utf8Length(isolate);
+  const size_t at = out->size();
+  out->resize(at + length);
+  str->WriteUtf8(isolate, out->data() + at, static_cast<int>(length), nullptr,
+                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+}
+
+void ThrowTypeError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::TypeError(NewUtf8String(isolate, message)));
+}
+
+void ThrowRangeError(v8::Isolate* isolate, std::string_view message) {
+  isolate->ThrowException(v8::Exception::RangeError(NewUtf8String(isolate, message)));
+}
+
+}  // namespace cosmo::v8engine
