@@ -1,26 +1,87 @@
 // The Body mixin's machinery (WHATWG Fetch §5.3), shared by Request and Response.
 //
-// Bodies are buffered: a body is null, a string (kept as given until someone needs its bytes, so
-// `new Response("hi")` costs nothing) or a Uint8Array the body owns. `body` as a ReadableStream is
-// not provided (no streams in this runtime yet); text(), json(), arrayBuffer() and bytes() are.
-// A body can be consumed once; clones share the immutable buffer.
+// A body's source is null, a string (kept as given until someone needs its bytes, so
+// `new Response("hi")` costs nothing), a Uint8Array the body owns, or a ReadableStream. Buffered
+// sources stay buffered until a script reads `body`: only then is a stream made of them (and it
+// replaces the source). text(), json(), arrayBuffer() and bytes() read a buffered source directly
+// and a stream to its end. A body can be consumed once; clones share an immutable buffer, or tee
+// the stream.
 
 import {utf8Decode, utf8Encode} from './encoding.js';
+import {
+  isReadableStream,
+  isStreamDisturbed,
+  isStreamLocked,
+  readAllBytes,
+  ReadableStream,
+  streamOfBytes,
+  TransformStream,
+} from './streams.js';
+import {structuredClone} from './structured_clone.js';
 import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
 import {isURLSearchParams} from './url.js';
+
+const isView = ArrayBuffer.isView;
+const tee = ReadableStream.prototype.tee;
+const pipeThrough = ReadableStream.prototype.pipeThrough;
+const getReader = ReadableStream.prototype.getReader;
+
+// Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
+// Uint8Arrays.
+export function isStreamSource(source) {
+  return typeof source === 'object' && source !== null && !isView(source);
+}
+
+// Whether a body with this source and used flag counts as used (Fetch: its stream is disturbed).
+export function sourceUsed(source, usedFlag) {
+  return usedFlag || (isStreamSource(source) && isStreamDisturbed(source));
+}
+
+// The stream a `body` getter returns for a non-null source (which it then keeps as the source).
+export function sourceStream(source, usedFlag) {
+  if (isStreamSource(source)) return source;
+  const stream = streamOfBytes(usedFlag ? new Uint8Array(0) : bodyBytes(source));
+  if (usedFlag) {
+    // Read before: a disturbed stream, as the standard's body would be.
+    const reader = getReader.call(stream);
+    reader.read();
+    reader.releaseLock();
+  }
+  return stream;
+}
+
+// Clone's half of a body: [source for the original, source for the clone]. A stream is teed, and
+// the clone's branch carries copies of the chunks (Fetch tees with cloneForBranch2), so that
+// neither side sees the other change a chunk.
+export function cloneSource(source) {
+  if (!isStreamSource(source)) return [source, source];
+  const [original, clone] = tee.call(source);
+  const copies = new TransformStream({
+    transform(chunk, controller) {
+      controller.enqueue(structuredClone(chunk));
+    },
+  });
+  return [original, pipeThrough.call(clone, copies)];
+}
 
 export const kTextPlain = 'text/plain;charset=UTF-8';
 const kFormUrlEncoded = 'application/x-www-form-urlencoded;charset=UTF-8';
 
 // Fetch "extract a body" for the body types of this runtime: returns [source, contentType].
 // BodyInit is (ReadableStream or Blob or BufferSource or FormData or URLSearchParams or
-// USVString); without streams, blobs and forms here, any other object converts to a string.
+// USVString); without blobs and forms here, any other object converts to a string.
 export function extractBody(init) {
   if (typeof init === 'string') return [init, kTextPlain];
   if (typeof init === 'object' && init !== null) {
     const bytes = bufferSourceBytes(init, false);
     if (bytes !== undefined) return [bytes.slice(), null];
     if (isURLSearchParams(init)) return [init.toString(), kFormUrlEncoded];
+    if (isReadableStream(init)) {
+      if (isStreamLocked(init) || isStreamDisturbed(init)) {
+        throw new TypeError('The body stream is locked or has been read from');
+      }
+      return [init, null];
+    }
   }
   return [toUSVString(init), kTextPlain];
 }
@@ -40,7 +101,15 @@ export function defineBodyMethods(cls, isUsed, take) {
       [kind]() {
         try {
           if (isUsed(this)) return Promise.reject(bodyUsedError(`${kind}' on '${cls.name}`));
-          return Promise.resolve(readBody(take(this), kind));
+          const source = take(this);
+          if (isStreamSource(source)) {
+            if (isStreamLocked(source)) {
+              return Promise.reject(new TypeError(
+                  `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));
+            }
+            return readAllBytes(source).then((bytes) => readBody(bytes, kind));
+          }
+          return Promise.resolve(readBody(source, kind));
         } catch (e) {
           return Promise.reject(e);
         }
@@ -76,8 +145,8 @@ function bodyText(source) {
   return utf8Decode(source);
 }
 
-// A fresh Uint8Array the caller owns.
-function bodyBytes(source) {
+// A fresh Uint8Array the caller owns, from a buffered source.
+export function bodyBytes(source) {
   if (source === null) return new Uint8Array(0);
   if (typeof source === 'string') return utf8Encode(source);
   return source.slice();

@@ -8,9 +8,11 @@
 // 'manual' (the 3xx response is returned as it came, like Workers). Bodies are buffered both
 // ways. Every failure rejects with a TypeError whose message says why.
 
+import {isStreamSource} from './body.js';
 import {nativeFetch} from './native.js';
 import {Request, requestInternals} from './request.js';
 import {responseInternals} from './response.js';
+import {readAllBytes} from './streams.js';
 import {URL} from './url.js';
 
 const kMaxRedirects = 20;
@@ -41,6 +43,8 @@ export async function fetch(input, init = undefined) {
   let url = request.url;
   let headers = requestInternals.headerList(request).slice();
   let body = requestInternals.takeBody(request);
+  // The engine's client sends bodies whole: a stream is read to its end first.
+  if (isStreamSource(body)) body = await readAllBytes(body);
   for (let redirects = 0;; redirects++) {
     const [status, statusText, responseHeaders, bytes] =
         await nativeFetch(method, url, headers, body);

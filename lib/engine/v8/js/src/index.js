@@ -18,6 +18,7 @@ import {inspectHook} from './inspect.js';
 import {queueMicrotask} from './microtask.js';
 import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
+import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
@@ -32,6 +33,15 @@ defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
 defineInterface(global, Crypto);
+// WHATWG Streams and the encoding streams.
+const streamInterfaces = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
+  'ReadableStreamBYOBRequest', 'ReadableStreamDefaultController', 'ReadableByteStreamController',
+  'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
+  'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
+  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
+];
+for (const name of streamInterfaces) defineInterface(global, streams[name], name);
 for (const [name, value] of [['URL', URL], ['URLSearchParams', URLSearchParams]]) {
   Object.defineProperty(global, name, {value, writable: true, enumerable: false, configurable: true});
 }
@@ -57,7 +67,8 @@ platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
-        isDOMException(v));
+        isDOMException(v),
+    (v) => streamInterfaces.some((name) => v instanceof streams[name]));
 
 // How console shows the runtime's objects (Node shows its own in the same way).
 function hook(proto, describe) {
