@@ -6,21 +6,29 @@
 
 import './native.js';
 import './es_shims.js';
+import {AbortController, AbortSignal} from './abort.js';
 import {atob, btoa} from './base64.js';
+import {Blob, File, blobInternals} from './blob.js';
 import {console} from './console.js';
 import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
 import {DOMException, isDOMException} from './dom_exception.js';
 import {TextDecoder, TextEncoder} from './encoding.js';
+import {CustomEvent, ErrorEvent, Event, EventTarget, globalEventTarget} from './events.js';
 import {fetch} from './fetch.js';
+import {FileReader, ProgressEvent} from './file_reader.js';
+import {FormData, formDataInternals} from './form_data.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
 import {queueMicrotask} from './microtask.js';
+import {Navigator, navigator} from './navigator.js';
+import {Performance, performance} from './performance.js';
 import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
+import {URLPattern} from './url_pattern.js';
 import {defineGlobalFunction, defineInterface} from './webidl.js';
 
 const global = globalThis;
@@ -32,6 +40,20 @@ defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
 defineInterface(global, Crypto);
+defineInterface(global, Event);
+defineInterface(global, CustomEvent);
+defineInterface(global, ErrorEvent);
+defineInterface(global, EventTarget);
+defineInterface(global, AbortController);
+defineInterface(global, AbortSignal);
+defineInterface(global, Blob);
+defineInterface(global, File);
+defineInterface(global, FormData);
+defineInterface(global, FileReader);
+defineInterface(global, ProgressEvent);
+defineInterface(global, Performance);
+defineInterface(global, Navigator);
+defineInterface(global, URLPattern);
 for (const [name, value] of [['URL', URL], ['URLSearchParams', URLSearchParams]]) {
   Object.defineProperty(global, name, {value, writable: true, enumerable: false, configurable: true});
 }
@@ -49,6 +71,22 @@ Object.defineProperty(global, 'console',
                       {value: console, writable: true, enumerable: false, configurable: true});
 Object.defineProperty(global, 'crypto',
                       {value: crypto, writable: true, enumerable: true, configurable: true});
+// The global scope is an EventTarget in workers and in Workers; its listeners live on a hidden
+// target, since the global object itself cannot inherit from EventTarget.prototype here.
+const globalTarget = new EventTarget();
+globalEventTarget.target = globalTarget;
+for (const name of ['addEventListener', 'removeEventListener', 'dispatchEvent']) {
+  const method = EventTarget.prototype[name];
+  defineGlobalFunction(global, name, {
+    [name](...args) {
+      return method.apply(globalTarget, args);
+    },
+  }[name]);
+}
+// [Replaceable] readonly attributes of the global scope.
+for (const [name, value] of [['performance', performance], ['navigator', navigator]]) {
+  Object.defineProperty(global, name, {value, writable: true, enumerable: true, configurable: true});
+}
 // Configurable so that the engine, once it has taken the functions it calls, can delete it.
 Object.defineProperty(global, '__cosmo_dispatch',
                       {value: dispatch, writable: false, enumerable: false, configurable: true});
@@ -57,7 +95,9 @@ platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
-        isDOMException(v));
+        isDOMException(v),
+    (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
+        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v));
 
 // How console shows the runtime's objects (Node shows its own in the same way).
 function hook(proto, describe) {

@@ -6,9 +6,13 @@
 // headers are immutable, as in a service worker's fetch event and in Workers; `new Request(req)`
 // makes a mutable copy.
 //
-// Not provided: `body` as a ReadableStream (bodies are buffered), `signal`, and the browser-only
+// `signal` follows the init's signal (or the input request's) as a dependent AbortSignal, made
+// only when there is one to follow or when a script reads it.
+//
+// Not provided: `body` as a ReadableStream (bodies are buffered), and the browser-only
 // members (mode, credentials, cache, referrer, integrity, ...), which mean nothing on a server.
 
+import {AbortSignal, abortSignalInternals} from './abort.js';
 import {defineBodyMethods, extractBody} from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
 import {isCanonicalHttpUrl, parseURL, serializeURL, urlHasCredentials} from './url.js';
@@ -35,6 +39,7 @@ export const requestInternals = {
   is: undefined,
   headerList: undefined,  // (request) -> flat header list (live; do not modify)
   takeBody: undefined,  // (request) -> body source (string | Uint8Array | null); marks it used
+  signal: undefined,  // (request) -> its AbortSignal, or null when it has none to follow
 };
 
 const kHost = {};
@@ -48,6 +53,7 @@ export class Request {
   #body;
   #bodyUsed = false;
   #redirect = 'follow';
+  #signal = null;
 
   constructor(input, init = undefined) {
     if (input === kHost) {
@@ -88,12 +94,17 @@ export class Request {
     }
 
     // Dictionary members in lexicographic order, each read once.
-    let initBody, initHeaders, initMethod, initRedirect;
+    let initBody, initHeaders, initMethod, initRedirect, initSignal;
     if (dict !== undefined) {
       initBody = dict.body;
       initHeaders = dict.headers;
       initMethod = dict.method;
       initRedirect = dict.redirect;
+      initSignal = dict.signal;
+      if (initSignal !== undefined && initSignal !== null && !abortSignalInternals.is(initSignal)) {
+        throw new TypeError(`Failed to construct 'Request': member signal is not of type` +
+                            ` AbortSignal.`);
+      }
     }
     if (initMethod !== undefined) {
       this.#method = normalizeMethod(toByteString(initMethod, 'method'));
@@ -106,6 +117,10 @@ export class Request {
       }
       this.#redirect = mode;
     }
+
+    const followed = initSignal !== undefined ? initSignal :
+                                                inputRequest !== null ? inputRequest.#signal : null;
+    if (followed !== null) this.#signal = AbortSignal.any([followed]);
 
     let headers;
     if (initHeaders !== undefined) {
@@ -178,6 +193,11 @@ export class Request {
     return this.#bodyUsed;
   }
 
+  get signal() {
+    if (this.#signal === null) this.#signal = AbortSignal.any([]);
+    return this.#signal;
+  }
+
   clone() {
     if (this.#bodyUsed) {
       throw new TypeError(`Failed to execute 'clone' on 'Request': Request body is already used`);
@@ -185,6 +205,7 @@ export class Request {
     const copy = new Request(kHost, this.#method, this.url, null, this.#body);
     copy.#urlChecked = true;
     copy.#redirect = this.#redirect;
+    if (this.#signal !== null) copy.#signal = AbortSignal.any([this.#signal]);
     copy.#headers = headersInternals.copy(this.headers, headersInternals.guard(this.headers));
     return copy;
   }
@@ -199,11 +220,12 @@ export class Request {
       if (body !== null) r.#bodyUsed = true;
       return body;
     };
-    defineBodyMethods(this, (r) => r.#bodyUsed, takeBody);
+    defineBodyMethods(this, (r) => r.#bodyUsed, takeBody, (r) => r.headers.get('content-type'));
     requestInternals.is = (value) => isObject(value) && #method in value;
     requestInternals.fromHost = (method, url, headers, body) =>
         new Request(kHost, method, url, headers, body);
     requestInternals.headerList = (r) => r.#headerList();
+    requestInternals.signal = (r) => r.#signal;
     requestInternals.takeBody = (r) => {
       if (r.#bodyUsed) {
         throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);
