@@ -140,6 +140,34 @@ hook(URL.prototype, (u) => {
     return undefined;
   }
 });
+hook(Blob.prototype, (b) => {
+  if (!blobInternals.is(b)) return undefined;
+  const entries = [['size', b.size], ['type', b.type]];
+  if (blobInternals.isFile(b)) entries.push(['name', b.name], ['lastModified', b.lastModified]);
+  return {name: blobInternals.isFile(b) ? 'File' : 'Blob', entries};
+});
+hook(FormData.prototype, (f) => {
+  if (!formDataInternals.is(f)) return undefined;
+  return {name: 'FormData', entries: formDataInternals.entries(f).slice(), kind: 'map'};
+});
+hook(Event.prototype, (e) => {
+  try {
+    return {
+      name: e.constructor?.name || 'Event',
+      entries: [['type', e.type], ['defaultPrevented', e.defaultPrevented],
+                ['cancelable', e.cancelable], ['timeStamp', e.timeStamp]],
+    };
+  } catch {
+    return undefined;
+  }
+});
+hook(AbortSignal.prototype, (s) => {
+  try {
+    return {name: 'AbortSignal', entries: [['aborted', s.aborted], ['reason', s.reason]]};
+  } catch {
+    return undefined;
+  }
+});
 hook(URLSearchParams.prototype, (p) => {
   try {
     return {name: 'URLSearchParams', entries: Array.from(URLSearchParams.prototype.entries.call(p)), kind: 'map'};
