@@ -1,4 +1,4 @@
-// Runs the web-platform-tests URL data (../shared/testdata/wpt-url) against the global URL, the
+// Runs the web-platform-tests URL data (COSMO_WPT_URL_DIR) against the global URL, the
 // way WPT's own url/*.any.js and *.window.js tests do. Used by tests/unit/engine/v8/wpt_url_test.cc
 // (inside the engine) and by lib/engine/v8/js/tools/dev_harness.js.
 //
