@@ -44,6 +44,15 @@ TEST(WebPlatformTest, FetchRejectsWithAnAlreadyAbortedSignalsReason) { RunGroup(
 TEST(WebPlatformTest, UrlPatternMatches) { RunGroup("URLPattern"); }
 TEST(WebPlatformTest, PerformanceNowAndNavigatorUserAgent) { RunGroup("PerformanceAndNavigator"); }
 
+TEST(WebPlatformTest, AbortSignalTimeoutNeedsARequestLikeTimers) {
+  auto top_level = Start(SharedEngine(), JsManifest(R"(AbortSignal.timeout(10);
+      export default { fetch() { return 'x'; } };)"));
+  ASSERT_FALSE(top_level.ok());
+  EXPECT_THAT(top_level.status().message(),
+              HasSubstr("Failed to execute 'timeout' on 'AbortSignal'"));
+  EXPECT_THAT(top_level.status().message(), HasSubstr("while handling a request"));
+}
+
 TEST(WebPlatformTest, AFormDataResponseGoesOutAsMultipart) {
   auto instance = Start(SharedEngine(), JsManifest(R"(export default { fetch() {
       const f = new FormData();

@@ -74,9 +74,14 @@ export class AbortSignal extends EventTarget {
     requiredArguments(arguments.length, 1, `Failed to execute 'timeout' on 'AbortSignal'`);
     const ms = toMilliseconds(milliseconds);
     const signal = new AbortSignal(kInternal);
-    nativeSetTimer(() => {
-      signalAbort(signal, new DOMException('signal timed out', 'TimeoutError'));
-    }, ms, false);
+    try {
+      nativeSetTimer(() => {
+        signalAbort(signal, new DOMException('signal timed out', 'TimeoutError'));
+      }, ms, false);
+    } catch (e) {
+      // Timers exist only while a request is handled (or the request has too many).
+      throw new TypeError(`Failed to execute 'timeout' on 'AbortSignal': ${e.message}`);
+    }
     return signal;
   }
 
