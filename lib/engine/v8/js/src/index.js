@@ -1,5 +1,6 @@
-// CosmoCompute's JavaScript runtime: the web APIs of DESIGN.md §4, evaluated once into the V8
-// startup snapshot's context (which holds only ECMAScript's builtins), as one classic script.
+// CosmoCompute's JavaScript runtime: the web APIs docs/javascript.md lists, evaluated once into
+// the V8 startup snapshot's context (which holds only ECMAScript's builtins), as one classic
+// script.
 //
 // Order matters only at the top: native.js takes the host's natives off the global object first,
 // and url.js makes TextEncoder/TextDecoder global before whatwg-url loads.
