@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -96,6 +97,23 @@ void RandomFill(const v8::FunctionCallbackInfo<v8::Value>& info) {
   if (length > 0 && RAND_bytes(data, static_cast<int>(length)) != 1) {
     return ThrowTypeError(info.GetIsolate(), "randomFill: the system random source failed");
   }
+}
+
+// transferArrayBuffer(buffer) -> a new ArrayBuffer owning buffer's memory; buffer is detached.
+// ECMAScript's ArrayBuffer.prototype.transfer, which V8 10.2 lacks and which byte streams use to
+// hand a chunk's memory over without copying it (and so that the giver cannot change it later).
+void TransferArrayBuffer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  if (!info[0]->IsArrayBuffer()) {
+    return ThrowTypeError(isolate, "transferArrayBuffer: expected an ArrayBuffer");
+  }
+  v8::Local<v8::ArrayBuffer> buffer = info[0].As<v8::ArrayBuffer>();
+  if (buffer->WasDetached() || !buffer->IsDetachable()) {
+    return ThrowTypeError(isolate, "Cannot transfer a detached or non-detachable ArrayBuffer");
+  }
+  std::shared_ptr<v8::BackingStore> store = buffer->GetBackingStore();
+  buffer->Detach();
+  info.GetReturnValue().Set(v8::ArrayBuffer::New(isolate, std::move(store)));
 }
 
 void Utf8Encode(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -372,6 +390,7 @@ struct NativeFunction {
 constexpr NativeFunction kNatives[] = {
     {"log", Log},
     {"randomFill", RandomFill},
+    {"transferArrayBuffer", TransferArrayBuffer},
     {"utf8Encode", Utf8Encode},
     {"utf8EncodeInto", Utf8EncodeInto},
     {"utf8Decode", Utf8Decode},

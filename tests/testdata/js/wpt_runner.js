@@ -91,9 +91,13 @@ function runJob(job) {
   // itself, as in a browser. Classic scripts see each other's top-level `let`, `const` and `class`
   // declarations, but those of an eval stay local to it: declarations at the start of a line
   // (the top level, in WPT's style) become `var`s, which an indirect eval makes global.
+  // A helper's leading 'use strict' goes too (a strict eval's functions stay local to it).
+  const last = job.scripts.length - 1;
   const pieces = job.scripts.map((script, i) => i === 0 ? script : {
     name: script.name,
-    source: script.source.replace(/^(?:const|let)(?=\s)/gm, 'var')
+    source: (i < last ? script.source.replace(/^(\s*(?:\/\/[^\n]*\n\s*)*)(['"])use strict\2;?/, '$1')
+                      : script.source)
+                .replace(/^(?:const|let)(?=\s)/gm, 'var')
                 .replace(/^class\s+([A-Za-z_$][\w$]*)/gm, 'var $1 = class $1'),
   });
   for (const script of pieces) {

@@ -1,10 +1,10 @@
 // Blob and File (File API §3-4).
 //
 // A blob's bytes are one Uint8Array it never hands out: slices share it (blobs are immutable),
-// and the reading methods return copies. `stream()` makes a ReadableStream of the bytes with the
-// runtime's ReadableStream when there is one.
+// and the reading methods return copies. `stream()` is a byte stream of them.
 
 import {utf8Decode, utf8Encode} from './encoding.js';
+import {streamOfBytes} from './streams.js';
 import {bufferSourceBytes, isObject, requiredArguments, toDictionary, toDOMString,
         toUSVString} from './webidl.js';
 
@@ -136,25 +136,8 @@ export class Blob {
   }
 
   stream() {
-    const bytes = this.#bytes;
-    const RS = globalThis.ReadableStream;
-    if (typeof RS !== 'function') {
-      throw new TypeError(`Failed to execute 'stream' on 'Blob': streams are not available.`);
-    }
-    let offset = 0;
-    return new RS({
-      type: 'bytes',
-      pull(controller) {
-        if (offset >= bytes.byteLength) {
-          controller.close();
-          return;
-        }
-        // 64 KiB chunks, each a copy the reader owns.
-        const end = Math.min(offset + 65536, bytes.byteLength);
-        controller.enqueue(bytes.slice(offset, end));
-        offset = end;
-      },
-    });
+    // A copy: a byte stream takes over (detaches) the buffers it is given.
+    return streamOfBytes(this.#bytes.slice());
   }
 
   static {

@@ -1,25 +1,69 @@
 // The Body mixin's machinery (WHATWG Fetch §5.3), shared by Request and Response.
 //
-// Bodies are buffered: a body is null, a string (kept as given until someone needs its bytes, so
-// `new Response("hi")` costs nothing) or a Uint8Array the body owns. `body` as a ReadableStream is
-// not provided (no streams in this runtime yet); text(), json(), arrayBuffer(), bytes(), blob()
-// and formData() are.
-// A body can be consumed once; clones share the immutable buffer.
+// A body's source is null, a string (kept as given until someone needs its bytes, so
+// `new Response("hi")` costs nothing), a Uint8Array the body owns, or a ReadableStream. Buffered
+// sources stay buffered until a script reads `body`: only then is a stream made of them (and it
+// replaces the source). text(), json(), arrayBuffer() and bytes() read a buffered source directly
+// and a stream to its end; blob() and formData() likewise, then make a Blob or parse the form
+// the Content-Type names. A body can be consumed once; clones share an immutable buffer, or tee
+// the stream.
 
 import {blobInternals} from './blob.js';
 import {utf8Decode, utf8Encode} from './encoding.js';
 import {formDataInternals, parseFormBody, parseMimeType, serializeMimeType,
         serializeMultipart} from './form_data.js';
+import {
+  isReadableStream,
+  isStreamDisturbed,
+  isStreamLocked,
+  readAllBytes,
+  ReadableStream,
+  streamOfBytes,
+} from './streams.js';
 import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
 import {isURLSearchParams} from './url.js';
+
+const isView = ArrayBuffer.isView;
+const tee = ReadableStream.prototype.tee;
+const getReader = ReadableStream.prototype.getReader;
+
+// Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
+// Uint8Arrays.
+export function isStreamSource(source) {
+  return typeof source === 'object' && source !== null && !isView(source);
+}
+
+// Whether a body with this source and used flag counts as used (Fetch: its stream is disturbed).
+export function sourceUsed(source, usedFlag) {
+  return usedFlag || (isStreamSource(source) && isStreamDisturbed(source));
+}
+
+// The stream a `body` getter returns for a non-null source (which it then keeps as the source).
+export function sourceStream(source, usedFlag) {
+  if (isStreamSource(source)) return source;
+  const stream = streamOfBytes(usedFlag ? new Uint8Array(0) : bodyBytes(source));
+  if (usedFlag) {
+    // Read before: a disturbed stream, as the standard's body would be.
+    const reader = getReader.call(stream);
+    reader.read();
+    reader.releaseLock();
+  }
+  return stream;
+}
+
+// Clone's half of a body: [source for the original, source for the clone].
+export function cloneSource(source) {
+  if (!isStreamSource(source)) return [source, source];
+  return tee.call(source);
+}
 
 export const kTextPlain = 'text/plain;charset=UTF-8';
 const kFormUrlEncoded = 'application/x-www-form-urlencoded;charset=UTF-8';
 
 // Fetch "extract a body" for the body types of this runtime: returns [source, contentType].
 // BodyInit is (ReadableStream or Blob or BufferSource or FormData or URLSearchParams or
-// USVString); without streams here, any other object converts to a string. A FormData becomes
-// multipart/form-data with a fresh boundary; a Blob's type (when not empty) is the content type.
+// USVString); any other object converts to a string. A FormData becomes multipart/form-data with a
+// fresh boundary; a Blob's type (when not empty) is the content type.
 export function extractBody(init) {
   if (typeof init === 'string') return [init, kTextPlain];
   if (typeof init === 'object' && init !== null) {
@@ -30,6 +74,12 @@ export function extractBody(init) {
       return [blobInternals.bytes(init).slice(), init.type === '' ? null : init.type];
     }
     if (formDataInternals.is(init)) return serializeMultipart(init);
+    if (isReadableStream(init)) {
+      if (isStreamLocked(init) || isStreamDisturbed(init)) {
+        throw new TypeError('The body stream is locked or has been read from');
+      }
+      return [init, null];
+    }
   }
   return [toUSVString(init), kTextPlain];
 }
@@ -50,13 +100,16 @@ export function defineBodyMethods(cls, isUsed, take, contentType) {
       [kind]() {
         try {
           if (isUsed(this)) return Promise.reject(bodyUsedError(`${kind}' on '${cls.name}`));
-          if (kind === 'blob' || kind === 'formData') {
-            const type = contentType(this);
-            const bytes = bodyBytes(take(this));
-            return Promise.resolve(kind === 'blob' ? blobInternals.create(bytes, blobType(type)) :
-                                                     parseFormBody(bytes, type));
+          const type = kind === 'blob' || kind === 'formData' ? contentType(this) : null;
+          const source = take(this);
+          if (isStreamSource(source)) {
+            if (isStreamLocked(source)) {
+              return Promise.reject(new TypeError(
+                  `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));
+            }
+            return readAllBytes(source).then((bytes) => readBody(bytes, kind, type));
           }
-          return Promise.resolve(readBody(take(this), kind));
+          return Promise.resolve(readBody(source, kind, type));
         } catch (e) {
           return Promise.reject(e);
         }
@@ -73,9 +126,14 @@ function blobType(contentType) {
   return mime === null ? '' : serializeMimeType(mime);
 }
 
-// The value of one of the body-reading methods, from a body's source.
-function readBody(source, kind) {
+// The value of one of the body-reading methods, from a buffered source (and, for blob() and
+// formData(), the Content-Type).
+function readBody(source, kind, contentType) {
   switch (kind) {
+    case 'blob':
+      return blobInternals.create(bodyBytes(source), blobType(contentType));
+    case 'formData':
+      return parseFormBody(bodyBytes(source), contentType);
     case 'text':
       return bodyText(source);
     case 'json':
@@ -98,8 +156,8 @@ function bodyText(source) {
   return utf8Decode(source);
 }
 
-// A fresh Uint8Array the caller owns.
-function bodyBytes(source) {
+// A fresh Uint8Array the caller owns, from a buffered source.
+export function bodyBytes(source) {
   if (source === null) return new Uint8Array(0);
   if (typeof source === 'string') return utf8Encode(source);
   return source.slice();

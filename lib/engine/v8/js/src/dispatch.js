@@ -25,6 +25,11 @@
 //
 // ctx.waitUntil also hands each promise to the engine's event loop (native waitUntil), which
 // keeps the request alive until they settle, within the wall limit.
+//
+// A Response whose body is a ReadableStream is read to its end before the host gets it (at most
+// kMaxStreamedResponseBytes): invoke and invokeFast then return a Promise that settles with the
+// Response once its body is buffered, so the host always receives response parts with a whole
+// body. Sending a stream as it is produced needs a host interface that takes a body in pieces.
 
 import {kTextPlain} from './body.js';
 import {nativeWaitUntil} from './native.js';
@@ -32,8 +37,11 @@ import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
 
 const kInternal = {};
-// Captured before any script runs: scripts may replace Array.isArray.
+// Captured before any script runs: scripts may replace Array.isArray and Promise's methods.
 const isArray = Array.isArray;
+const PromiseCtor = Promise;
+const promiseThen = Promise.prototype.then;
+const kMaxStreamedResponseBytes = 32 * 1024 * 1024;
 // Reads an ExecutionContext's promises; defined inside the class, where it can.
 let waitUntilPromises;
 
@@ -78,6 +86,18 @@ function describe(value) {
   return `a ${typeof value}`;
 }
 
+// A Promise of `value` once a streamed Response's body is buffered; `value` itself otherwise.
+function bufferStreamedResponse(value) {
+  if (!responseInternals.is(value) || !responseInternals.streamed(value)) return value;
+  return promiseThen.call(responseInternals.collect(value, kMaxStreamedResponseBytes), () => value);
+}
+
+// What the host waits for when the handler returned `value` (not a string or response parts).
+function settled(value) {
+  if (value instanceof PromiseCtor) return promiseThen.call(value, bufferStreamedResponse);
+  return bufferStreamedResponse(value);
+}
+
 function responseParts(value) {
   if (typeof value === 'string') return [200, ['content-type', kTextPlain], value];
   if (responseInternals.is(value)) return responseInternals.parts(value);
@@ -89,15 +109,16 @@ export const dispatch = {
   invokeFast(handler, env, method, url, headers, body) {
     const request = requestInternals.fromHost(method, url, headers, body);
     const value = handler.fetch(request, env, new ExecutionContext(kInternal));
-    if (typeof value === 'string' || responseInternals.is(value) || isArray(value)) {
+    if (typeof value === 'string' || isArray(value) ||
+        (responseInternals.is(value) && !responseInternals.streamed(value))) {
       return responseParts(value);
     }
-    return value;
+    return settled(value);
   },
 
   invoke(handler, env, ctx, method, url, headers, body) {
     const request = requestInternals.fromHost(method, url, headers, body);
-    return handler.fetch(request, env, ctx);
+    return settled(handler.fetch(request, env, ctx));
   },
 
   responseParts,

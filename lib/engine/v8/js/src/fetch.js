@@ -13,9 +13,11 @@
 // the transfer under way (the engine closes its connection).
 
 import {abortSignalInternals} from './abort.js';
+import {isStreamSource} from './body.js';
 import {nativeCancelFetch, nativeFetch} from './native.js';
 import {Request, requestInternals} from './request.js';
 import {responseInternals} from './response.js';
+import {readAllBytes} from './streams.js';
 import {URL} from './url.js';
 
 const kMaxRedirects = 20;
@@ -70,6 +72,8 @@ async function exchange(request, transfer) {
   let url = request.url;
   let headers = requestInternals.headerList(request).slice();
   let body = requestInternals.takeBody(request);
+  // The engine's client sends bodies whole: a stream is read to its end first.
+  if (isStreamSource(body)) body = await readAllBytes(body);
   for (let redirects = 0;; redirects++) {
     const pending = nativeFetch(method, url, headers, body);
     if (transfer !== null) transfer.pending = pending;

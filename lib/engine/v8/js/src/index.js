@@ -26,6 +26,7 @@ import {Navigator, navigator} from './navigator.js';
 import {Performance, performance} from './performance.js';
 import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
+import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
@@ -55,6 +56,15 @@ defineInterface(global, ProgressEvent);
 defineInterface(global, Performance);
 defineInterface(global, Navigator);
 defineInterface(global, URLPattern);
+// WHATWG Streams and the encoding streams.
+const streamInterfaces = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
+  'ReadableStreamBYOBRequest', 'ReadableStreamDefaultController', 'ReadableByteStreamController',
+  'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
+  'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
+  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
+];
+for (const name of streamInterfaces) defineInterface(global, streams[name], name);
 for (const [name, value] of [['URL', URL], ['URLSearchParams', URLSearchParams]]) {
   Object.defineProperty(global, name, {value, writable: true, enumerable: false, configurable: true});
 }
@@ -98,7 +108,8 @@ platformObjectChecks.push(
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
         isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
-        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v));
+        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v),
+    (v) => streamInterfaces.some((name) => v instanceof streams[name]));
 
 // How console shows the runtime's objects (Node shows its own in the same way).
 function hook(proto, describe) {

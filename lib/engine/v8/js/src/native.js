@@ -13,6 +13,8 @@ delete globalThis.__cosmo_native;
 export const nativeLog = native.log;
 // randomFill(u8): fills a Uint8Array with cryptographically strong random bytes.
 export const nativeRandomFill = native.randomFill;
+// transferArrayBuffer(buffer) -> new ArrayBuffer with buffer's memory; buffer is detached.
+export const nativeTransferArrayBuffer = native.transferArrayBuffer;
 // utf8Encode(str) -> Uint8Array; lone surrogates become U+FFFD.
 export const nativeUtf8Encode = native.utf8Encode;
 // utf8EncodeInto(str, u8) -> [read, written].

@@ -6,14 +6,21 @@
 // headers are immutable, as in a service worker's fetch event and in Workers; `new Request(req)`
 // makes a mutable copy.
 //
-// `signal` follows the init's signal (or the input request's) as a dependent AbortSignal, made
-// only when there is one to follow or when a script reads it.
-//
-// Not provided: `body` as a ReadableStream (bodies are buffered), and the browser-only
-// members (mode, credentials, cache, referrer, integrity, ...), which mean nothing on a server.
+// `body` is a ReadableStream made on first read for a buffered body (body.js); `new Request(url,
+// {body: stream})` takes a stream (with or without `duplex: 'half'`, as in Workers). `signal`
+// follows the init's signal (or the input request's) as a dependent AbortSignal, made only when
+// there is one to follow or when a script reads it. Not provided: the browser-only members (mode,
+// credentials, cache, referrer, integrity, ...), which mean nothing on a server.
 
 import {AbortSignal, abortSignalInternals} from './abort.js';
-import {defineBodyMethods, extractBody} from './body.js';
+import {
+  cloneSource,
+  defineBodyMethods,
+  extractBody,
+  isStreamSource,
+  sourceStream,
+  sourceUsed,
+} from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
 import {isCanonicalHttpUrl, parseURL, serializeURL, urlHasCredentials} from './url.js';
 import {isObject, toByteString, toDictionary, toUSVString} from './webidl.js';
@@ -38,7 +45,8 @@ export const requestInternals = {
   fromHost: undefined,  // (method, url, flatHeaders, body) -> Request
   is: undefined,
   headerList: undefined,  // (request) -> flat header list (live; do not modify)
-  takeBody: undefined,  // (request) -> body source (string | Uint8Array | null); marks it used
+  // (request) -> body source (string | Uint8Array | ReadableStream | null); marks it used
+  takeBody: undefined,
   signal: undefined,  // (request) -> its AbortSignal, or null when it has none to follow
 };
 
@@ -147,7 +155,7 @@ export class Request {
         headersInternals.appendTrusted(headers, 'content-type', type);
       }
     } else if (inputBody !== null) {
-      if (inputRequest.#bodyUsed) {
+      if (sourceUsed(inputBody, inputRequest.#bodyUsed)) {
         throw new TypeError(
             `Failed to construct 'Request': Cannot construct a Request with a Request object` +
             ` that has already been used.`);
@@ -189,8 +197,14 @@ export class Request {
     return this.#redirect;
   }
 
+  get body() {
+    const source = this.#body;
+    if (source === null || isStreamSource(source)) return source;
+    return this.#body = sourceStream(source, this.#bodyUsed);
+  }
+
   get bodyUsed() {
-    return this.#bodyUsed;
+    return sourceUsed(this.#body, this.#bodyUsed);
   }
 
   get signal() {
@@ -199,10 +213,12 @@ export class Request {
   }
 
   clone() {
-    if (this.#bodyUsed) {
+    if (this.bodyUsed) {
       throw new TypeError(`Failed to execute 'clone' on 'Request': Request body is already used`);
     }
-    const copy = new Request(kHost, this.#method, this.url, null, this.#body);
+    let body;
+    [this.#body, body] = cloneSource(this.#body);
+    const copy = new Request(kHost, this.#method, this.url, null, body);
     copy.#urlChecked = true;
     copy.#redirect = this.#redirect;
     if (this.#signal !== null) copy.#signal = AbortSignal.any([this.#signal]);
@@ -220,14 +236,15 @@ export class Request {
       if (body !== null) r.#bodyUsed = true;
       return body;
     };
-    defineBodyMethods(this, (r) => r.#bodyUsed, takeBody, (r) => r.headers.get('content-type'));
+    defineBodyMethods(this, (r) => sourceUsed(r.#body, r.#bodyUsed), takeBody,
+                      (r) => r.headers.get('content-type'));
     requestInternals.is = (value) => isObject(value) && #method in value;
     requestInternals.fromHost = (method, url, headers, body) =>
         new Request(kHost, method, url, headers, body);
     requestInternals.headerList = (r) => r.#headerList();
     requestInternals.signal = (r) => r.#signal;
     requestInternals.takeBody = (r) => {
-      if (r.#bodyUsed) {
+      if (sourceUsed(r.#body, r.#bodyUsed)) {
         throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);
       }
       return takeBody(r);

@@ -4,9 +4,20 @@
 // content type the body implies is kept aside and only becomes a header list when `headers` is
 // read or the response is handed to the host (responseParts).
 //
-// Not provided: `body` as a ReadableStream (bodies are buffered), `webSocket`.
+// `body` is a ReadableStream made on first read for a buffered body (body.js). A response whose
+// body is a stream is handed to the host whole: dispatch.js reads the stream to its end first
+// (responseInternals.collect). Not provided: `webSocket`.
 
-import {defineBodyMethods, extractBody, kTextPlain} from './body.js';
+import {
+  cloneSource,
+  defineBodyMethods,
+  extractBody,
+  isStreamSource,
+  kTextPlain,
+  sourceStream,
+  sourceUsed,
+} from './body.js';
+import {readAllBytes} from './streams.js';
 import {headersInternals} from './headers.js';
 import {parseURL, serializeURL} from './url.js';
 import {toByteString, toDictionary, toUSVString} from './webidl.js';
@@ -17,8 +28,14 @@ const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 const reasonPhrase = /^[\t\x20-\x7E\x80-\xFF]*$/;
 
 export const responseInternals = {
-  // (response) -> [status, flat sorted lower-case headers, body (string | Uint8Array)]
+  // (response) -> [status, flat sorted lower-case headers, body (string | Uint8Array)]; throws
+  // for a response whose body is still a stream (collect it first)
   parts: undefined,
+  // (response) -> whether its body is a ReadableStream
+  streamed: undefined,
+  // (response, maxBytes) -> Promise, settled when the response's stream body has been read into
+  // a buffered body (rejects with a TypeError beyond maxBytes)
+  collect: undefined,
   is: undefined,
   // (status, statusText, flatHeaders, Uint8Array, url, redirected) -> Response from fetch(),
   // immutable headers, any status the network gave
@@ -143,12 +160,18 @@ export class Response {
     return headers;
   }
 
+  get body() {
+    const source = this.#body;
+    if (source === null || isStreamSource(source)) return source;
+    return this.#body = sourceStream(source, this.#bodyUsed);
+  }
+
   get bodyUsed() {
-    return this.#bodyUsed;
+    return sourceUsed(this.#body, this.#bodyUsed);
   }
 
   clone() {
-    if (this.#bodyUsed) {
+    if (this.bodyUsed) {
       throw new TypeError(`Failed to execute 'clone' on 'Response': Response body is already used`);
     }
     const r = new Response(kInternal);
@@ -159,14 +182,14 @@ export class Response {
     if (this.#headers !== null) {
       r.#headers = headersInternals.copy(this.#headers, headersInternals.guard(this.#headers));
     }
-    r.#body = this.#body;
+    [this.#body, r.#body] = cloneSource(this.#body);
     r.#url = this.#url;
     r.#redirected = this.#redirected;
     return r;
   }
 
   static {
-    defineBodyMethods(this, (r) => r.#bodyUsed, (r) => {
+    defineBodyMethods(this, (r) => sourceUsed(r.#body, r.#bodyUsed), (r) => {
       const body = r.#body;
       if (body !== null) r.#bodyUsed = true;
       return body;
@@ -189,6 +212,7 @@ export class Response {
       }
       if (r.#bodyUsed) throw new TypeError('invalid response: its body was already read');
       const body = r.#body;
+      if (isStreamSource(body)) throw new TypeError('invalid response: its body is a stream');
       let headers;
       if (r.#headers === null) {
         const ct = r.#contentType;
@@ -197,6 +221,15 @@ export class Response {
         headers = headersInternals.sorted(r.#headers).slice();
       }
       return [r.#status, headers, body === null ? '' : body];
+    };
+    responseInternals.streamed = (r) => isStreamSource(r.#body);
+    responseInternals.collect = (r, maxBytes) => {
+      if (sourceUsed(r.#body, r.#bodyUsed)) {
+        return Promise.reject(new TypeError('invalid response: its body was already read'));
+      }
+      return readAllBytes(r.#body, maxBytes).then((bytes) => {
+        r.#body = bytes;
+      });
     };
     // Fetch "initialize a response".
     initialize = (r, dict, source, type) => {

@@ -1,11 +1,11 @@
 // structuredClone (HTML §2.7.9) through V8's ValueSerializer, which implements the structured
 // serialize/deserialize algorithms for ECMAScript values. Failures are DataCloneError
-// DOMExceptions. Transferring (the `transfer` option) is not supported: a non-empty transfer list
-// is a DataCloneError rather than a silent copy.
+// DOMExceptions. The `transfer` option takes ArrayBuffers only (anything else is a DataCloneError):
+// they are copied into the clone and then detached.
 
 import {DOMException, isDOMException} from './dom_exception.js';
-import {nativeDeserialize, nativeSerialize} from './native.js';
-import {requiredArguments, toDictionary} from './webidl.js';
+import {nativeDeserialize, nativeSerialize, nativeTransferArrayBuffer} from './native.js';
+import {isArrayBuffer, requiredArguments, toDictionary} from './webidl.js';
 
 // Brand checks of the runtime's own interfaces (Headers, Request, ...). Their instances are
 // platform objects, which the structured serialize algorithm refuses; to V8 they are ordinary
@@ -24,12 +24,21 @@ function isDataCloneError(e) {
 export function structuredClone(value, options = undefined) {
   requiredArguments(arguments.length, 1, `Failed to execute 'structuredClone'`);
   const dict = toDictionary(options, 'StructuredSerializeOptions');
+  let transfer = [];
   if (dict !== undefined && dict.transfer !== undefined) {
-    const transfer = Array.from(dict.transfer);
-    if (transfer.length > 0) {
-      throw new DOMException(
-          `Failed to execute 'structuredClone': transferring objects is not supported.`,
-          'DataCloneError');
+    transfer = Array.from(dict.transfer);
+    const seen = new Set();
+    for (const item of transfer) {
+      if (!isArrayBuffer(item)) {
+        throw new DOMException(
+            `Failed to execute 'structuredClone': only ArrayBuffers can be transferred.`,
+            'DataCloneError');
+      }
+      if (seen.has(item) || item.detached) {
+        throw new DOMException(`Failed to execute 'structuredClone': an ArrayBuffer is detached` +
+                               ` or listed twice in the transfer list.`, 'DataCloneError');
+      }
+      seen.add(item);
     }
   }
   for (const isPlatformObject of platformObjectChecks) {
@@ -47,5 +56,9 @@ export function structuredClone(value, options = undefined) {
     }
     throw e;  // e.g. a getter's own exception, which propagates unchanged
   }
-  return nativeDeserialize(data);
+  const result = nativeDeserialize(data);
+  // Transferred buffers were copied like the rest; detaching the originals makes the result the
+  // same as a transfer's, to scripts.
+  for (const buffer of transfer) nativeTransferArrayBuffer(buffer);
+  return result;
 }

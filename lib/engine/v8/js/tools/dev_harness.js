@@ -40,6 +40,11 @@ function newRuntimeContext() {
     randomFill(u8) {
       nodeCrypto.randomFillSync(u8);
     },
+    transferArrayBuffer(buffer) {
+      if (!(buffer instanceof inner.ArrayBuffer)) throw new inner.TypeError('expected an ArrayBuffer');
+      // Node's own structuredClone detaches it (the copy belongs to Node's realm; good enough here).
+      return structuredClone(buffer, {transfer: [buffer]});
+    },
     utf8Encode(s) {
       const b = Buffer.from(String(s), 'utf8');
       const out = new inner.Uint8Array(b.length);

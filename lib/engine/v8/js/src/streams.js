@@ -1,0 +1,218 @@
+// WHATWG Streams: the npm package web-streams-polyfill (built from the Streams standard's
+// reference implementation) bundled in, plus TextEncoderStream and TextDecoderStream (WHATWG
+// Encoding §5) on top of TransformStream, and the helpers Request and Response use for bodies.
+//
+// The package takes DOMException from the global object when it loads (streams_prelude.js puts
+// ours there first), uses ArrayBuffer.prototype.transfer (es_shims.js) to hand byte-stream chunks
+// over, and accepts as a pipe's `signal` anything with a boolean `aborted` and addEventListener.
+
+import './streams_prelude.js';
+import {ReadableStream, ReadableStreamDefaultReader, TransformStream} from 'web-streams-polyfill';
+
+import {TextDecoder, utf8Encode} from './encoding.js';
+import {bufferSourceBytes, toDOMString} from './webidl.js';
+
+export {
+  ByteLengthQueuingStrategy,
+  CountQueuingStrategy,
+  ReadableByteStreamController,
+  ReadableStream,
+  ReadableStreamBYOBReader,
+  ReadableStreamBYOBRequest,
+  ReadableStreamDefaultController,
+  ReadableStreamDefaultReader,
+  TransformStream,
+  TransformStreamDefaultController,
+  WritableStream,
+  WritableStreamDefaultController,
+  WritableStreamDefaultWriter,
+} from 'web-streams-polyfill';
+
+// The stream async iterators' prototype must inherit from %AsyncIteratorPrototype% (Web IDL); the
+// package's build makes it a plain object.
+{
+  const iteratorProto =
+      Object.getPrototypeOf(ReadableStream.prototype.values.call(new ReadableStream()));
+  const asyncIteratorProto =
+      Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype);
+  if (Object.getPrototypeOf(iteratorProto) !== asyncIteratorProto) {
+    Object.setPrototypeOf(iteratorProto, asyncIteratorProto);
+  }
+}
+
+// Captured before any script runs: scripts may replace the prototypes' methods.
+const getReader = ReadableStream.prototype.getReader;
+const readerRead = ReadableStreamDefaultReader.prototype.read;
+const readerRelease = ReadableStreamDefaultReader.prototype.releaseLock;
+const readerCancel = ReadableStreamDefaultReader.prototype.cancel;
+const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStream.prototype, 'locked').get;
+const streamProto = ReadableStream.prototype;
+
+export function isReadableStream(value) {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    lockedGetter.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isStreamLocked(stream) {
+  return lockedGetter.call(stream);
+}
+
+// Whether the stream has been read from or cancelled (Fetch's "disturbed"). The reference
+// implementation keeps it in the `_disturbed` slot.
+export function isStreamDisturbed(stream) {
+  return stream._disturbed === true;
+}
+
+// A ReadableStream of one chunk (a body's buffered bytes), made only when a script asks for
+// `body`. A byte stream, so that BYOB readers work on bodies as they do in browsers.
+export function streamOfBytes(bytes) {
+  return new ReadableStream({
+    type: 'bytes',
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+// Reads a stream to its end: a Promise of one Uint8Array. Chunks must be Uint8Arrays (Fetch's
+// rule for bodies); more than maxBytes rejects with a TypeError naming the limit and cancels the
+// stream.
+export function readAllBytes(stream, maxBytes = Infinity) {
+  let reader;
+  try {
+    reader = getReader.call(stream);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const chunks = [];
+  let total = 0;
+  const fail = (error) => {
+    readerCancel.call(reader, error).catch(() => {});
+    throw error;
+  };
+  const step = (result) => {
+    if (result.done) {
+      readerRelease.call(reader);
+      if (chunks.length === 1) return chunks[0];
+      const out = new Uint8Array(total);
+      let offset = 0;
+      for (const chunk of chunks) {
+        out.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      return out;
+    }
+    const chunk = result.value;
+    if (!(chunk instanceof Uint8Array)) {
+      return fail(new TypeError('Body stream chunks must be Uint8Arrays'));
+    }
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      return fail(new TypeError(`The body stream exceeds the limit of ${maxBytes} bytes`));
+    }
+    chunks.push(chunk.slice());
+    return readerRead.call(reader).then(step);
+  };
+  return readerRead.call(reader).then(step);
+}
+
+export function isReadableStreamPrototype(proto) {
+  return proto === streamProto;
+}
+
+// TextEncoderStream (Encoding §5.4.5): strings in, UTF-8 bytes out. A high surrogate that ends a
+// chunk waits for the next one; one left at the end becomes U+FFFD.
+export class TextEncoderStream {
+  #transform;
+  #pendingHighSurrogate = null;
+
+  constructor() {
+    this.#transform = new TransformStream({
+      transform: (chunk, controller) => {
+        let input = toDOMString(chunk);
+        if (this.#pendingHighSurrogate !== null) {
+          input = this.#pendingHighSurrogate + input;
+          this.#pendingHighSurrogate = null;
+        }
+        const last = input.charCodeAt(input.length - 1);
+        if (last >= 0xD800 && last <= 0xDBFF) {
+          this.#pendingHighSurrogate = input[input.length - 1];
+          input = input.slice(0, -1);
+        }
+        if (input !== '') controller.enqueue(utf8Encode(input));
+      },
+      flush: (controller) => {
+        if (this.#pendingHighSurrogate !== null) {
+          controller.enqueue(new Uint8Array([0xEF, 0xBF, 0xBD]));
+        }
+      },
+    });
+  }
+
+  get encoding() {
+    this.#transform;  // brand check
+    return 'utf-8';
+  }
+  get readable() {
+    return this.#transform.readable;
+  }
+  get writable() {
+    return this.#transform.writable;
+  }
+}
+
+// TextDecoderStream (Encoding §5.4.4): BufferSource chunks in, strings out, through a streaming
+// TextDecoder.
+export class TextDecoderStream {
+  #decoder;
+  #transform;
+
+  constructor(label = 'utf-8', options = undefined) {
+    let decoder;
+    try {
+      decoder = new TextDecoder(label, options);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new RangeError(e.message.replace(`'TextDecoder'`, `'TextDecoderStream'`));
+      }
+      throw e;
+    }
+    this.#decoder = decoder;
+    this.#transform = new TransformStream({
+      transform: (chunk, controller) => {
+        const bytes = bufferSourceBytes(chunk, true);
+        if (bytes === undefined) {
+          throw new TypeError(`TextDecoderStream: the chunk is not an ArrayBuffer or ArrayBufferView`);
+        }
+        const text = decoder.decode(bytes, {stream: true});
+        if (text !== '') controller.enqueue(text);
+      },
+      flush: (controller) => {
+        const text = decoder.decode();
+        if (text !== '') controller.enqueue(text);
+      },
+    });
+  }
+
+  get encoding() {
+    return this.#decoder.encoding;
+  }
+  get fatal() {
+    return this.#decoder.fatal;
+  }
+  get ignoreBOM() {
+    return this.#decoder.ignoreBOM;
+  }
+  get readable() {
+    return this.#transform.readable;
+  }
+  get writable() {
+    return this.#transform.writable;
+  }
+}
