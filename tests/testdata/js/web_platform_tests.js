@@ -199,6 +199,14 @@ group('Blob', (test) => {
     new Uint8Array(buf)[0] = 65;
     eq(await b.text(), '0123456789');
   });
+  test('stream() is a byte stream of a copy', async () => {
+    const b = new Blob(['stream me']);
+    eq(await new Response(b.stream()).text(), 'stream me');
+    const reader = b.stream().getReader({mode: 'byob'});
+    const {value} = await reader.read(new Uint8Array(6));
+    eq(new TextDecoder().decode(value), 'stream');
+    eq(await b.text(), 'stream me', 'the blob keeps its bytes');
+  });
   test('File has a name and lastModified', () => {
     const f = new File(['x'], 'a/b.txt', {type: 'text/plain', lastModified: 42});
     eq(f.name, 'a/b.txt');
