@@ -179,7 +179,11 @@ function finishParts(collected, endings) {
     if (typeof c !== 'string') return c;
     return utf8Encode(endings === 'native' ? toNativeLineEndings(c) : c);
   });
-  if (chunks.length === 1) return chunks[0];
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
+}
+
+// The chunks (Uint8Arrays) one after another in a new Uint8Array.
+export function concatBytes(chunks) {
   let total = 0;
   for (const c of chunks) total += c.byteLength;
   const out = new Uint8Array(total);

@@ -7,7 +7,7 @@
 // one ended and compares at most the boundary's length (1 to 70 bytes, RFC 2046) at each start
 // byte it finds. Any malformation is a TypeError.
 
-import {blobInternals} from './blob.js';
+import {blobInternals, concatBytes} from './blob.js';
 import {utf8Encode} from './encoding.js';
 import {nativeRandomFill, nativeUtf8Decode} from './native.js';
 import {URLSearchParams} from './url.js';
@@ -274,11 +274,7 @@ function newBoundary() {
 export function serializeMultipart(formData) {
   const boundary = newBoundary();
   const chunks = [];
-  let total = 0;
-  const add = (bytes) => {
-    chunks.push(bytes);
-    total += bytes.byteLength;
-  };
+  const add = (bytes) => chunks.push(bytes);
   for (const [rawName, value] of formDataInternals.entries(formData)) {
     const name = escapeName(rawName.replace(crlfRe, '\r\n'));
     let head = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"`;
@@ -293,13 +289,7 @@ export function serializeMultipart(formData) {
     add(utf8Encode('\r\n'));
   }
   add(utf8Encode(`--${boundary}--\r\n`));
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return [out, `multipart/form-data; boundary=${boundary}`];
+  return [concatBytes(chunks), `multipart/form-data; boundary=${boundary}`];
 }
 
 // ---- parsing bodies as forms ----
