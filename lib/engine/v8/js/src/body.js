@@ -19,12 +19,15 @@ import {
   readAllBytes,
   ReadableStream,
   streamOfBytes,
+  TransformStream,
 } from './streams.js';
+import {structuredClone} from './structured_clone.js';
 import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
 import {isURLSearchParams} from './url.js';
 
 const isView = ArrayBuffer.isView;
 const tee = ReadableStream.prototype.tee;
+const pipeThrough = ReadableStream.prototype.pipeThrough;
 const getReader = ReadableStream.prototype.getReader;
 
 // Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
@@ -51,10 +54,18 @@ export function sourceStream(source, usedFlag) {
   return stream;
 }
 
-// Clone's half of a body: [source for the original, source for the clone].
+// Clone's half of a body: [source for the original, source for the clone]. A stream is teed, and
+// the clone's branch carries copies of the chunks (Fetch tees with cloneForBranch2), so that
+// neither side sees the other change a chunk.
 export function cloneSource(source) {
   if (!isStreamSource(source)) return [source, source];
-  return tee.call(source);
+  const [original, clone] = tee.call(source);
+  const copies = new TransformStream({
+    transform(chunk, controller) {
+      controller.enqueue(structuredClone(chunk));
+    },
+  });
+  return [original, pipeThrough.call(clone, copies)];
 }
 
 export const kTextPlain = 'text/plain;charset=UTF-8';

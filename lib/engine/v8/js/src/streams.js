@@ -46,7 +46,6 @@ const readerRead = ReadableStreamDefaultReader.prototype.read;
 const readerRelease = ReadableStreamDefaultReader.prototype.releaseLock;
 const readerCancel = ReadableStreamDefaultReader.prototype.cancel;
 const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStream.prototype, 'locked').get;
-const streamProto = ReadableStream.prototype;
 
 export function isReadableStream(value) {
   if (typeof value !== 'object' || value === null) return false;
@@ -120,10 +119,6 @@ export function readAllBytes(stream, maxBytes = Infinity) {
     return readerRead.call(reader).then(step);
   };
   return readerRead.call(reader).then(step);
-}
-
-export function isReadableStreamPrototype(proto) {
-  return proto === streamProto;
 }
 
 // TextEncoderStream (Encoding §5.4.5): strings in, UTF-8 bytes out. A high surrogate that ends a
