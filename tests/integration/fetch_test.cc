@@ -47,6 +47,15 @@ void Routes(httplib::Server& server) {
   server.Delete("/echo", echo);
   server.Patch("/echo", echo);
   server.Get("/method", echo);
+  // cpp-httplib parses a multipart/form-data body into req.files; this lists its parts.
+  server.Post("/form", [](const httplib::Request& req, httplib::Response& res) {
+    std::string out = absl::StrCat(req.get_header_value("Content-Type").substr(0, 30), "|");
+    for (const auto& [key, part] : req.files) {
+      absl::StrAppend(&out, key, "=", part.content, " (", part.filename, ", ", part.content_type,
+                      ")|");
+    }
+    res.set_content(out, "text/plain");
+  });
   server.Get("/binary", [](const httplib::Request&, httplib::Response& res) {
     std::string bytes;
     for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
@@ -368,6 +377,47 @@ TEST_F(FetchTest, TimeoutsRaceATimerOrHitTheWallLimit) {
       Run(*allowed_engine_, "return (await fetch(`${base}/slow?ms=3000`)).text();", limits);
   EXPECT_EQ(r.outcome, Outcome::kExceededWallTime) << r.error;
   EXPECT_LT(r.usage.wall_us, 2'000'000);
+}
+
+TEST_F(FetchTest, AnAbortSignalRejectsWithItsReasonAndDropsTheTransfer) {
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Body(*allowed_engine_, R"(
+      try {
+        await fetch(`${base}/slow?ms=3000`, {signal: AbortSignal.timeout(100)});
+        return 'fetched';
+      } catch (e) {
+        const after = await (await fetch(`${base}/hello`)).text();
+        return `${e.name} ${after}`;
+      })"),
+            "TimeoutError hello from upstream");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // The aborted transfer is gone from the event loop: a promise nothing else can settle ends the
+  // request at once instead of after the 3 s upstream.
+  start = std::chrono::steady_clock::now();
+  InvokeResult r = Run(*allowed_engine_, R"(
+      const c = new AbortController();
+      const p = fetch(`${base}/slow?ms=3000`, {signal: c.signal});
+      setTimeout(() => c.abort(new Error('stopped')), 50);
+      try { await p; } catch (e) { console.log(e.message); }
+      await new Promise(() => {});)");
+  EXPECT_EQ(r.outcome, Outcome::kException) << r.error;
+  EXPECT_THAT(r.error, HasSubstr("never complete"));
+  ASSERT_FALSE(r.console.empty());
+  EXPECT_EQ(r.console[0].text, "stopped");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST_F(FetchTest, FormDataAndBlobBodiesGoOutWithTheirContentTypes) {
+  EXPECT_EQ(Body(*allowed_engine_, R"(
+      const f = new FormData();
+      f.append('k', 'v');
+      f.append('up', new File(['data'], 'a.txt', {type: 'text/plain'}));
+      const multipart = await (await fetch(`${base}/form`, {method: 'POST', body: f})).text();
+      const blob = await (await fetch(`${base}/echo`, {method: 'POST',
+          body: new Blob(['<a/>'], {type: 'application/xml'})})).text();
+      return `${multipart}\n${blob}`;)"),
+            "multipart/form-data; boundary=|k=v (, )|up=data (a.txt, text/plain)|\n"
+            "POST 4 application/xml |<a/>");
 }
 
 TEST_F(FetchTest, FiftyConcurrentRequestsWaitingOnUpstreamOverlapAndMeterNoWait) {

@@ -81,6 +81,16 @@ v8::MaybeLocal<v8::Promise> EventLoop::Fetch(v8::Local<v8::Context> context,
   return resolver->GetPromise();
 }
 
+void EventLoop::CancelFetch(v8::Local<v8::Promise> promise) {
+  // At most `subrequests` fetches are pending, so a scan is cheap.
+  for (auto it = fetches_.begin(); it != fetches_.end(); ++it) {
+    if (it->second.Get(isolate_)->GetPromise() != promise) continue;
+    if (client_ != nullptr) client_->Cancel(it->first);
+    fetches_.erase(it);
+    return;
+  }
+}
+
 void EventLoop::WaitUntil(v8::Local<v8::Promise> promise) {
   wait_until_.push_back({v8::Global<v8::Promise>(isolate_, promise), false});
 }

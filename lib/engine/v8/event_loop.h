@@ -55,6 +55,10 @@ class EventLoop {
   // bad URL).
   v8::MaybeLocal<v8::Promise> Fetch(v8::Local<v8::Context> context, OutboundRequest request);
 
+  // Abandons the transfer behind `promise` (one Fetch() returned): its connection is closed and
+  // the promise never settles. Does nothing for a promise already settled or not from Fetch().
+  void CancelFetch(v8::Local<v8::Promise> promise);
+
   // ctx.waitUntil(promise).
   void WaitUntil(v8::Local<v8::Promise> promise);
 

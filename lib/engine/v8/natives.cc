@@ -324,6 +324,39 @@ void Fetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
   }
 }
 
+// cancelFetch(promise): abandons the transfer behind a promise fetch() returned (an aborted
+// fetch); the promise never settles. Outside its request, or once settled, it does nothing.
+void CancelFetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  IsolateState* state = StateOf(info.GetIsolate());
+  if (state == nullptr || state->loop == nullptr || !info[0]->IsPromise()) return;
+  state->loop->CancelFetch(info[0].As<v8::Promise>());
+}
+
+// The time origin of performance.now(): when the engine first installed its natives (building
+// the startup snapshot, before any script runs), on the steady clock and as wall time.
+struct TimeOrigin {
+  int64_t steady_ns = EventLoop::SteadyNanos();
+  double unix_ms = absl::ToUnixMicros(absl::Now()) / 1000.0;
+};
+const TimeOrigin& Origin() {
+  static const TimeOrigin origin;
+  return origin;
+}
+
+// monotonicNow() -> milliseconds since the time origin, in steps of 100 µs: the resolution
+// browsers give documents that are not cross-origin isolated, since tenants share this process
+// and a finer clock would sharpen timing side channels between them.
+void MonotonicNow(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  constexpr int64_t kStepNs = 100'000;
+  const int64_t elapsed = EventLoop::SteadyNanos() - Origin().steady_ns;
+  info.GetReturnValue().Set(static_cast<double>(elapsed / kStepNs * kStepNs) / 1e6);
+}
+
+// timeOrigin() -> the time origin in milliseconds since the Unix epoch.
+void TimeOriginMs(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  info.GetReturnValue().Set(Origin().unix_ms);
+}
+
 // waitUntil(promise): outside a request (a ctx kept from an earlier one) it is ignored.
 void WaitUntil(const v8::FunctionCallbackInfo<v8::Value>& info) {
   IsolateState* state = IsolateStateOf(info.GetIsolate());
@@ -349,11 +382,15 @@ constexpr NativeFunction kNatives[] = {
     {"clearTimer", ClearTimer},
     {"fetch", Fetch},
     {"waitUntil", WaitUntil},
+    {"cancelFetch", CancelFetch},
+    {"monotonicNow", MonotonicNow},
+    {"timeOrigin", TimeOriginMs},
 };
 
 }  // namespace
 
 void Natives::Install(v8::Isolate* isolate, v8::Local<v8::Context> context) {
+  Origin();  // fixes the time origin before any script can read the clock
   v8::Local<v8::Object> natives = v8::Object::New(isolate);
   for (const NativeFunction& native : kNatives) {
     v8::Local<v8::String> name = v8::String::NewFromUtf8(isolate, native.name).ToLocalChecked();

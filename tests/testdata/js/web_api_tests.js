@@ -1,52 +1,10 @@
 // Spec-example tests of the web-API runtime, run inside the engine by
 // tests/unit/engine/v8/web_api_test.cc: GET /?group=NAME runs one group and answers one line per
-// test, "ok TITLE" or "FAIL TITLE: reason". Examples follow the WHATWG standards, MDN and the
-// web-platform-tests' assertions.
+// test, "ok TITLE" or "FAIL TITLE: reason" (test_groups.js). Examples follow the WHATWG
+// standards, MDN and the web-platform-tests' assertions.
 
-const groups = {};
-function group(name, body) {
-  groups[name] = body;
-}
+import {deepEq, eq, group, groupsHandler, ok, rejects, throws} from './test_groups.js';
 
-function fmt(v) {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'bigint') return `${v}n`;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-function eq(actual, expected, what = '') {
-  if (!Object.is(actual, expected)) throw new Error(`${what} expected ${fmt(expected)}, got ${fmt(actual)}`);
-}
-function deepEq(actual, expected, what = '') {
-  const a = JSON.stringify(actual), b = JSON.stringify(expected);
-  if (a !== b) throw new Error(`${what} expected ${b}, got ${a}`);
-}
-function ok(value, what = 'assertion') {
-  if (!value) throw new Error(`${what} failed`);
-}
-// Throws unless fn throws an error of the given constructor (and, for DOMException, name).
-function throws(fn, type, name = undefined) {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof type)) throw new Error(`threw ${e && e.name}: ${e && e.message}, expected ${type.name}`);
-    if (name !== undefined && e.name !== name) throw new Error(`threw ${e.name}, expected ${name}`);
-    return e;
-  }
-  throw new Error(`did not throw ${name ?? type.name}`);
-}
-async function rejects(promise, type) {
-  try {
-    await promise;
-  } catch (e) {
-    if (!(e instanceof type)) throw new Error(`rejected with ${e && e.name}, expected ${type.name}`);
-    return e;
-  }
-  throw new Error(`did not reject with ${type.name}`);
-}
 const bytes = (u8) => Array.from(u8);
 
 group('Globals', (test) => {
@@ -731,22 +689,4 @@ group('IncomingRequest', (test, request) => {
   });
 });
 
-export default {
-  async fetch(request) {
-    const name = new URL(request.url).searchParams.get('group');
-    const body = groups[name];
-    if (body === undefined) return new Response(`no group ${name}`, {status: 404});
-    const tests = [];
-    body((title, fn) => tests.push([title, fn]), request);
-    const lines = [];
-    for (const [title, fn] of tests) {
-      try {
-        await fn();
-        lines.push(`ok ${title}`);
-      } catch (e) {
-        lines.push(`FAIL ${title}: ${e && e.stack ? e.stack : e}`);
-      }
-    }
-    return lines.join('\n');
-  },
-};
+export default groupsHandler;

@@ -4,12 +4,18 @@
 #define COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "cosmo/javascript_engine.h"
 #include "engine/v8/v8_javascript_engine.h"
 #include "gtest/gtest.h"
@@ -71,6 +77,53 @@ inline std::string HeaderOf(const HttpResponse& response, const std::string& nam
     if (k == name) return v;
   }
   return "";
+}
+
+// A whole file's bytes, or "" when it cannot be read.
+inline std::string ReadTestFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs one group of a JavaScript test file under tests/testdata/js (one built on test_groups.js)
+// by sending `request` with `?group=GROUP` appended to its URL, and expects every test of the
+// group to pass. Returns the request's result for further checks.
+inline InvokeResult RunJsTestGroup(const std::string& file, const std::string& group,
+                                   HttpRequest request = Get("http://example.com/t")) {
+  const std::string dir = COSMO_SOURCE_DIR "/tests/testdata/js/";
+  const std::string source = ReadTestFile(dir + file);
+  const std::string harness = ReadTestFile(dir + "test_groups.js");
+  EXPECT_FALSE(source.empty() || harness.empty()) << "cannot read " << dir << file;
+  Manifest manifest = JsManifest(source);
+  manifest.files["test_groups.js"] = harness;
+  ScriptLimits limits;
+  limits.cpu_per_request = absl::Seconds(10);  // whole groups run in one request
+  auto instance = Start(SharedEngine(), manifest, limits);
+  EXPECT_TRUE(instance.ok()) << instance.status();
+  if (!instance.ok()) return {};
+  absl::StrAppend(&request.url, "?group=", group);
+  InvokeResult result = (*instance)->Invoke(request);
+  EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.status, 200) << result.response.body;
+  int passed = 0;
+  std::vector<std::string> failures;
+  for (absl::string_view line : absl::StrSplit(result.response.body, '\n')) {
+    if (absl::StartsWith(line, "ok ")) {
+      ++passed;
+    } else if (absl::StartsWith(line, "FAIL ")) {
+      failures.emplace_back(line);
+    } else if (!failures.empty()) {
+      absl::StrAppend(&failures.back(), "\n", line);  // a stack trace line
+    }
+  }
+  EXPECT_GT(passed, 0) << result.response.body;
+  EXPECT_TRUE(failures.empty()) << group << ": " << passed << " passed, " << failures.size()
+                                << " failed:\n"
+                                << absl::StrJoin(failures, "\n");
+  return result;
 }
 
 }  // namespace cosmo::v8engine::testing

@@ -2,9 +2,7 @@
 // own examples. The assertions live in tests/testdata/js/web_api_tests.js, a handler that runs one
 // group of tests per request and answers "ok TITLE" / "FAIL TITLE: reason" lines; console output
 // and the handler-to-HTTP contract (responseParts) are checked here, on the InvokeResult.
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,17 +26,9 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::StartsWith;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::unique_ptr<Instance> MustStart(const std::string& source) {
   ScriptLimits limits;
-  limits.cpu_per_request = absl::Seconds(5);  // whole test groups run in one request
+  limits.cpu_per_request = absl::Seconds(5);
   auto instance = Start(SharedEngine(), JsManifest(source), limits);
   EXPECT_TRUE(instance.ok()) << instance.status();
   return instance.ok() ? std::move(*instance) : nullptr;
@@ -46,33 +36,11 @@ std::unique_ptr<Instance> MustStart(const std::string& source) {
 
 // Runs one group of web_api_tests.js and expects every test in it to pass.
 void RunGroup(const std::string& group) {
-  const std::string path = COSMO_SOURCE_DIR "/tests/testdata/js/web_api_tests.js";
-  const std::string source = ReadFile(path);
-  ASSERT_FALSE(source.empty()) << "cannot read " << path;
-  auto instance = MustStart(source);
-  ASSERT_NE(instance, nullptr);
-  HttpRequest request = Get(absl::StrCat("http://example.com/in?group=", group));
+  HttpRequest request = Get("http://example.com/in");
   request.method = "POST";
   request.headers = {{"X-A", "1"}, {"X-Mixed-Case", "Value"}, {"x-a", "2"}};
   request.body = "payload \xC3\xA9";
-  InvokeResult result = instance->Invoke(request);
-  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
-  ASSERT_EQ(result.response.status, 200) << result.response.body;
-  int passed = 0;
-  std::vector<std::string> failures;
-  for (absl::string_view line : absl::StrSplit(result.response.body, '\n')) {
-    if (absl::StartsWith(line, "ok ")) {
-      ++passed;
-    } else if (absl::StartsWith(line, "FAIL ")) {
-      failures.emplace_back(line);
-    } else if (!failures.empty()) {
-      absl::StrAppend(&failures.back(), "\n", line);  // a stack trace line
-    }
-  }
-  EXPECT_GT(passed, 0) << result.response.body;
-  EXPECT_TRUE(failures.empty()) << group << ": " << passed << " passed, " << failures.size()
-                                << " failed:\n"
-                                << absl::StrJoin(failures, "\n");
+  testing::RunJsTestGroup("web_api_tests.js", group, request);
 }
 
 TEST(WebApiTest, GlobalsAreInstalledWithWebIdlShapes) { RunGroup("Globals"); }

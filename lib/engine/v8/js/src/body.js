@@ -4,10 +4,14 @@
 // `new Response("hi")` costs nothing), a Uint8Array the body owns, or a ReadableStream. Buffered
 // sources stay buffered until a script reads `body`: only then is a stream made of them (and it
 // replaces the source). text(), json(), arrayBuffer() and bytes() read a buffered source directly
-// and a stream to its end. A body can be consumed once; clones share an immutable buffer, or tee
+// and a stream to its end; blob() and formData() likewise, then make a Blob or parse the form
+// the Content-Type names. A body can be consumed once; clones share an immutable buffer, or tee
 // the stream.
 
+import {blobInternals} from './blob.js';
 import {utf8Decode, utf8Encode} from './encoding.js';
+import {formDataInternals, parseFormBody, parseMimeType, serializeMimeType,
+        serializeMultipart} from './form_data.js';
 import {
   isReadableStream,
   isStreamDisturbed,
@@ -69,13 +73,18 @@ const kFormUrlEncoded = 'application/x-www-form-urlencoded;charset=UTF-8';
 
 // Fetch "extract a body" for the body types of this runtime: returns [source, contentType].
 // BodyInit is (ReadableStream or Blob or BufferSource or FormData or URLSearchParams or
-// USVString); without blobs and forms here, any other object converts to a string.
+// USVString); any other object converts to a string. A FormData becomes multipart/form-data with a
+// fresh boundary; a Blob's type (when not empty) is the content type.
 export function extractBody(init) {
   if (typeof init === 'string') return [init, kTextPlain];
   if (typeof init === 'object' && init !== null) {
     const bytes = bufferSourceBytes(init, false);
     if (bytes !== undefined) return [bytes.slice(), null];
     if (isURLSearchParams(init)) return [init.toString(), kFormUrlEncoded];
+    if (blobInternals.is(init)) {
+      return [blobInternals.bytes(init).slice(), init.type === '' ? null : init.type];
+    }
+    if (formDataInternals.is(init)) return serializeMultipart(init);
     if (isReadableStream(init)) {
       if (isStreamLocked(init) || isStreamDisturbed(init)) {
         throw new TypeError('The body stream is locked or has been read from');
@@ -90,26 +99,28 @@ function bodyUsedError(what) {
   return new TypeError(`Failed to execute '${what}': body stream already read`);
 }
 
-// Defines arrayBuffer(), bytes(), json() and text() on `cls.prototype` as a class would (methods,
-// not constructors; defineInterface() then gives them Web IDL's attributes). `isUsed(object)` and `take(object)` read and take the
-// object's body; both throw a TypeError for an object that is not a `cls` (their private-field
-// access does), which the methods turn into a rejected promise, as Web IDL wants of
-// promise-returning operations.
-export function defineBodyMethods(cls, isUsed, take) {
-  for (const kind of ['arrayBuffer', 'bytes', 'json', 'text']) {
+// Defines arrayBuffer(), blob(), bytes(), formData(), json() and text() on `cls.prototype` as a
+// class would (methods, not constructors; defineInterface() then gives them Web IDL's
+// attributes). `isUsed(object)` and `take(object)` read and take the object's body;
+// `contentType(object)` is its Content-Type header value or null. They throw a TypeError for an
+// object that is not a `cls` (their private-field access does), which the methods turn into a
+// rejected promise, as Web IDL wants of promise-returning operations.
+export function defineBodyMethods(cls, isUsed, take, contentType) {
+  for (const kind of ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']) {
     const method = {
       [kind]() {
         try {
           if (isUsed(this)) return Promise.reject(bodyUsedError(`${kind}' on '${cls.name}`));
+          const type = kind === 'blob' || kind === 'formData' ? contentType(this) : null;
           const source = take(this);
           if (isStreamSource(source)) {
             if (isStreamLocked(source)) {
               return Promise.reject(new TypeError(
                   `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));
             }
-            return readAllBytes(source).then((bytes) => readBody(bytes, kind));
+            return readAllBytes(source).then((bytes) => readBody(bytes, kind, type));
           }
-          return Promise.resolve(readBody(source, kind));
+          return Promise.resolve(readBody(source, kind, type));
         } catch (e) {
           return Promise.reject(e);
         }
@@ -120,9 +131,20 @@ export function defineBodyMethods(cls, isUsed, take) {
   }
 }
 
-// The value of one of the body-reading methods, from a body's source.
-function readBody(source, kind) {
+// Fetch "get the MIME type", serialized, or '' when there is none.
+function blobType(contentType) {
+  const mime = contentType === null ? null : parseMimeType(contentType);
+  return mime === null ? '' : serializeMimeType(mime);
+}
+
+// The value of one of the body-reading methods, from a buffered source (and, for blob() and
+// formData(), the Content-Type).
+function readBody(source, kind, contentType) {
   switch (kind) {
+    case 'blob':
+      return blobInternals.create(bodyBytes(source), blobType(contentType));
+    case 'formData':
+      return parseFormBody(bodyBytes(source), contentType);
     case 'text':
       return bodyText(source);
     case 'json':

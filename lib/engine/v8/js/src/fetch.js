@@ -7,9 +7,14 @@
 // without a body, Authorization dropped across origins), 'error' (a redirect rejects) and
 // 'manual' (the 3xx response is returned as it came, like Workers). Bodies are buffered both
 // ways. Every failure rejects with a TypeError whose message says why.
+//
+// A request's AbortSignal (init.signal, or the input Request's) rejects the promise with the
+// signal's reason: at once when it is already aborted, else when it aborts, which also abandons
+// the transfer under way (the engine closes its connection).
 
+import {abortSignalInternals} from './abort.js';
 import {isStreamSource} from './body.js';
-import {nativeFetch} from './native.js';
+import {nativeCancelFetch, nativeFetch} from './native.js';
 import {Request, requestInternals} from './request.js';
 import {responseInternals} from './response.js';
 import {readAllBytes} from './streams.js';
@@ -33,11 +38,35 @@ function withoutNames(flat, names) {
   return out;
 }
 
-export async function fetch(input, init = undefined) {
-  if (arguments.length < 1) {
-    throw new TypeError(`Failed to execute 'fetch': 1 argument required, but only 0 present.`);
+export function fetch(input, init = undefined) {
+  let request, signal;
+  try {
+    if (arguments.length < 1) {
+      throw new TypeError(`Failed to execute 'fetch': 1 argument required, but only 0 present.`);
+    }
+    request = new Request(input, init);
+    signal = requestInternals.signal(request);
+    if (signal !== null && signal.aborted) throw abortSignalInternals.reason(signal);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const request = new Request(input, init);
+  if (signal === null) return exchange(request, null);
+  return new Promise((resolve, reject) => {
+    const transfer = {pending: null};
+    const onAbort = () => {
+      if (transfer.pending !== null) nativeCancelFetch(transfer.pending);
+      reject(abortSignalInternals.reason(signal));
+    };
+    abortSignalInternals.add(signal, onAbort);
+    exchange(request, transfer).then(resolve, reject).finally(() => {
+      abortSignalInternals.remove(signal, onAbort);
+    });
+  });
+}
+
+// The request's exchanges, redirects followed. `transfer.pending`, when given, is kept set to the
+// native promise of the exchange under way.
+async function exchange(request, transfer) {
   const mode = request.redirect;
   let method = request.method;
   let url = request.url;
@@ -46,8 +75,10 @@ export async function fetch(input, init = undefined) {
   // The engine's client sends bodies whole: a stream is read to its end first.
   if (isStreamSource(body)) body = await readAllBytes(body);
   for (let redirects = 0;; redirects++) {
-    const [status, statusText, responseHeaders, bytes] =
-        await nativeFetch(method, url, headers, body);
+    const pending = nativeFetch(method, url, headers, body);
+    if (transfer !== null) transfer.pending = pending;
+    const [status, statusText, responseHeaders, bytes] = await pending;
+    if (transfer !== null) transfer.pending = null;
     const location = redirectStatuses.has(status) ? headerValue(responseHeaders, 'location') : null;
     if (location === null || mode === 'manual') {
       return responseInternals.fromNetwork(status, statusText, responseHeaders, bytes, url,

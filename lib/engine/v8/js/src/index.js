@@ -1,27 +1,36 @@
-// CosmoCompute's JavaScript runtime: the web APIs of docs/javascript.md, evaluated once into the V8
-// startup snapshot's context (which holds only ECMAScript's builtins), as one classic script.
+// CosmoCompute's JavaScript runtime: the web APIs docs/javascript.md lists, evaluated once into
+// the V8 startup snapshot's context (which holds only ECMAScript's builtins), as one classic
+// script.
 //
 // Order matters only at the top: native.js takes the host's natives off the global object first,
 // and url.js makes TextEncoder/TextDecoder global before whatwg-url loads.
 
 import './native.js';
 import './es_shims.js';
+import {AbortController, AbortSignal} from './abort.js';
 import {atob, btoa} from './base64.js';
+import {Blob, File, blobInternals} from './blob.js';
 import {console} from './console.js';
 import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
 import {DOMException, isDOMException} from './dom_exception.js';
 import {TextDecoder, TextEncoder} from './encoding.js';
+import {CustomEvent, ErrorEvent, Event, EventTarget, globalEventTarget} from './events.js';
 import {fetch} from './fetch.js';
+import {FileReader, ProgressEvent} from './file_reader.js';
+import {FormData, formDataInternals} from './form_data.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
 import {queueMicrotask} from './microtask.js';
+import {Navigator, navigator} from './navigator.js';
+import {Performance, performance} from './performance.js';
 import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
 import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
+import {URLPattern} from './url_pattern.js';
 import {defineGlobalFunction, defineInterface} from './webidl.js';
 
 const global = globalThis;
@@ -33,6 +42,20 @@ defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
 defineInterface(global, Crypto);
+defineInterface(global, Event);
+defineInterface(global, CustomEvent);
+defineInterface(global, ErrorEvent);
+defineInterface(global, EventTarget);
+defineInterface(global, AbortController);
+defineInterface(global, AbortSignal);
+defineInterface(global, Blob);
+defineInterface(global, File);
+defineInterface(global, FormData);
+defineInterface(global, FileReader);
+defineInterface(global, ProgressEvent);
+defineInterface(global, Performance);
+defineInterface(global, Navigator);
+defineInterface(global, URLPattern);
 // WHATWG Streams and the encoding streams.
 const streamInterfaces = [
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
@@ -59,6 +82,22 @@ Object.defineProperty(global, 'console',
                       {value: console, writable: true, enumerable: false, configurable: true});
 Object.defineProperty(global, 'crypto',
                       {value: crypto, writable: true, enumerable: true, configurable: true});
+// The global scope is an EventTarget in workers and in Workers; its listeners live on a hidden
+// target, since the global object itself cannot inherit from EventTarget.prototype here.
+const globalTarget = new EventTarget();
+globalEventTarget.target = globalTarget;
+for (const name of ['addEventListener', 'removeEventListener', 'dispatchEvent']) {
+  const method = EventTarget.prototype[name];
+  defineGlobalFunction(global, name, {
+    [name](...args) {
+      return method.apply(globalTarget, args);
+    },
+  }[name]);
+}
+// [Replaceable] readonly attributes of the global scope.
+for (const [name, value] of [['performance', performance], ['navigator', navigator]]) {
+  Object.defineProperty(global, name, {value, writable: true, enumerable: true, configurable: true});
+}
 // Configurable so that the engine, once it has taken the functions it calls, can delete it.
 Object.defineProperty(global, '__cosmo_dispatch',
                       {value: dispatch, writable: false, enumerable: false, configurable: true});
@@ -68,6 +107,8 @@ platformObjectChecks.push(
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
         isDOMException(v),
+    (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
+        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v),
     (v) => streamInterfaces.some((name) => v instanceof streams[name]));
 
 // How console shows the runtime's objects (Node shows its own in the same way).
@@ -107,6 +148,34 @@ hook(URL.prototype, (u) => {
       entries: ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port',
                 'pathname', 'search', 'searchParams', 'hash'].map((k) => [k, u[k]]),
     };
+  } catch {
+    return undefined;
+  }
+});
+hook(Blob.prototype, (b) => {
+  if (!blobInternals.is(b)) return undefined;
+  const entries = [['size', b.size], ['type', b.type]];
+  if (blobInternals.isFile(b)) entries.push(['name', b.name], ['lastModified', b.lastModified]);
+  return {name: blobInternals.isFile(b) ? 'File' : 'Blob', entries};
+});
+hook(FormData.prototype, (f) => {
+  if (!formDataInternals.is(f)) return undefined;
+  return {name: 'FormData', entries: formDataInternals.entries(f).slice(), kind: 'map'};
+});
+hook(Event.prototype, (e) => {
+  try {
+    return {
+      name: e.constructor?.name || 'Event',
+      entries: [['type', e.type], ['defaultPrevented', e.defaultPrevented],
+                ['cancelable', e.cancelable], ['timeStamp', e.timeStamp]],
+    };
+  } catch {
+    return undefined;
+  }
+});
+hook(AbortSignal.prototype, (s) => {
+  try {
+    return {name: 'AbortSignal', entries: [['aborted', s.aborted], ['reason', s.reason]]};
   } catch {
     return undefined;
   }

@@ -1,8 +1,8 @@
 // queueMicrotask (HTML §8.7): runs the callback as a microtask. An exception it throws is
-// reported (logged as an uncaught error), not turned into an unhandled rejection.
+// reported (an `error` event at the global scope, logged as uncaught unless a listener cancels
+// it), not turned into an unhandled rejection.
 
-import {nativeLog} from './native.js';
-import {inspect} from './inspect.js';
+import {reportException} from './events.js';
 import {requiredArguments} from './webidl.js';
 
 const resolved = Promise.resolve();
@@ -17,7 +17,7 @@ export function queueMicrotask(callback) {
     try {
       callback();
     } catch (e) {
-      nativeLog(4, `Uncaught ${inspect(e)}`);
+      reportException(e);
     }
   });
 }

@@ -33,3 +33,10 @@ export const nativeClearTimer = native.clearTimer;
 export const nativeFetch = native.fetch;
 // waitUntil(promise): ctx.waitUntil of the running request.
 export const nativeWaitUntil = native.waitUntil;
+// monotonicNow() -> milliseconds since the engine's time origin (monotonic, 100 µs steps);
+// timeOrigin() -> that origin as milliseconds since the Unix epoch.
+export const nativeMonotonicNow = native.monotonicNow;
+export const nativeTimeOrigin = native.timeOrigin;
+// cancelFetch(promise): abandons the transfer behind a promise nativeFetch returned; the promise
+// then never settles. Does nothing for a settled or unknown promise.
+export const nativeCancelFetch = native.cancelFetch;

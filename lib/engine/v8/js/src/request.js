@@ -7,10 +7,12 @@
 // makes a mutable copy.
 //
 // `body` is a ReadableStream made on first read for a buffered body (body.js); `new Request(url,
-// {body: stream})` takes a stream (with or without `duplex: 'half'`, as in Workers). Not provided:
-// `signal`, and the browser-only members (mode, credentials, cache, referrer, integrity, ...),
-// which mean nothing on a server.
+// {body: stream})` takes a stream (with or without `duplex: 'half'`, as in Workers). `signal`
+// follows the init's signal (or the input request's) as a dependent AbortSignal, made only when
+// there is one to follow or when a script reads it. Not provided: the browser-only members (mode,
+// credentials, cache, referrer, integrity, ...), which mean nothing on a server.
 
+import {AbortSignal, abortSignalInternals} from './abort.js';
 import {
   cloneSource,
   defineBodyMethods,
@@ -45,6 +47,7 @@ export const requestInternals = {
   headerList: undefined,  // (request) -> flat header list (live; do not modify)
   // (request) -> body source (string | Uint8Array | ReadableStream | null); marks it used
   takeBody: undefined,
+  signal: undefined,  // (request) -> its AbortSignal, or null when it has none to follow
 };
 
 const kHost = {};
@@ -58,6 +61,7 @@ export class Request {
   #body;
   #bodyUsed = false;
   #redirect = 'follow';
+  #signal = null;
 
   constructor(input, init = undefined) {
     if (input === kHost) {
@@ -98,12 +102,17 @@ export class Request {
     }
 
     // Dictionary members in lexicographic order, each read once.
-    let initBody, initHeaders, initMethod, initRedirect;
+    let initBody, initHeaders, initMethod, initRedirect, initSignal;
     if (dict !== undefined) {
       initBody = dict.body;
       initHeaders = dict.headers;
       initMethod = dict.method;
       initRedirect = dict.redirect;
+      initSignal = dict.signal;
+      if (initSignal !== undefined && initSignal !== null && !abortSignalInternals.is(initSignal)) {
+        throw new TypeError(`Failed to construct 'Request': member signal is not of type` +
+                            ` AbortSignal.`);
+      }
     }
     if (initMethod !== undefined) {
       this.#method = normalizeMethod(toByteString(initMethod, 'method'));
@@ -116,6 +125,10 @@ export class Request {
       }
       this.#redirect = mode;
     }
+
+    const followed = initSignal !== undefined ? initSignal :
+                                                inputRequest !== null ? inputRequest.#signal : null;
+    if (followed !== null) this.#signal = AbortSignal.any([followed]);
 
     let headers;
     if (initHeaders !== undefined) {
@@ -194,6 +207,11 @@ export class Request {
     return sourceUsed(this.#body, this.#bodyUsed);
   }
 
+  get signal() {
+    if (this.#signal === null) this.#signal = AbortSignal.any([]);
+    return this.#signal;
+  }
+
   clone() {
     if (this.bodyUsed) {
       throw new TypeError(`Failed to execute 'clone' on 'Request': Request body is already used`);
@@ -203,6 +221,7 @@ export class Request {
     const copy = new Request(kHost, this.#method, this.url, null, body);
     copy.#urlChecked = true;
     copy.#redirect = this.#redirect;
+    if (this.#signal !== null) copy.#signal = AbortSignal.any([this.#signal]);
     copy.#headers = headersInternals.copy(this.headers, headersInternals.guard(this.headers));
     return copy;
   }
@@ -217,11 +236,13 @@ export class Request {
       if (body !== null) r.#bodyUsed = true;
       return body;
     };
-    defineBodyMethods(this, (r) => sourceUsed(r.#body, r.#bodyUsed), takeBody);
+    defineBodyMethods(this, (r) => sourceUsed(r.#body, r.#bodyUsed), takeBody,
+                      (r) => r.headers.get('content-type'));
     requestInternals.is = (value) => isObject(value) && #method in value;
     requestInternals.fromHost = (method, url, headers, body) =>
         new Request(kHost, method, url, headers, body);
     requestInternals.headerList = (r) => r.#headerList();
+    requestInternals.signal = (r) => r.#signal;
     requestInternals.takeBody = (r) => {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);

@@ -193,7 +193,7 @@ export class Response {
       const body = r.#body;
       if (body !== null) r.#bodyUsed = true;
       return body;
-    });
+    }, (r) => r.headers.get('content-type'));
     responseInternals.is = (value) => typeof value === 'object' && value !== null && #type in value;
     responseInternals.fromNetwork = (status, statusText, headers, bytes, url, redirected) => {
       const r = new Response(kInternal);

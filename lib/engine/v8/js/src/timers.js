@@ -2,10 +2,11 @@
 // event loop. Timers live as long as the request that set them: the request ends when its
 // response is ready and its ctx.waitUntil work is done, and pending timers are dropped then (they
 // never fire in a later request). They exist only while a request is handled; at a module's top
-// level they throw, as in Workers. A callback's exception is logged as uncaught.
+// level they throw, as in Workers. A callback's exception is reported (an `error` event at the
+// global scope, logged as uncaught unless a listener cancels it).
 
-import {inspect} from './inspect.js';
-import {nativeClearTimer, nativeLog, nativeSetTimer} from './native.js';
+import {reportException} from './events.js';
+import {nativeClearTimer, nativeSetTimer} from './native.js';
 
 function schedule(name, handler, timeout, args, repeat) {
   if (typeof handler !== 'function') {
@@ -16,7 +17,7 @@ function schedule(name, handler, timeout, args, repeat) {
     try {
       handler(...args);
     } catch (e) {
-      nativeLog(4, `Uncaught ${inspect(e)}`);
+      reportException(e);
     }
   };
   return nativeSetTimer(callback, Number(timeout) || 0, repeat);

@@ -3,6 +3,9 @@
 // compilers).
 //
 //   node tools/build.mjs --out runtime.js [--cc runtime_source.cc] [--depfile runtime.d]
+//                        [--version X.Y.Z]
+//
+// --version is the project's version, which navigator.userAgent reports (COSMO_VERSION in src/).
 //
 // Target chrome102 is V8 10.2 (Debian's libnode): esbuild then keeps private fields and class
 // static blocks native (lowering them to WeakMaps would slow every request) and refuses syntax
@@ -23,6 +26,8 @@ const out = resolve(option('--out') ?? `${root}/build/runtime.js`);
 const cc = option('--cc');
 const depfile = option('--depfile');
 const minify = !args.includes('--no-minify');
+const version = option('--version') ?? '0.0.0-dev';
+if (!/^[0-9A-Za-z.+-]+$/.test(version)) throw new Error(`--version: unexpected '${version}'`);
 
 // whatwg-url loads legacy multi-byte encoders for URLs parsed with a document encoding other than
 // UTF-8; the URL constructor always uses UTF-8, so that module is left out.
@@ -102,6 +107,7 @@ const result = await esbuild.build({
   metafile: true,
   write: false,
   plugins: [stubLegacyEncodings, lazyMappingTable],
+  define: {COSMO_VERSION: JSON.stringify(version)},
   logLevel: 'warning',
 });
 const js = result.outputFiles[0].contents;

@@ -29,6 +29,9 @@ function newRuntimeContext() {
   const inner = vm.runInContext('({Uint8Array, TypeError, Error, ArrayBuffer})', context);
   const levels = ['debug', 'info', 'log', 'warn', 'error'];
   const logs = [];
+  const timers = new Map();
+  let nextTimer = 1;
+  const origin = performance.now();
   context.__cosmo_native = {
     log(level, text) {
       logs.push([level, text]);
@@ -77,6 +80,31 @@ function newRuntimeContext() {
     deserialize(ab) {
       return v8.deserialize(Buffer.from(ab));
     },
+    // Timers on Node's loop (the engine's are per request); ids are Node's timer objects.
+    setTimer(callback, delay, repeat) {
+      const id = nextTimer++;
+      timers.set(id, (repeat ? setInterval : setTimeout)(callback, delay));
+      return id;
+    },
+    clearTimer(id) {
+      const t = timers.get(id);
+      if (t !== undefined) {
+        clearTimeout(t);
+        clearInterval(t);
+        timers.delete(id);
+      }
+    },
+    monotonicNow() {
+      return Math.floor((performance.now() - origin) * 10) / 10;
+    },
+    timeOrigin() {
+      return performance.timeOrigin + origin;
+    },
+    fetch() {
+      throw new inner.TypeError('fetch() is not available in the development harness');
+    },
+    cancelFetch() {},
+    waitUntil() {},
   };
   vm.runInContext(fs.readFileSync(bundle, 'utf8'), context, {filename: 'cosmo-runtime.js'});
   return {context, logs};
