@@ -109,7 +109,7 @@ absl::StatusOr<LoadOptions> Parse(std::vector<std::string> args) {
 
 TEST(LoadOptionsTest, ErrorsNameTheFlag) {
   EXPECT_THAT(Parse({"-c", "x", "http://127.0.0.1:1"}).status().message(),
-              HasSubstr("-c: 'x' is not an integer"));
+              HasSubstr("--connections: 'x' is not an integer"));
   EXPECT_THAT(Parse({"--duration=soon", "http://127.0.0.1:1"}).status().message(),
               HasSubstr("--duration"));
   EXPECT_THAT(Parse({"--bogus", "http://127.0.0.1:1"}).status().message(),
