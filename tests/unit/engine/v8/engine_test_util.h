@@ -1,20 +1,25 @@
 // Shared helpers for the V8 engine's tests: one engine per process (building the startup
-// snapshot is the slow part), manifests from source text, and request shorthands.
+// snapshot is the slow part), manifests from source text, and request shorthands. What any
+// engine's tests share is in support/instances.h.
 #ifndef COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 #define COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 
-#include <atomic>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "cosmo/javascript_engine.h"
 #include "engine/v8/v8_javascript_engine.h"
 #include "gtest/gtest.h"
+#include "support/instances.h"
 
 namespace cosmo::v8engine::testing {
+
+using ::cosmo::testing::HeaderOf;
+using ::cosmo::testing::UniqueVersion;
 
 // The product's engine (snapshot of the real web-API runtime).
 inline absl::StatusOr<std::unique_ptr<JavaScriptEngine>> MakeTestEngine(
@@ -45,32 +50,23 @@ inline Manifest JsManifest(std::string source, std::map<std::string, std::string
   return m;
 }
 
-// A version name nobody else in the process uses, so code caches never collide across tests.
-inline std::string UniqueVersion() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("test-version-", counter.fetch_add(1));
-}
-
 inline absl::StatusOr<std::unique_ptr<Instance>> Start(JavaScriptEngine& engine,
                                                        const Manifest& manifest,
                                                        const ScriptLimits& limits = {}) {
-  auto program = engine.Prepare(UniqueVersion(), manifest);
-  if (!program.ok()) return program.status();
-  return (*program)->Instantiate(limits);
+  return ::cosmo::testing::StartInstance(engine, manifest, limits);
+}
+
+// `source` started on the shared engine; nullptr, and a test failure, when it does not start.
+inline std::unique_ptr<Instance> MustStart(const std::string& source,
+                                           const ScriptLimits& limits = {},
+                                           std::map<std::string, std::string> env = {}) {
+  auto instance = Start(SharedEngine(), JsManifest(source, std::move(env)), limits);
+  EXPECT_TRUE(instance.ok()) << instance.status();
+  return instance.ok() ? std::move(*instance) : nullptr;
 }
 
 inline HttpRequest Get(std::string url = "http://example.com/fam/path?q=1") {
-  HttpRequest request;
-  request.method = "GET";
-  request.url = std::move(url);
-  return request;
-}
-
-inline std::string HeaderOf(const HttpResponse& response, const std::string& name) {
-  for (const auto& [k, v] : response.headers) {
-    if (k == name) return v;
-  }
-  return "";
+  return ::cosmo::testing::GetRequest(std::move(url));
 }
 
 }  // namespace cosmo::v8engine::testing

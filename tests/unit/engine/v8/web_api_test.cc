@@ -2,9 +2,7 @@
 // own examples. The assertions live in tests/testdata/js/web_api_tests.js, a handler that runs one
 // group of tests per request and answers "ok TITLE" / "FAIL TITLE: reason" lines; console output
 // and the handler-to-HTTP contract (responseParts) are checked here, on the InvokeResult.
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,41 +13,30 @@
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/files.h"
 
 namespace cosmo::v8engine {
 namespace {
 
+using ::cosmo::testing::ReadFile;
 using ::cosmo::v8engine::testing::Get;
-using ::cosmo::v8engine::testing::JsManifest;
-using ::cosmo::v8engine::testing::SharedEngine;
-using ::cosmo::v8engine::testing::Start;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::StartsWith;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::unique_ptr<Instance> MustStart(const std::string& source) {
   ScriptLimits limits;
   limits.cpu_per_request = absl::Seconds(5);  // whole test groups run in one request
-  auto instance = Start(SharedEngine(), JsManifest(source), limits);
-  EXPECT_TRUE(instance.ok()) << instance.status();
-  return instance.ok() ? std::move(*instance) : nullptr;
+  return ::cosmo::v8engine::testing::MustStart(source, limits);
 }
 
 // Runs one group of web_api_tests.js and expects every test in it to pass.
 void RunGroup(const std::string& group) {
   const std::string path = COSMO_SOURCE_DIR "/tests/testdata/js/web_api_tests.js";
-  const std::string source = ReadFile(path);
-  ASSERT_FALSE(source.empty()) << "cannot read " << path;
-  auto instance = MustStart(source);
+  const absl::StatusOr<std::string> source = ReadFile(path);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto instance = MustStart(*source);
   ASSERT_NE(instance, nullptr);
   HttpRequest request = Get(absl::StrCat("http://example.com/in?group=", group));
   request.method = "POST";
