@@ -3,7 +3,7 @@
 // with TCP_NODELAY off, 5 requests per keep-alive connection, 8 threads and a listen backlog of
 // 5; each is overridden at run time here.
 //
-//   cosmo-bare-httplib [--listen=127.0.0.1:0] [--threads=64] [--backlog=4096]
+//   cosmo-bare-httplib [--listen=127.0.0.1:0] [--threads=64] [--backlog=4096] (see --help)
 //
 // Prints `listening on HOST:PORT` once it accepts connections. Every path answers
 // "Hello, world!\n"; /status/NNN answers with status NNN (for the load generator's tests).
@@ -15,11 +15,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
+#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <string_view>
 #include <thread>
 
 namespace {
@@ -31,48 +32,40 @@ struct Flags {
   int backlog = 4096;
 };
 
-[[noreturn]] void Usage(const std::string& error) {
-  std::fprintf(stderr,
-               "cosmo-bare-httplib: %s\n"
-               "usage: cosmo-bare-httplib [--listen=HOST:PORT] [--threads=N] [--backlog=N]\n",
-               error.c_str());
-  std::exit(2);
+// The port of `HOST:PORT`, or -1.
+int PortOf(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return -1;
+  const char* first = listen.data() + colon + 1;
+  const char* last = listen.data() + listen.size();
+  int port = -1;
+  auto [end, error] = std::from_chars(first, last, port);
+  return first != last && end == last && error == std::errc() && port <= 65535 ? port : -1;
 }
 
-int ParsePositive(std::string_view flag, std::string_view value, int max) {
-  char* end = nullptr;
-  const std::string text(value);
-  const long n = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < 0 || n > max) {
-    Usage(std::string(flag) + ": '" + text + "' is not an integer in [0, " + std::to_string(max) +
-          "]");
-  }
-  return static_cast<int>(n);
-}
-
+// Exits 0 after --help, 2 on bad usage.
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    const size_t eq = arg.find('=');
-    std::string_view name = arg.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? "" : arg.substr(eq + 1);
-    if (name == "--help" || name == "-h") {
-      Usage("a tuned cpp-httplib hello server");
-    } else if (name == "--listen") {
-      const size_t colon = value.rfind(':');
-      if (colon == std::string_view::npos) Usage("--listen: expected HOST:PORT");
-      flags.host = std::string(value.substr(0, colon));
-      flags.port = ParsePositive(name, value.substr(colon + 1), 65535);
-    } else if (name == "--threads") {
-      flags.threads = ParsePositive(name, value, 4096);
-      if (flags.threads == 0) Usage("--threads: must be positive");
-    } else if (name == "--backlog") {
-      flags.backlog = ParsePositive(name, value, 65535);
-    } else {
-      Usage("unknown option '" + std::string(arg) + "'");
-    }
+  std::string listen = "127.0.0.1:0";
+  CLI::App app{
+      "cosmo-bare-httplib: a tuned cpp-httplib hello server, the library's own ceiling for "
+      "benchmarks/compare.\nPrints `listening on HOST:PORT` once it accepts connections.",
+      "cosmo-bare-httplib"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)")
+      ->check([](const std::string& value) {
+        return PortOf(value) < 0 ? "expected HOST:PORT" : std::string();
+      });
+  app.add_option("--threads", flags.threads, "request threads")->check(CLI::Range(1, 4096));
+  app.add_option("--backlog", flags.backlog, "listen backlog")->check(CLI::Range(0, 65535));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    std::exit(e.get_exit_code() == 0 ? 0 : 2);
   }
+  flags.host = listen.substr(0, listen.rfind(':'));
+  flags.port = PortOf(listen);
   return flags;
 }
 

@@ -3,26 +3,23 @@
 // of a 100 KiB module. Uses the product engine (snapshot of the real web-API runtime).
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cosmo/javascript_engine.h"
+#include "engine_bench_util.h"
 
 namespace cosmo {
 namespace {
 
+using ::cosmo::bench::BenchRequest;
+using ::cosmo::bench::MustInstantiate;
+using ::cosmo::bench::OrDie;
+
 JavaScriptEngine& Engine() {
-  static JavaScriptEngine* engine = [] {
-    auto e = NewJavaScriptEngine();
-    if (!e.ok()) {
-      fprintf(stderr, "engine: %s\n", std::string(e.status().message()).c_str());
-      std::abort();
-    }
-    return e->release();
-  }();
+  static JavaScriptEngine* engine = OrDie(NewJavaScriptEngine(), "engine").release();
   return *engine;
 }
 
@@ -35,38 +32,12 @@ Manifest JsManifest(std::string source) {
   return m;
 }
 
-std::unique_ptr<Instance> Instantiate(const std::string& version, const Manifest& manifest) {
-  auto program = Engine().Prepare(version, manifest);
-  if (!program.ok()) std::abort();
-  auto instance = (*program)->Instantiate(ScriptLimits());
-  if (!instance.ok()) {
-    fprintf(stderr, "instantiate: %s\n", std::string(instance.status().message()).c_str());
-    std::abort();
-  }
-  return std::move(*instance);
-}
-
-HttpRequest HelloRequest() {
-  HttpRequest request;
-  request.method = "GET";
-  request.url = "http://127.0.0.1:8080/hello/";
-  request.headers = {{"host", "127.0.0.1:8080"}, {"user-agent", "bench"}, {"accept", "*/*"}};
-  return request;
-}
+HttpRequest HelloRequest() { return BenchRequest("http://127.0.0.1:8080/hello/"); }
 
 void RunWarm(benchmark::State& state, const Manifest& manifest, const HttpRequest& request) {
   static int next = 0;
-  auto instance = Instantiate(absl::StrCat("bench-warm-", next++), manifest);
-  for (int i = 0; i < 1000; ++i) instance->Invoke(request);  // warm up: JIT, caches
-  for (auto _ : state) {
-    InvokeResult result = instance->Invoke(request);
-    if (result.outcome != Outcome::kOk) {
-      state.SkipWithError(result.error.c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(result);
-  }
-  state.SetItemsProcessed(state.iterations());
+  auto instance = MustInstantiate(Engine(), absl::StrCat("bench-warm-", next++), manifest);
+  bench::RunWarmInvocations(state, *instance, request, /*warmup=*/1000);
   // The isolate's heap in use (plus array buffers) after the requests.
   state.counters["heap_bytes"] = static_cast<double>(instance->MemoryBytes());
 }
@@ -102,9 +73,7 @@ JavaScriptEngine& EngineWithoutSpares() {
   static JavaScriptEngine* engine = [] {
     JavaScriptEngineOptions options;
     options.spare_isolates = 0;
-    auto e = NewJavaScriptEngine(options);
-    if (!e.ok()) std::abort();
-    return e->release();
+    return OrDie(NewJavaScriptEngine(options), "engine").release();
   }();
   return *engine;
 }
@@ -123,23 +92,8 @@ void BM_ColdActivationCached(benchmark::State& state) {
         const path = new URL(request.url).pathname;
         return new Response((routes[path] ?? (() => 'none'))() + env.GREETING);
       } };)");
-  auto program = engine.Prepare("bench-cold", manifest);
-  if (!program.ok()) std::abort();
-  (*(*program)->Instantiate(ScriptLimits()))->Invoke(HelloRequest());  // fills the code cache
-  for (auto _ : state) {
-    auto instance = (*program)->Instantiate(ScriptLimits());
-    if (!instance.ok()) {
-      state.SkipWithError("instantiate failed");
-      break;
-    }
-    benchmark::DoNotOptimize((*instance)->Invoke(HelloRequest()));
-    state.PauseTiming();
-    // A fresh isolate's heap in use after its first request.
-    state.counters["heap_bytes"] = static_cast<double>((*instance)->MemoryBytes());
-    instance->reset();
-    if (spare) absl::SleepFor(absl::Milliseconds(50));
-    state.ResumeTiming();
-  }
+  auto program = OrDie(engine.Prepare("bench-cold", manifest), "prepare");
+  bench::RunColdActivations(state, *program, HelloRequest(), spare);
 }
 BENCHMARK(BM_ColdActivationCached)
     ->ArgName("spare")

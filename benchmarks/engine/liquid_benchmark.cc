@@ -4,14 +4,13 @@
 // validation of the 200-line page. Uses the product engine. Figures: docs/performance.md, "Liquid".
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cosmo/liquid_engine.h"
+#include "engine_bench_util.h"
 
 namespace cosmo {
 namespace {
@@ -23,12 +22,7 @@ Engine& LiquidEngine(bool spare) {
   if (engine == nullptr) {
     LiquidEngineOptions options;
     options.javascript.spare_isolates = spare ? 1 : 0;
-    auto e = NewLiquidEngine(options);
-    if (!e.ok()) {
-      fprintf(stderr, "engine: %s\n", std::string(e.status().message()).c_str());
-      std::abort();
-    }
-    engine = e->release();
+    engine = bench::OrDie(NewLiquidEngine(options), "engine").release();
   }
   return *engine;
 }
@@ -71,42 +65,15 @@ Manifest PageOf200Lines() {
 }
 
 HttpRequest PageRequest() {
-  HttpRequest request;
-  request.method = "GET";
-  request.url = "http://127.0.0.1:8080/shop/products/blue-shirt?q=12&name=Ada";
-  request.headers = {{"host", "127.0.0.1:8080"}, {"user-agent", "bench"}, {"accept", "*/*"}};
-  return request;
-}
-
-std::unique_ptr<Instance> Instantiate(Engine& engine, const std::string& version,
-                                      const Manifest& manifest) {
-  auto program = engine.Prepare(version, manifest);
-  if (!program.ok()) std::abort();
-  auto instance = (*program)->Instantiate(ScriptLimits());
-  if (!instance.ok()) {
-    fprintf(stderr, "instantiate: %s\n", std::string(instance.status().message()).c_str());
-    std::abort();
-  }
-  return std::move(*instance);
+  return bench::BenchRequest("http://127.0.0.1:8080/shop/products/blue-shirt?q=12&name=Ada");
 }
 
 void RunWarm(benchmark::State& state, const Manifest& manifest) {
   static int next = 0;
-  auto instance = Instantiate(LiquidEngine(true), absl::StrCat("bench-warm-", next++), manifest);
-  HttpRequest request = PageRequest();
-  for (int i = 0; i < 500; ++i) instance->Invoke(request);  // warm up: JIT, inline caches
-  size_t bytes = 0;
-  for (auto _ : state) {
-    InvokeResult result = instance->Invoke(request);
-    if (result.outcome != Outcome::kOk) {
-      state.SkipWithError(result.error.c_str());
-      break;
-    }
-    bytes = result.response.body.size();
-    benchmark::DoNotOptimize(result);
-  }
-  state.counters["page_bytes"] = static_cast<double>(bytes);
-  state.SetItemsProcessed(state.iterations());
+  auto instance =
+      bench::MustInstantiate(LiquidEngine(true), absl::StrCat("bench-warm-", next++), manifest);
+  InvokeResult last = bench::RunWarmInvocations(state, *instance, PageRequest(), /*warmup=*/500);
+  state.counters["page_bytes"] = static_cast<double>(last.response.body.size());
 }
 
 void BM_LiquidWarmSmall(benchmark::State& state) { RunWarm(state, SmallPage()); }
@@ -122,25 +89,8 @@ BENCHMARK(BM_LiquidWarm200Lines)->Unit(benchmark::kMicrosecond);
 void RunCold(benchmark::State& state, const Manifest& manifest, const std::string& version) {
   const bool spare = state.range(0) != 0;
   Engine& engine = LiquidEngine(spare);
-  auto program = engine.Prepare(absl::StrCat(version, spare), manifest);
-  if (!program.ok()) std::abort();
-  (*(*program)->Instantiate(ScriptLimits()))->Invoke(PageRequest());  // fills the code cache
-  for (auto _ : state) {
-    auto instance = (*program)->Instantiate(ScriptLimits());
-    if (!instance.ok()) {
-      state.SkipWithError("instantiate failed");
-      break;
-    }
-    InvokeResult result = (*instance)->Invoke(PageRequest());
-    if (result.outcome != Outcome::kOk) {
-      state.SkipWithError(result.error.c_str());
-      break;
-    }
-    state.PauseTiming();
-    instance->reset();
-    if (spare) absl::SleepFor(absl::Milliseconds(50));
-    state.ResumeTiming();
-  }
+  auto program = bench::OrDie(engine.Prepare(absl::StrCat(version, spare), manifest), "prepare");
+  bench::RunColdActivations(state, *program, PageRequest(), spare);
 }
 
 void BM_LiquidColdSmall(benchmark::State& state) { RunCold(state, SmallPage(), "bench-cold-s"); }

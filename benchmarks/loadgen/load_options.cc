@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -148,194 +150,207 @@ absl::StatusOr<std::string> ParseUrl(absl::string_view url, LoadOptions& options
   return path;
 }
 
-}  // namespace
+// The flags, declared once: both the parser and --help come from here. Values stay text until
+// ParseLoadOptions() checks them, so that every error names its flag in the same words.
+struct CommandLine {
+  CommandLine();
 
-std::string LoadOptionsUsage() {
-  return R"(Usage: cosmo-loadgen [OPTIONS] http://HOST:PORT[/PATH]
+  // Whether `name` was given on the command line.
+  bool Given(const std::string& name) const { return app.count(name) > 0; }
 
-An HTTP/1.1 load generator: keep-alive connections driven by epoll on a few threads, each
-request's latency recorded in a log-linear histogram (within 0.8%). Prints requests, req/s,
-responses by status, errors by kind, and latency mean, p50, p90, p99, p99.9 and max.
-Only loopback targets are accepted unless --allow-remote.
+  CLI::App app;
+  LoadOptions options;
+  std::string url;
+  std::string threads, connections, duration, requests, warmup, timeout;
+  std::string zipf_families, zipf_s, zipf_pattern, pid;
+  std::vector<std::string> targets, headers;
+  bool no_keepalive = false;
+  bool progress_on = false;
+  bool progress_off = false;
+};
 
-Load:
-  -t, --threads=N            worker threads (default 1)
-  -c, --connections=N        keep-alive connections over all threads (default 32)
-  -d, --duration=D           measure for D (default 10s; e.g. 500ms, 2m); always bounds the run
-  -n, --requests=N           stop after N responses (the run is still bounded by --duration,
-                             which then defaults to 300s)
-      --warmup=D             apply load for D first without recording (default 0)
-      --timeout=D            a response slower than D is a timeout error (default 5s)
-      --no-keepalive         send `Connection: close` and reconnect for every request
+CommandLine::CommandLine()
+    : app("An HTTP/1.1 load generator: keep-alive connections driven by epoll on a few threads, "
+          "each\nrequest's latency recorded in a log-linear histogram (within 0.8%). Prints "
+          "requests, req/s,\nresponses by status, errors by kind, and latency mean, p50, p90, "
+          "p99, p99.9 and max.\nOnly loopback targets are accepted unless --allow-remote.",
+          "cosmo-loadgen") {
+  options.progress = isatty(STDERR_FILENO) == 1;
+  // Unknown words are reported by ParseLoadOptions(), in its own words.
+  app.allow_extras();
+  app.get_formatter()->column_width(32);
+  app.add_option("URL", url, "http://HOST:PORT[/PATH], the server under load")->type_name("");
 
-Requests (default: GET of the URL's path):
-      --target=[METHOD:]PATH[:BODY_FILE][@WEIGHT]
-                             add a request to the mix (repeatable), drawn with probability
-                             proportional to WEIGHT (default 1); a BODY_FILE is sent as the body
-                             e.g. --target=GET:/hello/@9 --target=POST:/echo/:body.json@1
-      --zipf-families=N      GET over N paths instead, rank k drawn with p ~ 1/(k+1)^s
-      --zipf-s=S             the Zipf exponent (default 1.1)
-      --zipf-pattern=P       path of rank k: P with {} replaced by k (default /f{}/)
-  -H, --header='Name: value' add a request header (repeatable)
+  const std::string load = "Load";
+  app.add_option("-t,--threads", threads, "worker threads (default 1)")
+      ->type_name("N")
+      ->group(load);
+  app.add_option("-c,--connections", connections,
+                 "keep-alive connections over all threads (default 32)")
+      ->type_name("N")
+      ->group(load);
+  app.add_option("-d,--duration", duration,
+                 "measure for D (default 10s; e.g. 500ms, 2m); always bounds the run")
+      ->type_name("D")
+      ->group(load);
+  app.add_option("-n,--requests", requests,
+                 "stop after N responses (--duration still bounds the run,\n"
+                 "then 300s by default)")
+      ->type_name("N")
+      ->group(load);
+  app.add_option("--warmup", warmup, "apply load for D first without recording (default 0)")
+      ->type_name("D")
+      ->group(load);
+  app.add_option("--timeout", timeout, "a response slower than D is a timeout error (default 5s)")
+      ->type_name("D")
+      ->group(load);
+  app.add_flag("--no-keepalive", no_keepalive,
+               "send `Connection: close` and reconnect for every request")
+      ->group(load);
 
-Output:
-      --pid=N                report RSS (final and peak) and CPU of process N (the server)
-      --json                 print one JSON object instead of text
-      --progress             progress once a second on stderr (default: only on a terminal)
-      --allow-remote         allow a target that is not a loopback address
-  -h, --help                 this text
+  const std::string requests_group = "Requests (default: GET of the URL's path)";
+  app.add_option("--target", targets,
+                 "add a request to the mix (repeatable), drawn with probability\n"
+                 "proportional to WEIGHT (default 1); a BODY_FILE is sent as the body,\n"
+                 "e.g. --target=GET:/hello/@9 --target=POST:/echo/:body.json@1")
+      ->type_name("[METHOD:]PATH[:BODY_FILE][@WEIGHT]")
+      ->allow_extra_args(false)  // one spec per --target; the URL is not one
+      ->group(requests_group);
+  app.add_option("--zipf-families", zipf_families,
+                 "GET over N paths instead, rank k drawn with p ~ 1/(k+1)^s")
+      ->type_name("N")
+      ->group(requests_group);
+  app.add_option("--zipf-s", zipf_s, "the Zipf exponent (default 1.1)")
+      ->type_name("S")
+      ->group(requests_group);
+  app.add_option("--zipf-pattern", zipf_pattern,
+                 "path of rank k: P with {} replaced by k (default /f{}/)")
+      ->type_name("P")
+      ->group(requests_group);
+  app.add_option("-H,--header", headers, "add a request header (repeatable)")
+      ->type_name("'Name: value'")
+      ->allow_extra_args(false)
+      ->group(requests_group);
 
-Exit status: 0 when the run completed (even with error responses), 1 on bad usage or when
-the target cannot be reached.
-)";
+  const std::string output = "Output";
+  app.add_option("--pid", pid, "report RSS (final and peak) and CPU of process N (the server)")
+      ->type_name("N")
+      ->group(output);
+  app.add_flag("--json", options.json, "print one JSON object instead of text")->group(output);
+  app.add_flag("--progress", progress_on,
+               "progress once a second on stderr (default: only on a terminal)")
+      ->group(output);
+  app.add_flag("--no-progress", progress_off, "no progress, even on a terminal")->group(output);
+  app.add_flag("--allow-remote", options.allow_remote,
+               "allow a target that is not a loopback address")
+      ->group(output);
+
+  app.footer(
+      "Exit status: 0 when the run completed (even with error responses), 1 on bad usage or "
+      "when\nthe target cannot be reached.");
 }
 
+}  // namespace
+
+std::string LoadOptionsUsage() { return CommandLine().app.help(); }
+
 absl::StatusOr<LoadOptions> ParseLoadOptions(int argc, char** argv) {
-  LoadOptions options;
-  options.progress = isatty(STDERR_FILENO) == 1;
-  bool duration_set = false;
-  bool have_url = false;
-  std::string url_path;
-  std::vector<std::string> target_specs;
-
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    absl::string_view name = arg;
-    absl::string_view value;
-    bool has_value = false;
-    if (absl::StartsWith(arg, "--")) {
-      const size_t eq = arg.find('=');
-      if (eq != absl::string_view::npos) {
-        name = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        has_value = true;
-      }
-    } else if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
-      // Short options take the next argument.
-    } else if (arg.size() > 2 && arg[0] == '-') {
-      name = arg.substr(0, 2);
-      value = arg.substr(2);
-      has_value = true;
-    } else {
-      if (have_url) return Bad(arg, "only one URL may be given");
-      auto path = ParseUrl(arg, options);
-      if (!path.ok()) return path.status();
-      url_path = *path;
-      have_url = true;
-      continue;
-    }
-
-    auto is = [&](absl::string_view long_name, absl::string_view short_name = "") {
-      return name == long_name || (!short_name.empty() && name == short_name);
-    };
-    auto flag_only = [&]() -> absl::Status {
-      if (has_value) return Bad(name, "takes no value");
-      return absl::OkStatus();
-    };
-    auto need_value = [&]() -> absl::Status {
-      if (has_value) return absl::OkStatus();
-      if (i + 1 >= argc) return Bad(name, "needs a value");
-      value = argv[++i];
-      has_value = true;
-      return absl::OkStatus();
-    };
-
-    if (is("--help", "-h")) {
-      options.help = true;
-      return options;
-    } else if (is("--allow-remote")) {
-      if (auto s = flag_only(); !s.ok()) return s;
-      options.allow_remote = true;
-    } else if (is("--no-keepalive")) {
-      if (auto s = flag_only(); !s.ok()) return s;
-      options.keep_alive = false;
-    } else if (is("--json")) {
-      if (auto s = flag_only(); !s.ok()) return s;
-      options.json = true;
-    } else if (is("--progress")) {
-      if (auto s = flag_only(); !s.ok()) return s;
-      options.progress = true;
-    } else if (is("--no-progress")) {
-      if (auto s = flag_only(); !s.ok()) return s;
-      options.progress = false;
-    } else {
-      if (auto s = need_value(); !s.ok()) return s;
-      if (is("--threads", "-t")) {
-        auto n = ParseIntFlag(name, value, 1, 256);
-        if (!n.ok()) return n.status();
-        options.threads = static_cast<int>(*n);
-      } else if (is("--connections", "-c")) {
-        auto n = ParseIntFlag(name, value, 1, 100000);
-        if (!n.ok()) return n.status();
-        options.connections = static_cast<int>(*n);
-      } else if (is("--duration", "-d")) {
-        auto d = ParseDurationFlag(name, value);
-        if (!d.ok()) return d.status();
-        if (*d <= absl::ZeroDuration()) return Bad(name, "must be positive");
-        if (*d > absl::Hours(24)) return Bad(name, "must be at most 24h");
-        options.duration = *d;
-        duration_set = true;
-      } else if (is("--requests", "-n")) {
-        auto n = ParseIntFlag(name, value, 1, 1LL << 50);
-        if (!n.ok()) return n.status();
-        options.requests = *n;
-      } else if (is("--warmup")) {
-        auto d = ParseDurationFlag(name, value);
-        if (!d.ok()) return d.status();
-        if (*d > absl::Hours(1)) return Bad(name, "must be at most 1h");
-        options.warmup = *d;
-      } else if (is("--timeout")) {
-        auto d = ParseDurationFlag(name, value);
-        if (!d.ok()) return d.status();
-        if (*d < absl::Milliseconds(1)) return Bad(name, "must be at least 1ms");
-        options.request_timeout = *d;
-      } else if (is("--target")) {
-        target_specs.emplace_back(value);
-      } else if (is("--zipf-families")) {
-        auto n = ParseIntFlag(name, value, 1, 10000000);
-        if (!n.ok()) return n.status();
-        options.zipf_families = static_cast<int>(*n);
-      } else if (is("--zipf-s")) {
-        if (!absl::SimpleAtod(value, &options.zipf_s) || !(options.zipf_s >= 0) ||
-            !std::isfinite(options.zipf_s)) {
-          return Bad(name, "must be a number >= 0");
-        }
-      } else if (is("--zipf-pattern")) {
-        if (!absl::StartsWith(value, "/") || !absl::StrContains(value, "{}") ||
-            !HasNoControlChars(value)) {
-          return Bad(name, "must start with '/', contain '{}' and no spaces");
-        }
-        options.zipf_pattern = std::string(value);
-      } else if (is("--header", "-H")) {
-        const size_t colon = value.find(':');
-        if (colon == absl::string_view::npos || !IsToken(value.substr(0, colon)) ||
-            value.find_first_of("\r\n") != absl::string_view::npos) {
-          return Bad(name, absl::StrCat("'", value, "' is not 'Name: value'"));
-        }
-        options.headers.emplace_back(value);
-      } else if (is("--pid")) {
-        auto n = ParseIntFlag(name, value, 1, 1 << 30);
-        if (!n.ok()) return n.status();
-        options.pid = static_cast<int>(*n);
-      } else {
-        return Bad(name, "unknown option (see --help)");
-      }
-    }
+  CommandLine command_line;
+  CLI::App& app = command_line.app;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    command_line.options.help = true;
+    return command_line.options;
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  for (const std::string& extra : app.remaining()) {
+    if (absl::StartsWith(extra, "-")) return Bad(extra, "unknown option (see --help)");
+    return Bad(extra, "only one URL may be given");
   }
 
-  if (!have_url) return Bad("URL", "missing: give the target as http://HOST:PORT[/PATH]");
+  LoadOptions& options = command_line.options;
+  options.keep_alive = !command_line.no_keepalive;
+  if (command_line.progress_on) options.progress = true;
+  if (command_line.progress_off) options.progress = false;
+  auto int_flag = [&](const std::string& name, const std::string& value, long long min,
+                      long long max, auto* out) -> absl::Status {
+    if (!command_line.Given(name)) return absl::OkStatus();
+    auto n = ParseIntFlag(name, value, min, max);
+    if (!n.ok()) return n.status();
+    *out = static_cast<std::remove_pointer_t<decltype(out)>>(*n);
+    return absl::OkStatus();
+  };
+  auto duration_flag = [&](const std::string& name, const std::string& value,
+                           absl::Duration* out) -> absl::Status {
+    if (!command_line.Given(name)) return absl::OkStatus();
+    auto d = ParseDurationFlag(name, value);
+    if (!d.ok()) return d.status();
+    *out = *d;
+    return absl::OkStatus();
+  };
+  for (absl::Status s : {
+           int_flag("--threads", command_line.threads, 1, 256, &options.threads),
+           int_flag("--connections", command_line.connections, 1, 100000, &options.connections),
+           duration_flag("--duration", command_line.duration, &options.duration),
+           int_flag("--requests", command_line.requests, 1, 1LL << 50, &options.requests),
+           duration_flag("--warmup", command_line.warmup, &options.warmup),
+           duration_flag("--timeout", command_line.timeout, &options.request_timeout),
+           int_flag("--zipf-families", command_line.zipf_families, 1, 10000000,
+                    &options.zipf_families),
+           int_flag("--pid", command_line.pid, 1, 1 << 30, &options.pid),
+       }) {
+    if (!s.ok()) return s;
+  }
+  const bool duration_set = command_line.Given("--duration");
+  if (duration_set && options.duration <= absl::ZeroDuration()) {
+    return Bad("--duration", "must be positive");
+  }
+  if (options.duration > absl::Hours(24)) return Bad("--duration", "must be at most 24h");
+  if (options.warmup > absl::Hours(1)) return Bad("--warmup", "must be at most 1h");
+  if (options.request_timeout < absl::Milliseconds(1)) {
+    return Bad("--timeout", "must be at least 1ms");
+  }
+  if (command_line.Given("--zipf-s") &&
+      (!absl::SimpleAtod(command_line.zipf_s, &options.zipf_s) || !(options.zipf_s >= 0) ||
+       !std::isfinite(options.zipf_s))) {
+    return Bad("--zipf-s", "must be a number >= 0");
+  }
+  if (command_line.Given("--zipf-pattern")) {
+    const std::string& pattern = command_line.zipf_pattern;
+    if (!absl::StartsWith(pattern, "/") || !absl::StrContains(pattern, "{}") ||
+        !HasNoControlChars(pattern)) {
+      return Bad("--zipf-pattern", "must start with '/', contain '{}' and no spaces");
+    }
+    options.zipf_pattern = pattern;
+  }
+  for (absl::string_view header : command_line.headers) {
+    const size_t colon = header.find(':');
+    if (colon == absl::string_view::npos || !IsToken(header.substr(0, colon)) ||
+        header.find_first_of("\r\n") != absl::string_view::npos) {
+      return Bad("--header", absl::StrCat("'", header, "' is not 'Name: value'"));
+    }
+    options.headers.emplace_back(header);
+  }
+
+  if (command_line.url.empty()) {
+    return Bad("URL", "missing: give the target as http://HOST:PORT[/PATH]");
+  }
+  auto url_path = ParseUrl(command_line.url, options);
+  if (!url_path.ok()) return url_path.status();
   if (options.requests > 0 && !duration_set) options.duration = absl::Seconds(300);
-  if (options.zipf_families > 0 && !target_specs.empty()) {
+  if (options.zipf_families > 0 && !command_line.targets.empty()) {
     return Bad("--zipf-families", "cannot be combined with --target");
   }
-  for (const std::string& spec : target_specs) {
+  for (const std::string& spec : command_line.targets) {
     auto target = ParseTarget(spec);
     if (!target.ok()) return target.status();
     options.targets.push_back(*std::move(target));
   }
   if (options.targets.empty() && options.zipf_families == 0) {
     TargetSpec target;
-    target.path = url_path.empty() ? "/" : url_path;
+    target.path = url_path->empty() ? "/" : *url_path;
     options.targets.push_back(target);
   }
   if (options.threads > options.connections) options.threads = options.connections;

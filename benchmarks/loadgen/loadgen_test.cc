@@ -7,18 +7,18 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
 #include "loadgen/latency_histogram.h"
 #include "loadgen/load_options.h"
 #include "loadgen/request_mix.h"
 #include "loadgen/response_parser.h"
+#include "support/background_http_server.h"
 
 namespace cosmo::loadgen {
 namespace {
@@ -109,7 +109,7 @@ absl::StatusOr<LoadOptions> Parse(std::vector<std::string> args) {
 
 TEST(LoadOptionsTest, ErrorsNameTheFlag) {
   EXPECT_THAT(Parse({"-c", "x", "http://127.0.0.1:1"}).status().message(),
-              HasSubstr("-c: 'x' is not an integer"));
+              HasSubstr("--connections: 'x' is not an integer"));
   EXPECT_THAT(Parse({"--duration=soon", "http://127.0.0.1:1"}).status().message(),
               HasSubstr("--duration"));
   EXPECT_THAT(Parse({"--bogus", "http://127.0.0.1:1"}).status().message(),
@@ -176,25 +176,16 @@ class LocalServer {
         return true;
       });
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // stop() before the accept loop runs would be lost, so wait for it (bounded).
-    for (int i = 0; i < 500 && !server_.is_running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    serving_ = std::make_unique<cosmo::testing::BackgroundHttpServer<httplib::Server>>(server_);
   }
-  ~LocalServer() {
-    server_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
+  int port() const { return serving_->port(); }
   int hits() const { return hits_.load(); }
 
  private:
   httplib::Server server_;
-  int port_ = 0;
   std::atomic<int> hits_{0};
-  std::thread thread_;
+  // Stops the server (declared after it, so destroyed first).
+  std::unique_ptr<cosmo::testing::BackgroundHttpServer<httplib::Server>> serving_;
 };
 
 struct LoadgenRun {

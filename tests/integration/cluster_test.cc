@@ -33,11 +33,12 @@
 namespace cosmo {
 namespace {
 
+using ::cosmo::testing::BodyOf;
 using ::cosmo::testing::CommandResult;
-using ::cosmo::testing::CosmoctlPath;
 using ::cosmo::testing::EtcdCluster;
-using ::cosmo::testing::RawExchange;
-using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::RawGet;
+using ::cosmo::testing::RunCosmoctl;
+using ::cosmo::testing::StartCosmoGateway;
 using ::cosmo::testing::StartCosmoServer;
 using ::cosmo::testing::StopAll;
 using ::cosmo::testing::Subprocess;
@@ -47,23 +48,6 @@ using ::testing::Each;
 constexpr int kLoadThreads = 4;
 constexpr absl::Duration kLoadDuration = absl::Seconds(10);
 
-std::string GatewayPath() { return COSMO_BINARY_DIR "/hosts/http_gateway/cosmo-gateway"; }
-
-std::unique_ptr<Subprocess> StartGateway(const std::string& control, int* port) {
-  auto gateway = Subprocess::Start({GatewayPath(), "--control=" + control,
-                                    "--http-listen=127.0.0.1:0", "--usage-report-interval=200ms"});
-  EXPECT_TRUE(gateway.ok()) << gateway.status();
-  if (!gateway.ok()) return nullptr;
-  const std::string marker = "data plane (HTTP) listening on ";
-  auto line = (*gateway)->WaitForLine(marker, absl::Seconds(30));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (!line.ok()) return nullptr;
-  std::string address = line->substr(line->find(marker) + marker.size());
-  address = address.substr(0, address.find(' '));
-  EXPECT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), port));
-  return *std::move(gateway);
-}
-
 struct Reply {
   bool ok = false;  // 200 and a body
   std::string body;
@@ -72,15 +56,13 @@ struct Reply {
 
 Reply Get(int port, const std::string& path) {
   Reply reply;
-  auto response = RawExchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: h\r\n\r\n"));
+  auto response = RawGet(port, path);
   if (!response.ok()) {
     reply.raw = response.status().ToString();
     return reply;
   }
   reply.raw = response->substr(0, 300);
-  size_t at = response->find("\r\n\r\n");
-  if (at == std::string::npos) return reply;
-  reply.body = response->substr(at + 4);
+  reply.body = BodyOf(*response);
   reply.ok = absl::StartsWith(*response, "HTTP/1.1 200 ");
   return reply;
 }
@@ -92,11 +74,8 @@ std::string Script(absl::string_view text) {
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (EtcdCluster::FindBinary().empty()) {
-      GTEST_SKIP() << "etcd binary not found (scripts/setup installs etcd-server; COSMO_ETCD "
-                      "names another)";
-    }
     auto cluster = EtcdCluster::Start(3);
+    if (absl::IsNotFound(cluster.status())) GTEST_SKIP() << cluster.status().message();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     etcd_ = *std::move(cluster);
     auto leader = etcd_->WaitForLeader(absl::Seconds(10));
@@ -115,10 +94,12 @@ class ClusterTest : public ::testing::Test {
     ASSERT_TRUE(b.ok()) << b.status();
     server_b_ = *std::move(b);
     // Gateway 2 follows server B first, so only B's etcd watch can tell it about A's deploys.
-    gateway1_ = StartGateway(a_address_ + "," + b_address_, &g1_);
-    gateway2_ = StartGateway(b_address_ + "," + a_address_, &g2_);
-    ASSERT_NE(gateway1_, nullptr);
-    ASSERT_NE(gateway2_, nullptr);
+    auto gateway1 = StartCosmoGateway(a_address_ + "," + b_address_, &g1_);
+    ASSERT_TRUE(gateway1.ok()) << gateway1.status();
+    gateway1_ = *std::move(gateway1);
+    auto gateway2 = StartCosmoGateway(b_address_ + "," + a_address_, &g2_);
+    ASSERT_TRUE(gateway2.ok()) << gateway2.status();
+    gateway2_ = *std::move(gateway2);
   }
 
   void TearDown() override {
@@ -136,9 +117,7 @@ class ClusterTest : public ::testing::Test {
                      const std::string& text) {
     const std::string file = absl::StrCat(dir_.path(), "/", family, "-", text, ".js");
     std::ofstream(file) << Script(text);
-    CommandResult r =
-        RunCommand({CosmoctlPath(), "--server=" + server, "--json", "deploy", family, file}, {},
-                   absl::Seconds(30));
+    CommandResult r = RunCosmoctl(server, {"--json", "deploy", family, file});
     if (r.exit_code != 0) return "";
     auto json = nlohmann::json::parse(r.out, nullptr, false);
     if (json.is_discarded() || !json.contains("version")) return "";
@@ -246,9 +225,7 @@ TEST_F(ClusterTest, SurvivesLosingTheEtcdLeaderAndAServerUnderLoad) {
   // Control plane: every acknowledged deploy is in the history, newest last, and the active
   // version is the last acknowledged one (or a later attempt that applied without an answer).
   ASSERT_GE(acknowledged.size(), 5u) << attempts.load() << " attempts";
-  CommandResult history =
-      RunCommand({CosmoctlPath(), "--server=" + b_address_, "--json", "history", "stream"}, {},
-                 absl::Seconds(30));
+  CommandResult history = RunCosmoctl(b_address_, {"--json", "history", "stream"});
   ASSERT_EQ(history.exit_code, 0) << history.err;
   auto entries = nlohmann::json::parse(history.out, nullptr, false);
   ASSERT_TRUE(entries.is_array()) << history.out;
@@ -280,8 +257,7 @@ TEST_F(ClusterTest, SurvivesLosingTheEtcdLeaderAndAServerUnderLoad) {
   const absl::Time deadline = absl::Now() + absl::Seconds(15);
   while (absl::Now() < deadline) {
     CommandResult usage =
-        RunCommand({CosmoctlPath(), "--server=" + b_address_, "--json", "usage", "hello"}, {},
-                   absl::Seconds(10));
+        RunCosmoctl(b_address_, {"--json", "usage", "hello"}, {}, absl::Seconds(10));
     auto json = nlohmann::json::parse(usage.out, nullptr, false);
     if (usage.exit_code == 0 && json.is_array() && !json.empty()) {
       recorded_ok = json[0]["total"]["outcomes"].value("ok", int64_t{-1});

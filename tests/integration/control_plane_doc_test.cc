@@ -3,10 +3,8 @@
 // cosmoctl subcommand (read from their --help) must be mentioned in it, in backticks.
 #include <google/protobuf/descriptor.h>
 
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_split.h"
@@ -14,20 +12,17 @@
 #include "cosmo/v1/control.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "integration/subprocess.h"
+#include "support/files.h"
 
 namespace cosmo {
 namespace {
 
 using ::cosmo::testing::CosmoctlPath;
 using ::cosmo::testing::CosmoServerPath;
+using ::cosmo::testing::ReadFile;
 using ::cosmo::testing::RunCommand;
 
-std::string ReadDoc() {
-  std::ifstream in(COSMO_SOURCE_DIR "/docs/control-plane.md");
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
+std::string ReadDoc() { return ReadFile(COSMO_SOURCE_DIR "/docs/control-plane.md").value(); }
 
 // True when `name` appears in backticks: alone, at the start of a code span (`deploy FAMILY
 // FILE`), or qualified by its message (`RollbackResponse.entry`).

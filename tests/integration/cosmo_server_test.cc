@@ -24,9 +24,9 @@ namespace cosmo {
 namespace {
 
 using ::cosmo::testing::CommandResult;
-using ::cosmo::testing::CosmoctlPath;
 using ::cosmo::testing::CosmoServerPath;
 using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::RunCosmoctl;
 using ::cosmo::testing::StartCosmoServer;
 using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
@@ -89,8 +89,7 @@ TEST(CosmoServerTest, EnvironmentVariablesAreFallbacksForFlags) {
   EXPECT_THAT(*line, HasSubstr(dir.Sub("from-env")));
   EXPECT_TRUE(
       (*server)->WaitForLine("data plane (HTTP) listening on 127.0.0.1:", absl::Seconds(30)).ok());
-  (*server)->Signal(SIGTERM);
-  EXPECT_EQ((*server)->Wait(), 0);
+  EXPECT_EQ((*server)->Stop(), 0);
 }
 
 TEST(CosmoServerTest, ASecondServerOnTheSameDataDirFailsFast) {
@@ -106,8 +105,7 @@ TEST(CosmoServerTest, ASecondServerOnTheSameDataDirFailsFast) {
   // --repair-store refuses too while the first one runs.
   ExpectRefusal(RunCommand({CosmoServerPath(), "--data-dir=" + dir.Sub("data"), "--repair-store"}),
                 "in use");
-  (*first)->Signal(SIGTERM);
-  EXPECT_EQ((*first)->Wait(), 0);
+  EXPECT_EQ((*first)->Stop(), 0);
 }
 
 TEST(CosmoServerTest, SigtermDrainsAndStopsCleanlyAndDataSurvives) {
@@ -117,11 +115,9 @@ TEST(CosmoServerTest, SigtermDrainsAndStopsCleanlyAndDataSurvives) {
   std::string address;
   auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
   ASSERT_TRUE(server.ok()) << server.status();
-  CommandResult deployed =
-      RunCommand({CosmoctlPath(), "--server=" + address, "deploy", "survivor", script});
+  CommandResult deployed = RunCosmoctl(address, {"deploy", "survivor", script});
   ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
-  (*server)->Signal(SIGTERM);
-  EXPECT_EQ((*server)->Wait(), 0);
+  EXPECT_EQ((*server)->Stop(), 0);
   EXPECT_THAT((*server)->output(), HasSubstr("SIGTERM"));
   EXPECT_THAT((*server)->output(), HasSubstr("stopped"));
   // `--http-listen=` (empty) turned the data plane off.
@@ -134,7 +130,7 @@ TEST(CosmoServerTest, SigtermDrainsAndStopsCleanlyAndDataSurvives) {
 
   auto again = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
   ASSERT_TRUE(again.ok()) << again.status();
-  CommandResult got = RunCommand({CosmoctlPath(), "--server=" + address, "get", "survivor"});
+  CommandResult got = RunCosmoctl(address, {"get", "survivor"});
   EXPECT_EQ(got.exit_code, 0) << got.err;
   (*again)->Signal(SIGINT);
   EXPECT_EQ((*again)->Wait(), 0);
@@ -183,8 +179,7 @@ TEST(CosmoServerTest, SigtermUnderLoadKeepsEveryAcknowledgedDeploy) {
     });
   }
   ASSERT_TRUE(some_acked.WaitForNotificationWithTimeout(absl::Seconds(60)));
-  (*server)->Signal(SIGTERM);
-  EXPECT_EQ((*server)->Wait(), 0) << (*server)->output();
+  EXPECT_EQ((*server)->Stop(), 0) << (*server)->output();
   for (auto& thread : threads) thread.join();
 
   auto again = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
@@ -218,12 +213,9 @@ TEST(CosmoServerTest, ACorruptStoreIsRefusedWithTheRepairCommandAndRepairWorks) 
     for (int i = 0; i < 3; ++i) {
       std::string script = dir.Sub(absl::StrCat("v", i, ".js"));
       std::ofstream(script) << "export default { fetch() { return '" << i << "'; } };\n";
-      ASSERT_EQ(RunCommand({CosmoctlPath(), "--server=" + address, "deploy", "fragile", script})
-                    .exit_code,
-                0);
+      ASSERT_EQ(RunCosmoctl(address, {"deploy", "fragile", script}).exit_code, 0);
     }
-    (*server)->Signal(SIGTERM);
-    ASSERT_EQ((*server)->Wait(), 0);
+    ASSERT_EQ((*server)->Stop(), 0);
   }
   int flipped = 0;
   for (const auto& entry : std::filesystem::directory_iterator(data)) {
@@ -247,7 +239,7 @@ TEST(CosmoServerTest, ACorruptStoreIsRefusedWithTheRepairCommandAndRepairWorks) 
   EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
   auto server = StartCosmoServer({"--data-dir=" + data}, &address);
   ASSERT_TRUE(server.ok()) << server.status();
-  CommandResult listed = RunCommand({CosmoctlPath(), "--server=" + address, "list"});
+  CommandResult listed = RunCosmoctl(address, {"list"});
   EXPECT_EQ(listed.exit_code, 0) << listed.err;
 }
 

@@ -25,8 +25,10 @@ namespace {
 
 using ::cosmo::testing::CommandResult;
 using ::cosmo::testing::CosmoctlPath;
-using ::cosmo::testing::RawExchange;
+using ::cosmo::testing::RawGet;
 using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::RunCosmoctl;
+using ::cosmo::testing::StartCosmoctl;
 using ::cosmo::testing::StartCosmoServer;
 using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
@@ -48,8 +50,7 @@ class CosmoctlTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     if (server_ != nullptr) {
-      server_->Signal(SIGTERM);
-      EXPECT_EQ(server_->Wait(), 0) << server_->output();
+      EXPECT_EQ(server_->Stop(), 0) << server_->output();
     }
     delete server_;
     delete dir_;
@@ -62,13 +63,9 @@ class CosmoctlTest : public ::testing::Test {
     return path;
   }
 
-  static CommandResult Ctl(std::vector<std::string> args,
+  static CommandResult Ctl(const std::vector<std::string>& args,
                            std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    env.emplace("COSMO_TOKEN", "\x01");
-    env.emplace("COSMO_SERVER", "\x01");
-    return RunCommand(argv, env);
+    return RunCosmoctl(address_, args, std::move(env));
   }
 
   // The one line on stderr of a failed command.
@@ -296,37 +293,17 @@ TEST(CosmoctlTokenTest, TokenNewLineIsAcceptedByAServer) {
   std::string script = dir.Sub("t.js");
   std::ofstream(script) << kHello;
 
-  CommandResult r =
-      RunCommand({CosmoctlPath(), "--server=" + address, "deploy", "team-app", script},
-                 {{"COSMO_TOKEN", "\x01"}});
+  CommandResult r = RunCosmoctl(address, {"deploy", "team-app", script});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED"));
   EXPECT_THAT(r.err, HasSubstr("--token or COSMO_TOKEN"));
-  r = RunCommand(
-      {CosmoctlPath(), "--server=" + address, "--token=" + token, "deploy", "team-app", script});
+  r = RunCosmoctl(address, {"--token=" + token, "deploy", "team-app", script});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = RunCommand({CosmoctlPath(), "--server=" + address, "get", "team-app"},
-                 {{"COSMO_TOKEN", token}});
+  r = RunCosmoctl(address, {"get", "team-app"}, {{"COSMO_TOKEN", token}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("owner:    team-a"));
-  (*server)->Signal(SIGTERM);
-  EXPECT_EQ((*server)->Wait(), 0);
+  EXPECT_EQ((*server)->Stop(), 0);
 }
-
-}  // namespace
-}  // namespace cosmo
-
-namespace cosmo {
-namespace {
-
-using ::cosmo::testing::CommandResult;
-using ::cosmo::testing::CosmoctlPath;
-using ::cosmo::testing::RawExchange;
-using ::cosmo::testing::RunCommand;
-using ::cosmo::testing::StartCosmoServer;
-using ::cosmo::testing::Subprocess;
-using ::cosmo::testing::TempDir;
-using ::testing::HasSubstr;
 
 // With the HTTP data plane on: requests served by cosmo-server show up in `cosmoctl usage` and
 // `cosmoctl logs`, and `logs -f` follows them as they happen.
@@ -336,11 +313,7 @@ TEST(CosmoctlDataPlaneTest, UsageAndLogsFollowRealInvocations) {
   int http_port = 0;
   auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address, &http_port);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto ctl = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, {{"COSMO_TOKEN", "\x01"}});
-  };
+  auto ctl = [&](const std::vector<std::string>& args) { return RunCosmoctl(address, args); };
   std::string script = dir.Sub("visits.js");
   std::ofstream(script) << "export default { fetch(request) {\n"
                         << "  console.log('visit ' + new URL(request.url).pathname);\n"
@@ -349,10 +322,9 @@ TEST(CosmoctlDataPlaneTest, UsageAndLogsFollowRealInvocations) {
   ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
   const std::string version = nlohmann::json::parse(deployed.out)["version"];
 
-  auto follower = Subprocess::Start({CosmoctlPath(), "--server=" + address, "logs", "visits", "-f"},
-                                    {{"COSMO_TOKEN", "\x01"}});
+  auto follower = StartCosmoctl(address, {"logs", "visits", "-f"});
   ASSERT_TRUE(follower.ok());
-  auto response = RawExchange(http_port, "GET /visits/first HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto response = RawGet(http_port, "/visits/first");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(*response, HasSubstr("200 OK"));
   auto line = (*follower)->WaitForLine("visit /visits/first", absl::Seconds(20));
@@ -365,7 +337,7 @@ TEST(CosmoctlDataPlaneTest, UsageAndLogsFollowRealInvocations) {
   std::string failing = dir.Sub("fails.js");
   std::ofstream(failing) << "export default { fetch() { throw new Error('kaboom'); } };\n";
   ASSERT_EQ(ctl({"deploy", "visits", failing}).exit_code, 0);
-  response = RawExchange(http_port, "GET /visits/second HTTP/1.1\r\nHost: x\r\n\r\n");
+  response = RawGet(http_port, "/visits/second");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(*response, HasSubstr("500"));
   line = (*follower)->WaitForLine("kaboom", absl::Seconds(20));
@@ -395,8 +367,7 @@ TEST(CosmoctlDataPlaneTest, UsageAndLogsFollowRealInvocations) {
   EXPECT_THAT(human.out, HasSubstr("total"));
 
   // Usage survives a restart: SIGTERM flushes it to the store.
-  (*server)->Signal(SIGTERM);
-  ASSERT_EQ((*server)->Wait(), 0) << (*server)->output();
+  ASSERT_EQ((*server)->Stop(), 0) << (*server)->output();
   auto again = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address);
   ASSERT_TRUE(again.ok()) << again.status();
   usage = ctl({"--json", "usage", "visits"});
@@ -413,11 +384,7 @@ TEST(CosmoctlSecretsTest, SecretsAreMaskedInGetAndLogs) {
   int http_port = 0;
   auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &address, &http_port);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto ctl = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, {{"COSMO_TOKEN", "\x01"}});
-  };
+  auto ctl = [&](const std::vector<std::string>& args) { return RunCosmoctl(address, args); };
   constexpr char kSecret[] = "tok-5up3r-s3cr3t";
   std::string script = dir.Sub("keys.js");
   std::ofstream(script)
@@ -438,10 +405,10 @@ TEST(CosmoctlSecretsTest, SecretsAreMaskedInGetAndLogs) {
   EXPECT_THAT(deployed.out, Not(HasSubstr(kSecret)));
 
   // The script sees the real value.
-  auto response = RawExchange(http_port, "GET /keys/log HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto response = RawGet(http_port, "/keys/log");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(*response, HasSubstr("16 plain"));
-  response = RawExchange(http_port, "GET /keys/throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  response = RawGet(http_port, "/keys/throw");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(*response, HasSubstr("500"));
   EXPECT_THAT(*response, Not(HasSubstr(kSecret)));
@@ -482,8 +449,7 @@ TEST(CosmoctlSecretsTest, SecretsAreMaskedInGetAndLogs) {
   CommandResult history = ctl({"--json", "history", "keys"});
   EXPECT_EQ(nlohmann::json::parse(history.out).size(), 1u);
 
-  (*server)->Signal(SIGTERM);
-  EXPECT_EQ((*server)->Wait(), 0) << (*server)->output();
+  EXPECT_EQ((*server)->Stop(), 0) << (*server)->output();
 }
 
 }  // namespace

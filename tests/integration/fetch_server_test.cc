@@ -15,17 +15,18 @@
 #include "gtest/gtest.h"
 #include "integration/raw_http_connection.h"
 #include "integration/subprocess.h"
+#include "support/background_http_server.h"
 #include "support/temp_dir.h"
 
 namespace cosmo {
 namespace {
 
+using ::cosmo::testing::BackgroundHttpServer;
 using ::cosmo::testing::CommandResult;
-using ::cosmo::testing::CosmoctlPath;
-using ::cosmo::testing::RawExchange;
-using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::RawGet;
+using ::cosmo::testing::RunCosmoctl;
+using ::cosmo::testing::StartCosmoctl;
 using ::cosmo::testing::StartCosmoServer;
-using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -35,9 +36,8 @@ TEST(FetchServerTest, FetchAllowEnvFileSecretsAndFollowedLogs) {
   upstream.Get("/greeting", [](const httplib::Request& req, httplib::Response& res) {
     res.set_content("hi " + req.get_header_value("X-Key"), "text/plain");
   });
-  const int upstream_port = upstream.bind_to_any_port("127.0.0.1");
-  std::thread upstream_thread([&] { upstream.listen_after_bind(); });
-  while (!upstream.is_running()) std::this_thread::yield();
+  BackgroundHttpServer serving(upstream);
+  const int upstream_port = serving.port();
 
   TempDir dir;
   std::string address;
@@ -46,11 +46,7 @@ TEST(FetchServerTest, FetchAllowEnvFileSecretsAndFollowedLogs) {
       {"--data-dir=" + dir.Sub("data"), absl::StrCat("--fetch-allow=127.0.0.1:", upstream_port)},
       &address, &http_port);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto ctl = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CosmoctlPath(), "--server=" + address};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, {{"COSMO_TOKEN", "\x01"}});
-  };
+  auto ctl = [&](const std::vector<std::string>& args) { return RunCosmoctl(address, args); };
 
   const std::string script = dir.Sub("proxy.js");
   std::ofstream(script) << "export default { async fetch(request, env) {\n"
@@ -76,16 +72,14 @@ TEST(FetchServerTest, FetchAllowEnvFileSecretsAndFollowedLogs) {
     EXPECT_THAT(shown.out, Not(HasSubstr("s3cr3t-value"))) << command;
   }
 
-  auto follower = Subprocess::Start({CosmoctlPath(), "--server=" + address, "logs", "proxy", "-f"},
-                                    {{"COSMO_TOKEN", "\x01"}});
+  auto follower = StartCosmoctl(address, {"logs", "proxy", "-f"});
   ASSERT_TRUE(follower.ok());
   // The follower is connected once it has printed the (empty) backlog's end or waits; a first
   // request and its line prove it.
   std::vector<double> delays_ms;
   for (int i = 0; i < 5; ++i) {
     const std::string path = absl::StrCat("/proxy/step", i);
-    auto response =
-        RawExchange(http_port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = RawGet(http_port, path);
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_THAT(*response, HasSubstr("hi s3cr3t-value from-flag"));
     auto answered = std::chrono::steady_clock::now();
@@ -113,16 +107,13 @@ TEST(FetchServerTest, FetchAllowEnvFileSecretsAndFollowedLogs) {
   }
 
   // A destination the flag did not allow is still refused.
-  auto blocked = RawExchange(http_port, "GET /proxy/blocked HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto blocked = RawGet(http_port, "/proxy/blocked");
   ASSERT_TRUE(blocked.ok());
   EXPECT_THAT(*blocked, HasSubstr("127.0.0.1 is a loopback address"));
 
   (*follower)->Signal(SIGINT);
   (*follower)->Wait(absl::Seconds(10));
-  (*server)->Signal(SIGTERM);
-  (*server)->Wait();
-  upstream.stop();
-  upstream_thread.join();
+  (*server)->Stop();
 }
 
 }  // namespace

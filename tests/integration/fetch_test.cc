@@ -21,11 +21,13 @@
 #include "engine/v8/fetch/trust_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/background_http_server.h"
 #include "support/temp_dir.h"
 
 namespace cosmo {
 namespace {
 
+using ::cosmo::testing::BackgroundHttpServer;
 using ::cosmo::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -84,20 +86,19 @@ void Routes(httplib::Server& server) {
 }
 
 template <typename Server>
-int StartServer(Server& server, std::thread& thread) {
+BackgroundHttpServer<Server>* StartServer(Server& server, int* port) {
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   Routes(server);
-  int port = server.bind_to_any_port("127.0.0.1");
-  thread = std::thread([&server] { server.listen_after_bind(); });
-  while (!server.is_running()) std::this_thread::yield();  // readiness: the accept loop runs
-  return port;
+  auto* serving = new BackgroundHttpServer<Server>(server);
+  *port = serving->port();
+  return serving;
 }
 
 class FetchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     http_ = new httplib::Server();
-    http_port_ = StartServer(*http_, http_thread_);
+    http_serving_ = StartServer(*http_, &http_port_);
 
     // A throwaway CA and a certificate for 127.0.0.1/localhost it signed.
     tls_dir_ = new TempDir();
@@ -114,7 +115,7 @@ class FetchTest : public ::testing::Test {
     ASSERT_EQ(std::system(script.c_str()), 0) << "openssl could not make the test CA";
     https_ = new httplib::SSLServer((d + "/server.pem").c_str(), (d + "/server.key").c_str());
     ASSERT_TRUE(https_->is_valid());
-    https_port_ = StartServer(*https_, https_thread_);
+    https_serving_ = StartServer(*https_, &https_port_);
 
     JavaScriptEngineOptions allowed;
     allowed.fetch_allow = {absl::StrCat("127.0.0.1:", http_port_),
@@ -131,10 +132,8 @@ class FetchTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete allowed_engine_;
     delete strict_engine_;
-    http_->stop();
-    http_thread_.join();
-    https_->stop();
-    https_thread_.join();
+    delete http_serving_;
+    delete https_serving_;
     delete http_;
     delete https_;
     delete tls_dir_;
@@ -176,7 +175,8 @@ class FetchTest : public ::testing::Test {
 
   static inline httplib::Server* http_ = nullptr;
   static inline httplib::SSLServer* https_ = nullptr;
-  static inline std::thread http_thread_, https_thread_;
+  static inline BackgroundHttpServer<httplib::Server>* http_serving_ = nullptr;
+  static inline BackgroundHttpServer<httplib::SSLServer>* https_serving_ = nullptr;
   static inline int http_port_ = 0, https_port_ = 0;
   static inline TempDir* tls_dir_ = nullptr;
   static inline JavaScriptEngine* allowed_engine_ = nullptr;

@@ -90,8 +90,7 @@ class GrpcControlTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete channel_;
     if (server_ != nullptr) {
-      server_->Signal(SIGTERM);
-      EXPECT_EQ(server_->Wait(), 0) << server_->output();
+      EXPECT_EQ(server_->Stop(), 0) << server_->output();
     }
     delete server_;
     delete dir_;

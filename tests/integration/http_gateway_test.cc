@@ -2,7 +2,6 @@
 // loopback ports. A deploy through the server reaches both gateways within a second; with the
 // server stopped the gateways keep serving what they have (and answer 503 unavailable for what
 // they never loaded); after a restart the usage they buffered arrives in the server's store.
-#include <signal.h>
 
 #include <fstream>
 #include <memory>
@@ -23,63 +22,24 @@
 namespace cosmo {
 namespace {
 
+using ::cosmo::testing::BodyOf;
 using ::cosmo::testing::CommandResult;
-using ::cosmo::testing::CosmoctlPath;
-using ::cosmo::testing::CosmoServerPath;
-using ::cosmo::testing::RawExchange;
+using ::cosmo::testing::CosmoGatewayPath;
+using ::cosmo::testing::RawGet;
 using ::cosmo::testing::RunCommand;
+using ::cosmo::testing::RunCosmoctl;
+using ::cosmo::testing::StartCosmoGateway;
+using ::cosmo::testing::StartCosmoServer;
 using ::cosmo::testing::StopAll;
-using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
 using ::testing::Each;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-std::string GatewayPath() { return COSMO_BINARY_DIR "/hosts/http_gateway/cosmo-gateway"; }
-
-// The first word after `marker` in `line`.
-std::string After(const std::string& line, const std::string& marker) {
-  size_t at = line.find(marker) + marker.size();
-  size_t end = line.find(' ', at);
-  return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
-
-std::unique_ptr<Subprocess> StartServer(const std::string& data_dir, const std::string& listen,
-                                        std::string* address) {
-  auto server = Subprocess::Start(
-      {CosmoServerPath(), "--data-dir=" + data_dir, "--grpc-listen=" + listen, "--http-listen="});
-  EXPECT_TRUE(server.ok()) << server.status();
-  if (!server.ok()) return nullptr;
-  const std::string marker = "control plane (gRPC) listening on ";
-  auto line = (*server)->WaitForLine(marker, absl::Seconds(30));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (!line.ok()) return nullptr;
-  *address = After(*line, marker);
-  return *std::move(server);
-}
-
-std::unique_ptr<Subprocess> StartGateway(const std::string& control, int* port,
-                                         std::vector<std::string> extra_flags = {}) {
-  std::vector<std::string> argv = {GatewayPath(), "--control=" + control,
-                                   "--http-listen=127.0.0.1:0", "--usage-report-interval=200ms"};
-  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  auto gateway = Subprocess::Start(argv);
-  EXPECT_TRUE(gateway.ok()) << gateway.status();
-  if (!gateway.ok()) return nullptr;
-  const std::string marker = "data plane (HTTP) listening on ";
-  auto line = (*gateway)->WaitForLine(marker, absl::Seconds(30));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (!line.ok()) return nullptr;
-  std::string address = After(*line, marker);
-  EXPECT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), port));
-  return *std::move(gateway);
-}
-
 std::string Body(int port, const std::string& path) {
-  auto response = RawExchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: h\r\n\r\n"));
+  auto response = RawGet(port, path);
   if (!response.ok()) return absl::StrCat("<", response.status().ToString(), ">");
-  size_t at = response->find("\r\n\r\n");
-  return at == std::string::npos ? *response : response->substr(at + 4);
+  return BodyOf(*response);
 }
 
 std::string Script(absl::string_view text) {
@@ -100,8 +60,7 @@ uint64_t GatewayOkCount(int port, const std::string& family) {
 
 // Invocations of `family` the server's store holds, or -1 when it cannot be asked.
 int64_t ServerInvocations(const std::string& server, const std::string& family) {
-  CommandResult r = RunCommand({CosmoctlPath(), "--server=" + server, "--json", "usage", family},
-                               {}, absl::Seconds(10));
+  CommandResult r = RunCosmoctl(server, {"--json", "usage", family}, {}, absl::Seconds(10));
   if (r.exit_code != 0) return -1;
   auto json = nlohmann::json::parse(r.out, nullptr, false);
   if (json.is_discarded() || !json.is_array() || json.empty()) return -1;
@@ -111,23 +70,22 @@ int64_t ServerInvocations(const std::string& server, const std::string& family) 
 TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsage) {
   TempDir dir;
   std::string server_address;
-  auto server = StartServer(dir.path() + "/data", "127.0.0.1:0", &server_address);
-  ASSERT_NE(server, nullptr);
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &server_address);
+  ASSERT_TRUE(server.ok()) << server.status();
   const std::string script = dir.path() + "/index.js";
   auto deploy = [&](absl::string_view text) {
     std::ofstream(script) << Script(text);
-    CommandResult r =
-        RunCommand({CosmoctlPath(), "--server=" + server_address, "deploy", "hello", script});
+    CommandResult r = RunCosmoctl(server_address, {"deploy", "hello", script});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   };
   deploy("v1");
 
   // Gateway 1 is given a dead server first: it fails over to the live one.
   int port1 = 0, port2 = 0;
-  auto gateway1 = StartGateway("127.0.0.1:1," + server_address, &port1);
-  auto gateway2 = StartGateway(server_address, &port2);
-  ASSERT_NE(gateway1, nullptr);
-  ASSERT_NE(gateway2, nullptr);
+  auto gateway1 = StartCosmoGateway("127.0.0.1:1," + server_address, &port1);
+  auto gateway2 = StartCosmoGateway(server_address, &port2);
+  ASSERT_TRUE(gateway1.ok()) << gateway1.status();
+  ASSERT_TRUE(gateway2.ok()) << gateway2.status();
   EXPECT_EQ(Body(port1, "/hello/"), "v1");
   EXPECT_EQ(Body(port2, "/hello/"), "v1");
   EXPECT_THAT(Body(port1, "/missing/"), HasSubstr("\"error\":\"not_found\""));
@@ -147,23 +105,23 @@ TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsag
   EXPECT_LT(absl::Now() - deployed, absl::Seconds(1));
 
   // The control plane goes away; the gateways keep serving what they loaded.
-  server->Signal(SIGTERM);
-  EXPECT_EQ(server->Wait(), 0) << server->output();
-  server.reset();
+  EXPECT_EQ((*server)->Stop(), 0) << (*server)->output();
+  server->reset();
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(Body(port1, "/hello/"), "v2");
     EXPECT_EQ(Body(port2, "/hello/"), "v2");
   }
   // A family they never loaded cannot be fetched: 503 unavailable, retry later.
-  auto never = RawExchange(port2, "GET /never-loaded/ HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto never = RawGet(port2, "/never-loaded/");
   ASSERT_TRUE(never.ok());
   EXPECT_THAT(*never, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
   EXPECT_THAT(*never, HasSubstr("Retry-After: 1\r\n"));
   EXPECT_THAT(*never, HasSubstr("{\"error\":\"unavailable\""));
 
   // The server comes back on the same address; the buffered usage arrives.
-  server = StartServer(dir.path() + "/data", server_address, &server_address);
-  ASSERT_NE(server, nullptr);
+  server = StartCosmoServer({"--data-dir=" + dir.Sub("data"), "--grpc-listen=" + server_address},
+                            &server_address);
+  ASSERT_TRUE(server.ok()) << server.status();
   const uint64_t served = GatewayOkCount(port1, "hello") + GatewayOkCount(port2, "hello");
   EXPECT_GE(served, 42u);
   int64_t recorded = -1;
@@ -175,7 +133,7 @@ TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsag
   }
   EXPECT_EQ(recorded, static_cast<int64_t>(served));
 
-  EXPECT_THAT(StopAll({gateway1.get(), gateway2.get(), server.get()}), Each(0));
+  EXPECT_THAT(StopAll({gateway1->get(), gateway2->get(), server->get()}), Each(0));
 }
 
 // A gateway learns a version's secret names with its manifest, and masks their values in the
@@ -183,20 +141,20 @@ TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsag
 TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {
   TempDir dir;
   std::string server_address;
-  auto server = StartServer(dir.path() + "/data", "127.0.0.1:0", &server_address);
-  ASSERT_NE(server, nullptr);
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &server_address);
+  ASSERT_TRUE(server.ok()) << server.status();
   const std::string script = dir.path() + "/keys.js";
   std::ofstream(script) << "export default { fetch(request, env) {\n"
                         << "  throw new Error(`bad key ${env.API_KEY}`); } };\n";
   auto deploy = [&](const std::string& flag) {
-    CommandResult r = RunCommand({CosmoctlPath(), "--server=" + server_address, "deploy", "keys",
-                                  script, flag, "API_KEY=gw-s3cr3t-value"});
+    CommandResult r =
+        RunCosmoctl(server_address, {"deploy", "keys", script, flag, "API_KEY=gw-s3cr3t-value"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   };
   deploy("--env");
   int port = 0;
-  auto gateway = StartGateway(server_address, &port);
-  ASSERT_NE(gateway, nullptr);
+  auto gateway = StartCosmoGateway(server_address, &port);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
   EXPECT_THAT(Body(port, "/keys/"), HasSubstr("bad key gw-s3cr3t-value"));
 
   // The same content, now with API_KEY a secret: no new version, but the gateway follows.
@@ -211,39 +169,38 @@ TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {
   EXPECT_THAT(body, HasSubstr("bad key ***"));
   EXPECT_THAT(body, ::testing::Not(HasSubstr("gw-s3cr3t-value")));
 
-  EXPECT_THAT(StopAll({gateway.get(), server.get()}), Each(0));
+  EXPECT_THAT(StopAll({gateway->get(), server->get()}), Each(0));
 }
 
 // A gateway runs scripts itself, so it takes cosmo-server's limit flags and enforces them.
 TEST(HttpGatewayTest, GatewaysEnforceTheirOwnLimitFlags) {
   TempDir dir;
   std::string server_address;
-  auto server = StartServer(dir.path() + "/data", "127.0.0.1:0", &server_address);
-  ASSERT_NE(server, nullptr);
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &server_address);
+  ASSERT_TRUE(server.ok()) << server.status();
   const std::string script = dir.path() + "/slow.js";
   std::ofstream(script) << "export default { async fetch() {\n"
                         << "  await new Promise((resolve) => setTimeout(resolve, 5000));\n"
                         << "  return new Response('late'); } };\n";
-  CommandResult deployed =
-      RunCommand({CosmoctlPath(), "--server=" + server_address, "deploy", "slow", script});
+  CommandResult deployed = RunCosmoctl(server_address, {"deploy", "slow", script});
   ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
   int port = 0;
-  auto gateway = StartGateway(server_address, &port, {"--max-wall-ms=300"});
-  ASSERT_NE(gateway, nullptr);
+  auto gateway = StartCosmoGateway(server_address, &port, {"--max-wall-ms=300"});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
 
   const absl::Time start = absl::Now();
-  auto response = RawExchange(port, "GET /slow/ HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto response = RawGet(port, "/slow/");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_THAT(*response, ::testing::StartsWith("HTTP/1.1 503"));
   EXPECT_THAT(*response, HasSubstr("wall-clock limit of 300ms"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 
-  CommandResult bad = RunCommand({GatewayPath(), "--control=" + server_address, "--max-cpu-ms=0",
-                                  "--http-listen=127.0.0.1:0"});
+  CommandResult bad = RunCommand({CosmoGatewayPath(), "--control=" + server_address,
+                                  "--max-cpu-ms=0", "--http-listen=127.0.0.1:0"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("cosmo-gateway: limits flags:"));
 
-  EXPECT_THAT(StopAll({gateway.get(), server.get()}), Each(0));
+  EXPECT_THAT(StopAll({gateway->get(), server->get()}), Each(0));
 }
 
 }  // namespace

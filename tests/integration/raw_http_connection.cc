@@ -110,4 +110,13 @@ absl::StatusOr<std::string> RawExchange(int port, absl::string_view request,
   return (*c)->ReadResponse(timeout);
 }
 
+absl::StatusOr<std::string> RawGet(int port, absl::string_view path, absl::Duration timeout) {
+  return RawExchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: h\r\n\r\n"), timeout);
+}
+
+std::string BodyOf(absl::string_view response) {
+  const size_t at = response.find("\r\n\r\n");
+  return at == absl::string_view::npos ? "" : std::string(response.substr(at + 4));
+}
+
 }  // namespace cosmo::testing

@@ -47,6 +47,13 @@ class RawHttpConnection {
 absl::StatusOr<std::string> RawExchange(int port, absl::string_view request,
                                         absl::Duration timeout = absl::Seconds(5));
 
+// `GET <path> HTTP/1.1` with `Host: h` on a fresh connection; the whole response.
+absl::StatusOr<std::string> RawGet(int port, absl::string_view path,
+                                   absl::Duration timeout = absl::Seconds(5));
+
+// What follows the head of `response` ("" when it has no complete head).
+std::string BodyOf(absl::string_view response);
+
 }  // namespace cosmo::testing
 
 #endif  // COSMO_TESTS_INTEGRATION_RAW_HTTP_CONNECTION_H_

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -78,9 +80,50 @@ void Pipe(int fds[2]) {
   if (pipe2(fds, O_CLOEXEC) != 0) std::abort();
 }
 
+// Waits for the line with `marker` and returns the first word after it (a HOST:PORT).
+absl::StatusOr<std::string> WaitForAddress(Subprocess& process, const std::string& marker) {
+  auto line = process.WaitForLine(marker, absl::Seconds(30));
+  if (!line.ok()) return line.status();
+  const size_t at = line->find(marker) + marker.size();
+  const size_t end = line->find(' ', at);
+  return line->substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+// Waits for the HTTP data plane's readiness line; the port it listens on.
+absl::StatusOr<int> WaitForHttpPort(Subprocess& process) {
+  auto address = WaitForAddress(process, "data plane (HTTP) listening on ");
+  if (!address.ok()) return address.status();
+  int port = 0;
+  if (!absl::SimpleAtoi(address->substr(address->rfind(':') + 1), &port)) {
+    return absl::InternalError(absl::StrCat("no port in '", *address, "'"));
+  }
+  return port;
+}
+
+bool HasFlag(const std::vector<std::string>& args, absl::string_view flag) {
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, absl::StrCat(flag, "="))) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> CosmoctlArgv(const std::string& server,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {CosmoctlPath(), "--server=" + server};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::map<std::string, std::string> CosmoctlEnv(std::map<std::string, std::string> env) {
+  env.emplace("COSMO_TOKEN", "\x01");
+  env.emplace("COSMO_SERVER", "\x01");
+  return env;
+}
+
 }  // namespace
 
 std::string CosmoServerPath() { return COSMO_BINARY_DIR "/hosts/grpc_server/cosmo-server"; }
+std::string CosmoGatewayPath() { return COSMO_BINARY_DIR "/hosts/http_gateway/cosmo-gateway"; }
 std::string CosmoctlPath() { return COSMO_BINARY_DIR "/hosts/cosmoctl/cosmoctl"; }
 
 CommandResult RunCommand(const std::vector<std::string>& argv,
@@ -208,6 +251,11 @@ int Subprocess::Wait(absl::Duration timeout) {
   return -1;
 }
 
+int Subprocess::Stop(absl::Duration timeout) {
+  Signal(SIGTERM);
+  return Wait(timeout);
+}
+
 std::vector<int> StopAll(std::initializer_list<Subprocess*> processes) {
   for (Subprocess* p : processes) p->Signal(SIGTERM);
   std::vector<int> exit_codes;
@@ -217,33 +265,46 @@ std::vector<int> StopAll(std::initializer_list<Subprocess*> processes) {
 
 absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoServer(const std::vector<std::string>& args,
                                                              std::string* address, int* http_port) {
-  std::vector<std::string> argv = {CosmoServerPath(), "--grpc-listen=127.0.0.1:0"};
-  if (http_port != nullptr) {
-    argv.push_back("--http-listen=127.0.0.1:0");
-  } else {
-    argv.push_back("--http-listen=");
+  std::vector<std::string> argv = {CosmoServerPath()};
+  if (!HasFlag(args, "--grpc-listen")) argv.push_back("--grpc-listen=127.0.0.1:0");
+  if (!HasFlag(args, "--http-listen")) {
+    argv.push_back(http_port != nullptr ? "--http-listen=127.0.0.1:0" : "--http-listen=");
   }
   argv.insert(argv.end(), args.begin(), args.end());
   auto process = Subprocess::Start(argv);
   if (!process.ok()) return process.status();
-  // The address is the first word after the marker.
-  auto after = [](const std::string& line, const std::string& marker) {
-    size_t at = line.find(marker) + marker.size();
-    size_t end = line.find(' ', at);
-    return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  };
-  const std::string grpc_marker = "control plane (gRPC) listening on ";
-  auto line = (*process)->WaitForLine(grpc_marker, absl::Seconds(30));
-  if (!line.ok()) return line.status();
-  *address = after(*line, grpc_marker);
+  auto grpc_address = WaitForAddress(**process, "control plane (gRPC) listening on ");
+  if (!grpc_address.ok()) return grpc_address.status();
+  *address = *grpc_address;
   if (http_port != nullptr) {
-    const std::string http_marker = "data plane (HTTP) listening on ";
-    auto http_line = (*process)->WaitForLine(http_marker, absl::Seconds(30));
-    if (!http_line.ok()) return http_line.status();
-    const std::string http_address = after(*http_line, http_marker);
-    *http_port = std::stoi(http_address.substr(http_address.rfind(':') + 1));
+    auto port = WaitForHttpPort(**process);
+    if (!port.ok()) return port.status();
+    *http_port = *port;
   }
   return process;
+}
+
+absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoGateway(
+    const std::string& control, int* http_port, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {CosmoGatewayPath(), "--control=" + control,
+                                   "--http-listen=127.0.0.1:0", "--usage-report-interval=200ms"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto process = Subprocess::Start(argv);
+  if (!process.ok()) return process.status();
+  auto port = WaitForHttpPort(**process);
+  if (!port.ok()) return port.status();
+  *http_port = *port;
+  return process;
+}
+
+CommandResult RunCosmoctl(const std::string& server, const std::vector<std::string>& args,
+                          std::map<std::string, std::string> env, absl::Duration timeout) {
+  return RunCommand(CosmoctlArgv(server, args), CosmoctlEnv(std::move(env)), timeout);
+}
+
+absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoctl(const std::string& server,
+                                                          const std::vector<std::string>& args) {
+  return Subprocess::Start(CosmoctlArgv(server, args), CosmoctlEnv({}));
 }
 
 }  // namespace cosmo::testing

@@ -1,6 +1,7 @@
-// Child processes for integration tests: cosmo-server started and waited for through its
-// readiness line, and one-shot commands (cosmoctl) with their output captured. Everything is
-// bounded in time: a child that does not answer is killed and the test fails, never hangs.
+// Child processes for integration tests: cosmo-server and cosmo-gateway started and waited for
+// through their readiness lines, and one-shot commands (cosmoctl) with their output captured.
+// Everything is bounded in time: a child that does not answer is killed and the test fails, never
+// hangs.
 #ifndef COSMO_TESTS_INTEGRATION_SUBPROCESS_H_
 #define COSMO_TESTS_INTEGRATION_SUBPROCESS_H_
 
@@ -19,6 +20,7 @@ namespace cosmo::testing {
 
 // Paths of the binaries under test.
 std::string CosmoServerPath();
+std::string CosmoGatewayPath();
 std::string CosmoctlPath();
 
 // What a finished command did.
@@ -52,6 +54,8 @@ class Subprocess {
   void Signal(int signal);
   // Waits for exit (SIGKILL after `timeout`); returns the exit code, or -signal if killed.
   int Wait(absl::Duration timeout = absl::Seconds(30));
+  // SIGTERM, then Wait(timeout): a graceful stop returns 0.
+  int Stop(absl::Duration timeout = absl::Seconds(30));
   // Everything read from stdout and stderr so far (after Wait(): all of it).
   const std::string& output() const { return output_; }
 
@@ -74,10 +78,27 @@ std::vector<int> StopAll(std::initializer_list<Subprocess*> processes);
 
 // Starts `cosmo-server --grpc-listen=127.0.0.1:0 <args>` and waits for its readiness line;
 // `address` receives the gRPC HOST:PORT. Without `http_port` the HTTP data plane is off
-// (--http-listen=); with it, HTTP listens on a free loopback port, stored there once ready.
+// (--http-listen=); with it, HTTP listens on a free loopback port, stored there once ready. A
+// --grpc-listen or --http-listen in `args` replaces the default.
 absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoServer(const std::vector<std::string>& args,
                                                              std::string* address,
                                                              int* http_port = nullptr);
+
+// Starts `cosmo-gateway --control=<control> --http-listen=127.0.0.1:0
+// --usage-report-interval=200ms <args>` and waits until it serves HTTP; `http_port` receives the
+// port.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoGateway(
+    const std::string& control, int* http_port, const std::vector<std::string>& args = {});
+
+// cosmoctl --server=<server> <args>, run to completion. COSMO_TOKEN and COSMO_SERVER are unset
+// unless `env` sets them, so the caller's environment cannot change what is tested.
+CommandResult RunCosmoctl(const std::string& server, const std::vector<std::string>& args,
+                          std::map<std::string, std::string> env = {},
+                          absl::Duration timeout = absl::Seconds(30));
+
+// The same command left running (`logs -f`), its output read with WaitForLine().
+absl::StatusOr<std::unique_ptr<Subprocess>> StartCosmoctl(const std::string& server,
+                                                          const std::vector<std::string>& args);
 
 }  // namespace cosmo::testing
 

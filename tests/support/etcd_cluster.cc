@@ -135,7 +135,7 @@ EtcdCluster::EtcdCluster(std::string binary, std::string base_dir)
 
 absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(int members) {
   std::string binary = FindBinary();
-  if (binary.empty()) return absl::NotFoundError("etcd binary not found");
+  if (binary.empty()) return absl::NotFoundError(kNoBinary);
   absl::Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::string pattern = ScratchBase() + "/cosmo-etcd-XXXXXX";

@@ -25,7 +25,13 @@ class EtcdCluster {
   // The etcd binary ($COSMO_ETCD, else etcd on $PATH or /usr/bin/etcd), or "" when there is none.
   static std::string FindBinary();
 
-  // Starts `members` members and waits until every one is healthy (has a leader).
+  // Why there is no cluster when FindBinary() finds nothing; tests skip with it.
+  static constexpr char kNoBinary[] =
+      "etcd binary not found (scripts/setup installs etcd-server; COSMO_ETCD names another)";
+
+  // Starts `members` members and waits until every one is healthy (has a leader). NOT_FOUND with
+  // kNoBinary when there is no etcd binary, so a test can skip:
+  //   if (absl::IsNotFound(cluster.status())) GTEST_SKIP() << cluster.status().message();
   static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(int members);
 
   ~EtcdCluster();

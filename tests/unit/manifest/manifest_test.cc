@@ -1,26 +1,21 @@
 #include "cosmo/manifest.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "support/files.h"
 
 namespace cosmo {
 namespace {
 
+using ::cosmo::testing::ReadFile;
 using ::testing::HasSubstr;
 
 nlohmann::json LoadVectors() {
   const std::string path =
       std::string(COSMO_SOURCE_DIR) + "/tests/testdata/manifest/hash_vectors.json";
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "missing " << path;
-  std::stringstream text;
-  text << in.rdbuf();
-  return nlohmann::json::parse(text.str());
+  return nlohmann::json::parse(ReadFile(path).value());
 }
 
 Manifest FromJson(const nlohmann::json& j) {

@@ -23,10 +23,8 @@ using ::cosmo::testing::ScriptedRuntime;
 class RuntimeClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (testing::EtcdCluster::FindBinary().empty()) {
-      GTEST_SKIP() << "etcd binary not found (scripts/setup installs etcd-server)";
-    }
     auto cluster = testing::EtcdCluster::Start(1);
+    if (absl::IsNotFound(cluster.status())) GTEST_SKIP() << cluster.status().message();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
     a_ = ScriptedRuntime::Create(Options(), Open());

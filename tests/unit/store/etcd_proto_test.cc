@@ -9,11 +9,9 @@
 // response types and streaming). What only etcd declares is ignored.
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +29,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
+#include "support/files.h"
 
 namespace cosmo {
 namespace {
@@ -89,11 +88,9 @@ absl::StatusOr<FileDescriptorProto> ParseProto(absl::string_view text, absl::str
 }
 
 absl::StatusOr<FileDescriptorProto> ParseProtoFile(const fs::path& path, absl::string_view name) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseProto(text.str(), name);
+  absl::StatusOr<std::string> text = ::cosmo::testing::ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseProto(*text, name);
 }
 
 // One side's declarations by full name (".package.Outer.Inner"), each with the file declaring it.

@@ -77,7 +77,7 @@ class EtcdStoreTest : public ::testing::Test {
 
   void SetUp() override {
     if (testing::EtcdCluster::FindBinary().empty()) {
-      GTEST_SKIP() << "etcd binary not found (scripts/setup installs etcd-server)";
+      GTEST_SKIP() << testing::EtcdCluster::kNoBinary;
     }
     ASSERT_NE(cluster_, nullptr);
     const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();

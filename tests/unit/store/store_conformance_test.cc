@@ -40,7 +40,7 @@ struct EtcdBackend {
     static absl::Status start_status;
     static int next_namespace = 0;
     if (testing::EtcdCluster::FindBinary().empty()) {
-      unavailable_reason = "etcd binary not found (scripts/setup installs etcd-server)";
+      unavailable_reason = testing::EtcdCluster::kNoBinary;
       return nullptr;
     }
     if (cluster == nullptr && start_status.ok()) {

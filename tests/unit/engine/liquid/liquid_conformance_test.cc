@@ -7,10 +7,8 @@
 // kKnownDifferences lists the cases where LiquidJS still differs from Ruby, with the reason
 // (docs/liquid.md); they are checked to still differ, so a fixed one must leave the list.
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,12 +17,14 @@
 #include "gtest/gtest.h"
 #include "liquid_test_util.h"
 #include "nlohmann/json.hpp"
+#include "support/files.h"
 
 namespace cosmo::liquid {
 namespace {
 
 using ::cosmo::liquid::testing::SharedEngine;
 using ::cosmo::liquid::testing::Start;
+using ::cosmo::testing::ReadFile;
 using ::testing::MatchesRegex;
 
 const std::map<std::string, std::string>& KnownDifferences() {
@@ -47,13 +47,6 @@ const std::map<std::string, std::string>& KnownDifferences() {
   return *differences;
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct Case {
   std::string name;
   nlohmann::json expected;
@@ -61,7 +54,7 @@ struct Case {
 
 std::vector<Case> LoadCases() {
   nlohmann::json expected = nlohmann::json::parse(
-      ReadFile(std::filesystem::path(COSMO_LIQUID_TESTDATA_DIR) / "expected.json"));
+      ReadFile(std::filesystem::path(COSMO_LIQUID_TESTDATA_DIR) / "expected.json").value());
   std::vector<Case> cases;
   for (auto& [name, value] : expected.items()) cases.push_back({name, value});
   return cases;
@@ -77,17 +70,17 @@ struct Rendered {
 
 Rendered RenderCase(const std::string& name) {
   const std::filesystem::path dir(COSMO_LIQUID_TESTDATA_DIR);
-  nlohmann::json request = nlohmann::json::parse(ReadFile(dir / "request.json"));
+  nlohmann::json request = nlohmann::json::parse(ReadFile(dir / "request.json").value());
   if (std::filesystem::exists(dir / "cases" / (name + ".json"))) {
-    request.update(nlohmann::json::parse(ReadFile(dir / "cases" / (name + ".json"))));
+    request.update(nlohmann::json::parse(ReadFile(dir / "cases" / (name + ".json")).value()));
   }
   Manifest manifest;
   manifest.engine = "liquid";
   manifest.main = name + ".liquid";
   for (const auto& entry : std::filesystem::directory_iterator(dir / "partials")) {
-    manifest.files[entry.path().filename().string()] = ReadFile(entry.path());
+    manifest.files[entry.path().filename().string()] = ReadFile(entry.path()).value();
   }
-  manifest.files[manifest.main] = ReadFile(dir / "cases" / manifest.main);
+  manifest.files[manifest.main] = ReadFile(dir / "cases" / manifest.main).value();
   manifest.env = request["env"].get<std::map<std::string, std::string>>();
 
   Rendered rendered;

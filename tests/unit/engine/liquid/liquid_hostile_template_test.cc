@@ -1,6 +1,5 @@
 // Hostile templates (docs/liquid.md, "Limits"): each ends in a limit outcome within its limit, and
 // the engine keeps serving a healthy page afterwards.
-#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,11 +26,7 @@ ScriptLimits TestLimits() {
   return limits;
 }
 
-struct HostileRun {
-  InvokeResult result;
-  double wall_ms = 0;
-  bool reusable = false;
-};
+using HostileRun = ::cosmo::testing::TimedInvocation;
 
 HostileRun RunPage(Engine& engine, const Manifest& manifest,
                    const ScriptLimits& limits = TestLimits()) {
@@ -39,12 +34,7 @@ HostileRun RunPage(Engine& engine, const Manifest& manifest,
   auto instance = Start(engine, manifest, limits);
   EXPECT_TRUE(instance.ok()) << instance.status();
   if (!instance.ok()) return {};
-  auto start = std::chrono::steady_clock::now();
-  HostileRun run;
-  run.result = (*instance)->Invoke(Get());
-  run.wall_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  run.reusable = (*instance)->Reusable();
+  HostileRun run = ::cosmo::testing::InvokeTimed(**instance, Get());
   if (run.reusable) {
     // An instance that stays in service must still render (its next request starts afresh).
     InvokeResult again = (*instance)->Invoke(Get());

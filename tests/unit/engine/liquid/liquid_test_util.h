@@ -1,9 +1,9 @@
 // Shared helpers for the Liquid engine's tests: one engine per process (its snapshot is the slow
-// part), manifests from template text, request shorthands.
+// part), manifests from template text, request shorthands. What any engine's tests share is in
+// support/instances.h.
 #ifndef COSMO_TESTS_UNIT_ENGINE_LIQUID_LIQUID_TEST_UTIL_H_
 #define COSMO_TESTS_UNIT_ENGINE_LIQUID_LIQUID_TEST_UTIL_H_
 
-#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -11,11 +11,13 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "cosmo/liquid_engine.h"
 #include "gtest/gtest.h"
+#include "support/instances.h"
 
 namespace cosmo::liquid::testing {
+
+using ::cosmo::testing::HeaderOf;
 
 inline std::unique_ptr<Engine> MakeEngine(const LiquidEngineOptions& options = {}) {
   auto engine = NewLiquidEngine(options);
@@ -43,24 +45,13 @@ inline Manifest Page(std::string source, std::map<std::string, std::string> env 
   return m;
 }
 
-// A version name nobody else in the process uses, so code caches never collide across tests.
-inline std::string UniqueVersion() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("liquid-test-version-", counter.fetch_add(1));
-}
-
 inline absl::StatusOr<std::unique_ptr<Instance>> Start(Engine& engine, const Manifest& manifest,
                                                        const ScriptLimits& limits = {}) {
-  auto program = engine.Prepare(UniqueVersion(), manifest);
-  if (!program.ok()) return program.status();
-  return (*program)->Instantiate(limits);
+  return ::cosmo::testing::StartInstance(engine, manifest, limits);
 }
 
 inline HttpRequest Get(std::string url = "http://example.com/shop/a/b?q=1") {
-  HttpRequest request;
-  request.method = "GET";
-  request.url = std::move(url);
-  return request;
+  return ::cosmo::testing::GetRequest(std::move(url));
 }
 
 // Renders `source` once on the shared engine.
@@ -73,13 +64,6 @@ inline InvokeResult Render(const std::string& source, const HttpRequest& request
     return failed;
   }
   return (*instance)->Invoke(request);
-}
-
-inline std::string HeaderOf(const HttpResponse& response, const std::string& name) {
-  for (const auto& [k, v] : response.headers) {
-    if (k == name) return v;
-  }
-  return "";
 }
 
 }  // namespace cosmo::liquid::testing

@@ -1,14 +1,14 @@
 // Shared helpers for the V8 engine's tests: one engine per process (building the startup
-// snapshot is the slow part), manifests from source text, and request shorthands.
+// snapshot is the slow part), manifests from source text, and request shorthands. What any
+// engine's tests share is in support/instances.h.
 #ifndef COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 #define COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 
-#include <atomic>
-#include <fstream>
+#include <cstdlib>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -19,8 +19,13 @@
 #include "cosmo/javascript_engine.h"
 #include "engine/v8/v8_javascript_engine.h"
 #include "gtest/gtest.h"
+#include "support/files.h"
+#include "support/instances.h"
 
 namespace cosmo::v8engine::testing {
+
+using ::cosmo::testing::HeaderOf;
+using ::cosmo::testing::UniqueVersion;
 
 // The product's engine (snapshot of the real web-API runtime).
 inline absl::StatusOr<std::unique_ptr<JavaScriptEngine>> MakeTestEngine(
@@ -51,41 +56,23 @@ inline Manifest JsManifest(std::string source, std::map<std::string, std::string
   return m;
 }
 
-// A version name nobody else in the process uses, so code caches never collide across tests.
-inline std::string UniqueVersion() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("test-version-", counter.fetch_add(1));
-}
-
 inline absl::StatusOr<std::unique_ptr<Instance>> Start(JavaScriptEngine& engine,
                                                        const Manifest& manifest,
                                                        const ScriptLimits& limits = {}) {
-  auto program = engine.Prepare(UniqueVersion(), manifest);
-  if (!program.ok()) return program.status();
-  return (*program)->Instantiate(limits);
+  return ::cosmo::testing::StartInstance(engine, manifest, limits);
+}
+
+// `source` started on the shared engine; nullptr, and a test failure, when it does not start.
+inline std::unique_ptr<Instance> MustStart(const std::string& source,
+                                           const ScriptLimits& limits = {},
+                                           std::map<std::string, std::string> env = {}) {
+  auto instance = Start(SharedEngine(), JsManifest(source, std::move(env)), limits);
+  EXPECT_TRUE(instance.ok()) << instance.status();
+  return instance.ok() ? std::move(*instance) : nullptr;
 }
 
 inline HttpRequest Get(std::string url = "http://example.com/fam/path?q=1") {
-  HttpRequest request;
-  request.method = "GET";
-  request.url = std::move(url);
-  return request;
-}
-
-inline std::string HeaderOf(const HttpResponse& response, const std::string& name) {
-  for (const auto& [k, v] : response.headers) {
-    if (k == name) return v;
-  }
-  return "";
-}
-
-// A whole file's bytes, or "" when it cannot be read.
-inline std::string ReadTestFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return ::cosmo::testing::GetRequest(std::move(url));
 }
 
 // Runs one group of a JavaScript test file under tests/testdata/js (one built on test_groups.js)
@@ -94,11 +81,12 @@ inline std::string ReadTestFile(const std::string& path) {
 inline InvokeResult RunJsTestGroup(const std::string& file, const std::string& group,
                                    HttpRequest request = Get("http://example.com/t")) {
   const std::string dir = COSMO_SOURCE_DIR "/tests/testdata/js/";
-  const std::string source = ReadTestFile(dir + file);
-  const std::string harness = ReadTestFile(dir + "test_groups.js");
-  EXPECT_FALSE(source.empty() || harness.empty()) << "cannot read " << dir << file;
-  Manifest manifest = JsManifest(source);
-  manifest.files["test_groups.js"] = harness;
+  const absl::StatusOr<std::string> source = ::cosmo::testing::ReadFile(dir + file);
+  const absl::StatusOr<std::string> harness = ::cosmo::testing::ReadFile(dir + "test_groups.js");
+  EXPECT_TRUE(source.ok() && harness.ok()) << "cannot read " << dir << file;
+  if (!source.ok() || !harness.ok()) return {};
+  Manifest manifest = JsManifest(*source);
+  manifest.files["test_groups.js"] = *harness;
   ScriptLimits limits;
   limits.cpu_per_request = absl::Seconds(10);  // whole groups run in one request
   auto instance = Start(SharedEngine(), manifest, limits);

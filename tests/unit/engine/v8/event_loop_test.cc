@@ -14,15 +14,10 @@ namespace {
 
 using ::cosmo::v8engine::testing::Get;
 using ::cosmo::v8engine::testing::JsManifest;
+using ::cosmo::v8engine::testing::MustStart;
 using ::cosmo::v8engine::testing::SharedEngine;
 using ::cosmo::v8engine::testing::Start;
 using ::testing::HasSubstr;
-
-std::unique_ptr<Instance> MustStart(const std::string& source, ScriptLimits limits = {}) {
-  auto instance = Start(SharedEngine(), JsManifest(source), limits);
-  EXPECT_TRUE(instance.ok()) << instance.status();
-  return instance.ok() ? std::move(*instance) : nullptr;
-}
 
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();

@@ -29,23 +29,13 @@ ScriptLimits TestLimits() {
   return limits;
 }
 
-struct HostileRun {
-  InvokeResult result;
-  double wall_ms = 0;
-  bool reusable = true;
-};
+using HostileRun = ::cosmo::testing::TimedInvocation;
 
 HostileRun RunHandler(const std::string& source, const ScriptLimits& limits = TestLimits()) {
   auto instance = Start(SharedEngine(), JsManifest(source), limits);
   EXPECT_TRUE(instance.ok()) << instance.status();
   if (!instance.ok()) return {};
-  auto start = std::chrono::steady_clock::now();
-  HostileRun run;
-  run.result = (*instance)->Invoke(Get());
-  run.wall_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  run.reusable = (*instance)->Reusable();
-  return run;
+  return ::cosmo::testing::InvokeTimed(**instance, Get());
 }
 
 void ExpectHealthyScriptStillServes() {

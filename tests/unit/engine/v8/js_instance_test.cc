@@ -14,18 +14,9 @@ namespace {
 
 using ::cosmo::v8engine::testing::Get;
 using ::cosmo::v8engine::testing::HeaderOf;
-using ::cosmo::v8engine::testing::JsManifest;
-using ::cosmo::v8engine::testing::SharedEngine;
-using ::cosmo::v8engine::testing::Start;
+using ::cosmo::v8engine::testing::MustStart;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-std::unique_ptr<Instance> MustStart(const std::string& source,
-                                    std::map<std::string, std::string> env = {}) {
-  auto instance = Start(SharedEngine(), JsManifest(source, std::move(env)));
-  EXPECT_TRUE(instance.ok()) << instance.status();
-  return instance.ok() ? std::move(*instance) : nullptr;
-}
 
 TEST(JsInstanceTest, ResponseIsReturnedWithStatusHeadersAndBody) {
   auto instance = MustStart(R"(export default { fetch() {
@@ -126,7 +117,7 @@ TEST(JsInstanceTest, ReturningSomethingElseIsAnInvalidResponse) {
 TEST(JsInstanceTest, EnvHoldsTheManifestVariablesAsStrings) {
   auto instance = MustStart(
       "export default { fetch(r, env) { return `${env.GREETING} ${typeof env.N} ${env.N}`; } };",
-      {{"GREETING", "hi"}, {"N", "3"}});
+      {}, {{"GREETING", "hi"}, {"N", "3"}});
   ASSERT_NE(instance, nullptr);
   InvokeResult result = instance->Invoke(Get());
   ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;

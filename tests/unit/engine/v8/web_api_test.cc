@@ -18,9 +18,6 @@ namespace cosmo::v8engine {
 namespace {
 
 using ::cosmo::v8engine::testing::Get;
-using ::cosmo::v8engine::testing::JsManifest;
-using ::cosmo::v8engine::testing::SharedEngine;
-using ::cosmo::v8engine::testing::Start;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -28,10 +25,8 @@ using ::testing::StartsWith;
 
 std::unique_ptr<Instance> MustStart(const std::string& source) {
   ScriptLimits limits;
-  limits.cpu_per_request = absl::Seconds(5);
-  auto instance = Start(SharedEngine(), JsManifest(source), limits);
-  EXPECT_TRUE(instance.ok()) << instance.status();
-  return instance.ok() ? std::move(*instance) : nullptr;
+  limits.cpu_per_request = absl::Seconds(5);  // whole test groups run in one request
+  return ::cosmo::v8engine::testing::MustStart(source, limits);
 }
 
 // Runs one group of web_api_tests.js and expects every test in it to pass.
