@@ -22,7 +22,7 @@ void BM_Deploy(benchmark::State& state) {
   testing::TempDir dir;
   auto store = std::move(OpenLevelDbStore({.path = dir.Sub("db")})).value();
   testing::ScriptedEngine engine;
-  auto registry = std::move(Registry::Create(store.get(), {&engine}, Clock::Real())).value();
+  auto registry = std::move(NewRegistry(store.get(), {&engine}, Clock::Real())).value();
   int salt = 0;
   for (auto _ : state) {
     auto result = registry->Deploy(
@@ -37,7 +37,7 @@ void BM_HistoryFirstPageOf10000(benchmark::State& state) {
   testing::TempDir dir;
   auto store = std::move(OpenLevelDbStore({.path = dir.Sub("db")})).value();
   testing::ScriptedEngine engine;
-  auto registry = std::move(Registry::Create(store.get(), {&engine}, Clock::Real())).value();
+  auto registry = std::move(NewRegistry(store.get(), {&engine}, Clock::Real())).value();
   // Filling 10,000 synced deploys would dominate the run; the history layout is what matters, so
   // fill through a registry whose store writes are the same, with small scripts.
   for (int i = 0; i < 10000; ++i) {

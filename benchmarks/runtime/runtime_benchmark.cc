@@ -17,7 +17,7 @@ Runtime& SharedRuntime() {
   static Runtime* runtime = [] {
     RuntimeOptions options;
     options.background_maintenance = false;
-    auto created = Runtime::Create(options, NewInMemoryStore());
+    auto created = NewRuntime(options, NewInMemoryStore());
     if (!created.ok()) {
       fprintf(stderr, "runtime: %s\n", created.status().ToString().c_str());
       std::abort();
@@ -53,7 +53,7 @@ void BM_ColdActivationOfCachedVersion(benchmark::State& state) {
   RuntimeOptions options;
   options.background_maintenance = false;
   options.clock = &clock;
-  auto runtime = std::move(Runtime::Create(options, NewInMemoryStore())).value();
+  auto runtime = std::move(NewRuntime(options, NewInMemoryStore())).value();
   Manifest m;
   m.engine = "javascript";
   m.main = "index.js";

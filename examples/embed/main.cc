@@ -8,7 +8,7 @@
 
 int main() {
   absl::StatusOr<std::unique_ptr<cosmo::Runtime>> runtime =
-      cosmo::Runtime::Create(cosmo::RuntimeOptions(), cosmo::NewInMemoryStore());
+      cosmo::NewRuntime(cosmo::RuntimeOptions(), cosmo::NewInMemoryStore());
   if (!runtime.ok()) {
     std::fprintf(stderr, "embed: cannot start the runtime: %s\n",
                  runtime.status().ToString().c_str());

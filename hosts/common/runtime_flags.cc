@@ -36,10 +36,12 @@ void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags) {
   app.add_option("--max-subrequests", flags->max_subrequests, "Cap of fetch() calls per request")
       ->envname("COSMO_MAX_SUBREQUESTS");
   app.add_option("--max-request-body-bytes", flags->max_request_body_bytes,
-                 "Largest request body passed to a script")
+                 "Largest request body passed to a script, after decoding (413 beyond)")
+      ->check(CLI::PositiveNumber)
       ->envname("COSMO_MAX_REQUEST_BODY_BYTES");
   app.add_option("--max-script-bytes", flags->max_script_bytes,
                  "Largest deployable source (sum of files)")
+      ->check(CLI::PositiveNumber)
       ->envname("COSMO_MAX_SCRIPT_BYTES");
   app.add_flag("--disallow-codegen", flags->disallow_codegen,
                "Forbid eval, new Function and WebAssembly in scripts")
@@ -63,16 +65,15 @@ absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags) {
   options.idle_timeout = *idle;
   options.memory_budget_bytes = flags.memory_budget_mb != 0 ? size_t{flags.memory_budget_mb} << 20
                                                             : DefaultMemoryBudgetBytes();
-  options.allow_codegen = !flags.disallow_codegen;
-  options.fetch_allow = flags.fetch_allow;
-  options.fetch_ca_file = flags.fetch_ca_file;
+  options.javascript.allow_codegen = !flags.disallow_codegen;
+  options.javascript.fetch_allow = flags.fetch_allow;
+  options.javascript.fetch_ca_file = flags.fetch_ca_file;
+  options.max_script_bytes = flags.max_script_bytes;
   ScriptLimits& caps = options.caps;
   caps.cpu_per_request = absl::Milliseconds(flags.max_cpu_ms);
   caps.memory_bytes = size_t{flags.max_memory_mb} << 20;
   caps.wall_per_request = absl::Milliseconds(flags.max_wall_ms);
   caps.subrequests = static_cast<uint32_t>(flags.max_subrequests);
-  caps.max_request_body_bytes = flags.max_request_body_bytes;
-  caps.max_script_bytes = flags.max_script_bytes;
   if (absl::Status valid = options.Validate(); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("limits flags: ", valid.message()));
   }

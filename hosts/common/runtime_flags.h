@@ -1,6 +1,7 @@
-// The command-line flags that configure a host's Runtime, shared by cosmo-server and
-// cosmo-gateway so that both run scripts under the same limits, memory budget and fetch() rules:
-// a gateway is the same data plane, only fed over gRPC instead of from a local store.
+// The command-line flags that configure a host's Runtime and its HTTP data plane's body limit,
+// shared by cosmo-server and cosmo-gateway so that both run scripts under the same limits, memory
+// budget and fetch() rules: a gateway is the same data plane, only fed over gRPC instead of from
+// a local store.
 //
 // Each flag has a COSMO_* environment fallback; docs/control-plane.md lists them.
 #ifndef COSMO_HOSTS_COMMON_RUNTIME_FLAGS_H_
@@ -23,8 +24,10 @@ struct RuntimeFlags {
   uint64_t max_memory_mb = 128;
   uint64_t max_wall_ms = 30000;
   uint64_t max_subrequests = 50;
+  // HttpServerOptions::max_request_body_bytes: the HTTP layer enforces it, the Runtime receives
+  // whole bodies.
   uint64_t max_request_body_bytes = uint64_t{10} << 20;
-  uint64_t max_script_bytes = uint64_t{5} << 20;
+  uint64_t max_script_bytes = uint64_t{5} << 20;  // RuntimeOptions::max_script_bytes
   bool disallow_codegen = false;
   std::vector<std::string> fetch_allow;  // HOST[:PORT] exempt from fetch()'s destination checks
   std::string fetch_ca_file;

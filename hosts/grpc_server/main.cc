@@ -72,7 +72,6 @@ int Serve(const Flags& flags) {
 
   absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
-  const cosmo::ScriptLimits& caps = runtime_options->caps;
   auto grace = ParseDurationFlag("--shutdown-grace", flags.shutdown_grace);
   if (!grace.ok()) return Fail(grace.status().message());
 
@@ -93,12 +92,12 @@ int Serve(const Flags& flags) {
 
   auto store = OpenStore(flags);
   if (!store.ok()) return Fail(store.status().message());
-  auto runtime = cosmo::Runtime::Create(*std::move(runtime_options), *std::move(store));
+  auto runtime = cosmo::NewRuntime(*std::move(runtime_options), *std::move(store));
   if (!runtime.ok()) return Fail(runtime.status().message());
 
   cosmo::control::ControlServerOptions server_options;
   server_options.listen_address = flags.grpc_listen;
-  server_options.service.max_script_bytes = caps.max_script_bytes;
+  server_options.service.max_script_bytes = flags.runtime.max_script_bytes;
   auto server = cosmo::control::ControlServer::Start(server_options, &(*runtime)->registry(),
                                                      runtime->get(), authenticator.get());
   if (!server.ok()) return Fail(server.status().message());
@@ -113,9 +112,9 @@ int Serve(const Flags& flags) {
   std::unique_ptr<cosmo::HttpServer> http;
   if (!flags.http_listen.empty()) {
     auto started =
-        cosmo::HttpServer::Create({.listen_address = flags.http_listen,
-                                   .max_request_body_bytes = caps.max_request_body_bytes},
-                                  runtime->get());
+        cosmo::NewHttpServer({.listen_address = flags.http_listen,
+                              .max_request_body_bytes = flags.runtime.max_request_body_bytes},
+                             runtime->get());
     if (!started.ok()) return Fail(started.status().message());
     http = *std::move(started);
     http->Start();

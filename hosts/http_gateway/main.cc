@@ -55,18 +55,17 @@ int Serve(const Flags& flags) {
   if (*report <= absl::ZeroDuration()) return Fail("--usage-report-interval: must be above 0");
   absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
-  const size_t max_request_body_bytes = runtime_options->caps.max_request_body_bytes;
-  auto runtime = cosmo::Runtime::Create(*std::move(runtime_options), cosmo::NewInMemoryStore());
+  auto runtime = cosmo::NewRuntime(*std::move(runtime_options), cosmo::NewInMemoryStore());
   if (!runtime.ok()) return Fail(runtime.status().message());
 
   cosmo::gateway::ControlPlaneClient client(servers, flags.token);
   auto replica = std::make_unique<cosmo::gateway::GatewayReplica>(
       cosmo::gateway::GatewayReplicaOptions{.usage_report_interval = *report}, &client,
       runtime->get());
-  auto http = cosmo::HttpServer::Create(
+  auto http = cosmo::NewHttpServer(
       {.listen_address = flags.http_listen,
        .worker_threads = flags.http_threads,
-       .max_request_body_bytes = max_request_body_bytes},
+       .max_request_body_bytes = flags.runtime.max_request_body_bytes},
       runtime->get(), [&replica](absl::string_view family, const cosmo::HttpRequest& request) {
         return replica->Invoke(family, request);
       });

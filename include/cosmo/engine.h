@@ -2,7 +2,7 @@
 //
 // The Runtime owns one Engine per language ("javascript", "liquid") and never sees what is inside:
 //
-//   Engine      validates manifests at deploy and prepares a version's code. One per process and
+//   Engine      validates manifests at deploy and prepares a version's code. One per Runtime and
 //               language. Thread-safe.
 //   Program     one version's prepared code (compiled, cached). Shared by every activation of that
 //               version; thread-safe; immutable.
@@ -10,7 +10,8 @@
 //               one request at a time; callable from any thread, but never from two at once
 //               (thread-compatible). Several Instances of one Program run in parallel.
 //
-// Lifetimes: an Engine outlives its Programs; a Program outlives its Instances (Instances hold a
+// Lifetimes: an Engine outlives its Programs (the built-in engines relax this: their Programs and
+// Instances keep what they need alive); a Program outlives its Instances (Instances hold a
 // shared_ptr to their Program).
 #ifndef COSMO_ENGINE_H_
 #define COSMO_ENGINE_H_
@@ -32,15 +33,17 @@ class Instance {
  public:
   virtual ~Instance() = default;
 
-  // Runs the handler on `request` within `limits` and reports how it ended. Never throws; every
-  // failure is an Outcome in the result. Blocks the calling thread until the response is ready.
+  // Runs the handler on `request` within the limits the instance was made with and reports how it
+  // ended. Never throws; every failure is an Outcome in the result. Blocks the calling thread until
+  // the response is ready.
   virtual InvokeResult Invoke(const HttpRequest& request) = 0;
 
   // False once the instance must not serve again (it hit a memory limit, or a CPU limit left its
   // state half-updated). The owner discards it and instantiates a fresh one.
   virtual bool Reusable() const = 0;
 
-  // Memory the instance holds now (heap plus external), for the runtime's memory budget.
+  // Memory the instance holds (heap as last measured plus ArrayBuffer memory), for the runtime's
+  // memory budget. Called between requests, never during Invoke().
   virtual size_t MemoryBytes() const = 0;
 };
 
@@ -68,7 +71,8 @@ class Engine {
   virtual absl::Status Validate(const Manifest& manifest) = 0;
 
   // Prepares `manifest` (whose name is `version`) for instantiation, reusing cached compiled code
-  // when this version was prepared before.
+  // when this version was prepared before. INVALID_ARGUMENT for a manifest this engine does not
+  // run; code errors surface from Program::Instantiate().
   virtual absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
                                                            const Manifest& manifest) = 0;
 };

@@ -8,21 +8,21 @@
 // TEXT}`; the codes and statuses are listed in docs/http.md.
 //
 // In front of dispatch sits a guard for what the HTTP library does not enforce itself: the body
-// limit counted on decoded bytes (chunked and compressed bodies included), 411 for a body without
-// a length, request-smuggling shapes (duplicate Content-Length, Content-Length with
-// Transfer-Encoding, codings other than chunked, bodies on GET), long paths, header floods, header
-// values that decode to CR/LF/NUL. Such requests are answered and their connection is closed, so
-// nothing after them on the connection is ever executed. Connections are served by a bounded pool
-// of worker threads; when the pool and its queue are full, new connections are answered 503 with
-// Retry-After (load shedding).
+// limit counted on decoded bytes (chunked and compressed bodies included), 411 for a POST, PUT or
+// PATCH without a length, request-smuggling shapes (duplicate Content-Length, Content-Length with
+// Transfer-Encoding, transfer codings other than chunked, a body on a method other than POST,
+// PUT, PATCH or DELETE), long paths, header floods, header values that decode to CR/LF/NUL. Such
+// requests are answered and their connection is closed, so nothing after them on the connection
+// is ever executed. Connections are served by a bounded pool of worker threads; when the pool and
+// its queue are full, new connections are answered 503 with Retry-After (load shedding).
 //
-//   auto http = cosmo::HttpServer::Create({.listen_address = "127.0.0.1:8080"}, runtime.get());
+//   auto http = cosmo::NewHttpServer({.listen_address = "127.0.0.1:8080"}, runtime.get());
 //   (*http)->Start();
 //   ...
 //   (*http)->Stop();
 //
-// Ownership: borrows the Runtime, which must outlive the server. Thread-safe: Start() and Stop()
-// may be called from any thread; requests are served on the server's own threads.
+// Ownership: borrows the Runtime (when given), which must outlive the server. Thread-safe: Start()
+// and Stop() may be called from any thread; requests are served on the server's own threads.
 #ifndef COSMO_HTTP_SERVER_H_
 #define COSMO_HTTP_SERVER_H_
 
@@ -53,7 +53,8 @@ struct HttpServerOptions {
   // How long an idle keep-alive connection is kept, and how many requests it may carry.
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   size_t keep_alive_max_requests = 10000;
-  // Largest request body after transfer and content decoding (413 beyond).
+  // Largest request body after transfer and content decoding (413 beyond). Enforced here, while
+  // the body is read: the Runtime and the engines take whatever body they are given.
   size_t max_request_body_bytes = size_t{10} << 20;
   // Most request header fields, and their total size (name + value + 4 per field) (431 beyond).
   size_t max_header_count = 100;
@@ -69,19 +70,13 @@ struct HttpServerOptions {
   absl::Status Validate() const;
 };
 
+// The server described at the top of this file; made by NewHttpServer(). Thread-safe.
 class HttpServer {
  public:
   // Runs one routed request for `family`. The default calls Runtime::Invoke. Called on a worker
   // thread; must be thread-safe.
   using InvokeFunction =
       std::function<InvokeResult(absl::string_view family, const HttpRequest& request)>;
-
-  // Validates `options` and binds the listening socket (so the port is known and taken before
-  // Start). INVALID_ARGUMENT for bad options or address, UNAVAILABLE when the address cannot be
-  // bound. `runtime` is borrowed; it also supplies the gauges of /_cosmo/metrics.
-  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(HttpServerOptions options,
-                                                            Runtime* runtime,
-                                                            InvokeFunction invoke = nullptr);
 
   // Stops the server if it is running.
   virtual ~HttpServer() = default;
@@ -98,6 +93,14 @@ class HttpServer {
   // HOST:PORT actually bound, e.g. "127.0.0.1:43121".
   virtual std::string address() const = 0;
 };
+
+// Validates `options` and binds the listening socket (so the port is known and taken before
+// Start). INVALID_ARGUMENT for bad options or address, or when there is neither a `runtime` nor
+// an `invoke`; UNAVAILABLE when the address cannot be bound. `runtime` is borrowed; it runs the
+// requests unless `invoke` is given, and supplies the activation gauges of /_cosmo/metrics (none
+// when it is null).
+absl::StatusOr<std::unique_ptr<HttpServer>> NewHttpServer(
+    HttpServerOptions options, Runtime* runtime, HttpServer::InvokeFunction invoke = nullptr);
 
 }  // namespace cosmo
 

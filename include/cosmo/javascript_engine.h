@@ -57,7 +57,7 @@ struct JavaScriptEngineOptions {
   absl::Duration fetch_connect_timeout = absl::Seconds(10);
 };
 
-// Counters since the engine was created. Monotonic; read with JavaScriptEngine::stats().
+// Counters since the engine was created. Monotonic; read with JavaScriptEngine::Stats().
 struct JavaScriptEngineStats {
   uint64_t modules_compiled = 0;     // module sources parsed and compiled from scratch
   uint64_t code_cache_hits = 0;      // modules loaded from the code cache, without compiling
@@ -68,7 +68,7 @@ struct JavaScriptEngineStats {
 // The JavaScript Engine, with introspection beyond the Engine interface. Thread-safe.
 class JavaScriptEngine : public Engine {
  public:
-  virtual JavaScriptEngineStats stats() const = 0;
+  virtual JavaScriptEngineStats Stats() const = 0;
 };
 
 // Creates the engine: initialises V8 for the process (once) and builds the startup snapshot of

@@ -30,12 +30,9 @@ struct ScriptLimits {
   uint32_t subrequests = 50;
   // CPU time of the module's top level when an isolate starts (not settable per deploy).
   absl::Duration startup_cpu = absl::Seconds(1);
-  // Largest request body passed to a script (413 beyond). Not settable per deploy.
-  size_t max_request_body_bytes = size_t{10} << 20;
-  // Largest deployable source (sum of files). Not settable per deploy.
-  size_t max_script_bytes = size_t{5} << 20;
 
-  // Checks that every field is positive; the error names the field.
+  // Checks that the durations are positive and memory_bytes is at least 4 MiB; subrequests may be
+  // 0 (no fetch() at all). INVALID_ARGUMENT names the field.
   absl::Status Validate() const;
 };
 

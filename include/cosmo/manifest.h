@@ -15,6 +15,7 @@
 #ifndef COSMO_MANIFEST_H_
 #define COSMO_MANIFEST_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>

@@ -1,8 +1,8 @@
 // The one way every request ends.
 //
 // Each invocation — through the library, the HTTP data plane or a gateway — ends in exactly one
-// Outcome. Metrics, logs and tests speak in outcomes; status_mapping.h turns an outcome into the
-// HTTP status and JSON error code users see.
+// Outcome. Metrics, logs and tests speak in outcomes; the HTTP data plane turns an outcome into
+// the HTTP status and JSON error code users see, in one table (docs/http.md lists it).
 #ifndef COSMO_OUTCOME_H_
 #define COSMO_OUTCOME_H_
 
@@ -21,7 +21,7 @@ enum class Outcome {
   kExceededWallTime,  // the request's wall-clock limit hit while it waited
   kNotFound,          // no such family, or it has no active version
   kLoadShed,          // refused for now: the host is saturated or its store unreachable; retry
-  kBadRequest,        // the request itself was malformed or over a size limit
+  kBadRequest,        // malformed or over a size limit; decided by the host before any script
   kInternal,          // a fault of the host (store error, corrupt version); never the script's
 };
 

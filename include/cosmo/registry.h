@@ -21,6 +21,7 @@
 #ifndef COSMO_REGISTRY_H_
 #define COSMO_REGISTRY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,10 +41,14 @@
 
 namespace cosmo {
 
+// Bounds on what a deploy may ask for and hold (Deploy() and Validate() answer INVALID_ARGUMENT
+// naming the bound a manifest exceeds), and how hard a change retries. Checked by NewRegistry().
 struct RegistryOptions {
-  // Server caps: deploys may request lower limits, never higher ones; max_script_bytes bounds the
-  // total source of a deploy.
+  // Server caps: a manifest's `limits` may lower them, never raise them (limits.h).
   ScriptLimits caps;
+  // Largest source of one deploy: names plus contents of its files (Manifest::SourceBytes()).
+  // The server's --max-script-bytes.
+  size_t max_script_bytes = size_t{5} << 20;
   // Most files one deploy may hold.
   size_t max_files = 100;
   // Most env variables, and their total size (names plus values).
@@ -125,15 +130,9 @@ struct Page {
   std::string next_page_token;
 };
 
+// The registry described at the top of this file; made by NewRegistry(). Thread-safe.
 class Registry {
  public:
-  // `engines` are the languages this registry accepts, looked up by Engine::name(); they validate
-  // code at deploy. All pointers are borrowed.
-  static absl::StatusOr<std::unique_ptr<Registry>> Create(Store* store,
-                                                          std::vector<Engine*> engines,
-                                                          Clock* clock,
-                                                          RegistryOptions options = {});
-
   virtual ~Registry() = default;
 
   // Validates and stores `request.manifest`, then makes it the family's active version. Deploying
@@ -191,6 +190,14 @@ class Registry {
   using ChangeListener = std::function<void(absl::string_view family)>;
   virtual void AddChangeListener(ChangeListener listener) = 0;
 };
+
+// A registry over `store`. `engines` are the languages it accepts, looked up by Engine::name();
+// they validate code at deploy. All pointers are borrowed. INVALID_ARGUMENT for a null pointer,
+// two engines of one name or a bad option. On a store that supports Watch() it follows changes
+// made through other Registries from here on (see AddChangeListener); an error starting that
+// watch fails the call.
+absl::StatusOr<std::unique_ptr<Registry>> NewRegistry(Store* store, std::vector<Engine*> engines,
+                                                      Clock* clock, RegistryOptions options = {});
 
 // Family names: ^[a-z0-9][a-z0-9-]{0,62}$. Tenants: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
 bool IsValidFamilyName(absl::string_view family);

@@ -15,7 +15,7 @@
 // Every invocation ends in one Outcome and is metered (usage.h); console output and failed
 // outcomes go to per-family log rings (logs.h).
 //
-//   auto runtime = cosmo::Runtime::Create({}, std::move(store));
+//   auto runtime = cosmo::NewRuntime({}, std::move(store));
 //   (*runtime)->registry().Deploy({...});
 //   cosmo::FamilyHandle hello = (*runtime)->Family("hello");
 //   cosmo::InvokeResult r = hello.Invoke({.method = "GET", .url = "http://x/hello/"});
@@ -38,6 +38,7 @@
 #include "cosmo/clock.h"
 #include "cosmo/engine.h"
 #include "cosmo/invocation.h"
+#include "cosmo/javascript_engine.h"
 #include "cosmo/limits.h"
 #include "cosmo/logs.h"
 #include "cosmo/registry.h"
@@ -51,6 +52,8 @@ class Runtime;
 struct RuntimeOptions {
   // Caps of every script's limits; deploys may only lower them (limits.h).
   ScriptLimits caps;
+  // Largest source of one deploy through registry(): RegistryOptions::max_script_bytes.
+  size_t max_script_bytes = RegistryOptions().max_script_bytes;
   // Unload an activation this long after its last request. Zero disables idle unloading.
   absl::Duration idle_timeout = absl::Seconds(60);
   // Unload least recently used activations while instances hold more than this.
@@ -88,13 +91,10 @@ struct RuntimeOptions {
   // Run the background thread that unloads idle activations and flushes usage. Tests that drive
   // time with a ManualClock turn it off and call Maintain() themselves.
   bool background_maintenance = true;
-  // JavaScript: allow eval/new Function/WebAssembly (false = --disallow-codegen).
-  bool allow_codegen = true;
-  // JavaScript fetch(): hosts exempt from the destination checks, "HOST" or "HOST:PORT"
-  // (--fetch-allow), and the PEM bundle of CAs https fetches trust (empty: the system store).
-  // See JavaScriptEngineOptions.
-  std::vector<std::string> fetch_allow;
-  std::string fetch_ca_file;
+  // The built-in JavaScript engine, made when NewRuntime() is given no engines. The built-in Liquid
+  // engine's own JavaScript engine takes only `allow_codegen` from it: templates make no fetches,
+  // so it needs neither the fetch() options nor a trust store.
+  JavaScriptEngineOptions javascript;
   // Time source; nullptr = Clock::Real(). Borrowed; must outlive the Runtime.
   Clock* clock = nullptr;
 
@@ -137,14 +137,9 @@ class FamilyHandle {
   std::string family_;
 };
 
+// The runtime described at the top of this file; made by NewRuntime(). Thread-safe.
 class Runtime {
  public:
-  // Creates a runtime over `store`. `engines` are the languages it runs; when empty, the built-in
-  // engines (JavaScript on V8, and Liquid) are created with options derived from `options`.
-  static absl::StatusOr<std::unique_ptr<Runtime>> Create(
-      RuntimeOptions options, std::unique_ptr<Store> store,
-      std::vector<std::unique_ptr<Engine>> engines = {});
-
   virtual ~Runtime() = default;
 
   // The registry; deploys, rollbacks and deletes made through it switch activations at once.
@@ -177,6 +172,13 @@ class Runtime {
 
   virtual RuntimeStats Stats() const = 0;
 };
+
+// Creates a runtime over `store`, which it owns. `engines` are the languages it runs; when empty,
+// the built-in engines (JavaScript on V8, and Liquid) are created from `options.javascript`.
+// INVALID_ARGUMENT names a bad option; an engine's or the registry's creation error otherwise.
+absl::StatusOr<std::unique_ptr<Runtime>> NewRuntime(
+    RuntimeOptions options, std::unique_ptr<Store> store,
+    std::vector<std::unique_ptr<Engine>> engines = {});
 
 }  // namespace cosmo
 

@@ -8,7 +8,7 @@
 //
 // Implementations:
 //   - NewInMemoryStore(): a std::map behind a mutex; for tests and embedding.
-//   - OpenLevelDbStore(): the single-node default; see leveldb_store.h.
+//   - OpenLevelDbStore(): the single-node default; see docs/architecture.md ("Store").
 //   - OpenEtcdStore(): the cluster backend on etcd v3; see docs/cluster.md.
 //
 // Error contract (Abseil's rule, shared by every backend):
@@ -17,7 +17,8 @@
 //   UNAVAILABLE          the backend could not be reached or a write could not be made durable; the
 //                        outcome of that write is unknown, so every write must be safe to repeat.
 //   DATA_LOSS            the backend detected corruption.
-//   FAILED_PRECONDITION  the store was opened read-only or is closed.
+//   FAILED_PRECONDITION  opening a LevelDB directory another process holds (or that cannot be
+//                        created); calls on an open store never return it.
 //   INVALID_ARGUMENT     an empty key, or a batch over the backend's size limits.
 //
 // Thread-safety: every Store is thread-safe. Each call is atomic on its own; a Scan() sees a
@@ -172,7 +173,7 @@ std::unique_ptr<Store> NewInMemoryStore();
 struct LevelDbStoreOptions {
   // Directory of the database; created (with parents) if missing.
   std::string path;
-  // Opens an existing database only.
+  // Create the directory and database when missing; when false, open an existing one only.
   bool create_if_missing = true;
   // LevelDB's block cache, in bytes.
   size_t block_cache_bytes = 8 << 20;
@@ -180,8 +181,10 @@ struct LevelDbStoreOptions {
   size_t write_buffer_bytes = 4 << 20;
 };
 
-// Opens (or creates) a LevelDB store. Fails with FAILED_PRECONDITION naming the directory when
-// another process holds it, DATA_LOSS (with the repair command) when it is corrupt.
+// Opens (or creates) a LevelDB store. Fails with INVALID_ARGUMENT for an empty path,
+// FAILED_PRECONDITION naming the directory when another process holds it or it cannot be created,
+// NOT_FOUND when it holds no store and `create_if_missing` is false, DATA_LOSS (with the repair
+// command) when it is corrupt.
 absl::StatusOr<std::unique_ptr<Store>> OpenLevelDbStore(const LevelDbStoreOptions& options);
 
 // Rebuilds the LevelDB store at `path` after corruption (leveldb::RepairDB): keeps every record

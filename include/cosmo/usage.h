@@ -1,8 +1,9 @@
 // Metered usage of families and versions.
 //
 // Every invocation adds its InvocationUsage to the totals of its family's version. The Runtime
-// keeps totals in memory and merges them into the Store at least every second and at shutdown,
-// so a crash loses at most the last second. A family's usage is the sum over its versions.
+// keeps totals in memory and merges them into the Store every RuntimeOptions::usage_flush_interval
+// (1 s) and at shutdown, so a crash loses at most that interval's usage. A family's usage is the
+// sum over its versions.
 //
 // Plain value types; thread-compatible.
 #ifndef COSMO_USAGE_H_

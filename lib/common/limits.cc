@@ -63,12 +63,6 @@ absl::Status ScriptLimits::Validate() const {
   if (startup_cpu <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("limits: startup_cpu must be positive");
   }
-  if (max_request_body_bytes == 0) {
-    return absl::InvalidArgumentError("limits: max_request_body_bytes must be positive");
-  }
-  if (max_script_bytes == 0) {
-    return absl::InvalidArgumentError("limits: max_script_bytes must be positive");
-  }
   return absl::OkStatus();
 }
 

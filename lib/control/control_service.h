@@ -25,7 +25,7 @@ namespace cosmo::control {
 
 struct ControlServiceOptions {
   // Largest total source of one deploy; also named in the error for a bundle over it. Should equal
-  // the Registry's caps.max_script_bytes.
+  // the Registry's RegistryOptions::max_script_bytes.
   size_t max_script_bytes = size_t{5} << 20;
   // How long a following TailLogs waits for new records before it checks for cancellation.
   absl::Duration log_poll_interval = absl::Milliseconds(200);

@@ -554,9 +554,9 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options,
-                                                               Runtime* runtime,
-                                                               InvokeFunction invoke) {
+absl::StatusOr<std::unique_ptr<HttpServer>> NewHttpServer(HttpServerOptions options,
+                                                          Runtime* runtime,
+                                                          HttpServer::InvokeFunction invoke) {
   if (absl::Status valid = options.Validate(); !valid.ok()) return valid;
   if (runtime == nullptr && !invoke) {
     return absl::InvalidArgumentError("http: a runtime or an invoke function is required");

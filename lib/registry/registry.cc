@@ -334,10 +334,10 @@ class StoreRegistry final : public Registry {
                                                      "' is not among the deployed files"));
     }
     const size_t source_bytes = manifest.SourceBytes();
-    if (source_bytes > options_.caps.max_script_bytes) {
+    if (source_bytes > options_.max_script_bytes) {
       return absl::InvalidArgumentError(
           absl::StrCat("files: ", source_bytes, " bytes of source exceed the script size limit of ",
-                       options_.caps.max_script_bytes, " bytes"));
+                       options_.max_script_bytes, " bytes"));
     }
     if (manifest.env.size() > options_.max_env_vars) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -720,6 +720,9 @@ class StoreRegistry final : public Registry {
 
 absl::Status RegistryOptions::Validate() const {
   COSMO_RETURN_IF_ERROR(caps.Validate());
+  if (max_script_bytes == 0) {
+    return absl::InvalidArgumentError("registry: max_script_bytes must be positive");
+  }
   if (max_files == 0) return absl::InvalidArgumentError("registry: max_files must be positive");
   if (max_commit_attempts <= 0) {
     return absl::InvalidArgumentError("registry: max_commit_attempts must be positive");
@@ -727,9 +730,8 @@ absl::Status RegistryOptions::Validate() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(Store* store,
-                                                           std::vector<Engine*> engines,
-                                                           Clock* clock, RegistryOptions options) {
+absl::StatusOr<std::unique_ptr<Registry>> NewRegistry(Store* store, std::vector<Engine*> engines,
+                                                      Clock* clock, RegistryOptions options) {
   if (store == nullptr) return absl::InvalidArgumentError("registry: store must not be null");
   if (clock == nullptr) return absl::InvalidArgumentError("registry: clock must not be null");
   COSMO_RETURN_IF_ERROR(options.Validate());

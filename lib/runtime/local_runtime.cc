@@ -135,8 +135,9 @@ class LocalRuntime final : public Runtime {
   absl::Status Start() {
     std::vector<Engine*> engines;
     for (const auto& engine : engines_) engines.push_back(engine.get());
-    COSMO_ASSIGN_OR_RETURN(
-        registry_, Registry::Create(store_.get(), engines, clock_, {.caps = options_.caps}));
+    COSMO_ASSIGN_OR_RETURN(registry_, NewRegistry(store_.get(), engines, clock_,
+                                                  {.caps = options_.caps,
+                                                   .max_script_bytes = options_.max_script_bytes}));
     registry_->AddChangeListener([this](absl::string_view family) {
       if (std::shared_ptr<Activation> activation = table_.Find(family)) activation->MarkChanged();
     });
@@ -517,6 +518,9 @@ class LocalRuntime final : public Runtime {
 
 absl::Status RuntimeOptions::Validate() const {
   COSMO_RETURN_IF_ERROR(caps.Validate());
+  if (max_script_bytes == 0) {
+    return absl::InvalidArgumentError("runtime: max_script_bytes must be positive");
+  }
   if (idle_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("runtime: idle_timeout must not be negative");
   }
@@ -540,20 +544,18 @@ InvokeResult FamilyHandle::Invoke(const HttpRequest& request) const {
   return runtime_->Invoke(family_, request);
 }
 
-absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
-    RuntimeOptions options, std::unique_ptr<Store> store,
-    std::vector<std::unique_ptr<Engine>> engines) {
+absl::StatusOr<std::unique_ptr<Runtime>> NewRuntime(RuntimeOptions options,
+                                                    std::unique_ptr<Store> store,
+                                                    std::vector<std::unique_ptr<Engine>> engines) {
   COSMO_RETURN_IF_ERROR(options.Validate());
   if (store == nullptr) return absl::InvalidArgumentError("runtime: store must not be null");
   if (engines.empty()) {
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<JavaScriptEngine> js,
-                           NewJavaScriptEngine({.allow_codegen = options.allow_codegen,
-                                                .fetch_allow = options.fetch_allow,
-                                                .fetch_ca_file = options.fetch_ca_file}));
+                           NewJavaScriptEngine(options.javascript));
     engines.push_back(std::move(js));
     COSMO_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> liquid,
-        NewLiquidEngine({.javascript = {.allow_codegen = options.allow_codegen}}));
+        NewLiquidEngine({.javascript = {.allow_codegen = options.javascript.allow_codegen}}));
     engines.push_back(std::move(liquid));
   }
   auto runtime =

@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<cosmo::Store> store = cosmo::NewInMemoryStore();
   cosmo::testing::ScriptedEngine js("javascript");
   cosmo::ManualClock clock;
-  auto registry = cosmo::Registry::Create(store.get(), {&js}, &clock);
+  auto registry = cosmo::NewRegistry(store.get(), {&js}, &clock);
   FUZZ_CHECK(registry.ok());
   const char* const kTenants[] = {"acme", "globex"};
 

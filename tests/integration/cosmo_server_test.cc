@@ -68,6 +68,10 @@ TEST(CosmoServerTest, BadFlagsNameTheFlag) {
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--max-cpu-ms=lots"}), "--max-cpu-ms");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--idle-timeout=soon"}), "--idle-timeout");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--store=floppy://a"}), "--store");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--max-request-body-bytes=0"}),
+                "--max-request-body-bytes");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--max-script-bytes=0"}),
+                "--max-script-bytes");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--no-such-flag"}), "--no-such-flag");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--grpc-listen=127.0.0.1:0",
                             "--auth-tokens-file=" + dir.Sub("missing")}),

@@ -60,7 +60,7 @@ void CheckStore(const std::string& data_dir, const std::vector<std::string>& ack
   auto store = OpenLevelDbStore(options);
   ASSERT_TRUE(store.ok()) << store.status();
   ScriptedEngine engine("javascript");
-  auto registry = Registry::Create(store->get(), {&engine}, Clock::Real());
+  auto registry = NewRegistry(store->get(), {&engine}, Clock::Real());
   ASSERT_TRUE(registry.ok()) << registry.status();
 
   auto family = (*registry)->GetFamily("local", kFamily);

@@ -425,8 +425,8 @@ TEST_F(FetchTest, FiftyConcurrentRequestsWaitingOnUpstreamOverlapAndMeterNoWait)
   RuntimeOptions options;
   options.max_instances_per_version = 64;
   options.background_maintenance = false;
-  options.fetch_allow = {absl::StrCat("127.0.0.1:", http_port_)};
-  auto runtime = Runtime::Create(options, NewInMemoryStore());
+  options.javascript.fetch_allow = {absl::StrCat("127.0.0.1:", http_port_)};
+  auto runtime = NewRuntime(options, NewInMemoryStore());
   ASSERT_TRUE(runtime.ok()) << runtime.status();
   Manifest m;
   m.engine = "javascript";

@@ -185,7 +185,8 @@ TEST(HttpGatewayTest, GatewaysEnforceTheirOwnLimitFlags) {
   CommandResult deployed = RunCosmoctl(server_address, {"deploy", "slow", script});
   ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
   int port = 0;
-  auto gateway = StartCosmoGateway(server_address, &port, {"--max-wall-ms=300"});
+  auto gateway = StartCosmoGateway(server_address, &port,
+                                   {"--max-wall-ms=300", "--max-request-body-bytes=64"});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
   const absl::Time start = absl::Now();
@@ -194,6 +195,13 @@ TEST(HttpGatewayTest, GatewaysEnforceTheirOwnLimitFlags) {
   EXPECT_THAT(*response, ::testing::StartsWith("HTTP/1.1 503"));
   EXPECT_THAT(*response, HasSubstr("wall-clock limit of 300ms"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+
+  // The body limit is the HTTP layer's: refused before the family is even looked up.
+  auto too_large = RawExchange(
+      port, "POST /slow/ HTTP/1.1\r\nHost: h\r\nContent-Length: 65\r\n\r\n" + std::string(65, 'x'));
+  ASSERT_TRUE(too_large.ok()) << too_large.status();
+  EXPECT_THAT(*too_large, ::testing::StartsWith("HTTP/1.1 413 "));
+  EXPECT_THAT(*too_large, HasSubstr("larger than 64 bytes"));
 
   CommandResult bad = RunCommand({CosmoGatewayPath(), "--control=" + server_address,
                                   "--max-cpu-ms=0", "--http-listen=127.0.0.1:0"});

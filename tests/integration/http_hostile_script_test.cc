@@ -33,7 +33,7 @@ class HttpHostileScriptTest : public ::testing::Test {
     RuntimeOptions options;
     options.caps.cpu_per_request = kCpuLimit;
     options.caps.memory_bytes = size_t{64} << 20;
-    auto runtime = Runtime::Create(options, NewInMemoryStore());
+    auto runtime = NewRuntime(options, NewInMemoryStore());
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = runtime->release();
     Deploy("ok", "export default { fetch(request) { return new Response('fine'); } };");
@@ -46,7 +46,7 @@ class HttpHostileScriptTest : public ::testing::Test {
            "function f(n) { return f(n + 1) + 1; }\n"
            "export default { fetch() { return new Response(String(f(0))); } };");
     Deploy("throws", "export default { fetch() { throw new TypeError('nope'); } };");
-    auto server = HttpServer::Create({.listen_address = "127.0.0.1:0"}, runtime_);
+    auto server = NewHttpServer({.listen_address = "127.0.0.1:0"}, runtime_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     server_->Start();

@@ -66,10 +66,10 @@ class HttpWireTest : public ::testing::Test {
     options.max_request_body_bytes = kBodyLimit;
     options.keep_alive_max_requests = 100;
     options.read_timeout = absl::Seconds(2);
-    auto server = HttpServer::Create(options, nullptr,
-                                     [this](absl::string_view family, const HttpRequest& request) {
-                                       return Invoke(family, request);
-                                     });
+    auto server = NewHttpServer(options, nullptr,
+                                [this](absl::string_view family, const HttpRequest& request) {
+                                  return Invoke(family, request);
+                                });
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     server_->Start();
@@ -135,6 +135,14 @@ class HttpWireTest : public ::testing::Test {
   Outcome outcome_ ABSL_GUARDED_BY(mu_) = Outcome::kOk;
   std::string error_ ABSL_GUARDED_BY(mu_);
 };
+
+TEST(HttpServerOptionsTest, DefaultsAreValidAndLimitBodiesTo10MiB) {
+  EXPECT_EQ(HttpServerOptions().max_request_body_bytes, size_t{10} << 20);
+  EXPECT_TRUE(HttpServerOptions().Validate().ok());
+  HttpServerOptions no_body;
+  no_body.max_request_body_bytes = 0;
+  EXPECT_THAT(no_body.Validate().message(), HasSubstr("max_request_body_bytes"));
+}
 
 TEST_F(HttpWireTest, RoutesToTheFamilyWithTheFullUrlAndExactResponseBytes) {
   bool closed = true;

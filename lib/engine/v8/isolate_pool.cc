@@ -47,7 +47,8 @@ void IsolatePool::Run() {
     if (stop_) break;
     size_t memory_bytes = memory_bytes_;
     mu_.Unlock();
-    absl::StatusOr<std::unique_ptr<JsInstance>> blank = JsInstance::NewBlank(*core_, memory_bytes);
+    absl::StatusOr<std::unique_ptr<JsInstance>> blank =
+        JsInstance::CreateBlank(*core_, memory_bytes);
     mu_.Lock();
     if (!blank.ok()) break;  // cannot happen short of a broken runtime; callers create their own
     if (!stop_ && memory_bytes == memory_bytes_) {

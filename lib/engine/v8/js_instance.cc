@@ -76,14 +76,14 @@ absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::Create(
   EngineCore& core = program->core();
   std::unique_ptr<JsInstance> instance = core.pool().Take(limits.memory_bytes);
   if (instance == nullptr) {
-    COSMO_ASSIGN_OR_RETURN(instance, NewBlank(core, limits.memory_bytes));
+    COSMO_ASSIGN_OR_RETURN(instance, CreateBlank(core, limits.memory_bytes));
   }
   COSMO_RETURN_IF_ERROR(instance->Bind(std::move(program), limits));
   return instance;
 }
 
-absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::NewBlank(EngineCore& core,
-                                                                 size_t memory_bytes) {
+absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::CreateBlank(EngineCore& core,
+                                                                    size_t memory_bytes) {
   std::unique_ptr<JsInstance> instance(new JsInstance(core, memory_bytes));
   COSMO_RETURN_IF_ERROR(instance->CreateContext());
   return instance;

@@ -41,8 +41,8 @@ class JsInstance final : public Instance {
 
   // An instance with a context from the snapshot but no version bound yet, for the IsolatePool.
   // Its heap limit is `memory_bytes`; it may be created on one thread and bound on another.
-  static absl::StatusOr<std::unique_ptr<JsInstance>> NewBlank(EngineCore& core,
-                                                              size_t memory_bytes);
+  static absl::StatusOr<std::unique_ptr<JsInstance>> CreateBlank(EngineCore& core,
+                                                                 size_t memory_bytes);
 
   ~JsInstance() override;
 

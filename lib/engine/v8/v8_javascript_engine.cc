@@ -50,7 +50,7 @@ absl::StatusOr<std::shared_ptr<Program>> V8JavaScriptEngine::Prepare(const std::
   return std::make_shared<JsProgram>(core_, version, manifest, core_->CodeCacheFor(version));
 }
 
-JavaScriptEngineStats V8JavaScriptEngine::stats() const {
+JavaScriptEngineStats V8JavaScriptEngine::Stats() const {
   JavaScriptEngineStats stats;
   stats.modules_compiled = core_->modules_compiled.load();
   stats.code_cache_hits = core_->code_cache_hits.load();

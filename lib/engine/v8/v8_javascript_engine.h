@@ -25,7 +25,7 @@ class V8JavaScriptEngine final : public JavaScriptEngine {
   absl::Status Validate(const Manifest& manifest) override;
   absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
                                                    const Manifest& manifest) override;
-  JavaScriptEngineStats stats() const override;
+  JavaScriptEngineStats Stats() const override;
 
  private:
   const std::shared_ptr<EngineCore> core_;

@@ -14,8 +14,7 @@ TEST(LimitsTest, DefaultsMatchTheDesign) {
   EXPECT_EQ(limits.memory_bytes, size_t{128} << 20);
   EXPECT_EQ(limits.wall_per_request, absl::Seconds(30));
   EXPECT_EQ(limits.subrequests, 50u);
-  EXPECT_EQ(limits.max_request_body_bytes, size_t{10} << 20);
-  EXPECT_EQ(limits.max_script_bytes, size_t{5} << 20);
+  EXPECT_EQ(limits.startup_cpu, absl::Seconds(1));
   EXPECT_TRUE(limits.Validate().ok());
 }
 

@@ -32,7 +32,7 @@ class ControlServiceTest : public ::testing::Test {
     options.background_maintenance = false;
     std::vector<std::unique_ptr<Engine>> engines;
     engines.push_back(std::make_unique<ScriptedEngine>("javascript"));
-    auto runtime = Runtime::Create(options, NewInMemoryStore(), std::move(engines));
+    auto runtime = NewRuntime(options, NewInMemoryStore(), std::move(engines));
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = *std::move(runtime);
     ControlServerOptions server_options;

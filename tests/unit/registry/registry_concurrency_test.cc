@@ -31,7 +31,7 @@ class RegistryConcurrencyTest : public ::testing::TestWithParam<bool> {
     // Two registries on one store stand for two servers: they share no in-process lock, so
     // only the store's guards keep them correct.
     for (auto& registry : registries_) {
-      auto created = Registry::Create(store_.get(), {&engine_}, Clock::Real());
+      auto created = NewRegistry(store_.get(), {&engine_}, Clock::Real());
       ASSERT_TRUE(created.ok());
       registry = std::move(created).value();
     }

@@ -23,7 +23,7 @@ class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = NewInMemoryStore();
-    auto registry = Registry::Create(store_.get(), {&js_, &liquid_}, &clock_);
+    auto registry = NewRegistry(store_.get(), {&js_, &liquid_}, &clock_);
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = std::move(registry).value();
   }
@@ -410,9 +410,8 @@ TEST_F(RegistryTest, FailedValidationKeepsThePreviousVersionActive) {
 }
 
 TEST_F(RegistryTest, ScriptSizeLimitIsEnforcedNamingTheLimit) {
-  ScriptLimits caps;
-  caps.max_script_bytes = 1000;
-  auto small = Registry::Create(store_.get(), {&js_}, &clock_, {.caps = caps});
+  EXPECT_EQ(RegistryOptions().max_script_bytes, size_t{5} << 20);
+  auto small = NewRegistry(store_.get(), {&js_}, &clock_, {.max_script_bytes = 1000});
   ASSERT_TRUE(small.ok());
   absl::Status s = (*small)
                        ->Deploy({.tenant = "acme",
@@ -455,7 +454,7 @@ TEST_F(RegistryTest, InvalidTenantIsRejected) {
 
 TEST_F(RegistryTest, CreateRejectsDuplicateEngineNames) {
   testing::ScriptedEngine again("javascript");
-  EXPECT_EQ(Registry::Create(store_.get(), {&js_, &again}, &clock_).status().code(),
+  EXPECT_EQ(NewRegistry(store_.get(), {&js_, &again}, &clock_).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -465,7 +464,7 @@ TEST_F(RegistryTest, WorksOnLevelDbAcrossReopen) {
   {
     auto store = OpenLevelDbStore({.path = dir.Sub("db")});
     ASSERT_TRUE(store.ok());
-    auto registry = Registry::Create(store->get(), {&js_}, &clock_);
+    auto registry = NewRegistry(store->get(), {&js_}, &clock_);
     ASSERT_TRUE(registry.ok());
     auto v =
         (*registry)->Deploy({.tenant = "acme", .family = "shop", .manifest = ScriptManifest("v1")});
@@ -474,7 +473,7 @@ TEST_F(RegistryTest, WorksOnLevelDbAcrossReopen) {
   }
   auto store = OpenLevelDbStore({.path = dir.Sub("db")});
   ASSERT_TRUE(store.ok());
-  auto registry = Registry::Create(store->get(), {&js_}, &clock_);
+  auto registry = NewRegistry(store->get(), {&js_}, &clock_);
   ASSERT_TRUE(registry.ok());
   EXPECT_EQ((*registry)->GetActiveVersion("shop")->version, version);
   EXPECT_EQ(*(*registry)->LoadManifest(version), ScriptManifest("v1"));

@@ -85,7 +85,7 @@ using ::cosmo::testing::ScriptManifest;
 class RegistryWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto registry = Registry::Create(&store_, {&js_}, &clock_);
+    auto registry = NewRegistry(&store_, {&js_}, &clock_);
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *std::move(registry);
     registry_->AddChangeListener([this](absl::string_view family) {
@@ -148,7 +148,7 @@ TEST(RegistryWithoutWatchTest, AStoreWithoutWatchIsSingleProcessAndFine) {
   std::unique_ptr<Store> store = NewInMemoryStore();
   ManualClock clock;
   testing::ScriptedEngine js{"javascript"};
-  auto registry = Registry::Create(store.get(), {&js}, &clock);
+  auto registry = NewRegistry(store.get(), {&js}, &clock);
   ASSERT_TRUE(registry.ok()) << registry.status();
 }
 

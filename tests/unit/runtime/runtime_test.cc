@@ -543,7 +543,7 @@ TEST(RuntimeLogTest, RingHoldsNoMoreThanItsByteBound) {
   EXPECT_EQ(batch.dropped, 5u);
 
   options.log_ring_bytes = 100;
-  EXPECT_THAT(Runtime::Create(options, NewInMemoryStore()).status().message(),
+  EXPECT_THAT(NewRuntime(options, NewInMemoryStore()).status().message(),
               HasSubstr("log_ring_bytes must be at least 4096"));
 }
 
@@ -603,6 +603,10 @@ TEST(RuntimeOptionsTest, InvalidOptionsNameTheField) {
   absl::Status s = options.Validate();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("memory_budget_bytes"));
+
+  RuntimeOptions no_scripts;
+  no_scripts.max_script_bytes = 0;
+  EXPECT_THAT(no_scripts.Validate().message(), HasSubstr("max_script_bytes"));
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ struct ScriptedRuntime {
     out.engine = engine.get();
     std::vector<std::unique_ptr<Engine>> engines;
     engines.push_back(std::move(engine));
-    auto runtime = Runtime::Create(std::move(options), std::move(store), std::move(engines));
+    auto runtime = NewRuntime(std::move(options), std::move(store), std::move(engines));
     EXPECT_TRUE(runtime.ok()) << runtime.status();
     if (runtime.ok()) out.runtime = std::move(runtime).value();
     return out;

@@ -33,7 +33,7 @@ class LevelDbFaultTest : public ::testing::Test {
   }
 
   std::unique_ptr<Registry> RegistryOn(Store* store) {
-    return std::move(Registry::Create(store, {&engine_}, Clock::Real())).value();
+    return std::move(NewRegistry(store, {&engine_}, Clock::Real())).value();
   }
 
   absl::StatusOr<DeployResult> Deploy(Registry& registry, const std::string& source) {
@@ -170,7 +170,7 @@ TEST_F(LevelDbFaultTest, DataPlaneKeepsServingWhileTheStoreRefusesWrites) {
   engines.push_back(std::make_unique<testing::ScriptedEngine>());
   RuntimeOptions options;
   options.background_maintenance = false;
-  auto runtime = Runtime::Create(options, std::move(store), std::move(engines));
+  auto runtime = NewRuntime(options, std::move(store), std::move(engines));
   ASSERT_TRUE(runtime.ok()) << runtime.status();
   ASSERT_TRUE(
       (*runtime)

@@ -196,7 +196,7 @@ TEST(LiquidEngineTest, DeployedThroughTheRuntimeBesideJavaScript) {
   engines.push_back(std::move(*liquid));
   RuntimeOptions options;
   options.background_maintenance = false;
-  auto runtime = Runtime::Create(options, NewInMemoryStore(), std::move(engines));
+  auto runtime = NewRuntime(options, NewInMemoryStore(), std::move(engines));
   ASSERT_TRUE(runtime.ok()) << runtime.status();
 
   auto deployed = (*runtime)->registry().Deploy(

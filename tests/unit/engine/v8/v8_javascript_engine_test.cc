@@ -117,13 +117,13 @@ TEST(V8JavaScriptEngineTest, SecondActivationOfAVersionDoesNotCompileAgain) {
       "export default { fetch() { return String(n); } };\n");
   manifest.files["two.js"] = "export const n = 2;\n";
 
-  JavaScriptEngineStats before = SharedEngine().stats();
+  JavaScriptEngineStats before = SharedEngine().Stats();
   auto program = SharedEngine().Prepare(version, manifest);
   ASSERT_TRUE(program.ok()) << program.status();
   auto first = (*program)->Instantiate(ScriptLimits());
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ((*first)->Invoke(Get()).response.body, "2");
-  JavaScriptEngineStats after_first = SharedEngine().stats();
+  JavaScriptEngineStats after_first = SharedEngine().Stats();
   EXPECT_EQ(after_first.modules_compiled - before.modules_compiled, 2u);
   EXPECT_EQ(after_first.code_cache_hits - before.code_cache_hits, 0u);
 
@@ -137,7 +137,7 @@ TEST(V8JavaScriptEngineTest, SecondActivationOfAVersionDoesNotCompileAgain) {
   ASSERT_TRUE(third.ok()) << third.status();
   EXPECT_EQ((*second)->Invoke(Get()).response.body, "2");
   EXPECT_EQ((*third)->Invoke(Get()).response.body, "2");
-  JavaScriptEngineStats after = SharedEngine().stats();
+  JavaScriptEngineStats after = SharedEngine().Stats();
   EXPECT_EQ(after.modules_compiled - after_first.modules_compiled, 0u);
   EXPECT_EQ(after.code_cache_hits - after_first.code_cache_hits, 4u);
   EXPECT_EQ(after.code_cache_rejected, before.code_cache_rejected);
