@@ -25,6 +25,7 @@ namespace {
 using ::cosmo::testing::BodyOf;
 using ::cosmo::testing::CommandResult;
 using ::cosmo::testing::CosmoGatewayPath;
+using ::cosmo::testing::RawExchange;
 using ::cosmo::testing::RawGet;
 using ::cosmo::testing::RunCommand;
 using ::cosmo::testing::RunCosmoctl;

@@ -327,7 +327,7 @@ void Fetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
 // cancelFetch(promise): abandons the transfer behind a promise fetch() returned (an aborted
 // fetch); the promise never settles. Outside its request, or once settled, it does nothing.
 void CancelFetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  IsolateState* state = StateOf(info.GetIsolate());
+  IsolateState* state = IsolateStateOf(info.GetIsolate());
   if (state == nullptr || state->loop == nullptr || !info[0]->IsPromise()) return;
   state->loop->CancelFetch(info[0].As<v8::Promise>());
 }

@@ -222,7 +222,6 @@ std::vector<SubtestResult> RunFile(const fs::path& root, const FileRun& run,
   limits.cpu_per_request = absl::Seconds(120);
   limits.wall_per_request = absl::Seconds(run.long_timeout ? 60 : 30);
   limits.memory_bytes = size_t{512} << 20;
-  limits.max_request_body_bytes = size_t{64} << 20;
   auto instance = Start(SharedEngine(), JsManifest(runner), limits);
   if (!instance.ok()) return harness_failure(absl::StrCat("start: ", instance.status().ToString()));
   HttpRequest request;
