@@ -1,8 +1,10 @@
 #include "engine/v8/zlib_stream.h"
 
+#include <v8.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +24,8 @@ constexpr uint32_t kMagic = 0x7a6c6962;  // "zlib": a handle made by ZlibNew
 
 // zlib's window size: 2^15 bytes, the largest, so every conforming stream decodes.
 constexpr int kWindowBits = 15;
+
+std::atomic<size_t> streams_alive{0};
 
 struct ZlibState {
   uint32_t magic = kMagic;
@@ -78,6 +82,7 @@ void DeleteState(void* /*data*/, size_t /*length*/, void* deleter_data) {
   auto* state = static_cast<ZlibState*>(deleter_data);
   EndStream(state);
   delete state;
+  streams_alive.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // The isolate's budget cannot take `bytes` more: the script is stopped with the memory-limit
@@ -171,6 +176,8 @@ bool Run(v8::Isolate* isolate, ZlibState* state, const uint8_t* input, size_t le
 
 }  // namespace
 
+size_t ZlibStreamsAlive() { return streams_alive.load(std::memory_order_relaxed); }
+
 void ZlibNew(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   v8::String::Utf8Value format_utf8(isolate, info[0]);
@@ -205,6 +212,7 @@ void ZlibNew(const v8::FunctionCallbackInfo<v8::Value>& info) {
     return ThrowTypeError(isolate, "zlib: could not initialise the stream");
   }
   state->live = true;
+  streams_alive.fetch_add(1, std::memory_order_relaxed);
   ZlibState* raw = state.release();
   std::shared_ptr<v8::BackingStore> store =
       v8::ArrayBuffer::NewBackingStore(raw, 0, DeleteState, raw);
