@@ -364,6 +364,33 @@ TEST(HostileScriptTest, HostDecompressesNormallyAfterABomb) {
   EXPECT_TRUE((*instance)->Reusable());
 }
 
+TEST(HostileScriptTest, CompressingAHugeChunkStopsNearTheCpuLimit) {
+  // 64 MiB of poorly compressible bytes in one write: seconds of deflate, stopped between slices.
+  ScriptLimits limits = TestLimits();
+  limits.cpu_per_request = absl::Milliseconds(300);
+  limits.memory_bytes = size_t{512} << 20;
+  HostileRun run = RunHandler(R"(export default { async fetch() {
+      // Random 64 KiB blocks: deflate's 32 KiB window finds no repeats.
+      const bytes = new Uint8Array(64 << 20);
+      const block = new Uint8Array(64 << 10);
+      for (let at = 0; at < bytes.length; at += block.length) {
+        bytes.set(crypto.getRandomValues(block), at);
+      }
+      const cs = new CompressionStream('gzip');
+      const reader = cs.readable.getReader();
+      const draining = (async () => { while (!(await reader.read()).done); })();
+      const writer = cs.writable.getWriter();
+      await writer.write(bytes);
+      await writer.close();
+      await draining;
+      return 'compressed';
+    } };)",
+                              limits);
+  EXPECT_EQ(run.result.outcome, Outcome::kExceededCpu) << run.result.error;
+  EXPECT_LT(run.result.usage.cpu_us, 300'000 + 100'000);
+  ExpectHealthyScriptStillServes();
+}
+
 TEST(HostileScriptTest, StreamsAbandonedMidwayAreFreedWithTheIsolate) {
   const size_t before = ZlibStreamsAlive();
   {

@@ -10,6 +10,10 @@ import {bufferSourceBytes, requiredArguments, toDOMString} from './webidl.js';
 
 const formats = ['deflate', 'deflate-raw', 'gzip'];
 
+// Input goes to zlib in slices of this size. A native call cannot be interrupted, so the CPU
+// watchdog's termination lands between slices: a huge chunk still stops near the CPU limit.
+const sliceBytes = 256 * 1024;
+
 // The CompressionFormat enum of the standard's IDL.
 function toFormat(value, interfaceName) {
   const format = toDOMString(value);
@@ -34,7 +38,9 @@ function zlibTransform(format, decompress, interfaceName) {
         throw new TypeError(
             `${interfaceName}: the chunk is not an ArrayBuffer or an ArrayBufferView`);
       }
-      enqueueAll(controller, nativeZlibWrite(handle, bytes));
+      for (let at = 0; at < bytes.length; at += sliceBytes) {
+        enqueueAll(controller, nativeZlibWrite(handle, bytes.subarray(at, at + sliceBytes)));
+      }
     },
     flush(controller) {
       enqueueAll(controller, nativeZlibFlush(handle));
