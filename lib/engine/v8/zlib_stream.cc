@@ -152,9 +152,9 @@ bool Run(v8::Isolate* isolate, ZlibState* state, const uint8_t* input, size_t le
         return true;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        const std::string why = z.msg != nullptr ? z.msg : "invalid data";
         EndStream(state);
-        const char* why = z.msg != nullptr ? z.msg : "invalid data";
-        ThrowTypeError(isolate, std::string("DecompressionStream: corrupt input (") + why + ")");
+        ThrowTypeError(isolate, "DecompressionStream: corrupt input (" + why + ")");
         return false;
       }
       // Output space left over means inflate has consumed all it was given.
