@@ -6,6 +6,8 @@ find_package(absl CONFIG REQUIRED)
 find_package(OpenSSL REQUIRED)
 # libcurl (OpenSSL flavour) for outbound fetch() in the JavaScript engine.
 find_package(CURL REQUIRED)
+# zlib for CompressionStream and DecompressionStream in the JavaScript engine.
+find_package(ZLIB REQUIRED)
 find_package(leveldb CONFIG REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)

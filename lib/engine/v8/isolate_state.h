@@ -33,6 +33,9 @@ struct IsolateState {
   // The running request's timers, fetches and waitUntil promises; null outside a request, where
   // setTimeout and fetch throw.
   EventLoop* loop = nullptr;
+  // Set by natives whose output would not fit in the memory budget; they terminate the script,
+  // and the owner reports the memory-limit outcome rather than a CPU one.
+  bool memory_exceeded = false;
 };
 
 }  // namespace cosmo::v8engine

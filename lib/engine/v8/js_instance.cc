@@ -645,7 +645,9 @@ void JsInstance::ArmCpu(int64_t cpu_start_ns, int64_t budget_ns) {
 JsInstance::Stop JsInstance::DisarmCpu() {
   bool fired = core_->watchdog().Disarm(watchdog_slot_) || cpu_fired_;
   cpu_fired_ = false;
-  Stop stop = memory_hit_ ? Stop::kMemory : fired ? Stop::kCpu : Stop::kNone;
+  Stop stop = memory_hit_ || state_.memory_exceeded ? Stop::kMemory
+              : fired                               ? Stop::kCpu
+                                                    : Stop::kNone;
   if (stop == Stop::kNone && isolate_->IsExecutionTerminating()) stop = Stop::kCpu;
   if (stop != Stop::kNone) {
     // Safe now: the watchdog is disarmed, so no termination can arrive after this cancel.

@@ -14,6 +14,7 @@
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
 #include "engine/v8/v8_util.h"
+#include "engine/v8/zlib_stream.h"
 
 namespace cosmo::v8engine {
 namespace {
@@ -29,23 +30,6 @@ v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length) {
     return {};
   }
   return v8::ArrayBuffer::New(isolate, length);
-}
-
-// The bytes of an ArrayBuffer or ArrayBufferView argument.
-bool BytesOf(v8::Local<v8::Value> value, uint8_t** data, size_t* length) {
-  if (value->IsArrayBufferView()) {
-    auto view = value.As<v8::ArrayBufferView>();
-    *data = static_cast<uint8_t*>(view->Buffer()->Data()) + view->ByteOffset();
-    *length = view->ByteLength();
-    return true;
-  }
-  if (value->IsArrayBuffer()) {
-    auto buffer = value.As<v8::ArrayBuffer>();
-    *data = static_cast<uint8_t*>(buffer->Data());
-    *length = buffer->ByteLength();
-    return true;
-  }
-  return false;
 }
 
 void Log(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -385,6 +369,9 @@ constexpr NativeFunction kNatives[] = {
     {"cancelFetch", CancelFetch},
     {"monotonicNow", MonotonicNow},
     {"timeOrigin", TimeOriginMs},
+    {"zlibNew", ZlibNew},
+    {"zlibWrite", ZlibWrite},
+    {"zlibFlush", ZlibFlush},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 //   fetch(method, url, [name, value, ...], body) -> Promise of [status, statusText, headers, u8]
 //                                    one HTTP exchange of the running request (event_loop.h)
 //   waitUntil(promise)               ctx.waitUntil of the running request
+//   zlibNew, zlibWrite, zlibFlush    CompressionStream/DecompressionStream's zlib (zlib_stream.h)
 //
 // The runtime script captures the object and deletes the global before user code runs. Every
 // callback is listed in ExternalReferences() so the functions survive the startup snapshot.

@@ -30,6 +30,22 @@ void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* ou
                  v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
 }
 
+bool BytesOf(v8::Local<v8::Value> value, uint8_t** data, size_t* length) {
+  if (value->IsArrayBufferView()) {
+    auto view = value.As<v8::ArrayBufferView>();
+    *data = static_cast<uint8_t*>(view->Buffer()->Data()) + view->ByteOffset();
+    *length = view->ByteLength();
+    return true;
+  }
+  if (value->IsArrayBuffer()) {
+    auto buffer = value.As<v8::ArrayBuffer>();
+    *data = static_cast<uint8_t*>(buffer->Data());
+    *length = buffer->ByteLength();
+    return true;
+  }
+  return false;
+}
+
 void ThrowTypeError(v8::Isolate* isolate, std::string_view message) {
   isolate->ThrowException(v8::Exception::TypeError(NewUtf8String(isolate, message)));
 }

@@ -12,6 +12,8 @@
 
 #include <v8.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,9 @@ v8::Local<v8::String> NewByteString(v8::Isolate* isolate, std::string_view bytes
 void AppendByteString(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out);
 // Appends `str` as UTF-8 to *out, unpaired surrogates replaced by U+FFFD.
 void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out);
+
+// The bytes of an ArrayBuffer or ArrayBufferView `value`; false when it is neither.
+bool BytesOf(v8::Local<v8::Value> value, uint8_t** data, size_t* length);
 
 // Throw a TypeError / RangeError with `message` (UTF-8) from a native callback; the callback
 // then returns without a value.

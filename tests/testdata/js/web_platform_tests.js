@@ -1,6 +1,6 @@
 // Tests of the runtime's DOM and File API globals (Event, EventTarget, AbortController,
 // AbortSignal, Blob, File, FileReader, FormData, form bodies, URLPattern, performance,
-// navigator), run inside the engine by tests/unit/engine/v8/web_platform_test.cc, one group per
+// navigator, CompressionStream, DecompressionStream), run inside the engine by tests/unit/engine/v8/web_platform_test.cc, one group per
 // request (test_groups.js). Besides the standards' examples they check the documented outcome of
 // hostile input.
 
@@ -395,6 +395,105 @@ group('PerformanceAndNavigator', (test) => {
   });
   test('navigator.userAgent names the product and its version', () => {
     ok(/^CosmoCompute\/\d+\.\d+\.\d+/.test(navigator.userAgent), navigator.userAgent);
+  });
+});
+
+group('Compression', (test) => {
+  // The pieces a transform stream produces from `chunks`, and how it ended.
+  async function through(stream, chunks) {
+    const writer = stream.writable.getWriter();
+    const reader = stream.readable.getReader();
+    const pieces = [];
+    const reading = (async () => {
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) return;
+        pieces.push(value);
+      }
+    })();
+    for (const chunk of chunks) writer.write(chunk).catch(() => {});
+    writer.close().catch(() => {});
+    await reading;
+    return pieces;
+  }
+  const concat = (pieces) => {
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  // 'expected output' deflated (RFC 1950), from the Compression Standard's tests.
+  const deflated = new Uint8Array([120, 156, 75, 173, 40, 72, 77, 46, 73, 77, 81, 200, 47, 45,
+                                   41, 40, 45, 1, 0, 48, 173, 6, 36]);
+
+  test('each format round-trips and has its framing', async () => {
+    const input = enc.encode('hello compression '.repeat(100));
+    for (const format of ['gzip', 'deflate', 'deflate-raw']) {
+      const compressed = concat(await through(new CompressionStream(format), [input]));
+      ok(compressed.length < input.length / 5, `${format} compresses`);
+      if (format === 'gzip') deepEq([compressed[0], compressed[1]], [0x1f, 0x8b]);
+      if (format === 'deflate') eq(compressed[0], 0x78);
+      const pieces = await through(new DecompressionStream(format), [compressed.buffer]);
+      ok(pieces.every((p) => p instanceof Uint8Array), 'Uint8Array chunks');
+      eq(new TextDecoder().decode(concat(pieces)), 'hello compression '.repeat(100), format);
+    }
+  });
+  test('decompresses the standard\'s example and pipes through bodies', async () => {
+    eq(new TextDecoder().decode(concat(await through(new DecompressionStream('deflate'),
+                                                     [deflated]))),
+       'expected output');
+    const gz = new Blob(['hi there']).stream().pipeThrough(new CompressionStream('gzip'));
+    const text = await new Response(gz.pipeThrough(new DecompressionStream('gzip'))).text();
+    eq(text, 'hi there');
+  });
+  test('large output comes in pieces of at most 64 KiB', async () => {
+    const zeros = new Uint8Array(1 << 20);
+    const compressed = concat(await through(new CompressionStream('deflate-raw'), [zeros]));
+    const pieces = await through(new DecompressionStream('deflate-raw'), [compressed]);
+    ok(pieces.length >= 16, `${pieces.length} pieces`);
+    ok(pieces.every((p) => p.length <= 65536), 'bounded pieces');
+    eq(concat(pieces).length, 1 << 20);
+  });
+  test('corrupt, trailing and truncated input are TypeErrors', async () => {
+    const corrupt = deflated.slice();
+    corrupt[5] ^= 0xff;
+    const withJunk = new Uint8Array([...deflated, 1, 2, 3]);
+    const truncated = deflated.slice(0, deflated.length - 4);
+    for (const input of [corrupt, withJunk, truncated, new Uint8Array(0)]) {
+      const ds = new DecompressionStream('deflate');
+      const writer = ds.writable.getWriter();
+      const read = new Response(ds.readable).arrayBuffer();
+      writer.write(input).catch(() => {});
+      writer.close().catch(() => {});
+      await rejects(read, TypeError);
+    }
+    // A second gzip member is data after the end of the first.
+    const member = concat(await through(new CompressionStream('gzip'), [enc.encode('a')]));
+    await rejects(new Response(new Blob([member, member]).stream().pipeThrough(
+        new DecompressionStream('gzip'))).arrayBuffer(), TypeError);
+  });
+  test('only BufferSource chunks; webidl argument checks', async () => {
+    for (const bad of ['text', 42, null, undefined, {}, [1, 2]]) {
+      const cs = new CompressionStream('gzip');
+      const writer = cs.writable.getWriter();
+      const read = cs.readable.getReader().read();
+      await rejects(writer.write(bad), TypeError);
+      await rejects(read, TypeError);
+    }
+    for (const Ctor of [CompressionStream, DecompressionStream]) {
+      throws(() => new Ctor(), TypeError);
+      throws(() => new Ctor('GZIP'), TypeError);
+      throws(() => new Ctor('br'), TypeError);
+      throws(() => Ctor('gzip'), TypeError);
+      const getter = Object.getOwnPropertyDescriptor(Ctor.prototype, 'readable').get;
+      throws(() => getter.call({}), TypeError);
+      ok(new Ctor('deflate').writable instanceof WritableStream);
+      ok(new Ctor('deflate').readable instanceof ReadableStream);
+    }
+    throws(() => structuredClone(new CompressionStream('gzip')), DOMException, 'DataCloneError');
   });
 });
 

@@ -1,12 +1,14 @@
 // The runaway scripts of docs/security.md ("Runaway scripts"): each behaviour ends in its
 // documented Outcome within its limit, and the engine keeps serving a healthy script afterwards.
 #include <sys/resource.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
 
+#include "engine/v8/zlib_stream.h"
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -245,6 +247,165 @@ TEST(HostileScriptTest, CodegenWorksByDefault) {
     } };)");
   EXPECT_EQ(run.result.outcome, Outcome::kOk) << run.result.error;
   EXPECT_EQ(run.result.response.body, "2 3 true true");
+}
+
+// `mib` MiB of zeros, gzipped (about 1 KiB per MiB). Built from one compressed MiB: a full flush
+// resets the compressor, so every MiB compresses to the same bytes, and those are repeated.
+std::string GzippedZeros(size_t mib) {
+  const std::string block(size_t{1} << 20, '\0');
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  auto compress = [&](const std::string& input, int flush) {
+    std::string out(deflateBound(&z, input.size()) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+    z.avail_in = static_cast<uInt>(input.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_NE(deflate(&z, flush), Z_STREAM_ERROR);
+    EXPECT_EQ(z.avail_in, 0u);
+    out.resize(out.size() - z.avail_out);
+    return out;
+  };
+  const std::string one_mib = compress(block, Z_FULL_FLUSH);
+  const std::string last = compress("", Z_FINISH);
+  deflateEnd(&z);
+  const uLong block_crc = crc32(0, reinterpret_cast<const Bytef*>(block.data()), block.size());
+  uLong crc = 0;
+  for (size_t i = 0; i < mib; ++i) crc = crc32_combine(crc, block_crc, block.size());
+  const uint32_t size = static_cast<uint32_t>(mib << 20);  // ISIZE is the length modulo 2^32
+  std::string out("\x1f\x8b\x08\0\0\0\0\0\0\xff", 10);
+  for (size_t i = 0; i < mib; ++i) out += one_mib;
+  out += last;
+  for (uint32_t word : {static_cast<uint32_t>(crc), size}) {
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((word >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+// 1 GiB of zeros in about 1 MiB (HostDecompressesNormallyAfterABomb checks the construction with
+// 16 MiB).
+const std::string& Bomb() {
+  static const std::string* bomb = new std::string(GzippedZeros(1024));
+  return *bomb;
+}
+
+HttpRequest PostOf(std::string body) {
+  HttpRequest request = Get();
+  request.method = "POST";
+  request.body = std::move(body);
+  return request;
+}
+
+// Decompresses the request body and answers with the decompressed size. `keep` collects the
+// output (as Response.arrayBuffer does); otherwise each piece is dropped once read.
+std::string GunzipBodySource(bool keep) {
+  return absl::StrCat(R"(export default { async fetch(request) {
+      const reader = request.body.pipeThrough(new DecompressionStream('gzip')).getReader();
+      const kept = [];
+      let total = 0;
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        total += value.byteLength;)",
+                      keep ? "kept.push(value);" : "", R"(
+      }
+      return String(total);
+    } };)");
+}
+
+TEST(HostileScriptTest, DecompressionBombExceedsMemory) {
+  const std::string& bomb = Bomb();
+  ASSERT_LT(bomb.size(), size_t{2} << 20);
+  // CPU to spare, so the memory limit is what stops it, for a script that keeps the output and
+  // for one that drops it (a single compressed chunk inflates to more than the budget).
+  ScriptLimits limits = TestLimits();
+  limits.cpu_per_request = absl::Seconds(5);
+  for (bool keep : {true, false}) {
+    SCOPED_TRACE(keep ? "keeping the output" : "dropping the output");
+    auto instance = Start(SharedEngine(), JsManifest(GunzipBodySource(keep)), limits);
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    auto start = std::chrono::steady_clock::now();
+    InvokeResult result = (*instance)->Invoke(PostOf(bomb));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+    EXPECT_EQ(result.outcome, Outcome::kExceededMemory) << result.error;
+    EXPECT_THAT(result.error, HasSubstr("memory limit"));
+    EXPECT_FALSE((*instance)->Reusable());
+  }
+  ExpectHealthyScriptStillServes();
+}
+
+TEST(HostileScriptTest, HostDecompressesNormallyAfterABomb) {
+  const std::string& bomb = Bomb();
+  ScriptLimits limits = TestLimits();
+  limits.cpu_per_request = absl::Seconds(5);
+  {
+    auto instance = Start(SharedEngine(), JsManifest(GunzipBodySource(true)), limits);
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    EXPECT_EQ((*instance)->Invoke(PostOf(bomb)).outcome, Outcome::kExceededMemory);
+  }
+  // 16 MiB streamed through a 64 MiB budget: bounded pieces, each dropped once read.
+  auto instance = Start(SharedEngine(), JsManifest(GunzipBodySource(false)), limits);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  for (int i = 0; i < 3; ++i) {
+    InvokeResult result = (*instance)->Invoke(PostOf(GzippedZeros(16)));
+    EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
+    EXPECT_EQ(result.response.body, std::to_string(size_t{16} << 20));
+  }
+  EXPECT_TRUE((*instance)->Reusable());
+}
+
+TEST(HostileScriptTest, CompressingAHugeChunkStopsNearTheCpuLimit) {
+  // 64 MiB of poorly compressible bytes in one write: seconds of deflate, stopped between slices.
+  ScriptLimits limits = TestLimits();
+  limits.cpu_per_request = absl::Milliseconds(300);
+  limits.memory_bytes = size_t{512} << 20;
+  HostileRun run = RunHandler(R"(export default { async fetch() {
+      // Random 64 KiB blocks: deflate's 32 KiB window finds no repeats.
+      const bytes = new Uint8Array(64 << 20);
+      const block = new Uint8Array(64 << 10);
+      for (let at = 0; at < bytes.length; at += block.length) {
+        bytes.set(crypto.getRandomValues(block), at);
+      }
+      const cs = new CompressionStream('gzip');
+      const reader = cs.readable.getReader();
+      const draining = (async () => { while (!(await reader.read()).done); })();
+      const writer = cs.writable.getWriter();
+      await writer.write(bytes);
+      await writer.close();
+      await draining;
+      return 'compressed';
+    } };)",
+                              limits);
+  EXPECT_EQ(run.result.outcome, Outcome::kExceededCpu) << run.result.error;
+  EXPECT_LT(run.result.usage.cpu_us, 300'000 + 100'000);
+  ExpectHealthyScriptStillServes();
+}
+
+TEST(HostileScriptTest, StreamsAbandonedMidwayAreFreedWithTheIsolate) {
+  const size_t before = ZlibStreamsAlive();
+  {
+    auto instance = Start(SharedEngine(), JsManifest(R"(
+        const kept = [];
+        export default { async fetch() {
+          for (let i = 0; i < 50; i++) {
+            const cs = new CompressionStream(i % 2 ? 'gzip' : 'deflate-raw');
+            const ds = new DecompressionStream('deflate');
+            cs.writable.getWriter().write(new Uint8Array(1000));
+            ds.writable.getWriter().write(new Uint8Array([120, 156, 75]));
+            kept.push(cs, ds);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return 'kept ' + kept.length;
+        } };)"),
+                          TestLimits());
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    InvokeResult result = (*instance)->Invoke(Get());
+    EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
+    EXPECT_EQ(result.response.body, "kept 100");
+    EXPECT_GE(ZlibStreamsAlive(), before + 100);
+  }
+  EXPECT_EQ(ZlibStreamsAlive(), before);
+  ExpectHealthyScriptStillServes();
 }
 
 // 100 rounds of the cheap runaways, each on a fresh instance as the runtime would do, must not

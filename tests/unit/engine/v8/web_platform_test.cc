@@ -1,5 +1,5 @@
 // The runtime's DOM and File API globals (events, abort signals, blobs, forms, URLPattern,
-// performance, navigator) in the real engine. The assertions live in
+// performance, navigator, compression streams) in the real engine. The assertions live in
 // tests/testdata/js/web_platform_tests.js, a handler that runs one group per request and answers
 // "ok TITLE" / "FAIL TITLE: reason" lines (RunJsTestGroup); hostile input (malformed and huge
 // multipart bodies, AbortSignal.any of 100,000 signals) is among them, with its documented outcome.
@@ -43,6 +43,7 @@ TEST(WebPlatformTest, FormDataSerialisesAndParsesAndRefusesMalformedBodies) {
 TEST(WebPlatformTest, FetchRejectsWithAnAlreadyAbortedSignalsReason) { RunGroup("FetchAbort"); }
 TEST(WebPlatformTest, UrlPatternMatches) { RunGroup("URLPattern"); }
 TEST(WebPlatformTest, PerformanceNowAndNavigatorUserAgent) { RunGroup("PerformanceAndNavigator"); }
+TEST(WebPlatformTest, CompressionStreamsFollowTheCompressionStandard) { RunGroup("Compression"); }
 
 TEST(WebPlatformTest, AbortSignalTimeoutNeedsARequestLikeTimers) {
   auto top_level = Start(SharedEngine(), JsManifest(R"(AbortSignal.timeout(10);

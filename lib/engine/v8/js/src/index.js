@@ -10,6 +10,7 @@ import './es_shims.js';
 import {AbortController, AbortSignal} from './abort.js';
 import {atob, btoa} from './base64.js';
 import {Blob, File, blobInternals} from './blob.js';
+import {CompressionStream, DecompressionStream} from './compression.js';
 import {console} from './console.js';
 import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
@@ -56,6 +57,8 @@ defineInterface(global, ProgressEvent);
 defineInterface(global, Performance);
 defineInterface(global, Navigator);
 defineInterface(global, URLPattern);
+defineInterface(global, CompressionStream);
+defineInterface(global, DecompressionStream);
 // WHATWG Streams and the encoding streams.
 const streamInterfaces = [
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
@@ -108,7 +111,8 @@ platformObjectChecks.push(
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
         isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
-        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v),
+        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v) ||
+        v instanceof CompressionStream || v instanceof DecompressionStream,
     (v) => streamInterfaces.some((name) => v instanceof streams[name]));
 
 // How console shows the runtime's objects (Node shows its own in the same way).

@@ -40,3 +40,9 @@ export const nativeTimeOrigin = native.timeOrigin;
 // cancelFetch(promise): abandons the transfer behind a promise nativeFetch returned; the promise
 // then never settles. Does nothing for a settled or unknown promise.
 export const nativeCancelFetch = native.cancelFetch;
+// zlibNew(format, decompress) -> handle; zlibWrite(handle, bytes) -> Uint8Array[];
+// zlibFlush(handle) -> Uint8Array[]: CompressionStream's zlib streams. TypeError on corrupt,
+// trailing or truncated input; a spent memory budget stops the script.
+export const nativeZlibNew = native.zlibNew;
+export const nativeZlibWrite = native.zlibWrite;
+export const nativeZlibFlush = native.zlibFlush;
