@@ -16,12 +16,13 @@
 #include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
+
+#include "common/host_port.h"
 
 namespace {
 
@@ -31,17 +32,6 @@ struct Flags {
   int threads = 64;
   int backlog = 4096;
 };
-
-// The port of `HOST:PORT`, or -1.
-int PortOf(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return -1;
-  const char* first = listen.data() + colon + 1;
-  const char* last = listen.data() + listen.size();
-  int port = -1;
-  auto [end, error] = std::from_chars(first, last, port);
-  return first != last && end == last && error == std::errc() && port <= 65535 ? port : -1;
-}
 
 // Exits 0 after --help, 2 on bad usage.
 Flags ParseFlags(int argc, char** argv) {
@@ -54,7 +44,8 @@ Flags ParseFlags(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)")
       ->check([](const std::string& value) {
-        return PortOf(value) < 0 ? "expected HOST:PORT" : std::string();
+        auto address = cosmo::ParseHostPort(value, {.allow_ephemeral_port = true});
+        return address.ok() ? std::string() : std::string(address.status().message());
       });
   app.add_option("--threads", flags.threads, "request threads")->check(CLI::Range(1, 4096));
   app.add_option("--backlog", flags.backlog, "listen backlog")->check(CLI::Range(0, 65535));
@@ -64,8 +55,10 @@ Flags ParseFlags(int argc, char** argv) {
     app.exit(e);
     std::exit(e.get_exit_code() == 0 ? 0 : 2);
   }
-  flags.host = listen.substr(0, listen.rfind(':'));
-  flags.port = PortOf(listen);
+  const cosmo::HostPort address =
+      cosmo::ParseHostPort(listen, {.allow_ephemeral_port = true}).value();  // checked above
+  flags.host = address.host;
+  flags.port = address.port;
   return flags;
 }
 

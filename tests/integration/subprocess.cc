@@ -12,9 +12,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/host_port.h"
 
 extern char** environ;
 
@@ -93,11 +93,9 @@ absl::StatusOr<std::string> WaitForAddress(Subprocess& process, const std::strin
 absl::StatusOr<int> WaitForHttpPort(Subprocess& process) {
   auto address = WaitForAddress(process, "data plane (HTTP) listening on ");
   if (!address.ok()) return address.status();
-  int port = 0;
-  if (!absl::SimpleAtoi(address->substr(address->rfind(':') + 1), &port)) {
-    return absl::InternalError(absl::StrCat("no port in '", *address, "'"));
-  }
-  return port;
+  auto host_port = ParseHostPort(*address);
+  if (!host_port.ok()) return host_port.status();
+  return host_port->port;
 }
 
 bool HasFlag(const std::vector<std::string>& args, absl::string_view flag) {
