@@ -13,8 +13,15 @@
 // Transfer-Encoding, transfer codings other than chunked, a body on a method other than POST,
 // PUT, PATCH or DELETE), long paths, header floods, header values that decode to CR/LF/NUL. Such
 // requests are answered and their connection is closed, so nothing after them on the connection
-// is ever executed. Connections are served by a bounded pool of worker threads; when the pool and
-// its queue are full, new connections are answered 503 with Retry-After (load shedding).
+// is ever executed.
+//
+// Connections are held by an event loop (epoll), not by threads: an idle keep-alive connection or
+// a client sending its request slowly costs memory only. A request that has arrived whole runs on
+// a bounded pool of worker threads; when every worker is busy and the queue is full, it is
+// answered 503 with Retry-After (load shedding). Beyond max_connections open connections, new
+// ones are answered 503 and closed; a request head not complete within request_head_timeout, an
+// idle connection past keep_alive_timeout and a client not taking the response within
+// write_timeout are closed.
 //
 //   auto http = cosmo::NewHttpServer({.listen_address = "127.0.0.1:8080"}, runtime.get());
 //   (*http)->Start();
@@ -43,11 +50,18 @@ namespace cosmo {
 struct HttpServerOptions {
   // HOST:PORT or [V6]:PORT. Port 0 picks a free port (see HttpServer::port()).
   std::string listen_address = "127.0.0.1:8080";
-  // Threads serving connections (one connection at a time each, keep-alive included).
+  // Threads running requests (a thread is busy only while a request runs).
   size_t worker_threads = 64;
-  // Accepted connections that may wait for a worker; beyond that they are shed (503).
-  size_t max_queued_connections = 1024;
-  // Longest wait for the next bytes of a request, and for the peer to take response bytes.
+  // Requests that may wait for a worker; beyond that they are shed (503).
+  size_t max_queued_requests = 1024;
+  // Open connections; beyond this new ones are answered 503 and closed. Lowered at bind time to
+  // what the process's descriptor limit allows (which is raised toward it first).
+  size_t max_connections = 10000;
+  // The whole request head (and a body of up to 64 KiB) must arrive within this from its first
+  // byte (or from the connection's opening); otherwise the connection is closed.
+  absl::Duration request_head_timeout = absl::Seconds(10);
+  // Longest wait for the next bytes of a large request body (read by the worker running it), and
+  // for the peer to take response bytes.
   absl::Duration read_timeout = absl::Seconds(5);
   absl::Duration write_timeout = absl::Seconds(5);
   // How long an idle keep-alive connection is kept, and how many requests it may carry.

@@ -80,11 +80,41 @@ std::string HttpMetrics::Render(const Runtime* runtime) const {
                   absl::StrFormat("%.6f", latency_sum_us_.load() / 1e6), "\n");
   absl::StrAppend(&out, "cosmo_http_request_duration_seconds_count ", cumulative, "\n");
   absl::StrAppend(&out,
-                  "# HELP cosmo_http_connections_shed_total Connections answered 503 because "
-                  "every worker was busy and the queue full.\n"
+                  "# HELP cosmo_http_connections_shed_total Requests answered 503 (and their "
+                  "connections closed) because every worker was busy and the queue full.\n"
                   "# TYPE cosmo_http_connections_shed_total counter\n"
                   "cosmo_http_connections_shed_total ",
                   connections_shed_.load(), "\n");
+  const ConnectionGauges& c = connections_;
+  absl::StrAppend(
+      &out,
+      "# HELP cosmo_http_connections Open connections by state: idle (kept alive), reading (a "
+      "request arriving), active (with a worker), writing (a response leaving).\n"
+      "# TYPE cosmo_http_connections gauge\n"
+      "cosmo_http_connections{state=\"idle\"} ",
+      c.idle.load(), "\ncosmo_http_connections{state=\"reading\"} ", c.reading.load(),
+      "\ncosmo_http_connections{state=\"active\"} ", c.active.load(),
+      "\ncosmo_http_connections{state=\"writing\"} ", c.writing.load(),
+      "\n# HELP cosmo_http_connections_open Open connections.\n"
+      "# TYPE cosmo_http_connections_open gauge\ncosmo_http_connections_open ",
+      c.open.load(),
+      "\n# HELP cosmo_http_connections_limit The cap on open connections.\n"
+      "# TYPE cosmo_http_connections_limit gauge\ncosmo_http_connections_limit ",
+      c.limit.load(),
+      "\n# HELP cosmo_http_connections_accepted_total Connections accepted.\n"
+      "# TYPE cosmo_http_connections_accepted_total counter\n"
+      "cosmo_http_connections_accepted_total ",
+      c.accepted.load(),
+      "\n# HELP cosmo_http_connections_refused_total Connections answered 503 and closed "
+      "because the cap on open connections was reached.\n"
+      "# TYPE cosmo_http_connections_refused_total counter\n"
+      "cosmo_http_connections_refused_total ",
+      c.refused.load(),
+      "\n# HELP cosmo_http_connections_timed_out_total Connections closed at the request-head "
+      "deadline, the idle keep-alive timeout or the write timeout.\n"
+      "# TYPE cosmo_http_connections_timed_out_total counter\n"
+      "cosmo_http_connections_timed_out_total ",
+      c.timed_out.load(), "\n");
   // glibc's view of the heap, every arena: what the program holds, and what malloc keeps free
   // without returning it to the OS (a scrape walks the arenas under their locks: microseconds).
   // Under another allocator (ASan's, TSan's, a preloaded tcmalloc or jemalloc) glibc's arenas

@@ -25,6 +25,20 @@
 
 namespace cosmo::http {
 
+// The front end's connections: gauges by what each is doing, and counters. Updated by whichever
+// thread owns a connection; read at scrape time.
+struct ConnectionGauges {
+  std::atomic<int64_t> open{0};
+  std::atomic<int64_t> idle{0};     // kept alive between requests
+  std::atomic<int64_t> reading{0};  // part of a request buffered, waiting for the rest
+  std::atomic<int64_t> active{0};   // with a worker (request running)
+  std::atomic<int64_t> writing{0};  // response being written by the event loop
+  std::atomic<int64_t> limit{0};    // the cap on open connections
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};    // over the cap: answered 503 and closed
+  std::atomic<uint64_t> timed_out{0};  // closed at the head deadline, idle or write timeout
+};
+
 class HttpMetrics {
  public:
   HttpMetrics() = default;
@@ -33,6 +47,7 @@ class HttpMetrics {
   void Record(absl::string_view family, Outcome outcome, absl::Duration latency, int64_t cpu_us);
 
   std::atomic<uint64_t>& connections_shed() { return connections_shed_; }
+  ConnectionGauges& connections() { return connections_; }
 
   // The exposition text; `runtime` (may be null) supplies activation gauges.
   std::string Render(const Runtime* runtime) const;
@@ -58,6 +73,7 @@ class HttpMetrics {
   std::atomic<uint64_t> latency_sum_us_{0};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> connections_shed_{0};
+  ConnectionGauges connections_;
 };
 
 }  // namespace cosmo::http

@@ -1,20 +1,18 @@
-// HttpServer on cpp-httplib 0.11.4 as Debian 12 builds it (a prebuilt .so whose compile-time
-// defaults we cannot change; docs/http.md, "What the layer adds to cpp-httplib 0.11.4"). What this
-// file does about that library:
+// HttpServer: the event-driven front end (front_end.h) for connections, cpp-httplib 0.11.4 as
+// Debian 12 builds it (a prebuilt .so whose compile-time defaults we cannot change; docs/http.md,
+// "What the layer adds to cpp-httplib 0.11.4") for parsing and writing each request. The library
+// never touches a socket: it binds the listening socket (so its own "shutting down" check stays
+// false) and its process_request runs over a ConnectionStream of the bytes the front end
+// buffered. What this file does about that library:
 //
-// - Runtime overrides of crippling defaults: TCP_NODELAY and SO_REUSEADDR through the socket
-//   options callback (accepted sockets inherit TCP_NODELAY from the listener on Linux), keep-alive
-//   count and timeouts through setters, our own bounded worker pool through new_task_queue, and a
-//   second ::listen() on the bound socket with a real backlog (the library listens with 5).
 // - Every request passes RequestGuard in the pre-routing handler, which runs after the head is
 //   parsed and before any body byte is read or any route regex is matched.
 // - Bodies are only read through a content reader with our own byte counter, which sees decoded
 //   bytes (chunked and gzip/deflate/br), so the body limit holds for all of them.
-// - When we answer a request whose framing we distrust, the connection must close, but the
-//   library only closes when a response write fails. So such responses carry their body through a
-//   content provider that writes the whole body and then reports failure: the bytes on the wire
-//   are a complete response, after which the library closes the socket. The connection is also
-//   marked poisoned, so if anything were still parsed from it, it would be refused, not run.
+// - When we answer a request whose framing we distrust, the connection must close: the
+//   connection is marked poisoned, and the front end closes a poisoned connection once the
+//   response is written. (Such responses also carry their body through a content provider that
+//   reports failure after writing it all, which is what makes the library itself stop.)
 // - The library would compress responses on its own (text types, when the request accepts gzip
 //   or br, even when the script set its own Content-Encoding) and apply Range requests to them:
 //   Accept-Encoding and Range are taken off its Request before it writes (and handed to the
@@ -26,6 +24,7 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,7 +43,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/host_port.h"
 #include "cosmo/registry.h"
-#include "http/bounded_task_queue.h"
+#include "http/connection.h"
+#include "http/front_end.h"
 #include "http/http_metrics.h"
 #include "http/outcome_status.h"
 #include "http/request_guard.h"
@@ -75,6 +75,10 @@ absl::Status HttpServerOptions::Validate() const {
   }
   if (max_path_bytes == 0) return absl::InvalidArgumentError("http: max_path_bytes must be > 0");
   if (listen_backlog <= 0) return absl::InvalidArgumentError("http: listen_backlog must be > 0");
+  if (max_connections == 0) return absl::InvalidArgumentError("http: max_connections must be > 0");
+  if (request_head_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("http: request_head_timeout must be positive");
+  }
   return absl::OkStatus();
 }
 
@@ -84,6 +88,32 @@ using http::CurrentConnection;
 using http::ErrorStatus;
 using http::Rejection;
 using httplib::Server;
+
+// cpp-httplib's request processing, reachable for a stream the front end provides.
+class RequestProcessor final : public Server {
+ public:
+  bool Serve(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+    return process_request(stream, close_connection, connection_closed, nullptr);
+  }
+};
+
+// Raises the soft limit on open descriptors toward what `connections` need (the hard limit caps
+// it) and returns how many connections fit: room is kept for the store, the control plane and
+// fetch().
+size_t ConnectionsThatFit(size_t connections) {
+  constexpr rlim_t kReserved = 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return connections;
+  const rlim_t wanted = static_cast<rlim_t>(connections) + kReserved;
+  if (limit.rlim_cur < wanted) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return connections;
+  return limit.rlim_cur > 2 * kReserved ? static_cast<size_t>(limit.rlim_cur - kReserved)
+                                        : static_cast<size_t>(limit.rlim_cur / 2);
+}
 
 time_t WholeSeconds(absl::Duration d) { return static_cast<time_t>(absl::ToInt64Seconds(d)); }
 time_t RemainderMicros(absl::Duration d) {
@@ -164,15 +194,11 @@ class HttpServerImpl final : public HttpServer {
   const InvokeFunction invoke_;
   const http::RequestGuard guard_;
   http::HttpMetrics metrics_;
-  Server server_;
+  RequestProcessor server_;
   std::string host_;
   int port_ = 0;
   int listen_fd_ = -1;
-
-  absl::Mutex mu_;
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::unique_ptr<http::FrontEnd> front_end_;  // made by Bind(), owns listen_fd_
 };
 
 absl::Status HttpServerImpl::Bind() {
@@ -202,7 +228,42 @@ absl::Status HttpServerImpl::Bind() {
   }
   port_ = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
                                      : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  return absl::OkStatus();
+  const bool wildcard = host_ == "0.0.0.0" || host_ == "::" || host_ == "[::]";
+  std::string local_ip = host_;
+  if (local_ip.size() > 2 && local_ip.front() == '[')
+    local_ip = local_ip.substr(1, local_ip.size() - 2);
+  const int keep_alive_seconds =
+      static_cast<int>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
+  http::FrontEndOptions front{
+      .worker_threads = options_.worker_threads,
+      .max_queued_requests = options_.max_queued_requests,
+      .max_connections = ConnectionsThatFit(options_.max_connections),
+      .head_timeout = options_.request_head_timeout,
+      .read_timeout = options_.read_timeout,
+      .write_timeout = options_.write_timeout,
+      .keep_alive_timeout = options_.keep_alive_timeout,
+      .keep_alive_max_requests = options_.keep_alive_max_requests,
+      // A head the guard could accept fits: the request line (the parser takes 8 KiB), the
+      // header fields (counted as name + value + 4, which is their size on the wire when the
+      // values are not padded), and as much again for padding and the final CRLF.
+      .framing = {.max_head_bytes = 2 * options_.max_header_bytes + (size_t{16} << 10)},
+      .max_header_count = options_.max_header_count,
+      .max_header_bytes = options_.max_header_bytes,
+      .keep_alive_header =
+          absl::StrCat("timeout=", keep_alive_seconds, ", max=", options_.keep_alive_max_requests),
+      .retry_after_seconds =
+          static_cast<int>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.retry_after))),
+      .local_ip = wildcard ? "" : local_ip,
+      .local_port = port_,
+  };
+  front_end_ = std::make_unique<http::FrontEnd>(
+      std::move(front), listen_fd_,
+      [this](httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+        return server_.Serve(stream, close_connection, connection_closed);
+      },
+      &metrics_.connections(), &metrics_.connections_shed());
+  listen_fd_ = -1;  // the front end's now
+  return front_end_->Prepare();
 }
 
 void HttpServerImpl::Configure() {
@@ -221,12 +282,6 @@ void HttpServerImpl::Configure() {
   server_.set_write_timeout(WholeSeconds(options_.write_timeout),
                             RemainderMicros(options_.write_timeout));
   server_.set_payload_max_length(options_.max_request_body_bytes);
-  // Shedding threads: a shed connection still costs one read of its request head (bounded by the
-  // read timeout), so a few of them keep a burst from queueing behind one slow client.
-  server_.new_task_queue = [this] {
-    return new http::BoundedTaskQueue(options_.worker_threads, options_.max_queued_connections,
-                                      /*shed_workers=*/4, &metrics_.connections_shed());
-  };
 
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return PreRouting(req, res); });
@@ -259,29 +314,13 @@ void HttpServerImpl::Configure() {
 }
 
 void HttpServerImpl::Start() {
-  absl::MutexLock lock(&mu_);
-  if (started_ || stopped_) return;
-  started_ = true;
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  if (front_end_ != nullptr) front_end_->Start();
 }
 
 void HttpServerImpl::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopped_) return;
-    stopped_ = true;
-    if (!started_) {
-      if (listen_fd_ >= 0) ::close(listen_fd_);
-      return;
-    }
-  }
-  // stop() only acts once the accept loop runs; Start() may have just launched it.
-  while (!server_.is_running() && thread_.joinable()) {
-    absl::SleepFor(absl::Milliseconds(1));
-    if (server_.is_running()) break;
-  }
-  server_.stop();
-  thread_.join();
+  if (front_end_ != nullptr) front_end_->Stop();
+  if (listen_fd_ >= 0) ::close(listen_fd_);  // Bind() failed before the front end took it
+  listen_fd_ = -1;
 }
 
 void HttpServerImpl::SetBody(httplib::Response& res, std::string body,

@@ -1,16 +1,11 @@
-#include "http/bounded_task_queue.h"
+#include "http/worker_pool.h"
 
 #include <utility>
 
 namespace cosmo::http {
 
-ConnectionState& CurrentConnection() {
-  thread_local ConnectionState state;
-  return state;
-}
-
-BoundedTaskQueue::BoundedTaskQueue(size_t workers, size_t max_queued, size_t shed_workers,
-                                   std::atomic<uint64_t>* shed_counter)
+WorkerPool::WorkerPool(size_t workers, size_t max_queued, size_t shed_workers,
+                       std::atomic<uint64_t>* shed_counter)
     : workers_(workers), max_queued_(max_queued), shed_counter_(shed_counter) {
   for (size_t i = 0; i < workers_; ++i) work_.threads.emplace_back([this] { Run(&work_, false); });
   for (size_t i = 0; i < shed_workers; ++i) {
@@ -18,46 +13,43 @@ BoundedTaskQueue::BoundedTaskQueue(size_t workers, size_t max_queued, size_t she
   }
 }
 
-BoundedTaskQueue::~BoundedTaskQueue() { shutdown(); }
+WorkerPool::~WorkerPool() { Shutdown(); }
 
-void BoundedTaskQueue::enqueue(std::function<void()> fn) {
+void WorkerPool::Submit(Job job) {
   {
     absl::MutexLock lock(&work_.mu);
-    // Connections beyond the free workers wait; at most max_queued_ of them. Counted from the jobs
-    // taken, not from threads seen idle, so connections that arrive before the threads first run
-    // are not shed.
+    // Counted from the jobs taken, not from threads seen idle, so jobs that arrive before the
+    // threads first run are not shed.
     if (work_.jobs.size() + work_.running < workers_ + max_queued_) {
-      work_.jobs.push_back(std::move(fn));
+      work_.jobs.push_back(std::move(job));
       return;
     }
   }
   if (shed_counter_ != nullptr) shed_counter_->fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock lock(&shed_.mu);
-  shed_.jobs.push_back(std::move(fn));
+  shed_.jobs.push_back(std::move(job));
 }
 
-void BoundedTaskQueue::Run(Lane* lane, bool shed) {
+void WorkerPool::Run(Lane* lane, bool shed) {
   for (;;) {
-    std::function<void()> fn;
+    Job job;
     {
       absl::MutexLock lock(&lane->mu);
       lane->mu.Await(absl::Condition(
           +[](Lane* l) ABSL_NO_THREAD_SAFETY_ANALYSIS { return !l->jobs.empty() || l->stopping; },
           lane));
       if (lane->jobs.empty()) return;  // stopping and drained
-      fn = std::move(lane->jobs.front());
+      job = std::move(lane->jobs.front());
       lane->jobs.pop_front();
       ++lane->running;
     }
-    CurrentConnection() = ConnectionState{.shed = shed};
-    fn();
-    CurrentConnection() = ConnectionState{};
+    job(shed);
     absl::MutexLock lock(&lane->mu);
     --lane->running;
   }
 }
 
-void BoundedTaskQueue::shutdown() {
+void WorkerPool::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   for (Lane* lane : {&work_, &shed_}) {

@@ -1,0 +1,75 @@
+// One client connection of the HTTP front end, and who may touch it when.
+//
+// A connection is owned by exactly one thread at a time: the event loop (accepting, reading a
+// request head, writing what a worker could not, waiting while idle) or one worker (running the
+// requests it was handed). Ownership moves under `mu`; the fields below `mu`'s are read and
+// written only by the owner. The loop learns of socket readiness through edge-triggered epoll;
+// events that arrive while a worker owns the connection are remembered in `pending_*` so the
+// worker acts on them before it hands the connection back (no wake-up is lost).
+//
+// ConnectionState is the part of a connection the request handlers see (CurrentConnection()).
+#ifndef COSMO_LIB_HTTP_CONNECTION_H_
+#define COSMO_LIB_HTTP_CONNECTION_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace cosmo::http {
+
+// What the request handlers know of the connection whose request they are serving.
+struct ConnectionState {
+  bool shed = false;           // answer 503 and close: the pool was full when it arrived
+  bool poisoned = false;       // a framing error was answered: refuse whatever follows and close
+  bool host_response = false;  // the response being written was produced by our handlers
+};
+
+// The state of the connection the calling worker thread is serving. Only valid inside a request
+// handler (the front end binds it around each request it runs).
+ConnectionState& CurrentConnection();
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct Connection {
+  enum class Owner : uint8_t { kLoop, kWorker, kClosed };
+  // What the loop is waiting for while it owns the connection.
+  enum class Phase : uint8_t {
+    kIdle,     // between requests (keep-alive): nothing buffered; the idle timeout runs
+    kHead,     // part of a request is buffered; the head deadline runs
+    kBody,     // the head is complete and a small body is still arriving; the head deadline runs
+    kWriting,  // a response is being written; the write timeout runs
+    kWorker,   // handed to a worker
+  };
+
+  int fd = -1;
+  std::string peer_ip;
+  int peer_port = 0;
+  std::string local_ip;
+  int local_port = 0;
+
+  absl::Mutex mu;
+  Owner owner ABSL_GUARDED_BY(mu) = Owner::kLoop;
+  bool pending_read ABSL_GUARDED_BY(mu) = false;   // readable (or closed) while a worker owned it
+  bool pending_write ABSL_GUARDED_BY(mu) = false;  // writable while a worker owned it
+
+  // Owner-only from here on.
+  Phase phase = Phase::kIdle;
+  std::string in;   // received bytes not yet consumed by a request
+  std::string out;  // response bytes not yet written
+  size_t out_offset = 0;
+  bool close_after_write = false;
+  bool peer_closed = false;    // the peer shut its side (a read returned 0)
+  bool read_deferred = false;  // readable while the loop was writing: read once the write is done
+  SteadyTime deadline{};       // of the current phase
+  size_t requests = 0;         // served on this connection
+  size_t index = 0;            // in the loop's list of connections
+  ConnectionState state;
+};
+
+}  // namespace cosmo::http
+
+#endif  // COSMO_LIB_HTTP_CONNECTION_H_

@@ -1,0 +1,64 @@
+// The httplib::Stream a worker hands cpp-httplib's request parser: reads come from the bytes the
+// front end buffered for the connection, writes collect into the connection's output buffer.
+//
+// When the parser asks for more than was buffered (a large or streamed body, Expect:
+// 100-continue, framing for the parser to judge), the stream first writes out what is pending
+// (so a 100 Continue reaches the client) and then reads from the socket, waiting at most
+// `read_timeout` for each read, as cpp-httplib's own socket stream does. Writes never block: when
+// more than a window of output is pending, what the socket takes now is sent, and the rest waits
+// for the worker's final flush or the event loop.
+//
+// Used by one worker thread at a time, while it owns the connection.
+#ifndef COSMO_LIB_HTTP_CONNECTION_STREAM_H_
+#define COSMO_LIB_HTTP_CONNECTION_STREAM_H_
+
+#include <httplib.h>
+
+#include <cstddef>
+#include <string>
+
+#include "absl/time/time.h"
+#include "http/connection.h"
+
+namespace cosmo::http {
+
+// Sends what `c` has pending without waiting; false when the connection failed. Afterwards
+// `c->out_offset == c->out.size()` means everything went out (the buffer is then emptied).
+bool SendPending(Connection* c);
+
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(Connection* connection, absl::Duration read_timeout,
+                   absl::Duration write_timeout);
+
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return !write_failed_; }
+  ssize_t read(char* ptr, size_t size) override;
+  ssize_t write(const char* ptr, size_t size) override;
+  void get_remote_ip_and_port(std::string& ip, int& port) const override;
+  void get_local_ip_and_port(std::string& ip, int& port) const override;
+  // Never a real descriptor: the library compares it to FD_SETSIZE (its Debian build uses
+  // select()), and connections beyond descriptor 1024 are normal here.
+  socket_t socket() const override { return 0; }
+
+  // Buffered input bytes the parser consumed (to be dropped from the connection's buffer).
+  size_t consumed() const { return offset_; }
+  // A read or write on the socket failed or timed out. (After a failed read the parser may still
+  // write its answer, as it would on a socket.)
+  bool failed() const { return read_failed_ || write_failed_; }
+
+ private:
+  // Writes everything pending, waiting for the socket up to the write timeout each time.
+  bool FlushBlocking();
+
+  Connection* const c_;
+  const int read_timeout_ms_;
+  const int write_timeout_ms_;
+  size_t offset_ = 0;
+  bool read_failed_ = false;
+  bool write_failed_ = false;
+};
+
+}  // namespace cosmo::http
+
+#endif  // COSMO_LIB_HTTP_CONNECTION_STREAM_H_

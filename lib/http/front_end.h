@@ -1,0 +1,147 @@
+// The data plane's event-driven front end: connections without a thread each.
+//
+// One event-loop thread (Linux epoll, edge-triggered) accepts connections, reads request heads
+// and small bodies into per-connection buffers, and enforces the connection-level limits: a
+// deadline for the whole request head, the idle keep-alive timeout, the write timeout, a cap on
+// open connections (beyond it a connection is answered 503 and closed), a cap on head size (431).
+// A request that is buffered whole (or whose body the parser must read itself) goes to the worker
+// pool, where `serve` parses and runs it (cpp-httplib's request processing over a
+// ConnectionStream). The worker writes the response without waiting for the client; what the
+// socket cannot take at once is written by the loop. Idle keep-alive connections hold a few
+// hundred bytes and no thread.
+//
+// On the wire a keep-alive request costs one read (loop) and one write (worker) when the client
+// keeps up; pipelined requests already buffered run on the same worker in order.
+//
+// Ownership: the FrontEnd owns the listening descriptor it is given, every connection and the
+// worker pool. Thread-safe: Start() and Stop() may be called from any thread; `serve` is called
+// on worker threads, one request at a time per connection.
+#ifndef COSMO_LIB_HTTP_FRONT_END_H_
+#define COSMO_LIB_HTTP_FRONT_END_H_
+
+#include <httplib.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "http/connection.h"
+#include "http/http_metrics.h"
+#include "http/request_framer.h"
+#include "http/worker_pool.h"
+
+namespace cosmo::http {
+
+struct FrontEndOptions {
+  size_t worker_threads = 64;
+  size_t max_queued_requests = 1024;
+  size_t shed_workers = 4;
+  size_t max_connections = 10000;
+  absl::Duration head_timeout = absl::Seconds(10);
+  absl::Duration read_timeout = absl::Seconds(5);
+  absl::Duration write_timeout = absl::Seconds(5);
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  size_t keep_alive_max_requests = 10000;
+  FramingLimits framing;
+  // For the 431 answer to a head over framing.max_head_bytes (the guard's wording).
+  size_t max_header_count = 100;
+  size_t max_header_bytes = size_t{32} << 10;
+  // The Keep-Alive header value and Retry-After seconds the library writes, so the loop's own
+  // answers look like the others.
+  std::string keep_alive_header = "timeout=5, max=10000";
+  int retry_after_seconds = 1;
+  // The address connections arrive on, when the listener is bound to one (else asked per
+  // connection).
+  std::string local_ip;
+  int local_port = 0;
+};
+
+class FrontEnd {
+ public:
+  // Runs one request read from `stream` (cpp-httplib's process_request); false when the
+  // connection must close after the response. `connection_closed` is set when the request asked
+  // to close.
+  using ServeFunction =
+      std::function<bool(httplib::Stream& stream, bool close_connection, bool& connection_closed)>;
+
+  // `listen_fd` is bound and listening; `gauges` and `shed_counter` outlive the FrontEnd.
+  FrontEnd(FrontEndOptions options, int listen_fd, ServeFunction serve, ConnectionGauges* gauges,
+           std::atomic<uint64_t>* shed_counter);
+  ~FrontEnd();
+
+  FrontEnd(const FrontEnd&) = delete;
+  FrontEnd& operator=(const FrontEnd&) = delete;
+
+  // Sets up the event loop on the listening socket; UNAVAILABLE when the system refuses.
+  absl::Status Prepare();
+  // Starts the event-loop thread. Idempotent; does nothing before a successful Prepare().
+  void Start();
+  // Stops accepting, lets requests being run finish, closes every connection and joins the
+  // threads. Idempotent.
+  void Stop();
+
+ private:
+  void Loop();
+  void Accept();
+  void OnEvent(Connection* c, uint32_t events);
+  void ReadFromLoop(Connection* c);
+  void AfterRead(Connection* c, bool drained);
+  void Dispatch(Connection* c, bool drained);
+  void WriteFromLoop(Connection* c);
+  // The 414/431 answer to a head over the size cap, as the parser and the guard would give it.
+  std::string HeadTooLargeResponse(const Framing& framing) const;
+  void CloseFromLoop(Connection* c);
+  void Sweep(SteadyTime now);
+  void ReapClosed();
+
+  void Serve(Connection* c, bool shed);
+  // After a response went out whole on a kept-alive connection: true when another request is
+  // ready for this worker; otherwise the connection is back with the loop (or closed).
+  bool NextOrRelease(Connection* c);
+  // The worker could not write everything: the loop finishes the write, unless the socket
+  // drained meanwhile and the worker finished it (true).
+  bool WriteOrRelease(Connection* c, bool close_after);
+  void CloseFromWorker(Connection* c);
+  // Reads what the socket has without waiting; false when the connection failed.
+  bool ReadAvailable(Connection* c, bool* drained);
+  bool RequestReady(const Connection& c) const;
+
+  void SetPhase(Connection* c, Connection::Phase phase);
+  std::atomic<int64_t>* GaugeFor(Connection::Phase phase);
+
+  const FrontEndOptions options_;
+  const ServeFunction serve_;
+  ConnectionGauges* const gauges_;
+  const size_t read_cap_;  // most bytes buffered by the loop for one request
+  int listen_fd_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  bool listen_paused_ = false;  // loop thread only: out of descriptors, accepting resumes later
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::unique_ptr<WorkerPool> pool_;
+
+  // Loop thread only.
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::unique_ptr<char[]> scratch_;
+
+  absl::Mutex closed_mu_;
+  std::vector<Connection*> closed_ ABSL_GUARDED_BY(closed_mu_);  // closed by workers, to free
+
+  absl::Mutex lifecycle_mu_;
+  bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+};
+
+}  // namespace cosmo::http
+
+#endif  // COSMO_LIB_HTTP_FRONT_END_H_
