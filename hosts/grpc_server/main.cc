@@ -23,6 +23,7 @@
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
 #include "host_main.h"
+#include "http_flags.h"
 #include "runtime_flags.h"
 
 namespace {
@@ -39,6 +40,7 @@ struct Flags {
   std::string shutdown_grace = "10s";
   std::string auth_tokens_file;
   bool repair_store = false;
+  cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
 };
 
@@ -111,10 +113,10 @@ int Serve(const Flags& flags) {
   // The HTTP data plane on the same Runtime (lib/http; docs/http.md).
   std::unique_ptr<cosmo::HttpServer> http;
   if (!flags.http_listen.empty()) {
-    auto started =
-        cosmo::NewHttpServer({.listen_address = flags.http_listen,
-                              .max_request_body_bytes = flags.runtime.max_request_body_bytes},
-                             runtime->get());
+    absl::StatusOr<cosmo::HttpServerOptions> http_options =
+        cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
+    if (!http_options.ok()) return Fail(http_options.status().message());
+    auto started = cosmo::NewHttpServer(*std::move(http_options), runtime->get());
     if (!started.ok()) return Fail(started.status().message());
     http = *std::move(started);
     http->Start();
@@ -173,6 +175,7 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("")
       ->envname("COSMO_AUTH_TOKENS_FILE");
+  cosmo::host::AddHttpFlags(app, &flags.http);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,
                "Repair a corrupt LevelDB store in --data-dir (back it up first), then exit");

@@ -24,6 +24,7 @@
 #include "cosmo/store.h"
 #include "gateway_replica.h"
 #include "host_main.h"
+#include "http_flags.h"
 #include "runtime_flags.h"
 
 namespace {
@@ -35,7 +36,7 @@ struct Flags {
   std::string http_listen = "127.0.0.1:8080";
   std::string token;
   std::string usage_report_interval = "1s";
-  size_t http_threads = 64;
+  cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
 };
 
@@ -62,13 +63,14 @@ int Serve(const Flags& flags) {
   auto replica = std::make_unique<cosmo::gateway::GatewayReplica>(
       cosmo::gateway::GatewayReplicaOptions{.usage_report_interval = *report}, &client,
       runtime->get());
-  auto http = cosmo::NewHttpServer(
-      {.listen_address = flags.http_listen,
-       .worker_threads = flags.http_threads,
-       .max_request_body_bytes = flags.runtime.max_request_body_bytes},
-      runtime->get(), [&replica](absl::string_view family, const cosmo::HttpRequest& request) {
-        return replica->Invoke(family, request);
-      });
+  absl::StatusOr<cosmo::HttpServerOptions> http_options =
+      cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
+  if (!http_options.ok()) return Fail(http_options.status().message());
+  auto http =
+      cosmo::NewHttpServer(*std::move(http_options), runtime->get(),
+                           [&replica](absl::string_view family, const cosmo::HttpRequest& request) {
+                             return replica->Invoke(family, request);
+                           });
   if (!http.ok()) return Fail(http.status().message());
   (*http)->Start();
   // Tests and supervisors wait for this line; it carries the bound port when the port was 0.
@@ -106,8 +108,7 @@ int main(int argc, char** argv) {
   app.add_option("--usage-report-interval", flags.usage_report_interval,
                  "How often usage deltas are pushed to the control plane")
       ->envname("COSMO_USAGE_REPORT_INTERVAL");
-  app.add_option("--http-threads", flags.http_threads, "HTTP worker threads")
-      ->envname("COSMO_HTTP_THREADS");
+  cosmo::host::AddHttpFlags(app, &flags.http);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   if (std::optional<int> exit_code = cosmo::host::ParseCommandLine(app, argc, argv, kProgram)) {
     return *exit_code;

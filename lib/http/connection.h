@@ -2,15 +2,16 @@
 //
 // A connection is owned by exactly one thread at a time: the event loop (accepting, reading a
 // request head, writing what a worker could not, waiting while idle) or one worker (running the
-// requests it was handed). Ownership moves under `mu`; the fields below `mu`'s are read and
-// written only by the owner. The loop learns of socket readiness through edge-triggered epoll;
-// events that arrive while a worker owns the connection are remembered in `pending_*` so the
+// requests it was handed). Ownership moves under `mu`; the fields after the pending flags are
+// read and written only by the owner. The loop learns of socket readiness through edge-triggered
+// epoll; events that arrive while a worker owns the connection are remembered in `pending_*` so the
 // worker acts on them before it hands the connection back (no wake-up is lost).
 //
 // ConnectionState is the part of a connection the request handlers see (CurrentConnection()).
 #ifndef COSMO_LIB_HTTP_CONNECTION_H_
 #define COSMO_LIB_HTTP_CONNECTION_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,7 +53,9 @@ struct Connection {
   int local_port = 0;
 
   absl::Mutex mu;
-  Owner owner ABSL_GUARDED_BY(mu) = Owner::kLoop;
+  // Changed only under `mu`; the loop may read it without `mu` (acquire), since only the loop
+  // moves a connection away from itself: reading kLoop means it stays the loop's.
+  std::atomic<Owner> owner{Owner::kLoop};
   bool pending_read ABSL_GUARDED_BY(mu) = false;   // readable (or closed) while a worker owned it
   bool pending_write ABSL_GUARDED_BY(mu) = false;  // writable while a worker owned it
 

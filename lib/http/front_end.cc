@@ -251,10 +251,12 @@ void FrontEnd::Accept() {
 }
 
 void FrontEnd::OnEvent(Connection* c, uint32_t events) {
-  {
+  if (c->owner.load(std::memory_order_acquire) != Connection::Owner::kLoop) {
+    // A worker has it, or is handing it back right now: decide under its lock.
     absl::MutexLock lock(&c->mu);
-    if (c->owner == Connection::Owner::kClosed) return;
-    if (c->owner == Connection::Owner::kWorker) {
+    Connection::Owner owner = c->owner.load(std::memory_order_relaxed);
+    if (owner == Connection::Owner::kClosed) return;
+    if (owner == Connection::Owner::kWorker) {
       if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->pending_read = true;
       if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->pending_write = true;
       return;
@@ -340,7 +342,7 @@ void FrontEnd::Dispatch(Connection* c, bool drained) {
   SetPhase(c, Connection::Phase::kWorker);
   {
     absl::MutexLock lock(&c->mu);
-    c->owner = Connection::Owner::kWorker;
+    c->owner.store(Connection::Owner::kWorker, std::memory_order_release);
     // Bytes may be left in the socket (the loop stopped at its buffer cap): the worker reads them.
     if (!drained) c->pending_read = true;
   }
@@ -412,10 +414,7 @@ void FrontEnd::Sweep(SteadyTime now) {
   // Backwards: closing moves the last connection into the closed one's slot.
   for (size_t i = connections_.size(); i-- > 0;) {
     Connection* c = connections_[i].get();
-    {
-      absl::MutexLock lock(&c->mu);
-      if (c->owner != Connection::Owner::kLoop) continue;
-    }
+    if (c->owner.load(std::memory_order_acquire) != Connection::Owner::kLoop) continue;
     if (now >= c->deadline) {
       gauges_->timed_out.fetch_add(1, std::memory_order_relaxed);
       CloseFromLoop(c);
@@ -539,7 +538,7 @@ bool FrontEnd::NextOrRelease(Connection* c) {
     const bool idle = c->in.empty();
     SetPhase(c, idle ? Connection::Phase::kIdle : Connection::Phase::kHead);
     c->deadline = Now() + ToSteady(idle ? options_.keep_alive_timeout : options_.head_timeout);
-    c->owner = Connection::Owner::kLoop;
+    c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
     c->mu.Unlock();
     return false;
   }
@@ -566,7 +565,7 @@ bool FrontEnd::WriteOrRelease(Connection* c, bool close_after) {
     c->close_after_write = close_after;
     SetPhase(c, Connection::Phase::kWriting);
     c->deadline = Now() + ToSteady(options_.write_timeout);
-    c->owner = Connection::Owner::kLoop;
+    c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
     c->mu.Unlock();
     return false;
   }
@@ -579,7 +578,7 @@ void FrontEnd::CloseFromWorker(Connection* c) {
   CloseSocket(c->fd);
   {
     absl::MutexLock lock(&c->mu);
-    c->owner = Connection::Owner::kClosed;
+    c->owner.store(Connection::Owner::kClosed, std::memory_order_release);
   }
   absl::MutexLock lock(&closed_mu_);
   closed_.push_back(c);
