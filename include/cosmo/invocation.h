@@ -4,7 +4,8 @@
 // the data plane converts to and from them, and embedders build them directly. InvokeResult
 // carries the response together with the request's Outcome and its metered usage.
 //
-// Plain value types; thread-compatible.
+// Plain value types; thread-compatible. A ResponseBodyWriter is the caller's, borrowed for one
+// invocation.
 #ifndef COSMO_INVOCATION_H_
 #define COSMO_INVOCATION_H_
 
@@ -13,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cosmo/outcome.h"
 
@@ -20,6 +23,29 @@ namespace cosmo {
 
 // Header fields in wire order; names as received (matching is case-insensitive). A name may repeat.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// Takes a response body in pieces, as the function produces it: what a function's `Response`
+// whose body is a ReadableStream is written to when the caller can send a body before it is
+// complete (the HTTP data plane does: chunked transfer encoding). Called on the invoking thread,
+// in order: Start once, Write per piece, then Finish when the body ended (not after a failure).
+class ResponseBodyWriter {
+ public:
+  virtual ~ResponseBodyWriter() = default;
+  // The status and headers, before any body byte. INVALID_ARGUMENT when they cannot be sent
+  // (the invocation then ends in a script error, as a buffered response with them would);
+  // UNAVAILABLE when the receiver is gone (the stream is then cancelled).
+  virtual absl::Status Start(int status, const HeaderList& headers) = 0;
+  // One piece of the body. May wait while the receiver is slower than the function (that is the
+  // backpressure the function's stream sees), bounded by the writer's own timeout. False when the
+  // receiver is gone: the function's stream is cancelled and the invocation ends.
+  virtual bool Write(absl::string_view bytes) = 0;
+  // The body is complete.
+  virtual void Finish() = 0;
+  // Whether the receiver has gone away, asked while the function's stream produces nothing (so
+  // that a stream waiting for its next piece is cancelled when nobody will read it). Must not
+  // wait.
+  virtual bool ReceiverGone() { return false; }
+};
 
 struct HttpRequest {
   std::string method = "GET";
@@ -29,12 +55,20 @@ struct HttpRequest {
   std::string body;
   // The peer's address as the transport saw it (never taken from a header).
   std::string remote_addr;
+  // When set, a JavaScript function's streamed response body (a Response over a ReadableStream)
+  // is written here as it is produced, and the InvokeResult's response says `streamed`. When
+  // null, such a body is read to its end (up to 32 MiB) and returned whole.
+  ResponseBodyWriter* body_writer = nullptr;
 };
 
 struct HttpResponse {
   int status = 200;
   HeaderList headers;
   std::string body;
+  // The body went to HttpRequest::body_writer (`body` is empty). The writer was started; it was
+  // finished only when the outcome is kOk and `stream_complete`.
+  bool streamed = false;
+  bool stream_complete = false;
 };
 
 // Resources one invocation used.

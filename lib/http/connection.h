@@ -22,11 +22,17 @@
 
 namespace cosmo::http {
 
+class ConnectionStream;
+
 // What the request handlers know of the connection whose request they are serving.
 struct ConnectionState {
   bool shed = false;           // answer 503 and close: the pool was full when it arrived
   bool poisoned = false;       // a framing error was answered: refuse whatever follows and close
   bool host_response = false;  // the response being written was produced by our handlers
+  // The running request's stream, for a handler that writes a response itself (a streamed
+  // body); after it did, `response_sent` makes the stream drop what the library writes.
+  ConnectionStream* stream = nullptr;
+  bool response_sent = false;
 };
 
 // The state of the connection the calling worker thread is serving. Only valid inside a request

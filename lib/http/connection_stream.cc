@@ -13,6 +13,8 @@ namespace {
 // Output pending beyond this is pushed to the socket while the response is still being written.
 constexpr size_t kWriteWindow = size_t{256} << 10;
 constexpr size_t kReadChunk = size_t{64} << 10;
+// A streamed response waits for the client while more than this is pending.
+constexpr size_t kStreamWindow = size_t{64} << 10;
 
 int Millis(absl::Duration d) {
   return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, 1 << 30));
@@ -92,12 +94,36 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
 
 ssize_t ConnectionStream::write(const char* ptr, size_t size) {
   if (write_failed_) return -1;
+  // The response was written by its handler already (streamed); the library's own is dropped.
+  if (c_->state.response_sent) return static_cast<ssize_t>(size);
   c_->out.append(ptr, size);
   if (c_->out.size() - c_->out_offset > kWriteWindow && !SendPending(c_)) {
     write_failed_ = true;
     return -1;
   }
   return static_cast<ssize_t>(size);
+}
+
+bool ConnectionStream::WriteThrough(absl::string_view bytes) {
+  if (write_failed_) return false;
+  c_->out.append(bytes.data(), bytes.size());
+  if (!SendPending(c_)) {
+    write_failed_ = true;
+    return false;
+  }
+  while (c_->out.size() - c_->out_offset > kStreamWindow) {
+    if (!WaitFor(c_->fd, POLLOUT, write_timeout_ms_) || !SendPending(c_)) {
+      write_failed_ = true;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ConnectionStream::PeerGone() const {
+  if (write_failed_) return true;
+  pollfd p{.fd = c_->fd, .events = POLLRDHUP, .revents = 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 bool ConnectionStream::FlushBlocking() {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "http/connection.h"
 
@@ -40,6 +41,14 @@ class ConnectionStream final : public httplib::Stream {
   // Never a real descriptor: the library compares it to FD_SETSIZE (its Debian build uses
   // select()), and connections beyond descriptor 1024 are normal here.
   socket_t socket() const override { return 0; }
+
+  // Writes `bytes` now, for a response a handler sends itself as it is produced: whatever is
+  // pending goes out, and while more than a window is pending the call waits for the client
+  // (the write timeout at most). False when the client is gone or too slow.
+  bool WriteThrough(absl::string_view bytes);
+
+  // Whether the client has shut its side or the connection failed (does not wait).
+  bool PeerGone() const;
 
   // Buffered input bytes the parser consumed (to be dropped from the connection's buffer).
   size_t consumed() const { return offset_; }

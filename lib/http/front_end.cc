@@ -453,6 +453,8 @@ void FrontEnd::Serve(Connection* c, bool shed) {
       close = true;
     } else {
       ConnectionStream stream(c, options_.read_timeout, options_.write_timeout);
+      c->state.stream = &stream;
+      c->state.response_sent = false;
       const bool close_connection = stopping_.load(std::memory_order_relaxed) ||
                                     c->requests + 1 >= options_.keep_alive_max_requests;
       bool connection_closed = false;
@@ -460,6 +462,8 @@ void FrontEnd::Serve(Connection* c, bool shed) {
       ++c->requests;
       c->in.erase(0, stream.consumed());
       c->state.host_response = false;
+      c->state.stream = nullptr;
+      c->state.response_sent = false;
       close = !ok || stream.failed() || connection_closed || close_connection || shed ||
               c->state.poisoned;
     }

@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -44,6 +45,7 @@
 #include "common/host_port.h"
 #include "cosmo/registry.h"
 #include "http/connection.h"
+#include "http/connection_stream.h"
 #include "http/front_end.h"
 #include "http/http_metrics.h"
 #include "http/outcome_status.h"
@@ -130,6 +132,99 @@ bool IsValidHostHeader(absl::string_view host) {
   }
   return true;
 }
+
+// The reason phrase of the statuses functions commonly send; clients ignore it, so others get none.
+absl::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 203:
+      return "Non-Authoritative Information";
+    case 206:
+      return "Partial Content";
+    case 300:
+      return "Multiple Choices";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
+  }
+}
+
+// A function's streamed response body onto the connection as it is produced: chunked transfer
+// encoding, written through the connection's stream with its backpressure window. Used on the
+// worker thread running the request.
+class ChunkedBodyWriter final : public ResponseBodyWriter {
+ public:
+  explicit ChunkedBodyWriter(http::ConnectionStream* stream) : stream_(stream) {}
+
+  absl::Status Start(int status, const HeaderList& headers) override {
+    HttpResponse head{.status = status, .headers = headers};
+    absl::StatusOr<HeaderList> clean = http::SanitizeScriptResponse(head);
+    if (!clean.ok()) return absl::InvalidArgumentError(clean.status().message());
+    std::string out = absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
+    bool typed = false;
+    for (const auto& [name, value] : *clean) {
+      typed = typed || absl::EqualsIgnoreCase(name, "Content-Type");
+      absl::StrAppend(&out, name, ": ", value, "\r\n");
+    }
+    if (!typed) out += "Content-Type: application/octet-stream\r\n";
+    out += "Transfer-Encoding: chunked\r\n\r\n";
+    started_ = true;
+    if (!stream_->WriteThrough(out)) return absl::UnavailableError("the client is gone");
+    return absl::OkStatus();
+  }
+
+  bool Write(absl::string_view bytes) override {
+    return stream_->WriteThrough(absl::StrCat(absl::Hex(bytes.size()), "\r\n", bytes, "\r\n"));
+  }
+
+  void Finish() override { finished_ = stream_->WriteThrough("0\r\n\r\n"); }
+
+  bool ReceiverGone() override { return stream_->PeerGone(); }
+
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }
+
+ private:
+  http::ConnectionStream* const stream_;
+  bool started_ = false;
+  bool finished_ = false;
+};
 
 // The first line of `text`, at most 512 bytes: enough to say what failed, never a stack dump.
 std::string FirstLine(absl::string_view text) {
@@ -556,8 +651,32 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   if (body_decoded) request.headers.emplace_back("Content-Length", absl::StrCat(body.size()));
   request.body = std::move(body);
   request.remote_addr = req.remote_addr;  // the socket's peer, never a header
+  // Streamed bodies go out as they are produced, chunked (HTTP/1.1 clients only).
+  http::ConnectionState& connection = CurrentConnection();
+  std::optional<ChunkedBodyWriter> writer;
+  if (connection.stream != nullptr && req.version == "HTTP/1.1") {
+    writer.emplace(connection.stream);
+    request.body_writer = &*writer;
+  }
 
   InvokeResult result = invoke_ ? invoke_(family, request) : runtime_->Invoke(family, request);
+
+  if (writer.has_value() && writer->started()) {
+    // The response is on the wire already; what the library writes after this is dropped. A
+    // stream that did not end cleanly is cut off by closing the connection (no last chunk), so
+    // the client sees an incomplete body rather than a complete wrong one.
+    connection.response_sent = true;
+    connection.host_response = true;
+    if (!writer->finished()) connection.poisoned = true;
+    if (result.outcome != Outcome::kOk) {
+      result.console.clear();
+    }
+    const Outcome outcome = result.outcome;
+    Record(outcome == Outcome::kNotFound ? "" : family,
+           outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
+           result.usage.cpu_us);
+    return;
+  }
 
   if (result.outcome == Outcome::kOk) {
     absl::StatusOr<HeaderList> headers = http::SanitizeScriptResponse(result.response);

@@ -101,6 +101,7 @@ bool EventLoop::Wait() {
   if (!finished_.empty()) return true;
   int64_t until = wall_deadline_ns_;
   if (!timer_queue_.empty()) until = std::min(until, timer_queue_.begin()->first);
+  if (max_wait_ns_ > 0) until = std::min(until, now + max_wait_ns_);
   if (until <= now) return true;
   const absl::Duration wait = absl::Nanoseconds(until - now);
   if (transfers_pending() > 0) {

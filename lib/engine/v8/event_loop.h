@@ -69,6 +69,9 @@ class EventLoop {
   // Blocks until there is something for Dispatch() to do or the wall deadline passes. False once
   // the wall deadline has passed.
   bool Wait();
+  // Caps how long one Wait() blocks (zero: until there is work or the wall deadline), for a
+  // caller that must look at something else now and then.
+  void set_max_wait(absl::Duration max_wait) { max_wait_ns_ = absl::ToInt64Nanoseconds(max_wait); }
   // Settles finished fetches and runs due timers, each followed by a microtask checkpoint.
   // Stops early if the isolate is terminating.
   void Dispatch(v8::Local<v8::Context> context);
@@ -93,6 +96,7 @@ class EventLoop {
   v8::Isolate* const isolate_;
   const HttpClient::Options* const fetch_options_;
   const int64_t wall_deadline_ns_;
+  int64_t max_wait_ns_ = 0;
   const uint32_t subrequests_;
   uint32_t subrequests_made_ = 0;
 

@@ -33,6 +33,10 @@ struct IsolateState {
   // The running request's timers, fetches and waitUntil promises; null outside a request, where
   // setTimeout and fetch throw.
   EventLoop* loop = nullptr;
+  // Where the running request's streamed response body goes (native writeBody); null when it is
+  // not being streamed. `body_bytes` counts what was written.
+  ResponseBodyWriter* body_writer = nullptr;
+  uint64_t body_bytes = 0;
   // Set by natives whose output would not fit in the memory budget; they terminate the script,
   // and the owner reports the memory-limit outcome rather than a CPU one.
   bool memory_exceeded = false;

@@ -114,6 +114,9 @@ JsInstance::~JsInstance() {
     env_.Reset();
     invoke_fast_.Reset();
     response_parts_.Reset();
+    stream_head_.Reset();
+    pump_body_.Reset();
+    cancel_body_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -151,7 +154,9 @@ absl::Status JsInstance::CreateContext() {
     return absl::InternalError("the web-API runtime defines no __cosmo_dispatch");
   }
   for (auto [name, slot] :
-       {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_}}) {
+       {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_},
+        std::pair{"streamHead", &stream_head_}, std::pair{"pumpBody", &pump_body_},
+        std::pair{"cancelBody", &cancel_body_}}) {
     v8::Local<v8::Value> fn;
     if (!dispatch.As<v8::Object>()->Get(context, NewUtf8String(isolate_, name)).ToLocal(&fn) ||
         !fn->IsFunction()) {
@@ -394,7 +399,10 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     state_.console = nullptr;
 
     if (stop != Stop::kNone) {
+      // A streamed response's head is already on its way: the caller must know to cut it off.
+      const bool streamed = result.response.streamed;
       result.response = HttpResponse();
+      result.response.streamed = streamed;
       if (stop == Stop::kCpu) {
         result.outcome = Outcome::kExceededCpu;
         result.error = absl::StrCat("the script exceeded its CPU limit of ",
@@ -435,7 +443,8 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
       }
     }
   }
-  result.usage.response_bytes = result.response.body.size();
+  result.usage.response_bytes =
+      result.response.streamed ? state_.body_bytes : result.response.body.size();
   result.usage.wall_us = (EventLoop::SteadyNanos() - wall_start_ns) / 1000;
   return result;
 }
@@ -466,6 +475,9 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
     std::memcpy(buffer->Data(), request.body.data(), request.body.size());
     body = v8::Uint8Array::New(buffer, 0, request.body.size());
   }
+  // A streamed body is sent as it is produced when the caller takes one (never for HEAD, whose
+  // body is not sent).
+  ResponseBodyWriter* writer = request.method == "HEAD" ? nullptr : request.body_writer;
   v8::Local<v8::Value> args[] = {
       handler_.Get(isolate_),
       env_.Get(isolate_),
@@ -473,6 +485,7 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
       NewUtf8String(isolate_, request.url),
       v8::Array::New(isolate_, header_values.data(), header_values.size()),
       body,
+      v8::Boolean::New(isolate_, writer != nullptr),
   };
   // One call into JavaScript: it builds the Request and the ExecutionContext, runs the handler
   // and, for a synchronous Response or string, returns the response parts (still under the CPU
@@ -495,35 +508,138 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   }
   if (value->IsPromise()) {
     v8::Local<v8::Promise> promise = value.As<v8::Promise>();
-    while (promise->State() == v8::Promise::kPending) {
-      if (!loop.HasPendingWork()) {
-        result.outcome = Outcome::kException;
-        result.error = "Promise will never complete.";
-        return;
-      }
-      switch (TurnLoop(context, loop)) {
-        case Wake::kStopped:
-          return;
-        case Wake::kWallTime:
-          result.outcome = Outcome::kExceededWallTime;
-          result.error = absl::StrCat("the script exceeded its wall-clock limit of ",
-                                      absl::FormatDuration(limits_.wall_per_request));
-          // Its async work stopped part-way, like a script stopped by the CPU limit.
-          reusable_.store(false, std::memory_order_relaxed);
-          return;
-        case Wake::kReady:
-          break;
-      }
+    if (!AwaitPromise(context, loop, promise, result)) return;
+    value = promise->Result();
+  }
+  if (writer != nullptr) {
+    v8::Local<v8::Value> head;
+    if (!stream_head_.Get(isolate_)->Call(context, undefined, 1, &value).ToLocal(&head)) {
+      return fail();
     }
-    if (promise->State() == v8::Promise::kRejected) {
-      result.outcome = Outcome::kException;
-      result.error = ExceptionText::Uncaught(isolate_, context, promise->Result());
+    if (head->IsArray()) {
+      if (!StreamResponse(context, loop, head.As<v8::Array>(), value, writer, result)) {
+        return fail();
+      }
+      if (result.outcome == Outcome::kOk && loop.wait_until_count() > 0) {
+        RunWaitUntil(context, loop, result);
+      }
       return;
     }
-    value = promise->Result();
   }
   if (!ConvertResponse(context, value, result)) return fail();
   if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
+}
+
+bool JsInstance::AwaitTurn(v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result) {
+  if (!loop.HasPendingWork()) {
+    result.outcome = Outcome::kException;
+    result.error = "Promise will never complete.";
+    return false;
+  }
+  switch (TurnLoop(context, loop)) {
+    case Wake::kStopped:
+      return false;
+    case Wake::kWallTime:
+      result.outcome = Outcome::kExceededWallTime;
+      result.error = absl::StrCat("the script exceeded its wall-clock limit of ",
+                                  absl::FormatDuration(limits_.wall_per_request));
+      // Its async work stopped part-way, like a script stopped by the CPU limit.
+      reusable_.store(false, std::memory_order_relaxed);
+      return false;
+    case Wake::kReady:
+      return true;
+  }
+  return true;
+}
+
+bool JsInstance::AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop,
+                              v8::Local<v8::Promise> promise, InvokeResult& result) {
+  while (promise->State() == v8::Promise::kPending) {
+    if (!AwaitTurn(context, loop, result)) return false;
+  }
+  if (promise->State() == v8::Promise::kRejected) {
+    result.outcome = Outcome::kException;
+    result.error = ExceptionText::Uncaught(isolate_, context, promise->Result());
+    return false;
+  }
+  return true;
+}
+
+bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
+                                v8::Local<v8::Array> head, v8::Local<v8::Value> response,
+                                ResponseBodyWriter* writer, InvokeResult& result) {
+  v8::Local<v8::Value> status, headers;
+  if (!head->Get(context, 0).ToLocal(&status) || !head->Get(context, 1).ToLocal(&headers) ||
+      !ReadResponseHead(context, status, headers, result)) {
+    return false;
+  }
+  absl::Status started = absl::FailedPreconditionError("invalid response head");
+  if (result.outcome == Outcome::kOk) {
+    started = writer->Start(result.response.status, result.response.headers);
+    if (absl::IsInvalidArgument(started)) {
+      result.outcome = Outcome::kException;
+      result.error = absl::StrCat("invalid response: ", started.message());
+    }
+  }
+  result.response.streamed = started.ok();
+  // The body is pumped even when it cannot be sent, so that its source is cancelled.
+  v8::Local<v8::Value> args[] = {response, v8::Boolean::New(isolate_, !started.ok())};
+  v8::Local<v8::Value> pumped;
+  state_.body_writer = started.ok() ? writer : nullptr;
+  state_.body_bytes = 0;
+  const bool called =
+      pump_body_.Get(isolate_)->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&pumped);
+  isolate_->PerformMicrotaskCheckpoint();
+  bool completed = false;
+  if (called && pumped->IsPromise()) {
+    const Outcome before = result.outcome;
+    InvokeResult pump_result;
+    // While the stream waits for its next piece, look at the client every so often: a stream
+    // nobody will read is cancelled rather than left to run to the wall limit.
+    loop.set_max_wait(absl::Milliseconds(200));
+    v8::Local<v8::Promise> pump = pumped.As<v8::Promise>();
+    bool settled = true;
+    bool cancelled = false;
+    while (pump->State() == v8::Promise::kPending) {
+      if (!cancelled && started.ok() && writer->ReceiverGone()) {
+        cancelled = true;
+        if (cancel_body_.Get(isolate_)
+                ->Call(context, v8::Undefined(isolate_), 0, nullptr)
+                .IsEmpty()) {
+          break;
+        }
+        isolate_->PerformMicrotaskCheckpoint();
+        continue;
+      }
+      if (!AwaitTurn(context, loop, pump_result)) {
+        settled = false;
+        break;
+      }
+    }
+    loop.set_max_wait(absl::ZeroDuration());
+    if (settled && pump->State() == v8::Promise::kRejected) {
+      pump_result.outcome = Outcome::kException;
+      pump_result.error = ExceptionText::Uncaught(isolate_, context, pump->Result());
+      settled = false;
+    }
+    if (settled && pump->State() == v8::Promise::kFulfilled) {
+      completed = pump->Result()->IsTrue();
+    } else if (before == Outcome::kOk) {
+      result.outcome = pump_result.outcome;
+      result.error = pump_result.error.empty() ? result.error : pump_result.error;
+      if (result.outcome == Outcome::kOk) result.outcome = Outcome::kException;  // stopped
+    }
+  }
+  state_.body_writer = nullptr;
+  if (!called) return false;
+  if (completed && started.ok() && result.outcome == Outcome::kOk) {
+    writer->Finish();
+    result.response.stream_complete = true;
+  } else if (started.ok() && result.outcome == Outcome::kOk) {
+    result.console.push_back(
+        {LogLevel::kInfo, absl::Now(), "the client went away; the response stream was cancelled"});
+  }
+  return true;
 }
 
 void JsInstance::RunWaitUntil(v8::Local<v8::Context> context, EventLoop& loop,
@@ -582,18 +698,13 @@ bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::V
   return ReadResponseParts(context, parts_value.As<v8::Array>(), result);
 }
 
-bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
-                                   InvokeResult& result) {
+bool JsInstance::ReadResponseHead(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
+                                  v8::Local<v8::Value> headers, InvokeResult& result) {
   auto invalid = [&](const std::string& why) {
     result.outcome = Outcome::kException;
     result.error = absl::StrCat("invalid response: ", why);
     return true;
   };
-  v8::Local<v8::Value> status, headers, body;
-  if (!parts->Get(context, 0).ToLocal(&status) || !parts->Get(context, 1).ToLocal(&headers) ||
-      !parts->Get(context, 2).ToLocal(&body)) {
-    return false;
-  }
   if (!status->IsInt32()) return invalid(std::string("status is not an integer"));
   HttpResponse& response = result.response;
   response.status = status.As<v8::Int32>()->Value();
@@ -622,6 +733,25 @@ bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8:
       }
     }
   }
+  result.outcome = Outcome::kOk;
+  return true;
+}
+
+bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
+                                   InvokeResult& result) {
+  auto invalid = [&](const std::string& why) {
+    result.outcome = Outcome::kException;
+    result.error = absl::StrCat("invalid response: ", why);
+    return true;
+  };
+  v8::Local<v8::Value> status, headers, body;
+  if (!parts->Get(context, 0).ToLocal(&status) || !parts->Get(context, 1).ToLocal(&headers) ||
+      !parts->Get(context, 2).ToLocal(&body)) {
+    return false;
+  }
+  if (!ReadResponseHead(context, status, headers, result)) return false;
+  if (result.outcome == Outcome::kException) return true;
+  HttpResponse& response = result.response;
   if (body->IsString()) {
     AppendUtf8(isolate_, body.As<v8::String>(), &response.body);
   } else if (body->IsArrayBufferView()) {

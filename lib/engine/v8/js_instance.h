@@ -99,6 +99,23 @@ class JsInstance final : public Instance {
   // outcome (true). False when reading the parts threw.
   bool ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
                          InvokeResult& result);
+  // Reads a response's status and header list into result.response; false when JavaScript threw,
+  // true with Outcome::kException in `result` when they are invalid.
+  bool ReadResponseHead(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
+                        v8::Local<v8::Value> headers, InvokeResult& result);
+  // Sends `response` (a Response whose body is a stream, with its head `head`) to `writer` as
+  // the stream produces it, turning the event loop until the body ends, the client goes away, a
+  // limit is hit or the stream errors. False when JavaScript threw.
+  bool StreamResponse(v8::Local<v8::Context> context, EventLoop& loop, v8::Local<v8::Array> head,
+                      v8::Local<v8::Value> response, ResponseBodyWriter* writer,
+                      InvokeResult& result);
+  // One turn of the event loop; false (with the outcome in `result`) when nothing could ever
+  // happen again, the wall limit passed or a limit stopped JavaScript.
+  bool AwaitTurn(v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result);
+  // Turns the event loop until `promise` settles; false (with the outcome in `result`) when it
+  // never will, it was rejected, the wall limit passed or a limit stopped JavaScript.
+  bool AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop, v8::Local<v8::Promise> promise,
+                    InvokeResult& result);
 
   // Arms the watchdog for `budget_ns` of this thread's CPU from `cpu_start_ns`.
   void ArmCpu(int64_t cpu_start_ns, int64_t budget_ns);
@@ -133,6 +150,9 @@ class JsInstance final : public Instance {
   v8::Global<v8::Object> env_;
   v8::Global<v8::Function> invoke_fast_;
   v8::Global<v8::Function> response_parts_;
+  v8::Global<v8::Function> stream_head_;
+  v8::Global<v8::Function> pump_body_;
+  v8::Global<v8::Function> cancel_body_;
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 

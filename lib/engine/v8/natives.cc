@@ -348,6 +348,21 @@ void WaitUntil(const v8::FunctionCallbackInfo<v8::Value>& info) {
   state->loop->WaitUntil(info[0].As<v8::Promise>());
 }
 
+// writeBody(u8) -> boolean: a piece of the streamed response body to the host's writer, which may
+// wait for a slow client. False outside a streamed response and when the client is gone.
+void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  IsolateState* state = IsolateStateOf(info.GetIsolate());
+  bool written = false;
+  if (state != nullptr && state->body_writer != nullptr && info[0]->IsUint8Array()) {
+    v8::Local<v8::Uint8Array> view = info[0].As<v8::Uint8Array>();
+    std::string bytes(view->ByteLength(), '\0');
+    view->CopyContents(bytes.data(), bytes.size());
+    written = state->body_writer->Write(bytes);
+    if (written) state->body_bytes += bytes.size();
+  }
+  info.GetReturnValue().Set(written);
+}
+
 struct NativeFunction {
   const char* name;
   v8::FunctionCallback callback;
@@ -366,6 +381,7 @@ constexpr NativeFunction kNatives[] = {
     {"clearTimer", ClearTimer},
     {"fetch", Fetch},
     {"waitUntil", WaitUntil},
+    {"writeBody", WriteBody},
     {"cancelFetch", CancelFetch},
     {"monotonicNow", MonotonicNow},
     {"timeOrigin", TimeOriginMs},

@@ -11,6 +11,7 @@
 //   fetch(method, url, [name, value, ...], body) -> Promise of [status, statusText, headers, u8]
 //                                    one HTTP exchange of the running request (event_loop.h)
 //   waitUntil(promise)               ctx.waitUntil of the running request
+//   writeBody(u8) -> bool            a piece of the streamed response body, to the host's writer
 //   zlibNew, zlibWrite, zlibFlush    CompressionStream/DecompressionStream's zlib (zlib_stream.h)
 //
 // The runtime script captures the object and deletes the global before user code runs. Every

@@ -1,7 +1,8 @@
 // The surface the C++ engine calls, installed as the non-enumerable global
 // `__cosmo_dispatch` (scripts can see it but it holds nothing of theirs):
 //
-//   invokeFast(handler, env, method, url, headers, body) -> [status, flatHeaders, body] | value
+//   invokeFast(handler, env, method, url, headers, body, streaming)
+//       -> [status, flatHeaders, body] | value
 //       The request path's one call into JavaScript: builds the Request and the ExecutionContext,
 //       calls handler.fetch(request, env, ctx) and, when the result is a string or a Response,
 //       returns responseParts(result) directly. Anything else is returned as it is (a Promise,
@@ -10,7 +11,7 @@
 //       array gets responseParts' TypeError here. A synchronous result is converted before the
 //       microtask checkpoint that follows the handler, so a change that a microtask queued by
 //       the handler makes to the returned Response is not seen.
-//   invoke(handler, env, ctx, method, url, headers, body)
+//   invoke(handler, env, ctx, method, url, headers, body, streaming)
 //       Builds the Request (lazily: see request.js) and calls handler.fetch(request, env, ctx);
 //       returns what it returns (a Response, a string, a Promise, or anything else, which
 //       responseParts then rejects). headers is a flat [name0, value0, ...] array the runtime takes
@@ -20,19 +21,26 @@
 //       combined, set-cookie kept apart) and its body as a string or Uint8Array ('' for none).
 //       A string becomes 200 text/plain;charset=UTF-8. Anything else throws
 //       TypeError('invalid response: ...').
+//   streamHead(value) -> [status, flatHeaders] for a Response whose body is a stream, else
+//       undefined
+//   pumpBody(response, cancelled) -> Promise of true when the body was written to the host to its
+//       end (native writeBody, piece by piece), false when the client went away (the stream is
+//       cancelled; at once when `cancelled`); rejects when the stream errors
+//   cancelBody() -> cancels the body pumpBody is sending (the client went away meanwhile)
 //   makeContext() -> ctx with waitUntil(promise) and passThroughOnException()
 //   waitUntilPromises(ctx) -> the promises given to ctx.waitUntil, in order
 //
 // ctx.waitUntil also hands each promise to the engine's event loop (native waitUntil), which
 // keeps the request alive until they settle, within the wall limit.
 //
-// A Response whose body is a ReadableStream is read to its end before the host gets it (at most
-// kMaxStreamedResponseBytes): invoke and invokeFast then return a Promise that settles with the
-// Response once its body is buffered, so the host always receives response parts with a whole
-// body. Sending a stream as it is produced needs a host interface that takes a body in pieces.
+// A Response whose body is a ReadableStream is sent as it is produced when the host says it can
+// (`streaming`): the host then takes its head with streamHead and its body with pumpBody.
+// Otherwise it is read to its end first (at most kMaxStreamedResponseBytes): invoke and
+// invokeFast then return a Promise that settles with the Response once its body is buffered, so
+// the host receives response parts with a whole body.
 
 import {kTextPlain} from './body.js';
-import {nativeWaitUntil} from './native.js';
+import {nativeWaitUntil, nativeWriteBody} from './native.js';
 import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
 
@@ -42,6 +50,8 @@ const isArray = Array.isArray;
 const PromiseCtor = Promise;
 const promiseThen = Promise.prototype.then;
 const kMaxStreamedResponseBytes = 32 * 1024 * 1024;
+// The body being sent by pumpBody (one request at a time runs in an isolate).
+let pumping = null;
 // Reads an ExecutionContext's promises; defined inside the class, where it can.
 let waitUntilPromises;
 
@@ -93,7 +103,8 @@ function bufferStreamedResponse(value) {
 }
 
 // What the host waits for when the handler returned `value` (not a string or response parts).
-function settled(value) {
+function settled(value, streaming) {
+  if (streaming) return value;
   if (value instanceof PromiseCtor) return promiseThen.call(value, bufferStreamedResponse);
   return bufferStreamedResponse(value);
 }
@@ -106,22 +117,42 @@ function responseParts(value) {
 }
 
 export const dispatch = {
-  invokeFast(handler, env, method, url, headers, body) {
+  invokeFast(handler, env, method, url, headers, body, streaming) {
     const request = requestInternals.fromHost(method, url, headers, body);
     const value = handler.fetch(request, env, new ExecutionContext(kInternal));
     if (typeof value === 'string' || isArray(value) ||
         (responseInternals.is(value) && !responseInternals.streamed(value))) {
       return responseParts(value);
     }
-    return settled(value);
+    return settled(value, streaming);
   },
 
-  invoke(handler, env, ctx, method, url, headers, body) {
+  invoke(handler, env, ctx, method, url, headers, body, streaming) {
     const request = requestInternals.fromHost(method, url, headers, body);
-    return settled(handler.fetch(request, env, ctx));
+    return settled(handler.fetch(request, env, ctx), streaming);
   },
 
   responseParts,
+
+  streamHead(value) {
+    if (!responseInternals.is(value) || !responseInternals.streamed(value)) return undefined;
+    return responseInternals.head(value);
+  },
+
+  pumpBody(response, cancelled) {
+    const control = {};
+    pumping = control;
+    const done = () => {
+      if (pumping === control) pumping = null;
+    };
+    const pumped = responseInternals.pump(response, cancelled ? null : nativeWriteBody, control);
+    promiseThen.call(pumped, done, done);
+    return pumped;
+  },
+
+  cancelBody() {
+    if (pumping !== null && typeof pumping.cancel === 'function') pumping.cancel();
+  },
 
   makeContext() {
     return new ExecutionContext(kInternal);

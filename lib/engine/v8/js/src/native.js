@@ -40,6 +40,9 @@ export const nativeTimeOrigin = native.timeOrigin;
 // cancelFetch(promise): abandons the transfer behind a promise nativeFetch returned; the promise
 // then never settles. Does nothing for a settled or unknown promise.
 export const nativeCancelFetch = native.cancelFetch;
+// writeBody(u8) -> boolean: one piece of the running request's streamed response body, to the
+// host's body writer (may wait while the client is slow); false when the client is gone.
+export const nativeWriteBody = native.writeBody;
 // zlibNew(format, decompress) -> handle; zlibWrite(handle, bytes) -> Uint8Array[];
 // zlibFlush(handle) -> Uint8Array[]: CompressionStream's zlib streams. TypeError on corrupt,
 // trailing or truncated input; a spent memory budget stops the script.

@@ -17,7 +17,7 @@ import {
   sourceStream,
   sourceUsed,
 } from './body.js';
-import {readAllBytes} from './streams.js';
+import {pumpBytes, readAllBytes} from './streams.js';
 import {headersInternals} from './headers.js';
 import {parseURL, serializeURL} from './url.js';
 import {toByteString, toDictionary, toUSVString} from './webidl.js';
@@ -36,6 +36,10 @@ export const responseInternals = {
   // (response, maxBytes) -> Promise, settled when the response's stream body has been read into
   // a buffered body (rejects with a TypeError beyond maxBytes)
   collect: undefined,
+  // (response) -> [status, flat sorted lower-case headers], for a response sent as a stream
+  head: undefined,
+  // (response, write, control) -> Promise of pumpBytes over the response's stream body
+  pump: undefined,
   is: undefined,
   // (status, statusText, flatHeaders, Uint8Array, url, redirected) -> Response from fetch(),
   // immutable headers, any status the network gave
@@ -223,6 +227,19 @@ export class Response {
       return [r.#status, headers, body === null ? '' : body];
     };
     responseInternals.streamed = (r) => isStreamSource(r.#body);
+    responseInternals.head = (r) => {
+      if (r.#headers === null) {
+        const ct = r.#contentType;
+        return [r.#status, ct === null ? [] : ['content-type', ct]];
+      }
+      return [r.#status, headersInternals.sorted(r.#headers).slice()];
+    };
+    responseInternals.pump = (r, write, control) => {
+      if (sourceUsed(r.#body, r.#bodyUsed)) {
+        return Promise.reject(new TypeError('invalid response: its body was already read'));
+      }
+      return pumpBytes(r.#body, write, control);
+    };
     responseInternals.collect = (r, maxBytes) => {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         return Promise.reject(new TypeError('invalid response: its body was already read'));

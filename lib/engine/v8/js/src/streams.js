@@ -121,6 +121,48 @@ export function readAllBytes(stream, maxBytes = Infinity) {
   return readerRead.call(reader).then(step);
 }
 
+// Reads `stream` to its end, handing each chunk (a Uint8Array) to `write` as it arrives.
+// Resolves true at the end, false when `write` returned false or is null, or when
+// `control.cancel()` was called (the stream is then cancelled); rejects, cancelling the stream,
+// when it errors or yields something other than a Uint8Array.
+export function pumpBytes(stream, write, control = {}) {
+  let reader;
+  try {
+    reader = getReader.call(stream);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  let cancelled = false;
+  const stop = (reason) => {
+    cancelled = true;
+    readerCancel.call(reader, reason).catch(() => {});
+  };
+  control.cancel = () => stop(new TypeError('The client closed the connection'));
+  if (write === null) {
+    control.cancel();
+    return Promise.resolve(false);
+  }
+  const step = (result) => {
+    if (cancelled) return false;
+    if (result.done) {
+      readerRelease.call(reader);
+      return true;
+    }
+    const chunk = result.value;
+    if (!(chunk instanceof Uint8Array)) {
+      const error = new TypeError('Body stream chunks must be Uint8Arrays');
+      stop(error);
+      throw error;
+    }
+    if (chunk.byteLength > 0 && !write(chunk)) {
+      control.cancel();
+      return false;
+    }
+    return readerRead.call(reader).then(step);
+  };
+  return readerRead.call(reader).then(step);
+}
+
 // TextEncoderStream (Encoding §5.4.5): strings in, UTF-8 bytes out. A high surrogate that ends a
 // chunk waits for the next one; one left at the end becomes U+FFFD.
 export class TextEncoderStream {

@@ -1,0 +1,198 @@
+// Streamed response bodies over HTTP: a JavaScript function returning `new Response(stream)` is
+// sent as the stream produces it (chunked transfer encoding), a client slower than the stream
+// holds it back (backpressure), and a client that goes away cancels it (its source's cancel()
+// runs). A real Runtime and JavaScript engine behind a real HttpServer on a loopback port.
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cosmo/http_server.h"
+#include "cosmo/runtime.h"
+#include "cosmo/store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "integration/raw_http_connection.h"
+
+namespace cosmo {
+namespace {
+
+using ::cosmo::testing::RawHttpConnection;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+class HttpStreamingTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    RuntimeOptions options;
+    options.caps.wall_per_request = absl::Seconds(60);
+    auto runtime = NewRuntime(options, NewInMemoryStore());
+    ASSERT_TRUE(runtime.ok()) << runtime.status();
+    runtime_ = runtime->release();
+    // Three pieces, then the end.
+    Deploy("pieces",
+           "export default { fetch() {\n"
+           "  const e = new TextEncoder();\n"
+           "  return new Response(new ReadableStream({ start(c) {\n"
+           "    c.enqueue(e.encode('one,')); c.enqueue(e.encode('two,'));\n"
+           "    c.enqueue(e.encode('three')); c.close(); } }),\n"
+           "    { headers: { 'content-type': 'text/plain', 'x-kind': 'stream' } });\n"
+           "} };");
+    // A first piece at once, the next only after a minute: the client sees the first long
+    // before the stream ends. Closing the connection cancels it.
+    Deploy("slow",
+           "export default { fetch() {\n"
+           "  let timer;\n"
+           "  return new Response(new ReadableStream({\n"
+           "    start(c) { c.enqueue(new TextEncoder().encode('first')); },\n"
+           "    pull(c) { return new Promise((r) => { timer = setTimeout(r, 60000); }); },\n"
+           "    cancel(reason) { clearTimeout(timer); console.log('cancelled: ' + reason); },\n"
+           "  }));\n"
+           "} };");
+    // Produces 64 KiB pieces as fast as they are taken, forever; counts them.
+    Deploy("flood",
+           "export default { fetch() {\n"
+           "  let pulls = 0;\n"
+           "  return new Response(new ReadableStream({\n"
+           "    pull(c) { pulls++; c.enqueue(new Uint8Array(65536)); },\n"
+           "    cancel() { console.log('pulled ' + pulls); },\n"
+           "  }));\n"
+           "} };");
+    // A stream that fails after its first piece.
+    Deploy("broken",
+           "export default { fetch() {\n"
+           "  return new Response(new ReadableStream({ start(c) {\n"
+           "    c.enqueue(new TextEncoder().encode('partial'));\n"
+           "    setTimeout(() => c.error(new Error('source failed')), 10); } }));\n"
+           "} };");
+    auto server = NewHttpServer({.listen_address = "127.0.0.1:0"}, runtime_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+    server_->Start();
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    delete runtime_;
+  }
+
+  static void Deploy(const std::string& family, const std::string& source) {
+    auto deployed = runtime_->registry().Deploy(
+        {.tenant = "local",
+         .family = family,
+         .manifest = {
+             .engine = "javascript", .main = "index.js", .files = {{"index.js", source}}}});
+    ASSERT_TRUE(deployed.ok()) << family << ": " << deployed.status();
+  }
+
+  // The first log line of `family` that contains `text`, waiting up to 20 s.
+  static std::string WaitForLog(const std::string& family, const std::string& text) {
+    uint64_t after = 0;
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      LogBatch batch = runtime_->WaitForLogs(family, after, 100, deadline);
+      for (const LogRecord& record : batch.records) {
+        if (absl::StrContains(record.text, text)) return record.text;
+      }
+      after = batch.last_sequence;
+    }
+    return "";
+  }
+
+  // Reads from `c` until `bytes` holds `text` or 20 s pass.
+  static bool ReadUntil(RawHttpConnection& c, const std::string& text, std::string* bytes) {
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!absl::StrContains(*bytes, text) && absl::Now() < deadline) {
+      char chunk[4096];
+      ssize_t n = ::recv(c.fd(), chunk, sizeof(chunk), MSG_DONTWAIT);
+      if (n > 0) {
+        bytes->append(chunk, static_cast<size_t>(n));
+      } else if (n == 0) {
+        return false;
+      } else {
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+    }
+    return absl::StrContains(*bytes, text);
+  }
+
+  static Runtime* runtime_;
+  static HttpServer* server_;
+};
+
+Runtime* HttpStreamingTest::runtime_ = nullptr;
+HttpServer* HttpStreamingTest::server_ = nullptr;
+
+TEST_F(HttpStreamingTest, AStreamIsSentChunkedAndTheConnectionStaysUsable) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send("GET /pieces/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  std::string bytes;
+  ASSERT_TRUE(ReadUntil(**c, "\r\n0\r\n\r\n", &bytes)) << bytes;
+  EXPECT_EQ(bytes,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-kind: stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            "4\r\none,\r\n4\r\ntwo,\r\n5\r\nthree\r\n0\r\n\r\n");
+  // The same connection serves the next request.
+  ASSERT_TRUE((*c)->Send("GET /pieces/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  bytes.clear();
+  ASSERT_TRUE(ReadUntil(**c, "\r\n0\r\n\r\n", &bytes)) << bytes;
+  EXPECT_THAT(bytes, HasSubstr("5\r\nthree\r\n0\r\n\r\n"));
+  // HTTP/1.0 has no chunked encoding: the body is buffered and sent with its length.
+  auto old = cosmo::testing::RawExchange(server_->port(), "GET /pieces/ HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_THAT(*old, HasSubstr("Content-Length: 13\r\n"));
+  EXPECT_THAT(*old, HasSubstr("\r\n\r\none,two,three"));
+}
+
+TEST_F(HttpStreamingTest, TheFirstPieceArrivesBeforeTheStreamEndsAndClosingCancelsIt) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send("GET /slow/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  std::string bytes;
+  // The stream's end is a minute away; its first piece is not.
+  ASSERT_TRUE(ReadUntil(**c, "5\r\nfirst\r\n", &bytes)) << bytes;
+  EXPECT_THAT(bytes, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(bytes, HasSubstr("Transfer-Encoding: chunked\r\n"));
+  c->reset();  // the client goes away
+  EXPECT_THAT(WaitForLog("slow", "cancelled"), HasSubstr("The client closed the connection"));
+}
+
+TEST_F(HttpStreamingTest, ASlowClientHoldsTheStreamBack) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  // A small receive buffer, and nothing read: the server can send only what the socket buffers
+  // and its own window hold, so the stream is pulled only that far.
+  int small = 64 << 10;
+  ::setsockopt((*c)->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  ASSERT_TRUE((*c)->Send("GET /flood/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  absl::SleepFor(absl::Seconds(1));
+  c->reset();
+  std::string pulled = WaitForLog("flood", "pulled ");
+  ASSERT_THAT(pulled, StartsWith("pulled "));
+  int pulls = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(pulled.substr(7), &pulls)) << pulled;
+  // Without backpressure the stream would run to its memory or CPU limit (thousands of pieces);
+  // with it, the socket buffers of both ends (a few MiB on loopback) bound it.
+  EXPECT_GT(pulls, 0);
+  EXPECT_LT(pulls, 256) << "64 KiB pieces taken from the stream: " << pulls;
+}
+
+TEST_F(HttpStreamingTest, AStreamThatFailsIsCutOffWithoutItsLastChunk) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send("GET /broken/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  std::string bytes;
+  EXPECT_FALSE(ReadUntil(**c, "\r\n0\r\n\r\n", &bytes));  // closed before a last chunk
+  EXPECT_THAT(bytes, HasSubstr("7\r\npartial\r\n"));
+  EXPECT_THAT(bytes, Not(HasSubstr("\r\n0\r\n\r\n")));
+  EXPECT_THAT(WaitForLog("broken", "source failed"), HasSubstr("source failed"));
+}
+
+}  // namespace
+}  // namespace cosmo
