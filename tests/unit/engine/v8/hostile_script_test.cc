@@ -412,6 +412,59 @@ TEST(HostileScriptTest, StreamsAbandonedMidwayAreFreedWithTheIsolate) {
   ExpectHealthyScriptStillServes();
 }
 
+// Stream sources that never return from start() or pull(), enqueueing all the while: the
+// response is never read, so nothing but the limits stops them. CPU to spare, so the memory
+// budget is what decides.
+ScriptLimits MemoryDecides() {
+  ScriptLimits limits = TestLimits();
+  limits.cpu_per_request = absl::Seconds(10);
+  return limits;
+}
+
+TEST(HostileScriptTest, StreamSourceEnqueuingBytesForeverEndsAtTheBufferBudget) {
+  for (const char* source : {
+           R"(export default { fetch() { return new Response(new ReadableStream({
+                pull(c) { for (;;) c.enqueue(new Uint8Array(65536)); } })); } };)",
+           R"(export default { fetch() { return new Response(new ReadableStream({
+                start(c) { for (;;) c.enqueue(new Uint8Array(65536)); } })); } };)",
+       }) {
+    // The chunk that does not fit is refused like any ArrayBuffer over the budget: the RangeError
+    // errors the stream (which drops its queue), and the unread response fails the request.
+    HostileRun run = RunHandler(source, MemoryDecides());
+    EXPECT_EQ(run.result.outcome, Outcome::kException) << source;
+    EXPECT_THAT(run.result.error, HasSubstr("RangeError: Array buffer allocation failed"));
+    EXPECT_TRUE(run.reusable);
+    ExpectHealthyScriptStillServes();
+  }
+}
+
+TEST(HostileScriptTest, StreamSourceEnqueuingStringsForeverExceedsMemory) {
+  for (const char* source : {
+           R"(export default { fetch() { return new Response(new ReadableStream({
+                start(c) { for (let i = 0;; i++) c.enqueue('chunk ' + i); } })); } };)",
+           R"(export default { fetch() { return new Response(new ReadableStream({
+                pull(c) { for (;;) c.enqueue('x'); } })); } };)",
+       }) {
+    HostileRun run = RunHandler(source, MemoryDecides());
+    EXPECT_EQ(run.result.outcome, Outcome::kExceededMemory) << source << ": " << run.result.error;
+    EXPECT_FALSE(run.reusable);
+    EXPECT_THAT(run.result.error, HasSubstr("memory limit"));
+    ExpectHealthyScriptStillServes();
+  }
+}
+
+// Under the usual 50 ms the CPU limit usually comes first; which one does depends on the
+// machine's speed, and both end the request in 503 and discard the isolate.
+TEST(HostileScriptTest, StreamSourceEnqueuingForeverEndsAtALimitWithTheDefaultCpu) {
+  HostileRun run = RunHandler(R"(export default { fetch() {
+      return new Response(new ReadableStream({
+        start(c) { for (let i = 0;; i++) c.enqueue('chunk ' + i); } })); } };)");
+  EXPECT_THAT(run.result.outcome, ::testing::AnyOf(Outcome::kExceededCpu, Outcome::kExceededMemory))
+      << run.result.error;
+  EXPECT_FALSE(run.reusable);
+  ExpectHealthyScriptStillServes();
+}
+
 // 100 rounds of the cheap runaways, each on a fresh instance as the runtime would do, must not
 // grow the process: isolates and their memory are really given back.
 TEST(HostileScriptTest, RepeatedRunawaysDoNotGrowRss) {
