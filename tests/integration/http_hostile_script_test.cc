@@ -30,13 +30,8 @@ constexpr absl::Duration kCpuLimit = absl::Milliseconds(50);
 class HttpHostileScriptTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    RuntimeOptions options;
-    options.caps.cpu_per_request = kCpuLimit;
-    options.caps.memory_bytes = size_t{64} << 20;
-    auto runtime = NewRuntime(options, NewInMemoryStore());
-    ASSERT_TRUE(runtime.ok()) << runtime.status();
-    runtime_ = runtime->release();
-    Deploy("ok", "export default { fetch(request) { return new Response('fine'); } };");
+    StartRuntime(kCpuLimit);
+    Deploy("ok", kHealthySource);
     Deploy("spin", "export default { fetch() { while (true) {} } };");
     Deploy(
         "heap",
@@ -46,6 +41,30 @@ class HttpHostileScriptTest : public ::testing::Test {
            "function f(n) { return f(n + 1) + 1; }\n"
            "export default { fetch() { return new Response(String(f(0))); } };");
     Deploy("throws", "export default { fetch() { throw new TypeError('nope'); } };");
+    Deploy("stream-strings", kEndlessStringStream);
+    StartServer();
+  }
+
+  static constexpr const char* kHealthySource =
+      "export default { fetch(request) { return new Response('fine'); } };";
+  // Stream sources that never return from start() or pull(), enqueueing all the while.
+  static constexpr const char* kEndlessStringStream =
+      "export default { fetch() { return new Response(new ReadableStream({\n"
+      "  start(c) { for (let i = 0;; i++) c.enqueue('chunk ' + i); } })); } };";
+  static constexpr const char* kEndlessByteStream =
+      "export default { fetch() { return new Response(new ReadableStream({\n"
+      "  pull(c) { for (;;) c.enqueue(new Uint8Array(65536)); } })); } };";
+
+  static void StartRuntime(absl::Duration cpu_cap) {
+    RuntimeOptions options;
+    options.caps.cpu_per_request = cpu_cap;
+    options.caps.memory_bytes = size_t{64} << 20;
+    auto runtime = NewRuntime(options, NewInMemoryStore());
+    ASSERT_TRUE(runtime.ok()) << runtime.status();
+    runtime_ = runtime->release();
+  }
+
+  static void StartServer() {
     auto server = NewHttpServer({.listen_address = "127.0.0.1:0"}, runtime_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
@@ -120,6 +139,15 @@ TEST_F(HttpHostileScriptTest, UncaughtExceptionIs500WithItsFirstLine) {
   EXPECT_THAT(response, ::testing::Not(HasSubstr("\\n    at ")));  // no stack on the wire
 }
 
+// Whichever of the CPU and memory limits an endless stream source reaches first (the CPU limit,
+// on most machines), the answer is the same.
+TEST_F(HttpHostileScriptTest, EndlessStreamSourceIs503LimitExceeded) {
+  std::string response = Get("stream-strings");
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
+  EXPECT_THAT(response, HasSubstr("{\"error\":\"limit_exceeded\""));
+  ExpectHealthy();
+}
+
 TEST_F(HttpHostileScriptTest, OtherFamiliesAreUnaffectedByConcurrentRunaways) {
   ExpectHealthy();
   std::atomic<bool> stop{false};
@@ -142,6 +170,55 @@ TEST_F(HttpHostileScriptTest, OtherFamiliesAreUnaffectedByConcurrentRunaways) {
   // A healthy request waits at most behind runaways on the two cores, never for them to finish
   // on their own.
   EXPECT_LT(worst, absl::Milliseconds(500));
+}
+
+// Endless stream sources with CPU to spare, so the memory budget is what stops them.
+class HttpHostileStreamTest : public HttpHostileScriptTest {
+ protected:
+  static void SetUpTestSuite() {
+    StartRuntime(absl::Seconds(10));
+    Deploy("ok", kHealthySource);
+    Deploy("stream-strings", kEndlessStringStream);
+    Deploy("stream-bytes", kEndlessByteStream);
+    StartServer();
+  }
+};
+
+TEST_F(HttpHostileStreamTest, EndlessStringChunksAre503MemoryLimit) {
+  std::string response = Get("stream-strings");
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
+  EXPECT_THAT(response, HasSubstr("{\"error\":\"limit_exceeded\""));
+  EXPECT_THAT(response, HasSubstr("memory limit"));
+  ExpectHealthy();
+}
+
+// The chunk that does not fit in the budget is a RangeError, as for any ArrayBuffer: it errors the
+// stream, and the response it was to be fails.
+TEST_F(HttpHostileStreamTest, EndlessByteChunksAre500WhenTheBudgetRefusesOne) {
+  std::string response = Get("stream-bytes");
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 500 Internal Server Error\r\n"));
+  EXPECT_THAT(response, HasSubstr("{\"error\":\"script_error\""));
+  EXPECT_THAT(response, HasSubstr("RangeError: Array buffer allocation failed"));
+  ExpectHealthy();
+}
+
+TEST_F(HttpHostileStreamTest, OtherFamiliesServeWhileStreamsRunAway) {
+  ExpectHealthy();
+  std::atomic<bool> stop{false};
+  std::thread runaway([&] {
+    while (!stop.load()) {
+      Get("stream-strings");
+      Get("stream-bytes");
+    }
+  });
+  int ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (absl::EndsWith(Get("ok"), "\r\n\r\nfine")) ++ok;
+  }
+  stop.store(true);
+  runaway.join();
+  EXPECT_EQ(ok, 20);
+  ExpectHealthy();
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 
 namespace cosmo::v8engine {
 
-EngineCore::EngineCore(const JavaScriptEngineOptions& options, std::string snapshot,
+EngineCore::EngineCore(const JavaScriptEngineOptions& options,
+                       std::unique_ptr<const SnapshotSources> sources, std::string snapshot,
                        std::shared_ptr<const TrustStore> trust_store)
     : options_(options),
+      sources_(std::move(sources)),
       snapshot_(std::move(snapshot)),
       snapshot_data_{snapshot_.data(), static_cast<int>(snapshot_.size())},
       watchdog_(options.watchdog_interval),

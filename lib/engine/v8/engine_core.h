@@ -24,6 +24,7 @@
 #include "engine/v8/fetch/destination_policy.h"
 #include "engine/v8/fetch/http_client.h"
 #include "engine/v8/fetch/trust_store.h"
+#include "engine/v8/snapshot_sources.h"
 
 namespace cosmo::v8engine {
 
@@ -31,15 +32,17 @@ class IsolatePool;
 
 class EngineCore {
  public:
-  // `options` must have been validated (fetch_allow parses); `trust_store` holds the CAs of
-  // options.fetch_ca_file (or the system's).
-  EngineCore(const JavaScriptEngineOptions& options, std::string snapshot,
-             std::shared_ptr<const TrustStore> trust_store);
+  // `options` must have been validated (fetch_allow parses); `snapshot` was built from `sources`;
+  // `trust_store` holds the CAs of options.fetch_ca_file (or the system's).
+  EngineCore(const JavaScriptEngineOptions& options, std::unique_ptr<const SnapshotSources> sources,
+             std::string snapshot, std::shared_ptr<const TrustStore> trust_store);
   ~EngineCore();
 
   const JavaScriptEngineOptions& options() const { return options_; }
   // The startup snapshot; valid as long as the core.
   v8::StartupData* snapshot() { return &snapshot_data_; }
+  // What Isolate::New needs with the snapshot (the natives and the runtime's external sources).
+  const intptr_t* external_references() const { return sources_->ExternalReferences(); }
   CpuWatchdog& watchdog() { return watchdog_; }
   IsolatePool& pool() { return *pool_; }
   // What every request's fetch() client is configured with.
@@ -56,6 +59,8 @@ class EngineCore {
 
  private:
   const JavaScriptEngineOptions options_;
+  // Before the snapshot and the pool: every isolate's runtime source points into it.
+  const std::unique_ptr<const SnapshotSources> sources_;
   const std::string snapshot_;
   v8::StartupData snapshot_data_;
   CpuWatchdog watchdog_;

@@ -16,7 +16,6 @@
 #include "cosmo/status_macros.h"
 #include "engine/v8/exception_text.h"
 #include "engine/v8/isolate_pool.h"
-#include "engine/v8/natives.h"
 #include "engine/v8/thread_stack.h"
 #include "engine/v8/v8_platform.h"
 #include "engine/v8/v8_util.h"
@@ -94,7 +93,7 @@ JsInstance::JsInstance(EngineCore& core, size_t memory_bytes)
   state_.allocator = allocator_.get();
   v8::Isolate::CreateParams params;
   params.snapshot_blob = core.snapshot();
-  params.external_references = Natives::ExternalReferences();
+  params.external_references = core.external_references();
   params.array_buffer_allocator = allocator_.get();
   params.constraints.ConfigureDefaultsFromHeapSize(0, memory_bytes);
   isolate_ = v8::Isolate::New(params);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "common/utf8.h"
@@ -183,9 +184,28 @@ void Utf8Decode(const v8::FunctionCallbackInfo<v8::Value>& info) {
 }
 
 // Throws failures as an Error named DataCloneError, which the runtime maps to a DOMException.
+// A host object (an instance of a class deriving from HostObject) is written as whatever the
+// runtime's `write_host` function returns for it.
 class CloneDelegate final : public v8::ValueSerializer::Delegate {
  public:
-  explicit CloneDelegate(v8::Isolate* isolate) : isolate_(isolate) {}
+  CloneDelegate(v8::Isolate* isolate, v8::Local<v8::Value> write_host)
+      : isolate_(isolate), write_host_(write_host) {}
+  void set_serializer(v8::ValueSerializer* serializer) { serializer_ = serializer; }
+
+  v8::Maybe<bool> WriteHostObject(v8::Isolate* isolate, v8::Local<v8::Object> object) override {
+    if (!write_host_->IsFunction())
+      return v8::ValueSerializer::Delegate::WriteHostObject(isolate, object);
+    v8::Local<v8::Context> context = isolate->GetCurrentContext();
+    v8::Local<v8::Value> argv[] = {object};
+    v8::Local<v8::Value> description;
+    if (!write_host_.As<v8::Function>()
+             ->Call(context, v8::Undefined(isolate), 1, argv)
+             .ToLocal(&description)) {
+      return v8::Nothing<bool>();
+    }
+    return serializer_->WriteValue(context, description);
+  }
+
   void ThrowDataCloneError(v8::Local<v8::String> message) override {
     v8::Local<v8::Value> error = v8::Exception::Error(message);
     v8::Local<v8::Context> context = isolate_->GetCurrentContext();
@@ -200,12 +220,53 @@ class CloneDelegate final : public v8::ValueSerializer::Delegate {
 
  private:
   v8::Isolate* isolate_;
+  v8::Local<v8::Value> write_host_;
+  v8::ValueSerializer* serializer_ = nullptr;
 };
 
+// The private key that marks a host object made by ReadDelegate until the runtime takes it over.
+v8::Local<v8::Private> PlaceholderKey(v8::Isolate* isolate) {
+  return v8::Private::ForApi(isolate, v8::String::NewFromUtf8Literal(isolate, "cosmo:clone"));
+}
+
+// Reads back what CloneDelegate wrote for a host object. No JavaScript may run while V8
+// deserialises, so the object is a placeholder: a bare host object, marked, that the runtime turns
+// into the real thing afterwards (HostObjectConstructor), with what was written for it.
+class ReadDelegate final : public v8::ValueDeserializer::Delegate {
+ public:
+  void set_deserializer(v8::ValueDeserializer* deserializer) { deserializer_ = deserializer; }
+  // Each placeholder followed by what was written for it. Globals: V8 closes the handle scope it
+  // calls ReadHostObject in.
+  std::vector<v8::Global<v8::Value>>& placeholders() { return placeholders_; }
+
+  v8::MaybeLocal<v8::Object> ReadHostObject(v8::Isolate* isolate) override {
+    v8::Local<v8::Context> context = isolate->GetCurrentContext();
+    v8::Local<v8::Value> description;
+    if (!deserializer_->ReadValue(context).ToLocal(&description)) return {};
+    v8::Local<v8::ObjectTemplate> shape = v8::ObjectTemplate::New(isolate);
+    shape->SetInternalFieldCount(1);
+    v8::Local<v8::Object> placeholder;
+    if (!shape->NewInstance(context).ToLocal(&placeholder) ||
+        !placeholder->SetPrivate(context, PlaceholderKey(isolate), v8::True(isolate))
+             .FromMaybe(false)) {
+      return {};
+    }
+    placeholders_.emplace_back(isolate, placeholder);
+    placeholders_.emplace_back(isolate, description);
+    return placeholder;
+  }
+
+ private:
+  v8::ValueDeserializer* deserializer_ = nullptr;
+  std::vector<v8::Global<v8::Value>> placeholders_;
+};
+
+// serialize(value, writeHost)
 void Serialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
-  CloneDelegate delegate(isolate);
+  CloneDelegate delegate(isolate, info[1]);
   v8::ValueSerializer serializer(isolate, &delegate);
+  delegate.set_serializer(&serializer);
   serializer.WriteHeader();
   if (!serializer.WriteValue(isolate->GetCurrentContext(), info[0]).FromMaybe(false)) return;
   std::pair<uint8_t*, size_t> bytes = serializer.Release();
@@ -217,6 +278,7 @@ void Serialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
   std::free(bytes.first);
 }
 
+// deserialize(buffer) -> [value, placeholder, written, placeholder, written, ...]
 void Deserialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   uint8_t* data;
@@ -225,10 +287,17 @@ void Deserialize(const v8::FunctionCallbackInfo<v8::Value>& info) {
     return ThrowTypeError(isolate, "deserialize: expected an ArrayBuffer");
   }
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
-  v8::ValueDeserializer deserializer(isolate, data, length);
+  ReadDelegate delegate;
+  v8::ValueDeserializer deserializer(isolate, data, length, &delegate);
+  delegate.set_deserializer(&deserializer);
   if (!deserializer.ReadHeader(context).FromMaybe(false)) return;
   v8::Local<v8::Value> value;
-  if (deserializer.ReadValue(context).ToLocal(&value)) info.GetReturnValue().Set(value);
+  if (!deserializer.ReadValue(context).ToLocal(&value)) return;
+  std::vector<v8::Local<v8::Value>> out{value};
+  for (const v8::Global<v8::Value>& held : delegate.placeholders()) {
+    out.push_back(held.Get(isolate));
+  }
+  info.GetReturnValue().Set(v8::Array::New(isolate, out.data(), out.size()));
 }
 
 // The running request's event loop, or null with a TypeError thrown: like Workers, timers and I/O
@@ -363,6 +432,34 @@ void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(written);
 }
 
+// new HostObject(placeholder?): the base of the runtime's classes whose instances structuredClone
+// can copy. Its instances have an internal field, which is what makes V8's serializer hand them
+// to CloneDelegate::WriteHostObject instead of copying their (absent) own properties. Given a
+// placeholder that deserialize() made, it returns that instead, with new.target's prototype, so
+// the derived class's constructor makes the placeholder its instance; the mark is removed, so that
+// happens once.
+void HostObjectConstructor(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  if (!info.IsConstructCall()) return ThrowTypeError(isolate, "Illegal constructor");
+  if (!info[0]->IsObject()) return;
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Object> placeholder = info[0].As<v8::Object>();
+  v8::Local<v8::Private> key = PlaceholderKey(isolate);
+  if (!placeholder->HasPrivate(context, key).FromMaybe(false) || !info.NewTarget()->IsObject()) {
+    return;
+  }
+  v8::Local<v8::Value> prototype;
+  if (!info.NewTarget()
+           .As<v8::Object>()
+           ->Get(context, v8::String::NewFromUtf8Literal(isolate, "prototype"))
+           .ToLocal(&prototype) ||
+      !placeholder->DeletePrivate(context, key).FromMaybe(false) ||
+      !placeholder->SetPrototype(context, prototype).FromMaybe(false)) {
+    return;
+  }
+  info.GetReturnValue().Set(placeholder);
+}
+
 struct NativeFunction {
   const char* name;
   v8::FunctionCallback callback;
@@ -404,6 +501,13 @@ void Natives::Install(v8::Isolate* isolate, v8::Local<v8::Context> context) {
     function->SetName(name);
     natives->Set(context, name, function).Check();
   }
+  v8::Local<v8::FunctionTemplate> host_object =
+      v8::FunctionTemplate::New(isolate, HostObjectConstructor);
+  host_object->InstanceTemplate()->SetInternalFieldCount(1);
+  natives
+      ->Set(context, v8::String::NewFromUtf8Literal(isolate, "HostObject"),
+            host_object->GetFunction(context).ToLocalChecked())
+      .Check();
   context->Global()
       ->Set(context, v8::String::NewFromUtf8Literal(isolate, "__cosmo_native"), natives)
       .Check();
@@ -412,9 +516,10 @@ void Natives::Install(v8::Isolate* isolate, v8::Local<v8::Context> context) {
 const intptr_t* Natives::ExternalReferences() {
   static const intptr_t* references = [] {
     constexpr size_t n = sizeof(kNatives) / sizeof(kNatives[0]);
-    auto* list = new intptr_t[n + 1];
+    auto* list = new intptr_t[n + 2];
     for (size_t i = 0; i < n; ++i) list[i] = reinterpret_cast<intptr_t>(kNatives[i].callback);
-    list[n] = 0;
+    list[n] = reinterpret_cast<intptr_t>(HostObjectConstructor);
+    list[n + 1] = 0;
     return list;
   }();
   return references;

@@ -5,8 +5,13 @@
 //   utf8Encode(str) -> Uint8Array    lone surrogates become U+FFFD
 //   utf8EncodeInto(str, u8) -> [read, written]
 //   utf8Decode(bytes, fatal, ignoreBOM) -> string   TypeError on invalid input when fatal
-//   serialize(value) -> ArrayBuffer  v8::ValueSerializer (structuredClone); DataCloneError
-//   deserialize(ArrayBuffer) -> value
+//   serialize(value, writeHost) -> ArrayBuffer   v8::ValueSerializer (structuredClone);
+//                                    DataCloneError; a host object is written as writeHost(it)
+//   deserialize(ArrayBuffer) -> [value, placeholder, written, ...]   each host object comes back
+//                                    as a placeholder, with what writeHost returned for it
+//   HostObject                       constructor of host objects (one internal field), the base
+//                                    of runtime classes structuredClone copies (Blob, File);
+//                                    new HostObject(placeholder) takes a placeholder over
 //   setTimer(callback, delayMs, repeat) -> id, clearTimer(id)     timers of the running request
 //   fetch(method, url, [name, value, ...], body) -> Promise of [status, statusText, headers, u8]
 //                                    one HTTP exchange of the running request (event_loop.h)

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/v8/exception_text.h"
 #include "engine/v8/natives.h"
+#include "engine/v8/snapshot_sources.h"
 #include "engine/v8/v8_platform.h"
 
 namespace cosmo::v8engine {
@@ -106,27 +107,40 @@ constexpr std::string_view kWarmUp = R"JS(
 )JS";
 
 v8::MaybeLocal<v8::Value> RunScript(v8::Isolate* isolate, v8::Local<v8::Context> context,
-                                    std::string_view source, const char* name) {
+                                    v8::MaybeLocal<v8::String> source, const std::string& name) {
   v8::Local<v8::String> text;
   v8::Local<v8::Script> script;
-  v8::ScriptOrigin origin(isolate, v8::String::NewFromUtf8(isolate, name).ToLocalChecked());
-  if (!v8::String::NewFromUtf8(isolate, source.data(), v8::NewStringType::kNormal,
-                               static_cast<int>(source.size()))
-           .ToLocal(&text) ||
-      !v8::Script::Compile(context, text, &origin).ToLocal(&script)) {
+  v8::ScriptOrigin origin(isolate, v8::String::NewFromUtf8(isolate, name.c_str()).ToLocalChecked());
+  if (!source.ToLocal(&text) || !v8::Script::Compile(context, text, &origin).ToLocal(&script)) {
     return {};
   }
   return script->Run(context);
 }
 
+v8::MaybeLocal<v8::String> Text(v8::Isolate* isolate, std::string_view source) {
+  return v8::String::NewFromUtf8(isolate, source.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(source.size()));
+}
+
+// The runtime's scripts in order; false when one throws.
+bool RunSources(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                const SnapshotSources& sources) {
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::string name =
+        i == 0 ? "cosmo:runtime.js" : absl::StrCat("cosmo:runtime_script_", i, ".js");
+    if (RunScript(isolate, context, sources.Source(isolate, i), name).IsEmpty()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> SnapshotBuilder::Build(std::string_view runtime_source) {
+absl::StatusOr<std::string> SnapshotBuilder::Build(const SnapshotSources& sources) {
   V8Platform::EnsureInitialized();
   v8::StartupData blob{nullptr, 0};
   std::string error;
   {
-    v8::SnapshotCreator creator(Natives::ExternalReferences());
+    v8::SnapshotCreator creator(sources.ExternalReferences());
     v8::Isolate* isolate = creator.GetIsolate();
     {
       v8::Locker locker(isolate);
@@ -138,11 +152,11 @@ absl::StatusOr<std::string> SnapshotBuilder::Build(std::string_view runtime_sour
 
       v8::TryCatch try_catch(isolate);
       v8::Local<v8::Value> remove_stand_ins;
-      if (!RunScript(isolate, context, kPrelude, "cosmo:snapshot_prelude.js")
+      if (!RunScript(isolate, context, Text(isolate, kPrelude), "cosmo:snapshot_prelude.js")
                .ToLocal(&remove_stand_ins) ||
-          !remove_stand_ins->IsFunction() ||
-          RunScript(isolate, context, runtime_source, "cosmo:runtime.js").IsEmpty() ||
-          RunScript(isolate, context, kWarmUp, "cosmo:snapshot_warm_up.js").IsEmpty() ||
+          !remove_stand_ins->IsFunction() || !RunSources(isolate, context, sources) ||
+          RunScript(isolate, context, Text(isolate, kWarmUp), "cosmo:snapshot_warm_up.js")
+              .IsEmpty() ||
           (isolate->PerformMicrotaskCheckpoint(), try_catch.HasCaught()) ||
           remove_stand_ins.As<v8::Function>()
               ->Call(context, v8::Undefined(isolate), 0, nullptr)

@@ -11,17 +11,18 @@
 #define COSMO_ENGINE_V8_SNAPSHOT_BUILDER_H_
 
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "engine/v8/snapshot_sources.h"
 
 namespace cosmo::v8engine {
 
 class SnapshotBuilder {
  public:
-  // The snapshot blob for `runtime_source`. INTERNAL if the runtime script throws (a bug in the
-  // runtime, never in user code).
-  static absl::StatusOr<std::string> Build(std::string_view runtime_source);
+  // The snapshot blob for `sources`, evaluated in order. INTERNAL if a script throws (a bug in the
+  // runtime, never in user code). Isolates made from the blob need `sources` alive and its
+  // ExternalReferences().
+  static absl::StatusOr<std::string> Build(const SnapshotSources& sources);
 };
 
 }  // namespace cosmo::v8engine

@@ -1,5 +1,9 @@
 #include "engine/v8/v8_javascript_engine.h"
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "cosmo/status_macros.h"
 #include "engine/v8/engine_core.h"
@@ -8,6 +12,7 @@
 #include "engine/v8/js/runtime_source.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/snapshot_builder.h"
+#include "engine/v8/snapshot_sources.h"
 #include "engine/v8/v8_platform.h"
 
 namespace cosmo {
@@ -74,17 +79,16 @@ absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngineWithRuntime
   if (options.fetch_connect_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("fetch_connect_timeout: must be positive");
   }
-  // Extra scripts ride in the runtime script: each is appended as its own statement, so the
-  // snapshot builder evaluates them after the runtime, in the same context.
-  std::string runtime(runtime_source);
-  for (const std::string& script : options.extra_runtime_scripts) {
-    runtime.append("\n;\n").append(script);
-  }
+  // Extra scripts run after the runtime, in the same context, each as its own script.
+  std::vector<std::string> scripts{std::string(runtime_source)};
+  scripts.insert(scripts.end(), options.extra_runtime_scripts.begin(),
+                 options.extra_runtime_scripts.end());
+  auto sources = std::make_unique<const SnapshotSources>(std::move(scripts));
   COSMO_ASSIGN_OR_RETURN(std::shared_ptr<const TrustStore> trust_store,
                          TrustStore::Load(options.fetch_ca_file));
-  COSMO_ASSIGN_OR_RETURN(std::string snapshot, SnapshotBuilder::Build(runtime));
-  return std::make_unique<V8JavaScriptEngine>(
-      std::make_shared<EngineCore>(options, std::move(snapshot), std::move(trust_store)));
+  COSMO_ASSIGN_OR_RETURN(std::string snapshot, SnapshotBuilder::Build(*sources));
+  return std::make_unique<V8JavaScriptEngine>(std::make_shared<EngineCore>(
+      options, std::move(sources), std::move(snapshot), std::move(trust_store)));
 }
 
 }  // namespace v8engine

@@ -27,6 +27,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -180,17 +181,33 @@ std::string StatusName(int status) {
   return status >= 0 && status < 5 ? kNames[status] : absl::StrCat("status ", status);
 }
 
-// The JSON files beside a test and in its resources/ folder, served to the test's fetch().
-Json DataFiles(const fs::path& root, const fs::path& test) {
+// The JSON files beside a test and in its resources/ folder, and those the test or its helper
+// scripts name in a `fetch('....json')` elsewhere in the data (resolved against the test's
+// location, as fetch() does), served to the test's fetch().
+Json DataFiles(const fs::path& root, const fs::path& test,
+               const std::vector<std::string>& scripts) {
   Json files = Json::object();
+  auto add = [&](const fs::path& file) {
+    files[absl::StrCat("/", fs::relative(file, root).generic_string())] = ReadFile(file);
+  };
   for (const fs::path& dir : {test.parent_path(), test.parent_path() / "resources"}) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".json") {
-        files[absl::StrCat("/", fs::relative(entry.path(), root).generic_string())] =
-            ReadFile(entry.path());
-      }
+      if (entry.is_regular_file() && entry.path().extension() == ".json") add(entry.path());
+    }
+  }
+  static const std::regex kFetchedJson(R"re(fetch\(\s*["']([^"'?#]+\.json)["'])re");
+  for (const std::string& script : scripts) {
+    const std::string source = ReadFile(script);
+    for (std::sregex_iterator it(source.begin(), source.end(), kFetchedJson), end; it != end;
+         ++it) {
+      const std::string url = (*it)[1].str();
+      const fs::path file =
+          (url.front() == '/' ? root / url.substr(1) : test.parent_path() / url).lexically_normal();
+      const std::string relative = fs::relative(file, root).generic_string();
+      std::error_code ec;
+      if (!absl::StartsWith(relative, "..") && fs::is_regular_file(file, ec)) add(file);
     }
   }
   return files;
@@ -216,7 +233,7 @@ std::vector<SubtestResult> RunFile(const fs::path& root, const FileRun& run,
         {{"name", absl::StrCat("/", fs::relative(script, root).generic_string())},
          {"source", std::move(source)}});
   }
-  job["files"] = DataFiles(root, root / run.path);
+  job["files"] = DataFiles(root, root / run.path, run.scripts);
 
   ScriptLimits limits;
   limits.cpu_per_request = absl::Seconds(120);

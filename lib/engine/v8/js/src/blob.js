@@ -4,6 +4,7 @@
 // and the reading methods return copies. `stream()` is a byte stream of them.
 
 import {utf8Decode, utf8Encode} from './encoding.js';
+import {NativeHostObject} from './native.js';
 import {streamOfBytes} from './streams.js';
 import {bufferSourceBytes, isObject, requiredArguments, toDictionary, toDOMString,
         toUSVString} from './webidl.js';
@@ -68,17 +69,27 @@ export const blobInternals = {
   is: undefined,  // (value) -> whether it is a Blob (or File)
   isFile: undefined,  // (value) -> whether it is a File
   bytes: undefined,  // (blob) -> its bytes (shared; do not modify)
+  type: undefined,  // (blob) -> its type
   // (bytes, type) -> Blob owning `bytes`
   create: undefined,
   // (bytes, name, type, lastModified) -> File owning `bytes`
   createFile: undefined,
+  // (blob) -> what structuredClone writes for it; (placeholder, that) makes the placeholder
+  // nativeDeserialize returned for it the copy
+  serialize: undefined,
+  deserialize: undefined,
 };
 
-export class Blob {
+// Blobs derive from the host's HostObject so that V8's serializer hands them (and Files) to
+// structuredClone's hooks, wherever they sit in the value.
+export class Blob extends NativeHostObject {
   #bytes;
   #type;
 
+  // new Blob(kInternal, bytes, type, placeholder?): the runtime's own construction; with a
+  // placeholder of structuredClone's, that object becomes the Blob.
   constructor(blobParts = undefined, options = undefined) {
+    super(blobParts === kInternal ? arguments[3] : undefined);
     if (blobParts === kInternal) {
       this.#bytes = arguments[1];
       this.#type = arguments[2];
@@ -143,6 +154,7 @@ export class Blob {
   static {
     blobInternals.is = (value) => isObject(value) && #bytes in value;
     blobInternals.bytes = (blob) => blob.#bytes;
+    blobInternals.type = (blob) => blob.#type;
     blobInternals.create = (bytes, type) => new Blob(kInternal, bytes, type);
   }
 }
@@ -200,8 +212,9 @@ export class File extends Blob {
   #lastModified;
 
   constructor(fileBits, fileName, options = undefined) {
+    // new File(kInternal, bytes, name, type, lastModified, placeholder?)
     if (fileBits === kInternal) {
-      super(kInternal, arguments[1], arguments[3]);
+      super(kInternal, arguments[1], arguments[3], arguments[5]);
       this.#name = arguments[2];
       this.#lastModified = arguments[4];
       return;
@@ -229,5 +242,19 @@ export class File extends Blob {
     blobInternals.isFile = (value) => isObject(value) && #name in value;
     blobInternals.createFile = (bytes, name, type, lastModified = Date.now()) =>
         new File(kInternal, bytes, name, type, lastModified);
+    // A copy of the bytes: a slice's view would take its whole buffer along.
+    blobInternals.serialize = (blob) => {
+      const bytes = blobInternals.bytes(blob).slice();
+      const type = blobInternals.type(blob);
+      return #name in blob ? ['File', bytes, type, blob.#name, blob.#lastModified] :
+                             ['Blob', bytes, type];
+    };
+    blobInternals.deserialize = (placeholder, [kind, bytes, type, name, lastModified]) => {
+      if (kind === 'File') new File(kInternal, bytes, name, type, lastModified, placeholder);
+      else new Blob(kInternal, bytes, type, placeholder);
+    };
   }
 }
+// The interface objects' prototype chain is as if Blob had no base (HostObject is not exposed):
+// only Object.getPrototypeOf(Blob) shows it.
+Object.setPrototypeOf(Blob.prototype, Object.prototype);

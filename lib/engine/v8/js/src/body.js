@@ -46,10 +46,9 @@ export function sourceStream(source, usedFlag) {
   if (isStreamSource(source)) return source;
   const stream = streamOfBytes(usedFlag ? new Uint8Array(0) : bodyBytes(source));
   if (usedFlag) {
-    // Read before: a disturbed stream, as the standard's body would be.
-    const reader = getReader.call(stream);
-    reader.read();
-    reader.releaseLock();
+    // Consumed before: a disturbed stream, still locked by the reader that read it, as the
+    // standard's body is after it was fully read.
+    getReader.call(stream).read();
   }
   return stream;
 }

@@ -111,7 +111,7 @@ platformObjectChecks.push(
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
         isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
-        formDataInternals.is(v) || v instanceof URLPattern || blobInternals.is(v) ||
+        formDataInternals.is(v) || v instanceof URLPattern ||
         v instanceof CompressionStream || v instanceof DecompressionStream,
     (v) => streamInterfaces.some((name) => v instanceof streams[name]));
 

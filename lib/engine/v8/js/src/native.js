@@ -22,8 +22,15 @@ export const nativeUtf8EncodeInto = native.utf8EncodeInto;
 // utf8Decode(u8, fatal, ignoreBOM) -> string; throws TypeError when fatal and the input is invalid.
 export const nativeUtf8Decode = native.utf8Decode;
 // serialize(value) -> ArrayBuffer and deserialize(ArrayBuffer) -> value (V8 ValueSerializer).
+// serialize(value, writeHost) -> ArrayBuffer writes a host object (see HostObject) as
+// writeHost(object); deserialize(buffer) -> [value, placeholder, written, ...] brings each back as
+// a placeholder, with what writeHost returned for it, for the runtime to take over.
 export const nativeSerialize = native.serialize;
 export const nativeDeserialize = native.deserialize;
+// HostObject: a constructor whose instances V8's serializer treats as host objects (they have an
+// internal field); the base of the runtime classes structuredClone copies. A derived class's
+// super(placeholder) takes over a placeholder of deserialize()'s.
+export const NativeHostObject = native.HostObject;
 // setTimer(callback, delayMs, repeat) -> id and clearTimer(id): the running request's timers.
 export const nativeSetTimer = native.setTimer;
 export const nativeClearTimer = native.clearTimer;

@@ -20,7 +20,8 @@ function schedule(name, handler, timeout, args, repeat) {
       reportException(e);
     }
   };
-  return nativeSetTimer(callback, Number(timeout) || 0, repeat);
+  // The timeout is a Web IDL `long`: 2 ** 32 wraps to 0 and fires at once, as in browsers.
+  return nativeSetTimer(callback, Number(timeout) | 0, repeat);
 }
 
 export function setTimeout(handler, timeout = 0, ...args) {

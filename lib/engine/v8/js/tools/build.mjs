@@ -43,10 +43,15 @@ const stubLegacyEncodings = {
 // tr46's IDNA mapping table (mappingTable.json, ~10^4 entries) would be inlined as that many small
 // array literals, all of them live on the heap of every isolate made from the snapshot (most of the
 // runtime's ~2 MiB there). Only a host name that the URL fast path (src/url.js) does not take and
-// that has a non-ASCII code point needs it, so the bundle keeps the table as one ASCII string
-// (non-ASCII characters escaped) that tr46 JSON.parses on first use. Code points below 128, which
-// every host name the state machine parses looks up, are answered from a 128-entry table computed
-// here from the same data with tr46's own binary search.
+// that has a non-ASCII code point needs it, so tr46 JSON.parses the table on first use. Even one
+// string literal would put 168 KB on every isolate's heap, so the bundle keeps the text (non-ASCII
+// characters escaped) in a comment inside a function that is never called, and tr46 reads it back
+// through Function.prototype.toString: V8 answers with a slice of the script's source, which the
+// engine shares between isolates outside their heaps (engine/v8/snapshot_sources.h). Code points
+// below 128, which every host name the state machine parses looks up, are answered from a
+// 128-entry table computed here from the same data with tr46's own binary search.
+const mappingTablePlaceholder = '__COSMO_IDNA_MAPPING_TABLE__';
+let mappingTableComment;
 const lazyMappingTable = {
   name: 'lazy-tr46-mapping-table',
   setup(build) {
@@ -54,7 +59,13 @@ const lazyMappingTable = {
     build.onLoad({filter: /[\\/]tr46[\\/]lib[\\/]mappingTable\.json$/}, (a) => {
       const ascii = tableText(a.path).replace(
           /[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-      return {contents: `module.exports = ${JSON.stringify(ascii)};\n`, loader: 'js'};
+      if (ascii.includes('*/')) throw new Error('tr46 mapping table: cannot go in a comment');
+      mappingTableComment = `/*${ascii}*/`;
+      return {
+        contents: 'module.exports = function idnaMappingTable() {\n' +
+            `  return ${JSON.stringify(mappingTablePlaceholder)};\n};\n`,
+        loader: 'js',
+      };
     });
     build.onLoad({filter: /[\\/]tr46[\\/]index\.js$/}, (a) => {
       const table = JSON.parse(tableText(resolve(dirname(a.path), 'lib/mappingTable.json')));
@@ -86,7 +97,11 @@ const lazyMappingTable = {
       replace('function findStatus(val) {\n',
               'function findStatus(val) {\n' +
                   '  if (val < 128) return asciiStatus[val].slice();\n' +
-                  '  if (mappingTable === null) mappingTable = JSON.parse(mappingTableSource);\n');
+                  '  if (mappingTable === null) {\n' +
+                  '    const text = Function.prototype.toString.call(mappingTableSource);\n' +
+                  '    const start = text.indexOf("/*") + 2;\n' +
+                  '    mappingTable = JSON.parse(text.slice(start, text.lastIndexOf("*/")));\n' +
+                  '  }\n');
       return {contents: source, loader: 'js', resolveDir: dirname(a.path)};
     });
   },
@@ -99,18 +114,28 @@ const result = await esbuild.build({
   platform: 'neutral',
   mainFields: ['main', 'module'],
   target: 'chrome102',
-  minify,
+  // Whitespace and syntax only: identifiers keep their names. With keepNames, esbuild names every
+  // renamed function by redefining its `name`, and V8 turns each such function's properties into
+  // a dictionary (~370 bytes in every isolate, for ~600 functions); a function that keeps its own
+  // name needs no redefinition. The longer text costs no heap: the engine hands the script to V8
+  // as an external string (engine/v8/snapshot_sources.h).
+  minifyWhitespace: minify,
+  minifySyntax: minify,
   // Class and function names are observable (Headers.name, stack traces, console output).
   keepNames: true,
   legalComments: 'none',
-  charset: 'utf8',
+  // ASCII (other characters escaped): V8 would store a script with any non-ASCII character as
+  // two bytes per character, and only a one-byte script can be shared as an external string.
+  charset: 'ascii',
   metafile: true,
   write: false,
   plugins: [stubLegacyEncodings, lazyMappingTable],
   define: {COSMO_VERSION: JSON.stringify(version)},
   logLevel: 'warning',
 });
-const js = result.outputFiles[0].contents;
+const bundled = result.outputFiles[0].text.split(JSON.stringify(mappingTablePlaceholder));
+if (bundled.length !== 2) throw new Error('tr46 mapping table: placeholder not found once');
+const js = new TextEncoder().encode(bundled.join(mappingTableComment));
 mkdirSync(dirname(out), {recursive: true});
 writeFileSync(out, js);
 
