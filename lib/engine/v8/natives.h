@@ -12,6 +12,7 @@
 //                                    one HTTP exchange of the running request (event_loop.h)
 //   waitUntil(promise)               ctx.waitUntil of the running request
 //   zlibNew, zlibWrite, zlibFlush    CompressionStream/DecompressionStream's zlib (zlib_stream.h)
+//   crypto*                          crypto.subtle over OpenSSL (crypto/crypto_natives.h)
 //
 // The runtime script captures the object and deletes the global before user code runs. Every
 // callback is listed in ExternalReferences() so the functions survive the startup snapshot.
