@@ -463,6 +463,7 @@ group('Hostile', (test) => {
     eq(key.algorithm, key.algorithm);
     eq(key.algorithm.length, 128);
     eq(Object.prototype.toString.call(key), '[object CryptoKey]');
+    throws(() => structuredClone(key), DOMException, 'DataCloneError');
   });
 });
 
