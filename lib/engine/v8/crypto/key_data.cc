@@ -6,6 +6,7 @@
 #include <memory>
 #include <utility>
 
+#include "engine/v8/crypto/crypto_natives.h"
 #include "engine/v8/v8_util.h"
 
 namespace cosmo::v8engine::crypto {
@@ -55,5 +56,7 @@ KeyData* KeyData::FromHandle(v8::Isolate* isolate, v8::Local<v8::Value> handle) 
 }
 
 size_t KeyData::Alive() { return keys_alive.load(std::memory_order_relaxed); }
+
+size_t CryptoKeysAlive() { return KeyData::Alive(); }
 
 }  // namespace cosmo::v8engine::crypto

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/v8/crypto/crypto_natives.h"
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -75,6 +76,32 @@ TEST(SubtleCryptoTest, DigestInputIsBoundedByTheMemoryBudget) {
   EXPECT_EQ(run.result.outcome, Outcome::kOk) << run.result.error;
   EXPECT_THAT(run.result.response.body, HasSubstr("ok a 1 GiB input is refused"));
   EXPECT_THAT(run.result.response.body, HasSubstr("ok a 96 MiB input is hashed in place"));
+}
+
+// Keys a script keeps past its request live in C++ until the isolate goes, and go with it.
+TEST(SubtleCryptoTest, KeysKeptByAScriptAreFreedWithTheIsolate) {
+  const size_t before = crypto::CryptoKeysAlive();
+  ScriptLimits limits;
+  limits.cpu_per_request = absl::Seconds(10);
+  {
+    auto instance = Start(SharedEngine(), JsManifest(R"(
+        const kept = [];
+        export default { async fetch() {
+          for (let i = 0; i < 20; i++) {
+            kept.push(await crypto.subtle.generateKey({name: 'AES-GCM', length: 256}, true,
+                                                      ['encrypt']));
+            kept.push(await crypto.subtle.generateKey('Ed25519', true, ['sign', 'verify']));
+          }
+          return 'kept ' + kept.length;
+        } };)"),
+                          limits);
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    InvokeResult result = (*instance)->Invoke(Get());
+    EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
+    EXPECT_EQ(result.response.body, "kept 40");
+    EXPECT_GE(crypto::CryptoKeysAlive(), before + 60);  // 20 secret keys, 20 pairs
+  }
+  EXPECT_EQ(crypto::CryptoKeysAlive(), before);
 }
 
 }  // namespace
