@@ -477,6 +477,13 @@ group('Pbkdf2Huge', (test) => {
 });
 // Run under a 128 MiB budget: a 1 GiB input cannot even be made, and an input close to the
 // budget is hashed without a second copy.
+group('RsaHuge', (test) => {
+  test('a 16384-bit RSA key', async () => {
+    await subtle.generateKey({name: 'RSA-PSS', modulusLength: 16384,
+                              publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256'},
+                             false, ['sign']);
+  });
+});
 group('DigestHuge', (test) => {
   test('a 1 GiB input is refused by the memory budget', async () => {
     throws(() => new Uint8Array(1 << 30), RangeError);

@@ -205,8 +205,20 @@ void GenerateKeyPair(const Args& info) {
     PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
     if (e == nullptr || ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
         EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(bits)) != 1 ||
-        EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), e.get()) != 1 ||
-        EVP_PKEY_keygen(ctx.get(), &generated) != 1) {
+        EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), e.get()) != 1) {
+      return ThrowOperationError(isolate, "The RSA key could not be generated");
+    }
+    // Large moduli take seconds to minutes of prime search: the progress callback lets the CPU
+    // limit stop it.
+    EVP_PKEY_CTX_set_app_data(ctx.get(), isolate);
+    EVP_PKEY_CTX_set_cb(ctx.get(), [](EVP_PKEY_CTX* cb_ctx) {
+      return ScriptMustStop(static_cast<v8::Isolate*>(EVP_PKEY_CTX_get_app_data(cb_ctx))) ? 0 : 1;
+    });
+    if (EVP_PKEY_keygen(ctx.get(), &generated) != 1) {
+      if (isolate->IsExecutionTerminating()) {
+        ClearOpenSslErrors();
+        return;
+      }
       return ThrowOperationError(isolate, "The RSA key could not be generated");
     }
   } else if (kind == "EC") {

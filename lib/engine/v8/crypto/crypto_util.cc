@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/time/clock.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
 #include "engine/v8/v8_util.h"
@@ -69,6 +70,22 @@ v8::MaybeLocal<v8::ArrayBuffer> NewOutputCopy(v8::Isolate* isolate, const uint8_
   if (!NewOutput(isolate, size).ToLocal(&buffer)) return {};
   if (size > 0) std::memcpy(buffer->Data(), data, size);
   return buffer;
+}
+
+bool ScriptMustStop(v8::Isolate* isolate) {
+  if (isolate->IsExecutionTerminating()) return true;
+  static thread_local int64_t last_check_ns = 0;
+  const int64_t now = absl::GetCurrentTimeNanos();
+  if (now - last_check_ns < 2'000'000) return false;
+  last_check_ns = now;
+  v8::HandleScope scope(isolate);
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Script> script;
+  if (!v8::Script::Compile(context, v8::String::NewFromUtf8Literal(isolate, "0"))
+           .ToLocal(&script)) {
+    return isolate->IsExecutionTerminating();
+  }
+  return script->Run(context).IsEmpty() && isolate->IsExecutionTerminating();
 }
 
 v8::Local<v8::ArrayBuffer> NewHandleOwning(v8::Isolate* isolate, void* data,

@@ -77,6 +77,13 @@ v8::MaybeLocal<v8::ArrayBuffer> NewOutput(v8::Isolate* isolate, size_t size);
 v8::MaybeLocal<v8::ArrayBuffer> NewOutputCopy(v8::Isolate* isolate, const uint8_t* data,
                                               size_t size);
 
+// Whether the running script has been told to stop (the CPU watchdog calls TerminateExecution
+// from its own thread). V8 acts on that only where JavaScript runs, so a native in a long OpenSSL
+// computation asks here from OpenSSL's progress callback: at most every few milliseconds this runs
+// a trivial script, which lets a pending termination take effect. True once it has; the native
+// then abandons its work and returns without throwing (the termination unwinds the script).
+bool ScriptMustStop(v8::Isolate* isolate);
+
 // Opaque handles: a zero-length ArrayBuffer whose backing store owns `data` and frees it with
 // `deleter` when the buffer is collected or the isolate disposed. HandleData is `data` again, or
 // null when `value` is not such a buffer (the caller checks its own magic number).

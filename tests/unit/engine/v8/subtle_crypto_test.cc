@@ -66,6 +66,19 @@ TEST(SubtleCryptoTest, HugePbkdf2EndsAtTheCpuLimit) {
   EXPECT_LT(run.wall_ms, 2000);
 }
 
+// Generating a 16384-bit RSA key is minutes of prime search in one OpenSSL call; its progress
+// callback lets the watchdog stop it soon after the limit. OpenSSL calls back between primality
+// tests, and one test of an 8192-bit candidate is tens of milliseconds, hence the wider margin.
+TEST(SubtleCryptoTest, HugeRsaKeyGenerationEndsAtTheCpuLimit) {
+  constexpr auto kCpuLimit = absl::Milliseconds(50);
+  ScriptLimits limits;
+  limits.cpu_per_request = kCpuLimit;
+  const auto run = RunLimited("RsaHuge", limits);
+  EXPECT_EQ(run.result.outcome, Outcome::kExceededCpu) << run.result.error;
+  EXPECT_LT(run.result.usage.cpu_us, absl::ToInt64Microseconds(kCpuLimit) + 500'000);
+  EXPECT_LT(run.wall_ms, 5000);
+}
+
 // The input is a buffer charged to the isolate's budget: a 1 GiB one cannot be allocated under a
 // 128 MiB limit, and digest() hashes what fits without copying it.
 TEST(SubtleCryptoTest, DigestInputIsBoundedByTheMemoryBudget) {
