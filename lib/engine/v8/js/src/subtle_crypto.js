@@ -436,6 +436,20 @@ const hashBlockBits = {'SHA-1': 512, 'SHA-256': 512, 'SHA-384': 1024, 'SHA-512':
 // For each algorithm: usages of its key types, and its import/export/generate.
 const family = {};
 
+// A secret key as raw bytes or an "oct" JWK whose `alg` is jwkAlg(raw).
+function exportSecret(format, key, jwkAlg) {
+  const raw = nativeCryptoSecretExport(keyInternals.handle(key));
+  if (format === 'raw') return raw;
+  if (format === 'jwk') {
+    return {
+      kty: 'oct', k: base64urlEncode(raw), alg: jwkAlg(raw),
+      key_ops: [...keyInternals.usages(key)], ext: keyInternals.extractable(key),
+    };
+  }
+  throw fail('NotSupportedError',
+             `${keyInternals.algorithm(key).name} keys cannot be exported as ${format}`);
+}
+
 function isAes(name) {
   return name.startsWith('AES-');
 }
@@ -481,16 +495,7 @@ for (const name of ['AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW']) {
                     nativeCryptoSecretKey(bytes));
     },
     export(format, key) {
-      const raw = nativeCryptoSecretExport(keyInternals.handle(key));
-      if (format === 'raw') return raw;
-      if (format === 'jwk') {
-        return {
-          kty: 'oct', k: base64urlEncode(raw),
-          alg: `A${raw.byteLength * 8}${aesJwkSuffix[name]}`,
-          key_ops: [...keyInternals.usages(key)], ext: keyInternals.extractable(key),
-        };
-      }
-      throw fail('NotSupportedError', `${name} keys cannot be exported as ${format}`);
+      return exportSecret(format, key, (raw) => `A${raw.byteLength * 8}${aesJwkSuffix[name]}`);
     },
   };
 }
@@ -539,16 +544,7 @@ family.HMAC = {
                   nativeCryptoSecretKey(bytes));
   },
   export(format, key) {
-    const raw = nativeCryptoSecretExport(keyInternals.handle(key));
-    if (format === 'raw') return raw;
-    if (format === 'jwk') {
-      return {
-        kty: 'oct', k: base64urlEncode(raw),
-        alg: `HS${keyInternals.algorithm(key).hash.name.slice(4)}`,
-        key_ops: [...keyInternals.usages(key)], ext: keyInternals.extractable(key),
-      };
-    }
-    throw fail('NotSupportedError', `HMAC keys cannot be exported as ${format}`);
+    return exportSecret(format, key, () => `HS${keyInternals.algorithm(key).hash.name.slice(4)}`);
   },
 };
 
