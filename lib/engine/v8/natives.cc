@@ -11,6 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "common/utf8.h"
+#include "engine/v8/crypto/crypto_natives.h"
 #include "engine/v8/event_loop.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/limited_allocator.h"
@@ -485,6 +486,28 @@ constexpr NativeFunction kNatives[] = {
     {"zlibNew", ZlibNew},
     {"zlibWrite", ZlibWrite},
     {"zlibFlush", ZlibFlush},
+    {"cryptoDigest", crypto::Digest},
+    {"cryptoDigestNew", crypto::DigestNew},
+    {"cryptoDigestUpdate", crypto::DigestUpdate},
+    {"cryptoDigestFinal", crypto::DigestFinal},
+    {"cryptoTimingSafeEqual", crypto::TimingSafeEqual},
+    {"cryptoSecretKey", crypto::SecretKey},
+    {"cryptoSecretExport", crypto::SecretExport},
+    {"cryptoHmac", crypto::Hmac},
+    {"cryptoAes", crypto::Aes},
+    {"cryptoHkdf", crypto::Hkdf},
+    {"cryptoPbkdf2New", crypto::Pbkdf2New},
+    {"cryptoPbkdf2Run", crypto::Pbkdf2Run},
+    {"cryptoGenerateKeyPair", crypto::GenerateKeyPair},
+    {"cryptoImportKey", crypto::ImportKey},
+    {"cryptoImportJwk", crypto::ImportJwk},
+    {"cryptoExportKey", crypto::ExportKey},
+    {"cryptoExportJwk", crypto::ExportJwk},
+    {"cryptoKeyDetails", crypto::KeyDetails},
+    {"cryptoSign", crypto::Sign},
+    {"cryptoVerify", crypto::Verify},
+    {"cryptoRsaOaep", crypto::RsaOaep},
+    {"cryptoDeriveShared", crypto::DeriveShared},
 };
 
 }  // namespace

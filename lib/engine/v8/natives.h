@@ -18,6 +18,7 @@
 //   waitUntil(promise)               ctx.waitUntil of the running request
 //   writeBody(u8) -> bool            a piece of the streamed response body, to the host's writer
 //   zlibNew, zlibWrite, zlibFlush    CompressionStream/DecompressionStream's zlib (zlib_stream.h)
+//   crypto*                          crypto.subtle over OpenSSL (crypto/crypto_natives.h)
 //
 // The runtime script captures the object and deletes the global before user code runs. Every
 // callback is listed in ExternalReferences() so the functions survive the startup snapshot.

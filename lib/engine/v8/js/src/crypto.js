@@ -1,8 +1,10 @@
-// crypto.getRandomValues and crypto.randomUUID (WebCrypto §10), from the host's CSPRNG.
-// SubtleCrypto is not provided.
+// crypto (WebCrypto §10): getRandomValues and randomUUID from the host's CSPRNG, `subtle`
+// (subtle_crypto.js) and workerd's DigestStream (digest_stream.js).
 
+import {DigestStream} from './digest_stream.js';
 import {DOMException} from './dom_exception.js';
 import {nativeRandomFill} from './native.js';
+import {subtle} from './subtle_crypto.js';
 import {requiredArguments, typedArrayKind} from './webidl.js';
 
 const integerArrays = new Set([
@@ -48,6 +50,11 @@ export class Crypto {
     return array;
   }
 
+  get subtle() {
+    if (!(this instanceof Crypto)) throw new TypeError('Illegal invocation');
+    return subtle;
+  }
+
   randomUUID() {
     if (!(this instanceof Crypto)) throw new TypeError('Illegal invocation');
     const b = new Uint8Array(16);
@@ -59,5 +66,9 @@ export class Crypto {
         `${hex[b[10]]}${hex[b[11]]}${hex[b[12]]}${hex[b[13]]}${hex[b[14]]}${hex[b[15]]}`;
   }
 }
+
+// workerd exposes DigestStream on the crypto object only.
+Object.defineProperty(Crypto.prototype, 'DigestStream',
+                      {value: DigestStream, writable: true, enumerable: false, configurable: true});
 
 export const crypto = new Crypto(kInternal);

@@ -29,6 +29,7 @@ import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
 import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
+import {CryptoKey, SubtleCrypto} from './subtle_crypto.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
 import {URLPattern} from './url_pattern.js';
@@ -43,6 +44,8 @@ defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
 defineInterface(global, Crypto);
+defineInterface(global, CryptoKey);
+defineInterface(global, SubtleCrypto);
 defineInterface(global, Event);
 defineInterface(global, CustomEvent);
 defineInterface(global, ErrorEvent);
@@ -109,6 +112,7 @@ platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
+        v instanceof CryptoKey || v instanceof SubtleCrypto ||
         isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
         formDataInternals.is(v) || v instanceof URLPattern ||

@@ -56,3 +56,27 @@ export const nativeWriteBody = native.writeBody;
 export const nativeZlibNew = native.zlibNew;
 export const nativeZlibWrite = native.zlibWrite;
 export const nativeZlibFlush = native.zlibFlush;
+// crypto*: crypto.subtle over OpenSSL (lib/engine/v8/crypto/crypto_natives.h lists them). Keys
+// are opaque handles; failures throw Errors named after WebCrypto's DOMExceptions.
+export const nativeCryptoDigest = native.cryptoDigest;
+export const nativeCryptoDigestNew = native.cryptoDigestNew;
+export const nativeCryptoDigestUpdate = native.cryptoDigestUpdate;
+export const nativeCryptoDigestFinal = native.cryptoDigestFinal;
+export const nativeCryptoTimingSafeEqual = native.cryptoTimingSafeEqual;
+export const nativeCryptoSecretKey = native.cryptoSecretKey;
+export const nativeCryptoSecretExport = native.cryptoSecretExport;
+export const nativeCryptoHmac = native.cryptoHmac;
+export const nativeCryptoAes = native.cryptoAes;
+export const nativeCryptoHkdf = native.cryptoHkdf;
+export const nativeCryptoPbkdf2New = native.cryptoPbkdf2New;
+export const nativeCryptoPbkdf2Run = native.cryptoPbkdf2Run;
+export const nativeCryptoGenerateKeyPair = native.cryptoGenerateKeyPair;
+export const nativeCryptoImportKey = native.cryptoImportKey;
+export const nativeCryptoImportJwk = native.cryptoImportJwk;
+export const nativeCryptoExportKey = native.cryptoExportKey;
+export const nativeCryptoExportJwk = native.cryptoExportJwk;
+export const nativeCryptoKeyDetails = native.cryptoKeyDetails;
+export const nativeCryptoSign = native.cryptoSign;
+export const nativeCryptoVerify = native.cryptoVerify;
+export const nativeCryptoRsaOaep = native.cryptoRsaOaep;
+export const nativeCryptoDeriveShared = native.cryptoDeriveShared;
