@@ -564,6 +564,41 @@ bool JsInstance::AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop,
   return true;
 }
 
+namespace {
+
+// Sends the head with the first piece of the body (or at its end), so that a stream that fails
+// before producing anything still gets an ordinary error response.
+class HeadWithFirstPiece final : public ResponseBodyWriter {
+ public:
+  HeadWithFirstPiece(ResponseBodyWriter* writer, const HttpResponse& head)
+      : writer_(writer), head_(head) {}
+
+  absl::Status Start(int, const HeaderList&) override { return absl::OkStatus(); }
+  bool Write(absl::string_view bytes) override { return EnsureStarted() && writer_->Write(bytes); }
+  void Finish() override {
+    if (EnsureStarted()) writer_->Finish();
+  }
+  bool ReceiverGone() override { return writer_->ReceiverGone(); }
+
+  bool EnsureStarted() {
+    if (!attempted_) {
+      attempted_ = true;
+      status_ = writer_->Start(head_.status, head_.headers);
+    }
+    return status_.ok();
+  }
+  bool started() const { return attempted_ && status_.ok(); }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  ResponseBodyWriter* const writer_;
+  const HttpResponse& head_;
+  bool attempted_ = false;
+  absl::Status status_;
+};
+
+}  // namespace
+
 bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
                                 v8::Local<v8::Array> head, v8::Local<v8::Value> response,
                                 ResponseBodyWriter* writer, InvokeResult& result) {
@@ -572,35 +607,27 @@ bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
       !ReadResponseHead(context, status, headers, result)) {
     return false;
   }
-  absl::Status started = absl::FailedPreconditionError("invalid response head");
-  if (result.outcome == Outcome::kOk) {
-    started = writer->Start(result.response.status, result.response.headers);
-    if (absl::IsInvalidArgument(started)) {
-      result.outcome = Outcome::kException;
-      result.error = absl::StrCat("invalid response: ", started.message());
-    }
-  }
-  result.response.streamed = started.ok();
+  HeadWithFirstPiece deferred(writer, result.response);
+  const bool head_valid = result.outcome == Outcome::kOk;
   // The body is pumped even when it cannot be sent, so that its source is cancelled.
-  v8::Local<v8::Value> args[] = {response, v8::Boolean::New(isolate_, !started.ok())};
+  v8::Local<v8::Value> args[] = {response, v8::Boolean::New(isolate_, !head_valid)};
   v8::Local<v8::Value> pumped;
-  state_.body_writer = started.ok() ? writer : nullptr;
+  state_.body_writer = head_valid ? &deferred : nullptr;
   state_.body_bytes = 0;
   const bool called =
       pump_body_.Get(isolate_)->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&pumped);
   isolate_->PerformMicrotaskCheckpoint();
   bool completed = false;
+  bool cancelled = false;
   if (called && pumped->IsPromise()) {
-    const Outcome before = result.outcome;
     InvokeResult pump_result;
     // While the stream waits for its next piece, look at the client every so often: a stream
     // nobody will read is cancelled rather than left to run to the wall limit.
     loop.set_max_wait(absl::Milliseconds(200));
     v8::Local<v8::Promise> pump = pumped.As<v8::Promise>();
     bool settled = true;
-    bool cancelled = false;
     while (pump->State() == v8::Promise::kPending) {
-      if (!cancelled && started.ok() && writer->ReceiverGone()) {
+      if (!cancelled && head_valid && writer->ReceiverGone()) {
         cancelled = true;
         if (cancel_body_.Get(isolate_)
                 ->Call(context, v8::Undefined(isolate_), 0, nullptr)
@@ -623,20 +650,27 @@ bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
     }
     if (settled && pump->State() == v8::Promise::kFulfilled) {
       completed = pump->Result()->IsTrue();
-    } else if (before == Outcome::kOk) {
-      result.outcome = pump_result.outcome;
-      result.error = pump_result.error.empty() ? result.error : pump_result.error;
-      if (result.outcome == Outcome::kOk) result.outcome = Outcome::kException;  // stopped
+    } else if (head_valid) {
+      result.outcome = pump_result.outcome == Outcome::kOk ? Outcome::kException  // stopped
+                                                           : pump_result.outcome;
+      result.error = pump_result.error;
     }
   }
   state_.body_writer = nullptr;
   if (!called) return false;
-  if (completed && started.ok() && result.outcome == Outcome::kOk) {
-    writer->Finish();
-    result.response.stream_complete = true;
-  } else if (started.ok() && result.outcome == Outcome::kOk) {
-    result.console.push_back(
-        {LogLevel::kInfo, absl::Now(), "the client went away; the response stream was cancelled"});
+  if (completed && head_valid) deferred.Finish();  // the head too, for a body without pieces
+  if (absl::IsInvalidArgument(deferred.status())) {
+    result.outcome = Outcome::kException;
+    result.error = absl::StrCat("invalid response: ", deferred.status().message());
+  }
+  result.response.streamed = deferred.started();
+  if (result.outcome == Outcome::kOk && deferred.started()) {
+    if (completed) {
+      result.response.stream_complete = true;
+    } else {
+      result.console.push_back({LogLevel::kInfo, absl::Now(),
+                                "the client went away; the response stream was cancelled"});
+    }
   }
   return true;
 }
