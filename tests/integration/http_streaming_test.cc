@@ -1,7 +1,8 @@
 // Streamed response bodies over HTTP: a JavaScript function returning `new Response(stream)` is
 // sent as the stream produces it (chunked transfer encoding), a client slower than the stream
 // holds it back (backpressure), and a client that goes away cancels it (its source's cancel()
-// runs). A real Runtime and JavaScript engine behind a real HttpServer on a loopback port.
+// runs) or, before the response, aborts the request's signal. A real Runtime and JavaScript engine
+// behind a real HttpServer on a loopback port.
 #include <sys/socket.h>
 
 #include <memory>
@@ -62,6 +63,17 @@ class HttpStreamingTest : public ::testing::Test {
            "    pull(c) { pulls++; c.enqueue(new Uint8Array(65536)); },\n"
            "    cancel() { console.log('pulled ' + pulls); },\n"
            "  }));\n"
+           "} };");
+    // Waits for its client to leave.
+    Deploy("patient",
+           "export default { async fetch(request) {\n"
+           "  const reason = await new Promise((resolve) => {\n"
+           "    const timer = setTimeout(() => resolve('timed out'), 60000);\n"
+           "    request.signal.addEventListener('abort', () => {\n"
+           "      clearTimeout(timer); resolve(request.signal.reason); });\n"
+           "  });\n"
+           "  console.log('aborted: ' + reason.name + ': ' + reason.message);\n"
+           "  return new Response('nobody reads this');\n"
            "} };");
     // A stream that fails after its first piece.
     Deploy("broken",
@@ -161,6 +173,16 @@ TEST_F(HttpStreamingTest, TheFirstPieceArrivesBeforeTheStreamEndsAndClosingCance
   EXPECT_THAT(bytes, HasSubstr("Transfer-Encoding: chunked\r\n"));
   c->reset();  // the client goes away
   EXPECT_THAT(WaitForLog("slow", "cancelled"), HasSubstr("The client closed the connection"));
+}
+
+TEST_F(HttpStreamingTest, AClientThatLeavesAbortsTheRequestSignal) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send("GET /patient/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  absl::SleepFor(absl::Milliseconds(100));
+  c->reset();
+  EXPECT_EQ(WaitForLog("patient", "aborted"),
+            "aborted: AbortError: The client closed the connection");
 }
 
 TEST_F(HttpStreamingTest, ASlowClientHoldsTheStreamBack) {

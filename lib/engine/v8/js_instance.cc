@@ -116,6 +116,7 @@ JsInstance::~JsInstance() {
     stream_head_.Reset();
     pump_body_.Reset();
     cancel_body_.Reset();
+    abort_request_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -155,7 +156,7 @@ absl::Status JsInstance::CreateContext() {
   for (auto [name, slot] :
        {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_},
         std::pair{"streamHead", &stream_head_}, std::pair{"pumpBody", &pump_body_},
-        std::pair{"cancelBody", &cancel_body_}}) {
+        std::pair{"cancelBody", &cancel_body_}, std::pair{"abortRequest", &abort_request_}}) {
     v8::Local<v8::Value> fn;
     if (!dispatch.As<v8::Object>()->Get(context, NewUtf8String(isolate_, name)).ToLocal(&fn) ||
         !fn->IsFunction()) {
@@ -507,6 +508,27 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   }
   if (value->IsPromise()) {
     v8::Local<v8::Promise> promise = value.As<v8::Promise>();
+    if (writer != nullptr) {
+      // The client may leave while the handler works: look every so often, and abort the
+      // request's signal once when it did.
+      loop.set_max_wait(absl::Milliseconds(200));
+      bool aborted = false;
+      while (promise->State() == v8::Promise::kPending) {
+        if (!aborted && writer->ReceiverGone()) {
+          aborted = true;
+          if (abort_request_.Get(isolate_)->Call(context, undefined, 0, nullptr).IsEmpty()) {
+            return fail();
+          }
+          isolate_->PerformMicrotaskCheckpoint();
+          continue;
+        }
+        if (!AwaitTurn(context, loop, result)) {
+          loop.set_max_wait(absl::ZeroDuration());
+          return;
+        }
+      }
+      loop.set_max_wait(absl::ZeroDuration());
+    }
     if (!AwaitPromise(context, loop, promise, result)) return;
     value = promise->Result();
   }

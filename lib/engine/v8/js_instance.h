@@ -153,6 +153,7 @@ class JsInstance final : public Instance {
   v8::Global<v8::Function> stream_head_;
   v8::Global<v8::Function> pump_body_;
   v8::Global<v8::Function> cancel_body_;
+  v8::Global<v8::Function> abort_request_;
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 

@@ -27,6 +27,8 @@
 //       end (native writeBody, piece by piece), false when the client went away (the stream is
 //       cancelled; at once when `cancelled`); rejects when the stream errors
 //   cancelBody() -> cancels the body pumpBody is sending (the client went away meanwhile)
+//   abortRequest() -> aborts the running request's `signal` with an AbortError DOMException
+//       (the client went away while the handler was still working)
 //   makeContext() -> ctx with waitUntil(promise) and passThroughOnException()
 //   waitUntilPromises(ctx) -> the promises given to ctx.waitUntil, in order
 //
@@ -40,6 +42,7 @@
 // the host receives response parts with a whole body.
 
 import {kTextPlain} from './body.js';
+import {DOMException} from './dom_exception.js';
 import {nativeWaitUntil, nativeWriteBody} from './native.js';
 import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
@@ -50,8 +53,13 @@ const isArray = Array.isArray;
 const PromiseCtor = Promise;
 const promiseThen = Promise.prototype.then;
 const kMaxStreamedResponseBytes = 32 * 1024 * 1024;
-// The body being sent by pumpBody (one request at a time runs in an isolate).
+// The body being sent by pumpBody, and (weakly, so that an idle isolate does not keep it) the
+// request being handled when the host can tell that its client left: one request at a time runs
+// in an isolate.
 let pumping = null;
+let hostRequest = null;
+const WeakRefCtor = WeakRef;
+const weakRefDeref = WeakRef.prototype.deref;
 // Reads an ExecutionContext's promises; defined inside the class, where it can.
 let waitUntilPromises;
 
@@ -119,6 +127,7 @@ function responseParts(value) {
 export const dispatch = {
   invokeFast(handler, env, method, url, headers, body, streaming) {
     const request = requestInternals.fromHost(method, url, headers, body);
+    hostRequest = streaming ? new WeakRefCtor(request) : null;
     const value = handler.fetch(request, env, new ExecutionContext(kInternal));
     if (typeof value === 'string' || isArray(value) ||
         (responseInternals.is(value) && !responseInternals.streamed(value))) {
@@ -129,6 +138,7 @@ export const dispatch = {
 
   invoke(handler, env, ctx, method, url, headers, body, streaming) {
     const request = requestInternals.fromHost(method, url, headers, body);
+    hostRequest = streaming ? new WeakRefCtor(request) : null;
     return settled(handler.fetch(request, env, ctx), streaming);
   },
 
@@ -148,6 +158,13 @@ export const dispatch = {
     const pumped = responseInternals.pump(response, cancelled ? null : nativeWriteBody, control);
     promiseThen.call(pumped, done, done);
     return pumped;
+  },
+
+  abortRequest() {
+    const request = hostRequest === null ? undefined : weakRefDeref.call(hostRequest);
+    if (request === undefined) return;
+    requestInternals.abort(
+        request, new DOMException('The client closed the connection', 'AbortError'));
   },
 
   cancelBody() {

@@ -48,6 +48,7 @@ export const requestInternals = {
   // (request) -> body source (string | Uint8Array | ReadableStream | null); marks it used
   takeBody: undefined,
   signal: undefined,  // (request) -> its AbortSignal, or null when it has none to follow
+  abort: undefined,  // (request, reason): aborts its signal (the client went away)
 };
 
 const kHost = {};
@@ -243,6 +244,10 @@ export class Request {
         new Request(kHost, method, url, headers, body);
     requestInternals.headerList = (r) => r.#headerList();
     requestInternals.signal = (r) => r.#signal;
+    requestInternals.abort = (r, reason) => {
+      if (r.#signal === null) r.#signal = AbortSignal.any([]);
+      abortSignalInternals.abort(r.#signal, reason);
+    };
     requestInternals.takeBody = (r) => {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);
