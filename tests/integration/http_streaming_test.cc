@@ -32,6 +32,9 @@ class HttpStreamingTest : public ::testing::Test {
   static void SetUpTestSuite() {
     RuntimeOptions options;
     options.caps.wall_per_request = absl::Seconds(60);
+    // Filling the sockets' buffers takes a few dozen 64 KiB pieces: far from any limit in a
+    // release build, but near the default 50 ms of CPU under a sanitizer.
+    options.caps.cpu_per_request = absl::Seconds(5);
     auto runtime = NewRuntime(options, NewInMemoryStore());
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = runtime->release();
