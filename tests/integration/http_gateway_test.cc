@@ -2,6 +2,9 @@
 // loopback ports. A deploy through the server reaches both gateways within a second; with the
 // server stopped the gateways keep serving what they have (and answer 503 unavailable for what
 // they never loaded); after a restart the usage they buffered arrives in the server's store.
+// Streamed responses arrive as they are produced through a gateway as through the server.
+
+#include <sys/socket.h>
 
 #include <fstream>
 #include <memory>
@@ -12,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration/raw_http_connection.h"
@@ -170,6 +174,53 @@ TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {
   EXPECT_THAT(body, HasSubstr("bad key ***"));
   EXPECT_THAT(body, ::testing::Not(HasSubstr("gw-s3cr3t-value")));
 
+  EXPECT_THAT(StopAll({gateway->get(), server->get()}), Each(0));
+}
+
+// Streamed responses go out as they are produced through a gateway as through the server: the
+// first piece arrives while the stream still has a minute to go.
+TEST(HttpGatewayTest, StreamedResponsesArriveAsProducedThroughServerAndGateway) {
+  TempDir dir;
+  std::string server_address;
+  int server_port = 0;
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &server_address, &server_port);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string script = dir.path() + "/ticker.js";
+  std::ofstream(script)
+      << "export default { fetch() {\n"
+      << "  let timer;\n"
+      << "  return new Response(new ReadableStream({\n"
+      << "    start(c) { c.enqueue(new TextEncoder().encode('first')); },\n"
+      << "    pull() { return new Promise((r) => { timer = setTimeout(r, 60000); }); },\n"
+      << "    cancel() { clearTimeout(timer); },\n"
+      << "  }));\n"
+      << "} };\n";
+  CommandResult deployed = RunCosmoctl(server_address, {"deploy", "ticker", script});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  int gateway_port = 0;
+  auto gateway = StartCosmoGateway(server_address, &gateway_port);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  for (int port : {server_port, gateway_port}) {
+    auto c = cosmo::testing::RawHttpConnection::Connect(port);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->Send("GET /ticker/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+    std::string bytes;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!absl::StrContains(bytes, "5\r\nfirst\r\n") && absl::Now() < deadline) {
+      char chunk[4096];
+      ssize_t n = ::recv((*c)->fd(), chunk, sizeof(chunk), MSG_DONTWAIT);
+      if (n > 0) {
+        bytes.append(chunk, static_cast<size_t>(n));
+      } else if (n == 0) {
+        break;
+      } else {
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+    }
+    EXPECT_THAT(bytes, StartsWith("HTTP/1.1 200 OK\r\n")) << port;
+    EXPECT_THAT(bytes, HasSubstr("Transfer-Encoding: chunked\r\n")) << port;
+    EXPECT_THAT(bytes, HasSubstr("\r\n\r\n5\r\nfirst\r\n")) << port;
+  }  // closing the connections cancels the streams, so both processes stop promptly
   EXPECT_THAT(StopAll({gateway->get(), server->get()}), Each(0));
 }
 
