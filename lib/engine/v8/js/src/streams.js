@@ -79,6 +79,28 @@ export function streamOfBytes(bytes) {
   });
 }
 
+// A ReadableStream of a request body still arriving from the client: each pull takes what has
+// come (`read(max)` -> Uint8Array, or null at the end; it waits for the client and throws a
+// TypeError when the body cannot be read, which errors the stream). Nothing is read before the
+// script asks, so a handler that reads slowly holds the client back (TCP backpressure) instead of
+// the host buffering for it. A byte stream, like streamOfBytes.
+export function streamOfArrivingBytes(read) {
+  return new ReadableStream({
+    type: 'bytes',
+    pull(controller) {
+      const piece = read(65536);
+      if (piece === null) {
+        controller.close();
+        // A BYOB read waiting on the closed stream resolves done once given back empty.
+        const byob = controller.byobRequest;
+        if (byob) byob.respond(0);
+        return;
+      }
+      controller.enqueue(piece);
+    },
+  });
+}
+
 // Reads a stream to its end: a Promise of one Uint8Array. Chunks must be Uint8Arrays (Fetch's
 // rule for bodies); more than maxBytes rejects with a TypeError naming the limit and cancels the
 // stream.
