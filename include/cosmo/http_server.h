@@ -60,8 +60,9 @@ struct HttpServerOptions {
   // The whole request head (and a body of up to 64 KiB) must arrive within this from its first
   // byte (or from the connection's opening); otherwise the connection is closed.
   absl::Duration request_head_timeout = absl::Seconds(10);
-  // Longest wait for the next bytes of a large request body (read by the worker running it), and
-  // for the peer to take response bytes.
+  // Longest wait for the next bytes of a request body the server reads before the function runs
+  // (one with a Content-Encoding; a body streamed to the function waits within its wall limit
+  // instead), and for the peer to take response bytes.
   absl::Duration read_timeout = absl::Seconds(5);
   absl::Duration write_timeout = absl::Seconds(5);
   // How long an idle keep-alive connection is kept, and how many requests it may carry.

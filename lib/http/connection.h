@@ -19,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "http/request_framer.h"
 
 namespace cosmo::http {
 
@@ -75,9 +76,12 @@ struct Connection {
   bool close_after_write = false;
   bool peer_closed = false;    // the peer shut its side (a read returned 0)
   bool read_deferred = false;  // readable while the loop was writing: read once the write is done
-  SteadyTime deadline{};       // of the current phase
-  size_t requests = 0;         // served on this connection
-  size_t index = 0;            // in the loop's list of connections
+  // How the request at the start of `in` is framed, as its owner last scanned it: the loop
+  // before a hand-over, the worker before it serves a pipelined request (one scan per request).
+  Framing framing;
+  SteadyTime deadline{};  // of the current phase
+  size_t requests = 0;    // served on this connection
+  size_t index = 0;       // in the loop's list of connections
   ConnectionState state;
 };
 

@@ -309,7 +309,8 @@ void FrontEnd::AfterRead(Connection* c, bool drained) {
     if (c->peer_closed) CloseFromLoop(c);
     return;
   }
-  Framing framing = ScanRequest(c->in, options_.framing);
+  c->framing = ScanRequest(c->in, options_.framing);
+  const Framing& framing = c->framing;
   switch (framing.status) {
     case Framing::Status::kComplete:
     case Framing::Status::kDispatchHead:
@@ -445,7 +446,7 @@ void FrontEnd::Serve(Connection* c, bool shed) {
   c->state.shed = shed;
   for (;;) {
     bool close = false;
-    Framing framing = ScanRequest(c->in, options_.framing);
+    const Framing& framing = c->framing;  // scanned by AfterRead or RequestReady
     if (framing.status == Framing::Status::kHeadTooLarge) {
       // Found after a previous response (pipelined): refused here as the loop would.
       c->out += HeadTooLargeResponse(framing);
@@ -482,9 +483,10 @@ void FrontEnd::Serve(Connection* c, bool shed) {
   t_connection = nullptr;
 }
 
-bool FrontEnd::RequestReady(const Connection& c) const {
+bool FrontEnd::RequestReady(Connection& c) const {
   if (c.in.empty()) return false;
-  return ScanRequest(c.in, options_.framing).status != Framing::Status::kNeedMore || c.peer_closed;
+  c.framing = ScanRequest(c.in, options_.framing);
+  return c.framing.status != Framing::Status::kNeedMore || c.peer_closed;
 }
 
 bool FrontEnd::ReadAvailable(Connection* c, bool* drained) {

@@ -113,7 +113,8 @@ class FrontEnd {
   void CloseFromWorker(Connection* c);
   // Reads what the socket has without waiting; false when the connection failed.
   bool ReadAvailable(Connection* c, bool* drained);
-  bool RequestReady(const Connection& c) const;
+  // Whether `c` holds a request to serve now; scans it into c.framing.
+  bool RequestReady(Connection& c) const;
 
   void SetPhase(Connection* c, Connection::Phase phase);
   std::atomic<int64_t>* GaugeFor(Connection::Phase phase);
