@@ -226,6 +226,17 @@ function normalizeAlgorithm(algorithm, op) {
   return out;
 }
 
+// wrapKey/unwrapKey: the algorithm normalized for `op` (AES-KW), or else, as the standard says,
+// for `cipherOp` (a cipher that wraps by encrypting). -> [algorithm, the op it was normalized for]
+function normalizeWrapping(algorithm, op, cipherOp) {
+  try {
+    return [normalizeAlgorithm(algorithm, op), op];
+  } catch (e) {
+    if (!(e instanceof DOMException && e.name === 'NotSupportedError')) throw e;
+    return [normalizeAlgorithm(algorithm, cipherOp), cipherOp];
+  }
+}
+
 function normalizeHash(hash) {
   return normalizeAlgorithm(hash, 'digest');
 }
@@ -1094,19 +1105,11 @@ export class SubtleCrypto {
       const fmt = toFormat(format);
       toCryptoKey(key, 'key');
       toCryptoKey(wrappingKey, 'wrappingKey');
-      let alg, op;
-      try {
-        alg = normalizeAlgorithm(wrapAlgorithm, 'wrapKey');
-        op = 'wrap';
-      } catch (e) {
-        if (!(e instanceof DOMException && e.name === 'NotSupportedError')) throw e;
-        alg = normalizeAlgorithm(wrapAlgorithm, 'encrypt');
-        op = 'encrypt';
-      }
+      const [alg, op] = normalizeWrapping(wrapAlgorithm, 'wrapKey', 'encrypt');
       checkKey(wrappingKey, alg, 'wrapKey');
       const exported = exportKeyOp(fmt, key);
       const bytes = fmt === 'jwk' ? utf8(JSON.stringify(exported)) : new Uint8Array(exported);
-      if (op === 'wrap') {
+      if (op === 'wrapKey') {
         return callNative(nativeCryptoAes, 'AES-KW', true, keyInternals.handle(wrappingKey), bytes,
                           undefined, 0, undefined);
       }
@@ -1123,18 +1126,10 @@ export class SubtleCrypto {
       const wrapped = copyBytes(wrappedKey, 'wrappedKey');
       toCryptoKey(unwrappingKey, 'unwrappingKey');
       const usages = toUsages(keyUsages);
-      let alg, op;
-      try {
-        alg = normalizeAlgorithm(unwrapAlgorithm, 'unwrapKey');
-        op = 'unwrap';
-      } catch (e) {
-        if (!(e instanceof DOMException && e.name === 'NotSupportedError')) throw e;
-        alg = normalizeAlgorithm(unwrapAlgorithm, 'decrypt');
-        op = 'decrypt';
-      }
+      const [alg, op] = normalizeWrapping(unwrapAlgorithm, 'unwrapKey', 'decrypt');
       const importAlg = normalizeAlgorithm(unwrappedKeyAlgorithm, 'importKey');
       checkKey(unwrappingKey, alg, 'unwrapKey');
-      const bytes = new Uint8Array(op === 'unwrap' ?
+      const bytes = new Uint8Array(op === 'unwrapKey' ?
           callNative(nativeCryptoAes, 'AES-KW', false, keyInternals.handle(unwrappingKey),
                      wrapped, undefined, 0, undefined) :
           encryptOp(alg, unwrappingKey, wrapped, false));
