@@ -102,8 +102,7 @@ absl::StatusOr<std::string> StreamedRequestBody::Read(size_t max, absl::Duration
         size_text = size_text.substr(0, size_text.find(';'));
         size_text = absl::StripAsciiWhitespace(size_text);
         uint64_t size = 0;
-        if (size_text.empty() || size_text.size() > 16 ||
-            !absl::SimpleHexAtoi(size_text, &size)) {
+        if (size_text.empty() || size_text.size() > 16 || !absl::SimpleHexAtoi(size_text, &size)) {
           return Fail(absl::InvalidArgumentError(
               absl::StrCat("the request's chunked body has a malformed chunk size '",
                            absl::CHexEscape(line.substr(0, 32)), "'")));

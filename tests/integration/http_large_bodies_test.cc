@@ -133,12 +133,12 @@ TransferResult Transfer(int port, const std::string& head, uint64_t upload,
       to_generate -= n;
     }
     const bool sending = out_offset < out.size();
-    pollfd p{.fd = fd, .events = static_cast<short>(POLLIN | (sending ? POLLOUT : 0)),
-             .revents = 0};
+    pollfd p{
+        .fd = fd, .events = static_cast<short>(POLLIN | (sending ? POLLOUT : 0)), .revents = 0};
     if (::poll(&p, 1, 30'000) <= 0) return result;  // stalled for 30 s
     if (p.revents & POLLOUT) {
-      ssize_t n = ::send(fd, out.data() + out_offset, out.size() - out_offset,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n =
+          ::send(fd, out.data() + out_offset, out.size() - out_offset, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         out_offset += static_cast<size_t>(n);
         moved += static_cast<uint64_t>(n);
@@ -197,39 +197,39 @@ TEST(HttpLargeBodiesTest, TwoHundredFiftySixMiBStreamThroughServerAndGatewayInBo
   auto gateway = StartCosmoGateway(address, &gateway_port, limits);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
-  for (auto [port, process] : {std::pair{server_port, server->get()},
-                               std::pair{gateway_port, gateway->get()}}) {
+  for (auto [port, process] :
+       {std::pair{server_port, server->get()}, std::pair{gateway_port, gateway->get()}}) {
     // Warm: both functions loaded, a small body each way, before the baseline.
     for (const char* path : {"/produce/?pieces=16", "/echo/"}) {
       auto warm = RawGet(port, path);
       ASSERT_TRUE(warm.ok()) << warm.status();
     }
-    TransferResult warm = Transfer(
-        port, "PUT /echo/ HTTP/1.1\r\nHost: h\r\nContent-Length: 4194304\r\n\r\n", 4 << 20,
-        *process, 0);
+    TransferResult warm =
+        Transfer(port, "PUT /echo/ HTTP/1.1\r\nHost: h\r\nContent-Length: 4194304\r\n\r\n", 4 << 20,
+                 *process, 0);
     ASSERT_TRUE(warm.ended) << port << " " << warm.head;
     const size_t baseline = process->ResidentBytes();
 
     const uint64_t pieces = kBodyBytes / kPiece;
-    TransferResult produced =
-        Transfer(port, absl::StrCat("GET /produce/?pieces=", pieces, " HTTP/1.1\r\nHost: h\r\n\r\n"),
-                 0, *process, baseline);
+    TransferResult produced = Transfer(
+        port, absl::StrCat("GET /produce/?pieces=", pieces, " HTTP/1.1\r\nHost: h\r\n\r\n"), 0,
+        *process, baseline);
     EXPECT_THAT(produced.head, StartsWith("HTTP/1.1 200 OK\r\n")) << port;
     EXPECT_TRUE(produced.ended) << port;
     EXPECT_EQ(produced.body_bytes, kBodyBytes) << port;
 
-    TransferResult echoed =
-        Transfer(port,
-                 absl::StrCat("PUT /echo/ HTTP/1.1\r\nHost: h\r\nContent-Length: ", kBodyBytes,
-                              "\r\n\r\n"),
-                 kBodyBytes, *process, baseline);
+    TransferResult echoed = Transfer(
+        port,
+        absl::StrCat("PUT /echo/ HTTP/1.1\r\nHost: h\r\nContent-Length: ", kBodyBytes, "\r\n\r\n"),
+        kBodyBytes, *process, baseline);
     EXPECT_THAT(echoed.head, StartsWith("HTTP/1.1 200 OK\r\n")) << port;
     EXPECT_TRUE(echoed.ended) << port;
     EXPECT_EQ(echoed.body_bytes, kBodyBytes) << port;
 
-    std::printf("port %d: resident memory grew by at most %zu KiB (streamed response) and %zu KiB "
-                "(streamed echo) over %zu KiB\n",
-                port, produced.peak_growth >> 10, echoed.peak_growth >> 10, baseline >> 10);
+    std::printf(
+        "port %d: resident memory grew by at most %zu KiB (streamed response) and %zu KiB "
+        "(streamed echo) over %zu KiB\n",
+        port, produced.peak_growth >> 10, echoed.peak_growth >> 10, baseline >> 10);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     // (A sanitizer's allocator keeps redzones and a quarantine of freed memory: no bound there.)
     EXPECT_LT(produced.peak_growth, kMaxGrowth) << port;
