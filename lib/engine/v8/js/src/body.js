@@ -128,7 +128,7 @@ export function defineBodyMethods(cls, isUsed, take, contentType) {
               return Promise.reject(new TypeError(
                   `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));
             }
-            return readAllBytes(source).then((bytes) => readBody(bytes, kind, type));
+            return readAllBytes(source).then(({bytes}) => readBody(bytes, kind, type));
           }
           return Promise.resolve(readBody(source, kind, type));
         } catch (e) {

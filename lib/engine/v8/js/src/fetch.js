@@ -73,7 +73,7 @@ async function exchange(request, transfer) {
   let headers = requestInternals.headerList(request).slice();
   let body = requestInternals.takeBody(request);
   // The engine's client sends bodies whole: a stream is read to its end first.
-  if (isStreamSource(body)) body = await readAllBytes(body);
+  if (isStreamSource(body)) body = (await readAllBytes(body)).bytes;
   for (let redirects = 0;; redirects++) {
     const pending = nativeFetch(method, url, headers, body);
     if (transfer !== null) transfer.pending = pending;
