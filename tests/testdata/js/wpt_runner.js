@@ -61,9 +61,11 @@ function runJob(job) {
 
   // No network: the upstream tests fetch from WPT's own HTTP server, which is not there. fetch()
   // still checks its arguments (by constructing the Request), then answers same-origin requests
-  // for the data files the job carries and rejects every other one with a TypeError at once, so
-  // that results never depend on DNS or on the network.
+  // for the data files the job carries and rejects every other HTTP(S) one with a TypeError at
+  // once, so that results never depend on DNS or on the network. URLs of other schemes go to the
+  // runtime's fetch().
   const files = job.files || {};
+  const realFetch = global.fetch;
   global.fetch = function fetch(input, init = undefined) {
     try {
       // Relative URLs resolve against the test's location, as in a worker.
@@ -71,6 +73,8 @@ function runJob(job) {
           new URL(String(input), location.href).href : input;
       const request = new Request(resolved, init);
       const url = new URL(request.url);
+      // Other schemes need no network (data:) or are refused by the runtime's own fetch().
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return realFetch(request);
       if (url.origin === location.origin &&
           Object.prototype.hasOwnProperty.call(files, url.pathname)) {
         return Promise.resolve(
