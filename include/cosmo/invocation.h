@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cosmo/outcome.h"
@@ -47,12 +48,30 @@ class ResponseBodyWriter {
   virtual bool ReceiverGone() { return false; }
 };
 
+// Gives a request body in pieces as it arrives, for a function that reads `request.body` while
+// the client is still sending it (the HTTP data plane does this for bodies too large to buffer
+// before the function starts). Called on the invoking thread only, in order.
+class RequestBodyReader {
+ public:
+  virtual ~RequestBodyReader() = default;
+  // The next bytes of the body, at most `max` (> 0), waiting up to `wait` for at least one. An
+  // empty string at the end of the body. Errors: DEADLINE_EXCEEDED when nothing arrived in
+  // time, RESOURCE_EXHAUSTED when the body is larger than the caller's limit, INVALID_ARGUMENT
+  // when its framing is malformed, UNAVAILABLE when the sender went away before the end. After
+  // an error every later call returns the same error.
+  virtual absl::StatusOr<std::string> Read(size_t max, absl::Duration wait) = 0;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   // Absolute URL, e.g. "http://127.0.0.1:8080/shop/cart?id=3". Scripts see it as request.url.
   std::string url;
   HeaderList headers;
   std::string body;
+  // When set, the body is not in `body` (which is empty) but arrives through this reader as the
+  // function reads it. Engines that cannot read a body in pieces (Liquid) ignore it; the caller
+  // then closes the connection (it cannot tell where the next request starts).
+  RequestBodyReader* body_reader = nullptr;
   // The peer's address as the transport saw it (never taken from a header).
   std::string remote_addr;
   // When set, a JavaScript function's streamed response body (a Response over a ReadableStream)

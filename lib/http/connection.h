@@ -33,6 +33,8 @@ struct ConnectionState {
   // body); after it did, `response_sent` makes the stream drop what the library writes.
   ConnectionStream* stream = nullptr;
   bool response_sent = false;
+  // The running request's body is buffered whole (else it is still arriving on the socket).
+  bool body_buffered = false;
 };
 
 // The state of the connection the calling worker thread is serving. Only valid inside a request

@@ -56,6 +56,15 @@ ConnectionStream::ConnectionStream(Connection* connection, absl::Duration read_t
       write_timeout_ms_(Millis(write_timeout)) {}
 
 ssize_t ConnectionStream::read(char* ptr, size_t size) {
+  return ReadWithin(ptr, size, read_timeout_ms_, nullptr);
+}
+
+ssize_t ConnectionStream::ReadFor(char* ptr, size_t size, absl::Duration wait, bool* timed_out) {
+  *timed_out = false;
+  return ReadWithin(ptr, size, Millis(wait), timed_out);
+}
+
+ssize_t ConnectionStream::ReadWithin(char* ptr, size_t size, int timeout_ms, bool* timed_out) {
   if (offset_ >= c_->in.size()) {
     if (read_failed_) return -1;
     if (c_->peer_closed) return 0;
@@ -68,8 +77,9 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
     c_->in.clear();
     offset_ = 0;
     for (;;) {
-      if (!WaitFor(c_->fd, POLLIN, read_timeout_ms_)) {
+      if (!WaitFor(c_->fd, POLLIN, timeout_ms)) {
         read_failed_ = true;
+        if (timed_out != nullptr) *timed_out = !PeerGone();
         return -1;
       }
       c_->in.resize(kReadChunk);

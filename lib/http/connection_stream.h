@@ -42,6 +42,10 @@ class ConnectionStream final : public httplib::Stream {
   // select()), and connections beyond descriptor 1024 are normal here.
   socket_t socket() const override { return 0; }
 
+  // read() with its own wait for the socket instead of the read timeout, for a body the
+  // function reads as it arrives. `timed_out` tells a wait that ran out from a failed socket.
+  ssize_t ReadFor(char* ptr, size_t size, absl::Duration wait, bool* timed_out);
+
   // Writes `bytes` now, for a response a handler sends itself as it is produced: whatever is
   // pending goes out, and while more than a window is pending the call waits for the client
   // (the write timeout at most). False when the client is gone or too slow.
@@ -57,6 +61,7 @@ class ConnectionStream final : public httplib::Stream {
   bool failed() const { return read_failed_ || write_failed_; }
 
  private:
+  ssize_t ReadWithin(char* ptr, size_t size, int timeout_ms, bool* timed_out);
   // Writes everything pending, waiting for the socket up to the write timeout each time.
   bool FlushBlocking();
 

@@ -455,6 +455,7 @@ void FrontEnd::Serve(Connection* c, bool shed) {
       ConnectionStream stream(c, options_.read_timeout, options_.write_timeout);
       c->state.stream = &stream;
       c->state.response_sent = false;
+      c->state.body_buffered = framing.status == Framing::Status::kComplete;
       const bool close_connection = stopping_.load(std::memory_order_relaxed) ||
                                     c->requests + 1 >= options_.keep_alive_max_requests;
       bool connection_closed = false;

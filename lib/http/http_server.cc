@@ -51,6 +51,7 @@
 #include "http/outcome_status.h"
 #include "http/request_guard.h"
 #include "http/response_headers.h"
+#include "http/streamed_request_body.h"
 
 namespace cosmo {
 
@@ -266,8 +267,10 @@ class HttpServerImpl final : public HttpServer {
   int Expect100(const httplib::Request& req, httplib::Response& res);
   Server::HandlerResponse LibraryError(const httplib::Request& req, httplib::Response& res);
   void HostEndpoint(const httplib::Request& req, absl::string_view path, httplib::Response& res);
+  // `streamed_body`, when set, is the body still arriving (`body` is then empty).
   void Dispatch(const httplib::Request& req, const std::string& family, std::string body,
-                bool body_decoded, httplib::Response& res);
+                bool body_decoded, http::StreamedRequestBody* streamed_body,
+                httplib::Response& res);
 
   // Answers with the JSON error of `status`. `close` ends the connection after the response.
   // `inline_body`: the body goes in res.body (the Expect: 100-continue answer is written without
@@ -517,7 +520,7 @@ Server::HandlerResponse HttpServerImpl::PreRouting(const httplib::Request& req,
   if (http::RequestGuard::MethodReadsBody(req.method)) {
     return Server::HandlerResponse::Unhandled;  // HandleWithBody reads the body, then dispatches
   }
-  Dispatch(req, family, std::string(), false, res);
+  Dispatch(req, family, std::string(), false, nullptr, res);
   return Server::HandlerResponse::Handled;
 }
 
@@ -581,6 +584,20 @@ void HttpServerImpl::HandleWithBody(const httplib::Request& req, httplib::Respon
   std::string family(path.substr(0, path.find('/')));
   std::string body;
   bool decoded = false;
+  http::ConnectionState& connection = CurrentConnection();
+  if (http::RequestGuard::DeclaresBody(req) && !connection.body_buffered &&
+      connection.stream != nullptr && !req.has_header("Content-Encoding")) {
+    // Still arriving: the function reads it as it comes.
+    const size_t limit = options_.max_request_body_bytes;
+    // The guard let through exactly one framing: `Transfer-Encoding: chunked` or a length.
+    http::StreamedRequestBody streamed =
+        req.has_header("Transfer-Encoding")
+            ? http::StreamedRequestBody::Chunked(connection.stream, limit)
+            : http::StreamedRequestBody::WithLength(
+                  connection.stream, req.get_header_value<uint64_t>("Content-Length"), limit);
+    Dispatch(req, family, std::string(), false, &streamed, res);
+    return;
+  }
   if (http::RequestGuard::DeclaresBody(req)) {
     const size_t limit = options_.max_request_body_bytes;
     bool over = false;
@@ -622,11 +639,12 @@ void HttpServerImpl::HandleWithBody(const httplib::Request& req, httplib::Respon
     std::string encoding = req.get_header_value("Content-Encoding");
     decoded = encoding == "gzip" || encoding == "deflate" || absl::StrContains(encoding, "br");
   }
-  Dispatch(req, family, std::move(body), decoded, res);
+  Dispatch(req, family, std::move(body), decoded, nullptr, res);
 }
 
 void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& family,
-                              std::string body, bool body_decoded, httplib::Response& res) {
+                              std::string body, bool body_decoded,
+                              http::StreamedRequestBody* streamed_body, httplib::Response& res) {
   HttpRequest request;
   request.method = req.method;
   std::string host = req.get_header_value("Host");
@@ -650,6 +668,7 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   }
   if (body_decoded) request.headers.emplace_back("Content-Length", absl::StrCat(body.size()));
   request.body = std::move(body);
+  request.body_reader = streamed_body;
   request.remote_addr = req.remote_addr;  // the socket's peer, never a header
   // Streamed bodies go out as they are produced, chunked (HTTP/1.1 clients only).
   http::ConnectionState& connection = CurrentConnection();
@@ -660,6 +679,23 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   }
 
   InvokeResult result = invoke_ ? invoke_(family, request) : runtime_->Invoke(family, request);
+  if (streamed_body != nullptr && !streamed_body->complete()) {
+    // The rest of the body is still on the connection: nothing can follow it there.
+    connection.poisoned = true;
+    // A body over the limit or with broken framing is the client's fault, whatever the function
+    // made of it — unless its answer is on the wire already.
+    const absl::Status& error = streamed_body->error();
+    if ((absl::IsResourceExhausted(error) || absl::IsInvalidArgument(error)) &&
+        !(writer.has_value() && writer->started())) {
+      res.headers.clear();
+      Reject(
+          res,
+          absl::IsResourceExhausted(error) ? Rejection::kPayloadTooLarge : Rejection::kBadRequest,
+          error.message(), true);
+      return;
+    }
+    res.set_header("Connection", "close");
+  }
 
   if (writer.has_value() && writer->started()) {
     // The response is on the wire already; what the library writes after this is dropped. A

@@ -132,7 +132,9 @@ Framing ScanRequest(absl::string_view buffered, const FramingLimits& limits) {
     if (end.has_value() && *end != SIZE_MAX) {
       f.status = Framing::Status::kComplete;
       f.request_bytes = pos + *end;
-    } else if (end.has_value() || rest.size() >= limits.max_buffered_body_bytes) {
+    } else {
+      // Still arriving (an upload of unknown length, perhaps a long one): the function reads it
+      // as it comes rather than the loop holding it back.
       f.status = Framing::Status::kDispatchHead;
     }
     return f;

@@ -5,9 +5,10 @@
 // cpp-httplib 0.11.4 reads it (lines end at LF; the head ends at the first line that is exactly
 // CRLF), and where a small body ends (Content-Length, or chunked framing as that library reads
 // it). It is not the parser: cpp-httplib still parses the request and the RequestGuard judges it.
-// Whenever the framing is not plain — Expect: 100-continue, a body larger than the buffer, more
-// than one length, a chunk size that does not parse — the scan says to dispatch at the end of the
-// head, and the worker reads the rest from the socket as the parser asks for it.
+// Whenever the framing is not plain — Expect: 100-continue, a body larger than the buffer, a
+// chunked body not yet complete, more than one length, a chunk size that does not parse — the
+// scan says to dispatch at the end of the head, and the worker reads the rest from the socket as
+// the parser (or the function, reading `request.body`) asks for it.
 //
 // Pure functions; thread-safe.
 #ifndef COSMO_LIB_HTTP_REQUEST_FRAMER_H_
@@ -22,7 +23,8 @@ namespace cosmo::http {
 struct FramingLimits {
   // A head longer than this is refused (431, or 414 when the request line alone is that long).
   size_t max_head_bytes = size_t{80} << 10;
-  // Bodies up to this size are buffered before dispatch; larger ones are read by the worker.
+  // Bodies of a known length up to this size are buffered before dispatch; larger ones (and
+  // chunked ones still arriving) are read by the worker.
   size_t max_buffered_body_bytes = size_t{64} << 10;
 };
 

@@ -19,7 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -61,19 +60,6 @@ bool PeerClosed(int fd) {
   char byte;
   ssize_t n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
-size_t ResidentBytes(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    size_t kib = 0;
-    if (absl::StartsWith(line, "VmRSS:") &&
-        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 6 - 3)), &kib)) {
-      return kib << 10;
-    }
-  }
-  return 0;
 }
 
 size_t OpenDescriptors(pid_t pid) {
@@ -127,7 +113,7 @@ TEST(HttpConnectionsTest, TenThousandIdleAndAThousandSlowlorisConnectionsAtOnce)
   Probe(port, 50);  // activation, code cache, allocator warm
 
   const std::vector<absl::Duration> unloaded = Probe(port, kProbes);
-  const size_t rss_before = ResidentBytes(pid);
+  const size_t rss_before = (*server)->ResidentBytes();
   const size_t fds_before = OpenDescriptors(pid);
 
   // 10,000 keep-alive connections, each after one request. In batches: a burst of 10,000 requests
@@ -168,7 +154,7 @@ TEST(HttpConnectionsTest, TenThousandIdleAndAThousandSlowlorisConnectionsAtOnce)
   });
 
   const std::vector<absl::Duration> loaded = Probe(port, kProbes);
-  const size_t rss_during = ResidentBytes(pid);
+  const size_t rss_during = (*server)->ResidentBytes();
   auto metrics = RawGet(port, "/_cosmo/metrics");
   ASSERT_TRUE(metrics.ok()) << metrics.status();
 

@@ -5,8 +5,10 @@
 // behind a real HttpServer on a loopback port.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -85,16 +87,36 @@ class HttpStreamingTest : public ::testing::Test {
            "    c.enqueue(new TextEncoder().encode('partial'));\n"
            "    setTimeout(() => c.error(new Error('source failed')), 10); } }));\n"
            "} };");
+    // Sends back what it is sent, as it reads it.
+    Deploy("echo", "export default { fetch(request) { return new Response(request.body); } };");
+    // Reads the whole body; says how much, or what went wrong.
+    Deploy("count",
+           "export default { async fetch(request) {\n"
+           "  try {\n"
+           "    return new Response('read ' + (await request.arrayBuffer()).byteLength);\n"
+           "  } catch (e) {\n"
+           "    console.log('body failed: ' + e.message);\n"
+           "    return new Response('caught it');\n"
+           "  }\n"
+           "} };");
     auto server = NewHttpServer({.listen_address = "127.0.0.1:0"}, runtime_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     server_->Start();
+    auto small = NewHttpServer(
+        {.listen_address = "127.0.0.1:0", .max_request_body_bytes = kSmallBodyLimit}, runtime_);
+    ASSERT_TRUE(small.ok()) << small.status();
+    small_server_ = small->release();
+    small_server_->Start();
   }
 
   static void TearDownTestSuite() {
+    delete small_server_;
     delete server_;
     delete runtime_;
   }
+
+  static constexpr size_t kSmallBodyLimit = size_t{1} << 20;
 
   static void Deploy(const std::string& family, const std::string& source) {
     auto deployed = runtime_->registry().Deploy(
@@ -119,36 +141,21 @@ class HttpStreamingTest : public ::testing::Test {
     return "";
   }
 
-  // Reads from `c` until `bytes` holds `text` or 20 s pass.
-  static bool ReadUntil(RawHttpConnection& c, const std::string& text, std::string* bytes) {
-    absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (!absl::StrContains(*bytes, text) && absl::Now() < deadline) {
-      char chunk[4096];
-      ssize_t n = ::recv(c.fd(), chunk, sizeof(chunk), MSG_DONTWAIT);
-      if (n > 0) {
-        bytes->append(chunk, static_cast<size_t>(n));
-      } else if (n == 0) {
-        return false;
-      } else {
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-    }
-    return absl::StrContains(*bytes, text);
-  }
-
   static Runtime* runtime_;
   static HttpServer* server_;
+  static HttpServer* small_server_;  // a body limit of kSmallBodyLimit
 };
 
 Runtime* HttpStreamingTest::runtime_ = nullptr;
 HttpServer* HttpStreamingTest::server_ = nullptr;
+HttpServer* HttpStreamingTest::small_server_ = nullptr;
 
 TEST_F(HttpStreamingTest, AStreamIsSentChunkedAndTheConnectionStaysUsable) {
   auto c = RawHttpConnection::Connect(server_->port());
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->Send("GET /pieces/ HTTP/1.1\r\nHost: h\r\n\r\n"));
   std::string bytes;
-  ASSERT_TRUE(ReadUntil(**c, "\r\n0\r\n\r\n", &bytes)) << bytes;
+  ASSERT_TRUE((*c)->ReadUntil("\r\n0\r\n\r\n", &bytes)) << bytes;
   EXPECT_EQ(bytes,
             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-kind: stream\r\n"
             "Transfer-Encoding: chunked\r\n\r\n"
@@ -156,7 +163,7 @@ TEST_F(HttpStreamingTest, AStreamIsSentChunkedAndTheConnectionStaysUsable) {
   // The same connection serves the next request.
   ASSERT_TRUE((*c)->Send("GET /pieces/ HTTP/1.1\r\nHost: h\r\n\r\n"));
   bytes.clear();
-  ASSERT_TRUE(ReadUntil(**c, "\r\n0\r\n\r\n", &bytes)) << bytes;
+  ASSERT_TRUE((*c)->ReadUntil("\r\n0\r\n\r\n", &bytes)) << bytes;
   EXPECT_THAT(bytes, HasSubstr("5\r\nthree\r\n0\r\n\r\n"));
   // HTTP/1.0 has no chunked encoding: the body is buffered and sent with its length.
   auto old = cosmo::testing::RawExchange(server_->port(), "GET /pieces/ HTTP/1.0\r\n\r\n");
@@ -171,7 +178,7 @@ TEST_F(HttpStreamingTest, TheFirstPieceArrivesBeforeTheStreamEndsAndClosingCance
   ASSERT_TRUE((*c)->Send("GET /slow/ HTTP/1.1\r\nHost: h\r\n\r\n"));
   std::string bytes;
   // The stream's end is a minute away; its first piece is not.
-  ASSERT_TRUE(ReadUntil(**c, "5\r\nfirst\r\n", &bytes)) << bytes;
+  ASSERT_TRUE((*c)->ReadUntil("5\r\nfirst\r\n", &bytes)) << bytes;
   EXPECT_THAT(bytes, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(bytes, HasSubstr("Transfer-Encoding: chunked\r\n"));
   c->reset();  // the client goes away
@@ -213,10 +220,107 @@ TEST_F(HttpStreamingTest, AStreamThatFailsIsCutOffWithoutItsLastChunk) {
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->Send("GET /broken/ HTTP/1.1\r\nHost: h\r\n\r\n"));
   std::string bytes;
-  EXPECT_FALSE(ReadUntil(**c, "\r\n0\r\n\r\n", &bytes));  // closed before a last chunk
+  EXPECT_FALSE((*c)->ReadUntil("\r\n0\r\n\r\n", &bytes));  // closed before a last chunk
   EXPECT_THAT(bytes, HasSubstr("7\r\npartial\r\n"));
   EXPECT_THAT(bytes, Not(HasSubstr("\r\n0\r\n\r\n")));
   EXPECT_THAT(WaitForLog("broken", "source failed"), HasSubstr("source failed"));
+}
+
+// An upload is read as it arrives: the echo of its first piece comes back while the rest has
+// not been sent, and the connection carries the next request once the body ended.
+TEST_F(HttpStreamingTest, AChunkedUploadIsReadAsItArrives) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send(
+      "POST /echo/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"));
+  std::string bytes;
+  ASSERT_TRUE((*c)->ReadUntil("5\r\nhello\r\n", &bytes)) << bytes;
+  EXPECT_THAT(bytes, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(bytes, HasSubstr("Transfer-Encoding: chunked\r\n"));
+  ASSERT_TRUE((*c)->Send("6\r\n world\r\n0\r\n\r\n"));
+  bytes.clear();
+  ASSERT_TRUE((*c)->ReadUntil("\r\n0\r\n\r\n", &bytes)) << bytes;
+  EXPECT_EQ(bytes, "6\r\n world\r\n0\r\n\r\n");
+  ASSERT_TRUE((*c)->Send("GET /pieces/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+  bytes.clear();
+  ASSERT_TRUE((*c)->ReadUntil("\r\n0\r\n\r\n", &bytes)) << bytes;
+  EXPECT_THAT(bytes, HasSubstr("5\r\nthree\r\n0\r\n\r\n"));
+}
+
+// A body with a length larger than the front end buffers is streamed the same way.
+TEST_F(HttpStreamingTest, AnUploadLargerThanTheBufferIsReadAsItArrives) {
+  constexpr size_t kHalf = 100 << 10;
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send(absl::StrCat("PUT /echo/ HTTP/1.1\r\nHost: h\r\nContent-Length: ",
+                                      2 * kHalf, "\r\n\r\n", std::string(kHalf, 'x'))));
+  std::string bytes;
+  // Chunk sizes are hex digits, never 'x' or 'y': every one of these is a body byte.
+  ASSERT_TRUE((*c)->ReadUntil(std::string(1024, 'x'), &bytes)) << bytes.substr(0, 200);
+  ASSERT_TRUE((*c)->Send(std::string(kHalf, 'y')));
+  ASSERT_TRUE((*c)->ReadUntil("\r\n0\r\n\r\n", &bytes)) << bytes.substr(0, 200);
+  const std::string body = bytes.substr(bytes.find("\r\n\r\n"));
+  EXPECT_EQ(std::count(body.begin(), body.end(), 'x'), kHalf);
+  EXPECT_EQ(std::count(body.begin(), body.end(), 'y'), kHalf);
+  EXPECT_THAT(bytes, Not(HasSubstr("Connection: close")));
+}
+
+// Over the body limit a streamed upload gets 413 and the connection closes, even when the
+// function caught the error its read got.
+TEST_F(HttpStreamingTest, AStreamedUploadOverTheBodyLimitIs413) {
+  auto c = RawHttpConnection::Connect(small_server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send("POST /count/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  std::thread sender([&] {
+    const std::string chunk = absl::StrCat("10000\r\n", std::string(0x10000, 'a'), "\r\n");
+    for (size_t sent = 0; sent <= 2 * kSmallBodyLimit; sent += chunk.size()) {
+      if (!(*c)->Send(chunk)) return;  // the server stopped reading and closed
+    }
+    (*c)->Send("0\r\n\r\n");
+  });
+  auto response = (*c)->ReadResponse(absl::Seconds(20));
+  sender.join();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, StartsWith("HTTP/1.1 413 Payload Too Large\r\n"));
+  EXPECT_THAT(*response, HasSubstr("Connection: close\r\n"));
+  EXPECT_THAT(*response, HasSubstr("request body larger than 1048576 bytes"));
+  EXPECT_THAT(WaitForLog("count", "body failed"), HasSubstr("larger than 1048576 bytes"));
+  // Within the limit the same function reads it all.
+  auto fits = cosmo::testing::RawExchange(
+      small_server_->port(),
+      absl::StrCat("POST /count/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                   "10000\r\n", std::string(0x10000, 'a'), "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_THAT(*fits, ::testing::EndsWith("\r\n\r\nread 65536"));
+}
+
+// Broken chunk framing met while the function reads is a 400, not the function's answer.
+TEST_F(HttpStreamingTest, MalformedFramingInAStreamedUploadIs400) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(
+      (*c)->Send("POST /count/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabc\r\nzz\r\n"));
+  auto response = (*c)->ReadResponse();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(*response, StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+  EXPECT_THAT(*response, HasSubstr("malformed chunk size 'zz'"));
+  EXPECT_TRUE((*c)->WaitClosed());
+}
+
+// A client that stops sending mid-body: the function's read fails when it leaves, and the host
+// goes on serving.
+TEST_F(HttpStreamingTest, AClientThatLeavesMidUploadFailsTheRead) {
+  auto c = RawHttpConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send(
+      "POST /count/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"));
+  absl::SleepFor(absl::Milliseconds(100));
+  c->reset();
+  EXPECT_THAT(WaitForLog("count", "went away"), HasSubstr("body failed"));
+  auto after = cosmo::testing::RawGet(server_->port(), "/pieces/");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(*after, StartsWith("HTTP/1.1 200 OK\r\n"));
 }
 
 }  // namespace

@@ -102,6 +102,18 @@ bool RawHttpConnection::WaitClosed(absl::Duration timeout, std::string* extra) {
   }
 }
 
+bool RawHttpConnection::ReadUntil(absl::string_view text, std::string* bytes,
+                                  absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (!absl::StrContains(buffer_, text)) {
+    if (Fill(deadline) <= 0) break;
+  }
+  const bool found = absl::StrContains(buffer_, text);
+  bytes->append(buffer_);
+  buffer_.clear();
+  return found;
+}
+
 absl::StatusOr<std::string> RawExchange(int port, absl::string_view request,
                                         absl::Duration timeout) {
   auto c = RawHttpConnection::Connect(port);

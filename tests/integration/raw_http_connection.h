@@ -32,6 +32,11 @@ class RawHttpConnection {
   // bytes that arrive are appended to *extra.
   bool WaitClosed(absl::Duration timeout = absl::Seconds(5), std::string* extra = nullptr);
 
+  // Reads until what arrived since the last read holds `text` (true), or until the server closes
+  // or `timeout` passes (false). `*bytes` gets everything read, including anything after `text`.
+  bool ReadUntil(absl::string_view text, std::string* bytes,
+                 absl::Duration timeout = absl::Seconds(20));
+
   int fd() const { return fd_; }
 
  private:

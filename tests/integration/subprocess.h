@@ -45,6 +45,8 @@ class Subprocess {
   ~Subprocess();
 
   pid_t pid() const { return pid_; }
+  // The child's resident set size now (VmRSS), 0 when it cannot be read.
+  size_t ResidentBytes() const;
 
   // Reads stdout until a line containing `marker` arrives; returns that line. DEADLINE_EXCEEDED
   // or UNAVAILABLE (the child exited; its output so far is in the message).

@@ -82,6 +82,8 @@ class EventLoop {
   size_t wait_until_count() const { return wait_until_.size(); }
 
   uint32_t subrequests_made() const { return subrequests_made_; }
+  // When the request must end, on the SteadyNanos() clock.
+  int64_t wall_deadline_ns() const { return wall_deadline_ns_; }
 
  private:
   struct Timer {

@@ -37,6 +37,14 @@ struct IsolateState {
   // not being streamed. `body_bytes` counts what was written.
   ResponseBodyWriter* body_writer = nullptr;
   uint64_t body_bytes = 0;
+  // The running request's body while it is still arriving (native readBody); null when the body
+  // came whole. `request_body_bytes` counts what was read, and `request_body_error` keeps the
+  // reader's error (a body over the limit ends the request with it).
+  RequestBodyReader* body_reader = nullptr;
+  uint64_t request_body_bytes = 0;
+  // Body bytes streamed through the isolate (either direction) since it was last asked to collect
+  // garbage: see natives.cc, CollectStreamedGarbage.
+  uint64_t streamed_since_gc = 0;
   // Set by natives whose output would not fit in the memory budget; they terminate the script,
   // and the owner reports the memory-limit outcome rather than a CPU one.
   bool memory_exceeded = false;

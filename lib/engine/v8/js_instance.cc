@@ -389,6 +389,8 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     peak_heap_bytes_ = heap_start;
     EventLoop loop(isolate_, &core_->fetch_options(), wall_deadline_ns, limits_.subrequests);
     state_.loop = &loop;
+    state_.body_reader = request.body_reader;
+    state_.request_body_bytes = 0;
     const int64_t cpu_start = CpuWatchdog::ThreadCpuNanos();
     request_cpu_start_ns_ = cpu_start;
     ArmCpu(cpu_start, cpu_budget_ns_);
@@ -397,6 +399,8 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     const int64_t cpu_end = CpuWatchdog::ThreadCpuNanos();
     state_.loop = nullptr;
     state_.console = nullptr;
+    state_.body_reader = nullptr;
+    result.usage.request_bytes += state_.request_body_bytes;
 
     if (stop != Stop::kNone) {
       // A streamed response's head is already on its way: the caller must know to cut it off.
@@ -474,6 +478,8 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
     v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate_, request.body.size());
     std::memcpy(buffer->Data(), request.body.data(), request.body.size());
     body = v8::Uint8Array::New(buffer, 0, request.body.size());
+  } else if (request.body_reader != nullptr) {
+    body = v8::True(isolate_);  // still arriving: request.body reads it (native readBody)
   }
   // A streamed body is sent as it is produced when the caller takes one (never for HEAD, whose
   // body is not sent).

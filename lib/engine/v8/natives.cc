@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/utf8.h"
 #include "engine/v8/crypto/crypto_natives.h"
@@ -418,6 +420,19 @@ void WaitUntil(const v8::FunctionCallbackInfo<v8::Value>& info) {
   state->loop->WaitUntil(info[0].As<v8::Promise>());
 }
 
+// Each streamed piece is a new ArrayBuffer that is garbage once written or read; V8 collects
+// such buffers only when their bytes since the last GC pass its external-memory allowance
+// (64 MiB), so a long stream would hold that much dead memory. Every 16 MiB streamed the isolate
+// is told memory is short, which collects at once (a few milliseconds on a small heap).
+void CollectStreamedGarbage(v8::Isolate* isolate, IsolateState* state, size_t bytes) {
+  constexpr uint64_t kCollectEvery = uint64_t{16} << 20;
+  state->streamed_since_gc += bytes;
+  if (state->streamed_since_gc < kCollectEvery) return;
+  state->streamed_since_gc = 0;
+  isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+  isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kNone);
+}
+
 // writeBody(u8) -> boolean: a piece of the streamed response body to the host's writer, which may
 // wait for a slow client. False outside a streamed response and when the client is gone.
 void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -429,8 +444,41 @@ void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
     view->CopyContents(bytes.data(), bytes.size());
     written = state->body_writer->Write(bytes);
     if (written) state->body_bytes += bytes.size();
+    CollectStreamedGarbage(info.GetIsolate(), state, bytes.size());
   }
   info.GetReturnValue().Set(written);
+}
+
+// readBody(max) -> Uint8Array of the next bytes of the running request's body as they arrive
+// (waiting for them, within the wall limit), or null at its end. Throws a TypeError when the body
+// cannot be read (the client went away, malformed framing, larger than the body limit, nothing
+// arrived before the wall limit) and outside a request whose body is still arriving.
+void ReadBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  IsolateState* state = IsolateStateOf(isolate);
+  if (state == nullptr || state->body_reader == nullptr || state->loop == nullptr) {
+    return ThrowTypeError(isolate, "the request body is not available here");
+  }
+  const double requested = info[0]->IsNumber() ? info[0].As<v8::Number>()->Value() : 0;
+  const size_t max = requested >= 1 ? static_cast<size_t>(std::min(requested, 1048576.0)) : 65536;
+  const int64_t left_ns = state->loop->wall_deadline_ns() - EventLoop::SteadyNanos();
+  absl::StatusOr<std::string> piece =
+      state->body_reader->Read(max, absl::Nanoseconds(std::max<int64_t>(left_ns, 1'000'000)));
+  if (!piece.ok()) {
+    return ThrowTypeError(
+        isolate, absl::StrCat("reading the request body failed: ", piece.status().message()));
+  }
+  if (piece->empty()) return info.GetReturnValue().SetNull();
+  if (state->allocator != nullptr && !state->allocator->WouldFit(piece->size())) {
+    state->memory_exceeded = true;
+    isolate->TerminateExecution();
+    return;
+  }
+  state->request_body_bytes += piece->size();
+  CollectStreamedGarbage(isolate, state, piece->size());
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, piece->size());
+  std::memcpy(buffer->Data(), piece->data(), piece->size());
+  info.GetReturnValue().Set(v8::Uint8Array::New(buffer, 0, piece->size()));
 }
 
 // new HostObject(placeholder?): the base of the runtime's classes whose instances structuredClone
@@ -480,6 +528,7 @@ constexpr NativeFunction kNatives[] = {
     {"fetch", Fetch},
     {"waitUntil", WaitUntil},
     {"writeBody", WriteBody},
+    {"readBody", ReadBody},
     {"cancelFetch", CancelFetch},
     {"monotonicNow", MonotonicNow},
     {"timeOrigin", TimeOriginMs},

@@ -15,7 +15,8 @@
 //       Builds the Request (lazily: see request.js) and calls handler.fetch(request, env, ctx);
 //       returns what it returns (a Response, a string, a Promise, or anything else, which
 //       responseParts then rejects). headers is a flat [name0, value0, ...] array the runtime takes
-//       over; body is a string, a Uint8Array or undefined (no body).
+//       over; body is a string, a Uint8Array, true (the body is still arriving: request.body
+//       reads it through native readBody as the script reads) or undefined (no body).
 //   responseParts(value) -> [status, flatHeaders, body]
 //       For a Response: its status, its headers in iteration order (lower-case names, sorted,
 //       combined, set-cookie kept apart) and its body as a string or Uint8Array ('' for none).

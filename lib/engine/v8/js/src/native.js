@@ -50,6 +50,10 @@ export const nativeCancelFetch = native.cancelFetch;
 // writeBody(u8) -> boolean: one piece of the running request's streamed response body, to the
 // host's body writer (may wait while the client is slow); false when the client is gone.
 export const nativeWriteBody = native.writeBody;
+// readBody(max) -> Uint8Array | null: the next bytes (at most max) of the running request's body
+// while it is still arriving, waiting for them within the wall limit; null at its end. Throws a
+// TypeError when it cannot be read (client gone, malformed framing, over the body limit).
+export const nativeReadBody = native.readBody;
 // zlibNew(format, decompress) -> handle; zlibWrite(handle, bytes) -> Uint8Array[];
 // zlibFlush(handle) -> Uint8Array[]: CompressionStream's zlib streams. TypeError on corrupt,
 // trailing or truncated input; a spent memory budget stops the script.

@@ -30,6 +30,8 @@ import {
   sourceUsed,
 } from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
+import {nativeReadBody} from './native.js';
+import {streamOfArrivingBytes} from './streams.js';
 import {isCanonicalHttpUrl, parseURL, serializeURL, urlHasCredentials} from './url.js';
 import {isObject, toByteString, toDictionary, toUSVString} from './webidl.js';
 
@@ -112,7 +114,10 @@ export class Request {
       this.#urlChecked = false;
       this.#rawHeaders = arguments[3];
       const body = arguments[4];
-      this.#body = body === undefined ? null : body;
+      // true: the body is still arriving, and is read as the script reads the stream.
+      this.#body = body === undefined ? null :
+          body === true                  ? streamOfArrivingBytes(nativeReadBody) :
+                                           body;
       return;
     }
     if (arguments.length < 1) {

@@ -85,6 +85,28 @@ export function streamOfBytes(bytes) {
   });
 }
 
+// A ReadableStream of a request body still arriving from the client: each pull takes what has
+// come (`read(max)` -> Uint8Array, or null at the end; it waits for the client and throws a
+// TypeError when the body cannot be read, which errors the stream). Nothing is read before the
+// script asks, so a handler that reads slowly holds the client back (TCP backpressure) instead of
+// the host buffering for it. A byte stream, like streamOfBytes.
+export function streamOfArrivingBytes(read) {
+  return new ReadableStream({
+    type: 'bytes',
+    pull(controller) {
+      const piece = read(65536);
+      if (piece === null) {
+        controller.close();
+        // A BYOB read waiting on the closed stream resolves done once given back empty.
+        const byob = controller.byobRequest;
+        if (byob) byob.respond(0);
+        return;
+      }
+      controller.enqueue(piece);
+    },
+  });
+}
+
 // The Streams standard's "read request" (chunk, close and error steps) is how Fetch reads a body
 // ("fully read"): unlike reader.read(), whose promise resolves with a {value, done} object, no
 // script can step in between (a `then` on Object.prototype would see every such result). The
