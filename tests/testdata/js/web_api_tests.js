@@ -471,6 +471,24 @@ group('URL', (test) => {
 });
 
 group('Encoding', (test) => {
+  test('TextDecoder decodes every encoding of the standard, by any of its labels', () => {
+    eq(new TextDecoder('sjis').encoding, 'shift_jis');
+    eq(new TextDecoder(' Latin1 ').encoding, 'windows-1252');
+    eq(new TextDecoder('sjis').decode(new Uint8Array([0x82, 0xa0])), '\u3042');
+    eq(new TextDecoder('gbk').decode(new Uint8Array([0xc4, 0xe3])), '\u4f60');
+    eq(new TextDecoder('big5').decode(new Uint8Array([0xa4, 0x40])), '\u4e00');
+    eq(new TextDecoder('euc-kr').decode(new Uint8Array([0xb0, 0xa1])), '\uac00');
+    eq(new TextDecoder('utf-16be').decode(new Uint8Array([0, 0x41])), 'A');
+    eq(new TextDecoder('koi8-r').decode(new Uint8Array([0xc1])), '\u0430');
+    // A character split across two calls in streaming mode.
+    const d = new TextDecoder('shift_jis');
+    eq(d.decode(new Uint8Array([0x82]), {stream: true}) + d.decode(new Uint8Array([0xa0])),
+       '\u3042');
+    throws(() => new TextDecoder('big5', {fatal: true}).decode(new Uint8Array([0x80])), TypeError);
+    for (const label of ['replacement', 'utf-7', 'x-user-defined-nope']) {
+      throws(() => new TextDecoder(label), RangeError);
+    }
+  });
   test('TextEncoder.encode', () => {
     const e = new TextEncoder();
     eq(e.encoding, 'utf-8');

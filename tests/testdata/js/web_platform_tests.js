@@ -224,6 +224,19 @@ group('Blob', (test) => {
     eq(await read('readAsText', new Blob(['h\u00e9'])), 'h\u00e9');
     eq(await read('readAsDataURL', new Blob(['hi'], {type: 'text/plain'})), 'data:text/plain;base64,aGk=');
     eq((await read('readAsArrayBuffer', new Blob(['abc']))).byteLength, 3);
+    // The encoding argument, then the type's charset, then UTF-8; a BOM overrides them all.
+    const sjis = new Uint8Array([0x82, 0xa0, 0x41]);
+    const readText = (blob, label) => new Promise((resolve) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result);
+      r.readAsText(blob, label);
+    });
+    eq(await readText(new Blob([sjis]), 'shift_jis'), '\u3042A');
+    eq(await readText(new Blob([sjis], {type: 'text/plain;charset=sjis'})), '\u3042A');
+    eq(await readText(new Blob([new Uint8Array([0x80])], {type: 'text/plain;charset=latin1'})),
+       '\u20ac');
+    eq(await readText(new Blob([new Uint8Array([0xff, 0xfe, 0x41, 0])]), 'shift_jis'), 'A');
+    eq(await readText(new Blob([sjis]), 'no-such-label'), '\ufffd\ufffdA');
   });
   test('Response and Request bodies from blobs take their type', async () => {
     const r = new Response(new Blob(['{"a":1}'], {type: 'application/json'}));

@@ -12,24 +12,60 @@
 //
 // Everything here is test scaffolding: it only shapes the global object the way a worker's would
 // look to testharness.js (self, location, GLOBAL) and never changes a web API under test, except
-// fetch() (below).
+// fetch() and the worker's API base URL (below).
 
 const kPollMs = 20;
 
 function runJob(job) {
   const global = globalThis;
   if (!('self' in global)) global.self = global;
-  global.GLOBAL = {isWindow: () => false, isWorker: () => false, isShadowRealm: () => false};
+  // The engine's global is a worker-like scope (as a service worker's is): tests that branch on
+  // it skip what workers lack (XMLHttpRequest in a service worker).
+  global.GLOBAL = {isWindow: () => false, isWorker: () => true, isShadowRealm: () => false};
   const location = new URL(`http://web-platform.test:8000/${job.path}${job.variant}`);
   Object.defineProperty(global, 'location',
                         {value: location, writable: true, enumerable: false, configurable: true});
   if (job.title) global.META_TITLE = job.title;
 
+  // A worker's API base URL. In a worker, `new Request('')` and `Response.redirect('/')` resolve
+  // against the worker script's URL; a handler has none (as in workerd, a relative URL is a
+  // TypeError there). The tests use relative URLs for their own convenience, to test everything
+  // but URL resolution, so the runner resolves a URL string against `location` before the real
+  // constructor sees it, as a worker's settings object would. A string that does not parse goes
+  // to the constructor unchanged, to fail there.
+  const resolveAgainstLocation = (input) => {
+    try {
+      return new URL(String(input), location.href).href;
+    } catch {
+      return input;
+    }
+  };
+  const RealRequest = global.Request;
+  global.Request = new Proxy(RealRequest, {
+    construct(target, args, newTarget) {
+      if (args.length > 0 && !(args[0] instanceof RealRequest)) {
+        args[0] = resolveAgainstLocation(args[0]);
+      }
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
+  const redirectProperty = Object.getOwnPropertyDescriptor(global.Response, 'redirect');
+  const realRedirect = redirectProperty.value;
+  Object.defineProperty(global.Response, 'redirect', {
+    ...redirectProperty,
+    value: {redirect(url, ...rest) {
+      return Reflect.apply(realRedirect, this,
+                           arguments.length > 0 ? [resolveAgainstLocation(url), ...rest] : []);
+    }}.redirect,
+  });
+
   // No network: the upstream tests fetch from WPT's own HTTP server, which is not there. fetch()
   // still checks its arguments (by constructing the Request), then answers same-origin requests
-  // for the data files the job carries and rejects every other one with a TypeError at once, so
-  // that results never depend on DNS or on the network.
+  // for the data files the job carries and rejects every other HTTP(S) one with a TypeError at
+  // once, so that results never depend on DNS or on the network. URLs of other schemes go to the
+  // runtime's fetch().
   const files = job.files || {};
+  const realFetch = global.fetch;
   global.fetch = function fetch(input, init = undefined) {
     try {
       // Relative URLs resolve against the test's location, as in a worker.
@@ -37,6 +73,8 @@ function runJob(job) {
           new URL(String(input), location.href).href : input;
       const request = new Request(resolved, init);
       const url = new URL(request.url);
+      // Other schemes need no network (data:) or are refused by the runtime's own fetch().
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return realFetch(request);
       if (url.origin === location.origin &&
           Object.prototype.hasOwnProperty.call(files, url.pathname)) {
         return Promise.resolve(

@@ -427,45 +427,56 @@ TEST(HostileScriptTest, StreamsAbandonedMidwayAreFreedWithTheIsolate) {
   ExpectHealthyScriptStillServes();
 }
 
-// Stream sources that never return from start() or pull(), enqueueing all the while: the
-// response is never read, so nothing but the limits stops them. CPU to spare, so the memory
-// budget is what decides.
+// Stream sources that never return from start() or pull(), enqueueing all the while. One that
+// does it in start() runs before anything can read the stream, so nothing but the limits stops
+// it: CPU to spare, so the memory budget is what decides.
 ScriptLimits MemoryDecides() {
   ScriptLimits limits = TestLimits();
   limits.cpu_per_request = absl::Seconds(10);
   return limits;
 }
 
-TEST(HostileScriptTest, StreamSourceEnqueuingBytesForeverEndsAtTheBufferBudget) {
-  for (const char* source : {
-           R"(export default { fetch() { return new Response(new ReadableStream({
-                pull(c) { for (;;) c.enqueue(new Uint8Array(65536)); } })); } };)",
-           R"(export default { fetch() { return new Response(new ReadableStream({
+TEST(HostileScriptTest, StreamSourceEnqueuingBytesForeverInStartEndsAtTheBufferBudget) {
+  // The chunk that does not fit is refused like any ArrayBuffer over the budget: the RangeError
+  // errors the stream (which drops its queue), and the unread response fails the request.
+  HostileRun run = RunHandler(R"(export default { fetch() { return new Response(new ReadableStream({
                 start(c) { for (;;) c.enqueue(new Uint8Array(65536)); } })); } };)",
-       }) {
-    // The chunk that does not fit is refused like any ArrayBuffer over the budget: the RangeError
-    // errors the stream (which drops its queue), and the unread response fails the request.
-    HostileRun run = RunHandler(source, MemoryDecides());
-    EXPECT_EQ(run.result.outcome, Outcome::kException) << source;
-    EXPECT_THAT(run.result.error, HasSubstr("RangeError: Array buffer allocation failed"));
-    EXPECT_TRUE(run.reusable);
-    ExpectHealthyScriptStillServes();
-  }
+                              MemoryDecides());
+  EXPECT_EQ(run.result.outcome, Outcome::kException);
+  EXPECT_THAT(run.result.error, HasSubstr("RangeError: Array buffer allocation failed"));
+  EXPECT_TRUE(run.reusable);
+  ExpectHealthyScriptStillServes();
 }
 
-TEST(HostileScriptTest, StreamSourceEnqueuingStringsForeverExceedsMemory) {
-  for (const char* source : {
-           R"(export default { fetch() { return new Response(new ReadableStream({
+TEST(HostileScriptTest, StreamSourceEnqueuingStringsForeverInStartExceedsMemory) {
+  HostileRun run = RunHandler(R"(export default { fetch() { return new Response(new ReadableStream({
                 start(c) { for (let i = 0;; i++) c.enqueue('chunk ' + i); } })); } };)",
-           R"(export default { fetch() { return new Response(new ReadableStream({
+                              MemoryDecides());
+  EXPECT_EQ(run.result.outcome, Outcome::kExceededMemory) << run.result.error;
+  EXPECT_FALSE(run.reusable);
+  EXPECT_THAT(run.result.error, HasSubstr("memory limit"));
+  ExpectHealthyScriptStillServes();
+}
+
+// In pull(), the body is being read: as the standard's read requests do, each chunk is taken as
+// it is enqueued, so the reader's own bounds end the loop (the next enqueue() throws on the
+// cancelled stream) — the body size limit for bytes, at once for a chunk that is not bytes.
+TEST(HostileScriptTest, StreamSourceEnqueuingForeverInPullEndsAtTheReadersBounds) {
+  HostileRun bytes =
+      RunHandler(R"(export default { fetch() { return new Response(new ReadableStream({
+                pull(c) { for (;;) c.enqueue(new Uint8Array(65536)); } })); } };)",
+                 MemoryDecides());
+  EXPECT_EQ(bytes.result.outcome, Outcome::kException);
+  EXPECT_THAT(bytes.result.error, HasSubstr("The body stream exceeds the limit of"));
+  EXPECT_TRUE(bytes.reusable);
+  HostileRun strings =
+      RunHandler(R"(export default { fetch() { return new Response(new ReadableStream({
                 pull(c) { for (;;) c.enqueue('x'); } })); } };)",
-       }) {
-    HostileRun run = RunHandler(source, MemoryDecides());
-    EXPECT_EQ(run.result.outcome, Outcome::kExceededMemory) << source << ": " << run.result.error;
-    EXPECT_FALSE(run.reusable);
-    EXPECT_THAT(run.result.error, HasSubstr("memory limit"));
-    ExpectHealthyScriptStillServes();
-  }
+                 MemoryDecides());
+  EXPECT_EQ(strings.result.outcome, Outcome::kException);
+  EXPECT_THAT(strings.result.error, HasSubstr("Body stream chunks must be Uint8Arrays"));
+  EXPECT_TRUE(strings.reusable);
+  ExpectHealthyScriptStillServes();
 }
 
 // Under the usual 50 ms the CPU limit usually comes first; which one does depends on the

@@ -10,11 +10,13 @@
 // not applicable. `// META: variant=` runs the file once per variant.
 //
 // tests/wpt/expectations.json lists, per file (with `?variant` when the file has variants), what
-// is known: {"not_applicable": reason} (not run, not counted), {"expected_failure": reason} (every
-// subtest fails: the API is missing), or {"failures": {subtest name: reason}}. The area fails when
-// a subtest fails that is not listed, when a listed one passes, or when a listed one no longer
-// exists. "(harness)" names the file's own status (a script that throws at the top level, a
-// harness error, or the engine failing the request).
+// is known: {"not_applicable": reason} (not run, not counted), {"not_applicable": {subtest name:
+// reason}} (those subtests run but are not counted: they need what only a browser or WPT's server
+// has, and must keep failing), {"expected_failure": reason} (every subtest fails: the API is
+// missing), and {"failures": {subtest name: reason}}. The area fails when a subtest fails that is
+// not listed, when a listed one passes, or when a listed one no longer exists. "(harness)" names
+// the file's own status (a script that throws at the top level, a harness error, or the engine
+// failing the request).
 //
 // The data: COSMO_WPT_DIR (environment, else the CMake cache variable of the same name). Without
 // it the tests skip. COSMO_WPT_FILTER=substring runs only the files whose path contains it;
@@ -119,7 +121,8 @@ bool RunsInWorkers(const std::string& globals) {
 }
 
 struct Expectation {
-  std::string not_applicable;
+  std::string not_applicable;                                  // the whole file
+  std::map<std::string, std::string> not_applicable_subtests;  // name -> reason
   std::string expected_failure;
   std::map<std::string, std::string> failures;
 };
@@ -146,6 +149,10 @@ std::map<std::string, Expectation> LoadExpectations() {
     for (const auto& [key, value] : entry.items()) {
       if (key == "not_applicable" && value.is_string()) {
         e.not_applicable = value.get<std::string>();
+      } else if (key == "not_applicable" && value.is_object()) {
+        for (const auto& [name, reason] : value.items()) {
+          e.not_applicable_subtests[name] = reason.is_string() ? reason.get<std::string>() : "";
+        }
       } else if (key == "expected_failure" && value.is_string()) {
         e.expected_failure = value.get<std::string>();
       } else if (key == "failures" && value.is_object()) {
@@ -376,7 +383,7 @@ TEST_P(WptTest, MatchesExpectations) {
   const std::map<std::string, Expectation> expectations = LoadExpectations();
   const AreaPlan plan = PlanArea(root, area, expectations);
 
-  int passed = 0, total = 0, known = 0;
+  int passed = 0, total = 0, known = 0, not_applicable_subtests = 0;
   std::vector<std::string> problems;
   std::set<std::string> seen_keys;
   for (const FileRun& run : plan.runs) {
@@ -390,6 +397,15 @@ TEST_P(WptTest, MatchesExpectations) {
     for (const SubtestResult& r : results) {
       names.insert(r.name);
       const bool ok = r.status == kPass;
+      if (e.not_applicable_subtests.contains(r.name)) {
+        ++not_applicable_subtests;
+        if (ok) {
+          problems.push_back(
+              absl::StrCat(run.key, ": listed as not applicable but passes: ", r.name));
+          PrintUnexpected(run.key, r, "passes");
+        }
+        continue;
+      }
       if (r.name != kHarness) {
         ++total;
         if (ok) ++passed;
@@ -414,9 +430,11 @@ TEST_P(WptTest, MatchesExpectations) {
           << Json{{"file", run.key}, {"passed", file_passed}, {"total", results.size()}}.dump()
           << "\n";
     }
-    for (const auto& [name, reason] : e.failures) {
-      if (!names.contains(name)) {
-        problems.push_back(absl::StrCat(run.key, ": listed failure no longer reported: ", name));
+    for (const auto* listed : {&e.failures, &e.not_applicable_subtests}) {
+      for (const auto& [name, reason] : *listed) {
+        if (!names.contains(name)) {
+          problems.push_back(absl::StrCat(run.key, ": listed subtest no longer reported: ", name));
+        }
       }
     }
   }
@@ -437,7 +455,7 @@ TEST_P(WptTest, MatchesExpectations) {
   }
   std::cout << "wpt: " << area.name << " " << passed << "/" << total << " passed, " << known
             << " known failures, " << plan.not_applicable.size() << " files n/a, "
-            << plan.runs.size() << " files run\n";
+            << not_applicable_subtests << " subtests n/a, " << plan.runs.size() << " files run\n";
   EXPECT_TRUE(problems.empty()) << problems.size() << " results differ from "
                                 << "tests/wpt/expectations.json:\n"
                                 << absl::StrJoin(problems, "\n");

@@ -41,6 +41,11 @@ export function sourceUsed(source, usedFlag) {
   return usedFlag || (isStreamSource(source) && isStreamDisturbed(source));
 }
 
+// Fetch "unusable": used, or a stream that a reader has locked.
+export function sourceUnusable(source, usedFlag) {
+  return sourceUsed(source, usedFlag) || (isStreamSource(source) && isStreamLocked(source));
+}
+
 // The stream a `body` getter returns for a non-null source (which it then keeps as the source).
 export function sourceStream(source, usedFlag) {
   if (isStreamSource(source)) return source;
@@ -51,6 +56,12 @@ export function sourceStream(source, usedFlag) {
     getReader.call(stream).read();
   }
   return stream;
+}
+
+// Fetch "create a proxy" of a body that moves to a new Request: a stream is piped through an
+// identity TransformStream (which disturbs the original); a buffered source is immutable and shared.
+export function proxySource(source) {
+  return isStreamSource(source) ? pipeThrough.call(source, new TransformStream()) : source;
 }
 
 // Clone's half of a body: [source for the original, source for the clone]. A stream is teed, and
@@ -117,7 +128,7 @@ export function defineBodyMethods(cls, isUsed, take, contentType) {
               return Promise.reject(new TypeError(
                   `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));
             }
-            return readAllBytes(source).then((bytes) => readBody(bytes, kind, type));
+            return readAllBytes(source).then(({bytes}) => readBody(bytes, kind, type));
           }
           return Promise.resolve(readBody(source, kind, type));
         } catch (e) {

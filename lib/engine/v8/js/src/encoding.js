@@ -1,8 +1,16 @@
-// TextEncoder and TextDecoder (WHATWG Encoding), UTF-8 only.
+// TextEncoder and TextDecoder (WHATWG Encoding).
 //
-// The bulk conversions are natives (V8's own UTF-8 code); this file keeps the standard's state
-// machine around them: label lookup, BOM handling and streaming decode, where the bytes of a code
-// point split across chunks are held back until the next call.
+// UTF-8, the encoding nearly every caller uses, is native (V8's own UTF-8 code); this file keeps
+// the standard's state machine around it: label lookup, BOM handling and streaming decode, where
+// the bytes of a code point split across chunks are held back until the next call. Every other
+// encoding of the standard (UTF-16, the single-byte and the legacy multi-byte ones) is decoded by
+// the npm package @exodus/bytes, which implements the standard's decoders and index tables; its
+// multi-byte tables are read on first use (tools/build.mjs keeps them off the heap until then).
+
+import {
+  normalizeEncoding,
+  TextDecoder as StandardTextDecoder,
+} from '@exodus/bytes/encoding.js';
 
 import {nativeUtf8Decode, nativeUtf8Encode, nativeUtf8EncodeInto} from './native.js';
 import {bufferSourceBytes, toDictionary, toDOMString, toUSVString, typedArrayKind} from './webidl.js';
@@ -76,19 +84,27 @@ function incompleteTailLength(bytes) {
 }
 
 export class TextDecoder {
+  #encoding = 'utf-8';
   #fatal;
   #ignoreBOM;
+  // The package's decoder for an encoding other than UTF-8 (made on first decode), else null.
+  #other = null;
   // Streaming state: bytes of an unfinished sequence, and whether the stream's start (where a BOM
   // may be) has been decoded already.
   #pending = null;
   #started = false;
 
   constructor(label = 'utf-8', options = undefined) {
-    const normalized = toDOMString(label).replace(asciiWhitespace, '').toLowerCase();
+    const text = toDOMString(label);
+    const normalized = text.replace(asciiWhitespace, '').toLowerCase();
     if (!utf8Labels.has(normalized)) {
-      throw new RangeError(
-          `Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid` +
-          ` or not supported (only UTF-8 is).`);
+      // The standard's label table; 'replacement' is a name no label may select for decoding.
+      const encoding = /^[\x21-\x7e]+$/.test(normalized) ? normalizeEncoding(normalized) : null;
+      if (encoding === null || encoding === 'replacement') {
+        throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided` +
+                             ` ('${text}') is invalid.`);
+      }
+      this.#encoding = encoding;
     }
     const dict = toDictionary(options, 'TextDecoder options');
     this.#fatal = dict !== undefined && !!dict.fatal;
@@ -96,7 +112,7 @@ export class TextDecoder {
   }
 
   get encoding() {
-    return 'utf-8';
+    return this.#encoding;
   }
   get fatal() {
     return this.#fatal;
@@ -119,6 +135,7 @@ export class TextDecoder {
     }
     const dict = toDictionary(options, 'TextDecodeOptions');
     const stream = dict !== undefined && !!dict.stream;
+    if (this.#encoding !== 'utf-8') return this.#decodeOther(bytes, stream);
 
     // Fast path: a whole message in one call.
     if (!stream && this.#pending === null && !this.#started) {
@@ -161,5 +178,22 @@ export class TextDecoder {
       this.#pending = null;
     }
     return out;
+  }
+
+  #decodeOther(bytes, stream) {
+    if (this.#other === null) {
+      this.#other = new StandardTextDecoder(this.#encoding,
+                                            {fatal: this.#fatal, ignoreBOM: this.#ignoreBOM});
+    }
+    try {
+      return this.#other.decode(bytes, {stream});
+    } catch (e) {
+      // A fatal decoder's error; the package keeps its own state as the standard says.
+      if (e instanceof TypeError) {
+        throw new TypeError(`Failed to execute 'decode' on 'TextDecoder': The encoded data was` +
+                            ` not valid for encoding ${this.#encoding}.`);
+      }
+      throw e;
+    }
   }
 }

@@ -6,7 +6,8 @@
 // through it again. Redirect modes: 'follow' (at most 20, 303 and POST-after-301/302 become GET
 // without a body, Authorization dropped across origins), 'error' (a redirect rejects) and
 // 'manual' (the 3xx response is returned as it came, like Workers). Bodies are buffered both
-// ways. Every failure rejects with a TypeError whose message says why.
+// ways. A data: URL is answered from the URL itself (data_url.js). Every failure rejects with a
+// TypeError whose message says why.
 //
 // A request's AbortSignal (init.signal, or the input Request's) rejects the promise with the
 // signal's reason: at once when it is already aborted, else when it aborts, which also abandons
@@ -14,6 +15,7 @@
 
 import {abortSignalInternals} from './abort.js';
 import {isStreamSource} from './body.js';
+import {processDataURL} from './data_url.js';
 import {nativeCancelFetch, nativeFetch} from './native.js';
 import {Request, requestInternals} from './request.js';
 import {responseInternals} from './response.js';
@@ -73,7 +75,15 @@ async function exchange(request, transfer) {
   let headers = requestInternals.headerList(request).slice();
   let body = requestInternals.takeBody(request);
   // The engine's client sends bodies whole: a stream is read to its end first.
-  if (isStreamSource(body)) body = await readAllBytes(body);
+  if (isStreamSource(body)) body = (await readAllBytes(body)).bytes;
+  if (url.startsWith('data:')) {
+    // A data: URL needs no network (Fetch "scheme fetch"): its own bytes, as the standard parses
+    // them; a HEAD request gets no body.
+    const data = processDataURL(url);
+    if (data === null) throw new TypeError(`fetch: ${url.slice(0, 64)} is not a valid data: URL`);
+    return responseInternals.fromNetwork(200, 'OK', ['content-type', data.mimeType],
+                                         method === 'HEAD' ? new Uint8Array(0) : data.body, url, false);
+  }
   for (let redirects = 0;; redirects++) {
     const pending = nativeFetch(method, url, headers, body);
     if (transfer !== null) transfer.pending = pending;

@@ -2,15 +2,17 @@
 //
 // A read runs as tasks on the request's timers, as the standard's read operation queues them:
 // loadstart, one progress (blobs are in memory, so the whole blob is one chunk), then load and
-// loadend with the result. readAsText decodes UTF-8 only (the runtime's one encoding): a UTF-8
-// BOM is stripped; other labels and BOMs are not honoured.
+// loadend with the result. readAsText decodes every encoding of the Encoding standard (a BOM
+// decides first, then the encoding argument, then the blob type's charset, then UTF-8).
+
+import {legacyHookDecode, normalizeEncoding} from '@exodus/bytes/encoding.js';
 
 import {btoa} from './base64.js';
 import {blobInternals} from './blob.js';
 import {DOMException} from './dom_exception.js';
 import {Event, EventTarget, defineEventHandler} from './events.js';
 import {nativeSetTimer, nativeUtf8Decode} from './native.js';
-import {requiredArguments, toBoolean, toDictionary, toWellFormedString} from './webidl.js';
+import {requiredArguments, toBoolean, toDictionary} from './webidl.js';
 
 export class ProgressEvent extends Event {
   #lengthComputable = false;
@@ -50,52 +52,23 @@ const EMPTY = 0;
 const LOADING = 1;
 const DONE = 2;
 
-// File API "package data" for text: the BOM decides, then the encoding argument, then the
-// blob type's charset, then UTF-8. UTF-8 and UTF-16 (LE and BE) are decoded; other labels fall
-// back to UTF-8.
-const utf16Labels = new Map([['utf-16', 'utf-16le'], ['utf-16le', 'utf-16le'],
-                             ['utf-16be', 'utf-16be'], ['unicodefffe', 'utf-16be'],
-                             ['ucs-2', 'utf-16le'], ['unicode', 'utf-16le'],
-                             ['csunicode', 'utf-16le'], ['iso-10646-ucs-2', 'utf-16le']]);
-function encodingOf(label) {
-  if (label === undefined) return undefined;
-  const l = label.trim().toLowerCase();
-  if (utf16Labels.has(l)) return utf16Labels.get(l);
-  if (l === 'utf-8' || l === 'utf8' || l === 'unicode-1-1-utf-8') return 'utf-8';
-  return undefined;
-}
+// File API "package data" for text: the encoding argument, else the blob type's charset, else
+// UTF-8, as the fallback of the Encoding standard's "decode" (a BOM overrides it). UTF-8 is
+// decoded natively; every other encoding of the standard by @exodus/bytes (encoding.js).
+const charsetRe = /;\s*charset=("?)([^";]*)\1/i;
 function decodeText(bytes, label, type) {
-  let encoding;
-  if (bytes.length >= 2 && bytes[0] === 0xFE && bytes[1] === 0xFF) {
-    encoding = 'utf-16be';
-    bytes = bytes.subarray(2);
-  } else if (bytes.length >= 2 && bytes[0] === 0xFF && bytes[1] === 0xFE) {
-    encoding = 'utf-16le';
-    bytes = bytes.subarray(2);
-  } else if (bytes.length >= 3 && bytes[0] === 0xEF && bytes[1] === 0xBB && bytes[2] === 0xBF) {
-    encoding = 'utf-8';
-  } else {
-    encoding = encodingOf(label);
-    if (encoding === undefined) {
-      const charset = /;\s*charset=("?)([^";]*)\1/i.exec(type);
-      encoding = charset === null ? 'utf-8' : encodingOf(charset[2]) ?? 'utf-8';
-    }
+  let encoding = label === undefined ? null : normalizeEncoding(label);
+  if (encoding === null) {
+    const charset = charsetRe.exec(type);
+    if (charset !== null) encoding = normalizeEncoding(charset[2]);
   }
-  if (encoding === 'utf-8') return nativeUtf8Decode(bytes, false, false);
-  // UTF-16: code units as they come; an odd last byte and lone surrogates become U+FFFD.
-  const be = encoding === 'utf-16be';
-  let s = '';
-  const units = [];
-  for (let i = 0; i + 1 < bytes.length; i += 2) {
-    units.push(be ? (bytes[i] << 8) | bytes[i + 1] : bytes[i] | (bytes[i + 1] << 8));
-    if (units.length === 8192) {
-      s += String.fromCharCode.apply(null, units);
-      units.length = 0;
-    }
+  const utf8Bom = bytes.length >= 3 && bytes[0] === 0xEF && bytes[1] === 0xBB && bytes[2] === 0xBF;
+  const utf16Bom = bytes.length >= 2 &&
+      ((bytes[0] === 0xFE && bytes[1] === 0xFF) || (bytes[0] === 0xFF && bytes[1] === 0xFE));
+  if (utf8Bom || (!utf16Bom && (encoding === null || encoding === 'utf-8'))) {
+    return nativeUtf8Decode(bytes, false, false);
   }
-  s += String.fromCharCode.apply(null, units);
-  if (bytes.length % 2 === 1) s += '\uFFFD';
-  return toWellFormedString(s);
+  return legacyHookDecode(bytes, encoding ?? 'utf-8');
 }
 
 // A task: the request's timer with delay 0, or a microtask where there are no timers (a module's

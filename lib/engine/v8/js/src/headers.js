@@ -6,11 +6,14 @@
 // values of one name joined with ", ", except `set-cookie`, whose values stay separate. That form
 // is cached until the next change.
 //
-// Guards: "none" (new Headers), "request", "response" and "immutable" (incoming requests,
-// Response.error(), Response.redirect()). Like Workers, Deno and Node, and unlike a browser, the
-// "request"/"response" guards do not drop forbidden header names (Host, Set-Cookie, ...): a server
-// runtime forwards and sets them deliberately. Names and values are still validated.
+// Guards: "none" (new Headers), "request", "request-no-cors" (a Request with `mode: 'no-cors'`),
+// "response" and "immutable" (incoming requests, Response.error(), Response.redirect()). Like
+// Workers, Deno and Node, and unlike a browser, the "request"/"response" guards do not drop
+// forbidden header names (Host, Set-Cookie, ...): a server runtime forwards and sets them
+// deliberately. Names and values are still validated. "request-no-cors" ignores changes that would
+// leave a header outside the no-CORS safelist, as the standard says.
 
+import {isNoCorsSafelisted, isNoCorsSafelistedName} from './cors_safelist.js';
 import {isObject, requiredArguments, toByteString} from './webidl.js';
 
 // RFC 9110 token characters.
@@ -84,7 +87,12 @@ export class Headers {
     checkName(name, 'append');
     checkValue(value, 'append');
     this.#checkMutable('append');
-    this.#list.push(lowerName(name), value);
+    const lname = lowerName(name);
+    if (this.#guard === 'request-no-cors') {
+      const current = this.#combined(lname);
+      if (!isNoCorsSafelisted(lname, current === null ? value : `${current}, ${value}`)) return;
+    }
+    this.#list.push(lname, value);
     this.#sorted = null;
   }
 
@@ -94,6 +102,8 @@ export class Headers {
     checkName(name, 'delete');
     this.#checkMutable('delete');
     const lname = lowerName(name);
+    // "range", the one privileged no-CORS header, never gets into such a list.
+    if (this.#guard === 'request-no-cors' && !isNoCorsSafelistedName(lname)) return;
     const list = this.#list;
     let w = 0;
     for (let r = 0; r < list.length; r += 2) {
@@ -112,7 +122,11 @@ export class Headers {
     requiredArguments(arguments.length, 1, `Failed to execute 'get' on 'Headers'`);
     name = toByteString(name, 'Header name');
     checkName(name, 'get');
-    const lname = lowerName(name);
+    return this.#combined(lowerName(name));
+  }
+
+  // Fetch "get": the values of a lower-case name joined with ", ", or null.
+  #combined(lname) {
     const list = this.#list;
     let out = null;
     for (let i = 0; i < list.length; i += 2) {
@@ -150,6 +164,7 @@ export class Headers {
     checkValue(value, 'set');
     this.#checkMutable('set');
     const lname = lowerName(name);
+    if (this.#guard === 'request-no-cors' && !isNoCorsSafelisted(lname, value)) return;
     const list = this.#list;
     // Replace the first occurrence in place and drop the others (Fetch "set").
     let found = false;

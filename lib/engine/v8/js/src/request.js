@@ -9,8 +9,14 @@
 // `body` is a ReadableStream made on first read for a buffered body (body.js); `new Request(url,
 // {body: stream})` takes a stream (with or without `duplex: 'half'`, as in Workers). `signal`
 // follows the init's signal (or the input request's) as a dependent AbortSignal, made only when
-// there is one to follow or when a script reads it. Not provided: the browser-only members (mode,
-// credentials, cache, referrer, integrity, ...), which mean nothing on a server.
+// there is one to follow or when a script reads it.
+//
+// The members a browser acts on (mode, credentials, cache, referrer, referrerPolicy, integrity,
+// keepalive, priority) are checked and kept as the standard says, so that code written against it
+// sees what it expects; outgoing fetch() does not act on them. `mode: 'no-cors'` restricts the
+// headers (headers.js). A handler has no origin of its own, so every referrer URL counts as
+// cross-origin ("about:client"). They live in one shared record until an init sets one, so a
+// request that uses none of them costs nothing more.
 
 import {AbortSignal, abortSignalInternals} from './abort.js';
 import {
@@ -18,7 +24,9 @@ import {
   defineBodyMethods,
   extractBody,
   isStreamSource,
+  proxySource,
   sourceStream,
+  sourceUnusable,
   sourceUsed,
 } from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
@@ -30,7 +38,39 @@ import {isObject, toByteString, toDictionary, toUSVString} from './webidl.js';
 const normalizedMethods = new Map(
     ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].map((m) => [m.toLowerCase(), m]));
 const forbiddenMethods = new Set(['connect', 'trace', 'track']);
+const corsSafelistedMethods = new Set(['GET', 'HEAD', 'POST']);
 const redirectModes = new Set(['follow', 'error', 'manual']);
+const requestModes = new Set(['navigate', 'same-origin', 'no-cors', 'cors']);
+const credentialsModes = new Set(['omit', 'same-origin', 'include']);
+const cacheModes =
+    new Set(['default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached']);
+const referrerPolicies = new Set([
+  '', 'no-referrer', 'no-referrer-when-downgrade', 'same-origin', 'origin', 'strict-origin',
+  'origin-when-cross-origin', 'strict-origin-when-cross-origin', 'unsafe-url',
+]);
+const priorities = new Set(['high', 'low', 'auto']);
+const duplexModes = new Set(['half']);
+
+// The standard's defaults for the members above. `referrer` is "client", "no-referrer" or a URL.
+const kDefaultOptions = Object.freeze({
+  mode: 'cors',
+  credentials: 'same-origin',
+  cache: 'default',
+  referrer: 'client',
+  referrerPolicy: '',
+  integrity: '',
+  keepalive: false,
+});
+
+// A Web IDL enum member of RequestInit.
+function toEnum(value, allowed, type) {
+  const s = String(value);
+  if (!allowed.has(s)) {
+    throw new TypeError(`Failed to construct 'Request': The provided value '${s}' is not a valid` +
+                        ` enum value of type ${type}.`);
+  }
+  return s;
+}
 
 function normalizeMethod(method) {
   if (!isToken(method)) {
@@ -65,6 +105,7 @@ export class Request {
   #bodyUsed = false;
   #redirect = 'follow';
   #signal = null;
+  #options = kDefaultOptions;
 
   constructor(input, init = undefined) {
     if (input === kHost) {
@@ -85,12 +126,14 @@ export class Request {
     const dict = toDictionary(init, `Failed to construct 'Request': init`);
 
     let inputRequest = null;
+    let fallbackMode = null;
     if (isObject(input) && #method in input) {
       inputRequest = input;
       this.#url = input.url;
       this.#urlChecked = true;
       this.#method = input.#method;
       this.#redirect = input.#redirect;
+      this.#options = input.#options;
     } else {
       const s = toUSVString(input);
       const record = parseURL(s);
@@ -105,45 +148,128 @@ export class Request {
       this.#url = serializeURL(record);
       this.#urlChecked = true;
       this.#method = 'GET';
+      fallbackMode = 'cors';
     }
 
-    // Dictionary members in lexicographic order, each read once.
-    let initBody, initHeaders, initMethod, initRedirect, initSignal;
+    // Dictionary members in lexicographic order, each read once and converted as Web IDL does.
+    let initBody, initCache, initCredentials, initDuplex, initHeaders, initIntegrity, initKeepalive,
+        initMethod, initMode, initPriority, initRedirect, initReferrer, initReferrerPolicy,
+        initSignal, initWindow;
+    let initEmpty = true;
     if (dict !== undefined) {
       initBody = dict.body;
+      initCache = dict.cache;
+      if (initCache !== undefined) initCache = toEnum(initCache, cacheModes, 'RequestCache');
+      initCredentials = dict.credentials;
+      if (initCredentials !== undefined) {
+        initCredentials = toEnum(initCredentials, credentialsModes, 'RequestCredentials');
+      }
+      initDuplex = dict.duplex;
+      if (initDuplex !== undefined) initDuplex = toEnum(initDuplex, duplexModes, 'RequestDuplex');
       initHeaders = dict.headers;
+      initIntegrity = dict.integrity;
+      if (initIntegrity !== undefined) initIntegrity = `${initIntegrity}`;  // DOMString
+      initKeepalive = dict.keepalive;
+      if (initKeepalive !== undefined) initKeepalive = !!initKeepalive;
       initMethod = dict.method;
+      if (initMethod !== undefined) initMethod = toByteString(initMethod, 'method');
+      initMode = dict.mode;
+      if (initMode !== undefined) initMode = toEnum(initMode, requestModes, 'RequestMode');
+      initPriority = dict.priority;
+      if (initPriority !== undefined) {
+        initPriority = toEnum(initPriority, priorities, 'RequestPriority');
+      }
       initRedirect = dict.redirect;
+      if (initRedirect !== undefined) {
+        initRedirect = toEnum(initRedirect, redirectModes, 'RequestRedirect');
+      }
+      initReferrer = dict.referrer;
+      if (initReferrer !== undefined) initReferrer = toUSVString(initReferrer);
+      initReferrerPolicy = dict.referrerPolicy;
+      if (initReferrerPolicy !== undefined) {
+        initReferrerPolicy = toEnum(initReferrerPolicy, referrerPolicies, 'ReferrerPolicy');
+      }
       initSignal = dict.signal;
       if (initSignal !== undefined && initSignal !== null && !abortSignalInternals.is(initSignal)) {
         throw new TypeError(`Failed to construct 'Request': member signal is not of type` +
                             ` AbortSignal.`);
       }
+      initWindow = dict.window;
+      initEmpty = initBody === undefined && initCache === undefined &&
+          initCredentials === undefined && initDuplex === undefined && initHeaders === undefined &&
+          initIntegrity === undefined && initKeepalive === undefined && initMethod === undefined &&
+          initMode === undefined && initPriority === undefined && initRedirect === undefined &&
+          initReferrer === undefined && initReferrerPolicy === undefined &&
+          initSignal === undefined && initWindow === undefined;
     }
-    if (initMethod !== undefined) {
-      this.#method = normalizeMethod(toByteString(initMethod, 'method'));
+    if (initWindow !== undefined && initWindow !== null) {
+      throw new TypeError(`Failed to construct 'Request': 'window' must be null.`);
     }
-    if (initRedirect !== undefined) {
-      const mode = String(initRedirect);
-      if (!redirectModes.has(mode)) {
-        throw new TypeError(`Failed to construct 'Request': The provided value '${mode}' is not a` +
-                            ` valid enum value of type RequestRedirect.`);
+
+    // The browser-facing members: a new record only when an init may change them.
+    if (!initEmpty) {
+      const o = this.#options;
+      let referrer = initEmpty ? o.referrer : 'client';
+      if (initReferrer !== undefined) {
+        if (initReferrer === '') {
+          referrer = 'no-referrer';
+        } else if (parseURL(initReferrer) === null) {
+          throw new TypeError(`Failed to construct 'Request': Referrer '${initReferrer}' is not a` +
+                              ` valid URL.`);
+        }
+        // Else "client": a handler has no origin that any URL could be same-origin with.
       }
-      this.#redirect = mode;
+      const mode = initMode ?? fallbackMode ?? (o.mode === 'navigate' ? 'same-origin' : o.mode);
+      if (mode === 'navigate') {
+        throw new TypeError(`Failed to construct 'Request': Cannot construct a Request with a` +
+                            ` RequestInit whose mode member is set as 'navigate'.`);
+      }
+      const cache = initCache ?? o.cache;
+      if (cache === 'only-if-cached' && mode !== 'same-origin') {
+        throw new TypeError(`Failed to construct 'Request': 'only-if-cached' can be set only with` +
+                            ` 'same-origin' mode`);
+      }
+      const options = {
+        mode,
+        credentials: initCredentials ?? o.credentials,
+        cache,
+        referrer,
+        referrerPolicy: initEmpty ? o.referrerPolicy : initReferrerPolicy ?? '',
+        integrity: initIntegrity ?? o.integrity,
+        keepalive: initKeepalive ?? o.keepalive,
+      };
+      let same = true;
+      for (const key in kDefaultOptions) same &&= options[key] === kDefaultOptions[key];
+      this.#options = same ? kDefaultOptions : Object.freeze(options);
     }
+    if (initMethod !== undefined) this.#method = normalizeMethod(initMethod);
+    if (initRedirect !== undefined) this.#redirect = initRedirect;
 
     const followed = initSignal !== undefined ? initSignal :
                                                 inputRequest !== null ? inputRequest.#signal : null;
     if (followed !== null) this.#signal = AbortSignal.any([followed]);
 
+    const noCors = this.#options.mode === 'no-cors';
+    if (noCors && !corsSafelistedMethods.has(this.#method)) {
+      throw new TypeError(`Failed to construct 'Request': '${this.#method}' is unsupported in` +
+                          ` no-cors mode.`);
+    }
+    const guard = noCors ? 'request-no-cors' : 'request';
     let headers;
     if (initHeaders !== undefined) {
-      headers = headersInternals.create([], 'request');
+      headers = headersInternals.create([], guard);
       headersInternals.fill(headers, initHeaders);
+    } else if (inputRequest !== null && noCors && !initEmpty) {
+      // Re-appended through the guard, which keeps only what no-cors allows.
+      headers = headersInternals.create([], guard);
+      const list = inputRequest.#headerList();
+      const pairs = [];
+      for (let i = 0; i < list.length; i += 2) pairs.push([list[i], list[i + 1]]);
+      headersInternals.fill(headers, pairs);
     } else if (inputRequest !== null) {
-      headers = headersInternals.create(inputRequest.#headerList().slice(), 'request');
+      headers = headersInternals.create(inputRequest.#headerList().slice(), guard);
     } else {
-      headers = headersInternals.create([], 'request');
+      headers = headersInternals.create([], guard);
     }
     this.#headers = headers;
 
@@ -156,18 +282,36 @@ export class Request {
     }
     if (hasInitBody) {
       const [source, type] = extractBody(initBody);
+      if (isStreamSource(source)) {
+        if (this.#options.keepalive) {
+          throw new TypeError(`Failed to construct 'Request': keepalive cannot be used with a` +
+                              ` ReadableStream body.`);
+        }
+        // Workers accepts a stream without `duplex: 'half'`, and so does this runtime.
+        if (noCors) {
+          throw new TypeError(`Failed to construct 'Request': a ReadableStream body needs mode` +
+                              ` 'cors' or 'same-origin'.`);
+        }
+      }
       this.#body = source;
       if (type !== null && !headersInternals.hasName(headers, 'content-type')) {
         headersInternals.appendTrusted(headers, 'content-type', type);
       }
+      // The input's body is replaced, and disturbed all the same (as browsers do).
+      if (inputBody !== null) inputRequest.#bodyUsed = true;
     } else if (inputBody !== null) {
-      if (sourceUsed(inputBody, inputRequest.#bodyUsed)) {
+      if (sourceUnusable(inputBody, inputRequest.#bodyUsed)) {
         throw new TypeError(
             `Failed to construct 'Request': Cannot construct a Request with a Request object` +
-            ` that has already been used.`);
+            ` whose body has been used or is locked.`);
       }
-      // The new request takes the body over: the input counts as read from now on.
-      this.#body = inputBody;
+      if (noCors && isStreamSource(inputBody)) {
+        throw new TypeError(`Failed to construct 'Request': a ReadableStream body needs mode` +
+                            ` 'cors' or 'same-origin'.`);
+      }
+      // The new request takes the body over (a stream through a proxy, as the standard says,
+      // so that the input keeps its own, now disturbed, stream): the input counts as read.
+      this.#body = proxySource(inputBody);
       inputRequest.#bodyUsed = true;
     } else {
       this.#body = null;
@@ -203,6 +347,51 @@ export class Request {
     return this.#redirect;
   }
 
+  get destination() {
+    return '';
+  }
+
+  get referrer() {
+    const referrer = this.#options.referrer;
+    return referrer === 'client' ? 'about:client' : referrer === 'no-referrer' ? '' : referrer;
+  }
+
+  get referrerPolicy() {
+    return this.#options.referrerPolicy;
+  }
+
+  get mode() {
+    return this.#options.mode;
+  }
+
+  get credentials() {
+    return this.#options.credentials;
+  }
+
+  get cache() {
+    return this.#options.cache;
+  }
+
+  get integrity() {
+    return this.#options.integrity;
+  }
+
+  get keepalive() {
+    return this.#options.keepalive;
+  }
+
+  get isReloadNavigation() {
+    return false;
+  }
+
+  get isHistoryNavigation() {
+    return false;
+  }
+
+  get duplex() {
+    return 'half';
+  }
+
   get body() {
     const source = this.#body;
     if (source === null || isStreamSource(source)) return source;
@@ -227,6 +416,7 @@ export class Request {
     const copy = new Request(kHost, this.#method, this.url, null, body);
     copy.#urlChecked = true;
     copy.#redirect = this.#redirect;
+    copy.#options = this.#options;
     if (this.#signal !== null) copy.#signal = AbortSignal.any([this.#signal]);
     copy.#headers = headersInternals.copy(this.headers, headersInternals.guard(this.headers));
     return copy;

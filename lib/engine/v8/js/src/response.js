@@ -244,7 +244,7 @@ export class Response {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         return Promise.reject(new TypeError('invalid response: its body was already read'));
       }
-      return readAllBytes(r.#body, maxBytes).then((bytes) => {
+      return readAllBytes(r.#body, maxBytes).then(({bytes}) => {
         r.#body = bytes;
       });
     };

@@ -7,7 +7,13 @@
 // over, and accepts as a pipe's `signal` anything with a boolean `aborted` and addEventListener.
 
 import './streams_prelude.js';
-import {ReadableStream, ReadableStreamDefaultReader, TransformStream} from 'web-streams-polyfill';
+import {
+  ReadableByteStreamController,
+  ReadableStream,
+  ReadableStreamDefaultController,
+  ReadableStreamDefaultReader,
+  TransformStream,
+} from 'web-streams-polyfill';
 
 import {TextDecoder, utf8Encode} from './encoding.js';
 import {bufferSourceBytes, toDOMString} from './webidl.js';
@@ -101,9 +107,38 @@ export function streamOfArrivingBytes(read) {
   });
 }
 
-// Reads a stream to its end: a Promise of one Uint8Array. Chunks must be Uint8Arrays (Fetch's
-// rule for bodies); more than maxBytes rejects with a TypeError naming the limit and cancels the
-// stream.
+// The Streams standard's "read request" (chunk, close and error steps) is how Fetch reads a body
+// ("fully read"): unlike reader.read(), whose promise resolves with a {value, done} object, no
+// script can step in between (a `then` on Object.prototype would see every such result). The
+// package keeps it internal; its readers and controllers still carry the reference
+// implementation's slots, and the controllers' pull steps are a symbol-keyed method, found here
+// once by its description.
+const kPullSteps = (() => {
+  const symbol = Object.getOwnPropertySymbols(ReadableStreamDefaultController.prototype)
+                     .find((s) => s.description === '[[PullSteps]]');
+  if (symbol === undefined || !(symbol in ReadableByteStreamController.prototype)) {
+    throw new Error('web-streams-polyfill: no [[PullSteps]] on its controllers; update streams.js');
+  }
+  return symbol;
+})();
+
+// ReadableStreamDefaultReaderRead(reader, readRequest).
+function readWithRequest(reader, readRequest) {
+  const stream = reader._ownerReadableStream;
+  stream._disturbed = true;
+  if (stream._state === 'closed') {
+    readRequest._closeSteps();
+  } else if (stream._state === 'errored') {
+    readRequest._errorSteps(stream._storedError);
+  } else {
+    stream._readableStreamController[kPullSteps](readRequest);
+  }
+}
+
+// Reads a stream to its end: a Promise of {bytes} (one Uint8Array) in a record without a
+// prototype, since resolving a promise with the Uint8Array itself would let a `then` on
+// Object.prototype take the bytes over. Chunks must be Uint8Arrays (Fetch's rule for bodies); more
+// than maxBytes rejects with a TypeError naming the limit and cancels the stream.
 export function readAllBytes(stream, maxBytes = Infinity) {
   let reader;
   try {
@@ -111,36 +146,62 @@ export function readAllBytes(stream, maxBytes = Infinity) {
   } catch (e) {
     return Promise.reject(e);
   }
-  const chunks = [];
-  let total = 0;
-  const fail = (error) => {
-    readerCancel.call(reader, error).catch(() => {});
-    throw error;
-  };
-  const step = (result) => {
-    if (result.done) {
-      readerRelease.call(reader);
-      if (chunks.length === 1) return chunks[0];
-      const out = new Uint8Array(total);
-      let offset = 0;
-      for (const chunk of chunks) {
-        out.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      return out;
-    }
-    const chunk = result.value;
-    if (!(chunk instanceof Uint8Array)) {
-      return fail(new TypeError('Body stream chunks must be Uint8Arrays'));
-    }
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      return fail(new TypeError(`The body stream exceeds the limit of ${maxBytes} bytes`));
-    }
-    chunks.push(chunk.slice());
-    return readerRead.call(reader).then(step);
-  };
-  return readerRead.call(reader).then(step);
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let total = 0;
+    // Chunks already queued arrive synchronously, inside readWithRequest: the loop below reads
+    // again for them instead of recursing, so a long queue does not deepen the stack.
+    let reading = false;
+    let again = false;
+    const fail = (error) => {
+      readerCancel.call(reader, error).catch(() => {});
+      reject(error);
+    };
+    const readRequest = {
+      _chunkSteps(chunk) {
+        if (!(chunk instanceof Uint8Array)) {
+          fail(new TypeError('Body stream chunks must be Uint8Arrays'));
+          return;
+        }
+        total += chunk.byteLength;
+        if (total > maxBytes) {
+          fail(new TypeError(`The body stream exceeds the limit of ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk.slice());
+        if (reading) {
+          again = true;
+        } else {
+          readLoop();
+        }
+      },
+      // The reader stays: a fully read body's stream remains locked, as the standard's does.
+      _closeSteps() {
+        let bytes = chunks.length === 1 ? chunks[0] : null;
+        if (bytes === null) {
+          bytes = new Uint8Array(total);
+          let offset = 0;
+          for (const chunk of chunks) {
+            bytes.set(chunk, offset);
+            offset += chunk.byteLength;
+          }
+        }
+        resolve({__proto__: null, bytes});
+      },
+      _errorSteps(error) {
+        reject(error);
+      },
+    };
+    const readLoop = () => {
+      reading = true;
+      do {
+        again = false;
+        readWithRequest(reader, readRequest);
+      } while (again);
+      reading = false;
+    };
+    readLoop();
+  });
 }
 
 // Reads `stream` to its end, handing each chunk (a Uint8Array) to `write` as it arrives.

@@ -29,17 +29,6 @@ const minify = !args.includes('--no-minify');
 const version = option('--version') ?? '0.0.0-dev';
 if (!/^[0-9A-Za-z.+-]+$/.test(version)) throw new Error(`--version: unexpected '${version}'`);
 
-// whatwg-url loads legacy multi-byte encoders for URLs parsed with a document encoding other than
-// UTF-8; the URL constructor always uses UTF-8, so that module is left out.
-const stubLegacyEncodings = {
-  name: 'stub-legacy-encodings',
-  setup(build) {
-    build.onResolve({filter: /^@exodus\/bytes\/encoding\.js$/},
-                    (a) => ({path: a.path, namespace: 'cosmo-stub'}));
-    build.onLoad({filter: /.*/, namespace: 'cosmo-stub'}, () => ({contents: '', loader: 'js'}));
-  },
-};
-
 // tr46's IDNA mapping table (mappingTable.json, ~10^4 entries) would be inlined as that many small
 // array literals, all of them live on the heap of every isolate made from the snapshot (most of the
 // runtime's ~2 MiB there). Only a host name that the URL fast path (src/url.js) does not take and
@@ -51,7 +40,8 @@ const stubLegacyEncodings = {
 // below 128, which every host name the state machine parses looks up, are answered from a
 // 128-entry table computed here from the same data with tr46's own binary search.
 const mappingTablePlaceholder = '__COSMO_IDNA_MAPPING_TABLE__';
-let mappingTableComment;
+// Placeholder string -> the comment that replaces it in the bundle.
+const comments = new Map();
 const lazyMappingTable = {
   name: 'lazy-tr46-mapping-table',
   setup(build) {
@@ -60,7 +50,7 @@ const lazyMappingTable = {
       const ascii = tableText(a.path).replace(
           /[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
       if (ascii.includes('*/')) throw new Error('tr46 mapping table: cannot go in a comment');
-      mappingTableComment = `/*${ascii}*/`;
+      comments.set(mappingTablePlaceholder, `/*${ascii}*/`);
       return {
         contents: 'module.exports = function idnaMappingTable() {\n' +
             `  return ${JSON.stringify(mappingTablePlaceholder)};\n};\n`,
@@ -107,6 +97,51 @@ const lazyMappingTable = {
   },
 };
 
+// The Encoding standard's multi-byte index tables (@exodus/bytes, 150 KB of JSON, behind
+// TextDecoder for Big5, EUC-JP, EUC-KR, GBK, gb18030, ISO-2022-JP and Shift_JIS) go the same way
+// as tr46's table: the package loads them on first use through multi-byte.encodings.cjs, which here
+// reads the JSON back from a comment in the external source, so no isolate holds them until a
+// script decodes one of those encodings.
+const multiBytePlaceholder = '__COSMO_MULTI_BYTE_TABLES__';
+const lazyMultiByteTables = {
+  name: 'lazy-multi-byte-tables',
+  setup(build) {
+    build.onLoad({filter: /[\\/]@exodus[\\/]bytes[\\/]fallback[\\/]multi-byte\.encodings\.json$/},
+                 (a) => {
+                   const text = readFileSync(a.path, 'utf8');
+                   JSON.parse(text);  // fails the build early if the package ships something else
+                   if (/[^\x00-\x7f]/.test(text) || text.includes('*/')) {
+                     throw new Error('multi-byte tables: cannot go in an ASCII comment');
+                   }
+                   comments.set(multiBytePlaceholder, `/*${text}*/`);
+                   return {
+                     contents: 'module.exports = function multiByteTables() {\n' +
+                         `  return ${JSON.stringify(multiBytePlaceholder)};\n};\n`,
+                     loader: 'js',
+                   };
+                 });
+    build.onLoad({filter: /[\\/]@exodus[\\/]bytes[\\/]fallback[\\/]multi-byte\.encodings\.cjs$/},
+                 (a) => {
+                   const source = readFileSync(a.path, 'utf8');
+                   const expected = "module.exports = () => require('./multi-byte.encodings.json')";
+                   if (!source.includes(expected)) {
+                     throw new Error('@exodus/bytes multi-byte.encodings.cjs changed; ' +
+                                     'update tools/build.mjs');
+                   }
+                   return {
+                     contents: 'const tables = require("./multi-byte.encodings.json");\n' +
+                         'module.exports = () => {\n' +
+                         '  const text = Function.prototype.toString.call(tables);\n' +
+                         '  return JSON.parse(text.slice(text.indexOf("/*") + 2,' +
+                         ' text.lastIndexOf("*/")));\n' +
+                         '};\n',
+                     loader: 'js',
+                     resolveDir: dirname(a.path),
+                   };
+                 });
+  },
+};
+
 const result = await esbuild.build({
   entryPoints: [`${root}/src/index.js`],
   bundle: true,
@@ -129,13 +164,17 @@ const result = await esbuild.build({
   charset: 'ascii',
   metafile: true,
   write: false,
-  plugins: [stubLegacyEncodings, lazyMappingTable],
+  plugins: [lazyMappingTable, lazyMultiByteTables],
   define: {COSMO_VERSION: JSON.stringify(version)},
   logLevel: 'warning',
 });
-const bundled = result.outputFiles[0].text.split(JSON.stringify(mappingTablePlaceholder));
-if (bundled.length !== 2) throw new Error('tr46 mapping table: placeholder not found once');
-const js = new TextEncoder().encode(bundled.join(mappingTableComment));
+let text = result.outputFiles[0].text;
+for (const [placeholder, comment] of comments) {
+  const pieces = text.split(JSON.stringify(placeholder));
+  if (pieces.length !== 2) throw new Error(`${placeholder}: placeholder not found once`);
+  text = pieces.join(comment);
+}
+const js = new TextEncoder().encode(text);
 mkdirSync(dirname(out), {recursive: true});
 writeFileSync(out, js);
 
@@ -168,7 +207,6 @@ std::string_view RuntimeSource() {
 
 if (depfile !== undefined) {
   const inputs = Object.keys(result.metafile.inputs)
-                     .filter((p) => !p.startsWith('cosmo-stub:'))
                      .map((p) => resolve(p).replace(/ /g, '\\ '));
   const target = resolve(cc ?? out).replace(/ /g, '\\ ');
   writeFileSync(depfile, `${target}: ${inputs.join(' ')}\n`);
