@@ -11,11 +11,23 @@
 #include <vector>
 
 #include "cosmo/invocation.h"
+#include "cosmo/kv.h"
 
 namespace cosmo::v8engine {
 
 class EventLoop;
 class LimitedAllocator;
+
+// KV use of the running request, counted by the KV natives (kv_natives.h).
+struct KvCounters {
+  uint64_t operations = 0;
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  uint64_t deletes = 0;
+  uint64_t lists = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+};
 
 inline constexpr uint32_t kIsolateStateSlot = 0;
 
@@ -37,6 +49,10 @@ struct IsolateState {
   // not being streamed. `body_bytes` counts what was written.
   ResponseBodyWriter* body_writer = nullptr;
   uint64_t body_bytes = 0;
+  // The namespaces env bindings reach (JavaScriptEngineOptions::kv); null when the engine has
+  // none, where KV calls throw. `kv_counters` are reset per request.
+  KvStore* kv = nullptr;
+  KvCounters kv_counters;
   // Set by natives whose output would not fit in the memory budget; they terminate the script,
   // and the owner reports the memory-limit outcome rather than a CPU one.
   bool memory_exceeded = false;
