@@ -103,7 +103,10 @@ grpc::Status KvService::PutValue(grpc::ServerContext* context, const pb::PutKvVa
         "expiration and expiration_ttl must not be negative (0 means none)"));
   }
   if (request->has_metadata()) {
-    if (auto s = CheckMetadataIsJson(request->metadata()); !s.ok()) return ToGrpcStatus(s);
+    // Oversized metadata is refused by the KvStore, naming the limit, without being parsed.
+    if (request->metadata().size() <= kv_->limits().max_metadata_bytes) {
+      if (auto s = CheckMetadataIsJson(request->metadata()); !s.ok()) return ToGrpcStatus(s);
+    }
     options.metadata = request->metadata();
   }
   return ToGrpcStatus(
