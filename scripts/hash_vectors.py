@@ -48,6 +48,10 @@ CASES = [
                        "files": {"m.js": "a" * 23, "n.js": "b" * 24, "o.js": "c" * 255,
                                  "p.js": "d" * 256, "q.js": "e" * 70000},
                        "env": {"K" * 30: "v" * 300}, "limits": {}}),
+    # KV bindings: the "kv" map is present only when not empty; its two-byte key sorts first.
+    ("kv_bindings", {"engine": "javascript", "main": "index.js", "files": {"index.js": HELLO},
+                     "env": {"GREETING": "hi"}, "limits": {},
+                     "kv": {"COUNTS": "counts", "SESSIONS": "shop-sessions", "A": "a"}}),
 ]
 
 

@@ -43,6 +43,10 @@ void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags) {
                  "Largest deployable source (sum of files)")
       ->check(CLI::PositiveNumber)
       ->envname("COSMO_MAX_SCRIPT_BYTES");
+  app.add_option("--kv-max-namespace-bytes", flags->kv_max_namespace_bytes,
+                 "Stored bytes (keys, values, metadata) one KV namespace may hold")
+      ->check(CLI::PositiveNumber)
+      ->envname("COSMO_KV_MAX_NAMESPACE_BYTES");
   app.add_flag("--disallow-codegen", flags->disallow_codegen,
                "Forbid eval, new Function and WebAssembly in scripts")
       ->envname("COSMO_DISALLOW_CODEGEN");
@@ -69,6 +73,7 @@ absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags) {
   options.javascript.fetch_allow = flags.fetch_allow;
   options.javascript.fetch_ca_file = flags.fetch_ca_file;
   options.max_script_bytes = flags.max_script_bytes;
+  options.kv.limits.max_namespace_bytes = flags.kv_max_namespace_bytes;
   ScriptLimits& caps = options.caps;
   caps.cpu_per_request = absl::Milliseconds(flags.max_cpu_ms);
   caps.memory_bytes = size_t{flags.max_memory_mb} << 20;

@@ -27,7 +27,8 @@ struct RuntimeFlags {
   // HttpServerOptions::max_request_body_bytes: the HTTP layer enforces it, the Runtime receives
   // whole bodies.
   uint64_t max_request_body_bytes = uint64_t{10} << 20;
-  uint64_t max_script_bytes = uint64_t{5} << 20;  // RuntimeOptions::max_script_bytes
+  uint64_t max_script_bytes = uint64_t{5} << 20;        // RuntimeOptions::max_script_bytes
+  uint64_t kv_max_namespace_bytes = uint64_t{1} << 30;  // KvLimits::max_namespace_bytes
   bool disallow_codegen = false;
   std::vector<std::string> fetch_allow;  // HOST[:PORT] exempt from fetch()'s destination checks
   std::string fetch_ca_file;

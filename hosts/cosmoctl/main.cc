@@ -33,6 +33,7 @@
 #include "cosmo/registry.h"
 #include "cosmo/v1/control.grpc.pb.h"
 #include "format.h"
+#include "kv_commands.h"
 #include "table.h"
 
 namespace {
@@ -72,8 +73,8 @@ class Client {
   explicit Client(const GlobalOptions& options) : options_(options) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
-    stub_ = pb::Control::NewStub(
-        grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args));
+    channel_ = grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+    stub_ = pb::Control::NewStub(channel_);
   }
 
   void Prepare(grpc::ClientContext* context, bool deadline = true) const {
@@ -112,9 +113,11 @@ class Client {
   }
 
   pb::Control::Stub& stub() { return *stub_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
   const GlobalOptions& options_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::Control::Stub> stub_;
 };
 
@@ -203,6 +206,7 @@ struct DeployArgs {
   std::string family, file, engine;
   std::vector<std::string> env, limits;
   std::vector<std::string> env_files, secrets;
+  std::vector<std::string> kv;
   std::optional<std::string> expected_version;
 };
 
@@ -226,11 +230,14 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
     request.add_secret_names(name);
   }
   if (auto f = ParseLimits(a.limits, &limits)) return f;
+  std::map<std::string, std::string> kv;
+  if (auto f = ParsePairs(a.kv, "--kv", &kv)) return f;
   request.set_engine(engine);
   request.set_main(main);
   request.mutable_files()->insert(files.begin(), files.end());
   request.mutable_env()->insert(env.begin(), env.end());
   request.mutable_limits()->insert(limits.begin(), limits.end());
+  request.mutable_kv()->insert(kv.begin(), kv.end());
   if (a.expected_version) request.set_expected_version(*a.expected_version);
   grpc::ClientContext context;
   client.Prepare(&context);
@@ -553,6 +560,10 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   deploy_cmd->add_option("--engine", deploy.engine, "javascript or liquid (default: from suffix)");
   std::string expected;
+  deploy_cmd
+      ->add_option("--kv", deploy.kv,
+                   "Bind KV namespace NS as env.BINDING: BINDING=NS (repeatable; docs/kv.md)")
+      ->allow_extra_args(false);
   auto* expected_opt = deploy_cmd->add_option(
       "--expected-version", expected,
       "Deploy only if the active version starts with this (empty: only if FAMILY is new)");
@@ -577,6 +588,9 @@ int main(int argc, char** argv) {
       app.add_subcommand("history", "A family's deploys and rollbacks, newest first");
   history_cmd->add_option("FAMILY", family)->required();
   history_cmd->add_option("-n,--limit", history_limit, "Show at most this many entries");
+
+  cosmoctl::KvArgs kv_args;
+  cosmoctl::AddKvCommands(app, &kv_args);
 
   std::string version;
   auto* rollback_cmd = app.add_subcommand(
@@ -613,7 +627,7 @@ int main(int argc, char** argv) {
     if (app.get_subcommands().empty() && !rest.empty()) {
       std::fprintf(stderr,
                    "cosmoctl: unknown command '%s'; use deploy, validate, list, get, history, "
-                   "rollback, delete, usage, logs or token (see cosmoctl --help)\n",
+                   "rollback, delete, usage, logs, kv or token (see cosmoctl --help)\n",
                    rest.front().c_str());
     } else {
       std::fprintf(stderr, "cosmoctl: %s (see cosmoctl --help)\n", error.what());
@@ -652,6 +666,17 @@ int main(int argc, char** argv) {
     failure = Logs(client, g, family, follow);
   } else if (*token_new_cmd) {
     failure = TokenNew(g, tenant);
+  } else if (*kv_args.kv) {
+    std::unique_ptr<pb::Kv::Stub> kv_stub = pb::Kv::NewStub(client.channel());
+    const cosmoctl::KvClient kv_client{
+        kv_stub.get(), [&](grpc::ClientContext* context) { client.Prepare(context); },
+        [&](const std::string& what, const grpc::Status& status) {
+          Failure f = client.Fail(what, status);
+          return cosmoctl::KvFailure{f.message, f.exit_code};
+        },
+        g.json};
+    if (auto f = cosmoctl::RunKvCommand(kv_args, kv_client))
+      failure = Failure{f->message, f->exit_code};
   }
   if (failure) {
     std::fprintf(stderr, "cosmoctl: %s\n", failure->message.c_str());

@@ -98,6 +98,13 @@ struct InvocationUsage {
   uint64_t peak_heap_bytes = 0;  // the isolate's used heap at its highest during the invocation
   uint64_t request_bytes = 0;    // request body bytes
   uint64_t response_bytes = 0;   // response body bytes
+  // KV operations of the invocation's bindings (kv.h), and the value bytes they moved.
+  uint64_t kv_reads = 0;
+  uint64_t kv_writes = 0;
+  uint64_t kv_deletes = 0;
+  uint64_t kv_lists = 0;
+  uint64_t kv_bytes_read = 0;
+  uint64_t kv_bytes_written = 0;
 };
 
 enum class LogLevel { kDebug, kInfo, kLog, kWarn, kError };

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cosmo/engine.h"
+#include "cosmo/kv.h"
 
 namespace cosmo {
 
@@ -55,6 +56,10 @@ struct JavaScriptEngineOptions {
   size_t fetch_max_response_bytes = size_t{32} << 20;
   // How long fetch() may take to connect (DNS, TCP and TLS handshakes) to one destination.
   absl::Duration fetch_connect_timeout = absl::Seconds(10);
+  // The KV namespaces that a manifest's `kv` bindings reach as env.BINDING (docs/kv.md).
+  // Borrowed; must outlive the engine and everything it made. Null: scripts whose manifest binds
+  // a namespace get an env object whose methods reject.
+  KvStore* kv = nullptr;
 };
 
 // Counters since the engine was created. Monotonic; read with JavaScriptEngine::Stats().

@@ -1,15 +1,16 @@
 // A deployable version's content, its canonical encoding, and its name.
 //
 // A Manifest is what one deploy stores: the engine, the entry file, the source files, the
-// environment variables and the limits the deployer set. Its version is the lowercase hex SHA-256
-// of its core-deterministic CBOR encoding (RFC 8949 §4.2.1: definite lengths, shortest integer
-// forms, map keys sorted by their encoded bytes), of exactly the map
+// environment variables, the limits and the KV namespace bindings the deployer set. Its version is
+// the lowercase hex SHA-256 of its core-deterministic CBOR encoding (RFC 8949 §4.2.1: definite
+// lengths, shortest integer forms, map keys sorted by their encoded bytes), of exactly the map
 //
 //   { "engine": text, "main": text, "files": {text: text}, "env": {text: text},
-//     "limits": {text: unsigned} }
+//     "limits": {text: unsigned}, "kv": {text: text} }
 //
-// with empty maps present. Anyone can recompute a version from the sources and deploy flags;
-// `scripts/hash_vectors.py` does it independently with python3-cbor2.
+// with the first five maps present even when empty, and "kv" present only when not empty, so a
+// version made before bindings existed keeps its hash. Anyone can recompute a version from the
+// sources and deploy flags; `scripts/hash_vectors.py` does it independently with python3-cbor2.
 //
 // Plain value types and pure functions; thread-safe.
 #ifndef COSMO_MANIFEST_H_
@@ -31,6 +32,8 @@ struct Manifest {
   std::map<std::string, std::string> files;
   std::map<std::string, std::string> env;
   std::map<std::string, uint64_t> limits;
+  // KV bindings: the name the script sees in `env` -> the namespace it reaches (docs/kv.md).
+  std::map<std::string, std::string> kv;
 
   friend bool operator==(const Manifest&, const Manifest&) = default;
 

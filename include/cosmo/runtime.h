@@ -39,6 +39,7 @@
 #include "cosmo/engine.h"
 #include "cosmo/invocation.h"
 #include "cosmo/javascript_engine.h"
+#include "cosmo/kv.h"
 #include "cosmo/limits.h"
 #include "cosmo/logs.h"
 #include "cosmo/registry.h"
@@ -95,6 +96,9 @@ struct RuntimeOptions {
   // engine's own JavaScript engine takes only `allow_codegen` from it: templates make no fetches,
   // so it needs neither the fetch() options nor a trust store.
   JavaScriptEngineOptions javascript;
+  // KV namespaces on the runtime's store (kv.h). The built-in JavaScript engine's bindings reach
+  // them; javascript.kv is set to the runtime's KvStore when it is null.
+  KvStoreOptions kv;
   // Time source; nullptr = Clock::Real(). Borrowed; must outlive the Runtime.
   Clock* clock = nullptr;
 
@@ -145,6 +149,8 @@ class Runtime {
   // The registry; deploys, rollbacks and deletes made through it switch activations at once.
   virtual Registry& registry() = 0;
   virtual Store& store() = 0;
+  // The KV namespaces on that store; control-plane KV calls go through it.
+  virtual KvStore& kv() = 0;
 
   FamilyHandle Family(absl::string_view family) { return FamilyHandle(this, std::string(family)); }
 

@@ -30,6 +30,13 @@ struct UsageTotals {
   uint64_t peak_heap_bytes = 0;
   uint64_t request_bytes = 0;
   uint64_t response_bytes = 0;
+  // KV operations and bytes (InvocationUsage).
+  uint64_t kv_reads = 0;
+  uint64_t kv_writes = 0;
+  uint64_t kv_deletes = 0;
+  uint64_t kv_lists = 0;
+  uint64_t kv_bytes_read = 0;
+  uint64_t kv_bytes_written = 0;
 
   // Invocations whose outcome is not kOk.
   uint64_t errors() const { return invocations - outcomes[static_cast<int>(Outcome::kOk)]; }

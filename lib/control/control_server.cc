@@ -5,6 +5,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -63,11 +64,19 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     gateway_sync = std::make_unique<GatewaySyncService>(registry, &runtime->store(), authenticator);
     builder.RegisterService(gateway_sync.get());
   }
+  std::unique_ptr<KvService> kv_service;
+  if (runtime != nullptr) {
+    kv_service = std::make_unique<KvService>(&runtime->kv(), authenticator);
+    builder.RegisterService(kv_service.get());
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewParseErrorInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(options.service.max_script_bytes + (size_t{64} << 10)));
+  // The largest message is a deploy's source or a KV value (cosmoctl kv put), plus framing.
+  const size_t max_kv_value_bytes =
+      runtime != nullptr ? runtime->kv().limits().max_value_bytes : size_t{0};
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::max(options.service.max_script_bytes, max_kv_value_bytes) + (size_t{64} << 10)));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address,
@@ -75,8 +84,9 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
   }
   std::string address = options.listen_address;
   if (!unix_socket) address = HostPort{listen->host, port}.ToString();
-  return std::unique_ptr<ControlServer>(new ControlServer(
-      std::move(service), std::move(gateway_sync), std::move(server), std::move(address)));
+  return std::unique_ptr<ControlServer>(
+      new ControlServer(std::move(service), std::move(gateway_sync), std::move(kv_service),
+                        std::move(server), std::move(address)));
 }
 
 ControlServer::~ControlServer() { Shutdown(absl::ZeroDuration()); }

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "control/control_service.h"
 #include "control/gateway_sync_service.h"
+#include "control/kv_service.h"
 #include "control/token_authenticator.h"
 #include "cosmo/registry.h"
 #include "cosmo/runtime.h"
@@ -57,15 +58,19 @@ class ControlServer {
  private:
   ControlServer(std::unique_ptr<ControlService> service,
                 std::unique_ptr<GatewaySyncService> gateway_sync,
-                std::unique_ptr<grpc::Server> server, std::string address)
+                std::unique_ptr<KvService> kv_service, std::unique_ptr<grpc::Server> server,
+                std::string address)
       : service_(std::move(service)),
         gateway_sync_(std::move(gateway_sync)),
+        kv_service_(std::move(kv_service)),
         server_(std::move(server)),
         address_(std::move(address)) {}
 
   std::unique_ptr<ControlService> service_;
   // cosmo.v1.GatewaySync, for cosmo-gateway; served when there is a Runtime (its Store).
   std::unique_ptr<GatewaySyncService> gateway_sync_;
+  // cosmo.v1.Kv, for `cosmoctl kv`; served when there is a Runtime (its KvStore).
+  std::unique_ptr<KvService> kv_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;

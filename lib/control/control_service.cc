@@ -37,13 +37,15 @@ void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
 Manifest ToManifest(const std::string& engine, const std::string& main,
                     const google::protobuf::Map<std::string, std::string>& files,
                     const google::protobuf::Map<std::string, std::string>& env,
-                    const google::protobuf::Map<std::string, uint64_t>& limits) {
+                    const google::protobuf::Map<std::string, uint64_t>& limits,
+                    const google::protobuf::Map<std::string, std::string>& kv) {
   Manifest m;
   m.engine = engine;
   m.main = main;
   m.files.insert(files.begin(), files.end());
   m.env.insert(env.begin(), env.end());
   m.limits.insert(limits.begin(), limits.end());
+  m.kv.insert(kv.begin(), kv.end());
   return m;
 }
 
@@ -161,7 +163,7 @@ grpc::Status ControlService::Deploy(grpc::ServerContext* context, const pb::Depl
   deploy.tenant = *std::move(tenant);
   deploy.family = request->family();
   deploy.manifest = ToManifest(request->engine(), request->main(), request->files(), request->env(),
-                               request->limits());
+                               request->limits(), request->kv());
   if (request->has_expected_version()) deploy.expected_version = request->expected_version();
   deploy.secret_names.assign(request->secret_names().begin(), request->secret_names().end());
   auto result = registry_->Deploy(deploy);
@@ -179,7 +181,7 @@ grpc::Status ControlService::Validate(grpc::ServerContext* context,
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   if (auto s = CheckScriptSize(request->files()); !s.ok()) return ToGrpcStatus(s);
   Manifest manifest = ToManifest(request->engine(), request->main(), request->files(),
-                                 request->env(), request->limits());
+                                 request->env(), request->limits(), request->kv());
   if (auto s = registry_->Validate(manifest); !s.ok()) return ToGrpcStatus(s);
   auto version = ComputeVersion(manifest);
   if (!version.ok()) return ToGrpcStatus(version.status());

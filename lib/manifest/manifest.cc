@@ -164,15 +164,23 @@ absl::StatusOr<std::string> EncodeManifest(const Manifest& manifest) {
         return Unsigned(value);
       });
   if (!limits.ok()) return limits.status();
+  absl::StatusOr<CborPtr> kv = TextMap("kv", manifest.kv);
+  if (!kv.ok()) return kv.status();
 
-  // Top-level keys in canonical order: "env", "main", "files", "engine", "limits".
-  CborPtr root(cbor_new_definite_map(5));
+  // Top-level keys in canonical order: "kv", "env", "main", "files", "engine", "limits". Keys
+  // added after the first five appear only when not empty, so older versions keep their hash.
+  std::vector<std::pair<const char*, cbor_item_t*>> fields;
+  if (!manifest.kv.empty()) fields.emplace_back("kv", kv->get());
   CborPtr engine = Text(manifest.engine);
   CborPtr main = Text(manifest.main);
-  const std::pair<const char*, cbor_item_t*> fields[] = {
-      {"env", env->get()},      {"main", main.get()},      {"files", files->get()},
-      {"engine", engine.get()}, {"limits", limits->get()},
-  };
+  fields.insert(fields.end(), {
+                                  {"env", env->get()},
+                                  {"main", main.get()},
+                                  {"files", files->get()},
+                                  {"engine", engine.get()},
+                                  {"limits", limits->get()},
+                              });
+  CborPtr root(cbor_new_definite_map(fields.size()));
   if (root == nullptr || engine == nullptr || main == nullptr) {
     return absl::ResourceExhaustedError("out of memory encoding manifest");
   }
@@ -198,14 +206,15 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor) {
       cbor_load(reinterpret_cast<const unsigned char*>(cbor.data()), cbor.size(), &result));
   if (root == nullptr || result.error.code != CBOR_ERR_NONE) return Corrupt("not valid CBOR");
   if (result.read != cbor.size()) return Corrupt("trailing bytes after the manifest");
+  // Five required entries, plus "kv" when it is not empty.
   if (!cbor_isa_map(root.get()) || !cbor_map_is_definite(root.get()) ||
-      cbor_map_size(root.get()) != 5) {
-    return Corrupt("top level is not a definite map of 5 entries");
+      cbor_map_size(root.get()) < 5 || cbor_map_size(root.get()) > 6) {
+    return Corrupt("top level is not a definite map of 5 or 6 entries");
   }
   Manifest manifest;
-  bool seen[5] = {};
+  bool seen[6] = {};
   const cbor_pair* pairs = cbor_map_handle(root.get());
-  for (size_t i = 0; i < 5; ++i) {
+  for (size_t i = 0; i < cbor_map_size(root.get()); ++i) {
     absl::StatusOr<std::string> key = TextOf(pairs[i].key, "a top-level key");
     if (!key.ok()) return key.status();
     const cbor_item_t* value = pairs[i].value;
@@ -216,7 +225,11 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor) {
       seen[*key == "engine" ? 0 : 1] = true;
       continue;
     }
-    const int slot = *key == "files" ? 2 : *key == "env" ? 3 : *key == "limits" ? 4 : -1;
+    const int slot = *key == "files"    ? 2
+                     : *key == "env"    ? 3
+                     : *key == "limits" ? 4
+                     : *key == "kv"     ? 5
+                                        : -1;
     if (slot < 0) return Corrupt(absl::StrCat("unexpected key '", *key, "'"));
     seen[slot] = true;
     if (!cbor_isa_map(value) || !cbor_map_is_definite(value)) {
@@ -232,12 +245,14 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor) {
       } else {
         absl::StatusOr<std::string> text = TextOf(entries[j].value, *key);
         if (!text.ok()) return text.status();
-        (slot == 2 ? manifest.files : manifest.env)[*name] = *std::move(text);
+        (slot == 2   ? manifest.files
+         : slot == 3 ? manifest.env
+                     : manifest.kv)[*name] = *std::move(text);
       }
     }
   }
-  for (bool s : seen) {
-    if (!s) return Corrupt("a required key is missing");
+  for (int slot = 0; slot < 5; ++slot) {
+    if (!seen[slot]) return Corrupt("a required key is missing");
   }
   // Only canonical bytes are ever stored; anything else was not written by EncodeManifest().
   absl::StatusOr<std::string> canonical = EncodeManifest(manifest);

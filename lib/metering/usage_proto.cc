@@ -24,6 +24,12 @@ UsageTotals UsageFromProto(const internal::UsageTotals& proto) {
   totals.peak_heap_bytes = proto.peak_heap_bytes();
   totals.request_bytes = proto.request_bytes();
   totals.response_bytes = proto.response_bytes();
+  totals.kv_reads = proto.kv_reads();
+  totals.kv_writes = proto.kv_writes();
+  totals.kv_deletes = proto.kv_deletes();
+  totals.kv_lists = proto.kv_lists();
+  totals.kv_bytes_read = proto.kv_bytes_read();
+  totals.kv_bytes_written = proto.kv_bytes_written();
   return totals;
 }
 

@@ -24,7 +24,7 @@
 namespace cosmo {
 
 // The uint64_t members of UsageTotals besides the per-outcome counts.
-inline constexpr size_t kUsageCounterFields = 7;
+inline constexpr size_t kUsageCounterFields = 13;
 static_assert(sizeof(UsageTotals) == (kUsageCounterFields + kOutcomeCount) * sizeof(uint64_t),
               "UsageTotals has another field: update kUsageCounterFields and every function "
               "listed in lib/metering/usage_proto.h");
@@ -40,6 +40,12 @@ void CopyCountersToProto(const UsageTotals& totals, Proto* out) {
   out->set_peak_heap_bytes(totals.peak_heap_bytes);
   out->set_request_bytes(totals.request_bytes);
   out->set_response_bytes(totals.response_bytes);
+  out->set_kv_reads(totals.kv_reads);
+  out->set_kv_writes(totals.kv_writes);
+  out->set_kv_deletes(totals.kv_deletes);
+  out->set_kv_lists(totals.kv_lists);
+  out->set_kv_bytes_read(totals.kv_bytes_read);
+  out->set_kv_bytes_written(totals.kv_bytes_written);
 }
 
 // Every field; the outcome counts in Outcome order.

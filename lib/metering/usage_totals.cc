@@ -14,6 +14,12 @@ void UsageTotals::Add(Outcome outcome, const InvocationUsage& usage) {
   peak_heap_bytes = std::max(peak_heap_bytes, usage.peak_heap_bytes);
   request_bytes += usage.request_bytes;
   response_bytes += usage.response_bytes;
+  kv_reads += usage.kv_reads;
+  kv_writes += usage.kv_writes;
+  kv_deletes += usage.kv_deletes;
+  kv_lists += usage.kv_lists;
+  kv_bytes_read += usage.kv_bytes_read;
+  kv_bytes_written += usage.kv_bytes_written;
 }
 
 void UsageTotals::Merge(const UsageTotals& other) {
@@ -25,6 +31,12 @@ void UsageTotals::Merge(const UsageTotals& other) {
   peak_heap_bytes = std::max(peak_heap_bytes, other.peak_heap_bytes);
   request_bytes += other.request_bytes;
   response_bytes += other.response_bytes;
+  kv_reads += other.kv_reads;
+  kv_writes += other.kv_writes;
+  kv_deletes += other.kv_deletes;
+  kv_lists += other.kv_lists;
+  kv_bytes_read += other.kv_bytes_read;
+  kv_bytes_written += other.kv_bytes_written;
 }
 
 void UsageTotals::Subtract(const UsageTotals& earlier) {
@@ -35,6 +47,12 @@ void UsageTotals::Subtract(const UsageTotals& earlier) {
   bytes_allocated -= earlier.bytes_allocated;
   request_bytes -= earlier.request_bytes;
   response_bytes -= earlier.response_bytes;
+  kv_reads -= earlier.kv_reads;
+  kv_writes -= earlier.kv_writes;
+  kv_deletes -= earlier.kv_deletes;
+  kv_lists -= earlier.kv_lists;
+  kv_bytes_read -= earlier.kv_bytes_read;
+  kv_bytes_written -= earlier.kv_bytes_written;
 }
 
 }  // namespace cosmo

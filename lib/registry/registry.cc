@@ -33,6 +33,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "cosmo/internal/store_records.pb.h"
+#include "cosmo/kv.h"
 #include "cosmo/status_macros.h"
 #include "store/store_keys.h"
 
@@ -45,6 +46,7 @@ constexpr size_t kDefaultPageSize = 100;
 constexpr size_t kMaxPageSize = 1000;
 constexpr size_t kMaxFileNameBytes = 255;
 constexpr size_t kMaxEnvNameBytes = 128;
+constexpr size_t kMaxKvBindings = 64;
 
 absl::Status CheckFamilyName(absl::string_view family) {
   if (IsValidFamilyName(family)) return absl::OkStatus();
@@ -112,6 +114,43 @@ absl::StatusOr<std::vector<std::string>> NormalizeSecretNames(const DeployReques
     }
   }
   return names;
+}
+
+// Bindings are env names of their own: a script sees env.BINDING, so a binding must be a valid
+// variable name that no env variable also uses.
+absl::Status ValidateKvBindings(const Manifest& manifest) {
+  if (manifest.kv.size() > kMaxKvBindings) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kv: ", manifest.kv.size(), " bindings exceed the limit of ", kMaxKvBindings));
+  }
+  for (const auto& [binding, ns] : manifest.kv) {
+    if (!IsValidEnvName(binding)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kv: binding '", absl::CHexEscape(binding.substr(0, 80)),
+          "' is not a valid variable name; use letters, digits and '_', not starting with a "
+          "digit (e.g. --kv COUNTS=counts)"));
+    }
+    if (manifest.env.contains(binding)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kv: binding '", binding, "' is also an env variable; give one of them another name"));
+    }
+    if (!IsValidKvNamespaceName(ns)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kv: namespace '", absl::CHexEscape(ns.substr(0, 80)), "' of binding '", binding,
+          "' is not a valid namespace name; use 1-63 characters from a-z, 0-9 and '-', starting "
+          "with a letter or digit"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The namespaces a manifest binds, each once.
+std::vector<std::string> BoundNamespaces(const Manifest& manifest) {
+  std::vector<std::string> namespaces;
+  for (const auto& [binding, ns] : manifest.kv) namespaces.push_back(ns);
+  std::sort(namespaces.begin(), namespaces.end());
+  namespaces.erase(std::unique(namespaces.begin(), namespaces.end()), namespaces.end());
+  return namespaces;
 }
 
 bool SameNames(const pb::FamilyVersionRecord& record, const std::vector<std::string>& names) {
@@ -229,6 +268,10 @@ class StoreRegistry final : public Registry {
       }
       const absl::Time now = clock_->Now();
       WriteBatch batch;
+      // Binding a namespace claims it for this tenant (or is refused: another tenant's).
+      COSMO_RETURN_IF_ERROR(AddKvNamespaceClaims(store_, request.tenant,
+                                                 BoundNamespaces(request.manifest), now, batch));
+      const bool claims_namespace = !batch.empty();
       const std::string fver_key = store_keys::FamilyVersion(request.family, version);
       COSMO_ASSIGN_OR_RETURN(std::optional<std::string> fver, store_->Find(fver_key));
       // Secret names live in the family's version record: a version the family already has gets
@@ -243,13 +286,16 @@ class StoreRegistry final : public Registry {
         }
       }
       if (active == version) {
-        if (!renamed) return DeployResult{version, false, active};
+        // A namespace deleted since this version was deployed is created again.
+        if (!renamed && !claims_namespace) return DeployResult{version, false, active};
         // The family record is rewritten unchanged so that stores which watch family records
         // tell other servers to look again.
         batch.Expect(store_keys::Family(request.family), current.raw);
         batch.Put(store_keys::Family(request.family), *current.raw);
-        batch.ExpectValue(fver_key, *fver);
-        batch.Put(fver_key, renamed->SerializeAsString());
+        if (renamed) {
+          batch.ExpectValue(fver_key, *fver);
+          batch.Put(fver_key, renamed->SerializeAsString());
+        }
         absl::Status committed = store_->Commit(batch, Durability::kSync);
         if (committed.ok()) {
           NotifyChanged(request.family);
@@ -358,6 +404,7 @@ class StoreRegistry final : public Registry {
                                                      " bytes of variables exceed the limit of ",
                                                      options_.max_env_bytes, " bytes"));
     }
+    COSMO_RETURN_IF_ERROR(ValidateKvBindings(manifest));
     COSMO_RETURN_IF_ERROR(ValidateRequestedLimits(manifest.limits, options_.caps));
     // Encoding checks that all text is UTF-8, naming the field.
     COSMO_RETURN_IF_ERROR(EncodeManifest(manifest).status());

@@ -115,11 +115,12 @@ struct Counters {
 
 class LocalRuntime final : public Runtime {
  public:
-  LocalRuntime(RuntimeOptions options, std::unique_ptr<Store> store,
+  LocalRuntime(RuntimeOptions options, std::unique_ptr<Store> store, std::unique_ptr<KvStore> kv,
                std::vector<std::unique_ptr<Engine>> engines)
       : options_(std::move(options)),
         clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
         store_(std::move(store)),
+        kv_(std::move(kv)),
         engines_(std::move(engines)),
         meter_(store_.get(), clock_),
         request_id_prefix_(absl::StrFormat(
@@ -164,6 +165,7 @@ class LocalRuntime final : public Runtime {
 
   Registry& registry() override { return *registry_; }
   Store& store() override { return *store_; }
+  KvStore& kv() override { return *kv_; }
 
   InvokeResult Invoke(absl::string_view family, const HttpRequest& request) override {
     counters_.invocations.fetch_add(1, std::memory_order_relaxed);
@@ -486,6 +488,8 @@ class LocalRuntime final : public Runtime {
   const RuntimeOptions options_;
   Clock* const clock_;
   const std::unique_ptr<Store> store_;
+  // Engines' KV bindings borrow it: declared before engines_, so destroyed after them.
+  const std::unique_ptr<KvStore> kv_;
   const std::vector<std::unique_ptr<Engine>> engines_;
   absl::flat_hash_map<std::string, Engine*> engines_by_name_;
   size_t max_instances_ = 1;
@@ -549,6 +553,11 @@ absl::StatusOr<std::unique_ptr<Runtime>> NewRuntime(RuntimeOptions options,
                                                     std::vector<std::unique_ptr<Engine>> engines) {
   COSMO_RETURN_IF_ERROR(options.Validate());
   if (store == nullptr) return absl::InvalidArgumentError("runtime: store must not be null");
+  COSMO_ASSIGN_OR_RETURN(
+      std::unique_ptr<KvStore> kv,
+      NewKvStore(store.get(), options.clock != nullptr ? options.clock : Clock::Real(),
+                 options.kv));
+  if (options.javascript.kv == nullptr) options.javascript.kv = kv.get();
   if (engines.empty()) {
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<JavaScriptEngine> js,
                            NewJavaScriptEngine(options.javascript));
@@ -558,8 +567,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> NewRuntime(RuntimeOptions options,
         NewLiquidEngine({.javascript = {.allow_codegen = options.javascript.allow_codegen}}));
     engines.push_back(std::move(liquid));
   }
-  auto runtime =
-      std::make_unique<LocalRuntime>(std::move(options), std::move(store), std::move(engines));
+  auto runtime = std::make_unique<LocalRuntime>(std::move(options), std::move(store), std::move(kv),
+                                                std::move(engines));
   COSMO_RETURN_IF_ERROR(runtime->Start());
   return runtime;
 }

@@ -47,4 +47,24 @@ std::string UsageReporter(absl::string_view reporter) {
   return absl::StrCat(kUsageReporterPrefix, reporter);
 }
 
+std::string KvNamespace(absl::string_view ns) { return absl::StrCat(kKvNamespacePrefix, ns); }
+
+std::string KvSize(absl::string_view ns) { return absl::StrCat(kKvSizePrefix, ns); }
+
+std::string KvMeta(absl::string_view ns, absl::string_view key) {
+  return absl::StrCat(kKvMetaPrefix, ns, "/", key);
+}
+
+std::string KvMetaPrefix(absl::string_view ns) { return absl::StrCat(kKvMetaPrefix, ns, "/"); }
+
+std::string KvValue(absl::string_view ns, absl::string_view key) {
+  return absl::StrCat(kKvValuePrefix, ns, "/", key);
+}
+
+std::string KvValuePrefix(absl::string_view ns) { return absl::StrCat(kKvValuePrefix, ns, "/"); }
+
+std::string KvExpiry(int64_t expiration, absl::string_view ns, absl::string_view key) {
+  return absl::StrFormat("%s%020d/%s/%s", kKvExpiryPrefix, expiration, ns, key);
+}
+
 }  // namespace cosmo::store_keys

@@ -59,10 +59,38 @@ std::string UsagePrefix(absl::string_view family);
 inline constexpr absl::string_view kUsageReporterPrefix = "usagerep/";
 std::string UsageReporter(absl::string_view reporter);
 
+// KV namespaces (lib/kv/); records in proto/cosmo/internal/kv_records.proto. Keys of entries are
+// any UTF-8 bytes; a namespace name cannot contain '/', so "<kind>/<namespace>/" is a prefix of
+// exactly one namespace's entries, and a scan of it returns them in the key's byte order.
+
+// kvns/<namespace> -> KvNamespaceRecord
+inline constexpr absl::string_view kKvNamespacePrefix = "kvns/";
+std::string KvNamespace(absl::string_view ns);
+
+// kvsize/<namespace> -> KvNamespaceSize
+inline constexpr absl::string_view kKvSizePrefix = "kvsize/";
+std::string KvSize(absl::string_view ns);
+
+// kvm/<namespace>/<key> -> KvEntryMeta
+inline constexpr absl::string_view kKvMetaPrefix = "kvm/";
+std::string KvMeta(absl::string_view ns, absl::string_view key);
+std::string KvMetaPrefix(absl::string_view ns);
+
+// kvv/<namespace>/<key> -> KvEntryValue
+inline constexpr absl::string_view kKvValuePrefix = "kvv/";
+std::string KvValue(absl::string_view ns, absl::string_view key);
+std::string KvValuePrefix(absl::string_view ns);
+
+// kvx/<expiration, 20 decimal digits of Unix seconds>/<namespace>/<key> -> write id (decimal) of
+// the entry that expires then: the sweeper's index, in expiration order.
+inline constexpr absl::string_view kKvExpiryPrefix = "kvx/";
+std::string KvExpiry(int64_t expiration, absl::string_view ns, absl::string_view key);
+
 // Every prefix above.
-inline constexpr std::array<absl::string_view, 8> kAllPrefixes = {
-    kFamilyPrefix, kOwnedPrefix,   kHistoryPrefix, kFamilyVersionPrefix,
-    kBlobPrefix,   kBlobRefPrefix, kUsagePrefix,   kUsageReporterPrefix,
+inline constexpr std::array<absl::string_view, 13> kAllPrefixes = {
+    kFamilyPrefix,  kOwnedPrefix,   kHistoryPrefix,       kFamilyVersionPrefix, kBlobPrefix,
+    kBlobRefPrefix, kUsagePrefix,   kUsageReporterPrefix, kKvNamespacePrefix,   kKvSizePrefix,
+    kKvMetaPrefix,  kKvValuePrefix, kKvExpiryPrefix,
 };
 
 }  // namespace cosmo::store_keys

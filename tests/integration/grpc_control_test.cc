@@ -278,8 +278,9 @@ TEST_F(GrpcControlTest, ScriptOverOurLimitIsInvalidArgumentNamingTheLimit) {
 }
 
 TEST_F(GrpcControlTest, MessageOverTheTransportCapIsResourceExhausted) {
+  // The cap is the larger of the script limit and the 25 MiB KV value limit, plus 64 KiB.
   pb::DeployRequest r = JsDeploy("waytoobig", "x");
-  (*r.mutable_files())["index.js"] = Script("x") + "//" + std::string(6 << 20, 'a');
+  (*r.mutable_files())["index.js"] = Script("x") + "//" + std::string(26 << 20, 'a');
   pb::DeployResponse response;
   grpc::Status status = Deploy(r, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();

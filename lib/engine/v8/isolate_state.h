@@ -11,11 +11,23 @@
 #include <vector>
 
 #include "cosmo/invocation.h"
+#include "cosmo/kv.h"
 
 namespace cosmo::v8engine {
 
 class EventLoop;
 class LimitedAllocator;
+
+// KV use of the running request, counted by the KV natives (kv_natives.h).
+struct KvCounters {
+  uint64_t operations = 0;
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  uint64_t deletes = 0;
+  uint64_t lists = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+};
 
 inline constexpr uint32_t kIsolateStateSlot = 0;
 
@@ -38,13 +50,16 @@ struct IsolateState {
   ResponseBodyWriter* body_writer = nullptr;
   uint64_t body_bytes = 0;
   // The running request's body while it is still arriving (native readBody); null when the body
-  // came whole. `request_body_bytes` counts what was read, and `request_body_error` keeps the
-  // reader's error (a body over the limit ends the request with it).
+  // came whole. `request_body_bytes` counts what was read.
   RequestBodyReader* body_reader = nullptr;
   uint64_t request_body_bytes = 0;
   // Body bytes streamed through the isolate (either direction) since it was last asked to collect
   // garbage: see natives.cc, CollectStreamedGarbage.
   uint64_t streamed_since_gc = 0;
+  // The namespaces env bindings reach (JavaScriptEngineOptions::kv); null when the engine has
+  // none, where KV calls throw. `kv_counters` are reset per request.
+  KvStore* kv = nullptr;
+  KvCounters kv_counters;
   // Set by natives whose output would not fit in the memory budget; they terminate the script,
   // and the owner reports the memory-limit outcome rather than a CPU one.
   bool memory_exceeded = false;

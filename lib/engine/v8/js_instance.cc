@@ -91,6 +91,7 @@ absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::CreateBlank(EngineCore& 
 JsInstance::JsInstance(EngineCore& core, size_t memory_bytes)
     : core_(&core), allocator_(std::make_unique<LimitedAllocator>(memory_bytes)) {
   state_.allocator = allocator_.get();
+  state_.kv = core.options().kv;
   v8::Isolate::CreateParams params;
   params.snapshot_blob = core.snapshot();
   params.external_references = core.external_references();
@@ -117,6 +118,7 @@ JsInstance::~JsInstance() {
     pump_body_.Reset();
     cancel_body_.Reset();
     abort_request_.Reset();
+    make_kv_namespace_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -156,7 +158,8 @@ absl::Status JsInstance::CreateContext() {
   for (auto [name, slot] :
        {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_},
         std::pair{"streamHead", &stream_head_}, std::pair{"pumpBody", &pump_body_},
-        std::pair{"cancelBody", &cancel_body_}, std::pair{"abortRequest", &abort_request_}}) {
+        std::pair{"cancelBody", &cancel_body_}, std::pair{"abortRequest", &abort_request_},
+        std::pair{"makeKvNamespace", &make_kv_namespace_}}) {
     v8::Local<v8::Value> fn;
     if (!dispatch.As<v8::Object>()->Get(context, NewUtf8String(isolate_, name)).ToLocal(&fn) ||
         !fn->IsFunction()) {
@@ -188,6 +191,16 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
   for (const auto& [key, value] : manifest.env) {
     env->Set(context, NewUtf8String(isolate_, key), NewUtf8String(isolate_, value)).Check();
+  }
+  for (const auto& [binding, ns] : manifest.kv) {
+    v8::Local<v8::Value> argv[] = {NewUtf8String(isolate_, ns)};
+    v8::Local<v8::Value> kv_namespace;
+    if (!make_kv_namespace_.Get(isolate_)
+             ->Call(context, v8::Undefined(isolate_), 1, argv)
+             .ToLocal(&kv_namespace)) {
+      return absl::InternalError(absl::StrCat("KV binding ", binding, " could not be created"));
+    }
+    env->Set(context, NewUtf8String(isolate_, binding), kv_namespace).Check();
   }
   env_.Reset(isolate_, env);
 
@@ -382,6 +395,7 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     state_.console = &result.console;
     state_.console_bytes = 0;
     state_.console_dropped = 0;
+    state_.kv_counters = KvCounters();
     // The heap is as the previous request left it unless a GC or a platform task ran since.
     const size_t heap_start =
         heap_known_ ? last_heap_used_.load(std::memory_order_relaxed) : UsedHeapBytes();
@@ -450,6 +464,12 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
   result.usage.response_bytes =
       result.response.streamed ? state_.body_bytes : result.response.body.size();
   result.usage.wall_us = (EventLoop::SteadyNanos() - wall_start_ns) / 1000;
+  result.usage.kv_reads = state_.kv_counters.reads;
+  result.usage.kv_writes = state_.kv_counters.writes;
+  result.usage.kv_deletes = state_.kv_counters.deletes;
+  result.usage.kv_lists = state_.kv_counters.lists;
+  result.usage.kv_bytes_read = state_.kv_counters.bytes_read;
+  result.usage.kv_bytes_written = state_.kv_counters.bytes_written;
   return result;
 }
 

@@ -154,6 +154,7 @@ class JsInstance final : public Instance {
   v8::Global<v8::Function> pump_body_;
   v8::Global<v8::Function> cancel_body_;
   v8::Global<v8::Function> abort_request_;
+  v8::Global<v8::Function> make_kv_namespace_;
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 

@@ -16,25 +16,13 @@
 #include "engine/v8/crypto/crypto_natives.h"
 #include "engine/v8/event_loop.h"
 #include "engine/v8/isolate_state.h"
+#include "engine/v8/kv_natives.h"
 #include "engine/v8/limited_allocator.h"
 #include "engine/v8/v8_util.h"
 #include "engine/v8/zlib_stream.h"
 
 namespace cosmo::v8engine {
 namespace {
-
-// A new ArrayBuffer of `length` bytes, or an empty handle with a RangeError thrown when the
-// isolate's budget does not allow it. V8's own ArrayBuffer::New aborts the process when the
-// allocator refuses, so the budget is checked first.
-v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length) {
-  IsolateState* state = IsolateStateOf(isolate);
-  if (state != nullptr && state->allocator != nullptr && length > 64 &&
-      !state->allocator->WouldFit(length)) {
-    ThrowRangeError(isolate, "Array buffer allocation failed");
-    return {};
-  }
-  return v8::ArrayBuffer::New(isolate, length);
-}
 
 void Log(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
@@ -530,6 +518,10 @@ constexpr NativeFunction kNatives[] = {
     {"writeBody", WriteBody},
     {"readBody", ReadBody},
     {"cancelFetch", CancelFetch},
+    {"kvGet", kv_natives::Get},
+    {"kvPut", kv_natives::Put},
+    {"kvDelete", kv_natives::Delete},
+    {"kvList", kv_natives::List},
     {"monotonicNow", MonotonicNow},
     {"timeOrigin", TimeOriginMs},
     {"zlibNew", ZlibNew},

@@ -1,6 +1,18 @@
 #include "engine/v8/v8_util.h"
 
+#include "engine/v8/limited_allocator.h"
+
 namespace cosmo::v8engine {
+
+v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length) {
+  IsolateState* state = IsolateStateOf(isolate);
+  if (state != nullptr && state->allocator != nullptr && length > 64 &&
+      !state->allocator->WouldFit(length)) {
+    ThrowRangeError(isolate, "Array buffer allocation failed");
+    return {};
+  }
+  return v8::ArrayBuffer::New(isolate, length);
+}
 
 v8::Local<v8::String> NewUtf8String(v8::Isolate* isolate, std::string_view text) {
   return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,

@@ -39,6 +39,11 @@ void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* ou
 // The bytes of an ArrayBuffer or ArrayBufferView `value`; false when it is neither.
 bool BytesOf(v8::Local<v8::Value> value, uint8_t** data, size_t* length);
 
+// A new ArrayBuffer of `length` bytes, or an empty handle with a RangeError thrown when the
+// isolate's budget does not allow it. V8's own ArrayBuffer::New aborts the process when the
+// allocator refuses, so the budget is checked first.
+v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length);
+
 // Throw a TypeError / RangeError with `message` (UTF-8) from a native callback; the callback
 // then returns without a value.
 void ThrowTypeError(v8::Isolate* isolate, std::string_view message);

@@ -25,6 +25,9 @@ Manifest FromJson(const nlohmann::json& j) {
   for (const auto& [k, v] : j.at("files").items()) m.files[k] = v.get<std::string>();
   for (const auto& [k, v] : j.at("env").items()) m.env[k] = v.get<std::string>();
   for (const auto& [k, v] : j.at("limits").items()) m.limits[k] = v.get<uint64_t>();
+  if (j.contains("kv")) {
+    for (const auto& [k, v] : j.at("kv").items()) m.kv[k] = v.get<std::string>();
+  }
   return m;
 }
 
@@ -90,6 +93,47 @@ TEST(ManifestTest, ChangingAnyFieldChangesTheVersion) {
   m.files["index.js"] += " ";
   EXPECT_NE(*ComputeVersion(m), base);
   EXPECT_EQ(*ComputeVersion(Hello()), base);
+}
+
+// The hello-world manifest's version as every release before KV bindings computed it (the
+// "minimal" vector): adding optional keys must never move an existing version.
+TEST(ManifestTest, VersionMadeBeforeKvBindingsKeepsItsHash) {
+  const nlohmann::json document = LoadVectors();
+  Manifest minimal;
+  for (const auto& vector : document.at("vectors")) {
+    if (vector.at("name") == "minimal") minimal = FromJson(vector.at("manifest"));
+  }
+  ASSERT_TRUE(minimal.kv.empty());
+  EXPECT_EQ(*ComputeVersion(minimal),
+            "f93a469f9d82582a39f3e7db74381fbb534c245286e61ce54e1d78b7f0a1107f");
+  // An empty binding map is no binding at all: same bytes, same version.
+  minimal.kv.clear();
+  EXPECT_EQ(EncodeManifest(minimal)->substr(0, 1), "\xa5");
+}
+
+TEST(ManifestTest, KvBindingsChangeTheVersionAndRoundTrip) {
+  Manifest m = Hello();
+  m.kv["COUNTS"] = "counts";
+  const std::string bound = *ComputeVersion(m);
+  EXPECT_NE(bound, *ComputeVersion(Hello()));
+  absl::StatusOr<std::string> cbor = EncodeManifest(m);
+  ASSERT_TRUE(cbor.ok());
+  // Six entries, and "kv" (the shortest key) first.
+  EXPECT_EQ(absl::BytesToHexString(cbor->substr(0, 4)), "a6626b76");
+  absl::StatusOr<Manifest> decoded = DecodeManifest(*cbor);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, m);
+  m.kv["COUNTS"] = "other";
+  EXPECT_NE(*ComputeVersion(m), bound);
+  m.kv["COUNTS"] = "bad \xC3\x28";
+  EXPECT_THAT(EncodeManifest(m).status().message(), HasSubstr("kv[COUNTS]"));
+}
+
+TEST(ManifestTest, DecodeRejectsAnEmptyKvMap) {
+  // {"kv": {}} is never written (an empty map is omitted), so stored bytes holding it are corrupt.
+  std::string cbor = *EncodeManifest(Hello());
+  std::string with_empty_kv = "\xa6" + std::string("\x62kv\xa0", 4) + cbor.substr(1);
+  EXPECT_EQ(DecodeManifest(with_empty_kv).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(ManifestTest, RejectsInvalidUtf8NamingTheField) {

@@ -37,6 +37,13 @@ TEST(StoreKeysTest, EveryKeyStartsWithItsKindsPrefix) {
       {Usage("shop", kVersion), kUsagePrefix},
       {UsagePrefix("shop"), kUsagePrefix},
       {UsageReporter("gw-1"), kUsageReporterPrefix},
+      {KvNamespace("counts"), kKvNamespacePrefix},
+      {KvSize("counts"), kKvSizePrefix},
+      {KvMeta("counts", "a/b"), kKvMetaPrefix},
+      {KvMetaPrefix("counts"), kKvMetaPrefix},
+      {KvValue("counts", "a/b"), kKvValuePrefix},
+      {KvValuePrefix("counts"), kKvValuePrefix},
+      {KvExpiry(1700000000, "counts", "a"), kKvExpiryPrefix},
   };
   for (const auto& [key, prefix] : keys) {
     int kinds = 0;
@@ -55,6 +62,11 @@ TEST(StoreKeysTest, TheLayoutIsTheOneStoresHold) {
   EXPECT_EQ(BlobRef("ab"), "blobref/ab");
   EXPECT_EQ(Usage("shop", "ab"), "usage/shop/ab");
   EXPECT_EQ(UsageReporter("gw-1"), "usagerep/gw-1");
+  EXPECT_EQ(KvNamespace("counts"), "kvns/counts");
+  EXPECT_EQ(KvSize("counts"), "kvsize/counts");
+  EXPECT_EQ(KvMeta("counts", "a/b"), "kvm/counts/a/b");
+  EXPECT_EQ(KvValue("counts", "a/b"), "kvv/counts/a/b");
+  EXPECT_EQ(KvExpiry(1700000000, "counts", "a"), "kvx/00000000001700000000/counts/a");
 }
 
 TEST(StoreKeysTest, HistoryKeysSortInSequenceOrder) {
@@ -67,6 +79,8 @@ TEST(StoreKeysTest, AFamilysPrefixMatchesNoOtherFamily) {
   EXPECT_FALSE(absl::StartsWith(FamilyVersion("ab", kVersion), FamilyVersionPrefix("a")));
   EXPECT_FALSE(absl::StartsWith(Usage("ab", kVersion), UsagePrefix("a")));
   EXPECT_FALSE(absl::StartsWith(Owned("acme2", "shop"), OwnedPrefix("acme")));
+  EXPECT_FALSE(absl::StartsWith(KvMeta("ab", "k"), KvMetaPrefix("a")));
+  EXPECT_FALSE(absl::StartsWith(KvValue("ab", "k"), KvValuePrefix("a")));
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 //   abortRequest() -> aborts the running request's `signal` with an AbortError DOMException
 //       (the client went away while the handler was still working)
 //   makeContext() -> ctx with waitUntil(promise) and passThroughOnException()
+//   makeKvNamespace(ns) -> the env value of a KV binding to namespace ns (kv.js)
 //   waitUntilPromises(ctx) -> the promises given to ctx.waitUntil, in order
 //
 // ctx.waitUntil also hands each promise to the engine's event loop (native waitUntil), which
@@ -44,6 +45,7 @@
 
 import {kTextPlain} from './body.js';
 import {DOMException} from './dom_exception.js';
+import {makeKvNamespace} from './kv.js';
 import {nativeWaitUntil, nativeWriteBody} from './native.js';
 import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
@@ -171,6 +173,8 @@ export const dispatch = {
   cancelBody() {
     if (pumping !== null && typeof pumping.cancel === 'function') pumping.cancel();
   },
+
+  makeKvNamespace,
 
   makeContext() {
     return new ExecutionContext(kInternal);

@@ -84,3 +84,11 @@ export const nativeCryptoSign = native.cryptoSign;
 export const nativeCryptoVerify = native.cryptoVerify;
 export const nativeCryptoRsaOaep = native.cryptoRsaOaep;
 export const nativeCryptoDeriveShared = native.cryptoDeriveShared;
+// kvGet(ns, key) -> null | [Uint8Array, metadata JSON | null, expiration]; kvPut(ns, key, u8,
+// expiration, expirationTtl, metadata JSON | null); kvDelete(ns, key); kvList(ns, prefix, limit,
+// cursor) -> [[name, expiration, metadata | null, ...], complete, cursor]: the KV store of the
+// running request (lib/engine/v8/kv_natives.h). Throw TypeError / Error naming a broken limit.
+export const nativeKvGet = native.kvGet;
+export const nativeKvPut = native.kvPut;
+export const nativeKvDelete = native.kvDelete;
+export const nativeKvList = native.kvList;
