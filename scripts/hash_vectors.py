@@ -48,6 +48,10 @@ CASES = [
                        "files": {"m.js": "a" * 23, "n.js": "b" * 24, "o.js": "c" * 255,
                                  "p.js": "d" * 256, "q.js": "e" * 70000},
                        "env": {"K" * 30: "v" * 300}, "limits": {}}),
+    # Crons join the map only when not empty, as a list in the deploy's order; "crons" sorts
+    # between "main" and "files" (same length as "files", smaller bytes).
+    ("crons", {"engine": "javascript", "main": "index.js", "files": {"index.js": HELLO},
+               "env": {}, "limits": {}, "crons": ["*/5 * * * *", "0 0 L * *", "0 9 * * MON#2"]}),
 ]
 
 

@@ -203,6 +203,7 @@ struct DeployArgs {
   std::string family, file, engine;
   std::vector<std::string> env, limits;
   std::vector<std::string> env_files, secrets;
+  std::vector<std::string> crons;
   std::optional<std::string> expected_version;
 };
 
@@ -231,6 +232,7 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
   request.mutable_files()->insert(files.begin(), files.end());
   request.mutable_env()->insert(env.begin(), env.end());
   request.mutable_limits()->insert(limits.begin(), limits.end());
+  for (const std::string& cron : a.crons) request.add_crons(cron);
   if (a.expected_version) request.set_expected_version(*a.expected_version);
   grpc::ClientContext context;
   client.Prepare(&context);
@@ -550,6 +552,11 @@ int main(int argc, char** argv) {
   deploy_cmd
       ->add_option("--limit", deploy.limits,
                    "Limit K=N: cpu_ms, memory_mb, wall_ms, subrequests (repeatable)")
+      ->allow_extra_args(false);
+  deploy_cmd
+      ->add_option("--cron", deploy.crons,
+                   "Run the module's scheduled() at each minute matching this cron expression, "
+                   "UTC, e.g. \"*/5 * * * *\" (repeatable, up to 10; docs/cron.md)")
       ->allow_extra_args(false);
   deploy_cmd->add_option("--engine", deploy.engine, "javascript or liquid (default: from suffix)");
   std::string expected;

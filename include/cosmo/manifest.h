@@ -6,9 +6,10 @@
 // forms, map keys sorted by their encoded bytes), of exactly the map
 //
 //   { "engine": text, "main": text, "files": {text: text}, "env": {text: text},
-//     "limits": {text: unsigned} }
+//     "limits": {text: unsigned}, "crons": [text, ...] }
 //
-// with empty maps present. Anyone can recompute a version from the sources and deploy flags;
+// with empty maps present, and "crons" present only when not empty, so versions made before it
+// keep their hashes. Anyone can recompute a version from the sources and deploy flags;
 // `scripts/hash_vectors.py` does it independently with python3-cbor2.
 //
 // Plain value types and pure functions; thread-safe.
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,6 +33,7 @@ struct Manifest {
   std::map<std::string, std::string> files;
   std::map<std::string, std::string> env;
   std::map<std::string, uint64_t> limits;
+  std::vector<std::string> crons;  // cron expressions, in the deploy's order (docs/cron.md)
 
   friend bool operator==(const Manifest&, const Manifest&) = default;
 

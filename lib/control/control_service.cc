@@ -162,6 +162,7 @@ grpc::Status ControlService::Deploy(grpc::ServerContext* context, const pb::Depl
   deploy.family = request->family();
   deploy.manifest = ToManifest(request->engine(), request->main(), request->files(), request->env(),
                                request->limits());
+  deploy.manifest.crons.assign(request->crons().begin(), request->crons().end());
   if (request->has_expected_version()) deploy.expected_version = request->expected_version();
   deploy.secret_names.assign(request->secret_names().begin(), request->secret_names().end());
   auto result = registry_->Deploy(deploy);
@@ -180,6 +181,7 @@ grpc::Status ControlService::Validate(grpc::ServerContext* context,
   if (auto s = CheckScriptSize(request->files()); !s.ok()) return ToGrpcStatus(s);
   Manifest manifest = ToManifest(request->engine(), request->main(), request->files(),
                                  request->env(), request->limits());
+  manifest.crons.assign(request->crons().begin(), request->crons().end());
   if (auto s = registry_->Validate(manifest); !s.ok()) return ToGrpcStatus(s);
   auto version = ComputeVersion(manifest);
   if (!version.ok()) return ToGrpcStatus(version.status());

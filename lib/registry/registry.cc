@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/status_macros.h"
+#include "cron/cron_list.h"
 #include "store/store_keys.h"
 
 namespace cosmo {
@@ -359,6 +360,7 @@ class StoreRegistry final : public Registry {
                                                      options_.max_env_bytes, " bytes"));
     }
     COSMO_RETURN_IF_ERROR(ValidateRequestedLimits(manifest.limits, options_.caps));
+    COSMO_RETURN_IF_ERROR(ValidateCronList(manifest.crons));
     // Encoding checks that all text is UTF-8, naming the field.
     COSMO_RETURN_IF_ERROR(EncodeManifest(manifest).status());
     return engine->second->Validate(manifest);

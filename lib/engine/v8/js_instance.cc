@@ -235,6 +235,20 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
         error = try_catch.HasCaught() && !isolate_->IsExecutionTerminating()
                     ? ExceptionText::Located(isolate_, context, try_catch)
                     : absl::StrCat(manifest.main, ": the default export has no fetch() method");
+      } else if (v8::Local<v8::Value> scheduled;
+                 !manifest.crons.empty() &&
+                 (!handler.As<v8::Object>()
+                       ->Get(context, NewUtf8String(isolate_, "scheduled"))
+                       .ToLocal(&scheduled) ||
+                  !scheduled->IsFunction())) {
+        // A family with crons runs scheduled(controller, env, ctx) at each tick
+        // (docs/cron.md).
+        error = try_catch.HasCaught() && !isolate_->IsExecutionTerminating()
+                    ? ExceptionText::Located(isolate_, context, try_catch)
+                    : absl::StrCat(manifest.main,
+                                   ": the family has crons but the default export has no "
+                                   "scheduled() method; add `async scheduled(controller, env, "
+                                   "ctx) { ... }`");
       } else {
         handler_.Reset(isolate_, handler.As<v8::Object>());
       }
