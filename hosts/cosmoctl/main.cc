@@ -497,6 +497,63 @@ std::optional<Failure> Logs(Client& client, const GlobalOptions& g, const std::s
   return std::nullopt;
 }
 
+std::optional<Failure> Crons(Client& client, const GlobalOptions& g, const std::string& family) {
+  pb::ListCronsRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::ListCronsResponse response;
+  grpc::Status status = client.stub().ListCrons(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("crons ", family), status);
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+    return std::nullopt;
+  }
+  if (response.crons().empty()) {
+    std::printf("%s has no crons (deploy with --cron \"EXPR\")\n", family.c_str());
+    return std::nullopt;
+  }
+  Table table({"CRON", "NEXT RUNS", "LAST RUN", "OUTCOME", "DURATION"});
+  for (const auto& c : response.crons()) {
+    std::vector<std::string> next;
+    for (const auto& t : c.next_times()) next.push_back(Rfc3339(t));
+    const bool ran = c.has_last_time();
+    table.AddRow({c.cron(), absl::StrJoin(next, ", "), ran ? Rfc3339(c.last_time()) : "-",
+                  ran ? (c.last_outcome().empty() ? "running" : c.last_outcome()) : "-",
+                  ran && !c.last_outcome().empty() ? HumanMicros(c.last_duration_us()) : "-"});
+  }
+  std::fputs(table.Render().c_str(), stdout);
+  return std::nullopt;
+}
+
+std::optional<Failure> Trigger(Client& client, const GlobalOptions& g, const std::string& family,
+                               const std::string& cron) {
+  pb::TriggerCronRequest request;
+  request.set_family(family);
+  request.set_cron(cron);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::TriggerCronResponse response;
+  grpc::Status status = client.stub().TriggerCron(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("trigger ", family), status);
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+  } else {
+    for (const auto& r : response.console()) {
+      std::printf("%s  %-5s  %s\n", HumanTime(r.time()).c_str(), r.level().c_str(),
+                  r.text().c_str());
+    }
+    std::printf("scheduled \"%s\" at %s: %s in %s%s%s\n", response.cron().c_str(),
+                Rfc3339(response.scheduled_time()).c_str(), response.outcome().c_str(),
+                HumanMicros(response.wall_us()).c_str(), response.error().empty() ? "" : ": ",
+                response.error().c_str());
+  }
+  // The run's own failure is the command's: a script that throws exits non-zero.
+  if (response.outcome() != "ok")
+    return Failure{absl::StrCat("trigger ", family, ": ", response.outcome()), 1};
+  return std::nullopt;
+}
+
 std::optional<Failure> TokenNew(const GlobalOptions& g, const std::string& tenant) {
   if (!cosmo::IsValidTenantName(tenant)) {
     return Failure{absl::StrCat("token new: tenant '", tenant,
@@ -602,6 +659,17 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("FAMILY", family)->required();
   logs_cmd->add_flag("-f,--follow", follow, "Keep printing new records until interrupted");
 
+  auto* crons_cmd = app.add_subcommand(
+      "crons", "A family's cron expressions with their next three runs and the last run");
+  crons_cmd->add_option("FAMILY", family)->required();
+
+  std::string trigger_cron;
+  auto* trigger_cmd = app.add_subcommand(
+      "trigger", "Run a family's scheduled() now and print its outcome and console output");
+  trigger_cmd->add_option("FAMILY", family)->required();
+  trigger_cmd->add_option("--cron", trigger_cron,
+                          "The expression controller.cron names (default: the family's first)");
+
   std::string tenant;
   auto* token_cmd = app.add_subcommand("token", "Tokens for the server's --auth-tokens-file");
   token_cmd->require_subcommand(1);
@@ -620,7 +688,7 @@ int main(int argc, char** argv) {
     if (app.get_subcommands().empty() && !rest.empty()) {
       std::fprintf(stderr,
                    "cosmoctl: unknown command '%s'; use deploy, validate, list, get, history, "
-                   "rollback, delete, usage, logs or token (see cosmoctl --help)\n",
+                   "rollback, delete, usage, logs, crons, trigger or token (see cosmoctl --help)\n",
                    rest.front().c_str());
     } else {
       std::fprintf(stderr, "cosmoctl: %s (see cosmoctl --help)\n", error.what());
@@ -657,6 +725,10 @@ int main(int argc, char** argv) {
     failure = Usage(client, g, family);
   } else if (*logs_cmd) {
     failure = Logs(client, g, family, follow);
+  } else if (*crons_cmd) {
+    failure = Crons(client, g, family);
+  } else if (*trigger_cmd) {
+    failure = Trigger(client, g, family, trigger_cron);
   } else if (*token_new_cmd) {
     failure = TokenNew(g, tenant);
   }

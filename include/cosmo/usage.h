@@ -30,6 +30,8 @@ struct UsageTotals {
   uint64_t peak_heap_bytes = 0;
   uint64_t request_bytes = 0;
   uint64_t response_bytes = 0;
+  // Of the invocations, runs of scheduled() for cron triggers (docs/cron.md).
+  uint64_t scheduled = 0;
 
   // Invocations whose outcome is not kOk.
   uint64_t errors() const { return invocations - outcomes[static_cast<int>(Outcome::kOk)]; }

@@ -24,6 +24,7 @@ UsageTotals UsageFromProto(const internal::UsageTotals& proto) {
   totals.peak_heap_bytes = proto.peak_heap_bytes();
   totals.request_bytes = proto.request_bytes();
   totals.response_bytes = proto.response_bytes();
+  totals.scheduled = proto.scheduled();
   return totals;
 }
 

@@ -24,7 +24,7 @@
 namespace cosmo {
 
 // The uint64_t members of UsageTotals besides the per-outcome counts.
-inline constexpr size_t kUsageCounterFields = 7;
+inline constexpr size_t kUsageCounterFields = 8;
 static_assert(sizeof(UsageTotals) == (kUsageCounterFields + kOutcomeCount) * sizeof(uint64_t),
               "UsageTotals has another field: update kUsageCounterFields and every function "
               "listed in lib/metering/usage_proto.h");
@@ -40,6 +40,7 @@ void CopyCountersToProto(const UsageTotals& totals, Proto* out) {
   out->set_peak_heap_bytes(totals.peak_heap_bytes);
   out->set_request_bytes(totals.request_bytes);
   out->set_response_bytes(totals.response_bytes);
+  out->set_scheduled(totals.scheduled);
 }
 
 // Every field; the outcome counts in Outcome order.

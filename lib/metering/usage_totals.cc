@@ -25,6 +25,7 @@ void UsageTotals::Merge(const UsageTotals& other) {
   peak_heap_bytes = std::max(peak_heap_bytes, other.peak_heap_bytes);
   request_bytes += other.request_bytes;
   response_bytes += other.response_bytes;
+  scheduled += other.scheduled;
 }
 
 void UsageTotals::Subtract(const UsageTotals& earlier) {
@@ -35,6 +36,7 @@ void UsageTotals::Subtract(const UsageTotals& earlier) {
   bytes_allocated -= earlier.bytes_allocated;
   request_bytes -= earlier.request_bytes;
   response_bytes -= earlier.response_bytes;
+  scheduled -= earlier.scheduled;
 }
 
 }  // namespace cosmo

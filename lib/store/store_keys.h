@@ -59,10 +59,19 @@ std::string UsagePrefix(absl::string_view family);
 inline constexpr absl::string_view kUsageReporterPrefix = "usagerep/";
 std::string UsageReporter(absl::string_view reporter);
 
+// Cron triggers (lib/runtime/cron_scheduler.cc).
+
+// cron/<family>/<expression hash>/<tick, 20 decimal digits of epoch microseconds> -> CronRunRecord:
+// the claim of one tick of one expression. Fixed width keeps key order equal to tick order.
+inline constexpr absl::string_view kCronPrefix = "cron/";
+std::string CronRun(absl::string_view family, absl::string_view expression_hash, int64_t tick_us);
+std::string CronRunPrefix(absl::string_view family, absl::string_view expression_hash);
+std::string CronFamilyPrefix(absl::string_view family);
+
 // Every prefix above.
-inline constexpr std::array<absl::string_view, 8> kAllPrefixes = {
-    kFamilyPrefix, kOwnedPrefix,   kHistoryPrefix, kFamilyVersionPrefix,
-    kBlobPrefix,   kBlobRefPrefix, kUsagePrefix,   kUsageReporterPrefix,
+inline constexpr std::array<absl::string_view, 9> kAllPrefixes = {
+    kFamilyPrefix,  kOwnedPrefix, kHistoryPrefix,       kFamilyVersionPrefix, kBlobPrefix,
+    kBlobRefPrefix, kUsagePrefix, kUsageReporterPrefix, kCronPrefix,
 };
 
 }  // namespace cosmo::store_keys
