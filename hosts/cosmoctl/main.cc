@@ -516,11 +516,14 @@ std::optional<Failure> Crons(Client& client, const GlobalOptions& g, const std::
   Table table({"CRON", "NEXT RUNS", "LAST RUN", "OUTCOME", "DURATION"});
   for (const auto& c : response.crons()) {
     std::vector<std::string> next;
-    for (const auto& t : c.next_times()) next.push_back(Rfc3339(t));
+    for (const auto& t : c.next_times()) next.push_back(cosmoctl::Rfc3339(t));
     const bool ran = c.has_last_time();
-    table.AddRow({c.cron(), absl::StrJoin(next, ", "), ran ? Rfc3339(c.last_time()) : "-",
-                  ran ? (c.last_outcome().empty() ? "running" : c.last_outcome()) : "-",
-                  ran && !c.last_outcome().empty() ? HumanMicros(c.last_duration_us()) : "-"});
+    const std::string none = "-";
+    const bool ended = ran && !c.last_outcome().empty();
+    table.AddRow({c.cron(), absl::StrJoin(next, ", "),
+                  ran ? cosmoctl::Rfc3339(c.last_time()) : none,
+                  ran ? (ended ? c.last_outcome() : std::string("running")) : none,
+                  ended ? HumanMicros(c.last_duration_us()) : none});
   }
   std::fputs(table.Render().c_str(), stdout);
   return std::nullopt;
@@ -544,7 +547,7 @@ std::optional<Failure> Trigger(Client& client, const GlobalOptions& g, const std
                   r.text().c_str());
     }
     std::printf("scheduled \"%s\" at %s: %s in %s%s%s\n", response.cron().c_str(),
-                Rfc3339(response.scheduled_time()).c_str(), response.outcome().c_str(),
+                cosmoctl::Rfc3339(response.scheduled_time()).c_str(), response.outcome().c_str(),
                 HumanMicros(response.wall_us()).c_str(), response.error().empty() ? "" : ": ",
                 response.error().c_str());
   }
