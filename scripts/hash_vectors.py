@@ -52,6 +52,10 @@ CASES = [
     ("kv_bindings", {"engine": "javascript", "main": "index.js", "files": {"index.js": HELLO},
                      "env": {"GREETING": "hi"}, "limits": {},
                      "kv": {"COUNTS": "counts", "SESSIONS": "shop-sessions", "A": "a"}}),
+    # Crons join the map only when not empty, as a list in the deploy's order; "crons" sorts
+    # between "main" and "files" (same length as "files", smaller bytes).
+    ("crons", {"engine": "javascript", "main": "index.js", "files": {"index.js": HELLO},
+               "env": {}, "limits": {}, "crons": ["*/5 * * * *", "0 0 L * *", "0 9 * * MON#2"]}),
 ]
 
 

@@ -207,6 +207,7 @@ struct DeployArgs {
   std::vector<std::string> env, limits;
   std::vector<std::string> env_files, secrets;
   std::vector<std::string> kv;
+  std::vector<std::string> crons;
   std::optional<std::string> expected_version;
 };
 
@@ -238,6 +239,7 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
   request.mutable_env()->insert(env.begin(), env.end());
   request.mutable_limits()->insert(limits.begin(), limits.end());
   request.mutable_kv()->insert(kv.begin(), kv.end());
+  for (const std::string& cron : a.crons) request.add_crons(cron);
   if (a.expected_version) request.set_expected_version(*a.expected_version);
   grpc::ClientContext context;
   client.Prepare(&context);
@@ -502,6 +504,66 @@ std::optional<Failure> Logs(Client& client, const GlobalOptions& g, const std::s
   return std::nullopt;
 }
 
+std::optional<Failure> Crons(Client& client, const GlobalOptions& g, const std::string& family) {
+  pb::ListCronsRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::ListCronsResponse response;
+  grpc::Status status = client.stub().ListCrons(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("crons ", family), status);
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+    return std::nullopt;
+  }
+  if (response.crons().empty()) {
+    std::printf("%s has no crons (deploy with --cron \"EXPR\")\n", family.c_str());
+    return std::nullopt;
+  }
+  Table table({"CRON", "NEXT RUNS", "LAST RUN", "OUTCOME", "DURATION"});
+  for (const auto& c : response.crons()) {
+    std::vector<std::string> next;
+    for (const auto& t : c.next_times()) next.push_back(cosmoctl::Rfc3339(t));
+    const bool ran = c.has_last_time();
+    const std::string none = "-";
+    const bool ended = ran && !c.last_outcome().empty();
+    table.AddRow({c.cron(), absl::StrJoin(next, ", "),
+                  ran ? cosmoctl::Rfc3339(c.last_time()) : none,
+                  ran ? (ended ? c.last_outcome() : std::string("running")) : none,
+                  ended ? HumanMicros(c.last_duration_us()) : none});
+  }
+  std::fputs(table.Render().c_str(), stdout);
+  return std::nullopt;
+}
+
+std::optional<Failure> Trigger(Client& client, const GlobalOptions& g, const std::string& family,
+                               const std::string& cron) {
+  pb::TriggerCronRequest request;
+  request.set_family(family);
+  request.set_cron(cron);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::TriggerCronResponse response;
+  grpc::Status status = client.stub().TriggerCron(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("trigger ", family), status);
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+  } else {
+    for (const auto& r : response.console()) {
+      std::printf("%s  %-5s  %s\n", HumanTime(r.time()).c_str(), r.level().c_str(),
+                  r.text().c_str());
+    }
+    std::printf("scheduled \"%s\" at %s: %s in %s%s%s\n", response.cron().c_str(),
+                cosmoctl::Rfc3339(response.scheduled_time()).c_str(), response.outcome().c_str(),
+                HumanMicros(response.wall_us()).c_str(), response.error().empty() ? "" : ": ",
+                response.error().c_str());
+  }
+  // The run's own failure is the command's: a script that throws exits non-zero.
+  if (response.outcome() != "ok")
+    return Failure{absl::StrCat("trigger ", family, ": ", response.outcome()), 1};
+  return std::nullopt;
+}
+
 std::optional<Failure> TokenNew(const GlobalOptions& g, const std::string& tenant) {
   if (!cosmo::IsValidTenantName(tenant)) {
     return Failure{absl::StrCat("token new: tenant '", tenant,
@@ -558,6 +620,11 @@ int main(int argc, char** argv) {
       ->add_option("--limit", deploy.limits,
                    "Limit K=N: cpu_ms, memory_mb, wall_ms, subrequests (repeatable)")
       ->allow_extra_args(false);
+  deploy_cmd
+      ->add_option("--cron", deploy.crons,
+                   "Run the module's scheduled() at each minute matching this cron expression, "
+                   "UTC, e.g. \"*/5 * * * *\" (repeatable, up to 10; docs/cron.md)")
+      ->allow_extra_args(false);
   deploy_cmd->add_option("--engine", deploy.engine, "javascript or liquid (default: from suffix)");
   std::string expected;
   deploy_cmd
@@ -609,6 +676,17 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("FAMILY", family)->required();
   logs_cmd->add_flag("-f,--follow", follow, "Keep printing new records until interrupted");
 
+  auto* crons_cmd = app.add_subcommand(
+      "crons", "A family's cron expressions with their next three runs and the last run");
+  crons_cmd->add_option("FAMILY", family)->required();
+
+  std::string trigger_cron;
+  auto* trigger_cmd = app.add_subcommand(
+      "trigger", "Run a family's scheduled() now and print its outcome and console output");
+  trigger_cmd->add_option("FAMILY", family)->required();
+  trigger_cmd->add_option("--cron", trigger_cron,
+                          "The expression controller.cron names (default: the family's first)");
+
   std::string tenant;
   auto* token_cmd = app.add_subcommand("token", "Tokens for the server's --auth-tokens-file");
   token_cmd->require_subcommand(1);
@@ -625,10 +703,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     std::vector<std::string> rest = app.remaining();
     if (app.get_subcommands().empty() && !rest.empty()) {
-      std::fprintf(stderr,
-                   "cosmoctl: unknown command '%s'; use deploy, validate, list, get, history, "
-                   "rollback, delete, usage, logs, kv or token (see cosmoctl --help)\n",
-                   rest.front().c_str());
+      std::fprintf(
+          stderr,
+          "cosmoctl: unknown command '%s'; use deploy, validate, list, get, history, "
+          "rollback, delete, usage, logs, kv, crons, trigger or token (see cosmoctl --help)\n",
+          rest.front().c_str());
     } else {
       std::fprintf(stderr, "cosmoctl: %s (see cosmoctl --help)\n", error.what());
     }
@@ -664,6 +743,10 @@ int main(int argc, char** argv) {
     failure = Usage(client, g, family);
   } else if (*logs_cmd) {
     failure = Logs(client, g, family, follow);
+  } else if (*crons_cmd) {
+    failure = Crons(client, g, family);
+  } else if (*trigger_cmd) {
+    failure = Trigger(client, g, family, trigger_cron);
   } else if (*token_new_cmd) {
     failure = TokenNew(g, tenant);
   } else if (*kv_args.kv) {

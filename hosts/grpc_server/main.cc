@@ -39,6 +39,7 @@ struct Flags {
   std::string http_listen = "127.0.0.1:8080";
   std::string shutdown_grace = "10s";
   std::string auth_tokens_file;
+  std::string server_id;
   bool repair_store = false;
   cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
@@ -74,6 +75,7 @@ int Serve(const Flags& flags) {
 
   absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
+  runtime_options->server_id = flags.server_id;
   auto grace = ParseDurationFlag("--shutdown-grace", flags.shutdown_grace);
   if (!grace.ok()) return Fail(grace.status().message());
 
@@ -175,6 +177,10 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("")
       ->envname("COSMO_AUTH_TOKENS_FILE");
+  app.add_option("--server-id", flags.server_id,
+                 "Names this server in cron claims (docs/cron.md); must differ between the "
+                 "servers of a cluster (default: random per process)")
+      ->envname("COSMO_SERVER_ID");
   cosmo::host::AddHttpFlags(app, &flags.http);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,

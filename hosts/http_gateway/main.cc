@@ -56,6 +56,8 @@ int Serve(const Flags& flags) {
   if (*report <= absl::ZeroDuration()) return Fail("--usage-report-interval: must be above 0");
   absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
+  // Cron triggers run on the servers, which share the store their claims need.
+  runtime_options->run_crons = false;
   auto runtime = cosmo::NewRuntime(*std::move(runtime_options), cosmo::NewInMemoryStore());
   if (!runtime.ok()) return Fail(runtime.status().message());
 

@@ -38,6 +38,17 @@ class Instance {
   // the response is ready.
   virtual InvokeResult Invoke(const HttpRequest& request) = 0;
 
+  // Runs the module's scheduled(controller, env, ctx) handler for one cron tick within the same
+  // limits, waiting for its promise and ctx.waitUntil work, and reports how it ended like
+  // Invoke() (the response is empty). An engine without scheduled handlers (the default) ends it
+  // in Outcome::kException saying so.
+  virtual InvokeResult RunScheduled(const ScheduledEvent& event) {
+    InvokeResult result;
+    result.outcome = Outcome::kException;
+    result.error = "this engine runs no scheduled() handlers";
+    return result;
+  }
+
   // False once the instance must not serve again (it hit a memory limit, or a CPU limit left its
   // state half-updated). The owner discards it and instantiates a fresh one.
   virtual bool Reusable() const = 0;

@@ -10,6 +10,7 @@
 #define COSMO_INVOCATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,6 +117,17 @@ struct ConsoleMessage {
   std::string text;
 };
 
+// One run of a module's scheduled(controller, env, ctx) handler (docs/cron.md): what the
+// controller says, and whom to tell at once when the script calls controller.noRetry().
+struct ScheduledEvent {
+  std::string cron;           // controller.cron: the expression as deployed
+  absl::Time scheduled_time;  // controller.scheduledTime (epoch ms): the tick being run
+  // Called on the invoking thread, during the run, the first time the script calls
+  // controller.noRetry(), so the decision is recorded before the run ends (a run whose server
+  // dies after that call is not repeated). May be empty.
+  std::function<void()> on_no_retry;
+};
+
 struct InvokeResult {
   Outcome outcome = Outcome::kInternal;
   // Meaningful when outcome == kOk. For other outcomes the data plane renders the error.
@@ -126,6 +138,8 @@ struct InvokeResult {
   InvocationUsage usage;
   // console output of this invocation, in call order.
   std::vector<ConsoleMessage> console;
+  // A scheduled run whose script called controller.noRetry().
+  bool no_retry = false;
 };
 
 }  // namespace cosmo

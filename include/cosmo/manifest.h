@@ -6,11 +6,12 @@
 // lengths, shortest integer forms, map keys sorted by their encoded bytes), of exactly the map
 //
 //   { "engine": text, "main": text, "files": {text: text}, "env": {text: text},
-//     "limits": {text: unsigned}, "kv": {text: text} }
+//     "limits": {text: unsigned}, "kv": {text: text}, "crons": [text, ...] }
 //
-// with the first five maps present even when empty, and "kv" present only when not empty, so a
-// version made before bindings existed keeps its hash. Anyone can recompute a version from the
-// sources and deploy flags; `scripts/hash_vectors.py` does it independently with python3-cbor2.
+// with the first five maps present even when empty, and "kv" and "crons" present only when not
+// empty, so a version made before bindings or crons existed keeps its hash. Anyone can recompute
+// a version from the sources and deploy flags; `scripts/hash_vectors.py` does it independently
+// with python3-cbor2.
 //
 // Plain value types and pure functions; thread-safe.
 #ifndef COSMO_MANIFEST_H_
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +36,7 @@ struct Manifest {
   std::map<std::string, uint64_t> limits;
   // KV bindings: the name the script sees in `env` -> the namespace it reaches (docs/kv.md).
   std::map<std::string, std::string> kv;
+  std::vector<std::string> crons;  // cron expressions, in the deploy's order (docs/cron.md)
 
   friend bool operator==(const Manifest&, const Manifest&) = default;
 

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,8 +102,27 @@ struct RuntimeOptions {
   KvStoreOptions kv;
   // Time source; nullptr = Clock::Real(). Borrowed; must outlive the Runtime.
   Clock* clock = nullptr;
+  // Run families' cron triggers (docs/cron.md). Maintain() polls the schedule; each tick is
+  // claimed in the store, so servers sharing a store run it once between them.
+  bool run_crons = true;
+  // Names this process in cron claims; empty: a random id. Must differ between servers.
+  std::string server_id;
+  // A cron claim's lease is the family's wall limit plus this; after it, another server reruns
+  // a tick whose server never recorded its end.
+  absl::Duration cron_lease_margin = absl::Seconds(30);
 
   absl::Status Validate() const;
+};
+
+// One cron expression of a family with its next ticks and the newest claimed run
+// (Runtime::Crons).
+struct CronStatus {
+  std::string cron;
+  std::vector<absl::Time> next_ticks;  // the next three
+  std::optional<absl::Time> last_tick;
+  // The last run's Outcome name ("ok", ...), empty while it runs.
+  std::string last_outcome;
+  absl::Duration last_duration;
 };
 
 // Counters and gauges of the activation table. Counters are monotonic since creation.
@@ -177,6 +197,19 @@ class Runtime {
   virtual absl::Status FlushUsage() = 0;
 
   virtual RuntimeStats Stats() const = 0;
+
+  // Runs `family`'s scheduled(controller, env, ctx) now, with its limits and on its own
+  // instances (never more of them than its requests may use), metered and logged as a scheduled
+  // run. The scheduler calls it for each tick; `cosmoctl trigger` calls it directly.
+  virtual InvokeResult RunScheduled(absl::string_view family, const ScheduledEvent& event) = 0;
+
+  // The family's cron expressions with their next ticks and last runs. NOT_FOUND when it has
+  // none (or run_crons is off). No ownership check.
+  virtual absl::StatusOr<std::vector<CronStatus>> Crons(absl::string_view family) = 0;
+
+  // Blocks until no scheduled run started by Maintain() is queued or running: for tests that
+  // drive time with a ManualClock.
+  virtual void WaitForScheduledRuns() = 0;
 };
 
 // Creates a runtime over `store`, which it owns. `engines` are the languages it runs; when empty,

@@ -37,6 +37,8 @@ struct UsageTotals {
   uint64_t kv_lists = 0;
   uint64_t kv_bytes_read = 0;
   uint64_t kv_bytes_written = 0;
+  // Of the invocations, runs of scheduled() for cron triggers (docs/cron.md).
+  uint64_t scheduled = 0;
 
   // Invocations whose outcome is not kOk.
   uint64_t errors() const { return invocations - outcomes[static_cast<int>(Outcome::kOk)]; }

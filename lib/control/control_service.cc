@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "control/status_mapping.h"
 #include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
@@ -164,6 +166,7 @@ grpc::Status ControlService::Deploy(grpc::ServerContext* context, const pb::Depl
   deploy.family = request->family();
   deploy.manifest = ToManifest(request->engine(), request->main(), request->files(), request->env(),
                                request->limits(), request->kv());
+  deploy.manifest.crons.assign(request->crons().begin(), request->crons().end());
   if (request->has_expected_version()) deploy.expected_version = request->expected_version();
   deploy.secret_names.assign(request->secret_names().begin(), request->secret_names().end());
   auto result = registry_->Deploy(deploy);
@@ -182,6 +185,7 @@ grpc::Status ControlService::Validate(grpc::ServerContext* context,
   if (auto s = CheckScriptSize(request->files()); !s.ok()) return ToGrpcStatus(s);
   Manifest manifest = ToManifest(request->engine(), request->main(), request->files(),
                                  request->env(), request->limits(), request->kv());
+  manifest.crons.assign(request->crons().begin(), request->crons().end());
   if (auto s = registry_->Validate(manifest); !s.ok()) return ToGrpcStatus(s);
   auto version = ComputeVersion(manifest);
   if (!version.ok()) return ToGrpcStatus(version.status());
@@ -339,6 +343,76 @@ grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
     if (!writer->Write(out)) break;
   }
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::ListCrons(grpc::ServerContext* context,
+                                       const pb::ListCronsRequest* request,
+                                       pb::ListCronsResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto info = registry_->GetFamily(*tenant, request->family());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (runtime_ == nullptr) return grpc::Status::OK;
+  auto crons = runtime_->Crons(info->family);
+  if (absl::IsNotFound(crons.status())) return grpc::Status::OK;
+  if (!crons.ok()) return ToGrpcStatus(crons.status());
+  for (const CronStatus& cron : *crons) {
+    pb::CronSchedule* out = response->add_crons();
+    out->set_cron(cron.cron);
+    for (absl::Time t : cron.next_ticks) SetTime(t, out->add_next_times());
+    if (cron.last_tick) SetTime(*cron.last_tick, out->mutable_last_time());
+    out->set_last_outcome(cron.last_outcome);
+    out->set_last_duration_us(static_cast<uint64_t>(absl::ToInt64Microseconds(cron.last_duration)));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::TriggerCron(grpc::ServerContext* context,
+                                         const pb::TriggerCronRequest* request,
+                                         pb::TriggerCronResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto info = registry_->GetFamily(*tenant, request->family());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (runtime_ == nullptr) {
+    return ToGrpcStatus(absl::FailedPreconditionError("this server runs no functions"));
+  }
+  auto manifest = registry_->LoadManifest(info->active_version);
+  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
+  if (manifest->crons.empty()) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "family '", info->family, "' has no crons; deploy it with --cron \"EXPR\" first")));
+  }
+  std::string cron = manifest->crons.front();
+  if (!request->cron().empty()) {
+    if (std::find(manifest->crons.begin(), manifest->crons.end(), request->cron()) ==
+        manifest->crons.end()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+          "cron: \"", absl::CHexEscape(request->cron().substr(0, 300)), "\" is not one of '",
+          info->family, "'s crons: \"", absl::StrJoin(manifest->crons, "\", \""), "\"")));
+    }
+    cron = request->cron();
+  }
+  ScheduledEvent event;
+  event.cron = cron;
+  event.scheduled_time =
+      absl::Floor(absl::Now() - absl::UnixEpoch(), absl::Minutes(1)) + absl::UnixEpoch();
+  InvokeResult result = runtime_->RunScheduled(info->family, event);
+  response->set_cron(cron);
+  SetTime(event.scheduled_time, response->mutable_scheduled_time());
+  response->set_outcome(std::string(OutcomeName(result.outcome)));
+  response->set_error(result.error);
+  for (const ConsoleMessage& message : result.console) {
+    pb::LogRecord* record = response->add_console();
+    SetTime(message.time, record->mutable_time());
+    record->set_family(info->family);
+    record->set_level(std::string(LevelName(message.level)));
+    record->set_text(message.text);
+  }
+  response->set_cpu_us(static_cast<uint64_t>(result.usage.cpu_us));
+  response->set_wall_us(static_cast<uint64_t>(result.usage.wall_us));
+  response->set_no_retry(result.no_retry);
   return grpc::Status::OK;
 }
 

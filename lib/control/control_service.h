@@ -62,6 +62,11 @@ class ControlService final : public cosmo::v1::Control::Service {
                         cosmo::v1::GetUsageResponse* response) override;
   grpc::Status TailLogs(grpc::ServerContext* context, const cosmo::v1::TailLogsRequest* request,
                         grpc::ServerWriter<cosmo::v1::TailLogsResponse>* writer) override;
+  grpc::Status ListCrons(grpc::ServerContext* context, const cosmo::v1::ListCronsRequest* request,
+                         cosmo::v1::ListCronsResponse* response) override;
+  grpc::Status TriggerCron(grpc::ServerContext* context,
+                           const cosmo::v1::TriggerCronRequest* request,
+                           cosmo::v1::TriggerCronResponse* response) override;
 
  private:
   // The caller's tenant, from its metadata.

@@ -84,14 +84,27 @@ absl::StatusOr<CborPtr> TextMap(absl::string_view field,
       });
 }
 
+absl::StatusOr<CborPtr> TextArray(absl::string_view field, const std::vector<std::string>& list) {
+  CborPtr out(cbor_new_definite_array(list.size()));
+  if (out == nullptr) return absl::ResourceExhaustedError("out of memory encoding manifest");
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (absl::Status s = CheckText(absl::StrCat(field, "[", i, "]"), list[i]); !s.ok()) return s;
+    CborPtr item = Text(list[i]);
+    if (item == nullptr || !cbor_array_push(out.get(), item.get())) {
+      return absl::ResourceExhaustedError("out of memory encoding manifest");
+    }
+  }
+  return out;
+}
+
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("stored manifest is malformed: ", what));
 }
 
 // Walks the CBOR heads of `bytes` without allocating, accepting only what a manifest can contain —
-// definite maps nested at most two deep, definite text strings, unsigned integers — with every
-// declared length within the input. libcbor's decoder trusts declared lengths and allocates for
-// them up front (a 40-byte input can ask for 32 GB), so bytes reach it only after this check.
+// definite maps and arrays nested at most two deep, definite text strings, unsigned integers — with
+// every declared length within the input. libcbor's decoder trusts declared lengths and allocates
+// for them up front (a 40-byte input can ask for 32 GB), so bytes reach it only after this check.
 bool HasManifestShape(absl::string_view bytes) {
   size_t pos = 0;
   // Items still to read at each nesting level; level 0 is the single top-level item.
@@ -124,6 +137,10 @@ bool HasManifestShape(absl::string_view bytes) {
       case 3:  // text string
         if (value > remaining) return false;
         pos += static_cast<size_t>(value);
+        break;
+      case 4:  // array: each item takes at least one byte
+        if (depth >= 2 || value > remaining) return false;
+        pending[++depth] = value;
         break;
       case 5:  // map: each entry takes at least two bytes
         if (depth >= 2 || value > remaining / 2) return false;
@@ -167,19 +184,20 @@ absl::StatusOr<std::string> EncodeManifest(const Manifest& manifest) {
   absl::StatusOr<CborPtr> kv = TextMap("kv", manifest.kv);
   if (!kv.ok()) return kv.status();
 
-  // Top-level keys in canonical order: "kv", "env", "main", "files", "engine", "limits". Keys
-  // added after the first five appear only when not empty, so older versions keep their hash.
-  std::vector<std::pair<const char*, cbor_item_t*>> fields;
-  if (!manifest.kv.empty()) fields.emplace_back("kv", kv->get());
   CborPtr engine = Text(manifest.engine);
   CborPtr main = Text(manifest.main);
-  fields.insert(fields.end(), {
-                                  {"env", env->get()},
-                                  {"main", main.get()},
-                                  {"files", files->get()},
-                                  {"engine", engine.get()},
-                                  {"limits", limits->get()},
-                              });
+  std::vector<std::pair<absl::string_view, cbor_item_t*>> fields = {
+      {"env", env->get()},      {"main", main.get()},      {"files", files->get()},
+      {"engine", engine.get()}, {"limits", limits->get()},
+  };
+  // Keys added after the first five are written only when not empty, so every version made
+  // before them keeps its hash.
+  if (!manifest.kv.empty()) fields.emplace_back("kv", kv->get());
+  absl::StatusOr<CborPtr> crons = TextArray("crons", manifest.crons);
+  if (!crons.ok()) return crons.status();
+  if (!manifest.crons.empty()) fields.emplace_back("crons", crons->get());
+  std::sort(fields.begin(), fields.end(),
+            [](const auto& a, const auto& b) { return CanonicalKeyLess(a.first, b.first); });
   CborPtr root(cbor_new_definite_map(fields.size()));
   if (root == nullptr || engine == nullptr || main == nullptr) {
     return absl::ResourceExhaustedError("out of memory encoding manifest");
@@ -206,10 +224,10 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor) {
       cbor_load(reinterpret_cast<const unsigned char*>(cbor.data()), cbor.size(), &result));
   if (root == nullptr || result.error.code != CBOR_ERR_NONE) return Corrupt("not valid CBOR");
   if (result.read != cbor.size()) return Corrupt("trailing bytes after the manifest");
-  // Five required entries, plus "kv" when it is not empty.
+  // Five required entries, plus "kv" and "crons" when they are not empty.
   if (!cbor_isa_map(root.get()) || !cbor_map_is_definite(root.get()) ||
-      cbor_map_size(root.get()) < 5 || cbor_map_size(root.get()) > 6) {
-    return Corrupt("top level is not a definite map of 5 or 6 entries");
+      cbor_map_size(root.get()) < 5 || cbor_map_size(root.get()) > 7) {
+    return Corrupt("top level is not a definite map of 5 to 7 entries");
   }
   Manifest manifest;
   bool seen[6] = {};
@@ -218,6 +236,17 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view cbor) {
     absl::StatusOr<std::string> key = TextOf(pairs[i].key, "a top-level key");
     if (!key.ok()) return key.status();
     const cbor_item_t* value = pairs[i].value;
+    if (*key == "crons") {
+      if (!cbor_isa_array(value) || !cbor_array_is_definite(value)) {
+        return Corrupt("crons is not a definite array");
+      }
+      for (size_t j = 0; j < cbor_array_size(value); ++j) {
+        absl::StatusOr<std::string> text = TextOf(cbor_array_handle(value)[j], "a cron");
+        if (!text.ok()) return text.status();
+        manifest.crons.push_back(*std::move(text));
+      }
+      continue;
+    }
     if (*key == "engine" || *key == "main") {
       absl::StatusOr<std::string> text = TextOf(value, *key);
       if (!text.ok()) return text.status();

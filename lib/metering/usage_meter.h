@@ -36,6 +36,12 @@ class UsageCell {
     absl::MutexLock lock(&mu_);
     pending_.Add(outcome, usage);
   }
+  // One run of scheduled() for a cron trigger: an invocation, counted as scheduled too.
+  void AddScheduled(Outcome outcome, const InvocationUsage& usage) {
+    absl::MutexLock lock(&mu_);
+    pending_.Add(outcome, usage);
+    ++pending_.scheduled;
+  }
   // Takes the pending totals, leaving zero.
   UsageTotals Take() {
     absl::MutexLock lock(&mu_);

@@ -30,6 +30,7 @@ UsageTotals UsageFromProto(const internal::UsageTotals& proto) {
   totals.kv_lists = proto.kv_lists();
   totals.kv_bytes_read = proto.kv_bytes_read();
   totals.kv_bytes_written = proto.kv_bytes_written();
+  totals.scheduled = proto.scheduled();
   return totals;
 }
 

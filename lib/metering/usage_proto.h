@@ -24,7 +24,7 @@
 namespace cosmo {
 
 // The uint64_t members of UsageTotals besides the per-outcome counts.
-inline constexpr size_t kUsageCounterFields = 13;
+inline constexpr size_t kUsageCounterFields = 14;
 static_assert(sizeof(UsageTotals) == (kUsageCounterFields + kOutcomeCount) * sizeof(uint64_t),
               "UsageTotals has another field: update kUsageCounterFields and every function "
               "listed in lib/metering/usage_proto.h");
@@ -46,6 +46,7 @@ void CopyCountersToProto(const UsageTotals& totals, Proto* out) {
   out->set_kv_lists(totals.kv_lists);
   out->set_kv_bytes_read(totals.kv_bytes_read);
   out->set_kv_bytes_written(totals.kv_bytes_written);
+  out->set_scheduled(totals.scheduled);
 }
 
 // Every field; the outcome counts in Outcome order.

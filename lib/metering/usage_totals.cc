@@ -37,6 +37,7 @@ void UsageTotals::Merge(const UsageTotals& other) {
   kv_lists += other.kv_lists;
   kv_bytes_read += other.kv_bytes_read;
   kv_bytes_written += other.kv_bytes_written;
+  scheduled += other.scheduled;
 }
 
 void UsageTotals::Subtract(const UsageTotals& earlier) {
@@ -53,6 +54,7 @@ void UsageTotals::Subtract(const UsageTotals& earlier) {
   kv_lists -= earlier.kv_lists;
   kv_bytes_read -= earlier.kv_bytes_read;
   kv_bytes_written -= earlier.kv_bytes_written;
+  scheduled -= earlier.scheduled;
 }
 
 }  // namespace cosmo

@@ -35,6 +35,7 @@
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/kv.h"
 #include "cosmo/status_macros.h"
+#include "cron/cron_list.h"
 #include "store/store_keys.h"
 
 namespace cosmo {
@@ -406,6 +407,7 @@ class StoreRegistry final : public Registry {
     }
     COSMO_RETURN_IF_ERROR(ValidateKvBindings(manifest));
     COSMO_RETURN_IF_ERROR(ValidateRequestedLimits(manifest.limits, options_.caps));
+    COSMO_RETURN_IF_ERROR(ValidateCronList(manifest.crons));
     // Encoding checks that all text is UTF-8, naming the field.
     COSMO_RETURN_IF_ERROR(EncodeManifest(manifest).status());
     return engine->second->Validate(manifest);

@@ -29,6 +29,7 @@
 #include "metering/usage_meter.h"
 #include "runtime/activation.h"
 #include "runtime/activation_table.h"
+#include "runtime/cron_scheduler.h"
 #include "runtime/instance_pool.h"
 #include "runtime/log_ring.h"
 
@@ -101,6 +102,10 @@ InvokeResult Failed(Outcome outcome, std::string error) {
   return result;
 }
 
+InvokeResult ActivationFailed(const absl::Status& status) {
+  return Failed(OutcomeForActivationFailure(status), std::string(status.message()));
+}
+
 struct Counters {
   std::atomic<uint64_t> activations{0};
   std::atomic<uint64_t> activation_failures{0};
@@ -139,9 +144,24 @@ class LocalRuntime final : public Runtime {
     COSMO_ASSIGN_OR_RETURN(registry_, NewRegistry(store_.get(), engines, clock_,
                                                   {.caps = options_.caps,
                                                    .max_script_bytes = options_.max_script_bytes}));
+    if (options_.run_crons) {
+      crons_ = std::make_unique<CronScheduler>(
+          store_.get(), registry_.get(), clock_,
+          [this](const std::string& family, const ScheduledEvent& event) {
+            return RunScheduled(family, event);
+          },
+          [this](const Manifest& manifest) {
+            return ResolveLimits(manifest.limits, options_.caps).wall_per_request;
+          },
+          CronSchedulerOptions{
+              .server_id = options_.server_id.empty() ? request_id_prefix_ : options_.server_id,
+              .lease_margin = options_.cron_lease_margin});
+    }
     registry_->AddChangeListener([this](absl::string_view family) {
       if (std::shared_ptr<Activation> activation = table_.Find(family)) activation->MarkChanged();
+      if (crons_ != nullptr) crons_->FamilyChanged(family);
     });
+    if (crons_ != nullptr) COSMO_RETURN_IF_ERROR(crons_->Start());
     if (options_.background_maintenance) {
       maintenance_ = std::thread([this] {
         while (!stop_.WaitForNotificationWithTimeout(kMaintenanceTick)) Maintain();
@@ -155,6 +175,8 @@ class LocalRuntime final : public Runtime {
       stop_.Notify();
       maintenance_.join();
     }
+    // Scheduled runs use the whole runtime: they end before anything else goes.
+    crons_.reset();
     // The registry's store watch calls the change listener, which uses table_, from its own
     // thread; stop it before any member goes.
     registry_.reset();
@@ -169,23 +191,9 @@ class LocalRuntime final : public Runtime {
 
   InvokeResult Invoke(absl::string_view family, const HttpRequest& request) override {
     counters_.invocations.fetch_add(1, std::memory_order_relaxed);
-    if (!IsValidFamilyName(family)) {
-      return Failed(Outcome::kNotFound, absl::StrCat("no family '", family, "'"));
-    }
-    std::shared_ptr<Activation> activation = table_.FindOrCreate(family);
-    activation->Touch(clock_->Now());
-    // Staleness before the slot: see Activation::stale().
-    const bool stale = activation->stale();
-    std::shared_ptr<const VersionSlot> slot = activation->slot();
-    if (slot == nullptr || stale) {
-      absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = Load(activation);
-      if (!loaded.ok()) {
-        if (absl::IsNotFound(loaded.status())) table_.Remove(activation);
-        return Failed(OutcomeForActivationFailure(loaded.status()),
-                      std::string(loaded.status().message()));
-      }
-      slot = *std::move(loaded);
-    }
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> active = ActiveSlot(family);
+    if (!active.ok()) return ActivationFailed(active.status());
+    std::shared_ptr<const VersionSlot> slot = *std::move(active);
 
     absl::StatusOr<std::unique_ptr<Instance>> instance =
         slot->pool->Acquire(options_.max_queue_wait);
@@ -222,6 +230,7 @@ class LocalRuntime final : public Runtime {
   }
 
   void Maintain() override {
+    if (crons_ != nullptr) crons_->Poll();
     const absl::Time now = clock_->Now();
     std::vector<std::shared_ptr<Activation>> activations = table_.All();
     bool unloaded_idle = false;
@@ -269,6 +278,43 @@ class LocalRuntime final : public Runtime {
 
   absl::Status FlushUsage() override { return meter_.Flush(); }
 
+  InvokeResult RunScheduled(absl::string_view family, const ScheduledEvent& event) override {
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> active = ActiveSlot(family);
+    if (!active.ok()) return ActivationFailed(active.status());
+    std::shared_ptr<const VersionSlot> slot = *std::move(active);
+    // The family's own pool: a scheduled run waits for one of its instances like a request,
+    // and never takes another family's.
+    absl::StatusOr<std::unique_ptr<Instance>> instance =
+        slot->pool->Acquire(options_.max_queue_wait);
+    InvokeResult result;
+    if (!instance.ok()) {
+      result = Failed(absl::IsDeadlineExceeded(instance.status())
+                          ? Outcome::kLoadShed
+                          : OutcomeForActivationFailure(instance.status()),
+                      std::string(instance.status().message()));
+    } else {
+      result = (*instance)->RunScheduled(event);
+      slot->pool->Release(*std::move(instance));
+      // `cosmoctl trigger` shows the output and error: masked as the logs are.
+      result.error = Redact(std::move(result.error), slot->secret_values);
+      for (ConsoleMessage& message : result.console) {
+        message.text = Redact(std::move(message.text), slot->secret_values);
+      }
+    }
+    slot->usage->AddScheduled(result.outcome, result.usage);
+    RecordScheduled(family, *slot, event, result);
+    return result;
+  }
+
+  absl::StatusOr<std::vector<CronStatus>> Crons(absl::string_view family) override {
+    if (crons_ == nullptr) return absl::NotFoundError("this runtime runs no crons");
+    return crons_->Schedule(family);
+  }
+
+  void WaitForScheduledRuns() override {
+    if (crons_ != nullptr) crons_->WaitForRuns();
+  }
+
   RuntimeStats Stats() const override {
     RuntimeStats stats;
     stats.activations = counters_.activations.load();
@@ -292,6 +338,23 @@ class LocalRuntime final : public Runtime {
   }
 
  private:
+  // The family's published slot, loading its active version first when it has none or a newer
+  // one is active. A family that does not exist leaves the table.
+  absl::StatusOr<std::shared_ptr<const VersionSlot>> ActiveSlot(absl::string_view family) {
+    if (!IsValidFamilyName(family)) {
+      return absl::NotFoundError(absl::StrCat("no family '", family, "'"));
+    }
+    std::shared_ptr<Activation> activation = table_.FindOrCreate(family);
+    activation->Touch(clock_->Now());
+    // Staleness before the slot: see Activation::stale().
+    const bool stale = activation->stale();
+    std::shared_ptr<const VersionSlot> slot = activation->slot();
+    if (slot != nullptr && !stale) return slot;
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = Load(activation);
+    if (absl::IsNotFound(loaded.status())) table_.Remove(activation);
+    return loaded;
+  }
+
   // Resolves the family's active version and, when it changed, prepares it and publishes a new
   // slot with one warm instance. Concurrent callers for one family wait for the first, so new
   // requests switch to a new version at once — except that a family with a published slot does
@@ -441,10 +504,40 @@ class LocalRuntime final : public Runtime {
   void Record(absl::string_view family, const VersionSlot& slot, const InvokeResult& result) {
     slot.usage->Add(result.outcome, result.usage);
     if (result.console.empty() && result.outcome == Outcome::kOk) return;
-    std::shared_ptr<LogRing> ring = RingFor(family);
-    const std::string request_id = absl::StrCat(
+    AppendLogs(family, slot, result, NextRequestId());
+  }
+
+  std::string NextRequestId() {
+    return absl::StrCat(
         request_id_prefix_, "-",
         absl::Hex(next_request_id_.fetch_add(1, std::memory_order_relaxed), absl::kZeroPad6));
+  }
+
+  // A scheduled run is always logged: one line with its tick and outcome, after its console
+  // output (docs/cron.md, "Logs").
+  void RecordScheduled(absl::string_view family, const VersionSlot& slot,
+                       const ScheduledEvent& event, const InvokeResult& result) {
+    const std::string request_id = NextRequestId();
+    AppendLogs(family, slot, result, request_id);
+    LogRecord record;
+    record.time = clock_->Now();
+    record.family = std::string(family);
+    record.version = slot.version;
+    record.request_id = request_id;
+    record.level = result.outcome == Outcome::kOk ? LogLevel::kInfo : LogLevel::kError;
+    record.text = absl::StrCat(
+        "scheduled \"", event.cron, "\" at ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", event.scheduled_time, absl::UTCTimeZone()), ": ",
+        OutcomeName(result.outcome), " in ", result.usage.wall_us / 1000, " ms",
+        result.no_retry ? " (noRetry)" : "");
+    record.is_outcome = true;
+    record.outcome = result.outcome;
+    RingFor(family)->Append(std::move(record));
+  }
+
+  void AppendLogs(absl::string_view family, const VersionSlot& slot, const InvokeResult& result,
+                  const std::string& request_id) {
+    std::shared_ptr<LogRing> ring = RingFor(family);
     for (const ConsoleMessage& message : result.console) {
       LogRecord record;
       record.time = message.time;
@@ -495,6 +588,7 @@ class LocalRuntime final : public Runtime {
   size_t max_instances_ = 1;
   UsageMeter meter_;
   std::unique_ptr<Registry> registry_;
+  std::unique_ptr<CronScheduler> crons_;
   ActivationTable table_;
   Counters counters_;
 

@@ -67,4 +67,17 @@ std::string KvExpiry(int64_t expiration, absl::string_view ns, absl::string_view
   return absl::StrFormat("%s%020d/%s/%s", kKvExpiryPrefix, expiration, ns, key);
 }
 
+std::string CronRun(absl::string_view family, absl::string_view expression_hash, int64_t tick_us) {
+  return absl::StrCat(CronRunPrefix(family, expression_hash),
+                      absl::Dec(static_cast<uint64_t>(tick_us), absl::kZeroPad20));
+}
+
+std::string CronRunPrefix(absl::string_view family, absl::string_view expression_hash) {
+  return absl::StrCat(kCronPrefix, family, "/", expression_hash, "/");
+}
+
+std::string CronFamilyPrefix(absl::string_view family) {
+  return absl::StrCat(kCronPrefix, family, "/");
+}
+
 }  // namespace cosmo::store_keys

@@ -86,11 +86,20 @@ std::string KvValuePrefix(absl::string_view ns);
 inline constexpr absl::string_view kKvExpiryPrefix = "kvx/";
 std::string KvExpiry(int64_t expiration, absl::string_view ns, absl::string_view key);
 
+// Cron triggers (lib/runtime/cron_scheduler.cc).
+
+// cron/<family>/<expression hash>/<tick, 20 decimal digits of epoch microseconds> -> CronRunRecord:
+// the claim of one tick of one expression. Fixed width keeps key order equal to tick order.
+inline constexpr absl::string_view kCronPrefix = "cron/";
+std::string CronRun(absl::string_view family, absl::string_view expression_hash, int64_t tick_us);
+std::string CronRunPrefix(absl::string_view family, absl::string_view expression_hash);
+std::string CronFamilyPrefix(absl::string_view family);
+
 // Every prefix above.
-inline constexpr std::array<absl::string_view, 13> kAllPrefixes = {
+inline constexpr std::array<absl::string_view, 14> kAllPrefixes = {
     kFamilyPrefix,  kOwnedPrefix,   kHistoryPrefix,       kFamilyVersionPrefix, kBlobPrefix,
     kBlobRefPrefix, kUsagePrefix,   kUsageReporterPrefix, kKvNamespacePrefix,   kKvSizePrefix,
-    kKvMetaPrefix,  kKvValuePrefix, kKvExpiryPrefix,
+    kKvMetaPrefix,  kKvValuePrefix, kKvExpiryPrefix,      kCronPrefix,
 };
 
 }  // namespace cosmo::store_keys

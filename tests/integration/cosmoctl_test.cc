@@ -259,11 +259,90 @@ TEST_F(CosmoctlTest, ErrorsAreOneLineNamingTheThingAndTheFix) {
   ExpectOneLineError(Ctl({"token", "new", "not a tenant"}), 2, "tenant");
 }
 
+TEST_F(CosmoctlTest, CronsAndTriggerShowAndRunTheScheduledHandler) {
+  const std::string path = File("job.js",
+                                "export default { fetch() { return 'ok'; },\n"
+                                "  scheduled(controller, env) {\n"
+                                "    console.log(`${controller.type} ${controller.cron}`);\n"
+                                "    if (env.FAIL) throw new Error('job failed');\n"
+                                "  } };\n");
+  // Deploy refuses a bad expression, naming the entry and the field.
+  ExpectOneLineError(
+      Ctl({"deploy", "ctl-job", path, "--cron", "* * * * *", "--cron", "61 * * * *"}), 1,
+      "crons[1]: cron expression \"61 * * * *\": minute field: '61' is out of "
+      "range 0-59");
+  CommandResult r =
+      Ctl({"deploy", "ctl-job", path, "--cron", "*/5 * * * *", "--cron", "0 9 * * MON#2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = Ctl({"crons", "ctl-job"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("NEXT RUNS"));
+  EXPECT_THAT(r.out, HasSubstr("*/5 * * * *"));
+  EXPECT_THAT(r.out, HasSubstr("0 9 * * MON#2"));
+  r = Ctl({"--json", "crons", "ctl-job"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = nlohmann::json::parse(r.out);
+  ASSERT_EQ(json["crons"].size(), 2u);
+  EXPECT_EQ(json["crons"][1]["cron"], "0 9 * * MON#2");
+  EXPECT_EQ(json["crons"][1]["next_times"].size(), 3u);
+
+  r = Ctl({"trigger", "ctl-job", "--cron", "0 9 * * MON#2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("scheduled 0 9 * * MON#2\n"));
+  EXPECT_THAT(r.out, HasSubstr("scheduled \"0 9 * * MON#2\" at "));
+  EXPECT_THAT(r.out, HasSubstr(": ok in "));
+  r = Ctl({"--json", "trigger", "ctl-job"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["cron"], "*/5 * * * *");
+  EXPECT_EQ(json["outcome"], "ok");
+  EXPECT_EQ(json["console"][0]["text"], "scheduled */5 * * * *");
+
+  // A run that throws: printed, and the command fails.
+  ASSERT_EQ(Ctl({"deploy", "ctl-job", path, "--cron", "*/5 * * * *", "--env", "FAIL=1"}).exit_code,
+            0);
+  r = Ctl({"trigger", "ctl-job"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr(": exception in "));
+  EXPECT_THAT(r.out, HasSubstr("job failed"));
+  EXPECT_THAT(r.err, HasSubstr("cosmoctl: trigger ctl-job: exception"));
+}
+
+TEST_F(CosmoctlTest, CronsAndTriggerRefuseBadInput) {
+  const std::string path = File("plain.js", "export default { fetch() { return 'ok'; } };\n");
+  ASSERT_EQ(Ctl({"deploy", "ctl-plain", path}).exit_code, 0);
+  ExpectOneLineError(Ctl({"trigger", "ctl-plain"}), 1,
+                     "family 'ctl-plain' has no crons; deploy it with --cron");
+  ExpectOneLineError(Ctl({"deploy", "ctl-plain", path, "--cron", "* * * * *"}), 1,
+                     "the family has crons but the default export has no scheduled() method");
+  ExpectOneLineError(Ctl({"trigger", "ctl-nobody"}), 1, "ctl-nobody");
+  ExpectOneLineError(Ctl({"crons", "ctl-nobody"}), 1, "ctl-nobody");
+  ExpectOneLineError(Ctl({"crons", "Not A Family!"}), 1, "Not A Family!");
+  const std::string job =
+      File("job2.js", "export default { fetch() { return 'ok'; }, scheduled() {} };\n");
+  ASSERT_EQ(Ctl({"deploy", "ctl-job2", job, "--cron", "0 * * * *"}).exit_code, 0);
+  ExpectOneLineError(Ctl({"trigger", "ctl-job2", "--cron", "1 * * * *"}), 1,
+                     "cron: \"1 * * * *\" is not one of 'ctl-job2's crons: \"0 * * * *\"");
+  ExpectOneLineError(Ctl({"trigger", "ctl-job2", "--cron", std::string(100000, '*')}), 1,
+                     "is not one of");
+  std::vector<std::string> eleven = {"deploy", "ctl-job2", job};
+  for (int i = 0; i < 11; ++i) {
+    eleven.push_back("--cron");
+    eleven.push_back(absl::StrCat(i, " * * * *"));
+  }
+  ExpectOneLineError(Ctl(eleven), 1, "crons: 11 expressions exceed the limit of 10 per family");
+  CommandResult r = Ctl({"crons", "ctl-plain"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ctl-plain has no crons"));
+}
+
 TEST_F(CosmoctlTest, HelpListsEverySubcommand) {
   CommandResult r = RunCommand({CosmoctlPath(), "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"deploy", "validate", "list", "get", "history", "rollback", "delete",
-                          "usage", "logs", "token", "--server", "--token", "--json"}) {
+  for (const char* sub :
+       {"deploy", "validate", "list", "get", "history", "rollback", "delete", "usage", "logs",
+        "crons", "trigger", "token", "--server", "--token", "--json"}) {
     EXPECT_THAT(r.out, HasSubstr(sub));
   }
 }

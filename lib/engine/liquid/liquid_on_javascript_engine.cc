@@ -44,6 +44,11 @@ absl::Status CheckManifest(const Manifest& manifest) {
 
 absl::Status LiquidOnJavaScriptEngine::Validate(const Manifest& manifest) {
   COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+  if (!manifest.crons.empty()) {
+    return absl::InvalidArgumentError(
+        "crons: a Liquid template has no scheduled() handler; deploy crons with a JavaScript "
+        "module that exports one");
+  }
   // Parsing runs in a fresh isolate under a request's limits: a second of CPU, like the
   // JavaScript engine's startup probe, and the default heap.
   ScriptLimits limits;

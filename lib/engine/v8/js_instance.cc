@@ -119,6 +119,7 @@ JsInstance::~JsInstance() {
     cancel_body_.Reset();
     abort_request_.Reset();
     make_kv_namespace_.Reset();
+    scheduled_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -159,7 +160,7 @@ absl::Status JsInstance::CreateContext() {
        {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_},
         std::pair{"streamHead", &stream_head_}, std::pair{"pumpBody", &pump_body_},
         std::pair{"cancelBody", &cancel_body_}, std::pair{"abortRequest", &abort_request_},
-        std::pair{"makeKvNamespace", &make_kv_namespace_}}) {
+        std::pair{"makeKvNamespace", &make_kv_namespace_}, std::pair{"scheduled", &scheduled_}}) {
     v8::Local<v8::Value> fn;
     if (!dispatch.As<v8::Object>()->Get(context, NewUtf8String(isolate_, name)).ToLocal(&fn) ||
         !fn->IsFunction()) {
@@ -248,6 +249,20 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
         error = try_catch.HasCaught() && !isolate_->IsExecutionTerminating()
                     ? ExceptionText::Located(isolate_, context, try_catch)
                     : absl::StrCat(manifest.main, ": the default export has no fetch() method");
+      } else if (v8::Local<v8::Value> scheduled;
+                 !manifest.crons.empty() &&
+                 (!handler.As<v8::Object>()
+                       ->Get(context, NewUtf8String(isolate_, "scheduled"))
+                       .ToLocal(&scheduled) ||
+                  !scheduled->IsFunction())) {
+        // A family with crons runs scheduled(controller, env, ctx) at each tick
+        // (docs/cron.md).
+        error = try_catch.HasCaught() && !isolate_->IsExecutionTerminating()
+                    ? ExceptionText::Located(isolate_, context, try_catch)
+                    : absl::StrCat(manifest.main,
+                                   ": the family has crons but the default export has no "
+                                   "scheduled() method; add `async scheduled(controller, env, "
+                                   "ctx) { ... }`");
       } else {
         handler_.Reset(isolate_, handler.As<v8::Object>());
       }
@@ -372,6 +387,20 @@ v8::MaybeLocal<v8::Module> JsInstance::ResolveModule(v8::Local<v8::Context> cont
 }
 
 InvokeResult JsInstance::Invoke(const HttpRequest& request) {
+  return Run(request.body.size(),
+             [&](v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result) {
+               RunHandler(context, request, loop, result);
+             });
+}
+
+InvokeResult JsInstance::RunScheduled(const ScheduledEvent& event) {
+  return Run(0, [&](v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result) {
+    RunScheduledHandler(context, event, loop, result);
+  });
+}
+
+template <typename Body>
+InvokeResult JsInstance::Run(size_t request_bytes, Body&& body) {
   InvokeResult result;
   if (!Reusable()) {
     result.outcome = Outcome::kInternal;
@@ -381,7 +410,7 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
   const int64_t wall_start_ns = EventLoop::SteadyNanos();
   const int64_t wall_deadline_ns =
       wall_start_ns + absl::ToInt64Nanoseconds(limits_.wall_per_request);
-  result.usage.request_bytes = request.body.size();
+  result.usage.request_bytes = request_bytes;
   {
     // Declared before the Locker: the pages are given back once JavaScript is done.
     ThreadStack::Scope stack_scope;
@@ -408,7 +437,7 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
     const int64_t cpu_start = CpuWatchdog::ThreadCpuNanos();
     request_cpu_start_ns_ = cpu_start;
     ArmCpu(cpu_start, cpu_budget_ns_);
-    RunHandler(context, request, loop, result);
+    body(context, loop, result);
     Stop stop = DisarmCpu();
     const int64_t cpu_end = CpuWatchdog::ThreadCpuNanos();
     state_.loop = nullptr;
@@ -473,14 +502,17 @@ InvokeResult JsInstance::Invoke(const HttpRequest& request) {
   return result;
 }
 
+void JsInstance::SetUncaught(v8::Local<v8::Context> context, const v8::TryCatch& try_catch,
+                             InvokeResult& result) {
+  if (try_catch.HasTerminated() || isolate_->IsExecutionTerminating()) return;  // a limit
+  result.outcome = Outcome::kException;
+  result.error = ExceptionText::Uncaught(isolate_, context, try_catch.Exception());
+}
+
 void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& request,
                             EventLoop& loop, InvokeResult& result) {
   v8::TryCatch try_catch(isolate_);
-  auto fail = [&] {
-    if (try_catch.HasTerminated() || isolate_->IsExecutionTerminating()) return;  // a limit
-    result.outcome = Outcome::kException;
-    result.error = ExceptionText::Uncaught(isolate_, context, try_catch.Exception());
-  };
+  auto fail = [&] { SetUncaught(context, try_catch, result); };
   v8::Local<v8::Value> undefined = v8::Undefined(isolate_);
 
   absl::InlinedVector<v8::Local<v8::Value>, 32> header_values;
@@ -574,6 +606,60 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
     }
   }
   if (!ConvertResponse(context, value, result)) return fail();
+  if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
+}
+
+void JsInstance::RunScheduledHandler(v8::Local<v8::Context> context, const ScheduledEvent& event,
+                                     EventLoop& loop, InvokeResult& result) {
+  v8::TryCatch try_catch(isolate_);
+  auto fail = [&] { SetUncaught(context, try_catch, result); };
+  // controller.noRetry() reaches the host through this function, once.
+  struct NoRetry {
+    const ScheduledEvent* event;
+    InvokeResult* result;
+  } no_retry{&event, &result};
+  v8::Local<v8::Function> no_retry_fn;
+  if (!v8::Function::New(
+           context,
+           [](const v8::FunctionCallbackInfo<v8::Value>& info) {
+             auto* target = static_cast<NoRetry*>(info.Data().As<v8::External>()->Value());
+             if (target->result->no_retry) return;
+             target->result->no_retry = true;
+             if (target->event->on_no_retry) target->event->on_no_retry();
+           },
+           v8::External::New(isolate_, &no_retry))
+           .ToLocal(&no_retry_fn)) {
+    return fail();
+  }
+  v8::Local<v8::Value> handler = handler_.Get(isolate_);
+  v8::Local<v8::Value> scheduled;
+  if (!handler.As<v8::Object>()
+           ->Get(context, NewUtf8String(isolate_, "scheduled"))
+           .ToLocal(&scheduled)) {
+    return fail();
+  }
+  if (!scheduled->IsFunction()) {
+    result.outcome = Outcome::kException;
+    result.error = "the default export has no scheduled() method";
+    return;
+  }
+  v8::Local<v8::Value> args[] = {
+      handler,
+      env_.Get(isolate_),
+      NewUtf8String(isolate_, event.cron),
+      v8::Number::New(isolate_, static_cast<double>(absl::ToUnixMillis(event.scheduled_time))),
+      no_retry_fn,
+  };
+  v8::Local<v8::Value> value;
+  if (!scheduled_.Get(isolate_)
+           ->Call(context, v8::Undefined(isolate_), std::size(args), args)
+           .ToLocal(&value)) {
+    return fail();
+  }
+  isolate_->PerformMicrotaskCheckpoint();
+  if (isolate_->IsExecutionTerminating()) return;
+  if (value->IsPromise() && !AwaitPromise(context, loop, value.As<v8::Promise>(), result)) return;
+  result.outcome = Outcome::kOk;
   if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
 }
 

@@ -47,6 +47,7 @@ class JsInstance final : public Instance {
   ~JsInstance() override;
 
   InvokeResult Invoke(const HttpRequest& request) override;
+  InvokeResult RunScheduled(const ScheduledEvent& event) override;
   bool Reusable() const override { return reusable_.load(std::memory_order_relaxed); }
   size_t MemoryBytes() const override;
 
@@ -77,6 +78,17 @@ class JsInstance final : public Instance {
   // successful request: that cache replaces the one written at startup and is the last.
   void WriteCodeCache(bool final);
 
+  // The frame of Invoke() and RunScheduled(): the isolate entered, console, heap and CPU
+  // accounting around `body(context, loop, result)`, limits turned into outcomes.
+  template <typename Body>
+  InvokeResult Run(size_t request_bytes, Body&& body);
+  // The uncaught exception in `try_catch` as result's outcome and error, unless a limit stopped
+  // the script (DisarmCpu() tells which).
+  void SetUncaught(v8::Local<v8::Context> context, const v8::TryCatch& try_catch,
+                   InvokeResult& result);
+  // scheduled(controller, env, ctx), its promise and its ctx.waitUntil work.
+  void RunScheduledHandler(v8::Local<v8::Context> context, const ScheduledEvent& event,
+                           EventLoop& loop, InvokeResult& result);
   // Runs the handler and turns the event loop until its promise settles, then converts the
   // response and waits for ctx.waitUntil work; fills result's response, outcome and error. When
   // a CPU or memory limit stopped the script it returns early; DisarmCpu() then tells which.
@@ -149,6 +161,7 @@ class JsInstance final : public Instance {
   v8::Global<v8::Object> handler_;
   v8::Global<v8::Object> env_;
   v8::Global<v8::Function> invoke_fast_;
+  v8::Global<v8::Function> scheduled_;
   v8::Global<v8::Function> response_parts_;
   v8::Global<v8::Function> stream_head_;
   v8::Global<v8::Function> pump_body_;

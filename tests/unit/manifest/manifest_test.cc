@@ -28,6 +28,7 @@ Manifest FromJson(const nlohmann::json& j) {
   if (j.contains("kv")) {
     for (const auto& [k, v] : j.at("kv").items()) m.kv[k] = v.get<std::string>();
   }
+  if (j.contains("crons")) m.crons = j.at("crons").get<std::vector<std::string>>();
   return m;
 }
 
@@ -134,6 +135,46 @@ TEST(ManifestTest, DecodeRejectsAnEmptyKvMap) {
   std::string cbor = *EncodeManifest(Hello());
   std::string with_empty_kv = "\xa6" + std::string("\x62kv\xa0", 4) + cbor.substr(1);
   EXPECT_EQ(DecodeManifest(with_empty_kv).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(ManifestTest, CronsJoinTheVersionOnlyWhenNotEmpty) {
+  const std::string base = *ComputeVersion(Hello());
+  Manifest m = Hello();
+  m.crons = {};
+  EXPECT_EQ(*ComputeVersion(m), base);
+  m.crons = {"* * * * *"};
+  const std::string one = *ComputeVersion(m);
+  EXPECT_NE(one, base);
+  m.crons = {"* * * * *", "0 0 * * *"};
+  const std::string two = *ComputeVersion(m);
+  m.crons = {"0 0 * * *", "* * * * *"};  // the deploy's order is part of the content
+  EXPECT_NE(*ComputeVersion(m), two);
+  absl::StatusOr<Manifest> decoded = DecodeManifest(*EncodeManifest(m));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->crons, m.crons);
+}
+
+TEST(ManifestTest, DecodeRejectsAnEmptyOrMistypedCronsList) {
+  Manifest m = Hello();
+  m.crons = {"x"};
+  const std::string cbor = *EncodeManifest(m);
+  // "crons": ["x"] is text(5) "crons", array(1), text(1) "x".
+  const std::string list(
+      "\x65"
+      "crons\x81\x61x",
+      9);
+  const size_t at = cbor.find(list);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_TRUE(DecodeManifest(cbor).ok());
+  // An empty list is never written (the key is left out), so it is not canonical.
+  std::string empty = cbor;
+  empty.replace(at + 6, 3, "\x80");
+  EXPECT_EQ(DecodeManifest(empty).status().code(), absl::StatusCode::kDataLoss);
+  std::string number = cbor;
+  number.replace(at + 7, 2, "\x01");
+  EXPECT_EQ(DecodeManifest(number).status().code(), absl::StatusCode::kDataLoss);
+  m.crons = {"bad \xC3\x28"};
+  EXPECT_THAT(EncodeManifest(m).status().message(), HasSubstr("crons[0]"));
 }
 
 TEST(ManifestTest, RejectsInvalidUtf8NamingTheField) {

@@ -30,6 +30,10 @@
 //   cancelBody() -> cancels the body pumpBody is sending (the client went away meanwhile)
 //   abortRequest() -> aborts the running request's `signal` with an AbortError DOMException
 //       (the client went away while the handler was still working)
+//   scheduled(handler, env, cron, scheduledTime, noRetry) -> what
+//       handler.scheduled(controller, env, ctx) returns (a Promise or anything else); the
+//       controller carries cron, scheduledTime (epoch ms) and type 'scheduled', and its
+//       noRetry() calls the native `noRetry` once (docs/cron.md)
 //   makeContext() -> ctx with waitUntil(promise) and passThroughOnException()
 //   makeKvNamespace(ns) -> the env value of a KV binding to namespace ns (kv.js)
 //   waitUntilPromises(ctx) -> the promises given to ctx.waitUntil, in order
@@ -94,6 +98,44 @@ export class ExecutionContext {
   }
 }
 
+// The first argument of scheduled(controller, env, ctx), as in Workers.
+class ScheduledController {
+  #cron;
+  #scheduledTime;
+  #noRetry;
+
+  constructor(token, cron, scheduledTime, noRetry) {
+    if (token !== kInternal) throw new TypeError('Illegal constructor');
+    this.#cron = cron;
+    this.#scheduledTime = scheduledTime;
+    this.#noRetry = noRetry;
+  }
+
+  get cron() {
+    return this.#cron;
+  }
+
+  get scheduledTime() {
+    return this.#scheduledTime;
+  }
+
+  get type() {
+    return 'scheduled';
+  }
+
+  // Tells the host at once, so that the tick is not run again even if this server dies before
+  // the run ends.
+  noRetry() {
+    const tell = this.#noRetry;
+    this.#noRetry = null;
+    if (tell !== null) tell();
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'ScheduledController';
+  }
+}
+
 function describe(value) {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined (did the handler forget to return?)';
@@ -143,6 +185,12 @@ export const dispatch = {
     const request = requestInternals.fromHost(method, url, headers, body);
     hostRequest = streaming ? new WeakRefCtor(request) : null;
     return settled(handler.fetch(request, env, ctx), streaming);
+  },
+
+  scheduled(handler, env, cron, scheduledTime, noRetry) {
+    hostRequest = null;
+    const controller = new ScheduledController(kInternal, cron, scheduledTime, noRetry);
+    return handler.scheduled(controller, env, new ExecutionContext(kInternal));
   },
 
   responseParts,
