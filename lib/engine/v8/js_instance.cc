@@ -387,20 +387,21 @@ v8::MaybeLocal<v8::Module> JsInstance::ResolveModule(v8::Local<v8::Context> cont
 }
 
 InvokeResult JsInstance::Invoke(const HttpRequest& request) {
-  return Run(request.body.size(),
+  return Run(request.body.size(), request.body_reader,
              [&](v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result) {
                RunHandler(context, request, loop, result);
              });
 }
 
 InvokeResult JsInstance::RunScheduled(const ScheduledEvent& event) {
-  return Run(0, [&](v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result) {
-    RunScheduledHandler(context, event, loop, result);
-  });
+  return Run(0, nullptr,
+             [&](v8::Local<v8::Context> context, EventLoop& loop, InvokeResult& result) {
+               RunScheduledHandler(context, event, loop, result);
+             });
 }
 
 template <typename Body>
-InvokeResult JsInstance::Run(size_t request_bytes, Body&& body) {
+InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reader, Body&& body) {
   InvokeResult result;
   if (!Reusable()) {
     result.outcome = Outcome::kInternal;
@@ -432,7 +433,7 @@ InvokeResult JsInstance::Run(size_t request_bytes, Body&& body) {
     peak_heap_bytes_ = heap_start;
     EventLoop loop(isolate_, &core_->fetch_options(), wall_deadline_ns, limits_.subrequests);
     state_.loop = &loop;
-    state_.body_reader = request.body_reader;
+    state_.body_reader = body_reader;
     state_.request_body_bytes = 0;
     const int64_t cpu_start = CpuWatchdog::ThreadCpuNanos();
     request_cpu_start_ns_ = cpu_start;

@@ -79,9 +79,10 @@ class JsInstance final : public Instance {
   void WriteCodeCache(bool final);
 
   // The frame of Invoke() and RunScheduled(): the isolate entered, console, heap and CPU
-  // accounting around `body(context, loop, result)`, limits turned into outcomes.
+  // accounting around `body(context, loop, result)`, limits turned into outcomes. `body_reader`
+  // is the request body still arriving (native readBody), if any.
   template <typename Body>
-  InvokeResult Run(size_t request_bytes, Body&& body);
+  InvokeResult Run(size_t request_bytes, RequestBodyReader* body_reader, Body&& body);
   // The uncaught exception in `try_catch` as result's outcome and error, unless a limit stopped
   // the script (DisarmCpu() tells which).
   void SetUncaught(v8::Local<v8::Context> context, const v8::TryCatch& try_catch,
