@@ -95,7 +95,7 @@ async function valueBytes(value) {
     return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
   if (isArrayBuffer(value)) return new Uint8Array(value);
-  if (isReadableStream(value)) return readAllBytes(value, kMaxValueBytes);
+  if (isReadableStream(value)) return (await readAllBytes(value, kMaxValueBytes)).bytes;
   throw new TypeError(
       'KV put: the value must be a string, ArrayBuffer, ArrayBufferView or ReadableStream');
 }
