@@ -620,8 +620,7 @@ void HttpServerImpl::HandleWithBody(const httplib::Request& req, httplib::Respon
     });
     if (!saved_type.empty()) content_type->second = std::move(saved_type);
     if (over) {
-      Reject(res, Rejection::kPayloadTooLarge,
-             absl::StrCat("request body larger than ", limit, " bytes"), true);
+      Reject(res, Rejection::kPayloadTooLarge, http::BodyTooLargeMessage(limit), true);
       return;
     }
     if (!ok) {

@@ -7,6 +7,10 @@
 
 namespace cosmo::http {
 
+std::string BodyTooLargeMessage(size_t limit) {
+  return absl::StrCat("request body larger than ", limit, " bytes");
+}
+
 bool IsTransportPseudoHeader(const std::string& name) {
   return absl::EqualsIgnoreCase(name, "REMOTE_ADDR") ||
          absl::EqualsIgnoreCase(name, "REMOTE_PORT") ||
@@ -97,9 +101,8 @@ std::optional<GuardError> RequestGuard::Check(const httplib::Request& req) const
         absl::StrCat(req.method, " needs Content-Length or Transfer-Encoding: chunked")};
   }
   if (content_length > limits_.max_request_body_bytes) {
-    return GuardError{
-        Rejection::kPayloadTooLarge,
-        absl::StrCat("request body larger than ", limits_.max_request_body_bytes, " bytes")};
+    return GuardError{Rejection::kPayloadTooLarge,
+                      BodyTooLargeMessage(limits_.max_request_body_bytes)};
   }
   return std::nullopt;
 }

@@ -32,6 +32,9 @@ struct GuardError {
 // may carry the same names: a client can "send" REMOTE_ADDR). Never passed on, never counted.
 bool IsTransportPseudoHeader(const std::string& name);
 
+// The wording of every 413 for a body over `limit` decoded bytes, wherever it is found out.
+std::string BodyTooLargeMessage(size_t limit);
+
 class RequestGuard {
  public:
   explicit RequestGuard(GuardLimits limits) : limits_(limits) {}

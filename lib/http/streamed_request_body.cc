@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "http/request_guard.h"
 
 namespace cosmo::http {
 namespace {
@@ -18,15 +19,19 @@ constexpr size_t kMaxFramingLine = 4096;
 // All trailer lines together.
 constexpr size_t kMaxTrailerBytes = 16 << 10;
 
+// Why a read of the body's bytes returned none.
+absl::Status ReadFailure(bool timed_out) {
+  if (timed_out) return absl::DeadlineExceededError("the request body stopped arriving");
+  return absl::UnavailableError("the client went away before the request body ended");
+}
+
 }  // namespace
 
 StreamedRequestBody StreamedRequestBody::WithLength(ConnectionStream* stream, uint64_t length,
                                                     size_t limit) {
   StreamedRequestBody body(stream, length == 0 ? State::kDone : State::kLength, length, limit);
   if (length > limit) {
-    body.Fail(absl::ResourceExhaustedError(
-                  absl::StrCat("request body larger than ", limit, " bytes")))
-        .IgnoreError();
+    body.Fail(absl::ResourceExhaustedError(BodyTooLargeMessage(limit))).IgnoreError();
   }
   return body;
 }
@@ -46,8 +51,7 @@ absl::StatusOr<char> StreamedRequestBody::ReadByte(absl::Duration wait) {
   bool timed_out = false;
   ssize_t n = stream_->ReadFor(&byte, 1, wait, &timed_out);
   if (n == 1) return byte;
-  if (timed_out) return absl::DeadlineExceededError("the request body stopped arriving");
-  return absl::UnavailableError("the client went away before the request body ended");
+  return ReadFailure(timed_out);
 }
 
 absl::Status StreamedRequestBody::ReadLine(std::string* line, absl::Duration wait) {
@@ -70,10 +74,7 @@ absl::StatusOr<std::string> StreamedRequestBody::ReadData(size_t max, absl::Dura
   std::string data(static_cast<size_t>(std::min<uint64_t>(max, remaining_)), '\0');
   bool timed_out = false;
   ssize_t n = stream_->ReadFor(data.data(), data.size(), wait, &timed_out);
-  if (n <= 0) {
-    if (timed_out) return absl::DeadlineExceededError("the request body stopped arriving");
-    return absl::UnavailableError("the client went away before the request body ended");
-  }
+  if (n <= 0) return ReadFailure(timed_out);
   data.resize(static_cast<size_t>(n));
   remaining_ -= data.size();
   bytes_read_ += data.size();
@@ -112,8 +113,7 @@ absl::StatusOr<std::string> StreamedRequestBody::Read(size_t max, absl::Duration
           break;
         }
         if (size > limit_ - std::min<uint64_t>(bytes_read_, limit_)) {
-          return Fail(absl::ResourceExhaustedError(
-              absl::StrCat("request body larger than ", limit_, " bytes")));
+          return Fail(absl::ResourceExhaustedError(BodyTooLargeMessage(limit_)));
         }
         remaining_ = size;
         state_ = State::kChunkData;
