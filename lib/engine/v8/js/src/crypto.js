@@ -24,7 +24,8 @@ export class Crypto {
   getRandomValues(array) {
     requiredArguments(arguments.length, 1, `Failed to execute 'getRandomValues' on 'Crypto'`);
     if (!(this instanceof Crypto)) throw new TypeError('Illegal invocation');
-    const kind = typedArrayKind(array);
+    // A DataView is an ArrayBufferView (so not a TypeError) but not an integer array.
+    const kind = ArrayBuffer.isView(array) ? typedArrayKind(array) ?? 'DataView' : undefined;
     if (kind === undefined) {
       throw new TypeError(`Failed to execute 'getRandomValues' on 'Crypto': parameter 1 is not of` +
                           ` type 'ArrayBufferView'.`);
