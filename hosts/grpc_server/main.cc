@@ -40,6 +40,7 @@ struct Flags {
   std::string shutdown_grace = "10s";
   std::string auth_tokens_file;
   std::string server_id;
+  std::string cron_lease_margin = "30s";
   bool repair_store = false;
   cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
@@ -76,6 +77,9 @@ int Serve(const Flags& flags) {
   absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
   runtime_options->server_id = flags.server_id;
+  auto lease_margin = ParseDurationFlag("--cron-lease-margin", flags.cron_lease_margin);
+  if (!lease_margin.ok()) return Fail(lease_margin.status().message());
+  runtime_options->cron_lease_margin = *lease_margin;
   auto grace = ParseDurationFlag("--shutdown-grace", flags.shutdown_grace);
   if (!grace.ok()) return Fail(grace.status().message());
 
@@ -181,6 +185,10 @@ int main(int argc, char** argv) {
                  "Names this server in cron claims (docs/cron.md); must differ between the "
                  "servers of a cluster (default: random per process)")
       ->envname("COSMO_SERVER_ID");
+  app.add_option("--cron-lease-margin", flags.cron_lease_margin,
+                 "How long past a family's wall limit a cron run's claim stays its server's "
+                 "before another server may run the tick again (docs/cron.md)")
+      ->envname("COSMO_CRON_LEASE_MARGIN");
   cosmo::host::AddHttpFlags(app, &flags.http);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,

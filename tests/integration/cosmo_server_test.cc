@@ -43,12 +43,17 @@ void ExpectRefusal(const CommandResult& r, const std::string& text) {
 TEST(CosmoServerTest, HelpListsEveryFlagWithItsEnvironmentVariable) {
   CommandResult r = RunCommand({CosmoServerPath(), "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* flag :
-       {"--data-dir", "--store", "--grpc-listen", "--http-listen", "--idle-timeout",
-        "--auth-tokens-file", "--max-cpu-ms", "--max-memory-mb", "--max-wall-ms",
-        "--max-subrequests", "--max-script-bytes", "--disallow-codegen", "--repair-store",
-        "COSMO_DATA_DIR", "COSMO_GRPC_LISTEN", "COSMO_MAX_CPU_MS", "./cosmo-data",
-        "127.0.0.1:50051", "127.0.0.1:8080"}) {
+  for (const char* flag : {"--data-dir",          "--store",
+                           "--grpc-listen",       "--http-listen",
+                           "--idle-timeout",      "--auth-tokens-file",
+                           "--max-cpu-ms",        "--max-memory-mb",
+                           "--max-wall-ms",       "--max-subrequests",
+                           "--max-script-bytes",  "--disallow-codegen",
+                           "--repair-store",      "--server-id",
+                           "--cron-lease-margin", "COSMO_CRON_LEASE_MARGIN",
+                           "COSMO_DATA_DIR",      "COSMO_GRPC_LISTEN",
+                           "COSMO_MAX_CPU_MS",    "./cosmo-data",
+                           "127.0.0.1:50051",     "127.0.0.1:8080"}) {
     EXPECT_THAT(r.out, HasSubstr(flag));
   }
 }
@@ -67,6 +72,8 @@ TEST(CosmoServerTest, BadFlagsNameTheFlag) {
   const std::string data = "--data-dir=" + dir.Sub("data");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--max-cpu-ms=lots"}), "--max-cpu-ms");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--idle-timeout=soon"}), "--idle-timeout");
+  ExpectRefusal(RunCommand({CosmoServerPath(), data, "--cron-lease-margin=-5s"}),
+                "--cron-lease-margin");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--store=floppy://a"}), "--store");
   ExpectRefusal(RunCommand({CosmoServerPath(), data, "--max-request-body-bytes=0"}),
                 "--max-request-body-bytes");
