@@ -109,14 +109,14 @@ TEST(HostileScriptTest, LoopInToStringOfAThrownValueExceedsCpu) {
 }
 
 TEST(HostileScriptTest, HeapGrowthExceedsMemory) {
-  // CPU to spare, so the memory limit is what stops it.
+  // CPU to spare, so the memory limit is what stops it: the outcome says it was the memory limit,
+  // which is reached long before 5 s of CPU (no wall-clock bound: a loaded machine or a sanitizer
+  // build may take seconds to fill 128 MiB).
   ScriptLimits limits = TestLimits();
   limits.cpu_per_request = absl::Seconds(5);
-  auto start = std::chrono::steady_clock::now();
   HostileRun run = RunHandler(R"(export default { fetch() {
       const a = []; for (;;) a.push(new Array(1e5).fill(1)); } };)",
                               limits);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   EXPECT_EQ(run.result.outcome, Outcome::kExceededMemory) << run.result.error;
   EXPECT_FALSE(run.reusable);
   EXPECT_THAT(run.result.error, HasSubstr("memory limit"));
@@ -137,11 +137,15 @@ TEST(HostileScriptTest, HugeArrayBufferIsARangeError) {
 }
 
 TEST(HostileScriptTest, ArrayBuffersAreChargedToTheSameBudget) {
-  // 16 MiB at a time: each fits alone, but not 64 MiB of them together with the heap.
+  // 16 MiB at a time: each fits alone, but not 64 MiB of them together with the heap. CPU to
+  // spare: zeroing and faulting in 48 MiB can take more than 50 ms of CPU under a sanitizer.
+  ScriptLimits limits = TestLimits();
+  limits.cpu_per_request = absl::Seconds(5);
   HostileRun run = RunHandler(R"(export default { fetch() {
       const keep = [];
       try { for (;;) keep.push(new ArrayBuffer(16 << 20)); }
-      catch (e) { return `${e.name} after ${keep.length}`; } } };)");
+      catch (e) { return `${e.name} after ${keep.length}`; } } };)",
+                              limits);
   EXPECT_EQ(run.result.outcome, Outcome::kOk) << run.result.error;
   EXPECT_THAT(run.result.response.body, ::testing::MatchesRegex("RangeError after [1-3]"));
   ExpectHealthyScriptStillServes();
@@ -331,17 +335,16 @@ std::string GunzipBodySource(bool keep) {
 TEST(HostileScriptTest, DecompressionBombExceedsMemory) {
   const std::string& bomb = Bomb();
   ASSERT_LT(bomb.size(), size_t{2} << 20);
-  // CPU to spare, so the memory limit is what stops it, for a script that keeps the output and
-  // for one that drops it (a single compressed chunk inflates to more than the budget).
+  // CPU to spare, so the memory limit is what stops it (the outcome says so; no wall-clock bound,
+  // which a loaded machine could break), for a script that keeps the output and for one that
+  // drops it (a single compressed chunk inflates to more than the budget).
   ScriptLimits limits = TestLimits();
   limits.cpu_per_request = absl::Seconds(5);
   for (bool keep : {true, false}) {
     SCOPED_TRACE(keep ? "keeping the output" : "dropping the output");
     auto instance = Start(SharedEngine(), JsManifest(GunzipBodySource(keep)), limits);
     ASSERT_TRUE(instance.ok()) << instance.status();
-    auto start = std::chrono::steady_clock::now();
     InvokeResult result = (*instance)->Invoke(PostOf(bomb));
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
     EXPECT_EQ(result.outcome, Outcome::kExceededMemory) << result.error;
     EXPECT_THAT(result.error, HasSubstr("memory limit"));
     EXPECT_FALSE((*instance)->Reusable());
