@@ -218,6 +218,8 @@ class LocalRuntime final : public Runtime {
     return meter_.Read(family);
   }
 
+  std::vector<VersionUsage> ServedUsage() override { return meter_.Served(); }
+
   LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,
                     size_t max_records) override {
     std::shared_ptr<LogRing> ring = FindRing(family);
