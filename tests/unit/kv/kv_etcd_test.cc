@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "cosmo/kv.h"
 #include "gmock/gmock.h"
@@ -72,6 +73,30 @@ TEST_F(KvEtcdTest, AValueReadOnOneServerIsReplacedAtOnceAfterAWriteOnTheOther) {
   // And the other way round.
   ASSERT_TRUE(kvs_[1]->Put("shared", "hot", "from B", {}).ok());
   EXPECT_THAT(Value(0, "hot"), Optional(std::string("from B")));
+}
+
+TEST_F(KvEtcdTest, AGroupOfManyNewKeysFitsOneEtcdTransaction) {
+  // Writes queued together commit as one group: 64 new keys are 64 guards and about 260 etcd
+  // operations, over etcd's 128 per list, so the transaction nests them around the guards.
+  constexpr int kWrites = 64;
+  absl::Mutex mu;
+  std::vector<absl::Status> results;
+  absl::BlockingCounter pending(kWrites);
+  const uint64_t commits_before = kvs_[0]->CommitCount();
+  for (int i = 0; i < kWrites; ++i) {
+    kvs_[0]->PutAsync("shared", absl::StrCat("g", i), std::string(100, 'v'),
+                      {.expiration_ttl = 3600}, [&](absl::Status s) {
+                        absl::MutexLock lock(&mu);
+                        results.push_back(std::move(s));
+                        pending.DecrementCount();
+                      });
+  }
+  pending.Wait();
+  for (const absl::Status& s : results) ASSERT_TRUE(s.ok()) << s;
+  EXPECT_LT(kvs_[0]->CommitCount() - commits_before, static_cast<uint64_t>(kWrites));
+  for (int i = 0; i < kWrites; ++i) {
+    ASSERT_THAT(Value(1, absl::StrCat("g", i)), Optional(std::string(100, 'v')));
+  }
 }
 
 TEST_F(KvEtcdTest, WritersOnBothServersKeepTheSizeExact) {
