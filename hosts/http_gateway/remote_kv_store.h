@@ -11,7 +11,6 @@
 #ifndef COSMO_HOSTS_HTTP_GATEWAY_REMOTE_KV_STORE_H_
 #define COSMO_HOSTS_HTTP_GATEWAY_REMOTE_KV_STORE_H_
 
-#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
