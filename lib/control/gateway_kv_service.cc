@@ -27,7 +27,8 @@ grpc::Status GatewayKvService::Put(grpc::ServerContext* context,
                    request->has_metadata() ? &request->metadata() : nullptr, kv_->limits());
   if (!options.ok()) return ToGrpcStatus(options.status());
   // No tenant: a data-plane write, which never creates a namespace.
-  return ToGrpcStatus(kv_->Put(request->kv_namespace(), request->key(), request->value(), *options));
+  return ToGrpcStatus(
+      kv_->Put(request->kv_namespace(), request->key(), request->value(), *options));
 }
 
 grpc::Status GatewayKvService::Delete(grpc::ServerContext* context,

@@ -1,8 +1,8 @@
 // The cosmo.v1.GatewayKv service of a real cosmo-server with a tokens file, called as a
 // cosmo-gateway calls it: every RPC needs a valid token (any tenant's: gateways are trusted like
-// the server's own runtime); values round-trip byte for byte with their metadata; the data-plane rules hold (no namespace is created, a missing one refuses
-// writes); and malformed, oversized or hostile input gets INVALID_ARGUMENT naming the limit, with
-// nothing written.
+// the server's own runtime); values round-trip byte for byte with their metadata; the data-plane
+// rules hold (no namespace is created, a missing one refuses writes); and malformed, oversized or
+// hostile input gets INVALID_ARGUMENT naming the limit, with nothing written.
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
