@@ -435,7 +435,13 @@ std::vector<std::string> UsageRow(const std::string& name, const pb::UsageTotals
           HumanMicros(t.cpu_us()),
           HumanMicros(t.wall_us()),
           HumanBytes(t.bytes_allocated()),
-          HumanBytes(t.peak_heap_bytes())};
+          HumanBytes(t.peak_heap_bytes()),
+          absl::StrCat(t.kv_reads()),
+          absl::StrCat(t.kv_writes()),
+          absl::StrCat(t.kv_deletes()),
+          absl::StrCat(t.kv_lists()),
+          HumanBytes(t.kv_bytes_read()),
+          HumanBytes(t.kv_bytes_written())};
 }
 
 std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::string& family) {
@@ -459,7 +465,8 @@ std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::
     return std::nullopt;
   }
   Table table({family.empty() ? "FAMILY" : "VERSION", "INVOCATIONS", "ERRORS", "CPU", "WALL",
-               "ALLOCATED", "PEAK HEAP"});
+               "ALLOCATED", "PEAK HEAP", "KV READS", "KV WRITES", "KV DELETES", "KV LISTS",
+               "KV READ", "KV WRITTEN"});
   for (const auto& f : response.families()) {
     if (family.empty()) {
       table.AddRow(UsageRow(f.family(), f.total()));

@@ -9,8 +9,11 @@
 namespace cosmo::gateway {
 
 ControlPlaneClient::ControlPlaneClient(std::vector<std::string> addresses, std::string token,
-                                       absl::Duration call_timeout)
-    : addresses_(std::move(addresses)), token_(std::move(token)), call_timeout_(call_timeout) {
+                                       absl::Duration call_timeout, absl::Duration kv_call_timeout)
+    : addresses_(std::move(addresses)),
+      token_(std::move(token)),
+      call_timeout_(call_timeout),
+      kv_call_timeout_(kv_call_timeout) {
   for (const std::string& address : addresses_) {
     grpc::ChannelArguments args;
     // gRPC's default reconnect backoff grows to 120 s; a gateway must find a restarted server
@@ -23,28 +26,33 @@ ControlPlaneClient::ControlPlaneClient(std::vector<std::string> addresses, std::
     // reach for up to 30 s (usage reports, manifests).
     args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 200);
     args.SetMaxReceiveMessageSize(64 << 20);
-    stubs_.push_back(cosmo::v1::GatewaySync::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+    // KV puts carry values up to 25 MiB.
+    args.SetMaxSendMessageSize(64 << 20);
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    stubs_.push_back(cosmo::v1::GatewaySync::NewStub(channel));
+    kv_stubs_.push_back(cosmo::v1::GatewayKv::NewStub(channel));
   }
 }
 
-void ControlPlaneClient::Prepare(grpc::ClientContext* context, bool deadline) const {
+void ControlPlaneClient::Prepare(grpc::ClientContext* context, bool deadline,
+                                 absl::Duration timeout) const {
   if (!token_.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
   if (deadline) {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          absl::ToChronoMilliseconds(call_timeout_));
+    if (timeout == absl::ZeroDuration()) timeout = call_timeout_;
+    context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   }
 }
 
 template <typename Call>
-absl::Status ControlPlaneClient::WithFailover(Call call) {
+absl::Status ControlPlaneClient::WithFailover(Call call, absl::Duration timeout) {
   absl::Status last = absl::UnavailableError("no control plane configured");
   size_t start = current_.load();
   for (size_t i = 0; i < stubs_.size(); ++i) {
     size_t index = (start + i) % stubs_.size();
     grpc::ClientContext context;
-    Prepare(&context, true);
-    grpc::Status status = call(stubs_[index].get(), &context);
+    Prepare(&context, true, timeout);
+    grpc::Status status = call(index, &context);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
         status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
       current_.store(index);
@@ -60,8 +68,8 @@ absl::StatusOr<ActiveManifest> ControlPlaneClient::GetManifest(const std::string
   cosmo::v1::GetManifestRequest request;
   request.set_family(family);
   cosmo::v1::GetManifestResponse response;
-  absl::Status status = WithFailover([&](auto* stub, grpc::ClientContext* context) {
-    return stub->GetManifest(context, request, &response);
+  absl::Status status = WithFailover([&](size_t index, grpc::ClientContext* context) {
+    return stubs_[index]->GetManifest(context, request, &response);
   });
   if (!status.ok()) return status;
   auto manifest = DecodeManifest(response.manifest_cbor());
@@ -77,9 +85,47 @@ absl::StatusOr<ActiveManifest> ControlPlaneClient::GetManifest(const std::string
 
 absl::Status ControlPlaneClient::ReportUsage(const cosmo::v1::ReportUsageRequest& request) {
   cosmo::v1::ReportUsageResponse response;
-  return WithFailover([&](auto* stub, grpc::ClientContext* context) {
-    return stub->ReportUsage(context, request, &response);
+  return WithFailover([&](size_t index, grpc::ClientContext* context) {
+    return stubs_[index]->ReportUsage(context, request, &response);
   });
+}
+
+absl::Status ControlPlaneClient::KvGet(const cosmo::v1::GetKvValueRequest& request,
+                                       cosmo::v1::GetKvValueResponse* response) {
+  return WithFailover(
+      [&](size_t index, grpc::ClientContext* context) {
+        response->Clear();
+        return kv_stubs_[index]->Get(context, request, response);
+      },
+      kv_call_timeout_);
+}
+
+absl::Status ControlPlaneClient::KvPut(const cosmo::v1::PutKvValueRequest& request) {
+  cosmo::v1::PutKvValueResponse response;
+  return WithFailover(
+      [&](size_t index, grpc::ClientContext* context) {
+        return kv_stubs_[index]->Put(context, request, &response);
+      },
+      kv_call_timeout_);
+}
+
+absl::Status ControlPlaneClient::KvDelete(const cosmo::v1::DeleteKvValueRequest& request) {
+  cosmo::v1::DeleteKvValueResponse response;
+  return WithFailover(
+      [&](size_t index, grpc::ClientContext* context) {
+        return kv_stubs_[index]->Delete(context, request, &response);
+      },
+      kv_call_timeout_);
+}
+
+absl::Status ControlPlaneClient::KvList(const cosmo::v1::ListKvKeysRequest& request,
+                                        cosmo::v1::ListKvKeysResponse* response) {
+  return WithFailover(
+      [&](size_t index, grpc::ClientContext* context) {
+        response->Clear();
+        return kv_stubs_[index]->List(context, request, response);
+      },
+      kv_call_timeout_);
 }
 
 std::unique_ptr<grpc::ClientReader<cosmo::v1::VersionChange>> ControlPlaneClient::Watch(

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "cosmo/manifest.h"
 #include "cosmo/v1/gateway.grpc.pb.h"
+#include "cosmo/v1/gateway_kv.grpc.pb.h"
 
 namespace cosmo::gateway {
 
@@ -34,13 +35,25 @@ class ControlPlaneClient {
  public:
   // `addresses`: HOST:PORT of each server; `token` ("" for none) is sent as a bearer token.
   ControlPlaneClient(std::vector<std::string> addresses, std::string token,
-                     absl::Duration call_timeout = absl::Seconds(1));
+                     absl::Duration call_timeout = absl::Seconds(1),
+                     absl::Duration kv_call_timeout = absl::Seconds(30));
 
   // The family's active version and manifest (hash checked). NOT_FOUND when the family has none;
   // UNAVAILABLE when no server answered.
   absl::StatusOr<ActiveManifest> GetManifest(const std::string& family);
 
   absl::Status ReportUsage(const cosmo::v1::ReportUsageRequest& request);
+
+  // The KV calls of families' bindings (cosmo.v1.GatewayKv), failing over like the others but
+  // with `kv_call_timeout` per server: a put waits for a durable commit, which an etcd leader
+  // election delays by seconds. Every KV call is safe to repeat on the next server.
+  // KvGet is NOT_FOUND for a missing key.
+  absl::Status KvGet(const cosmo::v1::GetKvValueRequest& request,
+                     cosmo::v1::GetKvValueResponse* response);
+  absl::Status KvPut(const cosmo::v1::PutKvValueRequest& request);
+  absl::Status KvDelete(const cosmo::v1::DeleteKvValueRequest& request);
+  absl::Status KvList(const cosmo::v1::ListKvKeysRequest& request,
+                      cosmo::v1::ListKvKeysResponse* response);
 
   // Opens WatchVersions on the current server. `context` must outlive the reader.
   std::unique_ptr<grpc::ClientReader<cosmo::v1::VersionChange>> Watch(grpc::ClientContext* context);
@@ -51,14 +64,18 @@ class ControlPlaneClient {
   std::string current_address() const { return addresses_[current_.load() % addresses_.size()]; }
 
  private:
-  void Prepare(grpc::ClientContext* context, bool deadline) const;
+  void Prepare(grpc::ClientContext* context, bool deadline,
+               absl::Duration timeout = absl::ZeroDuration()) const;
+  // `call(index, context)` on each server in turn from the current one, until one answers.
   template <typename Call>
-  absl::Status WithFailover(Call call);
+  absl::Status WithFailover(Call call, absl::Duration timeout = absl::ZeroDuration());
 
   const std::vector<std::string> addresses_;
   const std::string token_;
   const absl::Duration call_timeout_;
+  const absl::Duration kv_call_timeout_;
   std::vector<std::unique_ptr<cosmo::v1::GatewaySync::Stub>> stubs_;
+  std::vector<std::unique_ptr<cosmo::v1::GatewayKv::Stub>> kv_stubs_;
   std::atomic<size_t> current_{0};
 };
 

@@ -3,9 +3,9 @@
 // reports usage back, and keeps serving what it has when the control plane is down.
 //
 // A thin main: flags (each with a COSMO_* environment fallback; the Runtime's are cosmo-server's,
-// hosts/common/runtime_flags.h) become options of a Runtime over an in-memory Store, a
-// GatewayReplica and an HttpServer. SIGTERM/SIGINT stop the HTTP server,
-// report usage one last time and exit.
+// hosts/common/runtime_flags.h) become options of a Runtime over an in-memory Store whose KV
+// bindings reach the servers (RemoteKvStore), a GatewayReplica and an HttpServer. SIGTERM/SIGINT
+// stop the HTTP server, report usage one last time and exit.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -25,6 +25,7 @@
 #include "gateway_replica.h"
 #include "host_main.h"
 #include "http_flags.h"
+#include "remote_kv_store.h"
 #include "runtime_flags.h"
 
 namespace {
@@ -58,10 +59,14 @@ int Serve(const Flags& flags) {
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
   // Cron triggers run on the servers, which share the store their claims need.
   runtime_options->run_crons = false;
+  cosmo::gateway::ControlPlaneClient client(servers, flags.token);
+  // KV bindings reach the servers' KvStore; the local in-memory store holds only the registry
+  // records of the families this gateway serves.
+  cosmo::gateway::RemoteKvStore kv(&client, runtime_options->kv.limits);
+  runtime_options->javascript.kv = &kv;
   auto runtime = cosmo::NewRuntime(*std::move(runtime_options), cosmo::NewInMemoryStore());
   if (!runtime.ok()) return Fail(runtime.status().message());
 
-  cosmo::gateway::ControlPlaneClient client(servers, flags.token);
   auto replica = std::make_unique<cosmo::gateway::GatewayReplica>(
       cosmo::gateway::GatewayReplicaOptions{.usage_report_interval = *report}, &client,
       runtime->get());

@@ -18,10 +18,10 @@
 //     the limit; nothing is written.
 //   - An entry past its expiration is invisible at once (Get and List skip it) and deleted later
 //     by SweepExpired(), which a background thread runs every `sweep_interval`.
-//   - Reads of small values come from a bounded cache, invalidated by every local write and, on a
-//     Store that supports Watch() (etcd), by every write made through other KvStores. On such a
-//     store a read on one server may see a value another server replaced for as long as the watch
-//     takes to deliver the change (usually milliseconds); docs/kv.md says more.
+//   - On a store only this process writes (LevelDB, memory), reads of small values come from a
+//     bounded cache that every commit updates before its writers return. On a shared store
+//     (Store::IsShared(), etcd) every Get() is a linearizable read of the store, so it sees every
+//     write acknowledged by any server before it began; docs/kv.md says more.
 //
 // Error codes: INVALID_ARGUMENT (bad name, key, value, option; the message names the limit),
 // NOT_FOUND (namespace, for control-plane calls), PERMISSION_DENIED (another tenant's namespace),
@@ -194,7 +194,7 @@ class KvStore {
 };
 
 // A KvStore over `store`. Borrows `store` and `clock`. INVALID_ARGUMENT for a null pointer or a
-// bad option; an error starting the Store's watch (when it supports one) fails the call.
+// bad option.
 absl::StatusOr<std::unique_ptr<KvStore>> NewKvStore(Store* store, Clock* clock,
                                                     KvStoreOptions options = {});
 

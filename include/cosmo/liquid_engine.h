@@ -10,11 +10,12 @@
 //
 // What a template sees (docs/liquid.md): `request` (`method`, `url`, `path` — the full request
 // path, family included —, `query`: first value per key, `headers`: lower-case names, `body`),
-// `segments` (the percent-decoded path segments after the family) and `env` (the deploy's
-// variables). The response is 200 with content type `text/html; charset=utf-8`, or the value of
-// the deploy's variable CONTENT_TYPE. `{% include %}` and `{% render %}` name other files of the
-// deploy ("card" finds "card" or "card.liquid"). docs/liquid.md lists the differences from Ruby
-// Liquid that remain.
+// `segments` (the percent-decoded path segments after the family), `env` (the deploy's
+// variables) and `kv.BINDING["key"]` (text values of the KV namespaces the deploy binds, read
+// through `javascript.kv`). The response is 200 with content type `text/html; charset=utf-8`, or
+// the value of the deploy's variable CONTENT_TYPE. `{% include %}` and `{% render %}` name other
+// files of the deploy ("card" finds "card" or "card.liquid"). docs/liquid.md lists the differences
+// from Ruby Liquid that remain.
 //
 // Outcomes: a render error (e.g. an unknown partial) is Outcome::kException with the template's
 // "file:line:column: message". Over the engine's render limits below, a request ends in

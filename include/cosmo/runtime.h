@@ -181,6 +181,11 @@ class Runtime {
   // has never been invoked. No ownership check: callers check tenants through registry().
   virtual absl::StatusOr<FamilyUsage> Usage(absl::string_view family) = 0;
 
+  // What this process has served since it started, per family and version it still serves or
+  // has not yet flushed (versions long replaced drop out), in no order: counters for
+  // /_cosmo/metrics, which never read the store.
+  virtual std::vector<VersionUsage> ServedUsage() { return {}; }
+
   // Log records of `family` after `after_sequence`, at most `max_records`.
   virtual LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,
                             size_t max_records) = 0;

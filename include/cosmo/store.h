@@ -155,6 +155,11 @@ class Store {
   // A short human name for logs and errors, e.g. "leveldb:/var/lib/cosmo".
   virtual std::string Describe() const = 0;
 
+  // Whether other processes may write this store while this one uses it (a cluster backend):
+  // what a process remembers of it may then be stale, so a read that must see every
+  // acknowledged write has to ask the store. False by default (LevelDB, memory).
+  virtual bool IsShared() const { return false; }
+
   // Conveniences built on the primitives above.
   absl::Status Put(absl::string_view key, absl::string_view value,
                    Durability durability = Durability::kSync);

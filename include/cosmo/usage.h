@@ -54,6 +54,13 @@ struct UsageTotals {
   friend bool operator==(const UsageTotals&, const UsageTotals&) = default;
 };
 
+// Usage of one version of a family (Runtime::ServedUsage).
+struct VersionUsage {
+  std::string family;
+  std::string version;
+  UsageTotals totals;
+};
+
 struct FamilyUsage {
   std::string family;
   UsageTotals total;

@@ -69,6 +69,11 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     kv_service = std::make_unique<KvService>(&runtime->kv(), authenticator);
     builder.RegisterService(kv_service.get());
   }
+  std::unique_ptr<GatewayKvService> gateway_kv;
+  if (runtime != nullptr) {
+    gateway_kv = std::make_unique<GatewayKvService>(&runtime->kv(), authenticator);
+    builder.RegisterService(gateway_kv.get());
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewParseErrorInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -86,7 +91,7 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
   if (!unix_socket) address = HostPort{listen->host, port}.ToString();
   return std::unique_ptr<ControlServer>(
       new ControlServer(std::move(service), std::move(gateway_sync), std::move(kv_service),
-                        std::move(server), std::move(address)));
+                        std::move(gateway_kv), std::move(server), std::move(address)));
 }
 
 ControlServer::~ControlServer() { Shutdown(absl::ZeroDuration()); }

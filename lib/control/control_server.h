@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "control/control_service.h"
+#include "control/gateway_kv_service.h"
 #include "control/gateway_sync_service.h"
 #include "control/kv_service.h"
 #include "control/token_authenticator.h"
@@ -58,11 +59,12 @@ class ControlServer {
  private:
   ControlServer(std::unique_ptr<ControlService> service,
                 std::unique_ptr<GatewaySyncService> gateway_sync,
-                std::unique_ptr<KvService> kv_service, std::unique_ptr<grpc::Server> server,
-                std::string address)
+                std::unique_ptr<KvService> kv_service, std::unique_ptr<GatewayKvService> gateway_kv,
+                std::unique_ptr<grpc::Server> server, std::string address)
       : service_(std::move(service)),
         gateway_sync_(std::move(gateway_sync)),
         kv_service_(std::move(kv_service)),
+        gateway_kv_(std::move(gateway_kv)),
         server_(std::move(server)),
         address_(std::move(address)) {}
 
@@ -71,6 +73,8 @@ class ControlServer {
   std::unique_ptr<GatewaySyncService> gateway_sync_;
   // cosmo.v1.Kv, for `cosmoctl kv`; served when there is a Runtime (its KvStore).
   std::unique_ptr<KvService> kv_service_;
+  // cosmo.v1.GatewayKv, the KV bindings of families cosmo-gateways serve; with a Runtime.
+  std::unique_ptr<GatewayKvService> gateway_kv_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;

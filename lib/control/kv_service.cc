@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/status_mapping.h"
+#include "cosmo/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace cosmo::control {
@@ -20,12 +21,65 @@ absl::Status CheckMetadataIsJson(const std::string& metadata) {
 
 }  // namespace
 
-absl::StatusOr<std::string> KvService::Tenant(const grpc::ServerContext& context) const {
+absl::StatusOr<std::string> CallerTenant(const TokenAuthenticator& authenticator,
+                                         const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   absl::string_view authorization;
   if (it != metadata.end()) authorization = absl::string_view(it->second.data(), it->second.size());
-  return authenticator_->Authenticate(authorization);
+  return authenticator.Authenticate(authorization);
+}
+
+absl::StatusOr<KvPutOptions> PutOptionsOf(int64_t expiration, int64_t expiration_ttl,
+                                          const std::string* metadata, const KvLimits& limits) {
+  KvPutOptions options;
+  options.expiration = expiration;
+  options.expiration_ttl = expiration_ttl;
+  if (options.expiration < 0 || options.expiration_ttl < 0) {
+    return absl::InvalidArgumentError(
+        "expiration and expiration_ttl must not be negative (0 means none)");
+  }
+  if (metadata != nullptr) {
+    // Oversized metadata is refused by the KvStore, naming the limit, without being parsed.
+    if (metadata->size() <= limits.max_metadata_bytes) {
+      COSMO_RETURN_IF_ERROR(CheckMetadataIsJson(*metadata));
+    }
+    options.metadata = *metadata;
+  }
+  return options;
+}
+
+grpc::Status ListKeysOf(KvStore& kv, const pb::ListKvKeysRequest& request,
+                        pb::ListKvKeysResponse* response) {
+  KvListOptions options;
+  options.prefix = request.prefix();
+  options.limit = request.limit();
+  options.cursor = request.cursor();
+  auto listed = kv.List(request.kv_namespace(), options);
+  if (!listed.ok()) return ToGrpcStatus(listed.status());
+  for (KvListKey& key : listed->keys) {
+    pb::KvKey* out = response->add_keys();
+    out->set_name(std::move(key.name));
+    out->set_expiration(key.expiration);
+    if (key.metadata) out->set_metadata(std::move(*key.metadata));
+  }
+  response->set_list_complete(listed->list_complete);
+  response->set_cursor(std::move(listed->cursor));
+  return grpc::Status::OK;
+}
+
+grpc::Status GetValueOf(KvStore& kv, const pb::GetKvValueRequest& request,
+                        pb::GetKvValueResponse* response) {
+  auto entry = kv.Get(request.kv_namespace(), request.key());
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  if (!*entry) {
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat("KV namespace '", request.kv_namespace(),
+                                                         "' has no key '", request.key(), "'")));
+  }
+  response->set_value(std::move((*entry)->value));
+  if ((*entry)->metadata) response->set_metadata(std::move(*(*entry)->metadata));
+  response->set_expiration((*entry)->expiration);
+  return grpc::Status::OK;
 }
 
 grpc::Status KvService::ListNamespaces(grpc::ServerContext* context,
@@ -55,21 +109,7 @@ grpc::Status KvService::ListKeys(grpc::ServerContext* context, const pb::ListKvK
   if (auto owned = kv_->GetNamespace(*tenant, request->kv_namespace()); !owned.ok()) {
     return ToGrpcStatus(owned.status());
   }
-  KvListOptions options;
-  options.prefix = request->prefix();
-  options.limit = request->limit();
-  options.cursor = request->cursor();
-  auto listed = kv_->List(request->kv_namespace(), options);
-  if (!listed.ok()) return ToGrpcStatus(listed.status());
-  for (const KvListKey& key : listed->keys) {
-    pb::KvKey* out = response->add_keys();
-    out->set_name(key.name);
-    out->set_expiration(key.expiration);
-    if (key.metadata) out->set_metadata(*key.metadata);
-  }
-  response->set_list_complete(listed->list_complete);
-  response->set_cursor(listed->cursor);
-  return grpc::Status::OK;
+  return ListKeysOf(*kv_, *request, response);
 }
 
 grpc::Status KvService::GetValue(grpc::ServerContext* context, const pb::GetKvValueRequest* request,
@@ -79,38 +119,19 @@ grpc::Status KvService::GetValue(grpc::ServerContext* context, const pb::GetKvVa
   if (auto owned = kv_->GetNamespace(*tenant, request->kv_namespace()); !owned.ok()) {
     return ToGrpcStatus(owned.status());
   }
-  auto entry = kv_->Get(request->kv_namespace(), request->key());
-  if (!entry.ok()) return ToGrpcStatus(entry.status());
-  if (!*entry) {
-    return ToGrpcStatus(absl::NotFoundError(absl::StrCat("KV namespace '", request->kv_namespace(),
-                                                         "' has no key '", request->key(), "'")));
-  }
-  response->set_value(std::move((*entry)->value));
-  if ((*entry)->metadata) response->set_metadata(*(*entry)->metadata);
-  response->set_expiration((*entry)->expiration);
-  return grpc::Status::OK;
+  return GetValueOf(*kv_, *request, response);
 }
 
 grpc::Status KvService::PutValue(grpc::ServerContext* context, const pb::PutKvValueRequest* request,
                                  pb::PutKvValueResponse* /*response*/) {
   auto tenant = Tenant(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
-  KvPutOptions options;
-  options.expiration = request->expiration();
-  options.expiration_ttl = request->expiration_ttl();
-  if (options.expiration < 0 || options.expiration_ttl < 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        "expiration and expiration_ttl must not be negative (0 means none)"));
-  }
-  if (request->has_metadata()) {
-    // Oversized metadata is refused by the KvStore, naming the limit, without being parsed.
-    if (request->metadata().size() <= kv_->limits().max_metadata_bytes) {
-      if (auto s = CheckMetadataIsJson(request->metadata()); !s.ok()) return ToGrpcStatus(s);
-    }
-    options.metadata = request->metadata();
-  }
+  auto options =
+      PutOptionsOf(request->expiration(), request->expiration_ttl(),
+                   request->has_metadata() ? &request->metadata() : nullptr, kv_->limits());
+  if (!options.ok()) return ToGrpcStatus(options.status());
   return ToGrpcStatus(
-      kv_->Put(request->kv_namespace(), request->key(), request->value(), options, *tenant));
+      kv_->Put(request->kv_namespace(), request->key(), request->value(), *options, *tenant));
 }
 
 grpc::Status KvService::DeleteValue(grpc::ServerContext* context,

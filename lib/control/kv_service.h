@@ -7,13 +7,34 @@
 #ifndef COSMO_LIB_CONTROL_KV_SERVICE_H_
 #define COSMO_LIB_CONTROL_KV_SERVICE_H_
 
+#include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "control/token_authenticator.h"
 #include "cosmo/kv.h"
 #include "cosmo/v1/kv.grpc.pb.h"
 
 namespace cosmo::control {
+
+// The tenant of the caller of `context`, from its `authorization` metadata (UNAUTHENTICATED when
+// it has no valid token).
+absl::StatusOr<std::string> CallerTenant(const TokenAuthenticator& authenticator,
+                                         const grpc::ServerContext& context);
+
+// The KvPutOptions of a put request's fields (`metadata` null when absent). INVALID_ARGUMENT for a
+// negative expiration or metadata (within the size limit, which the KvStore enforces) that is
+// not JSON text: data-plane reads hand metadata to JSON.parse.
+absl::StatusOr<KvPutOptions> PutOptionsOf(int64_t expiration, int64_t expiration_ttl,
+                                          const std::string* metadata, const KvLimits& limits);
+
+// The data-plane halves of ListKeys and GetValue (no tenant check), which cosmo.v1.Kv answers
+// after checking the tenant and cosmo.v1.GatewayKv answers for gateways. GetValueOf answers
+// NOT_FOUND naming the key when it is missing or expired.
+grpc::Status ListKeysOf(KvStore& kv, const cosmo::v1::ListKvKeysRequest& request,
+                        cosmo::v1::ListKvKeysResponse* response);
+grpc::Status GetValueOf(KvStore& kv, const cosmo::v1::GetKvValueRequest& request,
+                        cosmo::v1::GetKvValueResponse* response);
 
 class KvService final : public cosmo::v1::Kv::Service {
  public:
@@ -37,8 +58,9 @@ class KvService final : public cosmo::v1::Kv::Service {
                                cosmo::v1::DeleteKvNamespaceResponse* response) override;
 
  private:
-  // The caller's tenant, from its metadata.
-  absl::StatusOr<std::string> Tenant(const grpc::ServerContext& context) const;
+  absl::StatusOr<std::string> Tenant(const grpc::ServerContext& context) const {
+    return CallerTenant(*authenticator_, context);
+  }
 
   KvStore* const kv_;
   const TokenAuthenticator* const authenticator_;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "http/kv_metrics.h"
 
 namespace cosmo::http {
 
@@ -40,7 +41,7 @@ uint64_t HttpMetrics::Count(absl::string_view family, Outcome outcome) const {
   return it->second->outcomes[static_cast<int>(outcome)].load();
 }
 
-std::string HttpMetrics::Render(const Runtime* runtime) const {
+std::string HttpMetrics::Render(Runtime* runtime) const {
   std::string out;
   out +=
       "# HELP cosmo_http_requests_total HTTP requests by route family and outcome.\n"
@@ -164,6 +165,7 @@ std::string HttpMetrics::Render(const Runtime* runtime) const {
     gauge("cosmo_live_instances", "Script instances alive.", s.live_instances);
     gauge("cosmo_instance_memory_bytes", "Memory held by script instances.",
           s.instance_memory_bytes);
+    AppendKvMetrics(runtime->ServedUsage(), &out);
   }
   return out;
 }

@@ -49,8 +49,8 @@ class HttpMetrics {
   std::atomic<uint64_t>& connections_shed() { return connections_shed_; }
   ConnectionGauges& connections() { return connections_; }
 
-  // The exposition text; `runtime` (may be null) supplies activation gauges.
-  std::string Render(const Runtime* runtime) const;
+  // The exposition text; `runtime` (may be null) supplies activation gauges and KV usage.
+  std::string Render(Runtime* runtime) const;
 
   // Requests recorded for (family, outcome); for tests.
   uint64_t Count(absl::string_view family, Outcome outcome) const;

@@ -1,5 +1,6 @@
 #include "kv/group_committer.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
@@ -77,13 +78,30 @@ void GroupCommitter::Run() {
   while (true) {
     std::vector<KvWrite> group = TakeGroup();
     if (group.empty()) return;
+    const absl::Time start = absl::Now();
     CommitGroup(group);
+    absl::MutexLock lock(&mu_);
+    last_group_size_ = group.size();
+    last_commit_ = absl::Now() - start;
   }
 }
 
 std::vector<KvWrite> GroupCommitter::TakeGroup() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(this, &GroupCommitter::HasWorkOrStopping));
+  // The writers of the last group are sending their next writes now, and on a busy machine not
+  // all of them are queued yet when the commit ends: with 32 writers a group took ~17 of them, and
+  // the rest waited a whole commit. So when fewer are queued than the last group carried, wait
+  // for them a little — at most a quarter of the last commit's time (1 ms at most), which adds
+  // that much latency but can nearly double the writes per sync. A lone writer never waits.
+  if (queue_.size() < last_group_size_) {
+    const absl::Duration wait = std::min(last_commit_ / 4, absl::Milliseconds(1));
+    const size_t want = last_group_size_;
+    auto filled = [this, want]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || queue_.size() >= want;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&filled), wait);
+  }
   std::vector<KvWrite> group;
   absl::flat_hash_set<std::string> keys;
   size_t bytes = 0;

@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cosmo/clock.h"
 #include "cosmo/kv.h"
 #include "cosmo/store.h"
@@ -92,6 +93,10 @@ class GroupCommitter {
   mutable absl::Mutex mu_;
   std::deque<KvWrite> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Writes the last group carried and how long its commit took: how long to wait for stragglers
+  // (TakeGroup).
+  size_t last_group_size_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration last_commit_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -5,8 +5,7 @@
 // commits and try to cache it just after the write invalidated the key. Every invalidation bumps
 // a counter; a reader takes the counter before its Store read (BeginFill) and its insert is
 // dropped if any invalidation happened since. That is conservative (a write to any key can drop a
-// fill of another) but never caches a stale value, and it covers invalidations from other
-// servers delivered by the Store's watch the same way.
+// fill of another) but never caches a stale value.
 //
 // Thread-safe.
 #ifndef COSMO_LIB_KV_KV_CACHE_H_

@@ -36,7 +36,11 @@ absl::Status Malformed(absl::string_view key) {
 }  // namespace
 
 KvStoreImpl::KvStoreImpl(Store* store, Clock* clock, const KvStoreOptions& options)
-    : store_(store), clock_(clock), options_(options), cache_(options.cache_bytes) {}
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      cache_reads_(!store->IsShared()),
+      cache_(options.cache_bytes) {}
 
 KvStoreImpl::~KvStoreImpl() {
   {
@@ -44,27 +48,10 @@ KvStoreImpl::~KvStoreImpl() {
     stopping_ = true;
   }
   if (sweeper_.joinable()) sweeper_.join();
-  watch_.reset();
   committer_.reset();
 }
 
 absl::Status KvStoreImpl::Start() {
-  absl::StatusOr<std::unique_ptr<WatchHandle>> watch =
-      store_->Watch(store_keys::kKvMetaPrefix, [this](const WatchEvent& event) {
-        if (event.type == WatchEvent::Type::kResync) {
-          cache_.Clear();
-        } else {
-          cache_.Invalidate(event.key);
-        }
-      });
-  if (watch.ok()) {
-    watch_ = *std::move(watch);
-    write_through_ = false;
-  } else if (!absl::IsUnimplemented(watch.status())) {
-    return absl::Status(watch.status().code(),
-                        absl::StrCat("KV: cannot watch writes in ", store_->Describe(), ": ",
-                                     watch.status().message()));
-  }
   committer_ = std::make_unique<GroupCommitter>(
       store_, clock_, options_,
       [this](const GroupCommitter::Change& change) { OnCommitted(change); });
@@ -75,8 +62,9 @@ absl::Status KvStoreImpl::Start() {
 }
 
 void KvStoreImpl::OnCommitted(const GroupCommitter::Change& change) {
+  if (!cache_reads_) return;
   const std::string key = store_keys::KvMeta(change.ns, change.key);
-  if (write_through_ && (change.deleted || change.entry != nullptr)) {
+  if (change.deleted || change.entry != nullptr) {
     cache_.Replace(key, change.entry);
   } else {
     cache_.Invalidate(key);
@@ -88,17 +76,23 @@ absl::StatusOr<std::optional<KvEntry>> KvStoreImpl::Get(absl::string_view ns,
   COSMO_RETURN_IF_ERROR(CheckNamespaceName(ns));
   COSMO_RETURN_IF_ERROR(CheckKey(key, options_.limits));
   const int64_t now = absl::ToUnixSeconds(clock_->Now());
-  const std::string cache_key = store_keys::KvMeta(ns, key);
-  if (std::optional<KvCache::Hit> hit = cache_.Lookup(cache_key)) {
-    if (hit->entry == nullptr || Expired(hit->entry->expiration, now))
-      return std::optional<KvEntry>();
-    return *hit->entry;
+  const std::string cache_key = cache_reads_ ? store_keys::KvMeta(ns, key) : std::string();
+  uint64_t ticket = 0;
+  if (cache_reads_) {
+    if (std::optional<KvCache::Hit> hit = cache_.Lookup(cache_key)) {
+      if (hit->entry == nullptr || Expired(hit->entry->expiration, now))
+        return std::optional<KvEntry>();
+      return *hit->entry;
+    }
+    ticket = cache_.BeginFill();
   }
-  const uint64_t ticket = cache_.BeginFill();
+  // On a shared store this is the read every Get makes: the store's own reads are linearizable
+  // (etcd confirms with a quorum that its leader is current), so it returns every write any
+  // server acknowledged before it began.
   const std::string value_key = store_keys::KvValue(ns, key);
   COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(value_key));
   if (!raw) {
-    cache_.Insert(cache_key, nullptr, ticket);
+    if (cache_reads_) cache_.Insert(cache_key, nullptr, ticket);
     return std::optional<KvEntry>();
   }
   pb::KvEntryValue record;
@@ -108,7 +102,7 @@ absl::StatusOr<std::optional<KvEntry>> KvStoreImpl::Get(absl::string_view ns,
   entry.value = std::move(*record.mutable_value());
   entry.metadata = MetadataOf(record.metadata());
   entry.expiration = record.expiration();
-  if (entry.value.size() <= options_.max_cached_value_bytes) {
+  if (cache_reads_ && entry.value.size() <= options_.max_cached_value_bytes) {
     cache_.Insert(cache_key, std::make_shared<const KvEntry>(entry), ticket);
   }
   return entry;

@@ -1,7 +1,8 @@
-// The KvStore of include/cosmo/kv.h over any Store: reads go through the hot-key cache (KvCache),
-// writes through the group committer (GroupCommitter), expired entries are found through the
-// expiry index and swept by a background thread, and on a Store with Watch() the cache follows
-// writes made by other servers.
+// The KvStore of include/cosmo/kv.h over any Store: writes go through the group committer
+// (GroupCommitter), expired entries are found through the expiry index and swept by a background
+// thread, and reads go through the hot-key cache (KvCache) when this process is the store's only
+// writer. On a shared store (etcd) every read asks the store, which is what makes a write through
+// one server visible to the very next read through any other.
 //
 // Thread-safe.
 #ifndef COSMO_LIB_KV_KV_STORE_IMPL_H_
@@ -26,7 +27,7 @@ class KvStoreImpl final : public KvStore {
   KvStoreImpl(Store* store, Clock* clock, const KvStoreOptions& options);
   ~KvStoreImpl() override;
 
-  // Starts following other servers' writes when the Store can watch, and the sweeper.
+  // Starts the committer and the sweeper.
   absl::Status Start();
 
   absl::StatusOr<std::optional<KvEntry>> Get(absl::string_view ns, absl::string_view key) override;
@@ -59,11 +60,14 @@ class KvStoreImpl final : public KvStore {
   Store* const store_;
   Clock* const clock_;
   const KvStoreOptions options_;
+  // Whether reads may be served from cache_: only when every write to the store goes through
+  // this process's committer, which updates the cache before any writer's call returns. On a
+  // shared store another server's write is known only by asking the store: a cache checked
+  // against etcd costs the same quorum round trip as the read itself, and etcd 3.4's requested
+  // watch progress notifications may run ahead of undelivered events, so they cannot prove a
+  // watch-invalidated cache current.
+  const bool cache_reads_;
   KvCache cache_;
-  // Without a watch every write to the store goes through this process's committer, so the
-  // cache can take committed values directly; with one it only invalidates.
-  bool write_through_ = true;
-  std::unique_ptr<WatchHandle> watch_;
   std::unique_ptr<GroupCommitter> committer_;
 
   absl::Mutex sweep_mu_;

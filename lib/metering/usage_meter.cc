@@ -64,6 +64,14 @@ absl::Status UsageMeter::Flush() {
   return first_error;
 }
 
+std::vector<VersionUsage> UsageMeter::Served() {
+  std::vector<VersionUsage> out;
+  absl::MutexLock lock(&mu_);
+  out.reserve(cells_.size());
+  for (const auto& [key, cell] : cells_) out.push_back({key.first, key.second, cell->Served()});
+  return out;
+}
+
 void UsageMeter::ForgetUnusedCells() {
   // A cell only this map holds belongs to a version no slot serves any more (replaced or
   // unloaded); once its delta has reached the store, it can go. CellFor() hands out references

@@ -35,12 +35,15 @@ class UsageCell {
   void Add(Outcome outcome, const InvocationUsage& usage) {
     absl::MutexLock lock(&mu_);
     pending_.Add(outcome, usage);
+    served_.Add(outcome, usage);
   }
   // One run of scheduled() for a cron trigger: an invocation, counted as scheduled too.
   void AddScheduled(Outcome outcome, const InvocationUsage& usage) {
     absl::MutexLock lock(&mu_);
     pending_.Add(outcome, usage);
     ++pending_.scheduled;
+    served_.Add(outcome, usage);
+    ++served_.scheduled;
   }
   // Takes the pending totals, leaving zero.
   UsageTotals Take() {
@@ -56,10 +59,17 @@ class UsageCell {
     absl::MutexLock lock(&mu_);
     return pending_;
   }
+  // Everything added since the cell was made (flushes do not reset it): this process's counters
+  // for /_cosmo/metrics.
+  UsageTotals Served() const {
+    absl::MutexLock lock(&mu_);
+    return served_;
+  }
 
  private:
   mutable absl::Mutex mu_;
   UsageTotals pending_ ABSL_GUARDED_BY(mu_);
+  UsageTotals served_ ABSL_GUARDED_BY(mu_);
 };
 
 class UsageMeter {
@@ -98,6 +108,9 @@ class UsageMeter {
 
   // Persisted totals plus pending deltas. NOT_FOUND if the family has no usage at all.
   absl::StatusOr<FamilyUsage> Read(absl::string_view family);
+
+  // What this process measured per (family, version) it serves (UsageCell::Served), in no order.
+  std::vector<VersionUsage> Served();
 
  private:
   // Drops the cells of versions nothing serves any more whose usage is all in the store.

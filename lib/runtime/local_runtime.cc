@@ -218,6 +218,8 @@ class LocalRuntime final : public Runtime {
     return meter_.Read(family);
   }
 
+  std::vector<VersionUsage> ServedUsage() override { return meter_.Served(); }
+
   LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,
                     size_t max_records) override {
     std::shared_ptr<LogRing> ring = FindRing(family);
@@ -658,7 +660,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> NewRuntime(RuntimeOptions options,
     engines.push_back(std::move(js));
     COSMO_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> liquid,
-        NewLiquidEngine({.javascript = {.allow_codegen = options.javascript.allow_codegen}}));
+        NewLiquidEngine({.javascript = {.allow_codegen = options.javascript.allow_codegen,
+                                        .kv = options.javascript.kv}}));
     engines.push_back(std::move(liquid));
   }
   auto runtime = std::make_unique<LocalRuntime>(std::move(options), std::move(store), std::move(kv),

@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "integration/subprocess.h"
 #include "support/temp_dir.h"
+#include "support/tenant_server_test.h"
 
 namespace cosmo {
 namespace {
@@ -41,8 +42,8 @@ using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
 using ::testing::HasSubstr;
 
-constexpr char kAliceToken[] = "alice-token-0123456789";
-constexpr char kBobToken[] = "bob-token-9876543210";
+constexpr const char* kAliceToken = ::cosmo::testing::TenantServerTest::kAliceToken;
+constexpr const char* kBobToken = ::cosmo::testing::TenantServerTest::kBobToken;
 
 std::string Script(absl::string_view body) {
   return absl::StrCat("export default { fetch(request, env) { return new Response(\"", body,
@@ -70,38 +71,9 @@ Manifest ManifestOf(const pb::DeployRequest& r) {
 
 // One server for the whole suite (families are named per test, so tests are independent of
 // order), with tokens for tenants alice and bob.
-class GrpcControlTest : public ::testing::Test {
+class GrpcControlTest : public ::cosmo::testing::TenantServerTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    std::ofstream(dir_->Sub("tokens")) << "# test tenants\n"
-                                       << "alice " << Sha256Hex(kAliceToken) << "\n"
-                                       << "bob   " << Sha256Hex(kBobToken) << "  # second\n";
-    auto server = StartCosmoServer(
-        {"--data-dir=" + dir_->Sub("data"), "--auth-tokens-file=" + dir_->Sub("tokens")},
-        &address_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(-1);
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
-  }
-  static void TearDownTestSuite() {
-    delete channel_;
-    if (server_ != nullptr) {
-      EXPECT_EQ(server_->Stop(), 0) << server_->output();
-    }
-    delete server_;
-    delete dir_;
-  }
-
   std::unique_ptr<pb::Control::Stub> Stub() { return pb::Control::NewStub(*channel_); }
-
-  static void Auth(grpc::ClientContext* context, const char* token) {
-    if (token != nullptr) context->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  }
 
   grpc::Status Deploy(const pb::DeployRequest& request, pb::DeployResponse* response,
                       const char* token = kAliceToken) {
@@ -148,17 +120,7 @@ class GrpcControlTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.version();
   }
-
-  static TempDir* dir_;
-  static Subprocess* server_;
-  static std::string address_;
-  static std::shared_ptr<grpc::Channel>* channel_;
 };
-
-TempDir* GrpcControlTest::dir_ = nullptr;
-Subprocess* GrpcControlTest::server_ = nullptr;
-std::string GrpcControlTest::address_;
-std::shared_ptr<grpc::Channel>* GrpcControlTest::channel_ = nullptr;
 
 TEST_F(GrpcControlTest, DeployReturnsTheCanonicalHashAndRedeployIsIdempotent) {
   pb::DeployRequest request = JsDeploy("idem", "one");

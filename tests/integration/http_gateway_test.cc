@@ -141,6 +141,76 @@ TEST(HttpGatewayTest, GatewaysFollowDeploysSurviveAnOutageAndDeliverBufferedUsag
   EXPECT_THAT(StopAll({gateway1->get(), gateway2->get(), server->get()}), Each(0));
 }
 
+// GET /kv/?k=K&v=V puts V at K; GET /kv/?k=K answers K's value, or "<none>".
+constexpr char kKvScript[] = COSMO_SOURCE_DIR "/tests/testdata/js/kv_put_get.js";
+
+// Sum of the /_cosmo/metrics samples of `name` whose labels contain every one of `labels`.
+uint64_t MetricSum(int port, absl::string_view name, const std::vector<std::string>& labels) {
+  uint64_t sum = 0;
+  for (absl::string_view line : absl::StrSplit(Body(port, "/_cosmo/metrics"), '\n')) {
+    if (!absl::StartsWith(line, absl::StrCat(name, "{"))) continue;
+    bool all = true;
+    for (const std::string& label : labels) all = all && absl::StrContains(line, label);
+    uint64_t n = 0;
+    if (all && absl::SimpleAtoi(line.substr(line.rfind(' ') + 1), &n)) sum += n;
+  }
+  return sum;
+}
+
+// Families with KV bindings work through a gateway: its bindings reach the server's namespaces,
+// so a put through either is read at once through the other; the gateway meters the operations
+// on its /_cosmo/metrics and reports them, and `cosmoctl usage` shows them in its KV columns.
+TEST(HttpGatewayTest, KvBindingsThroughAGatewayUseTheServersNamespaces) {
+  TempDir dir;
+  std::string server_address;
+  int server_http = 0;
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data")}, &server_address, &server_http);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult deployed =
+      RunCosmoctl(server_address, {"deploy", "kv", kKvScript, "--kv", "KV=shared"});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  int gateway_http = 0;
+  auto gateway = StartCosmoGateway(server_address, &gateway_http);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+
+  for (int round = 0; round < 10; ++round) {
+    const int writer = round % 2 == 0 ? gateway_http : server_http;
+    const int reader = round % 2 == 0 ? server_http : gateway_http;
+    const std::string value = absl::StrCat("r", round);
+    ASSERT_EQ(Body(writer, "/kv/?k=hot&v=" + value), "ok") << "round " << round;
+    ASSERT_EQ(Body(reader, "/kv/?k=hot"), value) << "round " << round;
+    ASSERT_EQ(Body(writer, "/kv/?k=hot"), value) << "round " << round;
+  }
+  EXPECT_EQ(Body(gateway_http, "/kv/?k=missing"), "<none>");
+  CommandResult got = RunCosmoctl(server_address, {"kv", "get", "shared", "hot"});
+  EXPECT_EQ(got.out, "r9");
+
+  // The gateway wrote 5 times and read 11 times; its metrics say so, per family and version.
+  EXPECT_EQ(MetricSum(gateway_http, "cosmo_kv_operations_total", {"family=\"kv\"", "op=\"write\""}),
+            5u);
+  EXPECT_EQ(MetricSum(gateway_http, "cosmo_kv_operations_total", {"family=\"kv\"", "op=\"read\""}),
+            11u);
+  EXPECT_EQ(MetricSum(gateway_http, "cosmo_kv_bytes_total", {"direction=\"written\""}), 10u);
+  // The server's usage counts both, once the gateway has reported (every second).
+  int64_t writes = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    CommandResult usage = RunCosmoctl(server_address, {"--json", "usage", "kv"});
+    auto json = nlohmann::json::parse(usage.out, nullptr, false);
+    if (usage.exit_code == 0 && json.is_array() && !json.empty()) {
+      writes = json[0]["total"].value("kv_writes", int64_t{-1});
+      if (writes == 10) break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(writes, 10);
+  CommandResult table = RunCosmoctl(server_address, {"usage", "kv"});
+  EXPECT_THAT(table.out, HasSubstr("KV READS"));
+  EXPECT_THAT(table.out, HasSubstr("KV WRITTEN"));
+
+  EXPECT_THAT(StopAll({gateway->get(), server->get()}), Each(0));
+}
+
 // A gateway learns a version's secret names with its manifest, and masks their values in the
 // error text of a 500 as cosmo-server does — also after a deploy that changed only the names.
 TEST(HttpGatewayTest, GatewaysMaskSecretValuesInErrors) {

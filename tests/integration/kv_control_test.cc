@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "integration/subprocess.h"
 #include "support/temp_dir.h"
+#include "support/tenant_server_test.h"
 
 namespace cosmo {
 namespace {
@@ -28,42 +29,14 @@ using ::cosmo::testing::Subprocess;
 using ::cosmo::testing::TempDir;
 using ::testing::HasSubstr;
 
-constexpr char kAliceToken[] = "alice-token-0123456789";
-constexpr char kBobToken[] = "bob-token-9876543210";
+constexpr const char* kAliceToken = ::cosmo::testing::TenantServerTest::kAliceToken;
+constexpr const char* kBobToken = ::cosmo::testing::TenantServerTest::kBobToken;
 
-class KvControlTest : public ::testing::Test {
+class KvControlTest : public ::cosmo::testing::TenantServerTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    std::ofstream(dir_->Sub("tokens")) << "alice " << Sha256Hex(kAliceToken) << "\n"
-                                       << "bob " << Sha256Hex(kBobToken) << "\n";
-    std::string address;
-    auto server = StartCosmoServer(
-        {"--data-dir=" + dir_->Sub("data"), "--auth-tokens-file=" + dir_->Sub("tokens")}, &address);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(-1);
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-  }
-  static void TearDownTestSuite() {
-    delete channel_;
-    if (server_ != nullptr) {
-      EXPECT_EQ(server_->Stop(), 0) << server_->output();
-    }
-    delete server_;
-    delete dir_;
-  }
-
   void SetUp() override {
     ns_ = absl::StrCat("ns-", ++counter_);
     ASSERT_TRUE(Put(ns_, "k", "v").ok());  // alice owns ns_
-  }
-
-  static void Auth(grpc::ClientContext* context, const char* token) {
-    if (token != nullptr) context->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   }
 
   grpc::Status Put(const std::string& ns, const std::string& key, const std::string& value,
@@ -125,16 +98,10 @@ class KvControlTest : public ::testing::Test {
     return codes;
   }
 
-  static TempDir* dir_;
-  static Subprocess* server_;
-  static std::shared_ptr<grpc::Channel>* channel_;
   static int counter_;
   std::string ns_;
 };
 
-TempDir* KvControlTest::dir_ = nullptr;
-Subprocess* KvControlTest::server_ = nullptr;
-std::shared_ptr<grpc::Channel>* KvControlTest::channel_ = nullptr;
 int KvControlTest::counter_ = 0;
 
 TEST_F(KvControlTest, AnotherTenantGetsPermissionDeniedOnEveryRpc) {

@@ -36,6 +36,7 @@ Manifest PageModule::ForPage(const Manifest& page, const LiquidEngineOptions& op
   module.engine = "javascript";
   module.main = ModuleName(page);
   module.env = page.env;
+  module.kv = page.kv;
   module.limits = page.limits;
   module.files[module.main] = absl::StrCat(
       "const page = globalThis.__cosmo_liquid.page(", FilesLiteral(page), ",\n", Quote(page.main),

@@ -169,11 +169,20 @@ absl::StatusOr<etcdserverpb::TxnRequest> EtcdCommitPlan::BuildTxn(
     for (auto& op : ops) *request.add_success() = std::move(op);
   } else {
     // etcd limits each operation list to --max-txn-ops but accepts nested transactions inside
-    // one atomic transaction; a nested list may hold the limit minus the length of the lists
-    // above it. So g groups of (limit - g) operations each: up to limit^2 / 4 operations.
+    // one atomic transaction; a nested list may hold the limit minus the longest list of the
+    // transaction above it — its compares and failure reads (one per guard) count as much as its
+    // g nested groups. So g groups of (limit - max(g, guards)) operations each: up to limit^2 / 4
+    // operations without guards.
+    const size_t guard_ops = guards.size();
+    if (guard_ops >= max_ops) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("etcd store: a commit with ", guard_ops, " guards leaves no room for ",
+                       "its writes under etcd's --max-txn-ops of ", max_ops));
+    }
+    auto room = [&](size_t g) { return max_ops - std::max(g, guard_ops); };
     size_t groups = 1;
-    while (groups * (max_ops - groups) < ops.size() && groups < max_ops / 2) ++groups;
-    const size_t per_group = max_ops - groups;
+    while (groups * room(groups) < ops.size() && groups < max_ops / 2) ++groups;
+    const size_t per_group = room(groups);
     if (groups * per_group < ops.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "etcd store: a commit may hold at most about ", max_ops * max_ops / 8,

@@ -42,6 +42,8 @@ class EtcdStore final : public Store {
   absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(
       absl::string_view prefix, std::function<void(const WatchEvent&)> callback) override;
   std::string Describe() const override;
+  // Every cosmo-server of a cluster writes the same etcd.
+  bool IsShared() const override { return true; }
 
   // The user value of a record read at `revision` (chunks are read at that same revision, so a
   // concurrent overwrite cannot tear it). OUT_OF_RANGE when that revision was compacted.

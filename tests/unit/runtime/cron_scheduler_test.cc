@@ -56,6 +56,8 @@ class SharedStore final : public Store {
     return inner_->Commit(batch, durability);
   }
   std::string Describe() const override { return "shared:" + inner_->Describe(); }
+  // Several runtimes write it, as servers of a cluster do.
+  bool IsShared() const override { return true; }
 
  private:
   Store* const inner_;

@@ -262,6 +262,7 @@ class OutageStore final : public Store {
     return inner_->Commit(batch, durability);
   }
   std::string Describe() const override { return "outage:" + inner_->Describe(); }
+  bool IsShared() const override { return inner_->IsShared(); }
 
  private:
   absl::Status Outage() {

@@ -2,6 +2,7 @@
 // requests themselves: no etcd runs here. etcd_store_test.cc runs the same commits on a real etcd.
 #include "store/etcd/etcd_commit_plan.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,34 @@ TEST_F(EtcdCommitPlanTest, OperationsOverTheLimitAreNestedInOrder) {
     EXPECT_EQ(keys[2 * i], layout_.RecordKey(absl::StrCat("k", i)));
     EXPECT_EQ(keys[2 * i + 1], layout_.ChunkDir(absl::StrCat("k", i)));
   }
+}
+
+TEST_F(EtcdCommitPlanTest, NestedGroupsLeaveRoomForTheGuards) {
+  // etcd gives a nested list the limit minus the longest list above it; with 5 guards, the
+  // compares and failure reads are 5 long, so each group may hold 8 - 5 = 3 operations.
+  options_.max_txn_ops = 8;
+  WriteBatch batch;
+  for (int i = 0; i < 5; ++i) {
+    batch.ExpectAbsent(absl::StrCat("g", i));
+    batch.Delete(absl::StrCat("k", i));  // 10 operations
+  }
+  absl::StatusOr<etcdserverpb::TxnRequest> txn = Planner().BuildTxn(Plan(batch), batch.guards());
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  const int above = std::max({txn->compare_size(), txn->success_size(), txn->failure_size()});
+  EXPECT_EQ(above, 5);
+  int operations = 0;
+  for (const etcdserverpb::RequestOp& group : txn->success()) {
+    ASSERT_TRUE(group.has_request_txn());
+    EXPECT_LE(group.request_txn().success_size(), options_.max_txn_ops - above);
+    operations += group.request_txn().success_size();
+  }
+  EXPECT_EQ(operations, 10);
+  // As many guards as the limit leave no room at all.
+  WriteBatch full;
+  for (int i = 0; i < 8; ++i) full.ExpectAbsent(absl::StrCat("g", i));
+  for (int i = 0; i < 5; ++i) full.Delete(absl::StrCat("k", i));
+  EXPECT_EQ(Planner().BuildTxn(Plan(full), full.guards()).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(EtcdCommitPlanTest, TooManyWritesEvenNestedAreRefused) {

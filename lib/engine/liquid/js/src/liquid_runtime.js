@@ -430,6 +430,49 @@ function splitUrl(url) {
   return [url.slice(start, question), url.slice(question, end)];
 }
 
+// `kv.BINDING["key"]` in a template: the text value of key in the namespace env.BINDING is bound
+// to, or nil. A binding is not a Drop, so no key is shadowed by a property of JavaScript objects
+// or of LiquidJS's Drop: Context.readProperty sends every read of one here.
+const kReadTextSync = Symbol.for('cosmo.kv.readTextSync');
+
+class KvBinding {
+  #namespace;
+
+  constructor(namespace) {
+    this.#namespace = namespace;
+  }
+
+  read(key) {
+    if (typeof key !== 'string' && typeof key !== 'number') return undefined;
+    const value = this.#namespace[kReadTextSync](String(key));
+    return value === null ? undefined : value;
+  }
+
+  toString() {
+    return '';
+  }
+}
+
+const baseReadProperty = Context.prototype.readProperty;
+Context.prototype.readProperty = function readProperty(obj, key) {
+  if (obj instanceof KvBinding) return obj.read(toValue(key));
+  return baseReadProperty.call(this, obj, key);
+};
+
+// The deploy's variables (strings) apart from its KV bindings (objects with the sync reader).
+function splitEnv(env) {
+  const vars = {};
+  const kv = {};
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (typeof value === 'string') {
+      vars[name] = value;
+    } else if (value !== null && typeof value === 'object' && kReadTextSync in value) {
+      kv[name] = new KvBinding(value);
+    }
+  }
+  return [vars, kv];
+}
+
 function makeScope(request, body, env) {
   const [path, search] = splitUrl(request.url);
   const headers = {};
@@ -437,6 +480,7 @@ function makeScope(request, body, env) {
   // '/family/a/b' -> ['a', 'b']: the segments after the family, percent-decoded, empty ones
   // (a trailing slash) left out.
   const segments = path.split('/').slice(2).filter((s) => s !== '').map(decodeSegment);
+  const [vars, kv] = splitEnv(env);
   return {
     request: {
       method: request.method,
@@ -447,7 +491,8 @@ function makeScope(request, body, env) {
       body,
     },
     segments,
-    env,
+    env: vars,
+    kv,
   };
 }
 

@@ -114,6 +114,14 @@ export class KVNamespace {
     return entry === null ? null : convert(entry[0], type);
   }
 
+  // For the Liquid runtime, whose templates render synchronously: the text value at `key`, or
+  // null, read at once (the natives answer synchronously anyway). One operation, counted and
+  // limited like get(). Scripts can reach it too; for them it is get() without the promise.
+  [Symbol.for('cosmo.kv.readTextSync')](key) {
+    const entry = nativeKvGet(this.#ns, keyString(key, 'get'));
+    return entry === null ? null : utf8Decode(entry[0]);
+  }
+
   async getWithMetadata(key, options) {
     const type = typeOf(options, 'getWithMetadata');
     const entry = nativeKvGet(this.#ns, keyString(key, 'getWithMetadata'));
@@ -171,6 +179,7 @@ export class KVNamespace {
 
 Object.defineProperty(KVNamespace.prototype, Symbol.toStringTag,
                       {value: 'KvNamespace', configurable: true});
+
 
 // The env value of one binding to namespace `ns`.
 export function makeKvNamespace(ns) {
