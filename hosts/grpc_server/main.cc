@@ -40,6 +40,7 @@ struct Flags {
   std::string shutdown_grace = "10s";
   std::string auth_tokens_file;
   std::string server_id;
+  std::string usage_history_retention = "168h";
   bool repair_store = false;
   cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
@@ -76,6 +77,10 @@ int Serve(const Flags& flags) {
   absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
   runtime_options->server_id = flags.server_id;
+  auto history_retention =
+      ParseDurationFlag("--usage-history-retention", flags.usage_history_retention);
+  if (!history_retention.ok()) return Fail(history_retention.status().message());
+  runtime_options->usage_history_retention = *history_retention;
   auto grace = ParseDurationFlag("--shutdown-grace", flags.shutdown_grace);
   if (!grace.ok()) return Fail(grace.status().message());
 
@@ -181,6 +186,11 @@ int main(int argc, char** argv) {
                  "Names this server in cron claims (docs/cron.md); must differ between the "
                  "servers of a cluster (default: random per process)")
       ->envname("COSMO_SERVER_ID");
+  app.add_option("--usage-history-retention", flags.usage_history_retention,
+                 "How long per-version usage history is kept (168h: 7 days): per minute for a day, "
+                 "then per "
+                 "hour (docs/dashboard.md)")
+      ->envname("COSMO_USAGE_HISTORY_RETENTION");
   cosmo::host::AddHttpFlags(app, &flags.http);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/status_mapping.h"
+#include "control/tenant_usage.h"
 #include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
 #include "cosmo/status_macros.h"
@@ -309,6 +310,47 @@ grpc::Status ControlService::GetUsage(grpc::ServerContext* context,
     }
     page.page_token = families->next_page_token;
   } while (!page.page_token.empty());
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::GetUsageHistory(grpc::ServerContext* context,
+                                             const pb::GetUsageHistoryRequest* request,
+                                             pb::GetUsageHistoryResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  UsageHistoryQuery query;
+  switch (request->bucket_seconds()) {
+    case 0:
+    case 60:
+      query.bucket = absl::Minutes(1);
+      break;
+    case 3600:
+      query.bucket = absl::Hours(1);
+      break;
+    default:
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("bucket_seconds must be 60 or 3600, not ", request->bucket_seconds())));
+  }
+  query.since = absl::FromUnixSeconds(request->since_unix_seconds());
+  query.until = request->until_unix_seconds() == 0
+                    ? absl::InfiniteFuture()
+                    : absl::FromUnixSeconds(request->until_unix_seconds());
+  if (request->since_unix_seconds() < 0 || query.until <= query.since) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "since_unix_seconds must be non-negative and before until_unix_seconds"));
+  }
+  auto info = registry_->GetFamily(*tenant, request->family());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (runtime_ == nullptr) return grpc::Status::OK;
+  auto points = TenantUsageHistory(*registry_, *runtime_, *tenant, *info, query);
+  if (!points.ok()) return ToGrpcStatus(points.status());
+  for (const UsagePoint& point : *points) {
+    pb::UsageBucket* bucket = response->add_buckets();
+    bucket->set_start_unix_seconds(absl::ToUnixSeconds(point.start));
+    bucket->set_width_seconds(static_cast<uint32_t>(absl::ToInt64Seconds(point.width)));
+    bucket->set_version(point.version);
+    ToProto(point.totals, bucket->mutable_totals());
+  }
   return grpc::Status::OK;
 }
 
