@@ -22,6 +22,7 @@
 #include "cosmo/limits.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
+#include "dashboard_flags.h"
 #include "host_main.h"
 #include "http_flags.h"
 #include "runtime_flags.h"
@@ -44,6 +45,7 @@ struct Flags {
   bool repair_store = false;
   cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
+  cosmo::host::DashboardFlags dashboard;
 };
 
 int Fail(absl::string_view message) { return cosmo::host::Fail(kProgram, message); }
@@ -117,12 +119,24 @@ int Serve(const Flags& flags) {
               authenticator->requires_tokens()
                   ? absl::StrCat(authenticator->tenant_tokens(), " tokens").c_str()
                   : "no auth: every caller is tenant 'local'");
+  // The dashboard (docs/dashboard.md) on the data plane's listener, or on --admin-listen.
+  cosmo::dashboard::Dashboard dashboard(runtime->get(), authenticator.get(),
+                                        {.extra_hosts = flags.dashboard.admin_hosts});
+  absl::StatusOr<cosmo::HttpServerOptions> http_options =
+      cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
+  if (!flags.http_listen.empty() && !http_options.ok()) {
+    return Fail(http_options.status().message());
+  }
+  auto admin = cosmo::host::WireDashboard(flags.dashboard, &dashboard,
+                                          http_options.ok() ? &*http_options : nullptr);
+  if (!admin.ok()) return Fail(admin.status().message());
+  if (*admin != nullptr) {
+    std::printf("cosmo-server: dashboard listening on %s (/_cosmo/ui)\n",
+                (*admin)->address().c_str());
+  }
   // The HTTP data plane on the same Runtime (lib/http; docs/http.md).
   std::unique_ptr<cosmo::HttpServer> http;
   if (!flags.http_listen.empty()) {
-    absl::StatusOr<cosmo::HttpServerOptions> http_options =
-        cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
-    if (!http_options.ok()) return Fail(http_options.status().message());
     auto started = cosmo::NewHttpServer(*std::move(http_options), runtime->get());
     if (!started.ok()) return Fail(started.status().message());
     http = *std::move(started);
@@ -137,6 +151,7 @@ int Serve(const Flags& flags) {
               absl::FormatDuration(*grace).c_str());
   std::fflush(stdout);
   if (http != nullptr) http->Stop();
+  if (*admin != nullptr) (*admin)->Stop();
   (*server)->Shutdown(*grace);
   server->reset();
   absl::Status flushed = (*runtime)->FlushUsage();
@@ -192,6 +207,7 @@ int main(int argc, char** argv) {
                  "hour (docs/dashboard.md)")
       ->envname("COSMO_USAGE_HISTORY_RETENTION");
   cosmo::host::AddHttpFlags(app, &flags.http);
+  cosmo::host::AddDashboardFlags(app, &flags.dashboard);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,
                "Repair a corrupt LevelDB store in --data-dir (back it up first), then exit");

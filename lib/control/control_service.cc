@@ -84,29 +84,13 @@ void ToProto(const UsageTotals& totals, pb::UsageTotals* out) {
   }
 }
 
-absl::string_view LevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kLog:
-      return "log";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "log";
-}
-
 void ToProto(const LogRecord& record, pb::LogRecord* out) {
   out->set_sequence(record.sequence);
   SetTime(record.time, out->mutable_time());
   out->set_family(record.family);
   out->set_version(record.version);
   out->set_request_id(record.request_id);
-  out->set_level(std::string(LevelName(record.level)));
+  out->set_level(std::string(LogLevelName(record.level)));
   out->set_text(record.text);
   out->set_is_outcome(record.is_outcome);
   if (record.is_outcome) out->set_outcome(std::string(OutcomeName(record.outcome)));
@@ -449,7 +433,7 @@ grpc::Status ControlService::TriggerCron(grpc::ServerContext* context,
     pb::LogRecord* record = response->add_console();
     SetTime(message.time, record->mutable_time());
     record->set_family(info->family);
-    record->set_level(std::string(LevelName(message.level)));
+    record->set_level(std::string(LogLevelName(message.level)));
     record->set_text(message.text);
   }
   response->set_cpu_us(static_cast<uint64_t>(result.usage.cpu_us));

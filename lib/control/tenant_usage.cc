@@ -13,8 +13,8 @@ absl::StatusOr<std::vector<UsagePoint>> TenantUsageHistory(Registry& registry, R
                                                            const UsageHistoryQuery& query) {
   UsageHistoryQuery bounded = query;
   // From the minute (or hour) the family was created in: its first bucket starts before it.
-  const absl::Time created = absl::FromUnixSeconds(
-      absl::ToUnixSeconds(family.created) / 3600 * 3600);
+  const absl::Time created =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(family.created) / 3600 * 3600);
   bounded.since = std::max(bounded.since, created);
   absl::StatusOr<std::vector<UsagePoint>> points = runtime.UsageHistory(family.family, bounded);
   if (!points.ok()) return points.status();

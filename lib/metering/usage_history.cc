@@ -109,10 +109,9 @@ void AddPoint(std::vector<UsagePoint>& points, absl::Time at, absl::Duration buc
     it->width = std::max(it->width, absl::Seconds(width));
     return;
   }
-  points.insert(it, UsagePoint{.start = start,
-                               .width = absl::Seconds(width),
-                               .version = version,
-                               .totals = totals});
+  points.insert(
+      it, UsagePoint{
+              .start = start, .width = absl::Seconds(width), .version = version, .totals = totals});
 }
 
 absl::StatusOr<std::vector<UsagePoint>> Read(Store& store, absl::string_view family,
@@ -123,23 +122,21 @@ absl::StatusOr<std::vector<UsagePoint>> Read(Store& store, absl::string_view fam
   if (since >= until) return points;
   // Hour records first: they are older than every minute record of the same family.
   const std::string hour_prefix = store_keys::UsageHourPrefix(family);
-  COSMO_RETURN_IF_ERROR(Walk(store, hour_prefix, since, until,
-                             [&](const KeyValue& row, const ParsedKey& key) -> absl::Status {
-                               COSMO_ASSIGN_OR_RETURN(UsageTotals totals,
-                                                      ParseUsage(row.value, row.key));
-                               AddPoint(points, absl::FromUnixSeconds(key.start), absl::Hours(1),
-                                        key.version, totals);
-                               return absl::OkStatus();
-                             }));
+  COSMO_RETURN_IF_ERROR(Walk(
+      store, hour_prefix, since, until,
+      [&](const KeyValue& row, const ParsedKey& key) -> absl::Status {
+        COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseUsage(row.value, row.key));
+        AddPoint(points, absl::FromUnixSeconds(key.start), absl::Hours(1), key.version, totals);
+        return absl::OkStatus();
+      }));
   const std::string minute_prefix = store_keys::UsageMinutePrefix(family);
-  COSMO_RETURN_IF_ERROR(Walk(store, minute_prefix, since, until,
-                             [&](const KeyValue& row, const ParsedKey& key) -> absl::Status {
-                               COSMO_ASSIGN_OR_RETURN(UsageTotals totals,
-                                                      ParseUsage(row.value, row.key));
-                               AddPoint(points, absl::FromUnixSeconds(key.start), query.bucket,
-                                        key.version, totals);
-                               return absl::OkStatus();
-                             }));
+  COSMO_RETURN_IF_ERROR(
+      Walk(store, minute_prefix, since, until,
+           [&](const KeyValue& row, const ParsedKey& key) -> absl::Status {
+             COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseUsage(row.value, row.key));
+             AddPoint(points, absl::FromUnixSeconds(key.start), query.bucket, key.version, totals);
+             return absl::OkStatus();
+           }));
   return points;
 }
 
@@ -149,27 +146,28 @@ namespace {
 absl::Status CompactFamily(Store& store, absl::string_view family, int64_t minute_cutoff,
                            int64_t cutoff, CompactStats& stats) {
   const std::string minute_prefix = store_keys::UsageMinutePrefix(family);
-  COSMO_RETURN_IF_ERROR(Walk(
-      store, minute_prefix, 0, minute_cutoff,
-      [&](const KeyValue& row, const ParsedKey& key) -> absl::Status {
-        WriteBatch batch;
-        batch.ExpectValue(row.key, row.value);
-        batch.Delete(row.key);
-        const int64_t hour = key.start / kHour * kHour;
-        if (hour >= cutoff) {
-          COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseUsage(row.value, row.key));
-          MergeSet hour_record;
-          COSMO_RETURN_IF_ERROR(
-              hour_record.Add(store, store_keys::UsageHour(family, hour, key.version), totals));
-          hour_record.AppendTo(batch);
-        }
-        absl::Status s = store.Commit(batch, Durability::kBuffered);
-        // ABORTED: another server rolled it up, or a late flush added to it; the next run sees.
-        if (absl::IsAborted(s)) return absl::OkStatus();
-        COSMO_RETURN_IF_ERROR(s);
-        ++(hour >= cutoff ? stats.minutes_rolled_up : stats.records_deleted);
-        return absl::OkStatus();
-      }));
+  COSMO_RETURN_IF_ERROR(
+      Walk(store, minute_prefix, 0, minute_cutoff,
+           [&](const KeyValue& row, const ParsedKey& key) -> absl::Status {
+             WriteBatch batch;
+             batch.ExpectValue(row.key, row.value);
+             batch.Delete(row.key);
+             const int64_t hour = key.start / kHour * kHour;
+             if (hour >= cutoff) {
+               COSMO_ASSIGN_OR_RETURN(UsageTotals totals, ParseUsage(row.value, row.key));
+               MergeSet hour_record;
+               COSMO_RETURN_IF_ERROR(hour_record.Add(
+                   store, store_keys::UsageHour(family, hour, key.version), totals));
+               hour_record.AppendTo(batch);
+             }
+             absl::Status s = store.Commit(batch, Durability::kBuffered);
+             // ABORTED: another server rolled it up, or a late flush added to it; the next run
+             // sees.
+             if (absl::IsAborted(s)) return absl::OkStatus();
+             COSMO_RETURN_IF_ERROR(s);
+             ++(hour >= cutoff ? stats.minutes_rolled_up : stats.records_deleted);
+             return absl::OkStatus();
+           }));
   return Walk(store, store_keys::UsageHourPrefix(family), 0, cutoff,
               [&](const KeyValue& row, const ParsedKey&) -> absl::Status {
                 WriteBatch batch;
@@ -191,8 +189,7 @@ absl::StatusOr<CompactStats> Compact(Store& store, absl::Time now, absl::Duratio
   // skipping to the next family after each.
   ScanOptions page{.limit = 1};
   while (true) {
-    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                           store.Scan(store_keys::kUsagePrefix, page));
+    COSMO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store.Scan(store_keys::kUsagePrefix, page));
     if (rows.empty()) break;
     absl::string_view rest = absl::string_view(rows[0].key).substr(store_keys::kUsagePrefix.size());
     std::string family(rest.substr(0, rest.find('/')));

@@ -149,8 +149,8 @@ TEST(UsageHistoryTest, CompactRollsOldMinutesIntoHoursAndDeletesWhatIsPastRetent
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->minutes_rolled_up + again->records_deleted, 0u);
   // A day later, the hour records past retention go too.
-  auto later = usage_history::Compact(*store, now + absl::Hours(24), absl::Hours(24),
-                                      absl::Hours(48));
+  auto later =
+      usage_history::Compact(*store, now + absl::Hours(24), absl::Hours(24), absl::Hours(48));
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(later->records_deleted, 24u);
   EXPECT_EQ(later->minutes_rolled_up, 24u * 60);
