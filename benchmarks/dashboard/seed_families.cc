@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
   manifest.files["index.js"] = "export default { fetch() { return new Response('hi'); } };";
   for (int i = 0; i < n; ++i) {
     const std::string family = absl::StrFormat("fam-%05d", i);
-    auto deployed = (*runtime)->registry().Deploy(
-        {.tenant = "local", .family = family, .manifest = manifest});
+    auto deployed =
+        (*runtime)->registry().Deploy({.tenant = "local", .family = family, .manifest = manifest});
     if (!deployed.ok()) {
       std::fprintf(stderr, "seed_families: %s: %s\n", family.c_str(),
                    std::string(deployed.status().message()).c_str());

@@ -29,9 +29,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> WireDashboard(const DashboardFlags& 
   options.max_connections = 256;
   options.serve_families = false;
   options.dashboard = handler;
-  auto server = NewHttpServer(std::move(options), nullptr, [](absl::string_view, const HttpRequest&) {
-    return InvokeResult{};  // never called: serve_families is off
-  });
+  auto server =
+      NewHttpServer(std::move(options), nullptr, [](absl::string_view, const HttpRequest&) {
+        return InvokeResult{};  // never called: serve_families is off
+      });
   if (!server.ok()) {
     return absl::Status(server.status().code(),
                         absl::StrCat("--admin-listen: ", server.status().message()));

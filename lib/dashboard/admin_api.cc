@@ -35,8 +35,8 @@ std::optional<std::string> Param(const ApiCall& call, absl::string_view name) {
 }
 
 // The unsigned parameter `name` in [min, max], or `fallback` when absent.
-absl::StatusOr<uint64_t> NumberParam(const ApiCall& call, absl::string_view name,
-                                     uint64_t fallback, uint64_t min, uint64_t max) {
+absl::StatusOr<uint64_t> NumberParam(const ApiCall& call, absl::string_view name, uint64_t fallback,
+                                     uint64_t min, uint64_t max) {
   std::optional<std::string> text = Param(call, name);
   if (!text) return fallback;
   uint64_t value = 0;
@@ -48,11 +48,14 @@ absl::StatusOr<uint64_t> NumberParam(const ApiCall& call, absl::string_view name
 }
 
 json TotalsJson(const UsageTotals& t) {
-  json out = {{"invocations", t.invocations}, {"errors", t.errors()}, {"cpu_us", t.cpu_us},
+  json out = {{"invocations", t.invocations},
+              {"errors", t.errors()},
+              {"cpu_us", t.cpu_us},
               {"wall_us", t.wall_us}};
   json outcomes = json::object();
   for (int i = 0; i < kOutcomeCount; ++i) {
-    if (t.outcomes[i] != 0) outcomes[std::string(OutcomeName(static_cast<Outcome>(i)))] = t.outcomes[i];
+    if (t.outcomes[i] != 0)
+      outcomes[std::string(OutcomeName(static_cast<Outcome>(i)))] = t.outcomes[i];
   }
   out["outcomes"] = std::move(outcomes);
   // KV and cron columns only when there is something in them.
@@ -110,8 +113,7 @@ absl::StatusOr<std::string> AdminApi::Handle(const ApiCall& call) {
     }
     if (parts.size() > 3) return absl::NotFoundError("no such API path");
     // The registry checks the name and the caller's ownership.
-    COSMO_ASSIGN_OR_RETURN(FamilyInfo info,
-                           runtime_->registry().GetFamily(call.tenant, parts[1]));
+    COSMO_ASSIGN_OR_RETURN(FamilyInfo info, runtime_->registry().GetFamily(call.tenant, parts[1]));
     const std::string what = parts.size() == 2 ? "" : parts[2];
     if (what == "rollback") {
       COSMO_RETURN_IF_ERROR(want("POST"));
@@ -156,7 +158,8 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
     COSMO_ASSIGN_OR_RETURN(Page<FamilyInfo> got,
                            runtime_->registry().ListFamilies(call.tenant, page));
     for (FamilyInfo& info : got.items) {
-      if (filter.empty() || absl::StrContains(info.family, filter)) families.push_back(std::move(info));
+      if (filter.empty() || absl::StrContains(info.family, filter))
+        families.push_back(std::move(info));
     }
     page.page_token = got.next_page_token;
   } while (!page.page_token.empty());
@@ -165,8 +168,8 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
   UsageHistoryQuery recent_query{.since = now - options_.recent_window};
   auto recent_of = [&](const FamilyInfo& info) -> absl::StatusOr<Recent> {
     COSMO_ASSIGN_OR_RETURN(std::vector<UsagePoint> points,
-                           control::TenantUsageHistory(runtime_->registry(), *runtime_,
-                                                       call.tenant, info, recent_query));
+                           control::TenantUsageHistory(runtime_->registry(), *runtime_, call.tenant,
+                                                       info, recent_query));
     Recent r;
     for (const UsagePoint& p : points) {
       r.invocations += p.totals.invocations;
@@ -204,13 +207,14 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
       COSMO_ASSIGN_OR_RETURN(recent[rows[n]], recent_of(info));
     }
     const Recent& r = recent[rows[n]];
-    json item = {{"name", info.family},
-                 {"active_version", info.active_version},
-                 {"engine", info.engine},
-                 {"updated", Rfc3339(info.updated)},
-                 {"requests_per_minute", r.invocations / window_minutes},
-                 {"error_rate", r.invocations == 0 ? 0.0 : double(r.errors) / r.invocations},
-                 {"cpu_us_per_request", r.invocations == 0 ? 0.0 : double(r.cpu_us) / r.invocations}};
+    json item = {
+        {"name", info.family},
+        {"active_version", info.active_version},
+        {"engine", info.engine},
+        {"updated", Rfc3339(info.updated)},
+        {"requests_per_minute", r.invocations / window_minutes},
+        {"error_rate", r.invocations == 0 ? 0.0 : double(r.errors) / r.invocations},
+        {"cpu_us_per_request", r.invocations == 0 ? 0.0 : double(r.cpu_us) / r.invocations}};
     items.push_back(std::move(item));
   }
   return Dump({{"total", families.size()},
@@ -251,9 +255,9 @@ absl::StatusOr<std::string> AdminApi::Usage(const ApiCall& call, const FamilyInf
   }
   const absl::Time now = absl::Now();
   UsageHistoryQuery query{.since = now - absl::Seconds(since), .bucket = absl::Seconds(bucket)};
-  COSMO_ASSIGN_OR_RETURN(std::vector<UsagePoint> points,
-                         control::TenantUsageHistory(runtime_->registry(), *runtime_, call.tenant,
-                                                     info, query));
+  COSMO_ASSIGN_OR_RETURN(
+      std::vector<UsagePoint> points,
+      control::TenantUsageHistory(runtime_->registry(), *runtime_, call.tenant, info, query));
   json buckets = json::array();
   for (const UsagePoint& p : points) {
     json b = {{"start", absl::ToUnixSeconds(p.start)},
@@ -274,26 +278,23 @@ absl::StatusOr<std::string> AdminApi::Logs(const ApiCall& call, const FamilyInfo
   COSMO_ASSIGN_OR_RETURN(
       uint64_t wait_ms,
       NumberParam(call, "wait_ms", 0, 0, absl::ToInt64Milliseconds(options_.max_log_wait)));
-  LogBatch batch =
-      wait_ms == 0
-          ? runtime_->ReadLogs(info.family, after, limit)
-          : runtime_->WaitForLogs(info.family, after, limit,
-                                  absl::Now() + absl::Milliseconds(wait_ms));
+  LogBatch batch = wait_ms == 0 ? runtime_->ReadLogs(info.family, after, limit)
+                                : runtime_->WaitForLogs(info.family, after, limit,
+                                                        absl::Now() + absl::Milliseconds(wait_ms));
   json records = json::array();
   for (const LogRecord& r : batch.records) {
     // Records of an earlier family of the same name are not this one's.
     if (r.time < info.created) continue;
-    json record = {{"sequence", r.sequence},    {"time", Rfc3339(r.time)},
+    json record = {{"sequence", r.sequence},         {"time", Rfc3339(r.time)},
                    {"level", LogLevelName(r.level)}, {"version", r.version},
-                   {"request_id", r.request_id}, {"text", r.text}};
+                   {"request_id", r.request_id},     {"text", r.text}};
     if (r.is_outcome) record["outcome"] = OutcomeName(r.outcome);
     records.push_back(std::move(record));
   }
-  const uint64_t last = batch.records.empty() ? std::max(after, batch.last_sequence)
-                                              : batch.records.back().sequence;
-  return Dump({{"records", std::move(records)},
-               {"dropped", batch.dropped},
-               {"last_sequence", last}});
+  const uint64_t last =
+      batch.records.empty() ? std::max(after, batch.last_sequence) : batch.records.back().sequence;
+  return Dump(
+      {{"records", std::move(records)}, {"dropped", batch.dropped}, {"last_sequence", last}});
 }
 
 absl::StatusOr<std::string> AdminApi::Crons(const FamilyInfo& info) {
@@ -326,8 +327,8 @@ absl::StatusOr<std::string> AdminApi::Rollback(const ApiCall& call, const Family
     }
     for (const auto& [key, value] : body.items()) {
       if (key != "version") {
-        return absl::InvalidArgumentError(absl::StrCat("rollback body: unknown field '", key,
-                                                       "'; only \"version\" is accepted"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("rollback body: unknown field '", key, "'; only \"version\" is accepted"));
       }
       if (!value.is_string() && !value.is_null()) {
         return absl::InvalidArgumentError("rollback body: \"version\" must be a string");

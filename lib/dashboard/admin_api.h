@@ -53,8 +53,7 @@ struct AdminApiOptions {
 
 class AdminApi {
  public:
-  AdminApi(Runtime* runtime, AdminApiOptions options = {})
-      : runtime_(runtime), options_(options) {}
+  AdminApi(Runtime* runtime, AdminApiOptions options = {}) : runtime_(runtime), options_(options) {}
 
   // The JSON body of a successful call; NOT_FOUND for an unknown path, and the library's error
   // otherwise. A path that exists under another method is INVALID_ARGUMENT naming the method.

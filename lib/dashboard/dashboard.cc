@@ -61,8 +61,8 @@ Dashboard::Dashboard(Runtime* runtime, const control::TokenAuthenticator* authen
     : authenticator_(authenticator), options_(std::move(options)), api_(runtime, options_.api) {}
 
 HostResponse Dashboard::Handle(const HostRequest& request) {
-  if (absl::Status host = CheckHost(Header(request, "Host"), request.listen_address,
-                                    options_.extra_hosts);
+  if (absl::Status host =
+          CheckHost(Header(request, "Host"), request.listen_address, options_.extra_hosts);
       !host.ok()) {
     return Error(host);
   }
@@ -125,8 +125,7 @@ HostResponse Dashboard::Api(const HostRequest& request) {
                               "this dashboard is read-only (a gateway); change state through "
                               "cosmo-server");
     }
-    if (absl::Status s = CheckOrigin(Header(request, "Origin"), Header(request, "Host"));
-        !s.ok()) {
+    if (absl::Status s = CheckOrigin(Header(request, "Origin"), Header(request, "Host")); !s.ok()) {
       return Error(s);
     }
     if (absl::Status s = CheckJsonContentType(Header(request, "Content-Type")); !s.ok()) {

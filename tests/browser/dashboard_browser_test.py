@@ -8,6 +8,7 @@ console.log line from a new request in the live log within 2 s. Screenshots go t
 
     dashboard_browser_test.py BUILD_DIR OUT_DIR
     dashboard_browser_test.py BUILD_DIR OUT_DIR --families=10000   # page weight, first render
+    dashboard_browser_test.py BUILD_DIR OUT_DIR --families=10000 --seeded=DIR   # DIR seeded before
 
 Exits 77 (ctest's SKIP_RETURN_CODE) when Chromium, chromedriver or Selenium is missing.
 """
@@ -183,11 +184,13 @@ def functional(build, out_dir, work):
         server.stop()
 
 
-def first_render(build, out_dir, work, families):
-    """Seeds `families` families, opens the families page, prints page weight and first render."""
-    data = os.path.join(work, "data")
-    subprocess.run([os.path.join(build, "benchmarks/dashboard/seed_families"), data, str(families)],
-                   check=True, timeout=1800)
+def first_render(build, out_dir, work, families, seeded):
+    """Seeds `families` families (unless `seeded` holds them), opens the families page, prints
+    page weight and first render."""
+    data = seeded or os.path.join(work, "data")
+    if not seeded:
+        subprocess.run([os.path.join(build, "benchmarks/seed_families"), data, str(families)],
+                       check=True, timeout=1800)
     server = Server(build, data)
     driver = browser()
     try:
@@ -225,12 +228,15 @@ def main():
     build, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
     families = 0
+    seeded = None
     for arg in sys.argv[3:]:
         if arg.startswith("--families="):
             families = int(arg.split("=", 1)[1])
+        elif arg.startswith("--seeded="):
+            seeded = arg.split("=", 1)[1]
     with tempfile.TemporaryDirectory(prefix="cosmo-dashboard-") as work:
         if families:
-            first_render(build, out_dir, work, families)
+            first_render(build, out_dir, work, families, seeded)
         else:
             functional(build, out_dir, work)
     print("PASS")

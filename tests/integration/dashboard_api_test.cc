@@ -108,8 +108,8 @@ TEST_F(DashboardApiTest, WhoamiNamesTheTokensTenant) {
 }
 
 TEST_F(DashboardApiTest, WithoutATokenEveryCallIs401) {
-  for (const char* path : {"/_cosmo/api/whoami", "/_cosmo/api/families",
-                           "/_cosmo/api/families/shop/usage"}) {
+  for (const char* path :
+       {"/_cosmo/api/whoami", "/_cosmo/api/families", "/_cosmo/api/families/shop/usage"}) {
     auto r = Client().Get(path);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401) << path;
@@ -149,8 +149,10 @@ TEST_F(DashboardApiTest, FamiliesPagesFiltersAndSortsOnTheServer) {
     s.Deploy("local", absl::StrCat("fam-", i < 10 ? "0" : "", i), Js("return new Response('x');"));
   }
   s.Deploy("local", "other", Js("throw new Error('boom');"));
-  for (int i = 0; i < 3; ++i) s.runtime->Invoke("fam-07", {.method = "GET", .url = "http://x/fam-07/"});
-  for (int i = 0; i < 2; ++i) s.runtime->Invoke("other", {.method = "GET", .url = "http://x/other/"});
+  for (int i = 0; i < 3; ++i)
+    s.runtime->Invoke("fam-07", {.method = "GET", .url = "http://x/fam-07/"});
+  for (int i = 0; i < 2; ++i)
+    s.runtime->Invoke("other", {.method = "GET", .url = "http://x/other/"});
   httplib::Client client("127.0.0.1", s.http->port());
   auto page = client.Get("/_cosmo/api/families?filter=fam-&offset=5&limit=4");
   ASSERT_TRUE(page);
@@ -244,8 +246,8 @@ TEST_F(DashboardApiTest, UsageHoldsTheRequestsSentPerVersionAndMinute) {
     EXPECT_GT(b["cpu_us"].get<uint64_t>(), 0u);
   }
   EXPECT_EQ(invocations, 8u);
-  for (const char* bad : {"usage?bucket=61", "usage?since=1", "usage?since=abc",
-                          "usage?since=99999999999"}) {
+  for (const char* bad :
+       {"usage?bucket=61", "usage?since=1", "usage?since=abc", "usage?since=99999999999"}) {
     auto refused = client.Get(absl::StrCat("/_cosmo/api/families/count/", bad));
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 400) << bad;
@@ -333,8 +335,8 @@ TEST_F(DashboardApiTest, RollbackChangesTheActiveVersionFromTheDashboardsOwnOrig
   EXPECT_NE(json::parse(back->body)["active_version"], first);
 
   for (const char* bad : {"[1]", "{\"version\": 7}", "{\"other\": 1}", "not json"}) {
-    auto refused = client.Post("/_cosmo/api/families/flip/rollback", As(kAcme), bad,
-                               "application/json");
+    auto refused =
+        client.Post("/_cosmo/api/families/flip/rollback", As(kAcme), bad, "application/json");
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 400) << bad;
   }
@@ -354,13 +356,13 @@ TEST_F(DashboardApiTest, RollbackChangesTheActiveVersionFromTheDashboardsOwnOrig
 TEST_F(DashboardApiTest, AStateChangeFromAnotherOriginOrWithoutJsonIsRefused) {
   httplib::Headers foreign = As(kAcme);
   foreign.emplace("Origin", "http://evil.example");
-  auto cross = Client().Post("/_cosmo/api/families/shop/rollback", foreign, "{}",
-                             "application/json");
+  auto cross =
+      Client().Post("/_cosmo/api/families/shop/rollback", foreign, "{}", "application/json");
   ASSERT_TRUE(cross);
   EXPECT_EQ(cross->status, 403);
   EXPECT_NE(Body(cross)["message"].get<std::string>().find("evil.example"), std::string::npos);
-  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
-                           "multipart/form-data; boundary=x"}) {
+  for (const char* type :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
     auto form = Client().Post("/_cosmo/api/families/shop/rollback", As(kAcme), "{}", type);
     ASSERT_TRUE(form);
     EXPECT_EQ(form->status, 400) << type;
@@ -370,8 +372,8 @@ TEST_F(DashboardApiTest, AStateChangeFromAnotherOriginOrWithoutJsonIsRefused) {
 }
 
 TEST_F(DashboardApiTest, AHostThatIsNotTheListenersIsRefused) {
-  for (const char* host : {"evil.example", "evil.example:80", "attacker.test:1234",
-                           "127.0.0.1:1"}) {
+  for (const char* host :
+       {"evil.example", "evil.example:80", "attacker.test:1234", "127.0.0.1:1"}) {
     httplib::Headers headers = As(kAcme);
     headers.emplace("Host", host);
     auto r = Client().Get("/_cosmo/api/whoami", headers);
