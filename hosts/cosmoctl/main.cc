@@ -35,6 +35,7 @@
 #include "format.h"
 #include "kv_commands.h"
 #include "table.h"
+#include "usage_history_command.h"
 
 namespace {
 
@@ -677,6 +678,8 @@ int main(int argc, char** argv) {
 
   auto* usage_cmd = app.add_subcommand("usage", "Metered usage of one family or all of yours");
   usage_cmd->add_option("FAMILY", family);
+  cosmoctl::UsageHistoryArgs usage_history;
+  cosmoctl::AddUsageHistoryFlags(*usage_cmd, &usage_history);
 
   bool follow = false;
   auto* logs_cmd = app.add_subcommand("logs", "Console output and failed requests of a family");
@@ -746,6 +749,16 @@ int main(int argc, char** argv) {
     failure = Rollback(client, g, family, version);
   } else if (*delete_cmd) {
     failure = Delete(client, g, family);
+  } else if (*usage_cmd && !usage_history.since.empty()) {
+    if (auto message = cosmoctl::RunUsageHistory(
+            usage_history, family, client.stub(),
+            [&](grpc::ClientContext* context) { client.Prepare(context); },
+            [&](const std::string& what, const grpc::Status& status) {
+              return client.Fail(what, status).message;
+            },
+            g.json)) {
+      failure = Failure{*message, 1};
+    }
   } else if (*usage_cmd) {
     failure = Usage(client, g, family);
   } else if (*logs_cmd) {

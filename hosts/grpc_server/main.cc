@@ -22,6 +22,7 @@
 #include "cosmo/limits.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
+#include "dashboard_flags.h"
 #include "host_main.h"
 #include "http_flags.h"
 #include "runtime_flags.h"
@@ -41,9 +42,11 @@ struct Flags {
   std::string auth_tokens_file;
   std::string server_id;
   std::string cron_lease_margin = "30s";
+  std::string usage_history_retention = "168h";
   bool repair_store = false;
   cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
+  cosmo::host::DashboardFlags dashboard;
 };
 
 int Fail(absl::string_view message) { return cosmo::host::Fail(kProgram, message); }
@@ -80,6 +83,10 @@ int Serve(const Flags& flags) {
   auto lease_margin = ParseDurationFlag("--cron-lease-margin", flags.cron_lease_margin);
   if (!lease_margin.ok()) return Fail(lease_margin.status().message());
   runtime_options->cron_lease_margin = *lease_margin;
+  auto history_retention =
+      ParseDurationFlag("--usage-history-retention", flags.usage_history_retention);
+  if (!history_retention.ok()) return Fail(history_retention.status().message());
+  runtime_options->usage_history_retention = *history_retention;
   auto grace = ParseDurationFlag("--shutdown-grace", flags.shutdown_grace);
   if (!grace.ok()) return Fail(grace.status().message());
 
@@ -116,12 +123,24 @@ int Serve(const Flags& flags) {
               authenticator->requires_tokens()
                   ? absl::StrCat(authenticator->tenant_tokens(), " tokens").c_str()
                   : "no auth: every caller is tenant 'local'");
+  // The dashboard (docs/dashboard.md) on the data plane's listener, or on --admin-listen.
+  cosmo::dashboard::Dashboard dashboard(runtime->get(), authenticator.get(),
+                                        {.extra_hosts = flags.dashboard.admin_hosts});
+  absl::StatusOr<cosmo::HttpServerOptions> http_options =
+      cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
+  if (!flags.http_listen.empty() && !http_options.ok()) {
+    return Fail(http_options.status().message());
+  }
+  auto admin = cosmo::host::WireDashboard(flags.dashboard, &dashboard,
+                                          http_options.ok() ? &*http_options : nullptr);
+  if (!admin.ok()) return Fail(admin.status().message());
+  if (*admin != nullptr) {
+    std::printf("cosmo-server: dashboard listening on %s (/_cosmo/ui)\n",
+                (*admin)->address().c_str());
+  }
   // The HTTP data plane on the same Runtime (lib/http; docs/http.md).
   std::unique_ptr<cosmo::HttpServer> http;
   if (!flags.http_listen.empty()) {
-    absl::StatusOr<cosmo::HttpServerOptions> http_options =
-        cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
-    if (!http_options.ok()) return Fail(http_options.status().message());
     auto started = cosmo::NewHttpServer(*std::move(http_options), runtime->get());
     if (!started.ok()) return Fail(started.status().message());
     http = *std::move(started);
@@ -136,6 +155,7 @@ int Serve(const Flags& flags) {
               absl::FormatDuration(*grace).c_str());
   std::fflush(stdout);
   if (http != nullptr) http->Stop();
+  if (*admin != nullptr) (*admin)->Stop();
   (*server)->Shutdown(*grace);
   server->reset();
   absl::Status flushed = (*runtime)->FlushUsage();
@@ -189,7 +209,12 @@ int main(int argc, char** argv) {
                  "How long past a family's wall limit a cron run's claim stays its server's "
                  "before another server may run the tick again (docs/cron.md)")
       ->envname("COSMO_CRON_LEASE_MARGIN");
+  app.add_option("--usage-history-retention", flags.usage_history_retention,
+                 "How long per-version usage history is kept (168h: 7 days): per minute for a day, "
+                 "then per hour (docs/dashboard.md)")
+      ->envname("COSMO_USAGE_HISTORY_RETENTION");
   cosmo::host::AddHttpFlags(app, &flags.http);
+  cosmo::host::AddDashboardFlags(app, &flags.dashboard);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   app.add_flag("--repair-store", flags.repair_store,
                "Repair a corrupt LevelDB store in --data-dir (back it up first), then exit");

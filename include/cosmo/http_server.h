@@ -37,6 +37,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -46,6 +48,30 @@
 #include "cosmo/runtime.h"
 
 namespace cosmo {
+
+// A request for the dashboard's paths (`/_cosmo/ui`, `/_cosmo/api/...`), handed whole to
+// HttpServerOptions::dashboard. Plain value type.
+struct HostRequest {
+  std::string method;
+  std::string path;   // as sent, without the query
+  std::string query;  // after '?', as sent
+  // The query's parameters, percent-decoded, in order.
+  std::vector<std::pair<std::string, std::string>> params;
+  // Header fields as sent (names in their original case), transport fields excluded.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // At most 64 KiB (413 beyond, before the handler runs).
+  std::string body;
+  std::string peer_ip;         // the client's address
+  std::string listen_address;  // HOST:PORT the server is bound to (HttpServer::address())
+};
+
+// The handler's answer. Plain value type.
+struct HostResponse {
+  int status = 200;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
 
 struct HttpServerOptions {
   // HOST:PORT or [V6]:PORT. Port 0 picks a free port (see HttpServer::port()).
@@ -80,6 +106,13 @@ struct HttpServerOptions {
   int listen_backlog = 4096;
   // Value of Retry-After on 503 answers that ask the client to come back.
   absl::Duration retry_after = absl::Seconds(1);
+
+  // Answers `/_cosmo/ui` and `/_cosmo/api/...` (the dashboard, docs/dashboard.md) when set;
+  // those paths are 404 otherwise. Called on a worker thread; must be thread-safe.
+  std::function<HostResponse(const HostRequest&)> dashboard;
+  // Routes `/{family}/...` to functions. False for a listener of the host's own paths only
+  // (cosmo-server --admin-listen): every other path is then 404.
+  bool serve_families = true;
 
   // Checks every field; the error names the field.
   absl::Status Validate() const;

@@ -12,11 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cosmo/invocation.h"
 #include "cosmo/outcome.h"
 
 namespace cosmo {
+
+// "debug", "info", "log", "warn" or "error": the name of a level wherever logs leave the process.
+absl::string_view LogLevelName(LogLevel level);
 
 struct LogRecord {
   uint64_t sequence = 0;  // per family, from 1, consecutive

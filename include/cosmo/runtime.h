@@ -77,6 +77,11 @@ struct RuntimeOptions {
   // shorter). Gateway ids are per process, so records of gone gateways would otherwise pile up.
   // Must far exceed how long a gateway resends one report (seconds). Zero: never delete.
   absl::Duration usage_reporter_retention = absl::Hours(24);
+  // Usage history (usage.h): per-minute records older than `usage_history_minutes` are rolled up
+  // into hours, and records older than `usage_history_retention` deleted, checked hourly (or at
+  // `usage_history_minutes`, if shorter) by Maintain(). Both positive; the first at least a minute.
+  absl::Duration usage_history_minutes = absl::Hours(24);
+  absl::Duration usage_history_retention = absl::Hours(24 * 7);
   // Once no request has started for a second, give the allocator's free memory back to the OS
   // (glibc malloc_trim), once per idle period, and again when `idle_timeout` unloads activations
   // during it. Memory freed under load — isolates evicted or discarded, request buffers —
@@ -185,6 +190,12 @@ class Runtime {
   // has not yet flushed (versions long replaced drop out), in no order: counters for
   // /_cosmo/metrics, which never read the store.
   virtual std::vector<VersionUsage> ServedUsage() { return {}; }
+  // Usage history of a family (usage.h): the buckets starting in the query's range, per version,
+  // persisted ones plus what is not yet flushed (in the current minute); sorted by start, then
+  // version; empty when there are none. INVALID_ARGUMENT for a bucket other than a minute or an
+  // hour. No ownership check: callers check tenants through registry().
+  virtual absl::StatusOr<std::vector<UsagePoint>> UsageHistory(absl::string_view family,
+                                                               const UsageHistoryQuery& query) = 0;
 
   // Log records of `family` after `after_sequence`, at most `max_records`.
   virtual LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,

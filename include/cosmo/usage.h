@@ -5,6 +5,10 @@
 // (1 s) and at shutdown, so a crash loses at most that interval's usage. A family's usage is the
 // sum over its versions.
 //
+// The same flush keeps a history (UsagePoint): per version and minute for the last day, per hour
+// beyond it, up to RuntimeOptions::usage_history_retention (7 days), merged across the servers
+// and gateways sharing a store like the totals (docs/dashboard.md).
+//
 // Plain value types; thread-compatible.
 #ifndef COSMO_USAGE_H_
 #define COSMO_USAGE_H_
@@ -14,6 +18,7 @@
 #include <map>
 #include <string>
 
+#include "absl/time/time.h"
 #include "cosmo/invocation.h"
 #include "cosmo/outcome.h"
 
@@ -66,6 +71,24 @@ struct FamilyUsage {
   UsageTotals total;
   // Per version (full hash), including versions no longer active.
   std::map<std::string, UsageTotals> versions;
+};
+
+// Which usage history to read (Runtime::UsageHistory).
+struct UsageHistoryQuery {
+  // Buckets starting in [since, until).
+  absl::Time since = absl::InfinitePast();
+  absl::Time until = absl::InfiniteFuture();
+  // Bucket width: absl::Minutes(1) or absl::Hours(1). Hours already rolled up stay hour-wide
+  // when minutes are asked for.
+  absl::Duration bucket = absl::Minutes(1);
+};
+
+// The usage of one version of a family in one bucket of time.
+struct UsagePoint {
+  absl::Time start;      // UTC, a whole minute or hour
+  absl::Duration width;  // one minute or one hour
+  std::string version;   // full hash
+  UsageTotals totals;
 };
 
 }  // namespace cosmo

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/status_mapping.h"
+#include "control/tenant_usage.h"
 #include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
 #include "cosmo/status_macros.h"
@@ -83,29 +84,13 @@ void ToProto(const UsageTotals& totals, pb::UsageTotals* out) {
   }
 }
 
-absl::string_view LevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kLog:
-      return "log";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "log";
-}
-
 void ToProto(const LogRecord& record, pb::LogRecord* out) {
   out->set_sequence(record.sequence);
   SetTime(record.time, out->mutable_time());
   out->set_family(record.family);
   out->set_version(record.version);
   out->set_request_id(record.request_id);
-  out->set_level(std::string(LevelName(record.level)));
+  out->set_level(std::string(LogLevelName(record.level)));
   out->set_text(record.text);
   out->set_is_outcome(record.is_outcome);
   if (record.is_outcome) out->set_outcome(std::string(OutcomeName(record.outcome)));
@@ -312,6 +297,47 @@ grpc::Status ControlService::GetUsage(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status ControlService::GetUsageHistory(grpc::ServerContext* context,
+                                             const pb::GetUsageHistoryRequest* request,
+                                             pb::GetUsageHistoryResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  UsageHistoryQuery query;
+  switch (request->bucket_seconds()) {
+    case 0:
+    case 60:
+      query.bucket = absl::Minutes(1);
+      break;
+    case 3600:
+      query.bucket = absl::Hours(1);
+      break;
+    default:
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("bucket_seconds must be 60 or 3600, not ", request->bucket_seconds())));
+  }
+  query.since = absl::FromUnixSeconds(request->since_unix_seconds());
+  query.until = request->until_unix_seconds() == 0
+                    ? absl::InfiniteFuture()
+                    : absl::FromUnixSeconds(request->until_unix_seconds());
+  if (request->since_unix_seconds() < 0 || query.until <= query.since) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "since_unix_seconds must be non-negative and before until_unix_seconds"));
+  }
+  auto info = registry_->GetFamily(*tenant, request->family());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (runtime_ == nullptr) return grpc::Status::OK;
+  auto points = TenantUsageHistory(*registry_, *runtime_, *tenant, *info, query);
+  if (!points.ok()) return ToGrpcStatus(points.status());
+  for (const UsagePoint& point : *points) {
+    pb::UsageBucket* bucket = response->add_buckets();
+    bucket->set_start_unix_seconds(absl::ToUnixSeconds(point.start));
+    bucket->set_width_seconds(static_cast<uint32_t>(absl::ToInt64Seconds(point.width)));
+    bucket->set_version(point.version);
+    ToProto(point.totals, bucket->mutable_totals());
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status ControlService::TailLogs(grpc::ServerContext* context,
                                       const pb::TailLogsRequest* request,
                                       grpc::ServerWriter<pb::TailLogsResponse>* writer) {
@@ -407,7 +433,7 @@ grpc::Status ControlService::TriggerCron(grpc::ServerContext* context,
     pb::LogRecord* record = response->add_console();
     SetTime(message.time, record->mutable_time());
     record->set_family(info->family);
-    record->set_level(std::string(LevelName(message.level)));
+    record->set_level(std::string(LogLevelName(message.level)));
     record->set_text(message.text);
   }
   response->set_cpu_us(static_cast<uint64_t>(result.usage.cpu_us));

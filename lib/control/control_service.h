@@ -60,6 +60,9 @@ class ControlService final : public cosmo::v1::Control::Service {
                             cosmo::v1::DeleteFamilyResponse* response) override;
   grpc::Status GetUsage(grpc::ServerContext* context, const cosmo::v1::GetUsageRequest* request,
                         cosmo::v1::GetUsageResponse* response) override;
+  grpc::Status GetUsageHistory(grpc::ServerContext* context,
+                               const cosmo::v1::GetUsageHistoryRequest* request,
+                               cosmo::v1::GetUsageHistoryResponse* response) override;
   grpc::Status TailLogs(grpc::ServerContext* context, const cosmo::v1::TailLogsRequest* request,
                         grpc::ServerWriter<cosmo::v1::TailLogsResponse>* writer) override;
   grpc::Status ListCrons(grpc::ServerContext* context, const cosmo::v1::ListCronsRequest* request,

@@ -240,6 +240,29 @@ thread_local absl::Time t_request_start;
 // never compresses a response on its own) and handed to the function in Dispatch.
 thread_local std::vector<std::string> t_accept_encoding;
 
+// Dashboard API bodies are a few bytes of JSON (a rollback's version).
+constexpr size_t kMaxDashboardBodyBytes = size_t{64} << 10;
+
+// Reads the request body into `body`, stopping (and setting `over`) past `limit` bytes. False when
+// the body could not be read whole.
+bool ReadWholeBody(const httplib::ContentReader& reader, size_t limit, std::string* body,
+                   bool* over) {
+  return reader([&](const char* data, size_t length) {
+    if (length > limit - body->size()) {
+      *over = true;
+      return false;
+    }
+    body->append(data, length);
+    return true;
+  });
+}
+
+// The paths HttpServerOptions::dashboard answers.
+bool IsDashboardPath(absl::string_view path) {
+  return path == "/_cosmo/ui" || absl::StartsWith(path, "/_cosmo/ui/") ||
+         absl::StartsWith(path, "/_cosmo/api/");
+}
+
 class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(HttpServerOptions options, Runtime* runtime, InvokeFunction invoke)
@@ -267,6 +290,8 @@ class HttpServerImpl final : public HttpServer {
   int Expect100(const httplib::Request& req, httplib::Response& res);
   Server::HandlerResponse LibraryError(const httplib::Request& req, httplib::Response& res);
   void HostEndpoint(const httplib::Request& req, absl::string_view path, httplib::Response& res);
+  // Hands a request for the dashboard's paths to options_.dashboard.
+  void DashboardEndpoint(const httplib::Request& req, std::string body, httplib::Response& res);
   // `streamed_body`, when set, is the body still arriving (`body` is then empty).
   void Dispatch(const httplib::Request& req, const std::string& family, std::string body,
                 bool body_decoded, http::StreamedRequestBody* streamed_body,
@@ -501,6 +526,10 @@ Server::HandlerResponse HttpServerImpl::PreRouting(const httplib::Request& req,
   absl::string_view path = req.target;
   path = path.substr(0, path.find('?'));
   if (path == "/_cosmo" || absl::StartsWith(path, "/_cosmo/")) {
+    if (options_.dashboard && IsDashboardPath(path) &&
+        http::RequestGuard::MethodReadsBody(req.method)) {
+      return Server::HandlerResponse::Unhandled;  // HandleWithBody reads the (small) body
+    }
     HostEndpoint(req, path, res);
     if (unread_body) {
       res.set_header("Connection", "close");
@@ -510,7 +539,7 @@ Server::HandlerResponse HttpServerImpl::PreRouting(const httplib::Request& req,
   }
   absl::string_view rest = path.substr(1);
   std::string family(rest.substr(0, rest.find('/')));
-  if (!IsValidFamilyName(family)) {
+  if (!options_.serve_families || !IsValidFamilyName(family)) {
     Reject(res, Rejection::kNotFound,
            family.empty() ? "no function here: request /{family}/..."
                           : "no function is deployed at this path",
@@ -526,6 +555,10 @@ Server::HandlerResponse HttpServerImpl::PreRouting(const httplib::Request& req,
 
 void HttpServerImpl::HostEndpoint(const httplib::Request& req, absl::string_view path,
                                   httplib::Response& res) {
+  if (options_.dashboard && IsDashboardPath(path)) {
+    DashboardEndpoint(req, std::string(), res);
+    return;
+  }
   bool known = path == "/_cosmo/healthz" || path == "/_cosmo/metrics";
   if (!known) {
     Reject(res, Rejection::kNotFound, "no such host endpoint", false);
@@ -544,6 +577,30 @@ void HttpServerImpl::HostEndpoint(const httplib::Request& req, absl::string_view
     SetBody(res, metrics_.Render(runtime_), "text/plain; version=0.0.4; charset=utf-8", false);
   }
   Record("", Outcome::kOk);
+}
+
+void HttpServerImpl::DashboardEndpoint(const httplib::Request& req, std::string body,
+                                       httplib::Response& res) {
+  HostRequest request;
+  request.method = req.method;
+  absl::string_view target = req.target;
+  const size_t query = target.find('?');
+  request.path = std::string(target.substr(0, query));
+  if (query != absl::string_view::npos) request.query = std::string(target.substr(query + 1));
+  request.params.assign(req.params.begin(), req.params.end());
+  request.headers.reserve(req.headers.size());
+  for (const auto& [name, value] : req.headers) {
+    if (!http::IsTransportPseudoHeader(name)) request.headers.emplace_back(name, value);
+  }
+  request.body = std::move(body);
+  request.peer_ip = req.remote_addr;
+  request.listen_address = address();
+  HostResponse response = options_.dashboard(request);
+  CurrentConnection().host_response = true;
+  res.status = response.status;
+  for (auto& [name, value] : response.headers) res.set_header(name, value);
+  SetBody(res, std::move(response.body), response.content_type, false);
+  Record("", response.status < 400 ? Outcome::kOk : Outcome::kBadRequest);
 }
 
 int HttpServerImpl::Expect100(const httplib::Request& req, httplib::Response& res) {
@@ -579,6 +636,21 @@ Server::HandlerResponse HttpServerImpl::LibraryError(const httplib::Request& req
 
 void HttpServerImpl::HandleWithBody(const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& reader) {
+  if (absl::StartsWith(req.target, "/_cosmo/")) {  // a dashboard call (PreRouting sent it here)
+    std::string body;
+    bool over = false;
+    bool ok = ReadWholeBody(reader, kMaxDashboardBodyBytes, &body, &over);
+    if (over || !ok) {
+      res.headers.clear();
+      Reject(res, over ? Rejection::kPayloadTooLarge : Rejection::kBadRequest,
+             over ? http::BodyTooLargeMessage(kMaxDashboardBodyBytes)
+                  : "the request body could not be read",
+             true);
+      return;
+    }
+    DashboardEndpoint(req, std::move(body), res);
+    return;
+  }
   absl::string_view path = req.target;
   path = path.substr(1, path.find('?') - 1);
   std::string family(path.substr(0, path.find('/')));
@@ -610,14 +682,7 @@ void HttpServerImpl::HandleWithBody(const httplib::Request& req, httplib::Respon
     if (content_type != headers.end() && req.is_multipart_form_data()) {
       saved_type = std::exchange(content_type->second, "application/octet-stream");
     }
-    bool ok = reader([&](const char* data, size_t length) {
-      if (length > limit - body.size()) {
-        over = true;
-        return false;
-      }
-      body.append(data, length);
-      return true;
-    });
+    bool ok = ReadWholeBody(reader, limit, &body, &over);
     if (!saved_type.empty()) content_type->second = std::move(saved_type);
     if (over) {
       Reject(res, Rejection::kPayloadTooLarge, http::BodyTooLargeMessage(limit), true);

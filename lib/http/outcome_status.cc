@@ -61,6 +61,32 @@ ErrorStatus StatusForOutcome(Outcome outcome) {
 
 ErrorStatus StatusForRejection(Rejection rejection) { return RejectionRow(rejection); }
 
+ErrorStatus StatusForCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return kOutcomeTable[static_cast<int>(Outcome::kOk)];
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return RejectionRow(Rejection::kBadRequest);
+    case absl::StatusCode::kUnauthenticated:
+      return {401, "unauthenticated", false, Outcome::kBadRequest};
+    case absl::StatusCode::kPermissionDenied:
+      return {403, "permission_denied", false, Outcome::kBadRequest};
+    case absl::StatusCode::kNotFound:
+      return RejectionRow(Rejection::kNotFound);
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kFailedPrecondition:
+      return {409, "conflict", false, Outcome::kBadRequest};
+    case absl::StatusCode::kResourceExhausted:
+      return {429, "resource_exhausted", false, Outcome::kBadRequest};
+    case absl::StatusCode::kUnavailable:
+      return RejectionRow(Rejection::kOverloaded);
+    default:
+      return RejectionRow(Rejection::kInternal);
+  }
+}
+
 Rejection RejectionForLibraryStatus(int http_status) {
   for (Rejection r : {Rejection::kNotFound, Rejection::kLengthRequired, Rejection::kPayloadTooLarge,
                       Rejection::kUriTooLong, Rejection::kUnsupportedMediaType,

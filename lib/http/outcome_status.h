@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "cosmo/outcome.h"
 
@@ -41,6 +42,11 @@ struct ErrorStatus {
 // The status of an invocation that did not end in kOk. (kOk carries the script's own status.)
 ErrorStatus StatusForOutcome(Outcome outcome);
 ErrorStatus StatusForRejection(Rejection rejection);
+// The status of a host endpoint's call that failed with `code` (the dashboard's JSON API,
+// docs/dashboard.md), by Abseil's meaning of the code: INVALID_ARGUMENT 400 bad_request,
+// UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS / ABORTED /
+// FAILED_PRECONDITION 409 conflict, RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, others 500.
+ErrorStatus StatusForCode(absl::StatusCode code);
 
 // The rejection matching a status the HTTP library chose itself (a request it could not parse,
 // a body it could not read); kBadRequest for anything unexpected.

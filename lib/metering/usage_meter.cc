@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/status_macros.h"
+#include "metering/usage_history.h"
 #include "metering/usage_proto.h"
 #include "store/store_keys.h"
 
@@ -85,18 +86,16 @@ void UsageMeter::ForgetUnusedCells() {
 
 absl::Status UsageMeter::MergeIntoStore(const std::string& family, const std::string& version,
                                         const UsageTotals& delta) {
-  const std::string key = store_keys::Usage(family, version);
+  // The totals and the minute's history record move together, so the history sums to the totals.
+  const std::string minute_key =
+      store_keys::UsageMinute(family, usage_history::MinuteOf(clock_->Now()), version);
   for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
-    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(key));
-    UsageTotals totals;
-    if (raw) {
-      COSMO_ASSIGN_OR_RETURN(totals, ParseUsage(*raw, key));
-    }
-    totals.Merge(delta);
-    std::optional<absl::string_view> expected;
-    if (raw) expected = *raw;
-    absl::Status s =
-        store_->CompareAndSet(key, expected, SerializeUsage(totals), Durability::kBuffered);
+    usage_history::MergeSet merged;
+    COSMO_RETURN_IF_ERROR(merged.Add(*store_, store_keys::Usage(family, version), delta));
+    COSMO_RETURN_IF_ERROR(merged.Add(*store_, minute_key, delta));
+    WriteBatch batch;
+    merged.AppendTo(batch);
+    absl::Status s = store_->Commit(batch, Durability::kBuffered);
     if (!absl::IsAborted(s)) return s;
   }
   return absl::AbortedError(absl::StrCat("usage of ", family, " is contended; will retry"));
@@ -118,23 +117,16 @@ absl::Status UsageMeter::MergeReport(absl::string_view reporter, uint64_t sequen
     next.set_updated_unix_micros(absl::ToUnixMicros(clock_->Now()));
     batch.Expect(reporter_key, applied_raw);
     batch.Put(reporter_key, next.SerializeAsString());
-    // One record per key even if the report names a (family, version) twice.
-    absl::flat_hash_map<std::string, UsageTotals> merged;
+    // One record per key even if the report names a (family, version) twice; the report's usage
+    // goes to the minute it is merged in, like a flush's.
+    const int64_t minute = usage_history::MinuteOf(clock_->Now());
+    usage_history::MergeSet merged;
     for (const auto& [key, delta] : report) {
-      const std::string usage_key = store_keys::Usage(key.first, key.second);
-      auto [it, inserted] = merged.try_emplace(usage_key);
-      if (inserted) {
-        COSMO_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_->Find(usage_key));
-        if (raw) {
-          COSMO_ASSIGN_OR_RETURN(it->second, ParseUsage(*raw, usage_key));
-        }
-        batch.Expect(usage_key, std::move(raw));
-      }
-      it->second.Merge(delta);
+      COSMO_RETURN_IF_ERROR(merged.Add(*store_, store_keys::Usage(key.first, key.second), delta));
+      COSMO_RETURN_IF_ERROR(
+          merged.Add(*store_, store_keys::UsageMinute(key.first, minute, key.second), delta));
     }
-    for (const auto& [usage_key, totals] : merged) {
-      batch.Put(usage_key, SerializeUsage(totals));
-    }
+    merged.AppendTo(batch);
     absl::Status s = store_->Commit(batch, Durability::kSync);
     if (!absl::IsAborted(s)) return s;
   }
@@ -195,6 +187,26 @@ absl::StatusOr<FamilyUsage> UsageMeter::Read(absl::string_view family) {
   }
   for (const auto& [version, totals] : usage.versions) usage.total.Merge(totals);
   return usage;
+}
+
+absl::StatusOr<std::vector<UsagePoint>> UsageMeter::ReadHistory(absl::string_view family,
+                                                                const UsageHistoryQuery& query) {
+  // As in Read(): no flush may move a delta into the store between the scan and the peek.
+  absl::MutexLock flush_lock(&flush_mu_);
+  COSMO_ASSIGN_OR_RETURN(std::vector<UsagePoint> points,
+                         usage_history::Read(*store_, family, query));
+  // Pending deltas belong to the minute the next flush will write them in: now.
+  const absl::Time now = clock_->Now();
+  if (now < query.since || now >= query.until) return points;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, cell] : cells_) {
+    if (key.first != family) continue;
+    UsageTotals pending = cell->Peek();
+    if (pending.invocations > 0) {
+      usage_history::AddPoint(points, now, query.bucket, key.second, pending);
+    }
+  }
+  return points;
 }
 
 }  // namespace cosmo

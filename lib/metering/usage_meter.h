@@ -3,7 +3,8 @@
 // Each (family, version) that is invoked gets a UsageCell; the request path adds to its cell
 // (one uncontended mutex). Flush() takes every cell's pending delta and merges it into
 // `usage/<family>/<version>` with compare-and-set, so several processes sharing a store (a
-// cluster) never overwrite each other's counts; a delta whose merge fails is put back and retried
+// cluster) never overwrite each other's counts, and the same delta into the minute's history
+// record (usage_history.h) in the same commit; a delta whose merge fails is put back and retried
 // on the next flush, so nothing is lost or counted twice.
 //
 // Thread-safe. Borrows the Store and the Clock.
@@ -111,6 +112,10 @@ class UsageMeter {
 
   // What this process measured per (family, version) it serves (UsageCell::Served), in no order.
   std::vector<VersionUsage> Served();
+  // Persisted history (usage_history.h) plus pending deltas, which count in the current minute.
+  // Empty when the family has none in the range.
+  absl::StatusOr<std::vector<UsagePoint>> ReadHistory(absl::string_view family,
+                                                      const UsageHistoryQuery& query);
 
  private:
   // Drops the cells of versions nothing serves any more whose usage is all in the store.

@@ -26,6 +26,7 @@
 #include "cosmo/liquid_engine.h"
 #include "cosmo/runtime.h"
 #include "cosmo/status_macros.h"
+#include "metering/usage_history.h"
 #include "metering/usage_meter.h"
 #include "runtime/activation.h"
 #include "runtime/activation_table.h"
@@ -131,7 +132,8 @@ class LocalRuntime final : public Runtime {
         request_id_prefix_(absl::StrFormat(
             "%012x", absl::Uniform<uint64_t>(absl::BitGen(), 0, uint64_t{1} << 48))),
         last_flush_(clock_->Now()),
-        last_reporter_sweep_(clock_->Now()) {
+        last_reporter_sweep_(clock_->Now()),
+        last_history_compaction_(clock_->Now()) {
     for (const auto& engine : engines_) engines_by_name_[engine->name()] = engine.get();
     max_instances_ = options_.max_instances_per_version != 0
                          ? options_.max_instances_per_version
@@ -219,6 +221,15 @@ class LocalRuntime final : public Runtime {
   }
 
   std::vector<VersionUsage> ServedUsage() override { return meter_.Served(); }
+  absl::StatusOr<std::vector<UsagePoint>> UsageHistory(absl::string_view family,
+                                                       const UsageHistoryQuery& query) override {
+    if (query.bucket != absl::Minutes(1) && query.bucket != absl::Hours(1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("usage history bucket must be one minute or one hour, not ",
+                       absl::FormatDuration(query.bucket)));
+    }
+    return meter_.ReadHistory(family, query);
+  }
 
   LogBatch ReadLogs(absl::string_view family, uint64_t after_sequence,
                     size_t max_records) override {
@@ -248,6 +259,7 @@ class LocalRuntime final : public Runtime {
     EnforceMemoryBudget();
     bool flush_due = false;
     bool sweep_due = false;
+    bool compact_due = false;
     bool release_due = false;
     {
       absl::MutexLock lock(&maintenance_mu_);
@@ -261,6 +273,11 @@ class LocalRuntime final : public Runtime {
         last_reporter_sweep_ = now;
         sweep_due = true;
       }
+      if (now - last_history_compaction_ >=
+          std::min(options_.usage_history_minutes, kReporterSweepInterval)) {
+        last_history_compaction_ = now;
+        compact_due = true;
+      }
       // Idle unloads come after the idle period's first trim (the idle timeout is longer than a
       // second): what the isolates held is returned by a second trim, else it would stay in the
       // arenas until the next request and the next idle period.
@@ -271,6 +288,11 @@ class LocalRuntime final : public Runtime {
     if (flush_due) (void)meter_.Flush();
     // A failed sweep is retried at the next interval; the records only take space meanwhile.
     if (sweep_due) (void)meter_.ForgetIdleReporters(options_.usage_reporter_retention);
+    // Likewise: records past their time only take space until the next run.
+    if (compact_due) {
+      (void)usage_history::Compact(*store_, now, options_.usage_history_minutes,
+                                   options_.usage_history_retention);
+    }
     // Last, after the unloading and flushing above have freed what they free.
     if (release_due) {
       malloc_trim(0);
@@ -604,6 +626,7 @@ class LocalRuntime final : public Runtime {
   absl::Mutex maintenance_mu_;
   absl::Time last_flush_ ABSL_GUARDED_BY(maintenance_mu_);
   absl::Time last_reporter_sweep_ ABSL_GUARDED_BY(maintenance_mu_);
+  absl::Time last_history_compaction_ ABSL_GUARDED_BY(maintenance_mu_);
   // For release_memory_when_idle: the invocation count last seen, when it last moved, and
   // whether memory was released since.
   uint64_t invocations_seen_ ABSL_GUARDED_BY(maintenance_mu_) = 0;
@@ -629,6 +652,13 @@ absl::Status RuntimeOptions::Validate() const {
   }
   if (usage_flush_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("runtime: usage_flush_interval must be positive");
+  }
+  if (usage_history_minutes < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("runtime: usage_history_minutes must be at least 1m");
+  }
+  if (usage_history_retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "runtime: usage_history_retention must be positive (--usage-history-retention)");
   }
   if (max_queue_wait < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("runtime: max_queue_wait must not be negative");

@@ -8,6 +8,22 @@
 
 namespace cosmo {
 
+absl::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kLog:
+      return "log";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "log";
+}
+
 LogRing::LogRing(size_t max_records, size_t max_bytes)
     : max_records_(std::max<size_t>(max_records, 1)), max_bytes_(std::max(max_bytes, kMinBytes)) {}
 

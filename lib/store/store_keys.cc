@@ -47,6 +47,24 @@ std::string UsageReporter(absl::string_view reporter) {
   return absl::StrCat(kUsageReporterPrefix, reporter);
 }
 
+std::string UsageMinute(absl::string_view family, int64_t minute_unix_seconds,
+                        absl::string_view version) {
+  return absl::StrFormat("%s%s/%020d/%s", kUsageMinutePrefix, family, minute_unix_seconds, version);
+}
+
+std::string UsageMinutePrefix(absl::string_view family) {
+  return absl::StrCat(kUsageMinutePrefix, family, "/");
+}
+
+std::string UsageHour(absl::string_view family, int64_t hour_unix_seconds,
+                      absl::string_view version) {
+  return absl::StrFormat("%s%s/%020d/%s", kUsageHourPrefix, family, hour_unix_seconds, version);
+}
+
+std::string UsageHourPrefix(absl::string_view family) {
+  return absl::StrCat(kUsageHourPrefix, family, "/");
+}
+
 std::string KvNamespace(absl::string_view ns) { return absl::StrCat(kKvNamespacePrefix, ns); }
 
 std::string KvSize(absl::string_view ns) { return absl::StrCat(kKvSizePrefix, ns); }

@@ -59,6 +59,22 @@ std::string UsagePrefix(absl::string_view family);
 inline constexpr absl::string_view kUsageReporterPrefix = "usagerep/";
 std::string UsageReporter(absl::string_view reporter);
 
+// Usage history (lib/metering/usage_history.cc), values UsageTotals as above. Times are the
+// bucket's start in Unix seconds, 20 decimal digits, so key order is time order within a family.
+
+// usagem/<family>/<minute start>/<version> -> usage of that version in that minute
+inline constexpr absl::string_view kUsageMinutePrefix = "usagem/";
+std::string UsageMinute(absl::string_view family, int64_t minute_unix_seconds,
+                        absl::string_view version);
+std::string UsageMinutePrefix(absl::string_view family);
+
+// usageh/<family>/<hour start>/<version> -> usage of that version in that hour: minutes older
+// than a day rolled up
+inline constexpr absl::string_view kUsageHourPrefix = "usageh/";
+std::string UsageHour(absl::string_view family, int64_t hour_unix_seconds,
+                      absl::string_view version);
+std::string UsageHourPrefix(absl::string_view family);
+
 // KV namespaces (lib/kv/); records in proto/cosmo/internal/kv_records.proto. Keys of entries are
 // any UTF-8 bytes; a namespace name cannot contain '/', so "<kind>/<namespace>/" is a prefix of
 // exactly one namespace's entries, and a scan of it returns them in the key's byte order.
@@ -96,10 +112,11 @@ std::string CronRunPrefix(absl::string_view family, absl::string_view expression
 std::string CronFamilyPrefix(absl::string_view family);
 
 // Every prefix above.
-inline constexpr std::array<absl::string_view, 14> kAllPrefixes = {
-    kFamilyPrefix,  kOwnedPrefix,   kHistoryPrefix,       kFamilyVersionPrefix, kBlobPrefix,
-    kBlobRefPrefix, kUsagePrefix,   kUsageReporterPrefix, kKvNamespacePrefix,   kKvSizePrefix,
-    kKvMetaPrefix,  kKvValuePrefix, kKvExpiryPrefix,      kCronPrefix,
+inline constexpr std::array<absl::string_view, 16> kAllPrefixes = {
+    kFamilyPrefix,      kOwnedPrefix,   kHistoryPrefix,     kFamilyVersionPrefix,
+    kBlobPrefix,        kBlobRefPrefix, kUsagePrefix,       kUsageReporterPrefix,
+    kKvNamespacePrefix, kKvSizePrefix,  kKvMetaPrefix,      kKvValuePrefix,
+    kKvExpiryPrefix,    kCronPrefix,    kUsageMinutePrefix, kUsageHourPrefix,
 };
 
 }  // namespace cosmo::store_keys

@@ -263,6 +263,60 @@ TEST_F(ControlServiceTest, ShutdownEndsFollowingStreamsPromptly) {
   reader->Finish();
 }
 
+TEST_F(ControlServiceTest, UsageHistoryIsPerVersionAndBucketForTheOwnerOnly) {
+  const std::string v1 = Deploy("charted", "respond 200 fine");
+  Invoke("charted", 3);
+  ASSERT_TRUE(runtime_->FlushUsage().ok());
+  const std::string v2 = Deploy("charted", "throw boom");
+  Invoke("charted", 2);  // not flushed yet: counted in the current minute
+
+  auto history = [&](const char* token, uint32_t bucket, int64_t since,
+                     pb::GetUsageHistoryResponse* response) {
+    grpc::ClientContext context;
+    Context(&context, token);
+    pb::GetUsageHistoryRequest request;
+    request.set_family("charted");
+    request.set_bucket_seconds(bucket);
+    request.set_since_unix_seconds(since);
+    return stub_->GetUsageHistory(&context, request, response);
+  };
+  const int64_t hour_ago = absl::ToUnixSeconds(absl::Now() - absl::Hours(1));
+  pb::GetUsageHistoryResponse response;
+  grpc::Status status = history("a", 0, hour_ago, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::map<std::string, uint64_t> per_version;
+  for (const auto& b : response.buckets()) {
+    EXPECT_EQ(b.width_seconds(), 60u);
+    EXPECT_EQ(b.start_unix_seconds() % 60, 0);
+    per_version[b.version()] += b.totals().invocations();
+    if (b.version() == v2) {
+      EXPECT_EQ(b.totals().errors(), b.totals().invocations());
+    }
+  }
+  EXPECT_EQ(per_version, (std::map<std::string, uint64_t>{{v1, 3}, {v2, 2}}));
+
+  pb::GetUsageHistoryResponse hours;
+  ASSERT_TRUE(history("a", 3600, 0, &hours).ok());
+  for (const auto& b : hours.buckets()) EXPECT_EQ(b.width_seconds(), 3600u);
+
+  pb::GetUsageHistoryResponse refused;
+  EXPECT_EQ(history("b", 60, hour_ago, &refused).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(history("a", 61, hour_ago, &refused).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(history("a", 60, -5, &refused).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(history("nobody", 60, hour_ago, &refused).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  {
+    grpc::ClientContext context;
+    Context(&context);
+    pb::GetUsageHistoryRequest request;
+    request.set_family("charted");
+    request.set_since_unix_seconds(hour_ago);
+    request.set_until_unix_seconds(hour_ago - 1);
+    EXPECT_EQ(stub_->GetUsageHistory(&context, request, &refused).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
 TEST_F(ControlServiceTest, ANameDeletedAndRedeployedDoesNotInheritUsageOrLogs) {
   Deploy("reused", "log alice's secret");
   Invoke("reused", 2);
@@ -295,6 +349,15 @@ TEST_F(ControlServiceTest, ANameDeletedAndRedeployedDoesNotInheritUsageOrLogs) {
   ASSERT_EQ(usage.families_size(), 1);
   EXPECT_EQ(usage.families(0).total().invocations(), 0u);
   EXPECT_EQ(usage.families(0).versions_size(), 0);
+  {
+    grpc::ClientContext context;
+    Context(&context, "b");
+    pb::GetUsageHistoryRequest request;
+    request.set_family("reused");
+    pb::GetUsageHistoryResponse history;
+    ASSERT_TRUE(stub_->GetUsageHistory(&context, request, &history).ok());
+    EXPECT_EQ(history.buckets_size(), 0);
+  }
 
   grpc::ClientContext logs_context;
   Context(&logs_context, "b");

@@ -103,5 +103,26 @@ TEST_F(RuntimeClusterTest, ADeployThroughOneRuntimeReachesTheOtherWithinASecond)
   EXPECT_LT(absl::Now() - deleted, absl::Seconds(1));
 }
 
+TEST_F(RuntimeClusterTest, UsageHistoryOfBothRuntimesSumsPerMinuteToTheRequestsSent) {
+  a_.Deploy("metered", "v1");
+  ASSERT_LT(WaitForBody("metered", "v1"), absl::Seconds(5));  // one request on b
+  for (int i = 0; i < 7; ++i) a_.runtime->Invoke("metered", Get("metered"));
+  for (int i = 0; i < 4; ++i) b_.runtime->Invoke("metered", Get("metered"));
+  ASSERT_TRUE(a_.runtime->FlushUsage().ok());
+  ASSERT_TRUE(b_.runtime->FlushUsage().ok());
+  // Both wrote into the same records: either runtime reads the whole cluster's history.
+  for (Runtime* reader : {a_.runtime.get(), b_.runtime.get()}) {
+    auto points = reader->UsageHistory("metered", {.since = absl::Now() - absl::Hours(1)});
+    ASSERT_TRUE(points.ok()) << points.status();
+    uint64_t sum = 0;
+    for (const UsagePoint& p : *points) sum += p.totals.invocations;
+    // WaitForBody's requests on b (at least one) count too: compare with the totals.
+    auto totals = reader->Usage("metered");
+    ASSERT_TRUE(totals.ok()) << totals.status();
+    EXPECT_EQ(sum, totals->total.invocations);
+    EXPECT_GE(sum, 12u);
+  }
+}
+
 }  // namespace
 }  // namespace cosmo

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""The dashboard in a real headless Chromium (Selenium + Debian's chromedriver) against a real
+cosmo-server with a tokens file (docs/dashboard.md).
+
+Signs in with a token, sees only that tenant's families, opens one, checks that the requests chart
+holds exactly the traffic sent, rolls back from the page (and `cosmoctl get` agrees), and sees a
+console.log line from a new request in the live log within 2 s. Screenshots go to OUT_DIR.
+
+    dashboard_browser_test.py BUILD_DIR OUT_DIR
+    dashboard_browser_test.py BUILD_DIR OUT_DIR --families=10000   # page weight, first render
+    dashboard_browser_test.py BUILD_DIR OUT_DIR --families=10000 --seeded=DIR   # DIR seeded before
+
+Exits 77 (ctest's SKIP_RETURN_CODE) when Chromium, chromedriver or Selenium is missing.
+"""
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SKIP = 77
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    print("SKIP: python3-selenium is not installed (apt-get install python3-selenium)")
+    sys.exit(SKIP)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+if not CHROMIUM or not os.path.exists(CHROMEDRIVER):
+    print("SKIP: chromium or chromedriver is missing (apt-get install chromium chromium-driver)")
+    sys.exit(SKIP)
+
+V1 = 'export default { fetch(req) { console.log("v1 " + new URL(req.url).pathname); return new Response("one"); } };\n'
+V2 = 'export default { fetch(req) { console.log("v2 " + new URL(req.url).pathname); return new Response("two"); } };\n'
+
+
+class Server:
+    """cosmo-server on free loopback ports, stopped with SIGTERM."""
+
+    def __init__(self, build, data_dir, tokens_file=None):
+        args = [os.path.join(build, "hosts/grpc_server/cosmo-server"), "--data-dir=" + data_dir,
+                "--grpc-listen=127.0.0.1:0", "--http-listen=127.0.0.1:0", "--idle-timeout=600s"]
+        if tokens_file:
+            args.append("--auth-tokens-file=" + tokens_file)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.grpc = self.http = None
+        deadline = time.time() + 30
+        while time.time() < deadline and self.http is None:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("cosmo-server exited before it was ready")
+            m = re.search(r"control plane \(gRPC\) listening on (\S+)", line)
+            if m:
+                self.grpc = m.group(1)
+            m = re.search(r"data plane \(HTTP\) listening on (\S+)", line)
+            if m:
+                self.http = m.group(1)
+        if self.http is None:
+            raise RuntimeError("cosmo-server did not start within 30 s")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def cosmoctl(build, server, token, *args):
+    cmd = [os.path.join(build, "hosts/cosmoctl/cosmoctl"), "--server=" + server]
+    if token:
+        cmd.append("--token=" + token)
+    out = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"cosmoctl {' '.join(args)}: {out.stderr.strip()}")
+    return out.stdout
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,1000", "--no-first-run", "--disable-extensions",
+                "--disable-background-networking"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+    print("ok:", message)
+
+
+def functional(build, out_dir, work):
+    acme, beta = "cosmo_" + secrets.token_hex(16), "cosmo_" + secrets.token_hex(16)
+    tokens = os.path.join(work, "tokens")
+    with open(tokens, "w") as f:
+        for tenant, token in (("acme", acme), ("beta", beta)):
+            f.write(f"{tenant} {hashlib.sha256(token.encode()).hexdigest()}\n")
+    for name, source in (("v1.js", V1), ("v2.js", V2)):
+        with open(os.path.join(work, name), "w") as f:
+            f.write(source)
+    server = Server(build, os.path.join(work, "data"), tokens)
+    driver = None
+    try:
+        cosmoctl(build, server.grpc, acme, "deploy", "shop", os.path.join(work, "v1.js"))
+        cosmoctl(build, server.grpc, acme, "deploy", "shop", os.path.join(work, "v2.js"))
+        cosmoctl(build, server.grpc, beta, "deploy", "blog", os.path.join(work, "v1.js"))
+        v1 = json.loads(cosmoctl(build, server.grpc, acme, "--json", "history", "shop"))
+        versions = [e["version"] for e in (v1["entries"] if isinstance(v1, dict) else v1)]
+        first, second = versions[-1], versions[0]
+        sent = 12
+        for i in range(sent):
+            check_body = get(f"http://{server.http}/shop/traffic-{i}")
+            assert check_body == "two", check_body
+
+        driver = browser()
+        # The page re-renders what it shows; an element found just before may be gone.
+        wait = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])
+        driver.get(f"http://{server.http}/_cosmo/ui")
+        token_input = wait.until(EC.presence_of_element_located((By.ID, "token")))
+        check(True, "the page asks for a token")
+        token_input.send_keys(acme)
+        driver.find_element(By.ID, "login-submit").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#families tbody tr")))
+        names = [r.get_attribute("data-family")
+                 for r in driver.find_elements(By.CSS_SELECTOR, "#families tbody tr")]
+        check(names == ["shop"], f"tenant acme sees only its family: {names}")
+        check("acme" in driver.find_element(By.ID, "tenant").text, "the header names the tenant")
+        driver.save_screenshot(os.path.join(out_dir, "dashboard-families.png"))
+
+        driver.find_element(By.LINK_TEXT, "shop").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#charts[data-loaded]")))
+        chart = driver.execute_script(
+            "const c = window.cosmoDashboard.charts.requests;"
+            "return {versions: c.versions, totals: c.totals, points: c.data[0].length,"
+            "        canvas: !!document.querySelector('#chart-requests canvas')};")
+        by_version = dict(zip(chart["versions"], chart["totals"]))
+        check(chart["canvas"] and chart["points"] >= 60, f"the requests chart is drawn ({chart['points']} points)")
+        check(by_version.get(second) == sent and sum(by_version.values()) == sent,
+              f"the requests chart holds the {sent} requests sent, all on the active version: {by_version}")
+
+        # Live log: a request now shows its console.log line in the page within 2 s.
+        marker = "live-" + secrets.token_hex(4)
+        time.sleep(0.3)  # the log long poll is waiting
+        started = time.time()
+        get(f"http://{server.http}/shop/{marker}")
+        WebDriverWait(driver, 2, poll_frequency=0.05,
+                      ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: marker in d.find_element(By.ID, "logs").text)
+        check(True, f"the console.log line reached the live log in {1000 * (time.time() - started):.0f} ms")
+
+        button = driver.find_element(By.CSS_SELECTOR, f"button.rollback[data-version='{first}']")
+        button.click()
+        alert = wait.until(EC.alert_is_present())
+        check(first[:12] in alert.text, f"rollback asks to confirm: {alert.text!r}")
+        alert.accept()
+        wait.until(lambda d: d.find_element(By.ID, "active-version").text == first[:12])
+        check(True, "the page shows the rolled-back version as active")
+        got = json.loads(cosmoctl(build, server.grpc, acme, "--json", "get", "shop"))
+        check(got["active_version"] == first, "cosmoctl get agrees")
+        check(get(f"http://{server.http}/shop/") == "one", "the data plane serves the old version")
+        driver.save_screenshot(os.path.join(out_dir, "dashboard-family.png"))
+    finally:
+        if driver:
+            driver.quit()
+        server.stop()
+
+
+def first_render(build, out_dir, work, families, seeded):
+    """Seeds `families` families (unless `seeded` holds them), opens the families page, prints
+    page weight and first render."""
+    data = seeded or os.path.join(work, "data")
+    if not seeded:
+        subprocess.run([os.path.join(build, "benchmarks/seed_families"), data, str(families)],
+                       check=True, timeout=1800)
+    server = Server(build, data)
+    driver = browser()
+    try:
+        results = []
+        for attempt in range(3):
+            driver.get(f"http://{server.http}/_cosmo/ui?run={attempt}")
+            WebDriverWait(driver, 30).until(
+                lambda d: d.execute_script("return performance.getEntriesByName('families-rendered').length"))
+            results.append(driver.execute_script(
+                "const nav = performance.getEntriesByType('navigation')[0];"
+                "const mark = performance.getEntriesByName('families-rendered')[0];"
+                "const resources = performance.getEntriesByType('resource');"
+                "const ui = resources.filter(r => r.name.includes('/_cosmo/ui'));"
+                "const api = resources.filter(r => r.name.includes('/_cosmo/api/families'));"
+                "return {render_ms: mark.startTime, dom_content_loaded_ms: nav.domContentLoadedEventEnd,"
+                " ui_bytes: nav.decodedBodySize + ui.reduce((a, r) => a + r.decodedBodySize, 0),"
+                " families_api_ms: api.length ? api[0].duration : null,"
+                " families_api_bytes: api.length ? api[0].decodedBodySize : null,"
+                " total: document.getElementById('pager').textContent};"))
+        driver.save_screenshot(os.path.join(out_dir, f"dashboard-{families}-families.png"))
+        for r in results:
+            print(json.dumps(r))
+        best = min(results, key=lambda r: r["render_ms"])
+        print(f"families={families} first_render_ms={best['render_ms']:.0f} "
+              f"ui_bytes={best['ui_bytes']} families_api_ms={best['families_api_ms']:.0f}")
+    finally:
+        driver.quit()
+        server.stop()
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    build, out_dir = sys.argv[1], sys.argv[2]
+    os.makedirs(out_dir, exist_ok=True)
+    families = 0
+    seeded = None
+    for arg in sys.argv[3:]:
+        if arg.startswith("--families="):
+            families = int(arg.split("=", 1)[1])
+        elif arg.startswith("--seeded="):
+            seeded = arg.split("=", 1)[1]
+    with tempfile.TemporaryDirectory(prefix="cosmo-dashboard-") as work:
+        if families:
+            first_render(build, out_dir, work, families, seeded)
+        else:
+            functional(build, out_dir, work)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
