@@ -10,8 +10,8 @@ namespace pb = ::cosmo::v1;
 grpc::Status GatewayKvService::Get(grpc::ServerContext* context,
                                    const pb::GetKvValueRequest* request,
                                    pb::GetKvValueResponse* response) {
-  if (auto caller = CallerTenant(*authenticator_, *context); !caller.ok()) {
-    return ToGrpcStatus(caller.status());
+  if (absl::Status caller = AuthenticateGatewayCaller(*authenticator_, *context); !caller.ok()) {
+    return ToGrpcStatus(caller);
   }
   return GetValueOf(*kv_, *request, response);
 }
@@ -19,8 +19,8 @@ grpc::Status GatewayKvService::Get(grpc::ServerContext* context,
 grpc::Status GatewayKvService::Put(grpc::ServerContext* context,
                                    const pb::PutKvValueRequest* request,
                                    pb::PutKvValueResponse* /*response*/) {
-  if (auto caller = CallerTenant(*authenticator_, *context); !caller.ok()) {
-    return ToGrpcStatus(caller.status());
+  if (absl::Status caller = AuthenticateGatewayCaller(*authenticator_, *context); !caller.ok()) {
+    return ToGrpcStatus(caller);
   }
   auto options =
       PutOptionsOf(request->expiration(), request->expiration_ttl(),
@@ -34,8 +34,8 @@ grpc::Status GatewayKvService::Put(grpc::ServerContext* context,
 grpc::Status GatewayKvService::Delete(grpc::ServerContext* context,
                                       const pb::DeleteKvValueRequest* request,
                                       pb::DeleteKvValueResponse* /*response*/) {
-  if (auto caller = CallerTenant(*authenticator_, *context); !caller.ok()) {
-    return ToGrpcStatus(caller.status());
+  if (absl::Status caller = AuthenticateGatewayCaller(*authenticator_, *context); !caller.ok()) {
+    return ToGrpcStatus(caller);
   }
   return ToGrpcStatus(kv_->Delete(request->kv_namespace(), request->key()));
 }
@@ -43,8 +43,8 @@ grpc::Status GatewayKvService::Delete(grpc::ServerContext* context,
 grpc::Status GatewayKvService::List(grpc::ServerContext* context,
                                     const pb::ListKvKeysRequest* request,
                                     pb::ListKvKeysResponse* response) {
-  if (auto caller = CallerTenant(*authenticator_, *context); !caller.ok()) {
-    return ToGrpcStatus(caller.status());
+  if (absl::Status caller = AuthenticateGatewayCaller(*authenticator_, *context); !caller.ok()) {
+    return ToGrpcStatus(caller);
   }
   return ListKeysOf(*kv_, *request, response);
 }

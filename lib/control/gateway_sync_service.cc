@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "control/kv_service.h"
 #include "control/status_mapping.h"
 #include "cosmo/manifest.h"
 #include "metering/usage_proto.h"
@@ -40,11 +41,7 @@ void GatewaySyncService::BeginShutdown() {
 }
 
 grpc::Status GatewaySyncService::Authenticate(grpc::ServerContext* context) const {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("authorization");
-  absl::string_view authorization;
-  if (it != metadata.end()) authorization = absl::string_view(it->second.data(), it->second.size());
-  return ToGrpcStatus(authenticator_->Authenticate(authorization).status());
+  return ToGrpcStatus(AuthenticateGatewayCaller(*authenticator_, *context));
 }
 
 grpc::Status GatewaySyncService::GetManifest(grpc::ServerContext* context,

@@ -21,13 +21,25 @@ absl::Status CheckMetadataIsJson(const std::string& metadata) {
 
 }  // namespace
 
-absl::StatusOr<std::string> CallerTenant(const TokenAuthenticator& authenticator,
-                                         const grpc::ServerContext& context) {
+namespace {
+
+absl::string_view AuthorizationOf(const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  absl::string_view authorization;
-  if (it != metadata.end()) authorization = absl::string_view(it->second.data(), it->second.size());
-  return authenticator.Authenticate(authorization);
+  if (it == metadata.end()) return {};
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CallerTenant(const TokenAuthenticator& authenticator,
+                                         const grpc::ServerContext& context) {
+  return authenticator.Authenticate(AuthorizationOf(context));
+}
+
+absl::Status AuthenticateGatewayCaller(const TokenAuthenticator& authenticator,
+                                       const grpc::ServerContext& context) {
+  return authenticator.AuthenticateGateway(AuthorizationOf(context));
 }
 
 absl::StatusOr<KvPutOptions> PutOptionsOf(int64_t expiration, int64_t expiration_ttl,

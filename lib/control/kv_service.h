@@ -22,6 +22,11 @@ namespace cosmo::control {
 absl::StatusOr<std::string> CallerTenant(const TokenAuthenticator& authenticator,
                                          const grpc::ServerContext& context);
 
+// OK when the caller of `context` may use the gateway services
+// (TokenAuthenticator::AuthenticateGateway).
+absl::Status AuthenticateGatewayCaller(const TokenAuthenticator& authenticator,
+                                       const grpc::ServerContext& context);
+
 // The KvPutOptions of a put request's fields (`metadata` null when absent). INVALID_ARGUMENT for a
 // negative expiration or metadata (within the size limit, which the KvStore enforces) that is
 // not JSON text: data-plane reads hand metadata to JSON.parse.

@@ -98,4 +98,16 @@ absl::StatusOr<std::string> TokenAuthenticator::Authenticate(
   return it->second;
 }
 
+absl::Status TokenAuthenticator::AuthenticateGateway(absl::string_view authorization) const {
+  absl::StatusOr<std::string> tenant = Authenticate(authorization);
+  if (!tenant.ok()) return tenant.status();
+  if (!requires_tokens_ || *tenant == kGatewayTenant) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("the gateway services need a token of tenant '", kGatewayTenant,
+                   "' (cosmoctl token new ", kGatewayTenant,
+                   ", then cosmo-gateway --token); "
+                   "tenant '",
+                   *tenant, "' may use cosmo.v1.Control and cosmo.v1.Kv"));
+}
+
 }  // namespace cosmo::control

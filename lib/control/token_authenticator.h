@@ -22,6 +22,9 @@ class TokenAuthenticator {
  public:
   // The tenant of every caller when the server has no tokens file.
   static constexpr absl::string_view kLocalTenant = "local";
+  // The tenant whose tokens cosmo-gateway presents: with a tokens file, only its tokens may use
+  // the gateway services, which read every tenant's code, env and KV data.
+  static constexpr absl::string_view kGatewayTenant = "gateway";
 
   // Accepts every caller as kLocalTenant.
   static std::unique_ptr<TokenAuthenticator> AllowAllLocal();
@@ -37,6 +40,11 @@ class TokenAuthenticator {
   // The tenant of a caller whose `authorization` metadata is `authorization` (empty when absent).
   // UNAUTHENTICATED when it is missing, not a bearer token, or unknown.
   absl::StatusOr<std::string> Authenticate(absl::string_view authorization) const;
+
+  // OK when the caller may use the gateway services (cosmo.v1.GatewaySync, cosmo.v1.GatewayKv):
+  // any caller without a tokens file (loopback only), else a token of kGatewayTenant.
+  // UNAUTHENTICATED as Authenticate(); PERMISSION_DENIED for another tenant's token.
+  absl::Status AuthenticateGateway(absl::string_view authorization) const;
 
   // Whether tokens are checked (false for AllowAllLocal()).
   bool requires_tokens() const { return requires_tokens_; }

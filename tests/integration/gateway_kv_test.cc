@@ -1,8 +1,9 @@
 // The cosmo.v1.GatewayKv service of a real cosmo-server with a tokens file, called as a
-// cosmo-gateway calls it: every RPC needs a valid token (any tenant's: gateways are trusted like
-// the server's own runtime); values round-trip byte for byte with their metadata; the data-plane
-// rules hold (no namespace is created, a missing one refuses writes); and malformed, oversized or
-// hostile input gets INVALID_ARGUMENT naming the limit, with nothing written.
+// cosmo-gateway calls it: every RPC needs a token of the tenant `gateway` (gateways are trusted
+// like the server's own runtime, tenants are not); values round-trip byte for byte with their
+// metadata; the data-plane rules hold (no namespace is created, a missing one refuses writes); and
+// malformed, oversized or hostile input gets INVALID_ARGUMENT naming the limit, with nothing
+// written.
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -41,7 +42,7 @@ class GatewayKvTest : public ::cosmo::testing::TenantServerTest {
 
   grpc::Status Put(const std::string& key, const std::string& value,
                    std::function<void(pb::PutKvValueRequest&)> edit = nullptr,
-                   const char* token = kBobToken) {
+                   const char* token = kGatewayToken) {
     pb::PutKvValueRequest request;
     request.set_kv_namespace(ns_);
     request.set_key(key);
@@ -54,7 +55,7 @@ class GatewayKvTest : public ::cosmo::testing::TenantServerTest {
   }
 
   grpc::Status Get(const std::string& key, pb::GetKvValueResponse* out,
-                   const char* token = kBobToken, const std::string& ns = "") {
+                   const char* token = kGatewayToken, const std::string& ns = "") {
     pb::GetKvValueRequest request;
     request.set_kv_namespace(ns.empty() ? ns_ : ns);
     request.set_key(key);
@@ -69,7 +70,7 @@ class GatewayKvTest : public ::cosmo::testing::TenantServerTest {
     request.set_kv_namespace(ns_);
     if (edit) edit(request);
     grpc::ClientContext context;
-    Auth(&context, kBobToken);
+    Auth(&context, kGatewayToken);
     return Stub()->List(&context, request, out);
   }
 
@@ -112,6 +113,18 @@ TEST_F(GatewayKvTest, EveryRpcNeedsAValidToken) {
   EXPECT_THAT(Keys(), ::testing::ElementsAre("seed"));
 }
 
+TEST_F(GatewayKvTest, ATenantsTokenIsRefusedEvenForItsOwnNamespace) {
+  // Alice owns ns_, but the gateway service reads and writes every tenant's namespaces.
+  for (const char* token : {kAliceToken, kBobToken}) {
+    pb::GetKvValueResponse got;
+    grpc::Status get = Get("seed", &got, token);
+    EXPECT_EQ(get.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(get.error_message(), HasSubstr("cosmoctl token new gateway"));
+    EXPECT_EQ(Put("k", "v", nullptr, token).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_THAT(Keys(), ::testing::ElementsAre("seed"));
+}
+
 TEST_F(GatewayKvTest, ValuesRoundTripWithMetadataAndExpiration) {
   const std::string bytes("\0\xff\x80 binary", 10);
   ASSERT_TRUE(Put("b", bytes, [](pb::PutKvValueRequest& r) {
@@ -146,7 +159,7 @@ TEST_F(GatewayKvTest, ValuesRoundTripWithMetadataAndExpiration) {
   EXPECT_TRUE(next.list_complete());
 
   grpc::ClientContext del_context;
-  Auth(&del_context, kBobToken);
+  Auth(&del_context, kGatewayToken);
   pb::DeleteKvValueRequest del;
   del.set_kv_namespace(ns_);
   del.set_key("b");
@@ -158,13 +171,13 @@ TEST_F(GatewayKvTest, ValuesRoundTripWithMetadataAndExpiration) {
 
 TEST_F(GatewayKvTest, TheDataPlaneCreatesNoNamespace) {
   pb::GetKvValueResponse got;
-  EXPECT_EQ(Get("k", &got, kBobToken, "never-bound").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get("k", &got, kGatewayToken, "never-bound").error_code(), grpc::StatusCode::NOT_FOUND);
   pb::PutKvValueRequest request;
   request.set_kv_namespace("never-bound");
   request.set_key("k");
   request.set_value("v");
   grpc::ClientContext context;
-  Auth(&context, kBobToken);
+  Auth(&context, kGatewayToken);
   pb::PutKvValueResponse response;
   grpc::Status status = Stub()->Put(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);

@@ -18,7 +18,8 @@ void TenantServerTest::SetUpTestSuite() {
   // Comments and extra spaces, as a hand-written tokens file has them.
   std::ofstream(dir_->Sub("tokens")) << "# test tenants\n"
                                      << "alice " << Sha256Hex(kAliceToken) << "\n"
-                                     << "bob   " << Sha256Hex(kBobToken) << "  # second\n";
+                                     << "bob   " << Sha256Hex(kBobToken) << "  # second\n"
+                                     << "gateway " << Sha256Hex(kGatewayToken) << "\n";
   auto server = StartCosmoServer(
       {"--data-dir=" + dir_->Sub("data"), "--auth-tokens-file=" + dir_->Sub("tokens")}, &address_);
   ASSERT_TRUE(server.ok()) << server.status();

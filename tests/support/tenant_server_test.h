@@ -1,8 +1,8 @@
 // The fixture of the control-plane integration tests: one real cosmo-server for the whole suite
-// (a subprocess with its own data directory), with a tokens file for the tenants alice and bob,
-// and a gRPC channel to it without a send limit (so oversized requests reach the server and get
-// its answer). Tests name their families and namespaces per test, so they stay independent of
-// order.
+// (a subprocess with its own data directory), with a tokens file for the tenants alice, bob and
+// gateway, and a gRPC channel to it without a send limit (so oversized requests reach the server
+// and get its answer). Tests name their families and namespaces per test, so they stay independent
+// of order.
 //
 // Derive a fixture from it; SetUpTestSuite/TearDownTestSuite start and stop the server (a
 // non-zero exit of the server fails the suite).
@@ -24,6 +24,8 @@ class TenantServerTest : public ::testing::Test {
  public:
   static constexpr char kAliceToken[] = "alice-token-0123456789";
   static constexpr char kBobToken[] = "bob-token-9876543210";
+  // A token of the tenant `gateway`, the one cosmo-gateway presents.
+  static constexpr char kGatewayToken[] = "gateway-token-5555555555";
 
   static void SetUpTestSuite();
   static void TearDownTestSuite();

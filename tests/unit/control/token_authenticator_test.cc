@@ -71,6 +71,23 @@ TEST(TokenAuthenticatorTest, WithoutATokensFileEveryCallerIsLocal) {
   EXPECT_EQ(*auth->Authenticate("Bearer whatever"), "local");
 }
 
+TEST(TokenAuthenticatorTest, OnlyGatewayTokensMayUseTheGatewayServices) {
+  const std::string text =
+      absl::StrCat("alice ", Sha256Hex("a-token"), "\n", "gateway ", Sha256Hex("g-token"), "\n");
+  auto auth = TokenAuthenticator::FromText(text, "tokens");
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  EXPECT_TRUE((*auth)->AuthenticateGateway("Bearer g-token").ok());
+  absl::Status tenant = (*auth)->AuthenticateGateway("Bearer a-token");
+  EXPECT_EQ(tenant.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(tenant.message(), HasSubstr("cosmoctl token new gateway"));
+  EXPECT_THAT(tenant.message(), HasSubstr("'alice'"));
+  EXPECT_EQ((*auth)->AuthenticateGateway("Bearer x-token").code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ((*auth)->AuthenticateGateway("").code(), absl::StatusCode::kUnauthenticated);
+  // Without a tokens file (loopback only) every caller may.
+  EXPECT_TRUE(TokenAuthenticator::AllowAllLocal()->AuthenticateGateway("").ok());
+}
+
 TEST(TokenAuthenticatorTest, AMissingFileIsNotFoundNamingTheFlag) {
   auto auth = TokenAuthenticator::FromFile("/nonexistent/cosmo-tokens");
   EXPECT_EQ(auth.status().code(), absl::StatusCode::kNotFound);
