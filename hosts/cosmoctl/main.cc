@@ -331,8 +331,7 @@ std::optional<Failure> List(Client& client, const GlobalOptions& g) {
   for (const auto& f : families) {
     table.AddRow({f.family(),
                   f.has_split() ? SplitText(f.split()) : ShortVersion(f.active_version()),
-                  f.engine(),
-                  HumanTime(f.update_time()), absl::StrCat(f.history_length())});
+                  f.engine(), HumanTime(f.update_time()), absl::StrCat(f.history_length())});
   }
   std::fputs(table.Render().c_str(), stdout);
   return std::nullopt;
@@ -441,10 +440,11 @@ std::optional<Failure> ParseShares(const std::vector<std::string>& args,
     const size_t eq = arg.find('=');
     uint32_t percent = 0;
     if (eq == std::string::npos || eq == 0 || !absl::SimpleAtoi(arg.substr(eq + 1), &percent)) {
-      return Failure{absl::StrCat("split ", arg,
-                                  ": expected VERSION=PERCENT, e.g. 3fa4c1d2=90 (a version prefix of "
-                                  "8+ hex digits and a whole number)"),
-                     2};
+      return Failure{
+          absl::StrCat("split ", arg,
+                       ": expected VERSION=PERCENT, e.g. 3fa4c1d2=90 (a version prefix of "
+                       "8+ hex digits and a whole number)"),
+          2};
     }
     pb::VersionPercent* share = request->add_versions();
     share->set_version(arg.substr(0, eq));

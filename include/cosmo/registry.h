@@ -2,12 +2,12 @@
 //
 // A family (the first URL path segment, e.g. `shop` for /shop/*) has one active version at a time
 // — or, during a gradual deployment, two versions sharing its requests by percentage (a traffic
-// split: TrafficSplit, docs/deployments.md) — and a history of every change. A version is the SHA-256 of its manifest's canonical CBOR
-// (manifest.h); the manifest is stored once per version as a blob, shared by every family that
-// deploys the same content. Every change is one atomic, guarded Store commit, so concurrent
-// deploys to one family serialise (by compare-and-set on the family record) and an acknowledged
-// deploy is never lost; a commit whose outcome is unknown (UNAVAILABLE) is safe to retry because
-// deploys are idempotent by content.
+// split: TrafficSplit, docs/deployments.md) — and a history of every change. A version is the
+// SHA-256 of its manifest's canonical CBOR (manifest.h); the manifest is stored once per version as
+// a blob, shared by every family that deploys the same content. Every change is one atomic, guarded
+// Store commit, so concurrent deploys to one family serialise (by compare-and-set on the family
+// record) and an acknowledged deploy is never lost; a commit whose outcome is unknown (UNAVAILABLE)
+// is safe to retry because deploys are idempotent by content.
 //
 // Ownership: a family belongs to the tenant that first deployed it; every operation names the
 // calling tenant and gets PERMISSION_DENIED on another tenant's family. Deleting a family frees

@@ -277,9 +277,9 @@ grpc::Status ControlService::SplitTraffic(grpc::ServerContext* context,
   auto tenant = Tenant(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   if (request->versions_size() != 2) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "versions: a split needs exactly two versions with percentages (got ",
-        request->versions_size(), "), e.g. `cosmoctl split FAMILY V1=90 V2=10`")));
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("versions: a split needs exactly two versions with percentages (got ",
+                     request->versions_size(), "), e.g. `cosmoctl split FAMILY V1=90 V2=10`")));
   }
   SplitRequest split;
   split.tenant = *std::move(tenant);

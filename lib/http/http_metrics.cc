@@ -89,8 +89,8 @@ std::string HttpMetrics::Render(const Runtime* runtime) const {
     for (const auto& [key, counters] : versions_) {
       const size_t slash = key.find('/');
       if (slash == std::string::npos) continue;  // the overflow entry ""
-      const std::string labels = absl::StrCat("family=\"", key.substr(0, slash),
-                                              "\",version=\"", key.substr(slash + 1), "\"");
+      const std::string labels = absl::StrCat("family=\"", key.substr(0, slash), "\",version=\"",
+                                              key.substr(slash + 1), "\"");
       for (int i = 0; i < kOutcomeCount; ++i) {
         uint64_t n = counters->outcomes[i].load(std::memory_order_relaxed);
         if (n == 0) continue;

@@ -3,7 +3,8 @@
 // Requests are counted by family and Outcome; requests that never reached a family (guard
 // rejections, unknown paths, load shedding before routing) count under family "". Requests a
 // version served are also counted by family, version (its first 12 hex digits) and Outcome, so
-// the two sides of a traffic split can be compared. Latency is one histogram over all requests. Runtime gauges and counters come from RuntimeStats at scrape time.
+// the two sides of a traffic split can be compared. Latency is one histogram over all requests.
+// Runtime gauges and counters come from RuntimeStats at scrape time.
 //
 // Thread-safe. The request path takes a shared (reader) lock to find a family's counters; the
 // first request of a new family takes it exclusively once.

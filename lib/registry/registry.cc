@@ -181,8 +181,8 @@ HistoryAction ToAction(pb::HistoryAction action) {
 
 absl::Status CheckPercent(absl::string_view field, uint32_t percent) {
   if (percent <= 100) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": ", percent, " is not a percentage; give a whole number from 0 to 100"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": ", percent, " is not a percentage; give a whole number from 0 to 100"));
 }
 
 // The refusal of a change that needs the family's split ended first.
@@ -557,15 +557,12 @@ class StoreRegistry final : public Registry {
       COSMO_ASSIGN_OR_RETURN(std::string fver_raw, store_->Get(fver_key));
       COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord fver,
                              Parse<pb::FamilyVersionRecord>(fver_raw, fver_key));
-      pb::HistoryRecord history = NewEntry(tenant, *current.record, pb::HISTORY_ACTION_ROLLBACK,
-                                           target, fver.size_bytes());
+      pb::HistoryRecord history =
+          NewEntry(tenant, *current.record, pb::HISTORY_ACTION_ROLLBACK, target, fver.size_bytes());
       pb::FamilyRecord next = *current.record;
       next.set_active_version(target);
       next.set_engine(fver.engine());
       next.clear_split();
-      next.set_next_sequence(latest + 2);
-      next.set_updated_unix_micros(history.time_unix_micros());
-
       WriteBatch batch;
       batch.ExpectValue(fver_key, fver_raw);
       absl::Status committed = CommitEntry(family, current, next, history, batch);
@@ -580,7 +577,8 @@ class StoreRegistry final : public Registry {
     COSMO_RETURN_IF_ERROR(CheckFamilyName(request.family));
     for (const VersionShare* share : {&request.first, &request.second}) {
       COSMO_RETURN_IF_ERROR(CheckVersionPrefix(share->version));
-      COSMO_RETURN_IF_ERROR(CheckPercent(absl::StrCat("percent of ", share->version), share->percent));
+      COSMO_RETURN_IF_ERROR(
+          CheckPercent(absl::StrCat("percent of ", share->version), share->percent));
     }
     if (request.first.percent + request.second.percent != 100) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -608,8 +606,7 @@ class StoreRegistry final : public Registry {
                              ReadVersionRecord(family, second));
       const bool second_canary =
           request.second_is_canary ||
-          SecondIsCanary(*current.record, first, second,
-                         first_record.first_deployed_unix_micros(),
+          SecondIsCanary(*current.record, first, second, first_record.first_deployed_unix_micros(),
                          second_record.first_deployed_unix_micros());
       pb::TrafficSplit split;
       split.set_base_version(second_canary ? first : second);
@@ -624,16 +621,14 @@ class StoreRegistry final : public Registry {
         return ToEntry(last);
       }
       const pb::FamilyVersionRecord& canary_record = second_canary ? second_record : first_record;
-      pb::HistoryRecord history = NewEntry(request.tenant, *current.record,
-                                           pb::HISTORY_ACTION_SPLIT, split.canary_version(),
-                                           canary_record.size_bytes());
+      pb::HistoryRecord history =
+          NewEntry(request.tenant, *current.record, pb::HISTORY_ACTION_SPLIT,
+                   split.canary_version(), canary_record.size_bytes());
       *history.mutable_split() = split;
       pb::FamilyRecord next = *current.record;
       next.set_active_version(split.base_version());
       next.set_engine(second_canary ? first_record.engine() : second_record.engine());
       *next.mutable_split() = std::move(split);
-      next.set_next_sequence(latest + 2);
-      next.set_updated_unix_micros(history.time_unix_micros());
       WriteBatch batch;
       absl::Status committed = CommitEntry(family, current, next, history, batch);
       if (committed.ok()) return ToEntry(history);
@@ -652,22 +647,21 @@ class StoreRegistry final : public Registry {
       if (!current.record) return NoSuchFamily(family);
       COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
       if (!current.record->has_split()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "family '", family, "' is not split, so there is no canary to promote; start one with "
-            "`cosmoctl deploy ", family, " FILE --percent P` or `cosmoctl split`"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("family '", family,
+                         "' is not split, so there is no canary to promote; start one with "
+                         "`cosmoctl deploy ",
+                         family, " FILE --percent P` or `cosmoctl split`"));
       }
       const pb::TrafficSplit& split = current.record->split();
       COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord canary,
                              ReadVersionRecord(family, split.canary_version()));
-      pb::HistoryRecord history =
-          NewEntry(tenant, *current.record, pb::HISTORY_ACTION_PROMOTE, split.canary_version(),
-                   canary.size_bytes());
+      pb::HistoryRecord history = NewEntry(tenant, *current.record, pb::HISTORY_ACTION_PROMOTE,
+                                           split.canary_version(), canary.size_bytes());
       pb::FamilyRecord next = *current.record;
       next.set_active_version(split.canary_version());
       next.set_engine(split.canary_engine());
       next.clear_split();
-      next.set_next_sequence(history.sequence() + 1);
-      next.set_updated_unix_micros(history.time_unix_micros());
       WriteBatch batch;
       absl::Status committed = CommitEntry(family, current, next, history, batch);
       if (committed.ok()) return ToEntry(history);
@@ -746,8 +740,8 @@ class StoreRegistry final : public Registry {
     COSMO_ASSIGN_OR_RETURN(active.secret_names, ReadSecretNames(family, active.version));
     if (current.record->has_split()) {
       const pb::TrafficSplit& split = current.record->split();
-      ActiveVersion::Canary canary{split.canary_version(), split.canary_engine(), {},
-                                   split.canary_percent()};
+      ActiveVersion::Canary canary{
+          split.canary_version(), split.canary_engine(), {}, split.canary_percent()};
       COSMO_ASSIGN_OR_RETURN(canary.secret_names, ReadSecretNames(family, canary.version));
       active.canary = std::move(canary);
     }
@@ -851,11 +845,13 @@ class StoreRegistry final : public Registry {
     return history;
   }
 
-  // Commits `batch` plus `next` over `current` (guarded) and `history`, notifying listeners.
-  // ABORTED when another writer changed the family first.
+  // Commits `batch` plus `next` over `current` (guarded) and `history` as its next entry,
+  // notifying listeners. ABORTED when another writer changed the family first.
   absl::Status CommitEntry(absl::string_view family, const FamilySnapshot& current,
-                           const pb::FamilyRecord& next, const pb::HistoryRecord& history,
+                           pb::FamilyRecord next, const pb::HistoryRecord& history,
                            WriteBatch& batch) {
+    next.set_next_sequence(history.sequence() + 1);
+    next.set_updated_unix_micros(history.time_unix_micros());
     batch.Expect(store_keys::Family(family), current.raw);
     batch.Put(store_keys::Family(family), next.SerializeAsString());
     batch.Put(store_keys::History(family, history.sequence()), history.SerializeAsString());

@@ -1,5 +1,6 @@
 // One family's activation: the version serving it (or two, during a traffic split), their
-// instances and usage cells, and the bookkeeping the runtime needs around it (staleness, last use, activation failures).
+// instances and usage cells, and the bookkeeping the runtime needs around it (staleness, last use,
+// activation failures).
 //
 // The runtime (local_runtime.cc) decides; an Activation only holds state. Thread-safe.
 #ifndef COSMO_LIB_RUNTIME_ACTIVATION_H_
@@ -90,7 +91,8 @@ class Activation {
   }
 
   // The store could not be read at the last load (UNAVAILABLE: an etcd cluster without a
-  // majority, say) and the published serving keeps serving meanwhile. Set and cleared by the loader.
+  // majority, say) and the published serving keeps serving meanwhile. Set and cleared by the
+  // loader.
   bool serving_through_outage() const {
     return serving_through_outage_.load(std::memory_order_acquire);
   }

@@ -443,9 +443,9 @@ class LocalRuntime final : public Runtime {
     std::shared_ptr<const VersionSlot> canary;
     uint32_t percent = 0;
     if (active.canary) {
-      COSMO_ASSIGN_OR_RETURN(canary, SlotFor(activation.family(), active.canary->version,
-                                             active.canary->engine, active.canary->secret_names,
-                                             current));
+      COSMO_ASSIGN_OR_RETURN(
+          canary, SlotFor(activation.family(), active.canary->version, active.canary->engine,
+                          active.canary->secret_names, current));
       percent = active.canary->percent;
     }
     auto serving = std::make_shared<Serving>(

@@ -42,8 +42,7 @@ VersionRouter::Side VersionRouter::RouteRandom() const {
   if (canary_percent_ >= 100) return Side::kCanary;
   // One generator per thread: no shared state on the request path.
   thread_local absl::InsecureBitGen generator;
-  return absl::Uniform<uint32_t>(generator, 0, 100) < canary_percent_ ? Side::kCanary
-                                                                      : Side::kBase;
+  return absl::Uniform<uint32_t>(generator, 0, 100) < canary_percent_ ? Side::kCanary : Side::kBase;
 }
 
 absl::StatusOr<VersionRouter::Side> VersionRouter::Route(const HeaderList& headers) const {
@@ -80,10 +79,11 @@ absl::StatusOr<VersionRouter::Side> VersionRouter::RouteOverride(absl::string_vi
                                                    "' matches both serving versions; give more "
                                                    "digits"));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      kVersionOverrideHeader, ": no serving version starts with '", prefix, "'; this family serves ",
-      split() ? absl::StrCat(base_.substr(0, 12), " and ", canary_.substr(0, 12))
-              : base_.substr(0, 12)));
+  return absl::InvalidArgumentError(
+      absl::StrCat(kVersionOverrideHeader, ": no serving version starts with '", prefix,
+                   "'; this family serves ",
+                   split() ? absl::StrCat(base_.substr(0, 12), " and ", canary_.substr(0, 12))
+                           : base_.substr(0, 12)));
 }
 
 }  // namespace cosmo

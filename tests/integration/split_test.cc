@@ -121,8 +121,9 @@ class SplitTest : public ::testing::Test {
   CommandResult Cosmoctl(std::vector<std::string> args) { return RunCosmoctl(address_, args); }
 
   std::string Split(int canary_percent) {
-    CommandResult r = Cosmoctl({"split", "shop", absl::StrCat(v1_.substr(0, 8), "=", 100 - canary_percent),
-                                absl::StrCat(v2_.substr(0, 10), "=", canary_percent)});
+    CommandResult r =
+        Cosmoctl({"split", "shop", absl::StrCat(v1_.substr(0, 8), "=", 100 - canary_percent),
+                  absl::StrCat(v2_.substr(0, 10), "=", canary_percent)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
@@ -238,8 +239,8 @@ TEST_F(SplitTest, OverridePinsEitherSideAndRefusesOthersWith400) {
   for (const auto& [prefix, body] :
        std::map<std::string, std::string>{{v1_.substr(0, 8), "one"}, {v2_.substr(0, 12), "two"}}) {
     for (int i = 0; i < 20; ++i) {
-      auto response = RawExchange(server_port_,
-                                  Request(absl::StrCat("Cosmo-Version-Override: ", prefix, "\r\n")));
+      auto response = RawExchange(
+          server_port_, Request(absl::StrCat("Cosmo-Version-Override: ", prefix, "\r\n")));
       ASSERT_TRUE(response.ok());
       EXPECT_EQ(Parse(*response).body, body);
     }
@@ -256,8 +257,8 @@ TEST_F(SplitTest, OverridePinsEitherSideAndRefusesOthersWith400) {
 
 TEST_F(SplitTest, SplitPromoteAndRollbackAreRecordedAndAThirdDeployIsRefused) {
   CommandResult get = Cosmoctl({"get", "shop"});
-  EXPECT_THAT(get.out, HasSubstr(absl::StrCat("split:    ", v1_, " 90% (base), ", v2_,
-                                              " 10% (canary)")));
+  EXPECT_THAT(get.out,
+              HasSubstr(absl::StrCat("split:    ", v1_, " 90% (base), ", v2_, " 10% (canary)")));
   CommandResult list = Cosmoctl({"list"});
   EXPECT_THAT(list.out,
               HasSubstr(absl::StrCat(v1_.substr(0, 12), " 90%, ", v2_.substr(0, 12), " 10%")));
@@ -286,8 +287,8 @@ TEST_F(SplitTest, SplitPromoteAndRollbackAreRecordedAndAThirdDeployIsRefused) {
   ASSERT_TRUE(entries.is_array()) << history.out;
   std::vector<std::string> actions;
   for (const auto& e : entries) actions.push_back(e["action"].get<std::string>());
-  EXPECT_THAT(actions, ::testing::ElementsAre("ROLLBACK", "SPLIT", "PROMOTE", "SPLIT", "DEPLOY",
-                                              "DEPLOY"));
+  EXPECT_THAT(actions,
+              ::testing::ElementsAre("ROLLBACK", "SPLIT", "PROMOTE", "SPLIT", "DEPLOY", "DEPLOY"));
   EXPECT_TRUE(entries[0]["split"].is_null() || entries[0]["split"]["canary_version"] == "");
   EXPECT_EQ(entries[4]["split"]["canary_percent"], 10);
 
@@ -309,7 +310,8 @@ TEST_F(SplitTest, SplitChangedEverySecondUnderLoadFailsNoRequest) {
   auto g = StartCosmoGateway(address_, &gateway);
   ASSERT_TRUE(g.ok()) << g.status();
   int seconds = 6;
-  if (const char* env = std::getenv("COSMO_SPLIT_LOAD_SECONDS")) (void)absl::SimpleAtoi(env, &seconds);
+  if (const char* env = std::getenv("COSMO_SPLIT_LOAD_SECONDS"))
+    (void)absl::SimpleAtoi(env, &seconds);
 
   std::atomic<bool> running{true};
   std::atomic<uint64_t> ok{0}, failed{0};

@@ -33,8 +33,7 @@ class RegistrySplitTest : public ::testing::Test {
                               .percent = percent});
   }
 
-  std::string MustDeploy(absl::string_view source,
-                         std::optional<uint32_t> percent = std::nullopt) {
+  std::string MustDeploy(absl::string_view source, std::optional<uint32_t> percent = std::nullopt) {
     auto result = Deploy(source, percent);
     EXPECT_TRUE(result.ok()) << result.status();
     return result.ok() ? result->version : "";
@@ -139,18 +138,14 @@ TEST_F(RegistrySplitTest, SplitRejectsBadRequests) {
   EXPECT_THAT(Split(v1, 50, v2, 40).status().message(), HasSubstr("is not 100"));
   EXPECT_EQ(Split(v1, 50, v2, 40).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Split(v1, 150, v2, 4294967246u).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Split(v1, 50, v1.substr(0, 9), 50).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(v1, 50, v1.substr(0, 9), 50).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Split("zzzzzzzz", 50, v2, 50).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Split("00000000", 50, v2, 50).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(registry_
-                ->Split({.tenant = "other",
-                         .family = "shop",
-                         .first = {v1, 50},
-                         .second = {v2, 50}})
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      registry_->Split({.tenant = "other", .family = "shop", .first = {v1, 50}, .second = {v2, 50}})
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(CurrentSplit(), std::nullopt);
 }
 

@@ -13,8 +13,8 @@ namespace cosmo {
 namespace {
 
 using testing::Get;
-using testing::ScriptedRuntime;
 using ::testing::HasSubstr;
+using testing::ScriptedRuntime;
 
 class RuntimeSplitTest : public ::testing::Test {
  protected:
@@ -24,10 +24,11 @@ class RuntimeSplitTest : public ::testing::Test {
     options.background_maintenance = false;
     rt_ = ScriptedRuntime::Create(options, NewInMemoryStore());
     v1_ = rt_.Deploy("shop", "respond 200 one");
-    auto v2 = rt_.runtime->registry().Deploy({.tenant = "local",
-                                              .family = "shop",
-                                              .manifest = testing::ScriptManifest("respond 200 two"),
-                                              .percent = 10});
+    auto v2 =
+        rt_.runtime->registry().Deploy({.tenant = "local",
+                                        .family = "shop",
+                                        .manifest = testing::ScriptManifest("respond 200 two"),
+                                        .percent = 10});
     ASSERT_TRUE(v2.ok()) << v2.status();
     v2_ = v2->version;
   }

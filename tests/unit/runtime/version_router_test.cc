@@ -80,17 +80,17 @@ TEST(VersionRouterTest, OverridePinsEitherSideByPrefix) {
 
 TEST(VersionRouterTest, OverrideOfAnythingElseIsRefusedClearly) {
   const VersionRouter router(kBase, kCanary, 50);
-  for (const std::string& bad : {std::string("dddddddd"), std::string("aaaa"),
-                                std::string("AAAAAAAA"), std::string(""), std::string(65, 'a'),
-                                std::string("aaaaaaa\r\n"), std::string("aaaaaaaa ")}) {
+  for (const std::string& bad :
+       {std::string("dddddddd"), std::string("aaaa"), std::string("AAAAAAAA"), std::string(""),
+        std::string(65, 'a'), std::string("aaaaaaa\r\n"), std::string("aaaaaaaa ")}) {
     absl::StatusOr<Side> side = router.Route(Override(bad));
     ASSERT_FALSE(side.ok()) << bad;
     EXPECT_EQ(side.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(side.status().message(), HasSubstr("Cosmo-Version-Override"));
   }
-  EXPECT_THAT(router.Route(Override("dddddddd")).status().message(),
-              HasSubstr(absl::StrCat("serves ", kBase.substr(0, 12), " and ",
-                                     kCanary.substr(0, 12))));
+  EXPECT_THAT(
+      router.Route(Override("dddddddd")).status().message(),
+      HasSubstr(absl::StrCat("serves ", kBase.substr(0, 12), " and ", kCanary.substr(0, 12))));
 }
 
 TEST(VersionRouterTest, OneVersionIgnoresKeysButChecksOverrides) {
