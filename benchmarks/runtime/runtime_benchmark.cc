@@ -1,6 +1,8 @@
 // The in-process request path with the real JavaScript engine: FamilyHandle::Invoke on a warm
-// hello family at 1 and 2 threads, and a cold activation of an already-compiled version (the
-// first request after its activation was unloaded).
+// hello family at 1 and 2 threads, the same on a family split 50/50 between two hello versions
+// (unkeyed and with a Cosmo-Version-Key: the router's cost, docs/deployments.md), and a cold
+// activation of an already-compiled version (the first request after its activation was
+// unloaded).
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -26,9 +28,14 @@ Runtime& SharedRuntime() {
     m.engine = "javascript";
     m.main = "index.js";
     m.files["index.js"] = kHello;
-    if (!(*created)
-             ->registry()
-             .Deploy({.tenant = "bench", .family = "hello", .manifest = m})
+    Registry& registry = (*created)->registry();
+    if (!registry.Deploy({.tenant = "bench", .family = "hello", .manifest = m}).ok()) {
+      std::abort();
+    }
+    // "split": two versions of hello (they differ in a comment), 50/50.
+    if (!registry.Deploy({.tenant = "bench", .family = "split", .manifest = m}).ok()) std::abort();
+    m.files["index.js"] = std::string(kHello) + "\n// the canary\n";
+    if (!registry.Deploy({.tenant = "bench", .family = "split", .manifest = m, .percent = 50})
              .ok()) {
       std::abort();
     }
@@ -47,6 +54,26 @@ void BM_WarmInvokeHello(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_WarmInvokeHello)->Threads(1)->Threads(2)->UseRealTime();
+
+// The same hello on a family split 50/50: each request is routed (a random draw, or the key's
+// bucket) before it runs, and both sides are warm.
+void BM_WarmInvokeSplitHello(benchmark::State& state) {
+  FamilyHandle split = SharedRuntime().Family("split");
+  HttpRequest request{.method = "GET", .url = "http://127.0.0.1:8080/split/"};
+  if (state.range(0) == 1) request.headers.emplace_back("Cosmo-Version-Key", "user-1234");
+  if (split.Invoke(request).outcome != Outcome::kOk) state.SkipWithError("split failed");
+  for (auto _ : state) {
+    InvokeResult result = split.Invoke(request);
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_WarmInvokeSplitHello)
+    ->ArgName("keyed")
+    ->Arg(0)
+    ->Arg(1)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 void BM_ColdActivationOfCachedVersion(benchmark::State& state) {
   ManualClock clock;

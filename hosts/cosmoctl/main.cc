@@ -27,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/host_port.h"
 #include "cosmo/manifest.h"
@@ -210,7 +211,14 @@ struct DeployArgs {
   std::vector<std::string> kv;
   std::vector<std::string> crons;
   std::optional<std::string> expected_version;
+  std::optional<uint32_t> percent;
 };
+
+// "0123456789ab 90%, fedcba987654 10%": a split's two sides, base first.
+std::string SplitText(const pb::TrafficSplit& split) {
+  return absl::StrCat(ShortVersion(split.base_version()), " ", 100 - split.canary_percent(), "%, ",
+                      ShortVersion(split.canary_version()), " ", split.canary_percent(), "%");
+}
 
 std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const DeployArgs& a) {
   pb::DeployRequest request;
@@ -242,6 +250,7 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
   request.mutable_kv()->insert(kv.begin(), kv.end());
   for (const std::string& cron : a.crons) request.add_crons(cron);
   if (a.expected_version) request.set_expected_version(*a.expected_version);
+  if (a.percent) request.set_percent(*a.percent);
   grpc::ClientContext context;
   client.Prepare(&context);
   pb::DeployResponse response;
@@ -251,6 +260,10 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
     json out = cosmoctl::ToJson(response);
     out["family"] = a.family;
     PrintJson(out);
+  } else if (response.created() && a.percent) {
+    std::printf("deployed %s: version %s serves %u%% of requests, version %s the rest\n",
+                a.family.c_str(), response.version().c_str(), *a.percent,
+                ShortVersion(response.previous_version()).c_str());
   } else if (response.created()) {
     std::printf("deployed %s: version %s\n", a.family.c_str(), response.version().c_str());
   } else {
@@ -317,8 +330,9 @@ std::optional<Failure> List(Client& client, const GlobalOptions& g) {
   }
   Table table({"FAMILY", "VERSION", "ENGINE", "UPDATED", "HISTORY"});
   for (const auto& f : families) {
-    table.AddRow({f.family(), ShortVersion(f.active_version()), f.engine(),
-                  HumanTime(f.update_time()), absl::StrCat(f.history_length())});
+    table.AddRow({f.family(),
+                  f.has_split() ? SplitText(f.split()) : ShortVersion(f.active_version()),
+                  f.engine(), HumanTime(f.update_time()), absl::StrCat(f.history_length())});
   }
   std::fputs(table.Render().c_str(), stdout);
   return std::nullopt;
@@ -338,6 +352,12 @@ std::optional<Failure> Get(Client& client, const GlobalOptions& g, const std::st
   }
   std::printf("family:   %s\n", response.family().c_str());
   std::printf("version:  %s\n", response.active_version().c_str());
+  if (response.has_split()) {
+    const pb::TrafficSplit& split = response.split();
+    std::printf("split:    %s %u%% (base), %s %u%% (canary)\n", split.base_version().c_str(),
+                100 - split.canary_percent(), split.canary_version().c_str(),
+                split.canary_percent());
+  }
   std::printf("engine:   %s\n", response.engine().c_str());
   std::printf("owner:    %s\n", response.owner_tenant().c_str());
   std::printf("created:  %s\n", HumanTime(response.create_time()).c_str());
@@ -385,8 +405,9 @@ std::optional<Failure> History(Client& client, const GlobalOptions& g, const std
   }
   Table table({"#", "VERSION", "ACTION", "TIME", "SIZE", "BY"});
   for (const auto& e : entries) {
-    table.AddRow({absl::StrCat(e.sequence()), ShortVersion(e.version()),
-                  e.action() == pb::HistoryEntry::ROLLBACK ? "rollback" : "deploy",
+    std::string action = absl::AsciiStrToLower(pb::HistoryEntry::Action_Name(e.action()));
+    if (e.has_split()) absl::StrAppend(&action, " (", SplitText(e.split()), ")");
+    table.AddRow({absl::StrCat(e.sequence()), ShortVersion(e.version()), action,
                   HumanTime(e.time()), HumanBytes(e.size_bytes()), e.tenant()});
   }
   std::fputs(table.Render().c_str(), stdout);
@@ -410,6 +431,70 @@ std::optional<Failure> Rollback(Client& client, const GlobalOptions& g, const st
                 response.entry().version().c_str(),
                 static_cast<unsigned long long>(response.entry().sequence()));
   }
+  return std::nullopt;
+}
+
+// "PREFIX=PERCENT" arguments of `cosmoctl split`.
+std::optional<Failure> ParseShares(const std::vector<std::string>& args,
+                                   pb::SplitTrafficRequest* request) {
+  for (const std::string& arg : args) {
+    const size_t eq = arg.find('=');
+    uint32_t percent = 0;
+    if (eq == std::string::npos || eq == 0 || !absl::SimpleAtoi(arg.substr(eq + 1), &percent)) {
+      return Failure{
+          absl::StrCat("split ", arg,
+                       ": expected VERSION=PERCENT, e.g. 3fa4c1d2=90 (a version prefix of "
+                       "8+ hex digits and a whole number)"),
+          2};
+    }
+    pb::VersionPercent* share = request->add_versions();
+    share->set_version(arg.substr(0, eq));
+    share->set_percent(percent);
+  }
+  if (request->versions_size() != 2) {
+    return Failure{"split: give exactly two VERSION=PERCENT arguments, e.g. V1=90 V2=10", 2};
+  }
+  return std::nullopt;
+}
+
+// What `split` and `promote` print: the entry they wrote.
+void PrintEntry(const GlobalOptions& g, const std::string& family, const pb::HistoryEntry& entry,
+                const google::protobuf::Message& response) {
+  if (g.json) {
+    PrintJson(cosmoctl::ToJson(response));
+  } else if (entry.has_split()) {
+    std::printf("%s now serves %s (history #%llu)\n", family.c_str(),
+                SplitText(entry.split()).c_str(),
+                static_cast<unsigned long long>(entry.sequence()));
+  } else {
+    std::printf("%s now serves version %s alone (history #%llu)\n", family.c_str(),
+                entry.version().c_str(), static_cast<unsigned long long>(entry.sequence()));
+  }
+}
+
+std::optional<Failure> Split(Client& client, const GlobalOptions& g, const std::string& family,
+                             const std::vector<std::string>& shares) {
+  pb::SplitTrafficRequest request;
+  request.set_family(family);
+  if (auto f = ParseShares(shares, &request)) return f;
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::SplitTrafficResponse response;
+  grpc::Status status = client.stub().SplitTraffic(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("split ", family), status);
+  PrintEntry(g, family, response.entry(), response);
+  return std::nullopt;
+}
+
+std::optional<Failure> Promote(Client& client, const GlobalOptions& g, const std::string& family) {
+  pb::PromoteRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::PromoteResponse response;
+  grpc::Status status = client.stub().Promote(&context, request, &response);
+  if (!status.ok()) return client.Fail(absl::StrCat("promote ", family), status);
+  PrintEntry(g, family, response.entry(), response);
   return std::nullopt;
 }
 
@@ -445,6 +530,38 @@ std::vector<std::string> UsageRow(const std::string& name, const pb::UsageTotals
           HumanBytes(t.kv_bytes_written())};
 }
 
+// The two sides of a split family's usage side by side, to judge a canary: requests, error rate
+// and CPU per request of each. Nothing for a family that is not split.
+std::optional<Failure> PrintSplitUsage(Client& client, const std::string& family,
+                                       const pb::FamilyUsage& usage) {
+  pb::GetFamilyRequest request;
+  request.set_family(family);
+  grpc::ClientContext context;
+  client.Prepare(&context);
+  pb::Family info;
+  grpc::Status status = client.stub().GetFamily(&context, request, &info);
+  if (!status.ok()) return client.Fail(absl::StrCat("usage ", family), status);
+  if (!info.has_split()) return std::nullopt;
+  const pb::TrafficSplit& split = info.split();
+  Table table({"SPLIT", "VERSION", "SHARE", "INVOCATIONS", "ERRORS", "ERROR RATE", "CPU/REQUEST"});
+  for (const bool canary : {false, true}) {
+    const std::string& version = canary ? split.canary_version() : split.base_version();
+    pb::UsageTotals totals;
+    for (const auto& v : usage.versions()) {
+      if (v.version() == version) totals = v.totals();
+    }
+    const uint64_t n = totals.invocations();
+    table.AddRow({canary ? "canary" : "base", ShortVersion(version),
+                  absl::StrCat(canary ? split.canary_percent() : 100 - split.canary_percent(), "%"),
+                  absl::StrCat(n), absl::StrCat(totals.errors()),
+                  n == 0 ? "-" : absl::StrFormat("%.2f%%", 100.0 * totals.errors() / n),
+                  n == 0 ? "-" : HumanMicros(totals.cpu_us() / n)});
+  }
+  std::printf("\n");
+  std::fputs(table.Render().c_str(), stdout);
+  return std::nullopt;
+}
+
 std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::string& family) {
   pb::GetUsageRequest request;
   request.set_family(family);
@@ -478,6 +595,7 @@ std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::
     }
   }
   std::fputs(table.Render().c_str(), stdout);
+  if (!family.empty()) return PrintSplitUsage(client, family, response.families(0));
   return std::nullopt;
 }
 
@@ -634,6 +752,12 @@ int main(int argc, char** argv) {
                    "UTC, e.g. \"*/5 * * * *\" (repeatable, up to 10; docs/cron.md)")
       ->allow_extra_args(false);
   deploy_cmd->add_option("--engine", deploy.engine, "javascript or liquid (default: from suffix)");
+  deploy_cmd
+      ->add_option("--percent", deploy.percent,
+                   "Gradual deployment: the new version serves P% of requests (0-100), the "
+                   "version active before the rest, until `promote` or `rollback` "
+                   "(docs/deployments.md)")
+      ->check(CLI::Range(0, 100));
   std::string expected;
   deploy_cmd
       ->add_option("--kv", deploy.kv,
@@ -669,9 +793,25 @@ int main(int argc, char** argv) {
 
   std::string version;
   auto* rollback_cmd = app.add_subcommand(
-      "rollback", "Activate VERSION (8+ hex digits), or the version before the current one");
+      "rollback",
+      "Activate VERSION (8+ hex digits), or the version before the current one; ends a split "
+      "(without VERSION: on the split's base)");
   rollback_cmd->add_option("FAMILY", family)->required();
   rollback_cmd->add_option("VERSION", version);
+
+  std::vector<std::string> shares;
+  auto* split_cmd = app.add_subcommand(
+      "split",
+      "Split a family's requests between two versions of its history: V1=P1 V2=P2, percentages "
+      "summing to 100 (docs/deployments.md)");
+  split_cmd->add_option("FAMILY", family)->required();
+  split_cmd->add_option("SHARES", shares, "VERSION=PERCENT twice (version prefixes of 8+ hex)")
+      ->required()
+      ->expected(2);
+
+  auto* promote_cmd = app.add_subcommand(
+      "promote", "End a family's split: its canary (the newer version) serves every request");
+  promote_cmd->add_option("FAMILY", family)->required();
 
   auto* delete_cmd = app.add_subcommand("delete", "Delete a family and its history");
   delete_cmd->add_option("FAMILY", family)->required();
@@ -716,7 +856,8 @@ int main(int argc, char** argv) {
       std::fprintf(
           stderr,
           "cosmoctl: unknown command '%s'; use deploy, validate, list, get, history, "
-          "rollback, delete, usage, logs, kv, crons, trigger or token (see cosmoctl --help)\n",
+          "rollback, split, promote, delete, usage, logs, kv, crons, trigger or token (see "
+          "cosmoctl --help)\n",
           rest.front().c_str());
     } else {
       std::fprintf(stderr, "cosmoctl: %s (see cosmoctl --help)\n", error.what());
@@ -747,6 +888,10 @@ int main(int argc, char** argv) {
     failure = History(client, g, family, history_limit);
   } else if (*rollback_cmd) {
     failure = Rollback(client, g, family, version);
+  } else if (*split_cmd) {
+    failure = Split(client, g, family, shares);
+  } else if (*promote_cmd) {
+    failure = Promote(client, g, family);
   } else if (*delete_cmd) {
     failure = Delete(client, g, family);
   } else if (*usage_cmd && !usage_history.since.empty()) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/status_mapping.h"
+#include "cosmo/status_macros.h"
 
 namespace cosmo::gateway {
 
@@ -72,15 +73,31 @@ absl::StatusOr<ActiveManifest> ControlPlaneClient::GetManifest(const std::string
     return stubs_[index]->GetManifest(context, request, &response);
   });
   if (!status.ok()) return status;
-  auto manifest = DecodeManifest(response.manifest_cbor());
-  if (!manifest.ok()) return manifest.status();
-  if (Sha256Hex(response.manifest_cbor()) != response.version()) {
-    return absl::DataLossError(
-        absl::StrCat("manifest of ", family, " does not hash to ", response.version()));
+  ActiveManifest active;
+  active.version = response.version();
+  COSMO_ASSIGN_OR_RETURN(active.manifest,
+                         CheckedManifest(family, response.manifest_cbor(), response.version()));
+  active.secret_names.assign(response.secret_names().begin(), response.secret_names().end());
+  if (response.has_canary()) {
+    const cosmo::v1::GatewayCanary& canary = response.canary();
+    ActiveManifest::Canary out;
+    out.version = canary.version();
+    COSMO_ASSIGN_OR_RETURN(out.manifest,
+                           CheckedManifest(family, canary.manifest_cbor(), canary.version()));
+    out.secret_names.assign(canary.secret_names().begin(), canary.secret_names().end());
+    out.percent = canary.percent();
+    active.canary = std::move(out);
   }
-  return ActiveManifest{
-      response.version(), *std::move(manifest),
-      std::vector<std::string>(response.secret_names().begin(), response.secret_names().end())};
+  return active;
+}
+
+absl::StatusOr<Manifest> ControlPlaneClient::CheckedManifest(const std::string& family,
+                                                             const std::string& cbor,
+                                                             const std::string& version) {
+  if (Sha256Hex(cbor) != version) {
+    return absl::DataLossError(absl::StrCat("manifest of ", family, " does not hash to ", version));
+  }
+  return DecodeManifest(cbor);
 }
 
 absl::Status ControlPlaneClient::ReportUsage(const cosmo::v1::ReportUsageRequest& request) {

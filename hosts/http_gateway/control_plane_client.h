@@ -11,7 +11,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,10 +27,19 @@
 namespace cosmo::gateway {
 
 struct ActiveManifest {
+  // During a traffic split, the base.
   std::string version;
   Manifest manifest;
   // Env names whose values are secret, sorted.
   std::vector<std::string> secret_names;
+  // During a traffic split: the canary and its percent.
+  struct Canary {
+    std::string version;
+    Manifest manifest;
+    std::vector<std::string> secret_names;
+    uint32_t percent = 0;
+  };
+  std::optional<Canary> canary;
 };
 
 class ControlPlaneClient {
@@ -64,6 +75,10 @@ class ControlPlaneClient {
   std::string current_address() const { return addresses_[current_.load() % addresses_.size()]; }
 
  private:
+  // The manifest in `cbor`, checked against its `version` (DATA_LOSS otherwise).
+  static absl::StatusOr<Manifest> CheckedManifest(const std::string& family,
+                                                  const std::string& cbor,
+                                                  const std::string& version);
   void Prepare(grpc::ClientContext* context, bool deadline,
                absl::Duration timeout = absl::ZeroDuration()) const;
   // `call(index, context)` on each server in turn from the current one, until one answers.

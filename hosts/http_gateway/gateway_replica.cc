@@ -52,33 +52,77 @@ absl::Status GatewayReplica::Load(const std::string& family) {
     {
       absl::MutexLock lock(&mu_);
       was_loaded = loaded_.erase(family) > 0;
-      loaded_secrets_.erase(family);
     }
     if (was_loaded) runtime_->registry().DeleteFamily(kTenant, family).IgnoreError();
     return active.status();
   }
   if (!active.ok()) return active.status();
+  Loaded wanted = Describe(*active);
   {
     absl::MutexLock lock(&mu_);
     auto it = loaded_.find(family);
-    if (it != loaded_.end() && it->second == active->version &&
-        loaded_secrets_[family] == active->secret_names) {
-      return absl::OkStatus();
+    if (it != loaded_.end() && it->second == wanted) return absl::OkStatus();
+  }
+  if (absl::Status applied = Apply(family, *active); !applied.ok()) return applied;
+  absl::MutexLock lock(&mu_);
+  loaded_[family] = std::move(wanted);
+  return absl::OkStatus();
+}
+
+GatewayReplica::Loaded GatewayReplica::Describe(const ActiveManifest& active) {
+  Loaded loaded{active.version, active.secret_names, "", {}, 0};
+  if (active.canary) {
+    loaded.canary = active.canary->version;
+    loaded.canary_secret_names = active.canary->secret_names;
+    loaded.percent = active.canary->percent;
+  }
+  return loaded;
+}
+
+absl::Status GatewayReplica::Apply(const std::string& family, const ActiveManifest& active) {
+  Registry& registry = runtime_->registry();
+  const std::string tenant(kTenant);
+  auto deploy = [&](const Manifest& manifest, const std::vector<std::string>& secret_names,
+                    const std::string& version, std::optional<uint32_t> percent) -> absl::Status {
+    auto deployed = registry.Deploy({.tenant = tenant,
+                                     .family = family,
+                                     .manifest = manifest,
+                                     .secret_names = secret_names,
+                                     .percent = percent});
+    if (!deployed.ok()) return deployed.status();
+    if (deployed->version != version) {
+      return absl::DataLossError(absl::StrCat("local version of ", family, " is ",
+                                              deployed->version, ", server has ", version));
+    }
+    return absl::OkStatus();
+  };
+  // A split between the same two versions only changes its percent, in place: keys keep their
+  // version and nothing is reloaded. Any other change ends a local split first.
+  std::optional<TrafficSplit> local;
+  if (auto info = registry.GetFamily(tenant, family); info.ok()) local = info->split;
+  const bool same_pair = local && active.canary && local->base == active.version &&
+                         local->canary == active.canary->version;
+  if (local && !same_pair) {
+    if (auto ended = registry.Rollback(tenant, family, std::nullopt); !ended.ok()) {
+      return ended.status();
     }
   }
-  auto deployed = runtime_->registry().Deploy({.tenant = std::string(kTenant),
-                                               .family = family,
-                                               .manifest = active->manifest,
-                                               .secret_names = active->secret_names});
-  if (!deployed.ok()) return deployed.status();
-  if (deployed->version != active->version) {
-    return absl::DataLossError(absl::StrCat("local version of ", family, " is ", deployed->version,
-                                            ", server has ", active->version));
+  if (absl::Status s = deploy(active.manifest, active.secret_names, active.version, std::nullopt);
+      !s.ok()) {
+    return s;
   }
-  absl::MutexLock lock(&mu_);
-  loaded_[family] = active->version;
-  loaded_secrets_[family] = std::move(active->secret_names);
-  return absl::OkStatus();
+  if (!active.canary) return absl::OkStatus();
+  const ActiveManifest::Canary& canary = *active.canary;
+  if (!same_pair) {
+    return deploy(canary.manifest, canary.secret_names, canary.version, canary.percent);
+  }
+  return registry
+      .Split({.tenant = tenant,
+              .family = family,
+              .first = {active.version, 100 - canary.percent},
+              .second = {canary.version, canary.percent},
+              .second_is_canary = true})
+      .status();
 }
 
 InvokeResult GatewayReplica::Invoke(absl::string_view family, const HttpRequest& request) {

@@ -1,7 +1,9 @@
 // The data plane of cosmo-gateway: a local Runtime over an in-memory Store, filled from the
 // control plane. A family is pulled (GetManifest) on its first request and deployed into the
 // local registry, which reproduces the same version (versions are content hashes, checked), so
-// activation, compiled-code caching, limits and metering are the library's own code. A watch
+// activation, compiled-code caching, limits and metering are the library's own code. A family
+// whose traffic is split gets both versions and the same split (with the same canary), so the
+// local runtime routes every request exactly as the servers do. A watch
 // stream (WatchVersions) moves loaded families to new versions as they are deployed or rolled
 // back, and drops deleted ones. Usage is reported as deltas of the local totals; while no server
 // answers, the deltas simply grow (the buffer is one total per family and version, so it is
@@ -54,8 +56,21 @@ class GatewayReplica {
  private:
   static constexpr absl::string_view kTenant = "gateway";
 
-  // Pulls the family's active version and makes it the local one. NOT_FOUND removes it.
+  // What a family was loaded with: its version(s), secret names and split.
+  struct Loaded {
+    std::string version;
+    std::vector<std::string> secret_names;
+    std::string canary;
+    std::vector<std::string> canary_secret_names;
+    uint32_t percent = 0;
+    friend bool operator==(const Loaded&, const Loaded&) = default;
+  };
+  static Loaded Describe(const ActiveManifest& active);
+
+  // Pulls the family's active version (or split) and makes it the local one. NOT_FOUND removes it.
   absl::Status Load(const std::string& family);
+  // Makes the local family serve `active`, as the servers do.
+  absl::Status Apply(const std::string& family, const ActiveManifest& active);
   void WatchLoop();
   void UsageLoop();
   // Sends the pending report, building one from the current totals if none is pending.
@@ -68,10 +83,9 @@ class GatewayReplica {
   std::string gateway_id_;
 
   absl::Mutex mu_;
-  // family -> version served locally.
-  absl::flat_hash_map<std::string, std::string> loaded_ ABSL_GUARDED_BY(mu_);
-  // family -> the secret names it was loaded with (a deploy may change only these).
-  absl::flat_hash_map<std::string, std::vector<std::string>> loaded_secrets_ ABSL_GUARDED_BY(mu_);
+  // family -> what is served locally (a deploy may change only the secret names, a split only
+  // the percent).
+  absl::flat_hash_map<std::string, Loaded> loaded_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
 

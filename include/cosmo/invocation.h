@@ -47,6 +47,9 @@ class ResponseBodyWriter {
   // that a stream waiting for its next piece is cancelled when nobody will read it). Must not
   // wait.
   virtual bool ReceiverGone() { return false; }
+  // The version (full hash) about to serve the request, told by the Runtime before the function
+  // runs, so that the response head can name it (the data plane's Cosmo-Version header).
+  virtual void SetVersion(absl::string_view version) {}
 };
 
 // Gives a request body in pieces as it arrives, for a function that reads `request.body` while
@@ -136,6 +139,10 @@ struct InvokeResult {
   // e.g. "Uncaught TypeError: x is not a function\n    at fetch (index.js:3:5)".
   std::string error;
   InvocationUsage usage;
+  // The version (full hash) that served the request — during a traffic split, the side it was
+  // routed to; empty when none did (an unknown family, a refused Cosmo-Version-Override, a
+  // version that could not be activated).
+  std::string version;
   // console output of this invocation, in call order.
   std::vector<ConsoleMessage> console;
   // A scheduled run whose script called controller.noRetry().

@@ -1,12 +1,13 @@
 // The versioned registry of route families: deploy, validate, history, rollback, delete.
 //
 // A family (the first URL path segment, e.g. `shop` for /shop/*) has one active version at a time
-// and a history of every activation. A version is the SHA-256 of its manifest's canonical CBOR
-// (manifest.h); the manifest is stored once per version as a blob, shared by every family that
-// deploys the same content. Every change is one atomic, guarded Store commit, so concurrent
-// deploys to one family serialise (by compare-and-set on the family record) and an acknowledged
-// deploy is never lost; a commit whose outcome is unknown (UNAVAILABLE) is safe to retry because
-// deploys are idempotent by content.
+// — or, during a gradual deployment, two versions sharing its requests by percentage (a traffic
+// split: TrafficSplit, docs/deployments.md) — and a history of every change. A version is the
+// SHA-256 of its manifest's canonical CBOR (manifest.h); the manifest is stored once per version as
+// a blob, shared by every family that deploys the same content. Every change is one atomic, guarded
+// Store commit, so concurrent deploys to one family serialise (by compare-and-set on the family
+// record) and an acknowledged deploy is never lost; a commit whose outcome is unknown (UNAVAILABLE)
+// is safe to retry because deploys are idempotent by content.
 //
 // Ownership: a family belongs to the tenant that first deployed it; every operation names the
 // calling tenant and gets PERMISSION_DENIED on another tenant's family. Deleting a family frees
@@ -14,7 +15,8 @@
 //
 // Error codes: INVALID_ARGUMENT (bad name, manifest, limits, or code — the message names the
 // field), NOT_FOUND (family, version), PERMISSION_DENIED (another tenant's family),
-// FAILED_PRECONDITION (rollback with no earlier version), ABORTED (expected_version did not match,
+// FAILED_PRECONDITION (rollback with no earlier version, a split where none can be, promote
+// without a split), ABORTED (expected_version did not match,
 // or too much contention), UNAVAILABLE / DATA_LOSS from the store.
 //
 // The Registry borrows its Store, Clock and Engines, which must outlive it. Thread-safe.
@@ -72,6 +74,45 @@ struct DeployRequest {
   // When set, deploy only if the family's active version starts with this (8+ hex digits), or,
   // when empty, only if the family does not exist yet; ABORTED otherwise.
   std::optional<std::string> expected_version;
+  // When set (0..100), the deployed version becomes the canary of a traffic split serving this
+  // percent of requests, and the version active before serves the rest. FAILED_PRECONDITION for a
+  // family with no version yet. While a family is split, a deploy of a version other than the
+  // split's two is refused (FAILED_PRECONDITION: promote or roll back first); a deploy of one of
+  // the two changes nothing (created == false).
+  std::optional<uint32_t> percent;
+};
+
+// Two versions sharing a family's requests: `canary` serves `canary_percent` (0..100) percent of
+// them and `base` the rest. A request with a Cosmo-Version-Key hashes to a bucket 0..99 and goes
+// to the canary when the bucket is below canary_percent (version_router.h), so raising the
+// canary's share only moves keys to it and lowering it only moves keys away.
+struct TrafficSplit {
+  std::string base;    // full version
+  std::string canary;  // full version
+  uint32_t canary_percent = 0;
+
+  friend bool operator==(const TrafficSplit&, const TrafficSplit&) = default;
+};
+
+// One version and its share, as `cosmoctl split FAMILY VERSION=PERCENT VERSION=PERCENT` names it.
+struct VersionShare {
+  // A version of the family's history: the full hash or a unique prefix of 8+ hex digits.
+  std::string version;
+  uint32_t percent = 0;
+};
+
+struct SplitRequest {
+  std::string tenant;
+  std::string family;
+  // Two different versions of the family's history with percents summing to 100.
+  VersionShare first;
+  VersionShare second;
+  // Which one is the canary. By default the registry keeps keys where they are: the pair of the
+  // current split keeps its roles; otherwise the version serving now (the base while split)
+  // stays the base, or the current canary stays the canary; failing all that, the version the
+  // family got later is the canary. A replica copying another registry's split sets this and
+  // names the canary `second`.
+  bool second_is_canary = false;
 };
 
 struct DeployResult {
@@ -83,23 +124,29 @@ struct DeployResult {
   std::string previous_version;
 };
 
-enum class HistoryAction { kDeploy, kRollback };
+enum class HistoryAction { kDeploy, kRollback, kSplit, kPromote };
 
 struct HistoryEntry {
   uint64_t sequence = 0;  // 1 for the family's first deploy, then consecutive
+  // The version deployed, rolled back to or promoted; for kSplit the split's canary.
   std::string version;
   HistoryAction action = HistoryAction::kDeploy;
   absl::Time time;
   uint64_t size_bytes = 0;  // stored manifest size
   std::string tenant;
   std::string previous_version;  // active before this entry; empty for the first
+  // The split this entry left in place; none when it left one version serving.
+  std::optional<TrafficSplit> split;
 };
 
 struct FamilyInfo {
   std::string family;
   std::string owner_tenant;
+  // The version serving requests; during a split, the split's base.
   std::string active_version;
   std::string engine;
+  // Set while the family's requests are split between two versions.
+  std::optional<TrafficSplit> split;
   absl::Time created;
   absl::Time updated;
   uint64_t history_length = 0;
@@ -109,11 +156,20 @@ struct FamilyInfo {
 
 // What the data plane needs to serve a family; no ownership check.
 struct ActiveVersion {
+  // The version serving requests; during a split, the split's base.
   std::string version;
   std::string engine;
   // Env names whose values are secret in this version, sorted: whoever shows the script's output
   // masks their values.
   std::vector<std::string> secret_names;
+  // During a traffic split: the canary, which serves `percent` percent of requests.
+  struct Canary {
+    std::string version;
+    std::string engine;
+    std::vector<std::string> secret_names;
+    uint32_t percent = 0;
+  };
+  std::optional<Canary> canary;
 };
 
 struct PageRequest {
@@ -156,10 +212,21 @@ class Registry {
 
   // Activates `version` (a full hash or a unique prefix of 8+ hex digits of a version this family
   // has had) or, without one, the version that was active before the current one — so two
-  // rollbacks in a row return to where they started, like `kubectl rollout undo`. Recorded in
+  // rollbacks in a row return to where they started, like `kubectl rollout undo`. On a split
+  // family it ends the split: without a version it returns to the split's base. Recorded in
   // history. Returns the history entry written (or, if `version` is already active, the latest).
   virtual absl::StatusOr<HistoryEntry> Rollback(absl::string_view tenant, absl::string_view family,
                                                 std::optional<absl::string_view> version) = 0;
+
+  // Sets or changes the family's traffic split (SplitRequest). Recorded in history as kSplit;
+  // returns that entry (or, when the split is already exactly this, the latest entry).
+  // INVALID_ARGUMENT for percents not summing to 100 or one version named twice.
+  virtual absl::StatusOr<HistoryEntry> Split(const SplitRequest& request) = 0;
+
+  // Ends the family's split by making its canary the only version (FAILED_PRECONDITION when the
+  // family is not split). Recorded in history as kPromote; returns that entry.
+  virtual absl::StatusOr<HistoryEntry> Promote(absl::string_view tenant,
+                                               absl::string_view family) = 0;
 
   // Removes the family, its history and its version list; manifests no other family uses are
   // deleted too. The name becomes free.
@@ -177,7 +244,8 @@ class Registry {
   // The active version of `family` (NOT_FOUND if none), for serving requests.
   virtual absl::StatusOr<ActiveVersion> GetActiveVersion(absl::string_view family) = 0;
 
-  // Called with the family's name after every committed deploy, rollback or delete of it. For a
+  // Called with the family's name after every committed deploy, rollback, split, promote or
+  // delete of it. For a
   // change made through this Registry, the listener runs on the caller's thread before the call
   // that made it returns. When the Store supports Watch() (etcd), changes made through other
   // Registries on the same store (other cosmo-servers) are reported too, on the store's watch

@@ -52,6 +52,26 @@ Manifest ToManifest(const std::string& engine, const std::string& main,
   return m;
 }
 
+void ToProto(const std::optional<TrafficSplit>& split, pb::TrafficSplit* out) {
+  out->set_base_version(split->base);
+  out->set_canary_version(split->canary);
+  out->set_canary_percent(split->canary_percent);
+}
+
+pb::HistoryEntry::Action ToProto(HistoryAction action) {
+  switch (action) {
+    case HistoryAction::kRollback:
+      return pb::HistoryEntry::ROLLBACK;
+    case HistoryAction::kSplit:
+      return pb::HistoryEntry::SPLIT;
+    case HistoryAction::kPromote:
+      return pb::HistoryEntry::PROMOTE;
+    case HistoryAction::kDeploy:
+      break;
+  }
+  return pb::HistoryEntry::DEPLOY;
+}
+
 void ToProto(const FamilyInfo& info, pb::Family* out) {
   out->set_family(info.family);
   out->set_owner_tenant(info.owner_tenant);
@@ -61,17 +81,18 @@ void ToProto(const FamilyInfo& info, pb::Family* out) {
   SetTime(info.updated, out->mutable_update_time());
   out->set_history_length(info.history_length);
   for (const std::string& name : info.secret_names) out->add_secret_names(name);
+  if (info.split) ToProto(info.split, out->mutable_split());
 }
 
 void ToProto(const HistoryEntry& entry, pb::HistoryEntry* out) {
   out->set_sequence(entry.sequence);
   out->set_version(entry.version);
-  out->set_action(entry.action == HistoryAction::kRollback ? pb::HistoryEntry::ROLLBACK
-                                                           : pb::HistoryEntry::DEPLOY);
+  out->set_action(ToProto(entry.action));
   SetTime(entry.time, out->mutable_time());
   out->set_size_bytes(entry.size_bytes);
   out->set_tenant(entry.tenant);
   out->set_previous_version(entry.previous_version);
+  if (entry.split) ToProto(entry.split, out->mutable_split());
 }
 
 void ToProto(const UsageTotals& totals, pb::UsageTotals* out) {
@@ -154,6 +175,7 @@ grpc::Status ControlService::Deploy(grpc::ServerContext* context, const pb::Depl
   deploy.manifest.crons.assign(request->crons().begin(), request->crons().end());
   if (request->has_expected_version()) deploy.expected_version = request->expected_version();
   deploy.secret_names.assign(request->secret_names().begin(), request->secret_names().end());
+  if (request->has_percent()) deploy.percent = request->percent();
   auto result = registry_->Deploy(deploy);
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_version(result->version);
@@ -229,6 +251,38 @@ grpc::Status ControlService::Rollback(grpc::ServerContext* context,
   std::optional<absl::string_view> version;
   if (!request->version().empty()) version = request->version();
   auto entry = registry_->Rollback(*tenant, request->family(), version);
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  ToProto(*entry, response->mutable_entry());
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::SplitTraffic(grpc::ServerContext* context,
+                                          const pb::SplitTrafficRequest* request,
+                                          pb::SplitTrafficResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  if (request->versions_size() != 2) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("versions: a split needs exactly two versions with percentages (got ",
+                     request->versions_size(), "), e.g. `cosmoctl split FAMILY V1=90 V2=10`")));
+  }
+  SplitRequest split;
+  split.tenant = *std::move(tenant);
+  split.family = request->family();
+  split.first = {request->versions(0).version(), request->versions(0).percent()};
+  split.second = {request->versions(1).version(), request->versions(1).percent()};
+  auto entry = registry_->Split(split);
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  ToProto(*entry, response->mutable_entry());
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::Promote(grpc::ServerContext* context,
+                                     const pb::PromoteRequest* request,
+                                     pb::PromoteResponse* response) {
+  auto tenant = Tenant(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  auto entry = registry_->Promote(*tenant, request->family());
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   ToProto(*entry, response->mutable_entry());
   return grpc::Status::OK;

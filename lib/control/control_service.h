@@ -55,6 +55,11 @@ class ControlService final : public cosmo::v1::Control::Service {
                        cosmo::v1::HistoryResponse* response) override;
   grpc::Status Rollback(grpc::ServerContext* context, const cosmo::v1::RollbackRequest* request,
                         cosmo::v1::RollbackResponse* response) override;
+  grpc::Status SplitTraffic(grpc::ServerContext* context,
+                            const cosmo::v1::SplitTrafficRequest* request,
+                            cosmo::v1::SplitTrafficResponse* response) override;
+  grpc::Status Promote(grpc::ServerContext* context, const cosmo::v1::PromoteRequest* request,
+                       cosmo::v1::PromoteResponse* response) override;
   grpc::Status DeleteFamily(grpc::ServerContext* context,
                             const cosmo::v1::DeleteFamilyRequest* request,
                             cosmo::v1::DeleteFamilyResponse* response) override;

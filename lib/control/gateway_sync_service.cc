@@ -7,6 +7,7 @@
 #include "control/kv_service.h"
 #include "control/status_mapping.h"
 #include "cosmo/manifest.h"
+#include "cosmo/status_macros.h"
 #include "metering/usage_proto.h"
 
 namespace cosmo::control {
@@ -54,14 +55,26 @@ grpc::Status GatewaySyncService::GetManifest(grpc::ServerContext* context,
   }
   auto active = registry_->GetActiveVersion(request->family());
   if (!active.ok()) return ToGrpcStatus(active.status());
-  auto manifest = registry_->LoadManifest(active->version);
-  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
-  auto cbor = EncodeManifest(*manifest);
+  auto cbor = ManifestCbor(active->version);
   if (!cbor.ok()) return ToGrpcStatus(cbor.status());
   response->set_version(active->version);
   response->set_manifest_cbor(*std::move(cbor));
   for (const std::string& name : active->secret_names) response->add_secret_names(name);
+  if (active->canary) {
+    auto canary_cbor = ManifestCbor(active->canary->version);
+    if (!canary_cbor.ok()) return ToGrpcStatus(canary_cbor.status());
+    cosmo::v1::GatewayCanary* canary = response->mutable_canary();
+    canary->set_version(active->canary->version);
+    canary->set_manifest_cbor(*std::move(canary_cbor));
+    for (const std::string& name : active->canary->secret_names) canary->add_secret_names(name);
+    canary->set_percent(active->canary->percent);
+  }
   return grpc::Status::OK;
+}
+
+absl::StatusOr<std::string> GatewaySyncService::ManifestCbor(const std::string& version) const {
+  COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(version));
+  return EncodeManifest(manifest);
 }
 
 grpc::Status GatewaySyncService::WatchVersions(

@@ -59,6 +59,8 @@ class GatewaySyncService final : public cosmo::v1::GatewaySync::Service {
 
  private:
   grpc::Status Authenticate(grpc::ServerContext* context) const;
+  // The stored manifest of `version`, in its canonical CBOR.
+  absl::StatusOr<std::string> ManifestCbor(const std::string& version) const;
 
   Registry* const registry_;
   const TokenAuthenticator* const authenticator_;

@@ -2,30 +2,42 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "http/kv_metrics.h"
 
 namespace cosmo::http {
 
-HttpMetrics::FamilyCounters* HttpMetrics::CountersFor(absl::string_view family) {
+HttpMetrics::FamilyCounters* HttpMetrics::CountersFor(CounterMap& map, absl::string_view key) {
   {
     absl::ReaderMutexLock lock(&mu_);
-    auto it = families_.find(family);
-    if (it != families_.end()) return it->second.get();
+    auto it = map.find(key);
+    if (it != map.end()) return it->second.get();
   }
   absl::MutexLock lock(&mu_);
-  if (families_.size() >= kMaxFamilies) family = "";
-  auto& slot = families_[family];
+  if (map.size() >= kMaxFamilies) key = "";
+  auto& slot = map[key];
   if (slot == nullptr) slot = std::make_unique<FamilyCounters>();
   return slot.get();
 }
 
 void HttpMetrics::Record(absl::string_view family, Outcome outcome, absl::Duration latency,
-                         int64_t cpu_us) {
-  FamilyCounters* counters = CountersFor(family);
+                         int64_t cpu_us, absl::string_view version) {
+  FamilyCounters* counters = CountersFor(families_, family);
   counters->outcomes[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
   if (cpu_us > 0) counters->cpu_us.fetch_add(cpu_us, std::memory_order_relaxed);
+  if (!family.empty() && !version.empty()) {
+    // A reused per-thread buffer: no allocation per request once it has grown.
+    thread_local std::string key;
+    key.assign(family.data(), family.size());
+    key += '/';
+    key.append(version.data(), std::min<size_t>(version.size(), 12));
+    FamilyCounters* by_version = CountersFor(versions_, key);
+    by_version->outcomes[static_cast<int>(outcome)].fetch_add(1, std::memory_order_relaxed);
+    if (cpu_us > 0) by_version->cpu_us.fetch_add(cpu_us, std::memory_order_relaxed);
+  }
   double seconds = absl::ToDoubleSeconds(latency);
   size_t bucket = 0;
   while (bucket < kBucketsSeconds.size() && seconds > kBucketsSeconds[bucket]) ++bucket;
@@ -65,6 +77,32 @@ std::string HttpMetrics::Render(Runtime* runtime) const {
     }
   }
   out += cpu;
+  out +=
+      "# HELP cosmo_http_version_requests_total HTTP requests by route family, serving version "
+      "(12 hex digits) and outcome.\n"
+      "# TYPE cosmo_http_version_requests_total counter\n";
+  std::string version_cpu =
+      "# HELP cosmo_script_version_cpu_microseconds_total CPU time of scripts by route family and "
+      "version.\n"
+      "# TYPE cosmo_script_version_cpu_microseconds_total counter\n";
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [key, counters] : versions_) {
+      const size_t slash = key.find('/');
+      if (slash == std::string::npos) continue;  // the overflow entry ""
+      const std::string labels = absl::StrCat("family=\"", key.substr(0, slash), "\",version=\"",
+                                              key.substr(slash + 1), "\"");
+      for (int i = 0; i < kOutcomeCount; ++i) {
+        uint64_t n = counters->outcomes[i].load(std::memory_order_relaxed);
+        if (n == 0) continue;
+        absl::StrAppend(&out, "cosmo_http_version_requests_total{", labels, ",outcome=\"",
+                        OutcomeName(static_cast<Outcome>(i)), "\"} ", n, "\n");
+      }
+      absl::StrAppend(&version_cpu, "cosmo_script_version_cpu_microseconds_total{", labels, "} ",
+                      counters->cpu_us.load(std::memory_order_relaxed), "\n");
+    }
+  }
+  out += version_cpu;
   out +=
       "# HELP cosmo_http_request_duration_seconds Time from request head to response.\n"
       "# TYPE cosmo_http_request_duration_seconds histogram\n";

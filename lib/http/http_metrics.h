@@ -1,8 +1,10 @@
 // Counters of the HTTP data plane and their Prometheus text rendering (/_cosmo/metrics).
 //
 // Requests are counted by family and Outcome; requests that never reached a family (guard
-// rejections, unknown paths, load shedding before routing) count under family "". Latency is one
-// histogram over all requests. Runtime gauges and counters come from RuntimeStats at scrape time.
+// rejections, unknown paths, load shedding before routing) count under family "". Requests a
+// version served are also counted by family, version (its first 12 hex digits) and Outcome, so
+// the two sides of a traffic split can be compared. Latency is one histogram over all requests.
+// Runtime gauges and counters come from RuntimeStats at scrape time.
 //
 // Thread-safe. The request path takes a shared (reader) lock to find a family's counters; the
 // first request of a new family takes it exclusively once.
@@ -43,8 +45,9 @@ class HttpMetrics {
  public:
   HttpMetrics() = default;
 
-  // One finished request.
-  void Record(absl::string_view family, Outcome outcome, absl::Duration latency, int64_t cpu_us);
+  // One finished request; `version` (a full hash or empty) is the one that served it.
+  void Record(absl::string_view family, Outcome outcome, absl::Duration latency, int64_t cpu_us,
+              absl::string_view version = {});
 
   std::atomic<uint64_t>& connections_shed() { return connections_shed_; }
   ConnectionGauges& connections() { return connections_; }
@@ -65,10 +68,13 @@ class HttpMetrics {
   // Families kept apart in labels; beyond this (a bound on label cardinality) they count as "".
   static constexpr size_t kMaxFamilies = 10000;
 
-  FamilyCounters* CountersFor(absl::string_view family);
+  using CounterMap = absl::flat_hash_map<std::string, std::unique_ptr<FamilyCounters>>;
+  FamilyCounters* CountersFor(CounterMap& map, absl::string_view key);
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<FamilyCounters>> families_ ABSL_GUARDED_BY(mu_);
+  CounterMap families_ ABSL_GUARDED_BY(mu_);
+  // By "family/version" (12 hex digits), for requests a version served.
+  CounterMap versions_ ABSL_GUARDED_BY(mu_);
   std::array<std::atomic<uint64_t>, kBucketsSeconds.size() + 1> buckets_{};  // last = +Inf
   std::atomic<uint64_t> latency_sum_us_{0};
   std::atomic<uint64_t> requests_{0};

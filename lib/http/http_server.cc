@@ -200,9 +200,11 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
     std::string out = absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
     bool typed = false;
     for (const auto& [name, value] : *clean) {
+      if (http::IsVersionHeader(name)) continue;
       typed = typed || absl::EqualsIgnoreCase(name, "Content-Type");
       absl::StrAppend(&out, name, ": ", value, "\r\n");
     }
+    if (!version_.empty()) absl::StrAppend(&out, http::kVersionHeader, ": ", version_, "\r\n");
     if (!typed) out += "Content-Type: application/octet-stream\r\n";
     out += "Transfer-Encoding: chunked\r\n\r\n";
     started_ = true;
@@ -218,11 +220,16 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
 
   bool ReceiverGone() override { return stream_->PeerGone(); }
 
+  void SetVersion(absl::string_view version) override {
+    version_ = http::VersionHeaderValue(version);
+  }
+
   bool started() const { return started_; }
   bool finished() const { return finished_; }
 
  private:
   http::ConnectionStream* const stream_;
+  std::string version_;
   bool started_ = false;
   bool finished_ = false;
 };
@@ -308,8 +315,15 @@ class HttpServerImpl final : public HttpServer {
   // Sets a body of known length; with `close_after`, the connection closes once it is written.
   static void SetBody(httplib::Response& res, std::string body, const std::string& content_type,
                       bool close_after);
-  void Record(absl::string_view family, Outcome outcome, int64_t cpu_us = 0) {
-    metrics_.Record(family, outcome, absl::Now() - t_request_start, cpu_us);
+  // Cosmo-Version: the first 12 hex digits of the version that served (none when none did).
+  static void SetVersionHeader(httplib::Response& res, absl::string_view version) {
+    if (!version.empty()) {
+      res.headers.emplace(std::string(http::kVersionHeader), http::VersionHeaderValue(version));
+    }
+  }
+  void Record(absl::string_view family, Outcome outcome, int64_t cpu_us = 0,
+              absl::string_view version = {}) {
+    metrics_.Record(family, outcome, absl::Now() - t_request_start, cpu_us, version);
   }
 
   const HttpServerOptions options_;
@@ -774,7 +788,7 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
     const Outcome outcome = result.outcome;
     Record(outcome == Outcome::kNotFound ? "" : family,
            outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
-           result.usage.cpu_us);
+           result.usage.cpu_us, result.version);
     return;
   }
 
@@ -789,14 +803,17 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
           if (content_type.empty()) content_type = std::move(value);
           continue;
         }
+        // The host names the serving version; a script cannot claim another.
+        if (http::IsVersionHeader(name)) continue;
         res.headers.emplace(std::move(name), std::move(value));
       }
+      SetVersionHeader(res, result.version);
       std::string& out = result.response.body;
       if (http::StatusForbidsBody(res.status)) out.clear();
       // Bytes of no declared type are octets (the library would call them text/plain).
       if (content_type.empty() && !out.empty()) content_type = "application/octet-stream";
       SetBody(res, std::move(out), content_type, false);
-      Record(family, Outcome::kOk, result.usage.cpu_us);
+      Record(family, Outcome::kOk, result.usage.cpu_us, result.version);
       return;
     }
     result.outcome = Outcome::kException;
@@ -806,8 +823,10 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   std::string message = FirstLine(result.error);
   if (message.empty()) message = std::string(OutcomeName(result.outcome));
   WriteError(res, status, message, false);
+  SetVersionHeader(res, result.version);
   // Unknown families share one label, so probing paths cannot grow the metrics without bound.
-  Record(result.outcome == Outcome::kNotFound ? "" : family, status.outcome, result.usage.cpu_us);
+  Record(result.outcome == Outcome::kNotFound ? "" : family, status.outcome, result.usage.cpu_us,
+         result.version);
 }
 
 }  // namespace

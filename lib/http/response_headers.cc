@@ -60,4 +60,12 @@ absl::StatusOr<HeaderList> SanitizeScriptResponse(const HttpResponse& response) 
   return out;
 }
 
+bool IsVersionHeader(absl::string_view name) {
+  return name.size() == kVersionHeader.size() && absl::EqualsIgnoreCase(name, kVersionHeader);
+}
+
+std::string VersionHeaderValue(absl::string_view version) {
+  return std::string(version.substr(0, 12));
+}
+
 }  // namespace cosmo::http

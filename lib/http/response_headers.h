@@ -12,6 +12,7 @@
 #define COSMO_LIB_HTTP_RESPONSE_HEADERS_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +26,12 @@ bool IsHttpToken(absl::string_view name);
 bool IsValidHeaderValue(absl::string_view value);
 // Connection-level headers a function may not set.
 bool IsHopByHopHeader(absl::string_view name);
+
+// The response header naming the version that served a request (docs/deployments.md), set by the
+// host only: a script's own is dropped. Its value is the version's first 12 hex digits.
+inline constexpr absl::string_view kVersionHeader = "Cosmo-Version";
+bool IsVersionHeader(absl::string_view name);
+std::string VersionHeaderValue(absl::string_view version);
 
 // The headers of `response` to send, or INVALID_ARGUMENT naming what is wrong with it.
 absl::StatusOr<HeaderList> SanitizeScriptResponse(const HttpResponse& response);

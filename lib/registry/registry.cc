@@ -161,16 +161,50 @@ bool SameNames(const pb::FamilyVersionRecord& record, const std::vector<std::str
 
 absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
+std::optional<TrafficSplit> ToSplit(bool has_split, const pb::TrafficSplit& split) {
+  if (!has_split) return std::nullopt;
+  return TrafficSplit{split.base_version(), split.canary_version(), split.canary_percent()};
+}
+
+HistoryAction ToAction(pb::HistoryAction action) {
+  switch (action) {
+    case pb::HISTORY_ACTION_ROLLBACK:
+      return HistoryAction::kRollback;
+    case pb::HISTORY_ACTION_SPLIT:
+      return HistoryAction::kSplit;
+    case pb::HISTORY_ACTION_PROMOTE:
+      return HistoryAction::kPromote;
+    default:
+      return HistoryAction::kDeploy;
+  }
+}
+
+absl::Status CheckPercent(absl::string_view field, uint32_t percent) {
+  if (percent <= 100) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": ", percent, " is not a percentage; give a whole number from 0 to 100"));
+}
+
+// The refusal of a change that needs the family's split ended first.
+absl::Status SplitInPlace(absl::string_view family, const pb::TrafficSplit& split,
+                          absl::string_view what) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "family '", family, "' is split between ", split.base_version().substr(0, 12), " (",
+      100 - split.canary_percent(), "%) and ", split.canary_version().substr(0, 12), " (",
+      split.canary_percent(), "%); ", what, " only after `cosmoctl promote ", family,
+      "` or `cosmoctl rollback ", family, "` ends the split"));
+}
+
 HistoryEntry ToEntry(const pb::HistoryRecord& record) {
   HistoryEntry entry;
   entry.sequence = record.sequence();
   entry.version = record.version();
-  entry.action = record.action() == pb::HISTORY_ACTION_ROLLBACK ? HistoryAction::kRollback
-                                                                : HistoryAction::kDeploy;
+  entry.action = ToAction(record.action());
   entry.time = FromMicros(record.time_unix_micros());
   entry.size_bytes = record.size_bytes();
   entry.tenant = record.tenant();
   entry.previous_version = record.previous_version();
+  entry.split = ToSplit(record.has_split(), record.split());
   return entry;
 }
 
@@ -180,6 +214,7 @@ FamilyInfo ToInfo(absl::string_view family, const pb::FamilyRecord& record) {
   info.owner_tenant = record.owner_tenant();
   info.active_version = record.active_version();
   info.engine = record.engine();
+  info.split = ToSplit(record.has_split(), record.split());
   info.created = FromMicros(record.created_unix_micros());
   info.updated = FromMicros(record.updated_unix_micros());
   info.history_length = record.next_sequence() - 1;
@@ -242,6 +277,7 @@ class StoreRegistry final : public Registry {
     if (request.expected_version && !request.expected_version->empty()) {
       COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*request.expected_version));
     }
+    if (request.percent) COSMO_RETURN_IF_ERROR(CheckPercent("percent", *request.percent));
     COSMO_RETURN_IF_ERROR(Validate(request.manifest));
     COSMO_ASSIGN_OR_RETURN(const std::vector<std::string> secret_names,
                            NormalizeSecretNames(request));
@@ -267,6 +303,19 @@ class StoreRegistry final : public Registry {
                            expected.empty() ? "(none)" : expected, "; fetch it again and retry"));
         }
       }
+      if (request.percent && !current.record) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("family '", request.family,
+                         "' has no version yet to split requests with; deploy it without a "
+                         "percentage first"));
+      }
+      const bool split = current.record && current.record->has_split();
+      // The versions serving now: deploying one of them again changes no routing.
+      const bool serving =
+          active == version || (split && current.record->split().canary_version() == version);
+      if (split && !serving) {
+        return SplitInPlace(request.family, current.record->split(), "deploy another version");
+      }
       const absl::Time now = clock_->Now();
       WriteBatch batch;
       // Binding a namespace claims it for this tenant (or is refused: another tenant's).
@@ -286,7 +335,7 @@ class StoreRegistry final : public Registry {
           renamed = std::move(fver_record);
         }
       }
-      if (active == version) {
+      if (serving) {
         // A namespace deleted since this version was deployed is created again.
         if (!renamed && !claims_namespace) return DeployResult{version, false, active};
         // The family record is rewritten unchanged so that stores which watch family records
@@ -325,8 +374,17 @@ class StoreRegistry final : public Registry {
         next.set_created_unix_micros(absl::ToUnixMicros(now));
         batch.Put(store_keys::Owned(request.tenant, request.family), "");
       }
-      next.set_active_version(version);
-      next.set_engine(request.manifest.engine);
+      if (request.percent) {
+        // The version active before stays the base (and the record's engine stays its engine).
+        pb::TrafficSplit* split_record = next.mutable_split();
+        split_record->set_base_version(active);
+        split_record->set_canary_version(version);
+        split_record->set_canary_percent(*request.percent);
+        split_record->set_canary_engine(request.manifest.engine);
+      } else {
+        next.set_active_version(version);
+        next.set_engine(request.manifest.engine);
+      }
       next.set_next_sequence(sequence + 1);
       next.set_updated_unix_micros(absl::ToUnixMicros(now));
 
@@ -338,6 +396,7 @@ class StoreRegistry final : public Registry {
       history.set_size_bytes(cbor.size());
       history.set_tenant(request.tenant);
       history.set_previous_version(active);
+      if (next.has_split()) *history.mutable_split() = next.split();
 
       batch.Expect(store_keys::Family(request.family), current.raw);
       batch.Put(store_keys::Family(request.family), next.SerializeAsString());
@@ -479,47 +538,133 @@ class StoreRegistry final : public Registry {
       const uint64_t latest = current.record->next_sequence() - 1;
       COSMO_ASSIGN_OR_RETURN(pb::HistoryRecord last, ReadHistory(family, latest));
 
+      // Rolling back a split ends it; without a version, at the split's base.
+      const bool split = current.record->has_split();
       std::string target;
       if (version) {
         COSMO_ASSIGN_OR_RETURN(target, ResolveVersionUnchecked(family, *version));
+      } else if (split) {
+        target = current.record->active_version();
       } else if (last.previous_version().empty()) {
         return absl::FailedPreconditionError(
             absl::StrCat("family '", family, "' has no earlier version to roll back to"));
       } else {
         target = last.previous_version();
       }
-      if (target == current.record->active_version()) return ToEntry(last);
+      if (target == current.record->active_version() && !split) return ToEntry(last);
 
       const std::string fver_key = store_keys::FamilyVersion(family, target);
       COSMO_ASSIGN_OR_RETURN(std::string fver_raw, store_->Get(fver_key));
       COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord fver,
                              Parse<pb::FamilyVersionRecord>(fver_raw, fver_key));
-      const absl::Time now = clock_->Now();
-      pb::HistoryRecord history;
-      history.set_sequence(latest + 1);
-      history.set_version(target);
-      history.set_action(pb::HISTORY_ACTION_ROLLBACK);
-      history.set_time_unix_micros(absl::ToUnixMicros(now));
-      history.set_size_bytes(fver.size_bytes());
-      history.set_tenant(std::string(tenant));
-      history.set_previous_version(current.record->active_version());
-
+      pb::HistoryRecord history =
+          NewEntry(tenant, *current.record, pb::HISTORY_ACTION_ROLLBACK, target, fver.size_bytes());
       pb::FamilyRecord next = *current.record;
       next.set_active_version(target);
       next.set_engine(fver.engine());
-      next.set_next_sequence(latest + 2);
-      next.set_updated_unix_micros(absl::ToUnixMicros(now));
-
+      next.clear_split();
       WriteBatch batch;
-      batch.Expect(store_keys::Family(family), current.raw);
       batch.ExpectValue(fver_key, fver_raw);
-      batch.Put(store_keys::Family(family), next.SerializeAsString());
-      batch.Put(store_keys::History(family, latest + 1), history.SerializeAsString());
-      absl::Status committed = store_->Commit(batch, Durability::kSync);
-      if (committed.ok()) {
-        NotifyChanged(family);
-        return ToEntry(history);
+      absl::Status committed = CommitEntry(family, current, next, history, batch);
+      if (committed.ok()) return ToEntry(history);
+      if (!absl::IsAborted(committed)) return committed;
+    }
+    return Contended(family);
+  }
+
+  absl::StatusOr<HistoryEntry> Split(const SplitRequest& request) override {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(request.tenant));
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(request.family));
+    for (const VersionShare* share : {&request.first, &request.second}) {
+      COSMO_RETURN_IF_ERROR(CheckVersionPrefix(share->version));
+      COSMO_RETURN_IF_ERROR(
+          CheckPercent(absl::StrCat("percent of ", share->version), share->percent));
+    }
+    if (request.first.percent + request.second.percent != 100) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "percent: ", request.first.percent, " + ", request.second.percent,
+          " is not 100; give the two versions percentages that sum to 100 (e.g. V1=90 V2=10)"));
+    }
+    const absl::string_view family = request.family;
+    absl::MutexLock lock(&LockFor(family));
+    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+      if (!current.record) return NoSuchFamily(family);
+      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, request.tenant, family));
+      COSMO_ASSIGN_OR_RETURN(std::string first,
+                             ResolveVersionUnchecked(family, request.first.version));
+      COSMO_ASSIGN_OR_RETURN(std::string second,
+                             ResolveVersionUnchecked(family, request.second.version));
+      if (first == second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("version: ", request.first.version, " and ", request.second.version,
+                         " are the same version; a split needs two different versions"));
       }
+      COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord first_record,
+                             ReadVersionRecord(family, first));
+      COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord second_record,
+                             ReadVersionRecord(family, second));
+      const bool second_canary =
+          request.second_is_canary ||
+          SecondIsCanary(*current.record, first, second, first_record.first_deployed_unix_micros(),
+                         second_record.first_deployed_unix_micros());
+      pb::TrafficSplit split;
+      split.set_base_version(second_canary ? first : second);
+      split.set_canary_version(second_canary ? second : first);
+      split.set_canary_percent(second_canary ? request.second.percent : request.first.percent);
+      split.set_canary_engine(second_canary ? second_record.engine() : first_record.engine());
+
+      const uint64_t latest = current.record->next_sequence() - 1;
+      if (current.record->has_split() &&
+          current.record->split().SerializeAsString() == split.SerializeAsString()) {
+        COSMO_ASSIGN_OR_RETURN(pb::HistoryRecord last, ReadHistory(family, latest));
+        return ToEntry(last);
+      }
+      const pb::FamilyVersionRecord& canary_record = second_canary ? second_record : first_record;
+      pb::HistoryRecord history =
+          NewEntry(request.tenant, *current.record, pb::HISTORY_ACTION_SPLIT,
+                   split.canary_version(), canary_record.size_bytes());
+      *history.mutable_split() = split;
+      pb::FamilyRecord next = *current.record;
+      next.set_active_version(split.base_version());
+      next.set_engine(second_canary ? first_record.engine() : second_record.engine());
+      *next.mutable_split() = std::move(split);
+      WriteBatch batch;
+      absl::Status committed = CommitEntry(family, current, next, history, batch);
+      if (committed.ok()) return ToEntry(history);
+      if (!absl::IsAborted(committed)) return committed;
+    }
+    return Contended(family);
+  }
+
+  absl::StatusOr<HistoryEntry> Promote(absl::string_view tenant,
+                                       absl::string_view family) override {
+    COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
+    COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
+    absl::MutexLock lock(&LockFor(family));
+    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+      if (!current.record) return NoSuchFamily(family);
+      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+      if (!current.record->has_split()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("family '", family,
+                         "' is not split, so there is no canary to promote; start one with "
+                         "`cosmoctl deploy ",
+                         family, " FILE --percent P` or `cosmoctl split`"));
+      }
+      const pb::TrafficSplit& split = current.record->split();
+      COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord canary,
+                             ReadVersionRecord(family, split.canary_version()));
+      pb::HistoryRecord history = NewEntry(tenant, *current.record, pb::HISTORY_ACTION_PROMOTE,
+                                           split.canary_version(), canary.size_bytes());
+      pb::FamilyRecord next = *current.record;
+      next.set_active_version(split.canary_version());
+      next.set_engine(split.canary_engine());
+      next.clear_split();
+      WriteBatch batch;
+      absl::Status committed = CommitEntry(family, current, next, history, batch);
+      if (committed.ok()) return ToEntry(history);
       if (!absl::IsAborted(committed)) return committed;
     }
     return Contended(family);
@@ -591,8 +736,15 @@ class StoreRegistry final : public Registry {
     COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
     if (!current.record) return NoSuchFamily(family);
     Remember(family);
-    ActiveVersion active{current.record->active_version(), current.record->engine(), {}};
+    ActiveVersion active{current.record->active_version(), current.record->engine(), {}, {}};
     COSMO_ASSIGN_OR_RETURN(active.secret_names, ReadSecretNames(family, active.version));
+    if (current.record->has_split()) {
+      const pb::TrafficSplit& split = current.record->split();
+      ActiveVersion::Canary canary{
+          split.canary_version(), split.canary_engine(), {}, split.canary_percent()};
+      COSMO_ASSIGN_OR_RETURN(canary.secret_names, ReadSecretNames(family, canary.version));
+      active.canary = std::move(canary);
+    }
     return active;
   }
 
@@ -650,6 +802,62 @@ class StoreRegistry final : public Registry {
     COSMO_ASSIGN_OR_RETURN(pb::FamilyVersionRecord record,
                            Parse<pb::FamilyVersionRecord>(*raw, key));
     return std::vector<std::string>(record.secret_names().begin(), record.secret_names().end());
+  }
+
+  absl::StatusOr<pb::FamilyVersionRecord> ReadVersionRecord(absl::string_view family,
+                                                            absl::string_view version) {
+    const std::string key = store_keys::FamilyVersion(family, version);
+    COSMO_ASSIGN_OR_RETURN(std::string raw, store_->Get(key));
+    return Parse<pb::FamilyVersionRecord>(raw, key);
+  }
+
+  // Which of two versions becomes the canary of a split (SplitRequest): the roles that keep keys
+  // on the version they are on.
+  static bool SecondIsCanary(const pb::FamilyRecord& record, absl::string_view first,
+                             absl::string_view second, int64_t first_deployed,
+                             int64_t second_deployed) {
+    if (record.has_split()) {
+      const pb::TrafficSplit& split = record.split();
+      if (first == split.canary_version() && second == split.base_version()) return false;
+      if (second == split.canary_version() && first == split.base_version()) return true;
+    }
+    if (first == record.active_version()) return true;
+    if (second == record.active_version()) return false;
+    if (record.has_split()) {
+      if (first == record.split().canary_version()) return false;
+      if (second == record.split().canary_version()) return true;
+    }
+    return second_deployed >= first_deployed;
+  }
+
+  // The next history entry of a family at `record`, by `tenant`, now.
+  pb::HistoryRecord NewEntry(absl::string_view tenant, const pb::FamilyRecord& record,
+                             pb::HistoryAction action, const std::string& version,
+                             uint64_t size_bytes) {
+    pb::HistoryRecord history;
+    history.set_sequence(record.next_sequence());
+    history.set_version(version);
+    history.set_action(action);
+    history.set_time_unix_micros(absl::ToUnixMicros(clock_->Now()));
+    history.set_size_bytes(size_bytes);
+    history.set_tenant(std::string(tenant));
+    history.set_previous_version(record.active_version());
+    return history;
+  }
+
+  // Commits `batch` plus `next` over `current` (guarded) and `history` as its next entry,
+  // notifying listeners. ABORTED when another writer changed the family first.
+  absl::Status CommitEntry(absl::string_view family, const FamilySnapshot& current,
+                           pb::FamilyRecord next, const pb::HistoryRecord& history,
+                           WriteBatch& batch) {
+    next.set_next_sequence(history.sequence() + 1);
+    next.set_updated_unix_micros(history.time_unix_micros());
+    batch.Expect(store_keys::Family(family), current.raw);
+    batch.Put(store_keys::Family(family), next.SerializeAsString());
+    batch.Put(store_keys::History(family, history.sequence()), history.SerializeAsString());
+    COSMO_RETURN_IF_ERROR(store_->Commit(batch, Durability::kSync));
+    NotifyChanged(family);
+    return absl::OkStatus();
   }
 
   absl::StatusOr<pb::HistoryRecord> ReadHistory(absl::string_view family, uint64_t sequence) {

@@ -1,5 +1,6 @@
-// One family's activation: the version serving it, that version's instances and usage cell, and
-// the bookkeeping the runtime needs around it (staleness, last use, activation failures).
+// One family's activation: the version serving it (or two, during a traffic split), their
+// instances and usage cells, and the bookkeeping the runtime needs around it (staleness, last use,
+// activation failures).
 //
 // The runtime (local_runtime.cc) decides; an Activation only holds state. Thread-safe.
 #ifndef COSMO_LIB_RUNTIME_ACTIVATION_H_
@@ -17,6 +18,7 @@
 #include "absl/time/time.h"
 #include "metering/usage_meter.h"
 #include "runtime/instance_pool.h"
+#include "runtime/version_router.h"
 
 namespace cosmo {
 
@@ -32,22 +34,41 @@ struct VersionSlot {
   std::vector<std::string> secret_names;
 };
 
+// What serves a family's new requests: one version, or two during a traffic split, and the router
+// that picks between them. Immutable once published; a change of percentages publishes a new
+// Serving over the same slots, so instances stay warm and requests in flight are untouched.
+struct Serving {
+  std::shared_ptr<const VersionSlot> base;
+  std::shared_ptr<const VersionSlot> canary;  // null unless split
+  VersionRouter router;
+
+  template <typename Visit>
+  void ForEachSlot(Visit visit) const {
+    visit(*base);
+    if (canary != nullptr) visit(*canary);
+  }
+  // Whether `slot`'s pool still serves here.
+  bool Uses(const VersionSlot& slot) const {
+    return base->pool == slot.pool || (canary != nullptr && canary->pool == slot.pool);
+  }
+};
+
 class Activation {
  public:
   explicit Activation(std::string family) : family_(std::move(family)) {}
 
   const std::string& family() const { return family_; }
 
-  // The slot serving new requests, or null before the first successful load.
-  std::shared_ptr<const VersionSlot> slot() const {
-    absl::MutexLock lock(&slot_mu_);
-    return slot_;
+  // What serves new requests, or null before the first successful load.
+  std::shared_ptr<const Serving> serving() const {
+    absl::MutexLock lock(&serving_mu_);
+    return serving_;
   }
-  // Publishes `slot` for new requests and returns the one it replaced.
-  std::shared_ptr<const VersionSlot> Swap(std::shared_ptr<const VersionSlot> slot) {
-    absl::MutexLock lock(&slot_mu_);
-    std::swap(slot_, slot);
-    return slot;
+  // Publishes `serving` for new requests and returns what it replaced.
+  std::shared_ptr<const Serving> Swap(std::shared_ptr<const Serving> serving) {
+    absl::MutexLock lock(&serving_mu_);
+    std::swap(serving_, serving);
+    return serving;
   }
 
   // The family changed in the registry: the next request re-resolves its version, even if an
@@ -56,21 +77,22 @@ class Activation {
   // How many changes were announced; a load that starts by reading this and then resolves the
   // version reflects at least that many.
   uint64_t changes() const { return changes_.load(std::memory_order_acquire); }
-  // Records that the published slot reflects every change up to `changes`. Called by the loader,
+  // Records that the published serving reflects every change up to `changes`. Called by the loader,
   // under load_mu, after Swap(): a reader that sees it fresh then also sees the new slot.
   void MarkPublished(uint64_t changes) {
     if (changes > published_.load(std::memory_order_relaxed)) {
       published_.store(changes, std::memory_order_release);
     }
   }
-  // True when a change was announced after the published slot was resolved. Read it before
-  // slot(): if it says fresh, the slot read afterwards is the fresh one.
+  // True when a change was announced after the published serving was resolved. Read it before
+  // serving(): if it says fresh, the slot read afterwards is the fresh one.
   bool stale() const {
     return published_.load(std::memory_order_acquire) < changes_.load(std::memory_order_acquire);
   }
 
   // The store could not be read at the last load (UNAVAILABLE: an etcd cluster without a
-  // majority, say) and the published slot keeps serving meanwhile. Set and cleared by the loader.
+  // majority, say) and the published serving keeps serving meanwhile. Set and cleared by the
+  // loader.
   bool serving_through_outage() const {
     return serving_through_outage_.load(std::memory_order_acquire);
   }
@@ -85,10 +107,10 @@ class Activation {
     return absl::FromUnixMicros(last_used_us_.load(std::memory_order_relaxed));
   }
 
-  // Retires the published slot's instances (the activation is being unloaded).
+  // Retires the published servings' instances (the activation is being unloaded).
   void Unload() {
-    std::shared_ptr<const VersionSlot> old = Swap(nullptr);
-    if (old != nullptr) old->pool->Retire();
+    std::shared_ptr<const Serving> old = Swap(nullptr);
+    if (old != nullptr) old->ForEachSlot([](const VersionSlot& slot) { slot.pool->Retire(); });
   }
 
   // The right to load this family's version, held by one caller for a whole load (taken before
@@ -125,8 +147,8 @@ class Activation {
 
  private:
   const std::string family_;
-  mutable absl::Mutex slot_mu_;
-  std::shared_ptr<const VersionSlot> slot_ ABSL_GUARDED_BY(slot_mu_);
+  mutable absl::Mutex serving_mu_;
+  std::shared_ptr<const Serving> serving_ ABSL_GUARDED_BY(serving_mu_);
   // Starts one ahead of published_: a new activation is stale until its first load.
   std::atomic<uint64_t> changes_{1};
   std::atomic<uint64_t> published_{0};

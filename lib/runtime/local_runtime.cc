@@ -2,8 +2,10 @@
 // the Engines (see include/cosmo/runtime.h for the contract).
 //
 // The request path: find the family's Activation (a shard reader lock), take its published
-// VersionSlot (one small mutex and a shared_ptr copy), borrow an instance from the slot's pool,
-// invoke, give the instance back, add the usage to the slot's cell. Loading a version happens
+// Serving (one small mutex and a shared_ptr copy), let its router pick the version (during a
+// traffic split: a look at two headers and a hash or a thread-local random draw), borrow an
+// instance from that VersionSlot's pool, invoke, give the instance back, add the usage to the
+// slot's cell. Loading a version happens
 // off that path, under the activation's own load mutex, so a cold family never blocks another.
 #include <malloc.h>
 
@@ -193,26 +195,34 @@ class LocalRuntime final : public Runtime {
 
   InvokeResult Invoke(absl::string_view family, const HttpRequest& request) override {
     counters_.invocations.fetch_add(1, std::memory_order_relaxed);
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> active = ActiveSlot(family);
+    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family);
     if (!active.ok()) return ActivationFailed(active.status());
-    std::shared_ptr<const VersionSlot> slot = *std::move(active);
+    // Holds both slots alive for the whole request, whatever is published meanwhile.
+    const std::shared_ptr<const Serving> serving = *std::move(active);
+    absl::StatusOr<VersionRouter::Side> side = serving->router.Route(request.headers);
+    if (!side.ok()) return Failed(Outcome::kBadRequest, std::string(side.status().message()));
+    const VersionSlot& slot =
+        *side == VersionRouter::Side::kCanary ? *serving->canary : *serving->base;
+    if (request.body_writer != nullptr) request.body_writer->SetVersion(slot.version);
 
     absl::StatusOr<std::unique_ptr<Instance>> instance =
-        slot->pool->Acquire(options_.max_queue_wait);
+        slot.pool->Acquire(options_.max_queue_wait);
     if (!instance.ok()) {
       const bool shed = absl::IsDeadlineExceeded(instance.status());
       if (shed) counters_.load_shed.fetch_add(1, std::memory_order_relaxed);
       InvokeResult result =
           Failed(shed ? Outcome::kLoadShed : OutcomeForActivationFailure(instance.status()),
                  std::string(instance.status().message()));
-      Record(family, *slot, result);
+      result.version = slot.version;
+      Record(family, slot, result);
       return result;
     }
     InvokeResult result = (*instance)->Invoke(request);
-    slot->pool->Release(*std::move(instance));
+    slot.pool->Release(*std::move(instance));
+    result.version = slot.version;
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
-    if (!result.error.empty()) result.error = Redact(std::move(result.error), slot->secret_values);
-    Record(family, *slot, result);
+    if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
+    Record(family, slot, result);
     return result;
   }
 
@@ -303,9 +313,11 @@ class LocalRuntime final : public Runtime {
   absl::Status FlushUsage() override { return meter_.Flush(); }
 
   InvokeResult RunScheduled(absl::string_view family, const ScheduledEvent& event) override {
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> active = ActiveSlot(family);
+    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family);
     if (!active.ok()) return ActivationFailed(active.status());
-    std::shared_ptr<const VersionSlot> slot = *std::move(active);
+    // Cron ticks run on the base of a split (the version whose crons the scheduler follows).
+    const std::shared_ptr<const Serving> serving = *std::move(active);
+    const std::shared_ptr<const VersionSlot>& slot = serving->base;
     // The family's own pool: a scheduled run waits for one of its instances like a request,
     // and never takes another family's.
     absl::StatusOr<std::unique_ptr<Instance>> instance =
@@ -352,19 +364,21 @@ class LocalRuntime final : public Runtime {
     stats.load_shed = counters_.load_shed.load();
     stats.idle_memory_releases = counters_.idle_memory_releases.load();
     for (const auto& activation : table_.All()) {
-      std::shared_ptr<const VersionSlot> slot = activation->slot();
-      if (slot == nullptr) continue;
+      std::shared_ptr<const Serving> serving = activation->serving();
+      if (serving == nullptr) continue;
       ++stats.active_families;
-      stats.live_instances += slot->pool->live_instances();
-      stats.instance_memory_bytes += slot->pool->MemoryBytes();
+      serving->ForEachSlot([&](const VersionSlot& slot) {
+        stats.live_instances += slot.pool->live_instances();
+        stats.instance_memory_bytes += slot.pool->MemoryBytes();
+      });
     }
     return stats;
   }
 
  private:
-  // The family's published slot, loading its active version first when it has none or a newer
-  // one is active. A family that does not exist leaves the table.
-  absl::StatusOr<std::shared_ptr<const VersionSlot>> ActiveSlot(absl::string_view family) {
+  // What serves the family, loading its active version(s) first when it has nothing published or
+  // the registry changed. A family that does not exist leaves the table.
+  absl::StatusOr<std::shared_ptr<const Serving>> ActiveServing(absl::string_view family) {
     if (!IsValidFamilyName(family)) {
       return absl::NotFoundError(absl::StrCat("no family '", family, "'"));
     }
@@ -372,9 +386,9 @@ class LocalRuntime final : public Runtime {
     activation->Touch(clock_->Now());
     // Staleness before the slot: see Activation::stale().
     const bool stale = activation->stale();
-    std::shared_ptr<const VersionSlot> slot = activation->slot();
-    if (slot != nullptr && !stale) return slot;
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = Load(activation);
+    std::shared_ptr<const Serving> serving = activation->serving();
+    if (serving != nullptr && !stale) return serving;
+    absl::StatusOr<std::shared_ptr<const Serving>> loaded = Load(activation);
     if (absl::IsNotFound(loaded.status())) table_.Remove(activation);
     return loaded;
   }
@@ -385,14 +399,14 @@ class LocalRuntime final : public Runtime {
   // not queue behind a load for long: not at all during a store outage (see LoadLocked), and at
   // most kLoadPatience otherwise, which a version switch (milliseconds) stays far below but a
   // version lookup stuck in the store's retries does not.
-  absl::StatusOr<std::shared_ptr<const VersionSlot>> Load(
+  absl::StatusOr<std::shared_ptr<const Serving>> Load(
       const std::shared_ptr<Activation>& activation) {
-    std::shared_ptr<const VersionSlot> serving = activation->slot();
+    std::shared_ptr<const Serving> serving = activation->serving();
     const bool has_slot = serving != nullptr;
     const absl::Duration patience =
         activation->serving_through_outage() ? absl::ZeroDuration() : kLoadPatience;
     if (!activation->AcquireLoad(has_slot, patience)) return serving;
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded;
+    absl::StatusOr<std::shared_ptr<const Serving>> loaded;
     {
       absl::MutexLock lock(&activation->load_mu);
       loaded = LoadLocked(*activation);
@@ -404,10 +418,10 @@ class LocalRuntime final : public Runtime {
   // Load() with the activation's load_mu held. When the store cannot be read (UNAVAILABLE) and
   // the family already has a slot, the slot keeps serving — the data plane outlives the store, as
   // docs/cluster.md promises — and the version is looked up again after the usual backoff.
-  absl::StatusOr<std::shared_ptr<const VersionSlot>> LoadLocked(Activation& activation)
+  absl::StatusOr<std::shared_ptr<const Serving>> LoadLocked(Activation& activation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
     const bool stale = activation.stale();
-    std::shared_ptr<const VersionSlot> current = activation.slot();
+    std::shared_ptr<const Serving> current = activation.serving();
     if (current != nullptr && !stale) return current;  // loaded while we waited
     const absl::Time now = clock_->Now();
     // Read before resolving the version: a change committed after this read is counted after it
@@ -419,7 +433,7 @@ class LocalRuntime final : public Runtime {
       return activation.failure;
     }
 
-    absl::StatusOr<std::shared_ptr<const VersionSlot>> loaded = LoadVersion(activation, current);
+    absl::StatusOr<std::shared_ptr<const Serving>> loaded = LoadVersion(activation, current);
     if (!loaded.ok()) {
       if (absl::IsNotFound(loaded.status())) return loaded.status();
       counters_.activation_failures.fetch_add(1, std::memory_order_relaxed);
@@ -441,28 +455,67 @@ class LocalRuntime final : public Runtime {
     return loaded;
   }
 
-  absl::StatusOr<std::shared_ptr<const VersionSlot>> LoadVersion(
-      Activation& activation, const std::shared_ptr<const VersionSlot>& current)
+  // Resolves what serves the family now and publishes it, reusing the slots (and warm instances)
+  // of versions already serving: a split's percentages change without touching any instance.
+  absl::StatusOr<std::shared_ptr<const Serving>> LoadVersion(
+      Activation& activation, const std::shared_ptr<const Serving>& current)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
     COSMO_ASSIGN_OR_RETURN(ActiveVersion active, registry_->GetActiveVersion(activation.family()));
-    if (current != nullptr && current->version == active.version) {
-      if (current->secret_names == active.secret_names) return current;
+    COSMO_ASSIGN_OR_RETURN(
+        std::shared_ptr<const VersionSlot> base,
+        SlotFor(activation.family(), active.version, active.engine, active.secret_names, current));
+    std::shared_ptr<const VersionSlot> canary;
+    uint32_t percent = 0;
+    if (active.canary) {
+      COSMO_ASSIGN_OR_RETURN(
+          canary, SlotFor(activation.family(), active.canary->version, active.canary->engine,
+                          active.canary->secret_names, current));
+      percent = active.canary->percent;
+    }
+    auto serving = std::make_shared<Serving>(
+        Serving{base, canary,
+                VersionRouter(base->version, canary != nullptr ? canary->version : "", percent)});
+    std::shared_ptr<const Serving> replaced = activation.Swap(serving);
+    if (replaced != nullptr) {
+      bool switched = false;
+      replaced->ForEachSlot([&](const VersionSlot& slot) {
+        if (serving->Uses(slot)) return;
+        slot.pool->Retire();
+        switched = true;
+      });
+      if (switched) counters_.version_switches.fetch_add(1, std::memory_order_relaxed);
+    }
+    return serving;
+  }
+
+  // The slot of `version`: the one `current` serves it with (re-masked if its secret names
+  // changed), or a new one, prepared with one warm instance.
+  absl::StatusOr<std::shared_ptr<const VersionSlot>> SlotFor(
+      const std::string& family, const std::string& version, const std::string& engine_name,
+      std::vector<std::string>& secret_names, const std::shared_ptr<const Serving>& current) {
+    std::shared_ptr<const VersionSlot> existing;
+    if (current != nullptr) {
+      if (current->base->version == version) existing = current->base;
+      if (current->canary != nullptr && current->canary->version == version) {
+        existing = current->canary;
+      }
+    }
+    if (existing != nullptr && existing->secret_names == secret_names) return existing;
+    COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(version));
+    if (existing != nullptr) {
       // Same content deployed with other secret names: same instances, new masking.
-      COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(active.version));
-      auto slot = std::make_shared<VersionSlot>(*current);
-      slot->secret_values = SecretValues(active.secret_names, manifest.env);
-      slot->secret_names = std::move(active.secret_names);
-      activation.Swap(slot);
+      auto slot = std::make_shared<VersionSlot>(*existing);
+      slot->secret_values = SecretValues(secret_names, manifest.env);
+      slot->secret_names = std::move(secret_names);
       return slot;
     }
-    auto engine = engines_by_name_.find(active.engine);
+    auto engine = engines_by_name_.find(engine_name);
     if (engine == engines_by_name_.end()) {
-      return absl::InternalError(absl::StrCat("family '", activation.family(), "' needs engine '",
-                                              active.engine, "', which this server does not run"));
+      return absl::InternalError(absl::StrCat("family '", family, "' needs engine '", engine_name,
+                                              "', which this server does not run"));
     }
-    COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(active.version));
     COSMO_ASSIGN_OR_RETURN(std::shared_ptr<Program> program,
-                           engine->second->Prepare(active.version, manifest));
+                           engine->second->Prepare(version, manifest));
     auto pool = std::make_shared<InstancePool>(std::move(program),
                                                ResolveLimits(manifest.limits, options_.caps),
                                                max_instances_, &counters_.pools);
@@ -472,16 +525,11 @@ class LocalRuntime final : public Runtime {
     pool->Release(std::move(warm));
 
     auto slot = std::make_shared<VersionSlot>();
-    slot->version = active.version;
+    slot->version = version;
     slot->pool = std::move(pool);
-    slot->usage = meter_.CellFor(activation.family(), active.version);
-    slot->secret_values = SecretValues(active.secret_names, manifest.env);
-    slot->secret_names = std::move(active.secret_names);
-    std::shared_ptr<const VersionSlot> replaced = activation.Swap(slot);
-    if (replaced != nullptr) {
-      replaced->pool->Retire();
-      counters_.version_switches.fetch_add(1, std::memory_order_relaxed);
-    }
+    slot->usage = meter_.CellFor(family, version);
+    slot->secret_values = SecretValues(secret_names, manifest.env);
+    slot->secret_names = std::move(secret_names);
     counters_.activations.fetch_add(1, std::memory_order_relaxed);
     return slot;
   }
@@ -505,9 +553,8 @@ class LocalRuntime final : public Runtime {
     std::vector<std::pair<absl::Time, std::shared_ptr<Activation>>> by_age;
     size_t total = 0;
     for (const auto& activation : table_.All()) {
-      std::shared_ptr<const VersionSlot> slot = activation->slot();
-      if (slot == nullptr) continue;
-      total += slot->pool->MemoryBytes();
+      if (activation->serving() == nullptr) continue;
+      total += MemoryBytes(*activation);
       by_age.emplace_back(activation->last_used(), activation);
     }
     if (total <= options_.memory_budget_bytes) return;
@@ -515,14 +562,22 @@ class LocalRuntime final : public Runtime {
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [last_used, activation] : by_age) {
       if (total <= options_.memory_budget_bytes) break;
-      std::shared_ptr<const VersionSlot> slot = activation->slot();
-      const size_t bytes = slot != nullptr ? slot->pool->MemoryBytes() : 0;
+      const size_t bytes = MemoryBytes(*activation);
       if (table_.Remove(activation)) {
         activation->Unload();
         total -= std::min(total, bytes);
         counters_.budget_unloads.fetch_add(1, std::memory_order_relaxed);
       }
     }
+  }
+
+  static size_t MemoryBytes(const Activation& activation) {
+    std::shared_ptr<const Serving> serving = activation.serving();
+    size_t bytes = 0;
+    if (serving != nullptr) {
+      serving->ForEachSlot([&](const VersionSlot& slot) { bytes += slot.pool->MemoryBytes(); });
+    }
+    return bytes;
   }
 
   void Record(absl::string_view family, const VersionSlot& slot, const InvokeResult& result) {

@@ -101,7 +101,7 @@ TEST(ControlPlaneDocTest, MentionsEveryCosmoctlSubcommand) {
     ++count;
     EXPECT_TRUE(Mentioned(doc, command)) << "docs/control-plane.md lacks cosmoctl " << command;
   }
-  EXPECT_EQ(count, 13);
+  EXPECT_EQ(count, 15);
 }
 
 }  // namespace

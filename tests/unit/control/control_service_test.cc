@@ -130,6 +130,61 @@ TEST_F(ControlServiceTest, SecretNamesMaskGetFamilyAndLogsAndMustBeEnvKeys) {
   EXPECT_TRUE(reader->Finish().ok());
 }
 
+// SplitTraffic and Promote refuse malformed and hostile requests with a clear code and message,
+// and another tenant's family with PERMISSION_DENIED.
+TEST_F(ControlServiceTest, SplitAndPromoteRefuseBadRequests) {
+  const std::string v1 = Deploy("shop", "respond 200 one");
+  const std::string v2 = Deploy("shop", "respond 200 two");
+  auto split = [&](std::vector<std::pair<std::string, uint32_t>> shares, const char* token = "a") {
+    pb::SplitTrafficRequest request;
+    request.set_family("shop");
+    for (const auto& [version, percent] : shares) {
+      pb::VersionPercent* share = request.add_versions();
+      share->set_version(version);
+      share->set_percent(percent);
+    }
+    grpc::ClientContext context;
+    Context(&context, token);
+    pb::SplitTrafficResponse response;
+    return stub_->SplitTraffic(&context, request, &response);
+  };
+  grpc::Status none = split({});
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(none.error_message(), ::testing::HasSubstr("exactly two versions"));
+  EXPECT_EQ(split({{v1, 30}, {v2, 30}, {v1, 40}}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(split({{v1, 4000000000u}, {v2, 294967396u}}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(split({{std::string(100000, 'a'), 50}, {v2, 50}}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(split({{"../../fam/x", 50}, {v2, 50}}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(split({{v1, 50}, {v2, 50}}, "b").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  pb::PromoteRequest promote;
+  promote.set_family("shop");
+  pb::PromoteResponse promoted;
+  grpc::ClientContext unsplit;
+  Context(&unsplit);
+  EXPECT_EQ(stub_->Promote(&unsplit, promote, &promoted).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  ASSERT_TRUE(split({{v1.substr(0, 8), 75}, {v2.substr(0, 8), 25}}).ok());
+  grpc::ClientContext get_context;
+  Context(&get_context);
+  pb::GetFamilyRequest get;
+  get.set_family("shop");
+  pb::Family family;
+  ASSERT_TRUE(stub_->GetFamily(&get_context, get, &family).ok());
+  EXPECT_EQ(family.split().base_version(), v2);  // the active version stays the base
+  EXPECT_EQ(family.split().canary_version(), v1);
+  EXPECT_EQ(family.split().canary_percent(), 75u);
+  grpc::ClientContext promote_context;
+  Context(&promote_context);
+  ASSERT_TRUE(stub_->Promote(&promote_context, promote, &promoted).ok());
+  EXPECT_EQ(promoted.entry().action(), pb::HistoryEntry::PROMOTE);
+  EXPECT_EQ(promoted.entry().version(), v1);
+}
+
 TEST_F(ControlServiceTest, UsageIsReportedPerFamilyAndPerVersionWithOutcomes) {
   const std::string v1 = Deploy("metered", "respond 200 fine");
   Invoke("metered", 3);
