@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
       ->envname("COSMO_CONTROL");
   app.add_option("--http-listen", flags.http_listen, "HTTP address (port 0 picks a free port)")
       ->envname("COSMO_HTTP_LISTEN");
-  app.add_option("--token", flags.token, "Bearer token for servers with a tokens file")
+  app.add_option("--token", flags.token,
+                 "Bearer token for servers with a tokens file: one of the tenant 'gateway' "
+                 "(cosmoctl token new gateway)")
       ->envname("COSMO_TOKEN");
   app.add_option("--usage-report-interval", flags.usage_report_interval,
                  "How often usage deltas are pushed to the control plane")
