@@ -517,6 +517,7 @@ std::optional<Failure> Delete(Client& client, const GlobalOptions& g, const std:
 std::vector<std::string> UsageRow(const std::string& name, const pb::UsageTotals& t) {
   return {name,
           absl::StrCat(t.invocations()),
+          absl::StrCat(t.scheduled()),
           absl::StrCat(t.errors()),
           HumanMicros(t.cpu_us()),
           HumanMicros(t.wall_us()),
@@ -582,8 +583,8 @@ std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::
     std::printf("no families yet\n");
     return std::nullopt;
   }
-  Table table({family.empty() ? "FAMILY" : "VERSION", "INVOCATIONS", "ERRORS", "CPU", "WALL",
-               "ALLOCATED", "PEAK HEAP", "KV READS", "KV WRITES", "KV DELETES", "KV LISTS",
+  Table table({family.empty() ? "FAMILY" : "VERSION", "INVOCATIONS", "SCHEDULED", "ERRORS", "CPU",
+               "WALL", "ALLOCATED", "PEAK HEAP", "KV READS", "KV WRITES", "KV DELETES", "KV LISTS",
                "KV READ", "KV WRITTEN"});
   for (const auto& f : response.families()) {
     if (family.empty()) {

@@ -307,6 +307,26 @@ TEST_F(CosmoctlTest, CronsAndTriggerShowAndRunTheScheduledHandler) {
   EXPECT_THAT(r.out, HasSubstr(": exception in "));
   EXPECT_THAT(r.out, HasSubstr("job failed"));
   EXPECT_THAT(r.err, HasSubstr("cosmoctl: trigger ctl-job: exception"));
+
+  // The three runs are usage like requests, and counted apart in the SCHEDULED column.
+  r = Ctl({"--json", "usage", "ctl-job"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["total"]["scheduled"], 3);
+  r = Ctl({"usage", "ctl-job"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n');
+  std::vector<std::string> header = absl::StrSplit(lines[0], ' ', absl::SkipEmpty());
+  ASSERT_GE(header.size(), 3u) << r.out;
+  EXPECT_EQ(header[2], "SCHEDULED") << r.out;
+  bool total_row = false;
+  for (const std::string& line : lines) {
+    std::vector<std::string> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cells.size() < 3 || cells[0] != "total") continue;
+    total_row = true;
+    EXPECT_EQ(cells[1], "3") << r.out;  // invocations
+    EXPECT_EQ(cells[2], "3") << r.out;  // of which scheduled
+  }
+  EXPECT_TRUE(total_row) << r.out;
 }
 
 TEST_F(CosmoctlTest, CronsAndTriggerRefuseBadInput) {
