@@ -96,7 +96,10 @@ struct HttpResponse {
 
 // Resources one invocation used.
 struct InvocationUsage {
-  int64_t cpu_us = 0;            // thread CPU time spent running the script
+  // CPU time spent running the script: its thread's CPU clock when the invocation ran long
+  // enough for the CPU watchdog to look at it (about a millisecond), else the wall time it spent
+  // running JavaScript (its CPU time unless the thread was preempted). Waits are never counted.
+  int64_t cpu_us = 0;
   int64_t wall_us = 0;           // wall-clock time from start to response
   uint64_t bytes_allocated = 0;  // heap bytes allocated during the invocation
   uint64_t peak_heap_bytes = 0;  // the isolate's used heap at its highest during the invocation

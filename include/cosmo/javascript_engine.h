@@ -31,7 +31,8 @@ struct JavaScriptEngineOptions {
   // False is the server's --disallow-codegen; scripts then get EvalError / CompileError.
   bool allow_codegen = true;
   // How often the watchdog samples the CPU clock of threads running JavaScript. A request that
-  // overruns its CPU limit is stopped within about this much extra CPU time.
+  // overruns its CPU limit is stopped within about this much extra CPU time; a request shorter
+  // than this is metered by its running wall time, so the request path reads no CPU clock.
   absl::Duration watchdog_interval = absl::Milliseconds(1);
   // Versions whose compiled code the engine keeps (least recently prepared dropped first).
   size_t max_cached_versions = 256;

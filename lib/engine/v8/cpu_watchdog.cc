@@ -4,6 +4,7 @@
 #include <v8.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace cosmo::v8engine {
 namespace {
@@ -16,6 +17,12 @@ int64_t ReadClock(clockid_t clock) {
   timespec ts;
   if (clock_gettime(clock, &ts) != 0) return -1;
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 clockid_t CurrentThreadClock() {
@@ -61,13 +68,18 @@ void CpuWatchdog::Unregister(Slot* slot) {
   if (it != slots_.end()) slots_.erase(it);
 }
 
-void CpuWatchdog::Arm(Slot* slot, int64_t cpu_deadline_ns) {
+void CpuWatchdog::Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account) {
+  const int64_t now = SteadyNanos();
   {
     std::lock_guard<std::mutex> lock(slot->mu);
     slot->armed = true;
     slot->fired = false;
     slot->clock = CurrentThreadClock();
-    slot->deadline_ns = cpu_deadline_ns;
+    slot->budget_ns = budget_ns;
+    slot->armed_at_ns = now;
+    slot->armed_before_ns = account.armed_wall_ns;
+    slot->cpu_origin_ns = account.cpu_origin_ns;
+    slot->armed_hint.store(true, std::memory_order_relaxed);
   }
   active_.fetch_add(1);
   // Sequentially consistent with the watchdog's `sleeping_ = true; read active_`: either it sees
@@ -76,26 +88,46 @@ void CpuWatchdog::Arm(Slot* slot, int64_t cpu_deadline_ns) {
   if (sleeping_.load()) absl::MutexLock lock(&mu_);
 }
 
-bool CpuWatchdog::Disarm(Slot* slot) {
+bool CpuWatchdog::Disarm(Slot* slot, CpuAccount* account) {
+  const int64_t now = SteadyNanos();
   bool fired;
   {
     std::lock_guard<std::mutex> lock(slot->mu);
     if (!slot->armed) return false;
     slot->armed = false;
+    slot->armed_hint.store(false, std::memory_order_relaxed);
     fired = slot->fired;
+    account->armed_wall_ns = slot->armed_before_ns + std::max<int64_t>(now - slot->armed_at_ns, 0);
+    account->cpu_origin_ns = slot->cpu_origin_ns;
   }
   active_.fetch_sub(1);
   return fired;
 }
 
+int64_t CpuWatchdog::CpuUsedNanos(const CpuAccount& account) {
+  if (account.cpu_origin_ns < 0) return account.armed_wall_ns;
+  const int64_t now = ThreadCpuNanos();
+  return now < 0 ? account.armed_wall_ns : std::max<int64_t>(now - account.cpu_origin_ns, 0);
+}
+
 int64_t CpuWatchdog::ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
 
 void CpuWatchdog::Poll() {
+  const int64_t wall_now = SteadyNanos();
   for (const std::unique_ptr<Slot>& slot : slots_) {
+    if (!slot->armed_hint.load(std::memory_order_relaxed)) continue;
     std::lock_guard<std::mutex> lock(slot->mu);
     if (!slot->armed || slot->fired) continue;
-    int64_t now = ReadClock(slot->clock);
-    if (now >= 0 && now >= slot->deadline_ns) {
+    const int64_t cpu_now = ReadClock(slot->clock);
+    if (cpu_now < 0) continue;
+    if (slot->cpu_origin_ns < 0) {
+      // First look at this section: count every armed nanosecond so far as CPU. That errs
+      // towards stopping a script early, never late, and by at most the time since Arm().
+      const int64_t armed_wall =
+          slot->armed_before_ns + std::max<int64_t>(wall_now - slot->armed_at_ns, 0);
+      slot->cpu_origin_ns = cpu_now - armed_wall;
+    }
+    if (cpu_now - slot->cpu_origin_ns >= slot->budget_ns) {
       slot->fired = true;
       slot->isolate->TerminateExecution();
     }

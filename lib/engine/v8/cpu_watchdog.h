@@ -1,16 +1,28 @@
-// Enforces per-request CPU limits on isolates by polling their threads' CPU clocks.
+// Enforces per-request CPU limits on isolates, and measures the CPU a request used, without
+// reading the thread CPU clock on the request path when the request is short.
 //
 // One watchdog thread serves every isolate of an engine. An isolate registers a Slot once; around
-// every entry into JavaScript its thread Arm()s the slot with a deadline on its own thread CPU
-// clock and Disarm()s it afterwards. The watchdog polls armed slots every `interval`, and when a
-// thread's CPU time passes its deadline it marks the slot fired and calls
-// v8::Isolate::TerminateExecution() (which is safe from any thread).
+// every entry into JavaScript its thread Arm()s the slot with a CPU budget and Disarm()s it
+// afterwards. `CLOCK_THREAD_CPUTIME_ID` is a system call (no vDSO path), about a microsecond on a
+// virtual machine, so the request path does not read it: Arm() and Disarm() read the steady clock
+// (vDSO, tens of nanoseconds) and count the wall time spent armed. The watchdog polls armed slots
+// every `interval`; the first time it sees a slot armed it reads that thread's CPU clock and fixes
+// the section's CPU origin as if all the armed wall time so far had been CPU (an upper bound), and
+// from then on it compares the thread's clock with origin + budget and, past it, marks the slot
+// fired and calls v8::Isolate::TerminateExecution() (safe from any thread).
+//
+// What that means for a request's CPU figure (CpuUsedNanos): a section the watchdog saw is
+// measured on the thread's CPU clock (one read at its end), counting as CPU at most the wall time
+// between its start and the watchdog's first look (about one interval); a section that ended
+// before the watchdog looked (the common case: most requests take microseconds) is charged its
+// armed wall time, which is its CPU time unless the thread was preempted meanwhile. Time spent
+// between sections (waiting on timers, fetches or the client) is never counted.
 //
 // Firing and disarming exclude each other (a per-slot mutex), so a termination can never land
 // after Disarm() returned: a request that sees Disarm() == false was not, and will not be,
-// terminated by the watchdog. Arm/Disarm are a few uncontended atomics and one uncontended lock,
-// cheap enough for the warm-invoke path. When nothing has been armed for a while the thread
-// blocks instead of polling, so an idle engine costs no CPU.
+// terminated by the watchdog. Arm/Disarm are a steady-clock read, a few uncontended atomics and
+// one uncontended lock. When nothing has been armed for a while the thread blocks instead of
+// polling, so an idle engine costs no CPU.
 //
 // Thread-safe. Slots are owned by the watchdog; Unregister() before destroying the isolate.
 #ifndef COSMO_ENGINE_V8_CPU_WATCHDOG_H_
@@ -43,10 +55,26 @@ class CpuWatchdog {
     friend class CpuWatchdog;
     v8::Isolate* isolate = nullptr;
     std::mutex mu;
+    // Mirrors `armed` so Poll() skips idle slots without their lock.
+    std::atomic<bool> armed_hint{false};
     bool armed = false;
     bool fired = false;
     clockid_t clock = CLOCK_THREAD_CPUTIME_ID;
-    int64_t deadline_ns = 0;
+    int64_t budget_ns = 0;
+    int64_t armed_at_ns = 0;      // steady clock at Arm()
+    int64_t armed_before_ns = 0;  // armed wall time of the section's earlier phases
+    int64_t cpu_origin_ns = -1;   // as in CpuAccount
+  };
+
+  // The CPU used by one guarded section (a request, or a module's top level), which may be armed
+  // and disarmed several times (the event loop disarms while it waits). Owned by the caller,
+  // carried from each Disarm() to the next Arm() on the same thread.
+  struct CpuAccount {
+    // The thread CPU clock reading at which the section would have started if every armed
+    // nanosecond so far had been CPU; -1 until the watchdog read the thread's clock.
+    int64_t cpu_origin_ns = -1;
+    // Wall time spent armed so far.
+    int64_t armed_wall_ns = 0;
   };
 
   explicit CpuWatchdog(absl::Duration interval);
@@ -58,14 +86,20 @@ class CpuWatchdog {
   // After this returns the watchdog never touches the slot's isolate again.
   void Unregister(Slot* slot);
 
-  // Starts watching the calling thread: it may use CPU until its thread CPU clock reads
-  // `cpu_deadline_ns` (CLOCK_THREAD_CPUTIME_ID of the caller).
-  void Arm(Slot* slot, int64_t cpu_deadline_ns);
-  // Stops watching. True when the watchdog fired since Arm(): the isolate was (or is about to
-  // find itself) terminated, and the caller must CancelTerminateExecution() after unwinding.
-  bool Disarm(Slot* slot);
+  // Starts watching the calling thread for the section `account` describes: it may use
+  // `budget_ns` of CPU in all, what it used before this phase included. No system call.
+  void Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account);
+  // Stops watching and adds this phase to `account`. True when the watchdog fired since Arm():
+  // the isolate was (or is about to find itself) terminated, and the caller must
+  // CancelTerminateExecution() after unwinding.
+  bool Disarm(Slot* slot, CpuAccount* account);
 
-  // The calling thread's CPU time in nanoseconds.
+  // The CPU a section used, from its account after its last Disarm(), on the calling thread (the
+  // section's): a read of the thread's CPU clock when the watchdog fixed the origin, else the
+  // armed wall time (no system call).
+  static int64_t CpuUsedNanos(const CpuAccount& account);
+
+  // The calling thread's CPU time in nanoseconds (a system call).
   static int64_t ThreadCpuNanos();
 
  private:

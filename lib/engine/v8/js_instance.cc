@@ -217,7 +217,8 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
                               : absl::StrCat(manifest.main, ": the modules could not be linked"));
   }
 
-  ArmCpu(CpuWatchdog::ThreadCpuNanos(), absl::ToInt64Nanoseconds(limits_.startup_cpu));
+  cpu_account_ = CpuWatchdog::CpuAccount();
+  ArmCpu(absl::ToInt64Nanoseconds(limits_.startup_cpu));
   std::string error;
   v8::Local<v8::Value> evaluated;
   bool ok = main->Evaluate(context).ToLocal(&evaluated);
@@ -435,12 +436,11 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
     state_.loop = &loop;
     state_.body_reader = body_reader;
     state_.request_body_bytes = 0;
-    const int64_t cpu_start = CpuWatchdog::ThreadCpuNanos();
-    request_cpu_start_ns_ = cpu_start;
-    ArmCpu(cpu_start, cpu_budget_ns_);
+    cpu_account_ = CpuWatchdog::CpuAccount();
+    ArmCpu(cpu_budget_ns_);
     body(context, loop, result);
     Stop stop = DisarmCpu();
-    const int64_t cpu_end = CpuWatchdog::ThreadCpuNanos();
+    result.usage.cpu_us = CpuWatchdog::CpuUsedNanos(cpu_account_) / 1000;
     state_.loop = nullptr;
     state_.console = nullptr;
     state_.body_reader = nullptr;
@@ -476,7 +476,6 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
     const size_t allocated = heap_end + gc_freed_bytes_;
     result.usage.bytes_allocated = allocated > heap_start ? allocated - heap_start : 0;
     result.usage.peak_heap_bytes = std::max(peak_heap_bytes_, heap_end);
-    result.usage.cpu_us = (cpu_end - cpu_start) / 1000;
     last_heap_used_.store(heap_end, std::memory_order_relaxed);
     allocator_->set_heap_used_bytes(heap_end);
     heap_known_ = true;
@@ -841,12 +840,12 @@ JsInstance::Wake JsInstance::TurnLoop(v8::Local<v8::Context> context, EventLoop&
 }
 
 JsInstance::Wake JsInstance::WaitForEvents(EventLoop& loop) {
-  if (core_->watchdog().Disarm(watchdog_slot_)) {
+  if (core_->watchdog().Disarm(watchdog_slot_, &cpu_account_)) {
     cpu_fired_ = true;
     return Wake::kStopped;
   }
   bool in_time = loop.Wait();
-  ArmCpu(request_cpu_start_ns_, cpu_budget_ns_);
+  ArmCpu(cpu_budget_ns_);
   return in_time ? Wake::kReady : Wake::kWallTime;
 }
 
@@ -936,12 +935,12 @@ bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8:
   return true;
 }
 
-void JsInstance::ArmCpu(int64_t cpu_start_ns, int64_t budget_ns) {
-  core_->watchdog().Arm(watchdog_slot_, cpu_start_ns + budget_ns);
+void JsInstance::ArmCpu(int64_t budget_ns) {
+  core_->watchdog().Arm(watchdog_slot_, budget_ns, cpu_account_);
 }
 
 JsInstance::Stop JsInstance::DisarmCpu() {
-  bool fired = core_->watchdog().Disarm(watchdog_slot_) || cpu_fired_;
+  bool fired = core_->watchdog().Disarm(watchdog_slot_, &cpu_account_) || cpu_fired_;
   cpu_fired_ = false;
   Stop stop = memory_hit_ || state_.memory_exceeded ? Stop::kMemory
               : fired                               ? Stop::kCpu

@@ -130,8 +130,8 @@ class JsInstance final : public Instance {
   bool AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop, v8::Local<v8::Promise> promise,
                     InvokeResult& result);
 
-  // Arms the watchdog for `budget_ns` of this thread's CPU from `cpu_start_ns`.
-  void ArmCpu(int64_t cpu_start_ns, int64_t budget_ns);
+  // Arms the watchdog for `budget_ns` of CPU in the section cpu_account_ describes.
+  void ArmCpu(int64_t budget_ns);
   // Disarms and, if a limit stopped JavaScript, cancels the termination and condemns the
   // instance. Call after the last JavaScript of the guarded section, on the isolate's thread.
   Stop DisarmCpu();
@@ -149,9 +149,9 @@ class JsInstance final : public Instance {
   std::shared_ptr<const JsProgram> program_;
   ScriptLimits limits_;
   int64_t cpu_budget_ns_ = 0;
-  // Thread CPU clock at the start of the running request, and whether the watchdog fired while
-  // the request was between turns of its event loop.
-  int64_t request_cpu_start_ns_ = 0;
+  // The CPU the running request (or top level) has used, carried across the turns of its event
+  // loop, and whether the watchdog fired while the request was between turns.
+  CpuWatchdog::CpuAccount cpu_account_;
   bool cpu_fired_ = false;
   std::unique_ptr<LimitedAllocator> allocator_;
   IsolateState state_;

@@ -1,0 +1,99 @@
+// CpuWatchdog's CPU accounting: a section's CPU figure lies between the CPU the thread really
+// used and the wall time the section was armed, whether or not the watchdog looked at it; time
+// between a section's phases is never counted. The bounds hold on a loaded machine too: they
+// follow from CPU time never advancing faster than wall time, not from how fast anything runs.
+#include "engine/v8/cpu_watchdog.h"
+
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace cosmo::v8engine {
+namespace {
+
+// Both clocks count nanoseconds, but the kernel updates them at slightly different moments.
+constexpr int64_t kClockSlackNs = 50'000;
+// Large enough never to fire: these tests register no isolate to terminate.
+constexpr int64_t kNoLimit = int64_t{1} << 60;
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void SpinCpu(absl::Duration cpu) {
+  const int64_t until = CpuWatchdog::ThreadCpuNanos() + absl::ToInt64Nanoseconds(cpu);
+  while (CpuWatchdog::ThreadCpuNanos() < until) {
+  }
+}
+
+class CpuWatchdogTest : public ::testing::Test {
+ protected:
+  CpuWatchdog watchdog_{absl::Milliseconds(1)};
+  CpuWatchdog::Slot* slot_ = watchdog_.Register(nullptr);
+
+  ~CpuWatchdogTest() override { watchdog_.Unregister(slot_); }
+};
+
+TEST_F(CpuWatchdogTest, AnUnseenSectionIsChargedItsArmedWallTime) {
+  CpuWatchdog::CpuAccount account;
+  watchdog_.Arm(slot_, kNoLimit, account);
+  EXPECT_FALSE(watchdog_.Disarm(slot_, &account));
+  if (account.cpu_origin_ns >= 0) GTEST_SKIP() << "the watchdog looked at a section of no time";
+  EXPECT_EQ(CpuWatchdog::CpuUsedNanos(account), account.armed_wall_ns);
+}
+
+TEST_F(CpuWatchdogTest, ABusySectionIsMeasuredBetweenItsCpuAndItsWallTime) {
+  // Sections of 20 ms of CPU until the watchdog has looked at one (it polls every millisecond;
+  // a starved watchdog only makes this loop longer).
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  bool seen = false;
+  while (!seen && absl::Now() < give_up) {
+    CpuWatchdog::CpuAccount account;
+    const int64_t cpu_before = CpuWatchdog::ThreadCpuNanos();
+    watchdog_.Arm(slot_, kNoLimit, account);
+    SpinCpu(absl::Milliseconds(20));
+    EXPECT_FALSE(watchdog_.Disarm(slot_, &account));
+    const int64_t real = CpuWatchdog::ThreadCpuNanos() - cpu_before;
+    const int64_t used = CpuWatchdog::CpuUsedNanos(account);
+    EXPECT_GE(used + kClockSlackNs, real) << "less than the thread's own clock says";
+    EXPECT_LE(used, account.armed_wall_ns + kClockSlackNs) << "more than the armed wall time";
+    seen = account.cpu_origin_ns >= 0;
+  }
+  EXPECT_TRUE(seen) << "the watchdog never looked at a 20 ms section in 30 s";
+}
+
+TEST_F(CpuWatchdogTest, TimeBetweenPhasesIsNotCounted) {
+  CpuWatchdog::CpuAccount account;
+  const int64_t wall_start = SteadyNanos();
+  watchdog_.Arm(slot_, kNoLimit, account);
+  SpinCpu(absl::Milliseconds(2));
+  EXPECT_FALSE(watchdog_.Disarm(slot_, &account));
+  const int64_t pause_start = SteadyNanos();
+  absl::SleepFor(absl::Milliseconds(50));
+  const int64_t paused = SteadyNanos() - pause_start;
+  watchdog_.Arm(slot_, kNoLimit, account);
+  SpinCpu(absl::Milliseconds(2));
+  EXPECT_FALSE(watchdog_.Disarm(slot_, &account));
+  const int64_t wall = SteadyNanos() - wall_start;
+
+  EXPECT_LE(account.armed_wall_ns, wall - paused);
+  EXPECT_LE(CpuWatchdog::CpuUsedNanos(account), account.armed_wall_ns + kClockSlackNs);
+  EXPECT_GE(CpuWatchdog::CpuUsedNanos(account) + kClockSlackNs,
+            absl::ToInt64Nanoseconds(absl::Milliseconds(4)));
+}
+
+TEST_F(CpuWatchdogTest, DisarmingAnUnarmedSlotChangesNothing) {
+  CpuWatchdog::CpuAccount account{.cpu_origin_ns = 7, .armed_wall_ns = 11};
+  EXPECT_FALSE(watchdog_.Disarm(slot_, &account));
+  EXPECT_EQ(account.cpu_origin_ns, 7);
+  EXPECT_EQ(account.armed_wall_ns, 11);
+}
+
+}  // namespace
+}  // namespace cosmo::v8engine
