@@ -278,11 +278,18 @@ class StoreRegistry final : public Registry {
       COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*request.expected_version));
     }
     if (request.percent) COSMO_RETURN_IF_ERROR(CheckPercent("percent", *request.percent));
-    COSMO_RETURN_IF_ERROR(Validate(request.manifest));
+    COSMO_RETURN_IF_ERROR(CheckManifest(request.manifest));
     COSMO_ASSIGN_OR_RETURN(const std::vector<std::string> secret_names,
                            NormalizeSecretNames(request));
     COSMO_ASSIGN_OR_RETURN(std::string cbor, EncodeManifest(request.manifest));
     const std::string version = Sha256Hex(cbor);
+    // The engine's probe runs the code in a fresh isolate (milliseconds). A version is its
+    // content, so one already stored passed that probe when it was first deployed, here or on
+    // another server: deploying the same code to many families, or again, skips it.
+    COSMO_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           store_->Find(store_keys::Blob(version)));
+    if (!stored)
+      COSMO_RETURN_IF_ERROR(engines_.at(request.manifest.engine)->Validate(request.manifest));
 
     absl::MutexLock lock(&LockFor(request.family));
     for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
@@ -412,6 +419,13 @@ class StoreRegistry final : public Registry {
   }
 
   absl::Status Validate(const Manifest& manifest) override {
+    COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+    return engines_.at(manifest.engine)->Validate(manifest);
+  }
+
+  // Everything Validate() checks but the engine's probe of the code: the engine is known, and
+  // files, sizes, env, bindings, limits and crons are within the rules.
+  absl::Status CheckManifest(const Manifest& manifest) {
     auto engine = engines_.find(manifest.engine);
     if (engine == engines_.end()) {
       std::vector<std::string> names;
@@ -468,8 +482,7 @@ class StoreRegistry final : public Registry {
     COSMO_RETURN_IF_ERROR(ValidateRequestedLimits(manifest.limits, options_.caps));
     COSMO_RETURN_IF_ERROR(ValidateCronList(manifest.crons));
     // Encoding checks that all text is UTF-8, naming the field.
-    COSMO_RETURN_IF_ERROR(EncodeManifest(manifest).status());
-    return engine->second->Validate(manifest);
+    return EncodeManifest(manifest).status();
   }
 
   absl::StatusOr<FamilyInfo> GetFamily(absl::string_view tenant,

@@ -438,6 +438,33 @@ TEST_F(RegistryTest, EngineValidatesEveryDeployOnce) {
   EXPECT_EQ(registry_->GetActiveVersion("page")->engine, "liquid");
 }
 
+TEST_F(RegistryTest, StoredContentIsNotProbedAgainButStillChecked) {
+  const int before = js_.validate_calls();
+  DeployResult first = MustDeploy("shop", ScriptManifest("same code"));
+  EXPECT_EQ(js_.validate_calls(), before + 1);
+  // The same content for another family (and another tenant) is the same version: already
+  // probed when it was first stored.
+  DeployResult second = MustDeploy("store", ScriptManifest("same code"), "globex");
+  EXPECT_EQ(second.version, first.version);
+  EXPECT_EQ(js_.validate_calls(), before + 1);
+  // The registry's own rules still apply to it: a cap this registry has is enforced.
+  auto capped = NewRegistry(store_.get(), {&js_}, &clock_, {.max_script_bytes = 4});
+  ASSERT_TRUE(capped.ok());
+  absl::Status refused =
+      (*capped)
+          ->Deploy({.tenant = "acme", .family = "third", .manifest = ScriptManifest("same code")})
+          .status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  // New content is probed, and refused when the engine refuses it.
+  EXPECT_EQ(
+      registry_
+          ->Deploy({.tenant = "acme", .family = "shop", .manifest = ScriptManifest("syntax-error")})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(js_.validate_calls(), before + 2);
+}
+
 TEST_F(RegistryTest, TamperedBlobIsDetected) {
   DeployResult v1 = MustDeploy("shop", ScriptManifest("v1"));
   Manifest other = ScriptManifest("tampered");
