@@ -1,5 +1,7 @@
 #include "runtime/instance_pool.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,39 +16,67 @@ constexpr uint64_t kMeasureEvery = 64;
 }  // namespace
 
 InstancePool::InstancePool(std::shared_ptr<Program> program, ScriptLimits limits,
-                           size_t max_instances, InstancePoolCounters* counters)
+                           size_t max_instances, InstancePoolCounters* counters, const Clock* clock)
     : program_(std::move(program)),
       limits_(limits),
       max_instances_(max_instances == 0 ? 1 : max_instances),
-      counters_(counters) {}
+      counters_(counters),
+      clock_(clock) {}
 
 InstancePool::~InstancePool() { Retire(); }
 
 absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Acquire(absl::Duration max_wait) {
   {
     absl::MutexLock lock(&mu_);
-    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !idle_.empty() || live_ < max_instances_;
-    };
-    if (!available() && !mu_.AwaitWithTimeout(absl::Condition(&available), max_wait)) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "all ", max_instances_, " instances of version ", program_->version().substr(0, 12),
-          " stayed busy for ", absl::FormatDuration(max_wait)));
+    if (!idle_.empty()) return TakeIdle();
+    const absl::Time give_up = absl::Now() + max_wait;
+    // Renting: every instance is busy, but one may come back sooner than a new one would start.
+    if (live_ > 0 && live_ < max_instances_ && rent_ < start_cost_ &&
+        AwaitIdle(std::min(start_cost_ - rent_, max_wait))) {
+      return TakeIdle();
     }
-    if (!idle_.empty()) {
-      std::unique_ptr<Instance> instance = std::move(idle_.back());
-      idle_.pop_back();
-      return instance;
+    if (live_ >= max_instances_) {
+      auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || live_ < max_instances_;
+      };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&available), give_up - absl::Now())) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "all ", max_instances_, " instances of version ", program_->version().substr(0, 12),
+            " stayed busy for ", absl::FormatDuration(max_wait)));
+      }
     }
+    if (!idle_.empty()) return TakeIdle();
     ++live_;  // reserve the slot; instantiate outside the lock, it takes milliseconds
+    rent_ = absl::ZeroDuration();
   }
+  return Create();
+}
+
+bool InstancePool::AwaitIdle(absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !idle_.empty(); };
+  const bool got = mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+  rent_ += absl::Now() - start;
+  return got;
+}
+
+std::unique_ptr<Instance> InstancePool::TakeIdle() {
+  std::unique_ptr<Instance> instance = std::move(idle_.back().instance);
+  idle_.pop_back();
+  return instance;
+}
+
+absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<Instance>> created = program_->Instantiate(limits_);
+  const absl::Duration took = absl::Now() - start;
   absl::MutexLock lock(&mu_);
   if (!created.ok()) {
     --live_;
     return created.status();
   }
   counters_->created.fetch_add(1, std::memory_order_relaxed);
+  start_cost_ = start_cost_ == absl::ZeroDuration() ? took : (start_cost_ * 3 + took) / 4;
   if (bytes_per_instance_ == 0) bytes_per_instance_ = (*created)->MemoryBytes();
   return created;
 }
@@ -61,14 +91,47 @@ void InstancePool::Release(std::unique_ptr<Instance> instance) {
       doomed = std::move(instance);
     } else {
       if (++releases_ % kMeasureEvery == 0) bytes_per_instance_ = instance->MemoryBytes();
-      idle_.push_back(std::move(instance));
+      idle_.push_back({std::move(instance), clock_->Now()});
     }
   }
   // `doomed` is destroyed here, outside the lock: disposing an isolate takes a while.
 }
 
+size_t InstancePool::TrimIdle(absl::Duration idle_for) {
+  std::vector<Idle> doomed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() < 2) return 0;
+    const absl::Time now = clock_->Now();
+    // Oldest first; the newest always stays.
+    size_t n = 0;
+    while (n + 1 < idle_.size() && now - idle_[n].since >= idle_for) ++n;
+    doomed.assign(std::make_move_iterator(idle_.begin()),
+                  std::make_move_iterator(idle_.begin() + n));
+    idle_.erase(idle_.begin(), idle_.begin() + n);
+    live_ -= n;
+  }
+  return doomed.size();
+}
+
+size_t InstancePool::ShedSpares() {
+  std::vector<Idle> doomed;
+  size_t freed = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() < 2) return 0;
+    const size_t n = idle_.size() - 1;
+    doomed.assign(std::make_move_iterator(idle_.begin()),
+                  std::make_move_iterator(idle_.begin() + n));
+    idle_.erase(idle_.begin(), idle_.begin() + n);
+    live_ -= n;
+    freed = n * bytes_per_instance_;
+  }
+  return freed;
+}
+
 void InstancePool::Retire() {
-  std::vector<std::unique_ptr<Instance>> doomed;
+  std::vector<Idle> doomed;
   {
     absl::MutexLock lock(&mu_);
     retired_ = true;

@@ -6,6 +6,15 @@
 // the pool was retired (its version was replaced or unloaded), which is how in-flight requests
 // finish on the old version while new ones start on the new.
 //
+// How many instances a version gets is decided like renting against buying: a request that finds
+// every instance busy first waits for one to come back, and the pool starts another only once the
+// waits since its last start add up to what starting one costs (the last starts' measured time).
+// A family whose requests take microseconds then shares one or two instances however many
+// connections send to it, instead of paying milliseconds and megabytes for an isolate per burst;
+// one whose requests wait on the network grows as fast as its waits show it must. Instances idle
+// beyond the newest are destroyed by TrimIdle() (and first when memory is short, ShedSpares()),
+// so a family whose concurrency dropped goes back to one.
+//
 // Thread-safe.
 #ifndef COSMO_LIB_RUNTIME_INSTANCE_POOL_H_
 #define COSMO_LIB_RUNTIME_INSTANCE_POOL_H_
@@ -19,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cosmo/clock.h"
 #include "cosmo/engine.h"
 #include "cosmo/limits.h"
 
@@ -31,17 +41,26 @@ struct InstancePoolCounters {
 
 class InstancePool {
  public:
+  // `clock` (not owned, outlives the pool) times how long instances stay idle.
   InstancePool(std::shared_ptr<Program> program, ScriptLimits limits, size_t max_instances,
-               InstancePoolCounters* counters);
+               InstancePoolCounters* counters, const Clock* clock);
   ~InstancePool();
 
-  // An idle instance, a new one, or — when `max_instances` are busy — one returned within
-  // `max_wait` (real time). DEADLINE_EXCEEDED when none came back in time; the Instantiate()
-  // error when a new instance failed to start.
+  // An idle instance; else, while fewer than `max_instances` exist, one returned in the time
+  // starting a new one would take, or a new one; else one returned within `max_wait` (real
+  // time). DEADLINE_EXCEEDED when none came back in time; the Instantiate() error when a new
+  // instance failed to start.
   absl::StatusOr<std::unique_ptr<Instance>> Acquire(absl::Duration max_wait);
 
   // Gives an instance back after a request.
   void Release(std::unique_ptr<Instance> instance);
+
+  // Destroys idle instances, other than the most recently used one, that have been idle for
+  // `idle_for` or longer. Returns how many.
+  size_t TrimIdle(absl::Duration idle_for);
+  // Destroys every idle instance but the most recently used one. Returns the bytes that frees,
+  // as MemoryBytes() counts them.
+  size_t ShedSpares();
 
   // Destroys idle instances; later releases destroy theirs. Idempotent.
   void Retire();
@@ -53,18 +72,32 @@ class InstancePool {
   const std::shared_ptr<Program>& program() const { return program_; }
 
  private:
+  struct Idle {
+    std::unique_ptr<Instance> instance;
+    absl::Time since;
+  };
+  // Waits (mu_ held) up to `timeout` for an idle instance; adds the time waited to rent_.
+  bool AwaitIdle(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::unique_ptr<Instance>> Create() ABSL_LOCKS_EXCLUDED(mu_);
+  std::unique_ptr<Instance> TakeIdle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::shared_ptr<Program> program_;
   const ScriptLimits limits_;
   const size_t max_instances_;
   InstancePoolCounters* const counters_;
+  const Clock* const clock_;
 
   mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<Instance>> idle_ ABSL_GUARDED_BY(mu_);
-  size_t live_ ABSL_GUARDED_BY(mu_) = 0;  // idle + busy + being created
+  std::vector<Idle> idle_ ABSL_GUARDED_BY(mu_);  // most recently released last
+  size_t live_ ABSL_GUARDED_BY(mu_) = 0;         // idle + busy + being created
   bool retired_ ABSL_GUARDED_BY(mu_) = false;
   // Memory of one instance as last measured; busy instances are counted at this size.
   size_t bytes_per_instance_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t releases_ ABSL_GUARDED_BY(mu_) = 0;
+  // What starting an instance took (a moving average), and the time requests have waited for a
+  // busy instance since the last start: when the second reaches the first, the next start is due.
+  absl::Duration start_cost_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  absl::Duration rent_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 };
 
 }  // namespace cosmo

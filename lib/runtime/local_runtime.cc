@@ -45,6 +45,8 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
 constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
 constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
+// How long an instance beyond a version's first may stay idle before Maintain() destroys it.
+constexpr absl::Duration kSpareInstanceIdle = absl::Seconds(30);
 // How long a request of a family that is serving waits for another request's load of the
 // family's new version before it is served by the version it has (see LocalRuntime::Load).
 constexpr absl::Duration kLoadPatience = absl::Milliseconds(500);
@@ -265,6 +267,13 @@ class LocalRuntime final : public Runtime {
           unloaded_idle = true;
         }
       }
+    }
+    // A family whose concurrency dropped goes back to one instance.
+    for (const auto& activation : activations) {
+      std::shared_ptr<const Serving> serving = activation->serving();
+      if (serving == nullptr) continue;
+      serving->ForEachSlot(
+          [](const VersionSlot& slot) { slot.pool->TrimIdle(kSpareInstanceIdle); });
     }
     EnforceMemoryBudget();
     bool flush_due = false;
@@ -518,7 +527,7 @@ class LocalRuntime final : public Runtime {
                            engine->second->Prepare(version, manifest));
     auto pool = std::make_shared<InstancePool>(std::move(program),
                                                ResolveLimits(manifest.limits, options_.caps),
-                                               max_instances_, &counters_.pools);
+                                               max_instances_, &counters_.pools, clock_);
     // Start one instance now, so a script that cannot start fails here, once, with backoff —
     // not on every request.
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<Instance> warm, pool->Acquire(absl::ZeroDuration()));
@@ -560,6 +569,17 @@ class LocalRuntime final : public Runtime {
     if (total <= options_.memory_budget_bytes) return;
     std::sort(by_age.begin(), by_age.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Spare instances first, least recently used families first: each family keeps one, so
+    // none of them has to start again on its next request.
+    for (const auto& [last_used, activation] : by_age) {
+      if (total <= options_.memory_budget_bytes) return;
+      std::shared_ptr<const Serving> serving = activation->serving();
+      if (serving == nullptr) continue;
+      serving->ForEachSlot([&](const VersionSlot& slot) {
+        const size_t freed = slot.pool->ShedSpares();
+        total -= std::min(total, freed);
+      });
+    }
     for (const auto& [last_used, activation] : by_age) {
       if (total <= options_.memory_budget_bytes) break;
       const size_t bytes = MemoryBytes(*activation);

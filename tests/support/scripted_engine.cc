@@ -60,6 +60,11 @@ class ScriptedProgram final : public Program {
     if (source_ == "startup-error") {
       return absl::FailedPreconditionError("index.js:1:1: Uncaught Error: scripted startup error");
     }
+    std::vector<absl::string_view> words = absl::StrSplit(source_, ' ');
+    int start_ms = 0;
+    if (words.size() == 2 && words[0] == "slow-start" && absl::SimpleAtoi(words[1], &start_ms)) {
+      absl::SleepFor(absl::Milliseconds(start_ms));
+    }
     return std::make_unique<ScriptedInstance>(source_);
   }
   const std::string& version() const override { return version_; }

@@ -8,6 +8,7 @@
 //   syntax-error                 Validate() fails with INVALID_ARGUMENT at 1:1, like a parser
 //   startup-error                Instantiate() fails with FAILED_PRECONDITION, like a top-level
 //   throw
+//   slow-start <ms>              Instantiate() takes that long (real time), like an isolate
 //
 // Anything else validates and answers 200 with the source as body. Every invocation reports the
 // same usage (kCpuUs, kWallUs, request/response sizes) so metering can be checked exactly. It

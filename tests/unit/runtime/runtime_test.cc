@@ -161,6 +161,50 @@ TEST_F(RuntimeTest, IdleActivationsUnloadAfterTheTimeoutOnly) {
   EXPECT_EQ(Invoke("idle").outcome, Outcome::kOk);  // reactivates on demand
 }
 
+// Three concurrent requests of a family whose requests take 300 ms: three instances.
+void RunThreeAtOnce(ScriptedRuntime& rt, const std::string& family) {
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back(
+        [&] { EXPECT_EQ(rt.runtime->Invoke(family, Get(family)).outcome, Outcome::kOk); });
+  }
+  for (auto& c : clients) c.join();
+}
+
+TEST(RuntimeSpareInstanceTest, AFamilyGoesBackToOneInstanceWhenItsConcurrencyDrops) {
+  ManualClock clock;
+  ScriptedRuntime rt = ScriptedRuntime::Create(ManualOptions(&clock), NewInMemoryStore());
+  rt.Deploy("slow", "sleep 300");
+  RunThreeAtOnce(rt, "slow");
+  ASSERT_EQ(rt.runtime->Stats().live_instances, 3u);
+  clock.Advance(absl::Seconds(29));
+  rt.runtime->Maintain();
+  EXPECT_EQ(rt.runtime->Stats().live_instances, 3u);
+  clock.Advance(absl::Seconds(2));
+  rt.runtime->Maintain();
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.live_instances, 1u);
+  EXPECT_EQ(stats.active_families, 1u) << "the family stays warm on one instance";
+}
+
+TEST(RuntimeBudgetTest, SpareInstancesGoBeforeWholeFamilies) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  // A scripted instance "holds" its source size: 9 bytes each ("sleep 300"); room for two.
+  options.memory_budget_bytes = 20;
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("a", "sleep 300");
+  rt.Deploy("b", "sleep 301");
+  RunThreeAtOnce(rt, "a");
+  RunThreeAtOnce(rt, "b");
+  ASSERT_EQ(rt.runtime->Stats().live_instances, 6u);
+  rt.runtime->Maintain();
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.live_instances, 2u);
+  EXPECT_EQ(stats.active_families, 2u);
+  EXPECT_EQ(stats.budget_unloads, 0u);
+}
+
 TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
   ManualClock clock;
   RuntimeOptions options = ManualOptions(&clock);

@@ -1,0 +1,122 @@
+// InstancePool: a request that finds every instance busy waits for one before starting another,
+// for as long as starting one takes; the pool grows once waits add up to a start; instances
+// beyond the newest are destroyed after an idle period or when memory is short.
+#include "runtime/instance_pool.h"
+
+#include <memory>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cosmo/clock.h"
+#include "gtest/gtest.h"
+#include "support/scripted_engine.h"
+
+namespace cosmo {
+namespace {
+
+using ::cosmo::testing::ScriptedEngine;
+using ::cosmo::testing::ScriptManifest;
+
+class InstancePoolTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<InstancePool> PoolOf(const std::string& source, size_t max_instances = 8) {
+    auto program = engine_.Prepare("v1", ScriptManifest(source));
+    EXPECT_TRUE(program.ok()) << program.status();
+    return std::make_unique<InstancePool>(*std::move(program), ScriptLimits(), max_instances,
+                                          &counters_, &clock_);
+  }
+
+  std::unique_ptr<Instance> MustAcquire(InstancePool& pool) {
+    auto instance = pool.Acquire(absl::Seconds(30));
+    EXPECT_TRUE(instance.ok()) << instance.status();
+    return instance.ok() ? *std::move(instance) : nullptr;
+  }
+
+  ScriptedEngine engine_;
+  InstancePoolCounters counters_;
+  ManualClock clock_;
+};
+
+TEST_F(InstancePoolTest, ABusyInstanceComingBackSoonIsReusedRatherThanStartingAnother) {
+  // Starting an instance takes 2 s; the busy one comes back after about 50 ms.
+  auto pool = PoolOf("slow-start 2000");
+  std::unique_ptr<Instance> first = MustAcquire(*pool);
+  ASSERT_NE(first, nullptr);
+  Instance* first_raw = first.get();
+  std::thread releaser([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    pool->Release(std::move(first));
+  });
+  std::unique_ptr<Instance> second = MustAcquire(*pool);
+  releaser.join();
+  EXPECT_EQ(second.get(), first_raw);
+  EXPECT_EQ(counters_.created.load(), 1u);
+  EXPECT_EQ(pool->live_instances(), 1u);
+  pool->Release(std::move(second));
+}
+
+TEST_F(InstancePoolTest, AnotherStartsOnceTheWaitAddsUpToAStart) {
+  auto pool = PoolOf("slow-start 100");
+  std::unique_ptr<Instance> first = MustAcquire(*pool);
+  // Nobody gives `first` back: after waiting about one start's time, a second one starts.
+  std::unique_ptr<Instance> second = MustAcquire(*pool);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(second.get(), first.get());
+  EXPECT_EQ(counters_.created.load(), 2u);
+  EXPECT_EQ(pool->live_instances(), 2u);
+  pool->Release(std::move(first));
+  pool->Release(std::move(second));
+}
+
+TEST_F(InstancePoolTest, ABusyPoolAtItsLimitSheds) {
+  auto pool = PoolOf("respond 200 ok", /*max_instances=*/1);
+  std::unique_ptr<Instance> only = MustAcquire(*pool);
+  auto refused = pool->Acquire(absl::Milliseconds(20));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(refused.status().message().find("stayed busy"), std::string::npos);
+  pool->Release(std::move(only));
+}
+
+TEST_F(InstancePoolTest, IdleInstancesBeyondTheNewestAreTrimmedAfterTheIdlePeriod) {
+  auto pool = PoolOf("respond 200 ok");
+  std::unique_ptr<Instance> a = MustAcquire(*pool);
+  std::unique_ptr<Instance> b = MustAcquire(*pool);
+  std::unique_ptr<Instance> c = MustAcquire(*pool);
+  ASSERT_EQ(pool->live_instances(), 3u);
+  pool->Release(std::move(a));
+  clock_.Advance(absl::Seconds(10));
+  pool->Release(std::move(b));
+  pool->Release(std::move(c));
+
+  clock_.Advance(absl::Seconds(25));  // a idle 35 s, b and c 25 s
+  EXPECT_EQ(pool->TrimIdle(absl::Seconds(30)), 1u);
+  EXPECT_EQ(pool->live_instances(), 2u);
+  clock_.Advance(absl::Seconds(10));  // b and c idle 35 s: only b goes, c is the newest
+  EXPECT_EQ(pool->TrimIdle(absl::Seconds(30)), 1u);
+  EXPECT_EQ(pool->live_instances(), 1u);
+  EXPECT_EQ(pool->TrimIdle(absl::ZeroDuration()), 0u);
+  // The one left still serves.
+  std::unique_ptr<Instance> again = MustAcquire(*pool);
+  EXPECT_EQ(again->Invoke(HttpRequest{.url = "http://localhost/f/"}).response.body, "ok");
+  EXPECT_EQ(counters_.created.load(), 3u);
+  pool->Release(std::move(again));
+}
+
+TEST_F(InstancePoolTest, ShedSparesKeepsOneAndCountsWhatItFrees) {
+  auto pool = PoolOf("respond 200 ok");  // MemoryBytes() of a scripted instance: source size
+  std::unique_ptr<Instance> a = MustAcquire(*pool);
+  std::unique_ptr<Instance> b = MustAcquire(*pool);
+  std::unique_ptr<Instance> c = MustAcquire(*pool);
+  pool->Release(std::move(a));
+  pool->Release(std::move(b));
+  EXPECT_EQ(pool->ShedSpares(), 1 * std::string("respond 200 ok").size());
+  EXPECT_EQ(pool->live_instances(), 2u);  // one idle, one busy
+  pool->Release(std::move(c));
+  EXPECT_EQ(pool->ShedSpares(), 1 * std::string("respond 200 ok").size());
+  EXPECT_EQ(pool->live_instances(), 1u);
+  EXPECT_EQ(pool->ShedSpares(), 0u);
+}
+
+}  // namespace
+}  // namespace cosmo
