@@ -104,7 +104,9 @@ absl::StatusOr<std::string> AdminApi::Handle(const ApiCall& call) {
   };
   if (parts.size() == 1 && parts[0] == "whoami") {
     COSMO_RETURN_IF_ERROR(want("GET"));
-    return Dump({{"tenant", call.tenant}, {"tokens_required", call.tokens_required}});
+    return Dump({{"tenant", call.tenant},
+                 {"tokens_required", call.tokens_required},
+                 {"read_only", call.read_only}});
   }
   if (parts[0] == "families") {
     if (parts.size() == 1) {
@@ -123,7 +125,7 @@ absl::StatusOr<std::string> AdminApi::Handle(const ApiCall& call) {
     if (what.empty()) return Family(call, info);
     if (what == "history") return History(call, info);
     if (what == "usage") return Usage(call, info);
-    if (what == "logs") return Logs(call, info);
+    if (what == "logs") return Logs(call, info.family, info.created);
     if (what == "crons") return Crons(info);
     return absl::NotFoundError("no such API path");
   }
@@ -272,19 +274,20 @@ absl::StatusOr<std::string> AdminApi::Usage(const ApiCall& call, const FamilyInf
                {"buckets", std::move(buckets)}});
 }
 
-absl::StatusOr<std::string> AdminApi::Logs(const ApiCall& call, const FamilyInfo& info) {
+absl::StatusOr<std::string> AdminApi::Logs(const ApiCall& call, absl::string_view family,
+                                           absl::Time created) {
   COSMO_ASSIGN_OR_RETURN(uint64_t after, NumberParam(call, "after", 0, 0, UINT64_MAX));
   COSMO_ASSIGN_OR_RETURN(uint64_t limit, NumberParam(call, "limit", 256, 1, 1000));
   COSMO_ASSIGN_OR_RETURN(
       uint64_t wait_ms,
       NumberParam(call, "wait_ms", 0, 0, absl::ToInt64Milliseconds(options_.max_log_wait)));
-  LogBatch batch = wait_ms == 0 ? runtime_->ReadLogs(info.family, after, limit)
-                                : runtime_->WaitForLogs(info.family, after, limit,
+  LogBatch batch = wait_ms == 0 ? runtime_->ReadLogs(family, after, limit)
+                                : runtime_->WaitForLogs(family, after, limit,
                                                         absl::Now() + absl::Milliseconds(wait_ms));
   json records = json::array();
   for (const LogRecord& r : batch.records) {
     // Records of an earlier family of the same name are not this one's.
-    if (r.time < info.created) continue;
+    if (r.time < created) continue;
     json record = {{"sequence", r.sequence},         {"time", Rfc3339(r.time)},
                    {"level", LogLevelName(r.level)}, {"version", r.version},
                    {"request_id", r.request_id},     {"text", r.text}};

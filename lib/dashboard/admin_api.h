@@ -1,7 +1,7 @@
 // The dashboard's JSON API under /_cosmo/api/ (docs/dashboard.md, "API"): the control plane's
 // library calls (Registry, Runtime) as JSON, for one authenticated tenant.
 //
-//   GET  whoami                               the caller's tenant
+//   GET  whoami                               the caller's tenant, whether tokens are on, read-only
 //   GET  families?filter=&sort=&order=&offset=&limit=   the tenant's families with recent usage
 //   GET  families/F                           one family
 //   GET  families/F/history?limit=&page_token=
@@ -39,6 +39,8 @@ struct ApiCall {
   std::string body;
   std::string tenant;
   bool tokens_required = false;
+  // The dashboard answering refuses state changes (cosmo-gateway's); told to the page by whoami.
+  bool read_only = false;
 };
 
 struct AdminApiOptions {
@@ -62,12 +64,17 @@ class AdminApi {
   // Whether `method` on `path` changes state (so needs the Origin and Content-Type checks).
   static bool ChangesState(absl::string_view method);
 
+  // The `logs` call of the family called `family`, created at `created` (records older than that
+  // are an earlier family's of the same name): what this process's Runtime holds. Public for
+  // cosmo-gateway, whose logs are its own while the rest of its answers are its servers'.
+  absl::StatusOr<std::string> Logs(const ApiCall& call, absl::string_view family,
+                                   absl::Time created);
+
  private:
   absl::StatusOr<std::string> Families(const ApiCall& call);
   absl::StatusOr<std::string> Family(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> History(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> Usage(const ApiCall& call, const FamilyInfo& info);
-  absl::StatusOr<std::string> Logs(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> Crons(const FamilyInfo& info);
   absl::StatusOr<std::string> Rollback(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> KvNamespaces(const ApiCall& call);

@@ -8,7 +8,7 @@
   const TOKEN_KEY = "cosmo.token";
   const main = document.getElementById("main");
   // What tests and curious users can read: the charts' uPlot objects and their data.
-  const state = (window.cosmoDashboard = { charts: {}, tenant: null, logLines: 0 });
+  const state = (window.cosmoDashboard = { charts: {}, tenant: null, readOnly: false, logLines: 0 });
   let pageGeneration = 0;  // bumped on navigation; stale loops and fetches stop
 
   function el(tag, attrs, ...children) {
@@ -203,7 +203,7 @@
       el("td", { class: "mono" }, shortVersion(e.version),
          e.version === family.active_version ? [" ", el("span", { class: "badge" }, "active")] : null),
       el("td", {}, e.action), el("td", {}, e.time.replace("T", " ").replace(/\.\d+Z$/, "Z")),
-      el("td", {}, e.version === family.active_version ? "" :
+      el("td", {}, e.version === family.active_version || state.readOnly ? "" :
         el("button", { class: "rollback", "data-version": e.version,
                        onclick: () => rollback(name, e.version) }, "Roll back to this"))));
     show(
@@ -284,7 +284,9 @@
     try {
       const who = await api("whoami");
       state.tenant = who.tenant;
-      document.getElementById("tenant").textContent = "tenant " + who.tenant;
+      state.readOnly = !!who.read_only;
+      document.getElementById("tenant").textContent =
+        "tenant " + who.tenant + (who.read_only ? " · read-only (gateway)" : "");
       document.getElementById("logout").hidden = !who.tokens_required;
       route();
     } catch (error) {
