@@ -11,6 +11,7 @@
 //   POST families/F/rollback   {"version": PREFIX}   (body optional)
 //   GET  kv/namespaces
 //   GET  kv/namespaces/NS/keys?prefix=&cursor=&limit=
+//   GET  kv/namespaces/NS/value?key=              one value (its first 64 KiB, base64)
 //
 // Authentication, Host/Origin/Content-Type checks and the read-only switch are the caller's
 // (Dashboard); AdminApi answers one call for a tenant already known. Errors are absl::Status,
@@ -79,6 +80,7 @@ class AdminApi {
   absl::StatusOr<std::string> Rollback(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> KvNamespaces(const ApiCall& call);
   absl::StatusOr<std::string> KvKeys(const ApiCall& call, absl::string_view ns);
+  absl::StatusOr<std::string> KvValue(const ApiCall& call, absl::string_view ns);
 
   Runtime* const runtime_;
   const AdminApiOptions options_;

@@ -227,6 +227,80 @@ TEST_F(DashboardApiTest, FamilyAndHistoryDescribeTheFamily) {
   EXPECT_EQ(nothing->status, 404);
 }
 
+TEST_F(DashboardApiTest, SplitsKvBindingsAndValuesAreShown) {
+  Server s(/*tokens=*/true);
+  Manifest one = Js("return new Response('1');");
+  one.kv["NOTES"] = "acme-notes";
+  Manifest two = Js("return new Response('2');");
+  two.kv["NOTES"] = "acme-notes";
+  s.Deploy("acme", "cart", one);
+  const std::string base = s.runtime->registry().GetFamily("acme", "cart")->active_version;
+  auto split = s.runtime->registry().Deploy(
+      {.tenant = "acme", .family = "cart", .manifest = two, .percent = 10});
+  ASSERT_TRUE(split.ok()) << split.status();
+  auto resplit =
+      s.runtime->registry().Split({.tenant = "acme",
+                                   .family = "cart",
+                                   .first = {.version = base, .percent = 80},
+                                   .second = {.version = split->version, .percent = 20}});
+  ASSERT_TRUE(resplit.ok()) << resplit.status();
+  Manifest theirs = Js("return new Response('b');");
+  theirs.kv["DATA"] = "beta-data";
+  s.Deploy("beta", "theirs", theirs);
+  ASSERT_TRUE(s.runtime->kv().Put("acme-notes", "greeting", "hello", {}).ok());
+  ASSERT_TRUE(s.runtime->kv().Put("acme-notes", "blob", std::string("\xff\x00\x01", 3), {}).ok());
+  httplib::Client client("127.0.0.1", s.http->port());
+
+  auto list = client.Get("/_cosmo/api/families", As(kAcme));
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200) << list->body;
+  const json item = json::parse(list->body)["families"][0];
+  EXPECT_EQ(item["split"]["base"], base);
+  EXPECT_EQ(item["split"]["canary"], split->version);
+  EXPECT_EQ(item["split"]["canary_percent"], 20);
+  auto family = client.Get("/_cosmo/api/families/cart", As(kAcme));
+  ASSERT_TRUE(family);
+  ASSERT_EQ(family->status, 200) << family->body;
+  EXPECT_EQ(json::parse(family->body)["split"]["canary_percent"], 20);
+  auto history = client.Get("/_cosmo/api/families/cart/history?limit=1", As(kAcme));
+  ASSERT_TRUE(history);
+  EXPECT_EQ(json::parse(history->body)["entries"][0]["action"], "split");
+  EXPECT_EQ(json::parse(family->body)["kv"], json({{"NOTES", "acme-notes"}}));
+
+  auto value = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=greeting", As(kAcme));
+  ASSERT_TRUE(value);
+  ASSERT_EQ(value->status, 200) << value->body;
+  EXPECT_EQ(json::parse(value->body)["value_base64"], "aGVsbG8=");
+  EXPECT_EQ(json::parse(value->body)["size_bytes"], 5);
+  EXPECT_EQ(json::parse(value->body)["truncated"], false);
+  auto blob = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=blob", As(kAcme));
+  ASSERT_TRUE(blob);
+  ASSERT_EQ(blob->status, 200) << blob->body;
+  EXPECT_EQ(json::parse(blob->body)["value_base64"], "/wAB");
+  auto keys = client.Get("/_cosmo/api/kv/namespaces/acme-notes/keys?prefix=gr", As(kAcme));
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->status, 200) << keys->body;
+  EXPECT_EQ(json::parse(keys->body)["keys"], json::parse(R"([{"name": "greeting"}])"));
+
+  auto missing = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=nope", As(kAcme));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  auto no_key = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value", As(kAcme));
+  ASSERT_TRUE(no_key);
+  EXPECT_EQ(no_key->status, 400);
+  auto huge_key = client.Get(
+      absl::StrCat("/_cosmo/api/kv/namespaces/acme-notes/value?key=", std::string(2000, 'k')),
+      As(kAcme));
+  ASSERT_TRUE(huge_key);
+  EXPECT_EQ(huge_key->status, 400) << huge_key->body;
+  auto theirs_value = client.Get("/_cosmo/api/kv/namespaces/beta-data/value?key=x", As(kAcme));
+  ASSERT_TRUE(theirs_value);
+  EXPECT_EQ(theirs_value->status, 403);
+  auto unauthenticated = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=greeting");
+  ASSERT_TRUE(unauthenticated);
+  EXPECT_EQ(unauthenticated->status, 401);
+}
+
 TEST_F(DashboardApiTest, UsageHoldsTheRequestsSentPerVersionAndMinute) {
   Server s(/*tokens=*/false);
   s.Deploy("local", "count", Js("return new Response('x');"));
