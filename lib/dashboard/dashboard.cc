@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "dashboard/content_negotiation.h"
 #include "dashboard/dashboard_assets.h"
 #include "dashboard/request_checks.h"
 #include "http/outcome_status.h"
@@ -14,6 +15,15 @@ namespace {
 
 constexpr absl::string_view kUiPrefix = "/_cosmo/ui";
 constexpr absl::string_view kApiPrefix = "/_cosmo/api/";
+
+// Every value of the header `name` (case-insensitive) of `request`, in order.
+std::vector<std::string> HeaderValues(const HostRequest& request, absl::string_view name) {
+  std::vector<std::string> values;
+  for (const auto& [key, value] : request.headers) {
+    if (absl::EqualsIgnoreCase(key, name)) values.push_back(value);
+  }
+  return values;
+}
 
 // Headers of every answer: nothing here may be framed, sniffed or cached by a shared cache.
 void AddCommonHeaders(HostResponse& response) {
@@ -80,7 +90,23 @@ HostResponse Dashboard::Ui(const HostRequest& request) {
   }
   HostResponse response;
   response.content_type = std::string(asset->content_type);
-  response.body = std::string(asset->body);
+  // Each file in two forms, gzipped for clients that accept it and as it is for the others:
+  // caches must keep them apart (Vary), and each has its own ETag to revalidate with.
+  const bool gzip = !asset->gzip.empty() && AcceptsGzip(HeaderValues(request, "Accept-Encoding"));
+  const std::string etag =
+      gzip ? absl::StrCat(asset->etag.substr(0, asset->etag.size() - 1), "-gzip\"")
+           : std::string(asset->etag);
+  response.headers.emplace_back("ETag", etag);
+  response.headers.emplace_back("Vary", "Accept-Encoding");
+  if (ETagMatches(HeaderOf(request, "If-None-Match"), etag)) {
+    response.status = 304;  // the client's copy is this one
+    response.content_type.clear();
+  } else if (gzip) {
+    response.body = std::string(asset->gzip);
+    response.headers.emplace_back("Content-Encoding", "gzip");
+  } else {
+    response.body = std::string(asset->body);
+  }
   // Everything the page loads is its own: no CDN, no inline script, no other origin to talk to.
   response.headers.emplace_back(
       "Content-Security-Policy",
