@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
 
   Flags flags;
   CLI::App app{
-      "cosmo-gateway: the CosmoCompute HTTP data plane, fed by cosmo-server(s) over gRPC.\n"
+      "cosmo-gateway: the CosmoCompute HTTP data plane, fed by cosmo-server(s) over gRPC, with\n"
+      "a read-only dashboard of their data at /_cosmo/ui (docs/dashboard.md).\n"
       "Every flag may also be set by the environment variable shown."};
   app.option_defaults()->always_capture_default();
   app.add_option("--control", flags.control,
