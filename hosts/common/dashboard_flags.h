@@ -1,5 +1,5 @@
-// cosmo-server's dashboard flags (docs/dashboard.md): where /_cosmo/ui and /_cosmo/api/ are
-// served, and which host names they answer to besides the listener's address.
+// The dashboard flags of cosmo-server and cosmo-gateway (docs/dashboard.md): where /_cosmo/ui and
+// /_cosmo/api/ are served, and which host names they answer to besides the listener's address.
 //
 // Each flag has a COSMO_* environment fallback.
 #ifndef COSMO_HOSTS_COMMON_DASHBOARD_FLAGS_H_

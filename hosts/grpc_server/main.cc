@@ -22,6 +22,7 @@
 #include "cosmo/limits.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
+#include "dashboard/dashboard_read_service.h"
 #include "dashboard_flags.h"
 #include "host_main.h"
 #include "http_flags.h"
@@ -113,6 +114,9 @@ int Serve(const Flags& flags) {
   cosmo::control::ControlServerOptions server_options;
   server_options.listen_address = flags.grpc_listen;
   server_options.service.max_script_bytes = flags.runtime.max_script_bytes;
+  // The dashboard API's read calls for cosmo-gateways' dashboards (docs/dashboard.md).
+  cosmo::dashboard::DashboardReadService dashboard_reads(runtime->get(), authenticator.get());
+  server_options.extra_services.push_back(&dashboard_reads);
   auto server = cosmo::control::ControlServer::Start(server_options, &(*runtime)->registry(),
                                                      runtime->get(), authenticator.get());
   if (!server.ok()) return Fail(server.status().message());

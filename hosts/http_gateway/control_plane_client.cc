@@ -33,12 +33,17 @@ ControlPlaneClient::ControlPlaneClient(std::vector<std::string> addresses, std::
         grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     stubs_.push_back(cosmo::v1::GatewaySync::NewStub(channel));
     kv_stubs_.push_back(cosmo::v1::GatewayKv::NewStub(channel));
+    dashboard_stubs_.push_back(cosmo::v1::DashboardApi::NewStub(channel));
   }
 }
 
 void ControlPlaneClient::Prepare(grpc::ClientContext* context, bool deadline,
-                                 absl::Duration timeout) const {
-  if (!token_.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+                                 absl::Duration timeout, const std::string* authorization) const {
+  if (authorization != nullptr) {
+    if (!authorization->empty()) context->AddMetadata("authorization", *authorization);
+  } else if (!token_.empty()) {
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+  }
   if (deadline) {
     if (timeout == absl::ZeroDuration()) timeout = call_timeout_;
     context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
@@ -46,13 +51,14 @@ void ControlPlaneClient::Prepare(grpc::ClientContext* context, bool deadline,
 }
 
 template <typename Call>
-absl::Status ControlPlaneClient::WithFailover(Call call, absl::Duration timeout) {
+absl::Status ControlPlaneClient::WithFailover(Call call, absl::Duration timeout,
+                                              const std::string* authorization) {
   absl::Status last = absl::UnavailableError("no control plane configured");
   size_t start = current_.load();
   for (size_t i = 0; i < stubs_.size(); ++i) {
     size_t index = (start + i) % stubs_.size();
     grpc::ClientContext context;
-    Prepare(&context, true, timeout);
+    Prepare(&context, true, timeout, authorization);
     grpc::Status status = call(index, &context);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
         status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -143,6 +149,17 @@ absl::Status ControlPlaneClient::KvList(const cosmo::v1::ListKvKeysRequest& requ
         return kv_stubs_[index]->List(context, request, response);
       },
       kv_call_timeout_);
+}
+
+absl::Status ControlPlaneClient::DashboardRead(const cosmo::v1::DashboardReadRequest& request,
+                                               const std::string& authorization,
+                                               cosmo::v1::DashboardReadResponse* response) {
+  return WithFailover(
+      [&](size_t index, grpc::ClientContext* context) {
+        response->Clear();
+        return dashboard_stubs_[index]->Read(context, request, response);
+      },
+      absl::Seconds(15), &authorization);
 }
 
 std::unique_ptr<grpc::ClientReader<cosmo::v1::VersionChange>> ControlPlaneClient::Watch(

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cosmo/manifest.h"
+#include "cosmo/v1/dashboard.grpc.pb.h"
 #include "cosmo/v1/gateway.grpc.pb.h"
 #include "cosmo/v1/gateway_kv.grpc.pb.h"
 
@@ -66,6 +67,14 @@ class ControlPlaneClient {
   absl::Status KvList(const cosmo::v1::ListKvKeysRequest& request,
                       cosmo::v1::ListKvKeysResponse* response);
 
+  // One read call of the dashboard's API (cosmo.v1.DashboardApi) for a user of this gateway's
+  // dashboard: `authorization` (their Authorization header, "" for none) is sent instead of this
+  // gateway's token, so the server judges them as it judges its own dashboard's users. Fails over
+  // like the others, with up to 15 s per server (sorting 10,000 families by usage takes a while).
+  absl::Status DashboardRead(const cosmo::v1::DashboardReadRequest& request,
+                             const std::string& authorization,
+                             cosmo::v1::DashboardReadResponse* response);
+
   // Opens WatchVersions on the current server. `context` must outlive the reader.
   std::unique_ptr<grpc::ClientReader<cosmo::v1::VersionChange>> Watch(grpc::ClientContext* context);
   // Makes the next server current (after a watch stream broke).
@@ -79,11 +88,14 @@ class ControlPlaneClient {
   static absl::StatusOr<Manifest> CheckedManifest(const std::string& family,
                                                   const std::string& cbor,
                                                   const std::string& version);
+  // `authorization`, when set, replaces this gateway's bearer token.
   void Prepare(grpc::ClientContext* context, bool deadline,
-               absl::Duration timeout = absl::ZeroDuration()) const;
+               absl::Duration timeout = absl::ZeroDuration(),
+               const std::string* authorization = nullptr) const;
   // `call(index, context)` on each server in turn from the current one, until one answers.
   template <typename Call>
-  absl::Status WithFailover(Call call, absl::Duration timeout = absl::ZeroDuration());
+  absl::Status WithFailover(Call call, absl::Duration timeout = absl::ZeroDuration(),
+                            const std::string* authorization = nullptr);
 
   const std::vector<std::string> addresses_;
   const std::string token_;
@@ -91,6 +103,7 @@ class ControlPlaneClient {
   const absl::Duration kv_call_timeout_;
   std::vector<std::unique_ptr<cosmo::v1::GatewaySync::Stub>> stubs_;
   std::vector<std::unique_ptr<cosmo::v1::GatewayKv::Stub>> kv_stubs_;
+  std::vector<std::unique_ptr<cosmo::v1::DashboardApi::Stub>> dashboard_stubs_;
   std::atomic<size_t> current_{0};
 };
 

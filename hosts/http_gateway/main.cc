@@ -4,8 +4,9 @@
 //
 // A thin main: flags (each with a COSMO_* environment fallback; the Runtime's are cosmo-server's,
 // hosts/common/runtime_flags.h) become options of a Runtime over an in-memory Store whose KV
-// bindings reach the servers (RemoteKvStore), a GatewayReplica and an HttpServer. SIGTERM/SIGINT
-// stop the HTTP server, report usage one last time and exit.
+// bindings reach the servers (RemoteKvStore), a GatewayReplica, an HttpServer and the read-only
+// dashboard over the servers' data (RemoteDashboardApi). SIGTERM/SIGINT stop the HTTP server,
+// report usage one last time and exit.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -22,9 +23,12 @@
 #include "cosmo/http_server.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
+#include "dashboard/dashboard.h"
+#include "dashboard_flags.h"
 #include "gateway_replica.h"
 #include "host_main.h"
 #include "http_flags.h"
+#include "remote_dashboard_api.h"
 #include "remote_kv_store.h"
 #include "runtime_flags.h"
 
@@ -39,6 +43,7 @@ struct Flags {
   std::string usage_report_interval = "1s";
   cosmo::host::HttpFlags http;
   cosmo::host::RuntimeFlags runtime;
+  cosmo::host::DashboardFlags dashboard;
 };
 
 int Fail(absl::string_view message) { return cosmo::host::Fail(kProgram, message); }
@@ -73,6 +78,16 @@ int Serve(const Flags& flags) {
   absl::StatusOr<cosmo::HttpServerOptions> http_options =
       cosmo::host::ToHttpServerOptions(flags.http_listen, flags.http, flags.runtime);
   if (!http_options.ok()) return Fail(http_options.status().message());
+  // The dashboard (docs/dashboard.md), read-only, with the servers' data.
+  cosmo::gateway::RemoteDashboardApi dashboard_api(&client, runtime->get());
+  cosmo::dashboard::Dashboard dashboard(
+      &dashboard_api, {.read_only = true, .extra_hosts = flags.dashboard.admin_hosts});
+  auto admin = cosmo::host::WireDashboard(flags.dashboard, &dashboard, &*http_options);
+  if (!admin.ok()) return Fail(admin.status().message());
+  if (*admin != nullptr) {
+    std::printf("cosmo-gateway: dashboard listening on %s (/_cosmo/ui)\n",
+                (*admin)->address().c_str());
+  }
   auto http =
       cosmo::NewHttpServer(*std::move(http_options), runtime->get(),
                            [&replica](absl::string_view family, const cosmo::HttpRequest& request) {
@@ -87,6 +102,7 @@ int Serve(const Flags& flags) {
 
   cosmo::host::WaitForShutdownSignal();
   (*http)->Stop();
+  if (*admin != nullptr) (*admin)->Stop();
   replica->Stop();  // a last usage report
   replica.reset();
   runtime->reset();
@@ -101,7 +117,8 @@ int main(int argc, char** argv) {
 
   Flags flags;
   CLI::App app{
-      "cosmo-gateway: the CosmoCompute HTTP data plane, fed by cosmo-server(s) over gRPC.\n"
+      "cosmo-gateway: the CosmoCompute HTTP data plane, fed by cosmo-server(s) over gRPC, with\n"
+      "a read-only dashboard of their data at /_cosmo/ui (docs/dashboard.md).\n"
       "Every flag may also be set by the environment variable shown."};
   app.option_defaults()->always_capture_default();
   app.add_option("--control", flags.control,
@@ -118,6 +135,7 @@ int main(int argc, char** argv) {
                  "How often usage deltas are pushed to the control plane")
       ->envname("COSMO_USAGE_REPORT_INTERVAL");
   cosmo::host::AddHttpFlags(app, &flags.http);
+  cosmo::host::AddDashboardFlags(app, &flags.dashboard);
   cosmo::host::AddRuntimeFlags(app, &flags.runtime);
   if (std::optional<int> exit_code = cosmo::host::ParseCommandLine(app, argc, argv, kProgram)) {
     return *exit_code;

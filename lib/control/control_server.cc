@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     gateway_kv = std::make_unique<GatewayKvService>(&runtime->kv(), authenticator);
     builder.RegisterService(gateway_kv.get());
   }
+  for (grpc::Service* extra : options.extra_services) builder.RegisterService(extra);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewParseErrorInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,6 +34,9 @@ struct ControlServerOptions {
   // HOST:PORT (port 0 picks a free one; see ControlServer::address()), e.g. "127.0.0.1:50051".
   std::string listen_address = "127.0.0.1:50051";
   ControlServiceOptions service;
+  // More services on the same port and authentication (e.g. the dashboard's, which depends on
+  // this library). Borrowed; they must outlive the server.
+  std::vector<grpc::Service*> extra_services;
 };
 
 // True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost, unix: sockets.

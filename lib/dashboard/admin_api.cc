@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "control/tenant_usage.h"
+#include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
 #include "cosmo/status_macros.h"
 
@@ -70,15 +72,36 @@ json TotalsJson(const UsageTotals& t) {
   return out;
 }
 
+json SplitJson(const TrafficSplit& split) {
+  return {{"base", split.base}, {"canary", split.canary}, {"canary_percent", split.canary_percent}};
+}
+
+const char* ActionName(HistoryAction action) {
+  switch (action) {
+    case HistoryAction::kRollback:
+      return "rollback";
+    case HistoryAction::kSplit:
+      return "split";
+    case HistoryAction::kPromote:
+      return "promote";
+    case HistoryAction::kDeploy:
+      break;
+  }
+  return "deploy";
+}
+
 json HistoryJson(const HistoryEntry& e) {
   return {{"sequence", e.sequence},
           {"version", e.version},
-          {"action", e.action == HistoryAction::kRollback ? "rollback" : "deploy"},
+          {"action", ActionName(e.action)},
           {"time", Rfc3339(e.time)},
           {"size_bytes", e.size_bytes},
           {"tenant", e.tenant},
           {"previous_version", e.previous_version}};
 }
+
+// The most of a KV value the `value` call returns.
+constexpr size_t kMaxValueShown = size_t{64} << 10;
 
 // Recent usage of a family for the families table.
 struct Recent {
@@ -104,7 +127,9 @@ absl::StatusOr<std::string> AdminApi::Handle(const ApiCall& call) {
   };
   if (parts.size() == 1 && parts[0] == "whoami") {
     COSMO_RETURN_IF_ERROR(want("GET"));
-    return Dump({{"tenant", call.tenant}, {"tokens_required", call.tokens_required}});
+    return Dump({{"tenant", call.tenant},
+                 {"tokens_required", call.tokens_required},
+                 {"read_only", call.read_only}});
   }
   if (parts[0] == "families") {
     if (parts.size() == 1) {
@@ -123,7 +148,7 @@ absl::StatusOr<std::string> AdminApi::Handle(const ApiCall& call) {
     if (what.empty()) return Family(call, info);
     if (what == "history") return History(call, info);
     if (what == "usage") return Usage(call, info);
-    if (what == "logs") return Logs(call, info);
+    if (what == "logs") return Logs(call, info.family, info.created);
     if (what == "crons") return Crons(info);
     return absl::NotFoundError("no such API path");
   }
@@ -131,6 +156,7 @@ absl::StatusOr<std::string> AdminApi::Handle(const ApiCall& call) {
     COSMO_RETURN_IF_ERROR(want("GET"));
     if (parts.size() == 2) return KvNamespaces(call);
     if (parts.size() == 4 && parts[3] == "keys") return KvKeys(call, parts[2]);
+    if (parts.size() == 4 && parts[3] == "value") return KvValue(call, parts[2]);
   }
   return absl::NotFoundError(absl::StrCat("no such API path: /_cosmo/api/", call.path));
 }
@@ -215,6 +241,7 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
         {"requests_per_minute", r.invocations / window_minutes},
         {"error_rate", r.invocations == 0 ? 0.0 : double(r.errors) / r.invocations},
         {"cpu_us_per_request", r.invocations == 0 ? 0.0 : double(r.cpu_us) / r.invocations}};
+    if (info.split) item["split"] = SplitJson(*info.split);
     items.push_back(std::move(item));
   }
   return Dump({{"total", families.size()},
@@ -233,6 +260,16 @@ absl::StatusOr<std::string> AdminApi::Family(const ApiCall& call, const FamilyIn
               {"updated", Rfc3339(info.updated)},
               {"history_length", info.history_length},
               {"secret_names", info.secret_names}};
+  if (info.split) out["split"] = SplitJson(*info.split);
+  // The KV bindings of the versions serving (both sides of a split): the page's key browser.
+  json kv = json::object();
+  for (const std::string& version :
+       {info.active_version, info.split ? info.split->canary : std::string()}) {
+    if (version.empty()) continue;
+    COSMO_ASSIGN_OR_RETURN(Manifest manifest, runtime_->registry().LoadManifest(version));
+    for (const auto& [binding, ns] : manifest.kv) kv[binding] = ns;
+  }
+  out["kv"] = std::move(kv);
   return Dump(out);
 }
 
@@ -272,19 +309,20 @@ absl::StatusOr<std::string> AdminApi::Usage(const ApiCall& call, const FamilyInf
                {"buckets", std::move(buckets)}});
 }
 
-absl::StatusOr<std::string> AdminApi::Logs(const ApiCall& call, const FamilyInfo& info) {
+absl::StatusOr<std::string> AdminApi::Logs(const ApiCall& call, absl::string_view family,
+                                           absl::Time created) {
   COSMO_ASSIGN_OR_RETURN(uint64_t after, NumberParam(call, "after", 0, 0, UINT64_MAX));
   COSMO_ASSIGN_OR_RETURN(uint64_t limit, NumberParam(call, "limit", 256, 1, 1000));
   COSMO_ASSIGN_OR_RETURN(
       uint64_t wait_ms,
       NumberParam(call, "wait_ms", 0, 0, absl::ToInt64Milliseconds(options_.max_log_wait)));
-  LogBatch batch = wait_ms == 0 ? runtime_->ReadLogs(info.family, after, limit)
-                                : runtime_->WaitForLogs(info.family, after, limit,
+  LogBatch batch = wait_ms == 0 ? runtime_->ReadLogs(family, after, limit)
+                                : runtime_->WaitForLogs(family, after, limit,
                                                         absl::Now() + absl::Milliseconds(wait_ms));
   json records = json::array();
   for (const LogRecord& r : batch.records) {
     // Records of an earlier family of the same name are not this one's.
-    if (r.time < info.created) continue;
+    if (r.time < created) continue;
     json record = {{"sequence", r.sequence},         {"time", Rfc3339(r.time)},
                    {"level", LogLevelName(r.level)}, {"version", r.version},
                    {"request_id", r.request_id},     {"text", r.text}};
@@ -373,6 +411,28 @@ absl::StatusOr<std::string> AdminApi::KvKeys(const ApiCall& call, absl::string_v
   return Dump({{"keys", std::move(keys)},
                {"list_complete", listed.list_complete},
                {"cursor", listed.cursor}});
+}
+
+absl::StatusOr<std::string> AdminApi::KvValue(const ApiCall& call, absl::string_view ns) {
+  COSMO_RETURN_IF_ERROR(runtime_->kv().GetNamespace(call.tenant, ns).status());
+  std::optional<std::string> key = Param(call, "key");
+  if (!key || key->empty()) {
+    return absl::InvalidArgumentError("parameter 'key' is required: the key whose value to show");
+  }
+  COSMO_ASSIGN_OR_RETURN(std::optional<KvEntry> entry, runtime_->kv().Get(ns, *key));
+  if (!entry) {
+    return absl::NotFoundError(absl::StrCat("no key '", *key, "' in KV namespace ", ns));
+  }
+  // Values are bytes of any kind and up to 25 MiB: the page shows the start, decoded there.
+  const size_t shown = std::min(entry->value.size(), kMaxValueShown);
+  json out = {
+      {"key", *key},
+      {"size_bytes", entry->value.size()},
+      {"truncated", shown < entry->value.size()},
+      {"value_base64", absl::Base64Escape(absl::string_view(entry->value).substr(0, shown))}};
+  if (entry->expiration != 0) out["expiration"] = entry->expiration;
+  if (entry->metadata) out["metadata"] = *entry->metadata;
+  return Dump(out);
 }
 
 }  // namespace cosmo::dashboard

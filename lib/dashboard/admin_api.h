@@ -1,7 +1,7 @@
 // The dashboard's JSON API under /_cosmo/api/ (docs/dashboard.md, "API"): the control plane's
 // library calls (Registry, Runtime) as JSON, for one authenticated tenant.
 //
-//   GET  whoami                               the caller's tenant
+//   GET  whoami                               the caller's tenant, whether tokens are on, read-only
 //   GET  families?filter=&sort=&order=&offset=&limit=   the tenant's families with recent usage
 //   GET  families/F                           one family
 //   GET  families/F/history?limit=&page_token=
@@ -11,6 +11,7 @@
 //   POST families/F/rollback   {"version": PREFIX}   (body optional)
 //   GET  kv/namespaces
 //   GET  kv/namespaces/NS/keys?prefix=&cursor=&limit=
+//   GET  kv/namespaces/NS/value?key=              one value (its first 64 KiB, base64)
 //
 // Authentication, Host/Origin/Content-Type checks and the read-only switch are the caller's
 // (Dashboard); AdminApi answers one call for a tenant already known. Errors are absl::Status,
@@ -39,6 +40,8 @@ struct ApiCall {
   std::string body;
   std::string tenant;
   bool tokens_required = false;
+  // The dashboard answering refuses state changes (cosmo-gateway's); told to the page by whoami.
+  bool read_only = false;
 };
 
 struct AdminApiOptions {
@@ -62,16 +65,22 @@ class AdminApi {
   // Whether `method` on `path` changes state (so needs the Origin and Content-Type checks).
   static bool ChangesState(absl::string_view method);
 
+  // The `logs` call of the family called `family`, created at `created` (records older than that
+  // are an earlier family's of the same name): what this process's Runtime holds. Public for
+  // cosmo-gateway, whose logs are its own while the rest of its answers are its servers'.
+  absl::StatusOr<std::string> Logs(const ApiCall& call, absl::string_view family,
+                                   absl::Time created);
+
  private:
   absl::StatusOr<std::string> Families(const ApiCall& call);
   absl::StatusOr<std::string> Family(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> History(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> Usage(const ApiCall& call, const FamilyInfo& info);
-  absl::StatusOr<std::string> Logs(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> Crons(const FamilyInfo& info);
   absl::StatusOr<std::string> Rollback(const ApiCall& call, const FamilyInfo& info);
   absl::StatusOr<std::string> KvNamespaces(const ApiCall& call);
   absl::StatusOr<std::string> KvKeys(const ApiCall& call, absl::string_view ns);
+  absl::StatusOr<std::string> KvValue(const ApiCall& call, absl::string_view ns);
 
   Runtime* const runtime_;
   const AdminApiOptions options_;

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "dashboard/content_negotiation.h"
 #include "dashboard/dashboard_assets.h"
 #include "dashboard/request_checks.h"
 #include "http/outcome_status.h"
@@ -15,11 +16,13 @@ namespace {
 constexpr absl::string_view kUiPrefix = "/_cosmo/ui";
 constexpr absl::string_view kApiPrefix = "/_cosmo/api/";
 
-std::string Header(const HostRequest& request, absl::string_view name) {
+// Every value of the header `name` (case-insensitive) of `request`, in order.
+std::vector<std::string> HeaderValues(const HostRequest& request, absl::string_view name) {
+  std::vector<std::string> values;
   for (const auto& [key, value] : request.headers) {
-    if (absl::EqualsIgnoreCase(key, name)) return value;
+    if (absl::EqualsIgnoreCase(key, name)) values.push_back(value);
   }
-  return "";
+  return values;
 }
 
 // Headers of every answer: nothing here may be framed, sniffed or cached by a shared cache.
@@ -58,11 +61,16 @@ HostResponse MethodNotAllowed(absl::string_view allow, absl::string_view what) {
 
 Dashboard::Dashboard(Runtime* runtime, const control::TokenAuthenticator* authenticator,
                      DashboardOptions options)
-    : authenticator_(authenticator), options_(std::move(options)), api_(runtime, options_.api) {}
+    : options_(std::move(options)),
+      owned_backend_(std::make_unique<LocalApiBackend>(runtime, authenticator, options_.api)),
+      backend_(owned_backend_.get()) {}
+
+Dashboard::Dashboard(ApiBackend* backend, DashboardOptions options)
+    : options_(std::move(options)), backend_(backend) {}
 
 HostResponse Dashboard::Handle(const HostRequest& request) {
   if (absl::Status host =
-          CheckHost(Header(request, "Host"), request.listen_address, options_.extra_hosts);
+          CheckHost(HeaderOf(request, "Host"), request.listen_address, options_.extra_hosts);
       !host.ok()) {
     return Error(host);
   }
@@ -82,7 +90,23 @@ HostResponse Dashboard::Ui(const HostRequest& request) {
   }
   HostResponse response;
   response.content_type = std::string(asset->content_type);
-  response.body = std::string(asset->body);
+  // Each file in two forms, gzipped for clients that accept it and as it is for the others:
+  // caches must keep them apart (Vary), and each has its own ETag to revalidate with.
+  const bool gzip = !asset->gzip.empty() && AcceptsGzip(HeaderValues(request, "Accept-Encoding"));
+  const std::string etag =
+      gzip ? absl::StrCat(asset->etag.substr(0, asset->etag.size() - 1), "-gzip\"")
+           : std::string(asset->etag);
+  response.headers.emplace_back("ETag", etag);
+  response.headers.emplace_back("Vary", "Accept-Encoding");
+  if (ETagMatches(HeaderOf(request, "If-None-Match"), etag)) {
+    response.status = 304;  // the client's copy is this one
+    response.content_type.clear();
+  } else if (gzip) {
+    response.body = std::string(asset->gzip);
+    response.headers.emplace_back("Content-Encoding", "gzip");
+  } else {
+    response.body = std::string(asset->body);
+  }
   // Everything the page loads is its own: no CDN, no inline script, no other origin to talk to.
   response.headers.emplace_back(
       "Content-Security-Policy",
@@ -101,42 +125,27 @@ HostResponse Dashboard::Api(const HostRequest& request) {
           "tokens travel in the Authorization header (Bearer), never in the URL"));
     }
   }
-  ApiCall call;
-  call.tokens_required = authenticator_->requires_tokens();
-  if (call.tokens_required) {
-    absl::StatusOr<std::string> tenant =
-        authenticator_->Authenticate(Header(request, "Authorization"));
-    if (!tenant.ok()) {
-      // The authenticator words its error for gRPC metadata; this is HTTP.
-      return Error(absl::UnauthenticatedError(
-          "missing or unknown token: send `Authorization: Bearer TOKEN` (cosmoctl token new)"));
-    }
-    call.tenant = *std::move(tenant);
-  } else if (!IsLoopbackIp(request.peer_ip)) {
-    return Error(absl::PermissionDeniedError(
-        "without a tokens file the dashboard answers loopback clients only; start the server "
-        "with --auth-tokens-file to serve others"));
-  } else {
-    call.tenant = std::string(control::TokenAuthenticator::kLocalTenant);
-  }
   if (AdminApi::ChangesState(request.method)) {
     if (options_.read_only) {
       return MethodNotAllowed("GET, HEAD",
-                              "this dashboard is read-only (a gateway); change state through "
-                              "cosmo-server");
+                              "this dashboard is read-only (cosmo-gateway's); roll back and "
+                              "change state through cosmo-server's dashboard or cosmoctl");
     }
-    if (absl::Status s = CheckOrigin(Header(request, "Origin"), Header(request, "Host")); !s.ok()) {
+    if (absl::Status s = CheckOrigin(HeaderOf(request, "Origin"), HeaderOf(request, "Host"));
+        !s.ok()) {
       return Error(s);
     }
-    if (absl::Status s = CheckJsonContentType(Header(request, "Content-Type")); !s.ok()) {
+    if (absl::Status s = CheckJsonContentType(HeaderOf(request, "Content-Type")); !s.ok()) {
       return Error(s);
     }
   }
+  ApiCall call;
   call.method = request.method;
   call.path = request.path.substr(kApiPrefix.size());
   call.params = request.params;
   call.body = request.body;
-  absl::StatusOr<std::string> body = api_.Handle(call);
+  call.read_only = options_.read_only;
+  absl::StatusOr<std::string> body = backend_->Answer(request, std::move(call));
   if (!body.ok()) return Error(body.status());
   HostResponse response;
   response.content_type = "application/json";

@@ -606,6 +606,10 @@ void HttpServerImpl::DashboardEndpoint(const httplib::Request& req, std::string 
   for (const auto& [name, value] : req.headers) {
     if (!http::IsTransportPseudoHeader(name)) request.headers.emplace_back(name, value);
   }
+  // Taken off the library's Request in PreRouting; the dashboard gzips its files itself.
+  for (const std::string& value : t_accept_encoding) {
+    request.headers.emplace_back("Accept-Encoding", value);
+  }
   request.body = std::move(body);
   request.peer_ip = req.remote_addr;
   request.listen_address = address();

@@ -4,7 +4,10 @@ cosmo-server with a tokens file (docs/dashboard.md).
 
 Signs in with a token, sees only that tenant's families, opens one, checks that the requests chart
 holds exactly the traffic sent, rolls back from the page (and `cosmoctl get` agrees), and sees a
-console.log line from a new request in the live log within 2 s. Screenshots go to OUT_DIR.
+console.log line from a new request in the live log within 2 s. Then a family split 90/10 with a KV
+binding: the table and the family page show the split, and the key browser shows a key a request
+wrote. Last, a cosmo-gateway's read-only dashboard shows the tenant's families from the server.
+Screenshots go to OUT_DIR.
 
     dashboard_browser_test.py BUILD_DIR OUT_DIR
     dashboard_browser_test.py BUILD_DIR OUT_DIR --families=10000   # page weight, first render
@@ -45,16 +48,18 @@ if not CHROMIUM or not os.path.exists(CHROMEDRIVER):
 
 V1 = 'export default { fetch(req) { console.log("v1 " + new URL(req.url).pathname); return new Response("one"); } };\n'
 V2 = 'export default { fetch(req) { console.log("v2 " + new URL(req.url).pathname); return new Response("two"); } };\n'
+# Writes a KV key named after the request's path; two versions to split between.
+CART = ('export default {{ async fetch(req, env) {{ const key = new URL(req.url).pathname.slice(1);'
+        ' await env.NOTES.put(key, "note for " + key); return new Response("{}"); }} }};\n')
 
 
-class Server:
-    """cosmo-server on free loopback ports, stopped with SIGTERM."""
+class Process:
+    """A cosmo-server or cosmo-gateway started with `args`, ready once it printed where its HTTP
+    data plane listens (self.http) and, for a server, its gRPC address (self.grpc). Stopped with
+    SIGTERM."""
 
-    def __init__(self, build, data_dir, tokens_file=None):
-        args = [os.path.join(build, "hosts/grpc_server/cosmo-server"), "--data-dir=" + data_dir,
-                "--grpc-listen=127.0.0.1:0", "--http-listen=127.0.0.1:0", "--idle-timeout=600s"]
-        if tokens_file:
-            args.append("--auth-tokens-file=" + tokens_file)
+    def __init__(self, args):
+        name = os.path.basename(args[0])
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.grpc = self.http = None
@@ -62,7 +67,7 @@ class Server:
         while time.time() < deadline and self.http is None:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError("cosmo-server exited before it was ready")
+                raise RuntimeError(f"{name} exited before it was ready")
             m = re.search(r"control plane \(gRPC\) listening on (\S+)", line)
             if m:
                 self.grpc = m.group(1)
@@ -70,11 +75,26 @@ class Server:
             if m:
                 self.http = m.group(1)
         if self.http is None:
-            raise RuntimeError("cosmo-server did not start within 30 s")
+            raise RuntimeError(f"{name} did not start within 30 s")
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait(30)
+
+
+def start_server(build, data_dir, tokens_file=None):
+    """cosmo-server on free loopback ports."""
+    args = [os.path.join(build, "hosts/grpc_server/cosmo-server"), "--data-dir=" + data_dir,
+            "--grpc-listen=127.0.0.1:0", "--http-listen=127.0.0.1:0", "--idle-timeout=600s"]
+    if tokens_file:
+        args.append("--auth-tokens-file=" + tokens_file)
+    return Process(args)
+
+
+def start_gateway(build, grpc, token):
+    """cosmo-gateway on a free loopback port, fed by the server at `grpc`."""
+    return Process([os.path.join(build, "hosts/http_gateway/cosmo-gateway"), "--control=" + grpc,
+                    "--http-listen=127.0.0.1:0", "--token=" + token])
 
 
 def cosmoctl(build, server, token, *args):
@@ -108,17 +128,26 @@ def check(condition, message):
     print("ok:", message)
 
 
+def sign_in(driver, wait, token):
+    token_input = wait.until(EC.presence_of_element_located((By.ID, "token")))
+    token_input.send_keys(token)
+    driver.find_element(By.ID, "login-submit").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#families tbody tr")))
+
+
 def functional(build, out_dir, work):
     acme, beta = "cosmo_" + secrets.token_hex(16), "cosmo_" + secrets.token_hex(16)
+    gateway_token = "cosmo_" + secrets.token_hex(16)
     tokens = os.path.join(work, "tokens")
     with open(tokens, "w") as f:
-        for tenant, token in (("acme", acme), ("beta", beta)):
+        for tenant, token in (("acme", acme), ("beta", beta), ("gateway", gateway_token)):
             f.write(f"{tenant} {hashlib.sha256(token.encode()).hexdigest()}\n")
-    for name, source in (("v1.js", V1), ("v2.js", V2)):
+    for name, source in (("v1.js", V1), ("v2.js", V2), ("cart1.js", CART.format("cart one")),
+                         ("cart2.js", CART.format("cart two"))):
         with open(os.path.join(work, name), "w") as f:
             f.write(source)
-    server = Server(build, os.path.join(work, "data"), tokens)
-    driver = None
+    server = start_server(build, os.path.join(work, "data"), tokens)
+    driver = gateway = None
     try:
         cosmoctl(build, server.grpc, acme, "deploy", "shop", os.path.join(work, "v1.js"))
         cosmoctl(build, server.grpc, acme, "deploy", "shop", os.path.join(work, "v2.js"))
@@ -135,16 +164,12 @@ def functional(build, out_dir, work):
         # The page re-renders what it shows; an element found just before may be gone.
         wait = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])
         driver.get(f"http://{server.http}/_cosmo/ui")
-        token_input = wait.until(EC.presence_of_element_located((By.ID, "token")))
-        check(True, "the page asks for a token")
-        token_input.send_keys(acme)
-        driver.find_element(By.ID, "login-submit").click()
-        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#families tbody tr")))
+        sign_in(driver, wait, acme)
+        check(True, "the page asked for a token")
         names = [r.get_attribute("data-family")
                  for r in driver.find_elements(By.CSS_SELECTOR, "#families tbody tr")]
         check(names == ["shop"], f"tenant acme sees only its family: {names}")
         check("acme" in driver.find_element(By.ID, "tenant").text, "the header names the tenant")
-        driver.save_screenshot(os.path.join(out_dir, "dashboard-families.png"))
 
         driver.find_element(By.LINK_TEXT, "shop").click()
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#charts[data-loaded]")))
@@ -178,9 +203,50 @@ def functional(build, out_dir, work):
         check(got["active_version"] == first, "cosmoctl get agrees")
         check(get(f"http://{server.http}/shop/") == "one", "the data plane serves the old version")
         driver.save_screenshot(os.path.join(out_dir, "dashboard-family.png"))
+
+        # A split 90/10 and a KV key a request wrote, from real state.
+        notes = ["--kv", "NOTES=acme-notes"]
+        cosmoctl(build, server.grpc, acme, "deploy", "cart", os.path.join(work, "cart1.js"), *notes)
+        cosmoctl(build, server.grpc, acme, "deploy", "cart", os.path.join(work, "cart2.js"), *notes,
+                 "--percent=10")
+        cart = json.loads(cosmoctl(build, server.grpc, acme, "--json", "get", "cart"))["split"]
+        base, canary = cart["base_version"][:12], cart["canary_version"][:12]
+        key = "cart/kv-" + secrets.token_hex(4)
+        check(get(f"http://{server.http}/{key}") in ("cart one", "cart two"), "cart answers")
+        driver.get(f"http://{server.http}/_cosmo/ui#/")
+        row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-family='cart'] td.version")))
+        check(row.text == f"{base} 90% / {canary} 10%", f"the families table shows the split: {row.text!r}")
+        driver.save_screenshot(os.path.join(out_dir, "dashboard-families.png"))
+        driver.find_element(By.LINK_TEXT, "cart").click()
+        split = wait.until(EC.presence_of_element_located((By.ID, "split"))).text
+        check(base in split and "90%" in split and canary in split and "10%" in split,
+              f"the family page shows the split: {split!r}")
+        link = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, f"a.kv-key[data-key='{key}']")))
+        check(True, f"the key browser lists {key}, written by a request")
+        link.click()
+        wait.until(lambda d: f"note for {key}" in d.find_element(By.ID, "kv-value").text)
+        check(True, "the key browser shows its value")
+        driver.execute_script("document.getElementById('split').scrollIntoView()")
+        driver.save_screenshot(os.path.join(out_dir, "dashboard-split-kv.png"))
+
+        # A gateway's dashboard: the server's families, read-only.
+        gateway = start_gateway(build, server.grpc, gateway_token)
+        driver.get(f"http://{gateway.http}/_cosmo/ui")
+        sign_in(driver, wait, acme)
+        names = sorted(r.get_attribute("data-family")
+                       for r in driver.find_elements(By.CSS_SELECTOR, "#families tbody tr"))
+        check(names == ["cart", "shop"], f"the gateway's page lists the server's families: {names}")
+        check("read-only" in driver.find_element(By.ID, "tenant").text, "and says it is read-only")
+        driver.find_element(By.LINK_TEXT, "shop").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#history tbody tr")))
+        check(not driver.find_elements(By.CSS_SELECTOR, "button.rollback"),
+              "the gateway's family page has no rollback buttons")
+        driver.save_screenshot(os.path.join(out_dir, "dashboard-gateway.png"))
     finally:
         if driver:
             driver.quit()
+        if gateway:
+            gateway.stop()
         server.stop()
 
 
@@ -191,7 +257,7 @@ def first_render(build, out_dir, work, families, seeded):
     if not seeded:
         subprocess.run([os.path.join(build, "benchmarks/seed_families"), data, str(families)],
                        check=True, timeout=1800)
-    server = Server(build, data)
+    server = start_server(build, data)
     driver = browser()
     try:
         results = []
@@ -207,6 +273,7 @@ def first_render(build, out_dir, work, families, seeded):
                 "const api = resources.filter(r => r.name.includes('/_cosmo/api/families'));"
                 "return {render_ms: mark.startTime, dom_content_loaded_ms: nav.domContentLoadedEventEnd,"
                 " ui_bytes: nav.decodedBodySize + ui.reduce((a, r) => a + r.decodedBodySize, 0),"
+                " ui_encoded_bytes: nav.encodedBodySize + ui.reduce((a, r) => a + r.encodedBodySize, 0),"
                 " families_api_ms: api.length ? api[0].duration : null,"
                 " families_api_bytes: api.length ? api[0].decodedBodySize : null,"
                 " total: document.getElementById('pager').textContent};"))
@@ -214,8 +281,10 @@ def first_render(build, out_dir, work, families, seeded):
         for r in results:
             print(json.dumps(r))
         best = min(results, key=lambda r: r["render_ms"])
+        # Later loads take the page's files from the browser's cache: the first one's are the weight.
         print(f"families={families} first_render_ms={best['render_ms']:.0f} "
-              f"ui_bytes={best['ui_bytes']} families_api_ms={best['families_api_ms']:.0f}")
+              f"ui_bytes={results[0]['ui_bytes']} ui_encoded_bytes={results[0]['ui_encoded_bytes']} "
+              f"families_api_ms={best['families_api_ms']:.0f}")
     finally:
         driver.quit()
         server.stop()

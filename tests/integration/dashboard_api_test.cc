@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <zlib.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,8 +17,11 @@
 #include "cosmo/http_server.h"
 #include "cosmo/manifest.h"
 #include "cosmo/runtime.h"
+#include "dashboard/content_negotiation.h"
 #include "dashboard/dashboard.h"
+#include "dashboard/dashboard_assets.h"
 #include "gtest/gtest.h"
+#include "integration/raw_http_connection.h"
 #include "support/temp_dir.h"
 
 namespace cosmo {
@@ -225,6 +229,80 @@ TEST_F(DashboardApiTest, FamilyAndHistoryDescribeTheFamily) {
   auto nothing = Client().Get("/_cosmo/api/nothing", As(kAcme));
   ASSERT_TRUE(nothing);
   EXPECT_EQ(nothing->status, 404);
+}
+
+TEST_F(DashboardApiTest, SplitsKvBindingsAndValuesAreShown) {
+  Server s(/*tokens=*/true);
+  Manifest one = Js("return new Response('1');");
+  one.kv["NOTES"] = "acme-notes";
+  Manifest two = Js("return new Response('2');");
+  two.kv["NOTES"] = "acme-notes";
+  s.Deploy("acme", "cart", one);
+  const std::string base = s.runtime->registry().GetFamily("acme", "cart")->active_version;
+  auto split = s.runtime->registry().Deploy(
+      {.tenant = "acme", .family = "cart", .manifest = two, .percent = 10});
+  ASSERT_TRUE(split.ok()) << split.status();
+  auto resplit =
+      s.runtime->registry().Split({.tenant = "acme",
+                                   .family = "cart",
+                                   .first = {.version = base, .percent = 80},
+                                   .second = {.version = split->version, .percent = 20}});
+  ASSERT_TRUE(resplit.ok()) << resplit.status();
+  Manifest theirs = Js("return new Response('b');");
+  theirs.kv["DATA"] = "beta-data";
+  s.Deploy("beta", "theirs", theirs);
+  ASSERT_TRUE(s.runtime->kv().Put("acme-notes", "greeting", "hello", {}).ok());
+  ASSERT_TRUE(s.runtime->kv().Put("acme-notes", "blob", std::string("\xff\x00\x01", 3), {}).ok());
+  httplib::Client client("127.0.0.1", s.http->port());
+
+  auto list = client.Get("/_cosmo/api/families", As(kAcme));
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200) << list->body;
+  const json item = json::parse(list->body)["families"][0];
+  EXPECT_EQ(item["split"]["base"], base);
+  EXPECT_EQ(item["split"]["canary"], split->version);
+  EXPECT_EQ(item["split"]["canary_percent"], 20);
+  auto family = client.Get("/_cosmo/api/families/cart", As(kAcme));
+  ASSERT_TRUE(family);
+  ASSERT_EQ(family->status, 200) << family->body;
+  EXPECT_EQ(json::parse(family->body)["split"]["canary_percent"], 20);
+  auto history = client.Get("/_cosmo/api/families/cart/history?limit=1", As(kAcme));
+  ASSERT_TRUE(history);
+  EXPECT_EQ(json::parse(history->body)["entries"][0]["action"], "split");
+  EXPECT_EQ(json::parse(family->body)["kv"], json({{"NOTES", "acme-notes"}}));
+
+  auto value = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=greeting", As(kAcme));
+  ASSERT_TRUE(value);
+  ASSERT_EQ(value->status, 200) << value->body;
+  EXPECT_EQ(json::parse(value->body)["value_base64"], "aGVsbG8=");
+  EXPECT_EQ(json::parse(value->body)["size_bytes"], 5);
+  EXPECT_EQ(json::parse(value->body)["truncated"], false);
+  auto blob = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=blob", As(kAcme));
+  ASSERT_TRUE(blob);
+  ASSERT_EQ(blob->status, 200) << blob->body;
+  EXPECT_EQ(json::parse(blob->body)["value_base64"], "/wAB");
+  auto keys = client.Get("/_cosmo/api/kv/namespaces/acme-notes/keys?prefix=gr", As(kAcme));
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->status, 200) << keys->body;
+  EXPECT_EQ(json::parse(keys->body)["keys"], json::parse(R"([{"name": "greeting"}])"));
+
+  auto missing = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=nope", As(kAcme));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  auto no_key = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value", As(kAcme));
+  ASSERT_TRUE(no_key);
+  EXPECT_EQ(no_key->status, 400);
+  auto huge_key = client.Get(
+      absl::StrCat("/_cosmo/api/kv/namespaces/acme-notes/value?key=", std::string(2000, 'k')),
+      As(kAcme));
+  ASSERT_TRUE(huge_key);
+  EXPECT_EQ(huge_key->status, 400) << huge_key->body;
+  auto theirs_value = client.Get("/_cosmo/api/kv/namespaces/beta-data/value?key=x", As(kAcme));
+  ASSERT_TRUE(theirs_value);
+  EXPECT_EQ(theirs_value->status, 403);
+  auto unauthenticated = client.Get("/_cosmo/api/kv/namespaces/acme-notes/value?key=greeting");
+  ASSERT_TRUE(unauthenticated);
+  EXPECT_EQ(unauthenticated->status, 401);
 }
 
 TEST_F(DashboardApiTest, UsageHoldsTheRequestsSentPerVersionAndMinute) {
@@ -437,6 +515,102 @@ TEST_F(DashboardApiTest, TheUiIsServedFromTheBinaryWithAStrictPolicy) {
   auto post = Client().Post("/_cosmo/ui", "{}", "application/json");
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 405);
+}
+
+// `data` inflated as a gzip stream (zlib), or "<not gzip>".
+std::string Gunzip(const std::string& data) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return "<not gzip>";
+  std::string out;
+  char buffer[16384];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof(buffer);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - z.avail_out);
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "<not gzip>";
+}
+
+// The value of header `name` in the raw response `response` ("" when absent).
+std::string HeaderIn(const std::string& response, const std::string& name) {
+  const std::string head = response.substr(0, response.find("\r\n\r\n") + 2);
+  const size_t at = head.find(absl::StrCat("\r\n", name, ": "));
+  if (at == std::string::npos) return "";
+  const size_t start = at + name.size() + 4;
+  return head.substr(start, head.find("\r\n", start) - start);
+}
+
+TEST_F(DashboardApiTest, PageFilesAreGzippedForClientsThatAcceptItAndPlainOtherwise) {
+  const int port = server_->http->port();
+  auto get = [&](const std::string& path, const std::string& extra) {
+    auto r =
+        testing::RawExchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                                                "\r\n", extra, "Connection: close\r\n\r\n"));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : std::string();
+  };
+  const std::vector<dashboard::DashboardAsset> assets = dashboard::AllDashboardAssets();
+  ASSERT_FALSE(assets.empty());
+  for (const dashboard::DashboardAsset& asset : assets) {
+    const std::string path = absl::StrCat("/_cosmo/ui/", asset.name);
+    const std::string gz = get(path, "Accept-Encoding: gzip, deflate, br\r\n");
+    ASSERT_EQ(gz.rfind("HTTP/1.1 200", 0), 0u) << path << ": " << gz.substr(0, 200);
+    EXPECT_EQ(HeaderIn(gz, "Content-Encoding"), "gzip") << path;
+    EXPECT_EQ(HeaderIn(gz, "Vary"), "Accept-Encoding") << path;
+    const std::string body = testing::BodyOf(gz);
+    EXPECT_LT(body.size(), asset.body.size()) << path;
+    EXPECT_EQ(Gunzip(body), asset.body) << path;
+
+    for (const char* plain_request : {"", "Accept-Encoding: gzip;q=0, identity\r\n"}) {
+      const std::string plain = get(path, plain_request);
+      ASSERT_EQ(plain.rfind("HTTP/1.1 200", 0), 0u) << path;
+      EXPECT_EQ(HeaderIn(plain, "Content-Encoding"), "") << path << " " << plain_request;
+      EXPECT_EQ(HeaderIn(plain, "Vary"), "Accept-Encoding") << path;
+      EXPECT_EQ(testing::BodyOf(plain), asset.body) << path << " " << plain_request;
+      EXPECT_NE(HeaderIn(plain, "ETag"), HeaderIn(gz, "ETag")) << path;
+    }
+
+    // A cached copy is revalidated by its own form's ETag.
+    const std::string etag = HeaderIn(gz, "ETag");
+    ASSERT_FALSE(etag.empty()) << path;
+    const std::string same =
+        get(path, absl::StrCat("Accept-Encoding: gzip\r\nIf-None-Match: ", etag, "\r\n"));
+    EXPECT_EQ(same.rfind("HTTP/1.1 304", 0), 0u) << path << ": " << same.substr(0, 200);
+    EXPECT_EQ(testing::BodyOf(same), "") << path;
+    const std::string other = get(path, absl::StrCat("If-None-Match: ", etag, "\r\n"));
+    EXPECT_EQ(other.rfind("HTTP/1.1 200", 0), 0u) << path;
+  }
+}
+
+TEST(ContentNegotiationTest, AcceptsGzipReadsQualities) {
+  using dashboard::AcceptsGzip;
+  EXPECT_TRUE(AcceptsGzip({"gzip"}));
+  EXPECT_TRUE(AcceptsGzip({"deflate, GZIP;q=0.5"}));
+  EXPECT_TRUE(AcceptsGzip({"br", "x-gzip"}));
+  EXPECT_TRUE(AcceptsGzip({"*"}));
+  EXPECT_FALSE(AcceptsGzip({}));
+  EXPECT_FALSE(AcceptsGzip({"identity"}));
+  EXPECT_FALSE(AcceptsGzip({"gzip;q=0"}));
+  EXPECT_FALSE(AcceptsGzip({"gzip; q=0.000"}));
+  EXPECT_FALSE(AcceptsGzip({"*, gzip;q=0"}));
+  EXPECT_FALSE(AcceptsGzip({"gzip;q=nonsense"}));
+  EXPECT_FALSE(AcceptsGzip({"gzip;q=2"}));
+  EXPECT_FALSE(AcceptsGzip({"gzipped, xgzip"}));
+}
+
+TEST(ContentNegotiationTest, ETagMatchesAnyListedTag) {
+  using dashboard::ETagMatches;
+  EXPECT_TRUE(ETagMatches("\"abc\"", "\"abc\""));
+  EXPECT_TRUE(ETagMatches("\"x\", W/\"abc\"", "\"abc\""));
+  EXPECT_TRUE(ETagMatches("*", "\"abc\""));
+  EXPECT_FALSE(ETagMatches("", "\"abc\""));
+  EXPECT_FALSE(ETagMatches("\"abcd\"", "\"abc\""));
+  EXPECT_FALSE(ETagMatches("abc", "\"abc\""));
 }
 
 TEST_F(DashboardApiTest, AnAdminOnlyListenerServesNoFamilies) {

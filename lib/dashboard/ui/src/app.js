@@ -8,7 +8,7 @@
   const TOKEN_KEY = "cosmo.token";
   const main = document.getElementById("main");
   // What tests and curious users can read: the charts' uPlot objects and their data.
-  const state = (window.cosmoDashboard = { charts: {}, tenant: null, logLines: 0 });
+  const state = (window.cosmoDashboard = { charts: {}, tenant: null, readOnly: false, logLines: 0 });
   let pageGeneration = 0;  // bumped on navigation; stale loops and fetches stop
 
   function el(tag, attrs, ...children) {
@@ -61,6 +61,10 @@
 
   const shortVersion = (v) => (v || "").slice(0, 12);
   const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+  // "abc123 90% / def456 10%": a split's two sides, base first.
+  const splitText = (s) =>
+    `${shortVersion(s.base)} ${100 - s.canary_percent}% / ${shortVersion(s.canary)} ${s.canary_percent}%`;
+  const when = (t) => (t ? t.replace("T", " ").replace(/\.\d+Z$/, "Z") : "–");
 
   function showError(error) {
     if (error instanceof ApiError && error.status === 401) return showLogin(error.message);
@@ -100,7 +104,7 @@
     if (generation !== pageGeneration) return;
     const columns = [
       ["name", "Family", false], [null, "Active version", false], [null, "Engine", false],
-      ["requests", "Req/min", true], ["errors", "Error rate", true], ["cpu", "CPU/req (ms)", true],
+      ["requests", "Req/min", true], ["errors", "Error rate", true], ["cpu", "CPU p50 (ms)", true],
     ];
     const head = el("tr", {}, columns.map(([sort, label, num]) => {
       if (!sort) return el("th", { class: num ? "num" : "" }, label);
@@ -118,11 +122,11 @@
     }));
     const rows = data.families.map((f) => el("tr", { "data-family": f.name },
       el("td", {}, el("a", { href: "#/f/" + encodeURIComponent(f.name) }, f.name)),
-      el("td", { class: "mono" }, shortVersion(f.active_version)),
+      el("td", { class: "mono version" }, f.split ? splitText(f.split) : shortVersion(f.active_version)),
       el("td", {}, f.engine),
       el("td", { class: "num" }, fmt(f.requests_per_minute)),
       el("td", { class: "num" }, fmt(100 * f.error_rate) + "%"),
-      el("td", { class: "num" }, fmt(f.cpu_us_per_request / 1000, 2))));
+      el("td", { class: "num" }, fmt((f.cpu_p50_us ?? f.cpu_us_per_request) / 1000, 2))));
     const filter = el("input", { id: "filter", type: "search", placeholder: "filter by name",
                                  value: listState.filter });
     let debounce = 0;
@@ -153,7 +157,8 @@
 
   // One chart: a series per version, over evenly spaced buckets with zeros where there was
   // no traffic.
-  function drawChart(container, key, title, buckets, range, value) {
+  // `combine` merges two values of one version in one bucket (a sum; the larger of two p50s).
+  function drawChart(container, key, title, buckets, range, value, combine = (a, b) => a + b) {
     const now = Math.floor(Date.now() / 1000);
     const width = range.bucket;
     const first = Math.floor((now - range.since) / width) * width;
@@ -165,7 +170,7 @@
       const i = Math.floor((b.start - first) / width);
       const s = versions.indexOf(b.version);
       // An hour already rolled up counts in the bucket holding its start.
-      if (i >= 0 && i < xs.length) series[s][i] += value(b);
+      if (i >= 0 && i < xs.length) series[s][i] = combine(series[s][i], value(b));
     }
     const colors = ["#2563eb", "#db2777", "#16a34a", "#ea580c", "#7c3aed", "#0891b2"];
     const box = el("div", { class: "chart", id: "chart-" + key }, el("h3", {}, title));
@@ -201,16 +206,21 @@
     const historyRows = history.entries.map((e) => el("tr", { "data-version": e.version },
       el("td", {}, String(e.sequence)),
       el("td", { class: "mono" }, shortVersion(e.version),
-         e.version === family.active_version ? [" ", el("span", { class: "badge" }, "active")] : null),
-      el("td", {}, e.action), el("td", {}, e.time.replace("T", " ").replace(/\.\d+Z$/, "Z")),
-      el("td", {}, e.version === family.active_version ? "" :
+         e.version === family.active_version ? [" ", el("span", { class: "badge" }, family.split ? "base" : "active")] : null,
+         family.split && e.version === family.split.canary ? [" ", el("span", { class: "badge" }, "canary")] : null),
+      el("td", {}, e.action), el("td", {}, when(e.time)),
+      el("td", {}, e.version === family.active_version || state.readOnly ? "" :
         el("button", { class: "rollback", "data-version": e.version,
                        onclick: () => rollback(name, e.version) }, "Roll back to this"))));
+    const split = family.split;
     show(
       el("p", {}, el("a", { href: "#/" }, "‹ Families")),
       el("h1", {}, family.name, " ",
          el("span", { class: "mono muted", id: "active-version" }, shortVersion(family.active_version))),
       el("p", { class: "muted" }, `${family.engine} · owner ${family.owner} · ${family.history_length} versions`),
+      split ? el("p", { id: "split" }, "Traffic split: ",
+        el("span", { class: "mono" }, shortVersion(split.base)), ` ${100 - split.canary_percent}% (base) · `,
+        el("span", { class: "mono" }, shortVersion(split.canary)), ` ${split.canary_percent}% (canary)`) : null,
       el("div", { class: "toolbar" }, el("h2", {}, "Usage"), rangeButtons),
       charts,
       el("h2", {}, "Versions"),
@@ -218,9 +228,14 @@
          el("thead", {}, el("tr", {}, ["#", "Version", "Action", "Time", ""].map((h) => el("th", {}, h)))),
          el("tbody", {}, historyRows)),
       crons.crons.length ? [el("h2", {}, "Cron triggers"),
-        el("table", { id: "crons" }, el("tbody", {}, crons.crons.map((c) => el("tr", {},
-          el("td", { class: "mono" }, c.cron), el("td", {}, "next " + (c.next[0] || "–")),
-          el("td", {}, c.last_tick ? `last ${c.last_tick} ${c.last_outcome}` : "never run")))))] : null,
+        el("table", { id: "crons" },
+          el("thead", {}, el("tr", {}, ["Schedule", "Next run", "Last run", "Outcome", "Duration"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, crons.crons.map((c) => el("tr", {},
+            el("td", { class: "mono" }, c.cron), el("td", {}, when(c.next[0])),
+            el("td", {}, c.last_tick ? when(c.last_tick) : "never run"),
+            el("td", {}, c.last_tick ? (c.last_outcome || "running") : ""),
+            el("td", { class: "num" }, c.last_tick && c.last_outcome ? `${c.last_duration_ms} ms` : "")))))] : null,
+      Object.keys(family.kv || {}).length ? [el("h2", {}, "KV namespaces"), kvBrowser(family.kv)] : null,
       el("h2", {}, "Live logs"),
       logs);
 
@@ -233,11 +248,66 @@
       const r = { since, bucket };
       drawChart(charts, "requests", "Requests", data.buckets, r, (b) => b.invocations);
       drawChart(charts, "errors", "Errors", data.buckets, r, (b) => b.errors);
-      drawChart(charts, "cpu", "CPU (ms)", data.buckets, r, (b) => b.cpu_us / 1000);
+      if (data.buckets.some((b) => b.cpu_p50_us !== undefined)) {
+        drawChart(charts, "cpu", "CPU p50 (ms)", data.buckets, r, (b) => (b.cpu_p50_us || 0) / 1000, Math.max);
+      } else {
+        drawChart(charts, "cpu", "CPU (ms)", data.buckets, r, (b) => b.cpu_us / 1000);
+      }
       charts.dataset.loaded = String(Date.now());
     }
     await loadCharts(range.since, range.bucket);
     followLogs(name, logs, generation);
+  }
+
+  // The family's KV namespaces (binding -> namespace), each with a read-only key browser: keys by
+  // prefix in pages (the server's cursor), and the value of the key clicked.
+  function kvBrowser(bindings) {
+    const value = el("pre", { id: "kv-value", class: "kv-value", hidden: "" });
+    const sections = Object.entries(bindings).map(([binding, ns]) => {
+      const keys = el("ul", { class: "kv-keys", "data-namespace": ns });
+      const prefix = el("input", { type: "search", class: "kv-prefix", placeholder: "key prefix" });
+      const more = el("button", { class: "kv-more", hidden: "" }, "More");
+      let cursor = "";
+      async function list(reset) {
+        if (reset) { cursor = ""; keys.replaceChildren(); }
+        const query = new URLSearchParams({ prefix: prefix.value, limit: "50" });
+        if (cursor) query.set("cursor", cursor);
+        try {
+          const page = await api(`kv/namespaces/${encodeURIComponent(ns)}/keys?${query}`);
+          for (const k of page.keys) {
+            keys.append(el("li", {}, el("a", { href: "#", class: "kv-key", "data-key": k.name,
+              onclick: (event) => { event.preventDefault(); showValue(ns, k.name); } }, k.name)));
+          }
+          if (!keys.children.length) keys.append(el("li", { class: "muted" }, "no keys"));
+          cursor = page.cursor;
+          more.hidden = page.list_complete;
+        } catch (error) {
+          keys.append(el("li", { class: "error" }, error.message));
+        }
+      }
+      more.addEventListener("click", () => list(false));
+      prefix.addEventListener("keydown", (event) => { if (event.key === "Enter") list(true); });
+      list(true);
+      return el("div", { class: "kv" },
+        el("div", { class: "toolbar" }, el("span", {}, el("b", {}, binding), " → ", el("span", { class: "mono" }, ns)),
+           prefix, el("button", { onclick: () => list(true) }, "List")),
+        keys, more);
+    });
+    async function showValue(ns, key) {
+      try {
+        const v = await api(`kv/namespaces/${encodeURIComponent(ns)}/value?` + new URLSearchParams({ key }));
+        const bytes = Uint8Array.from(atob(v.value_base64), (c) => c.charCodeAt(0));
+        let text;
+        try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); }
+        catch (e) { text = `(binary) ${Array.from(bytes.slice(0, 256), (b) => b.toString(16).padStart(2, "0")).join(" ")}`; }
+        value.textContent = `${ns} / ${key} (${v.size_bytes} bytes${v.truncated ? ", first 64 KiB shown" : ""})` +
+          (v.metadata ? `\nmetadata: ${v.metadata}` : "") + "\n\n" + text;
+      } catch (error) {
+        value.textContent = error.message;
+      }
+      value.hidden = false;
+    }
+    return el("div", { id: "kv" }, sections, value);
   }
 
   // Follows the family's log with long polls: each waits on the server until a record comes.
@@ -284,7 +354,9 @@
     try {
       const who = await api("whoami");
       state.tenant = who.tenant;
-      document.getElementById("tenant").textContent = "tenant " + who.tenant;
+      state.readOnly = !!who.read_only;
+      document.getElementById("tenant").textContent =
+        "tenant " + who.tenant + (who.read_only ? " · read-only (gateway)" : "");
       document.getElementById("logout").hidden = !who.tokens_required;
       route();
     } catch (error) {
