@@ -1,10 +1,7 @@
 // The dashboard's JSON API (/_cosmo/api/, docs/dashboard.md) on a real HttpServer over a real
 // Runtime (LevelDB, V8), spoken to over HTTP on loopback: every endpoint's answer and errors,
 // tenancy, and the browser defences (Host, Origin, Content-Type, tokens only in a header).
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <zlib.h>
 
 #include <memory>
@@ -22,6 +19,7 @@
 #include "dashboard/dashboard_assets.h"
 #include "gtest/gtest.h"
 #include "integration/raw_http_connection.h"
+#include "support/host_addresses.h"
 #include "support/temp_dir.h"
 
 namespace cosmo {
@@ -469,19 +467,7 @@ TEST_F(DashboardApiTest, AHostThatIsNotTheListenersIsRefused) {
 }
 
 TEST_F(DashboardApiTest, WithoutTokensOnlyLoopbackClientsAreServed) {
-  // A non-loopback address of this machine, if it has one.
-  std::string ip;
-  ifaddrs* addrs = nullptr;
-  if (getifaddrs(&addrs) == 0) {
-    for (ifaddrs* a = addrs; a != nullptr && ip.empty(); a = a->ifa_next) {
-      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
-      char text[INET_ADDRSTRLEN];
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text,
-                sizeof(text));
-      if (std::string(text).rfind("127.", 0) != 0) ip = text;
-    }
-    freeifaddrs(addrs);
-  }
+  const std::string ip = testing::NonLoopbackIPv4Address();
   if (ip.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
   Server s(/*tokens=*/false, "0.0.0.0:0");
   httplib::Client remote(ip, s.http->port());

@@ -4,10 +4,7 @@
 // judges the forwarded token), refuses state changes pointing at cosmo-server, keeps the Host rule,
 // and shows its own requests' logs. The server's cosmo.v1.DashboardApi is also called directly
 // with hostile input.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -20,6 +17,7 @@
 #include "cosmo/v1/dashboard.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "integration/subprocess.h"
+#include "support/host_addresses.h"
 #include "support/temp_dir.h"
 #include "support/tenant_server_test.h"
 
@@ -228,23 +226,8 @@ TEST_F(GatewayDashboardTest, TheServersReadServiceRefusesHostileInput) {
   EXPECT_EQ(read(kAliceToken, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// A non-loopback IPv4 address of this machine, "" if it has none.
-std::string NonLoopbackAddress() {
-  std::string ip;
-  ifaddrs* addrs = nullptr;
-  if (getifaddrs(&addrs) != 0) return ip;
-  for (ifaddrs* a = addrs; a != nullptr && ip.empty(); a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
-    char text[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
-    if (std::string(text).rfind("127.", 0) != 0) ip = text;
-  }
-  freeifaddrs(addrs);
-  return ip;
-}
-
 TEST(GatewayDashboardNoTokensTest, WithoutTokensOnTheServerOnlyLoopbackClientsAreServed) {
-  const std::string ip = NonLoopbackAddress();
+  const std::string ip = testing::NonLoopbackIPv4Address();
   if (ip.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
   testing::TempDir dir;
   std::string address;
