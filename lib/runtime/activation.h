@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "metering/usage_meter.h"
+#include "runtime/instance_gate.h"
 #include "runtime/instance_pool.h"
 #include "runtime/version_router.h"
 
@@ -41,6 +42,8 @@ struct Serving {
   std::shared_ptr<const VersionSlot> base;
   std::shared_ptr<const VersionSlot> canary;  // null unless split
   VersionRouter router;
+  // Bounds the requests running on both sides together (instance_gate.h); null unless split.
+  std::shared_ptr<InstanceGate> gate;
 
   template <typename Visit>
   void ForEachSlot(Visit visit) const {

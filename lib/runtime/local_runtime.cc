@@ -3,10 +3,10 @@
 //
 // The request path: find the family's Activation (a shard reader lock), take its published
 // Serving (one small mutex and a shared_ptr copy), let its router pick the version (during a
-// traffic split: a look at two headers and a hash or a thread-local random draw), borrow an
-// instance from that VersionSlot's pool, invoke, give the instance back, add the usage to the
-// slot's cell. Loading a version happens
-// off that path, under the activation's own load mutex, so a cold family never blocks another.
+// traffic split: a look at two headers and a hash or a thread-local random draw, then a place at
+// the split's gate), borrow an instance from that VersionSlot's pool, invoke, give the instance
+// back, add the usage to the slot's cell. Loading a version happens off that path, under the
+// activation's own load mutex, so a cold family never blocks another.
 #include <malloc.h>
 
 #include <algorithm>
@@ -33,6 +33,7 @@
 #include "runtime/activation.h"
 #include "runtime/activation_table.h"
 #include "runtime/cron_scheduler.h"
+#include "runtime/instance_gate.h"
 #include "runtime/instance_pool.h"
 #include "runtime/log_ring.h"
 
@@ -205,9 +206,21 @@ class LocalRuntime final : public Runtime {
         *side == VersionRouter::Side::kCanary ? *serving->canary : *serving->base;
     if (request.body_writer != nullptr) request.body_writer->SetVersion(slot.version);
 
+    InstanceGate* const gate = serving->gate.get();
+    if (gate != nullptr && !gate->Enter(options_.max_queue_wait)) {
+      counters_.load_shed.fetch_add(1, std::memory_order_relaxed);
+      InvokeResult result =
+          Failed(Outcome::kLoadShed,
+                 absl::StrCat("all ", gate->capacity(), " instances of the split family '", family,
+                              "' stayed busy for ", absl::FormatDuration(options_.max_queue_wait)));
+      result.version = slot.version;
+      Record(family, slot, result);
+      return result;
+    }
     absl::StatusOr<std::unique_ptr<Instance>> instance =
         slot.pool->Acquire(options_.max_queue_wait);
     if (!instance.ok()) {
+      if (gate != nullptr) gate->Leave();
       const bool shed = absl::IsDeadlineExceeded(instance.status());
       if (shed) counters_.load_shed.fetch_add(1, std::memory_order_relaxed);
       InvokeResult result =
@@ -219,6 +232,7 @@ class LocalRuntime final : public Runtime {
     }
     InvokeResult result = (*instance)->Invoke(request);
     slot.pool->Release(*std::move(instance));
+    if (gate != nullptr) gate->Leave();
     result.version = slot.version;
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
@@ -472,9 +486,18 @@ class LocalRuntime final : public Runtime {
                           active.canary->secret_names, current));
       percent = active.canary->percent;
     }
+    // A split keeps one gate for as long as it lasts, so requests in flight across a change of
+    // percentages stay counted.
+    std::shared_ptr<InstanceGate> gate;
+    if (canary != nullptr) {
+      gate = current != nullptr && current->gate != nullptr
+                 ? current->gate
+                 : std::make_shared<InstanceGate>(max_instances_);
+    }
     auto serving = std::make_shared<Serving>(
         Serving{base, canary,
-                VersionRouter(base->version, canary != nullptr ? canary->version : "", percent)});
+                VersionRouter(base->version, canary != nullptr ? canary->version : "", percent),
+                std::move(gate)});
     std::shared_ptr<const Serving> replaced = activation.Swap(serving);
     if (replaced != nullptr) {
       bool switched = false;
