@@ -142,6 +142,9 @@ struct RuntimeStats {
   uint64_t version_switches = 0;     // activations moved to a new version
   uint64_t invocations = 0;
   uint64_t load_shed = 0;
+  // Requests routed to a side of a traffic split whose version could not start, served by the
+  // other side instead (docs/deployments.md).
+  uint64_t split_fallbacks = 0;
   uint64_t idle_memory_releases = 0;   // release_memory_when_idle trims
   uint64_t active_families = 0;        // gauge
   uint64_t live_instances = 0;         // gauge

@@ -331,6 +331,40 @@ TEST_F(SplitTest, SplitPromoteAndRollbackAreRecordedAndAThirdDeployIsRefused) {
   EXPECT_GE(measured, 2) << json.out;
 }
 
+// A canary that cannot start (here: it needs more memory at startup than its own limit allows,
+// which deploy-time validation under the default limits does not see) leaves the base serving
+// every request, named in Cosmo-Version; pinning the canary is a 503 naming it.
+TEST_F(SplitTest, ACanaryThatCannotStartLeavesTheBaseServing) {
+  ASSERT_EQ(Cosmoctl({"rollback", "shop"}).exit_code, 0);
+  const std::string script = dir_.Sub("fragile.js");
+  std::ofstream(script) << "try { globalThis.b = new ArrayBuffer(64 * 1024 * 1024); }\n"
+                           "catch (e) { throw new Error('no room to start'); }\n"
+                           "export default { fetch() { return new Response('fragile'); } };\n";
+  CommandResult deployed =
+      Cosmoctl({"--json", "deploy", "shop", script, "--percent", "50", "--limit", "memory_mb=16"});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  const std::string fragile = nlohmann::json::parse(deployed.out)["version"];
+
+  Client client(server_port_);
+  for (int i = 0; i < 40; ++i) {
+    Answer answer = client.Get();
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.body, "one");
+    EXPECT_EQ(answer.version, v1_.substr(0, 12));
+  }
+  Answer pinned =
+      client.Get(absl::StrCat("Cosmo-Version-Override: ", fragile.substr(0, 10), "\r\n"));
+  EXPECT_EQ(pinned.status, 503);
+  EXPECT_EQ(pinned.version, fragile.substr(0, 12));
+  EXPECT_THAT(pinned.body, HasSubstr(absl::StrCat("version ", fragile.substr(0, 12))));
+  EXPECT_THAT(pinned.body, HasSubstr("could not start"));
+
+  CommandResult logs = Cosmoctl({"logs", "shop"});
+  EXPECT_THAT(logs.out, HasSubstr("could not start; its share of the split is served by " +
+                                  v1_.substr(0, 12)));
+  EXPECT_THAT(logs.out, HasSubstr("no room to start"));
+}
+
 // A split changed every second between 0 and 100% under 32 connections (16 to the server, 16 to
 // a gateway) fails no request. COSMO_SPLIT_LOAD_SECONDS sets the duration (default 6; the full
 // run is 30: benchmarks/split/run.sh).
