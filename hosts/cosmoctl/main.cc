@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -514,12 +515,19 @@ std::optional<Failure> Delete(Client& client, const GlobalOptions& g, const std:
   return std::nullopt;
 }
 
+// One request's median CPU time; "-" without requests.
+std::string CpuP50(const pb::UsageTotals& t) {
+  if (t.invocations() == 0 || t.cpu_p50_us() <= 0) return "-";
+  return HumanMicros(static_cast<uint64_t>(std::llround(t.cpu_p50_us())));
+}
+
 std::vector<std::string> UsageRow(const std::string& name, const pb::UsageTotals& t) {
   return {name,
           absl::StrCat(t.invocations()),
           absl::StrCat(t.scheduled()),
           absl::StrCat(t.errors()),
           HumanMicros(t.cpu_us()),
+          CpuP50(t),
           HumanMicros(t.wall_us()),
           HumanBytes(t.bytes_allocated()),
           HumanBytes(t.peak_heap_bytes()),
@@ -532,7 +540,7 @@ std::vector<std::string> UsageRow(const std::string& name, const pb::UsageTotals
 }
 
 // The two sides of a split family's usage side by side, to judge a canary: requests, error rate
-// and CPU per request of each. Nothing for a family that is not split.
+// and CPU per request (mean and median) of each. Nothing for a family that is not split.
 std::optional<Failure> PrintSplitUsage(Client& client, const std::string& family,
                                        const pb::FamilyUsage& usage) {
   pb::GetFamilyRequest request;
@@ -544,7 +552,8 @@ std::optional<Failure> PrintSplitUsage(Client& client, const std::string& family
   if (!status.ok()) return client.Fail(absl::StrCat("usage ", family), status);
   if (!info.has_split()) return std::nullopt;
   const pb::TrafficSplit& split = info.split();
-  Table table({"SPLIT", "VERSION", "SHARE", "INVOCATIONS", "ERRORS", "ERROR RATE", "CPU/REQUEST"});
+  Table table({"SPLIT", "VERSION", "SHARE", "INVOCATIONS", "ERRORS", "ERROR RATE", "CPU/REQUEST",
+               "CPU P50"});
   for (const bool canary : {false, true}) {
     const std::string& version = canary ? split.canary_version() : split.base_version();
     pb::UsageTotals totals;
@@ -556,7 +565,7 @@ std::optional<Failure> PrintSplitUsage(Client& client, const std::string& family
                   absl::StrCat(canary ? split.canary_percent() : 100 - split.canary_percent(), "%"),
                   absl::StrCat(n), absl::StrCat(totals.errors()),
                   n == 0 ? "-" : absl::StrFormat("%.2f%%", 100.0 * totals.errors() / n),
-                  n == 0 ? "-" : HumanMicros(totals.cpu_us() / n)});
+                  n == 0 ? "-" : HumanMicros(totals.cpu_us() / n), CpuP50(totals)});
   }
   std::printf("\n");
   std::fputs(table.Render().c_str(), stdout);
@@ -584,8 +593,8 @@ std::optional<Failure> Usage(Client& client, const GlobalOptions& g, const std::
     return std::nullopt;
   }
   Table table({family.empty() ? "FAMILY" : "VERSION", "INVOCATIONS", "SCHEDULED", "ERRORS", "CPU",
-               "WALL", "ALLOCATED", "PEAK HEAP", "KV READS", "KV WRITES", "KV DELETES", "KV LISTS",
-               "KV READ", "KV WRITTEN"});
+               "CPU P50", "WALL", "ALLOCATED", "PEAK HEAP", "KV READS", "KV WRITES", "KV DELETES",
+               "KV LISTS", "KV READ", "KV WRITTEN"});
   for (const auto& f : response.families()) {
     if (family.empty()) {
       table.AddRow(UsageRow(f.family(), f.total()));

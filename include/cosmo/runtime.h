@@ -63,7 +63,8 @@ struct RuntimeOptions {
   // Instances of one version that may run at once; 0 = four per hardware thread (at least 8).
   // More instances than cores pay off because a request waiting on fetch() or a timer holds its
   // instance without using a core; each instance is one isolate (a few MiB), created only when
-  // that many requests of the family are in flight at once.
+  // that many requests of the family are in flight at once. The two versions of a traffic split
+  // together run no more at once than this (each may keep up to this many).
   size_t max_instances_per_version = 0;
   // How long a request waits for a busy family's instance before it is shed (kLoadShed).
   absl::Duration max_queue_wait = absl::Seconds(5);
@@ -141,6 +142,9 @@ struct RuntimeStats {
   uint64_t version_switches = 0;     // activations moved to a new version
   uint64_t invocations = 0;
   uint64_t load_shed = 0;
+  // Requests routed to a side of a traffic split whose version could not start, served by the
+  // other side instead (docs/deployments.md).
+  uint64_t split_fallbacks = 0;
   uint64_t idle_memory_releases = 0;   // release_memory_when_idle trims
   uint64_t active_families = 0;        // gauge
   uint64_t live_instances = 0;         // gauge

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "cosmo/cpu_histogram.h"
 #include "cosmo/invocation.h"
 #include "cosmo/outcome.h"
 
@@ -44,6 +45,9 @@ struct UsageTotals {
   uint64_t kv_bytes_written = 0;
   // Of the invocations, runs of scheduled() for cron triggers (docs/cron.md).
   uint64_t scheduled = 0;
+  // The invocations by their CPU time, for percentiles (cpu_histogram.h). Usage recorded before
+  // the histogram existed is in the counters above but not here.
+  CpuHistogram cpu_histogram;
 
   // Invocations whose outcome is not kOk.
   uint64_t errors() const { return invocations - outcomes[static_cast<int>(Outcome::kOk)]; }

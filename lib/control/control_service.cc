@@ -98,6 +98,8 @@ void ToProto(const HistoryEntry& entry, pb::HistoryEntry* out) {
 void ToProto(const UsageTotals& totals, pb::UsageTotals* out) {
   CopyCountersToProto(totals, out);
   out->set_errors(totals.errors());
+  out->set_cpu_p50_us(totals.cpu_histogram.p50());
+  out->set_cpu_p99_us(totals.cpu_histogram.p99());
   for (int i = 0; i < kOutcomeCount; ++i) {
     if (totals.outcomes[i] == 0) continue;
     (*out->mutable_outcomes())[std::string(OutcomeName(static_cast<Outcome>(i)))] =

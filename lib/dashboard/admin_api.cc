@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "control/tenant_usage.h"
+#include "cosmo/cpu_histogram.h"
 #include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
 #include "cosmo/status_macros.h"
@@ -53,6 +54,7 @@ json TotalsJson(const UsageTotals& t) {
   json out = {{"invocations", t.invocations},
               {"errors", t.errors()},
               {"cpu_us", t.cpu_us},
+              {"cpu_p50_us", t.cpu_histogram.p50()},
               {"wall_us", t.wall_us}};
   json outcomes = json::object();
   for (int i = 0; i < kOutcomeCount; ++i) {
@@ -108,6 +110,7 @@ struct Recent {
   uint64_t invocations = 0;
   uint64_t errors = 0;
   uint64_t cpu_us = 0;
+  CpuHistogram cpu;
 };
 
 }  // namespace
@@ -201,6 +204,7 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
       r.invocations += p.totals.invocations;
       r.errors += p.totals.errors();
       r.cpu_us += p.totals.cpu_us;
+      r.cpu.Merge(p.totals.cpu_histogram);
     }
     return r;
   };
@@ -216,8 +220,8 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
       const Recent& r = recent[i];
       if (sort == "requests") return static_cast<double>(r.invocations);
       if (r.invocations == 0) return -1;  // no traffic sorts below any rate
-      return sort == "errors" ? static_cast<double>(r.errors) / r.invocations
-                              : static_cast<double>(r.cpu_us) / r.invocations;
+      // CPU: the median request's, which one slow outlier does not move.
+      return sort == "errors" ? static_cast<double>(r.errors) / r.invocations : r.cpu.p50();
     };
     std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
       return order == "asc" ? key(a) < key(b) : key(a) > key(b);
@@ -240,7 +244,8 @@ absl::StatusOr<std::string> AdminApi::Families(const ApiCall& call) {
         {"updated", Rfc3339(info.updated)},
         {"requests_per_minute", r.invocations / window_minutes},
         {"error_rate", r.invocations == 0 ? 0.0 : double(r.errors) / r.invocations},
-        {"cpu_us_per_request", r.invocations == 0 ? 0.0 : double(r.cpu_us) / r.invocations}};
+        {"cpu_us_per_request", r.invocations == 0 ? 0.0 : double(r.cpu_us) / r.invocations},
+        {"cpu_p50_us", r.cpu.p50()}};
     if (info.split) item["split"] = SplitJson(*info.split);
     items.push_back(std::move(item));
   }

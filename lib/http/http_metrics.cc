@@ -196,6 +196,10 @@ std::string HttpMetrics::Render(Runtime* runtime) const {
     counter("cosmo_invocations_total", "Invocations run by the runtime.", s.invocations);
     counter("cosmo_load_shed_total", "Invocations shed by the runtime (family saturated).",
             s.load_shed);
+    counter("cosmo_split_fallbacks_total",
+            "Requests routed to a side of a traffic split whose version could not start, served "
+            "by the other side.",
+            s.split_fallbacks);
     counter("cosmo_idle_memory_releases_total",
             "Times free heap memory was given back to the OS after a second without requests.",
             s.idle_memory_releases);

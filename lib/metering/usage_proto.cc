@@ -1,5 +1,7 @@
 #include "metering/usage_proto.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -9,6 +11,15 @@ internal::UsageTotals UsageToProto(const UsageTotals& totals) {
   internal::UsageTotals proto;
   CopyCountersToProto(totals, &proto);
   for (uint64_t count : totals.outcomes) proto.add_outcomes(count);
+  // Only the run of buckets from the first to the last non-empty one: a version's invocations
+  // fill a few neighbouring buckets, so a record stays a few dozen bytes.
+  const CpuHistogram& histogram = totals.cpu_histogram;
+  int first = 0;
+  int end = CpuHistogram::kBucketCount;
+  while (first < end && histogram.bucket(first) == 0) ++first;
+  while (end > first && histogram.bucket(end - 1) == 0) --end;
+  if (first < end) proto.set_cpu_histogram_first(static_cast<uint32_t>(first));
+  for (int i = first; i < end; ++i) proto.add_cpu_histogram(histogram.bucket(i));
   return proto;
 }
 
@@ -31,6 +42,13 @@ UsageTotals UsageFromProto(const internal::UsageTotals& proto) {
   totals.kv_bytes_read = proto.kv_bytes_read();
   totals.kv_bytes_written = proto.kv_bytes_written();
   totals.scheduled = proto.scheduled();
+  // Buckets beyond this build's last (from a build with more) count in its last.
+  constexpr uint64_t kLast = CpuHistogram::kBucketCount - 1;
+  for (int i = 0; i < proto.cpu_histogram_size(); ++i) {
+    const uint64_t index = uint64_t{proto.cpu_histogram_first()} + static_cast<uint64_t>(i);
+    totals.cpu_histogram.AddToBucket(static_cast<int>(std::min(index, kLast)),
+                                     proto.cpu_histogram(i));
+  }
   return totals;
 }
 

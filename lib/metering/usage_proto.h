@@ -23,9 +23,11 @@
 
 namespace cosmo {
 
-// The uint64_t members of UsageTotals besides the per-outcome counts.
+// The uint64_t members of UsageTotals besides the per-outcome counts (and the CPU histogram,
+// which UsageToProto and UsageFromProto carry in their own fields).
 inline constexpr size_t kUsageCounterFields = 14;
-static_assert(sizeof(UsageTotals) == (kUsageCounterFields + kOutcomeCount) * sizeof(uint64_t),
+static_assert(sizeof(UsageTotals) ==
+                  (kUsageCounterFields + kOutcomeCount) * sizeof(uint64_t) + sizeof(CpuHistogram),
               "UsageTotals has another field: update kUsageCounterFields and every function "
               "listed in lib/metering/usage_proto.h");
 

@@ -8,7 +8,9 @@ namespace cosmo {
 void UsageTotals::Add(Outcome outcome, const InvocationUsage& usage) {
   ++invocations;
   ++outcomes[static_cast<int>(outcome)];
-  cpu_us += static_cast<uint64_t>(std::max<int64_t>(usage.cpu_us, 0));
+  const auto cpu = static_cast<uint64_t>(std::max<int64_t>(usage.cpu_us, 0));
+  cpu_us += cpu;
+  cpu_histogram.Add(cpu);
   wall_us += static_cast<uint64_t>(std::max<int64_t>(usage.wall_us, 0));
   bytes_allocated += usage.bytes_allocated;
   peak_heap_bytes = std::max(peak_heap_bytes, usage.peak_heap_bytes);
@@ -38,6 +40,7 @@ void UsageTotals::Merge(const UsageTotals& other) {
   kv_bytes_read += other.kv_bytes_read;
   kv_bytes_written += other.kv_bytes_written;
   scheduled += other.scheduled;
+  cpu_histogram.Merge(other.cpu_histogram);
 }
 
 void UsageTotals::Subtract(const UsageTotals& earlier) {
@@ -55,6 +58,7 @@ void UsageTotals::Subtract(const UsageTotals& earlier) {
   kv_bytes_read -= earlier.kv_bytes_read;
   kv_bytes_written -= earlier.kv_bytes_written;
   scheduled -= earlier.scheduled;
+  cpu_histogram.Subtract(earlier.cpu_histogram);
 }
 
 }  // namespace cosmo

@@ -20,10 +20,12 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -291,12 +293,7 @@ class StoreRegistry final : public Registry {
     if (!stored)
       COSMO_RETURN_IF_ERROR(engines_.at(request.manifest.engine)->Validate(request.manifest));
 
-    absl::MutexLock lock(&LockFor(request.family));
-    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(request.family));
-      if (current.record) {
-        COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, request.tenant, request.family));
-      }
+    auto decide = [&](const FamilySnapshot& current) -> absl::StatusOr<Change<DeployResult>> {
       const std::string active = current.record ? current.record->active_version() : "";
       if (request.expected_version) {
         const std::string& expected = *request.expected_version;
@@ -344,7 +341,7 @@ class StoreRegistry final : public Registry {
       }
       if (serving) {
         // A namespace deleted since this version was deployed is created again.
-        if (!renamed && !claims_namespace) return DeployResult{version, false, active};
+        if (!renamed && !claims_namespace) return Change<DeployResult>{{version, false, active}};
         // The family record is rewritten unchanged so that stores which watch family records
         // tell other servers to look again.
         batch.Expect(store_keys::Family(request.family), current.raw);
@@ -353,13 +350,7 @@ class StoreRegistry final : public Registry {
           batch.ExpectValue(fver_key, *fver);
           batch.Put(fver_key, renamed->SerializeAsString());
         }
-        absl::Status committed = store_->Commit(batch, Durability::kSync);
-        if (committed.ok()) {
-          NotifyChanged(request.family);
-          return DeployResult{version, false, active};
-        }
-        if (!absl::IsAborted(committed)) return committed;
-        continue;
+        return Change<DeployResult>{{version, false, active}, std::move(batch)};
       }
       if (renamed) {
         batch.ExpectValue(fver_key, *fver);
@@ -408,14 +399,9 @@ class StoreRegistry final : public Registry {
       batch.Expect(store_keys::Family(request.family), current.raw);
       batch.Put(store_keys::Family(request.family), next.SerializeAsString());
       batch.Put(store_keys::History(request.family, sequence), history.SerializeAsString());
-      absl::Status committed = store_->Commit(batch, Durability::kSync);
-      if (committed.ok()) {
-        NotifyChanged(request.family);
-        return DeployResult{version, true, active};
-      }
-      if (!absl::IsAborted(committed)) return committed;
-    }
-    return Contended(request.family);
+      return Change<DeployResult>{{version, true, active}, std::move(batch)};
+    };
+    return ChangeFamily<DeployResult>(request.tenant, request.family, /*may_be_new=*/true, decide);
   }
 
   absl::Status Validate(const Manifest& manifest) override {
@@ -543,11 +529,7 @@ class StoreRegistry final : public Registry {
     COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
     COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
     if (version) COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*version));
-    absl::MutexLock lock(&LockFor(family));
-    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
-      if (!current.record) return NoSuchFamily(family);
-      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+    auto decide = [&](const FamilySnapshot& current) -> absl::StatusOr<Change<HistoryEntry>> {
       const uint64_t latest = current.record->next_sequence() - 1;
       COSMO_ASSIGN_OR_RETURN(pb::HistoryRecord last, ReadHistory(family, latest));
 
@@ -564,7 +546,9 @@ class StoreRegistry final : public Registry {
       } else {
         target = last.previous_version();
       }
-      if (target == current.record->active_version() && !split) return ToEntry(last);
+      if (target == current.record->active_version() && !split) {
+        return Change<HistoryEntry>{ToEntry(last)};
+      }
 
       const std::string fver_key = store_keys::FamilyVersion(family, target);
       COSMO_ASSIGN_OR_RETURN(std::string fver_raw, store_->Get(fver_key));
@@ -578,11 +562,9 @@ class StoreRegistry final : public Registry {
       next.clear_split();
       WriteBatch batch;
       batch.ExpectValue(fver_key, fver_raw);
-      absl::Status committed = CommitEntry(family, current, next, history, batch);
-      if (committed.ok()) return ToEntry(history);
-      if (!absl::IsAborted(committed)) return committed;
-    }
-    return Contended(family);
+      return EntryChange(family, current, std::move(next), history, std::move(batch));
+    };
+    return ChangeFamily<HistoryEntry>(tenant, family, /*may_be_new=*/false, decide);
   }
 
   absl::StatusOr<HistoryEntry> Split(const SplitRequest& request) override {
@@ -599,11 +581,7 @@ class StoreRegistry final : public Registry {
           " is not 100; give the two versions percentages that sum to 100 (e.g. V1=90 V2=10)"));
     }
     const absl::string_view family = request.family;
-    absl::MutexLock lock(&LockFor(family));
-    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
-      if (!current.record) return NoSuchFamily(family);
-      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, request.tenant, family));
+    auto decide = [&](const FamilySnapshot& current) -> absl::StatusOr<Change<HistoryEntry>> {
       COSMO_ASSIGN_OR_RETURN(std::string first,
                              ResolveVersionUnchecked(family, request.first.version));
       COSMO_ASSIGN_OR_RETURN(std::string second,
@@ -631,7 +609,7 @@ class StoreRegistry final : public Registry {
       if (current.record->has_split() &&
           current.record->split().SerializeAsString() == split.SerializeAsString()) {
         COSMO_ASSIGN_OR_RETURN(pb::HistoryRecord last, ReadHistory(family, latest));
-        return ToEntry(last);
+        return Change<HistoryEntry>{ToEntry(last)};
       }
       const pb::FamilyVersionRecord& canary_record = second_canary ? second_record : first_record;
       pb::HistoryRecord history =
@@ -642,23 +620,16 @@ class StoreRegistry final : public Registry {
       next.set_active_version(split.base_version());
       next.set_engine(second_canary ? first_record.engine() : second_record.engine());
       *next.mutable_split() = std::move(split);
-      WriteBatch batch;
-      absl::Status committed = CommitEntry(family, current, next, history, batch);
-      if (committed.ok()) return ToEntry(history);
-      if (!absl::IsAborted(committed)) return committed;
-    }
-    return Contended(family);
+      return EntryChange(family, current, std::move(next), history, WriteBatch());
+    };
+    return ChangeFamily<HistoryEntry>(request.tenant, family, /*may_be_new=*/false, decide);
   }
 
   absl::StatusOr<HistoryEntry> Promote(absl::string_view tenant,
                                        absl::string_view family) override {
     COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
     COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
-    absl::MutexLock lock(&LockFor(family));
-    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
-      if (!current.record) return NoSuchFamily(family);
-      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+    auto decide = [&](const FamilySnapshot& current) -> absl::StatusOr<Change<HistoryEntry>> {
       if (!current.record->has_split()) {
         return absl::FailedPreconditionError(
             absl::StrCat("family '", family,
@@ -675,22 +646,15 @@ class StoreRegistry final : public Registry {
       next.set_active_version(split.canary_version());
       next.set_engine(split.canary_engine());
       next.clear_split();
-      WriteBatch batch;
-      absl::Status committed = CommitEntry(family, current, next, history, batch);
-      if (committed.ok()) return ToEntry(history);
-      if (!absl::IsAborted(committed)) return committed;
-    }
-    return Contended(family);
+      return EntryChange(family, current, std::move(next), history, WriteBatch());
+    };
+    return ChangeFamily<HistoryEntry>(tenant, family, /*may_be_new=*/false, decide);
   }
 
   absl::Status DeleteFamily(absl::string_view tenant, absl::string_view family) override {
     COSMO_RETURN_IF_ERROR(CheckTenantName(tenant));
     COSMO_RETURN_IF_ERROR(CheckFamilyName(family));
-    absl::MutexLock lock(&LockFor(family));
-    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
-      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
-      if (!current.record) return NoSuchFamily(family);
-      COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+    auto decide = [&](const FamilySnapshot& current) -> absl::StatusOr<Change<bool>> {
       WriteBatch batch;
       batch.Expect(store_keys::Family(family), current.raw);
       batch.Delete(store_keys::Family(family));
@@ -704,14 +668,9 @@ class StoreRegistry final : public Registry {
         batch.Delete(row.key);
         COSMO_RETURN_IF_ERROR(DropBlobReference(row.key.substr(fver_prefix.size()), batch));
       }
-      absl::Status committed = store_->Commit(batch, Durability::kSync);
-      if (committed.ok()) {
-        NotifyChanged(family);
-        return absl::OkStatus();
-      }
-      if (!absl::IsAborted(committed)) return committed;
-    }
-    return Contended(family);
+      return Change<bool>{true, std::move(batch)};
+    };
+    return ChangeFamily<bool>(tenant, family, /*may_be_new=*/false, decide).status();
   }
 
   absl::StatusOr<std::string> ResolveVersion(absl::string_view tenant, absl::string_view family,
@@ -858,19 +817,56 @@ class StoreRegistry final : public Registry {
     return history;
   }
 
-  // Commits `batch` plus `next` over `current` (guarded) and `history` as its next entry,
-  // notifying listeners. ABORTED when another writer changed the family first.
-  absl::Status CommitEntry(absl::string_view family, const FamilySnapshot& current,
-                           pb::FamilyRecord next, const pb::HistoryRecord& history,
-                           WriteBatch& batch) {
+  // What one attempt of ChangeFamily() decided: return `result`, after committing `batch` when
+  // there is one.
+  template <typename T>
+  struct Change {
+    T result;
+    std::optional<WriteBatch> batch;
+  };
+
+  // The optimistic update every change of a family runs. Under the family's lock (which orders
+  // this process's writers), reads the family, checks that `tenant` owns it (NOT_FOUND when it
+  // does not exist, unless `may_be_new`), lets `decide` build the change from what it read, and
+  // commits it. `decide`'s batch guards what it read (Expect on the family record), so a write by
+  // another process in between fails the commit with ABORTED; then everything is read and decided
+  // again, up to max_commit_attempts times (then ABORTED: Contended). A committed change notifies
+  // the change listeners. Errors from `decide` return at once.
+  template <typename T>
+  absl::StatusOr<T> ChangeFamily(
+      absl::string_view tenant, absl::string_view family, bool may_be_new,
+      absl::FunctionRef<absl::StatusOr<Change<T>>(const FamilySnapshot&)> decide) {
+    absl::MutexLock lock(&LockFor(family));
+    for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+      COSMO_ASSIGN_OR_RETURN(FamilySnapshot current, ReadFamily(family));
+      if (current.record) {
+        COSMO_RETURN_IF_ERROR(CheckOwner(*current.record, tenant, family));
+      } else if (!may_be_new) {
+        return NoSuchFamily(family);
+      }
+      COSMO_ASSIGN_OR_RETURN(Change<T> change, decide(current));
+      if (!change.batch) return std::move(change.result);
+      absl::Status committed = store_->Commit(*change.batch, Durability::kSync);
+      if (committed.ok()) {
+        NotifyChanged(family);
+        return std::move(change.result);
+      }
+      if (!absl::IsAborted(committed)) return committed;
+    }
+    return Contended(family);
+  }
+
+  // The change that writes `next` over `current` (guarded) and `history` as the family's next
+  // entry, besides what `batch` holds already.
+  Change<HistoryEntry> EntryChange(absl::string_view family, const FamilySnapshot& current,
+                                   pb::FamilyRecord next, const pb::HistoryRecord& history,
+                                   WriteBatch batch) {
     next.set_next_sequence(history.sequence() + 1);
     next.set_updated_unix_micros(history.time_unix_micros());
     batch.Expect(store_keys::Family(family), current.raw);
     batch.Put(store_keys::Family(family), next.SerializeAsString());
     batch.Put(store_keys::History(family, history.sequence()), history.SerializeAsString());
-    COSMO_RETURN_IF_ERROR(store_->Commit(batch, Durability::kSync));
-    NotifyChanged(family);
-    return absl::OkStatus();
+    return Change<HistoryEntry>{ToEntry(history), std::move(batch)};
   }
 
   absl::StatusOr<pb::HistoryRecord> ReadHistory(absl::string_view family, uint64_t sequence) {

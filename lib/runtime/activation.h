@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "metering/usage_meter.h"
+#include "runtime/instance_gate.h"
 #include "runtime/instance_pool.h"
 #include "runtime/version_router.h"
 
@@ -34,22 +36,54 @@ struct VersionSlot {
   std::vector<std::string> secret_names;
 };
 
+// One side of a traffic split whose version could not start (a script that throws at the top
+// level, say) while the other side did. Requests routed to it are served by the other side,
+// except those that pin it with Cosmo-Version-Override.
+struct BrokenSide {
+  VersionRouter::Side side = VersionRouter::Side::kCanary;
+  std::string version;
+  absl::Status why;
+  // The version's usage cell: pinned requests it cannot serve count as its errors.
+  std::shared_ptr<UsageCell> usage;
+  // When a request next tries to start it (the runtime's clock), and the wait before that try,
+  // which doubles per failure like an activation's.
+  absl::Time retry_at;
+  absl::Duration backoff;
+};
+
 // What serves a family's new requests: one version, or two during a traffic split, and the router
 // that picks between them. Immutable once published; a change of percentages publishes a new
 // Serving over the same slots, so instances stay warm and requests in flight are untouched.
 struct Serving {
+  // Null only for the side `broken` names.
   std::shared_ptr<const VersionSlot> base;
   std::shared_ptr<const VersionSlot> canary;  // null unless split
   VersionRouter router;
+  // Bounds the requests running on both sides together (instance_gate.h); null unless split.
+  std::shared_ptr<InstanceGate> gate;
+  // The side of the split that could not start, if one could not.
+  std::optional<BrokenSide> broken;
+
+  // The slot serving requests routed to `side`; null when that side could not start.
+  const VersionSlot* SlotOf(VersionRouter::Side side) const {
+    return side == VersionRouter::Side::kCanary ? canary.get() : base.get();
+  }
+  // The slot standing in for `side` when it could not start.
+  const VersionSlot& Other(VersionRouter::Side side) const {
+    return side == VersionRouter::Side::kCanary ? *base : *canary;
+  }
+  // Whether a side that could not start is due another try.
+  bool RetryDue(absl::Time now) const { return broken.has_value() && now >= broken->retry_at; }
 
   template <typename Visit>
   void ForEachSlot(Visit visit) const {
-    visit(*base);
+    if (base != nullptr) visit(*base);
     if (canary != nullptr) visit(*canary);
   }
   // Whether `slot`'s pool still serves here.
   bool Uses(const VersionSlot& slot) const {
-    return base->pool == slot.pool || (canary != nullptr && canary->pool == slot.pool);
+    return (base != nullptr && base->pool == slot.pool) ||
+           (canary != nullptr && canary->pool == slot.pool);
   }
 };
 

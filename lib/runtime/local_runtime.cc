@@ -3,16 +3,17 @@
 //
 // The request path: find the family's Activation (a shard reader lock), take its published
 // Serving (one small mutex and a shared_ptr copy), let its router pick the version (during a
-// traffic split: a look at two headers and a hash or a thread-local random draw), borrow an
-// instance from that VersionSlot's pool, invoke, give the instance back, add the usage to the
-// slot's cell. Loading a version happens
-// off that path, under the activation's own load mutex, so a cold family never blocks another.
+// traffic split: a look at two headers and a hash or a thread-local random draw, then a place at
+// the split's gate), borrow an instance from that VersionSlot's pool, invoke, give the instance
+// back, add the usage to the slot's cell. Loading a version happens off that path, under the
+// activation's own load mutex, so a cold family never blocks another.
 #include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include "runtime/activation.h"
 #include "runtime/activation_table.h"
 #include "runtime/cron_scheduler.h"
+#include "runtime/instance_gate.h"
 #include "runtime/instance_pool.h"
 #include "runtime/log_ring.h"
 
@@ -119,6 +121,7 @@ struct Counters {
   std::atomic<uint64_t> version_switches{0};
   std::atomic<uint64_t> invocations{0};
   std::atomic<uint64_t> load_shed{0};
+  std::atomic<uint64_t> split_fallbacks{0};
   std::atomic<uint64_t> idle_memory_releases{0};
   InstancePoolCounters pools;
 };
@@ -201,15 +204,35 @@ class LocalRuntime final : public Runtime {
     if (!active.ok()) return ActivationFailed(active.status());
     // Holds both slots alive for the whole request, whatever is published meanwhile.
     const std::shared_ptr<const Serving> serving = *std::move(active);
-    absl::StatusOr<VersionRouter::Side> side = serving->router.Route(request.headers);
+    bool pinned = false;
+    absl::StatusOr<VersionRouter::Side> side = serving->router.Route(request.headers, &pinned);
     if (!side.ok()) return Failed(Outcome::kBadRequest, std::string(side.status().message()));
-    const VersionSlot& slot =
-        *side == VersionRouter::Side::kCanary ? *serving->canary : *serving->base;
+    const VersionSlot* chosen = serving->SlotOf(*side);
+    if (chosen == nullptr) {
+      // That side of the split could not start: the other side answers, unless the request asked
+      // for this one by name.
+      if (pinned) return RefusePinnedBrokenSide(family, *serving->broken);
+      counters_.split_fallbacks.fetch_add(1, std::memory_order_relaxed);
+      chosen = &serving->Other(*side);
+    }
+    const VersionSlot& slot = *chosen;
     if (request.body_writer != nullptr) request.body_writer->SetVersion(slot.version);
 
+    InstanceGate* const gate = serving->gate.get();
+    if (gate != nullptr && !gate->Enter(options_.max_queue_wait)) {
+      counters_.load_shed.fetch_add(1, std::memory_order_relaxed);
+      InvokeResult result =
+          Failed(Outcome::kLoadShed,
+                 absl::StrCat("all ", gate->capacity(), " instances of the split family '", family,
+                              "' stayed busy for ", absl::FormatDuration(options_.max_queue_wait)));
+      result.version = slot.version;
+      Record(family, slot, result);
+      return result;
+    }
     absl::StatusOr<std::unique_ptr<Instance>> instance =
         slot.pool->Acquire(options_.max_queue_wait);
     if (!instance.ok()) {
+      if (gate != nullptr) gate->Leave();
       const bool shed = absl::IsDeadlineExceeded(instance.status());
       if (shed) counters_.load_shed.fetch_add(1, std::memory_order_relaxed);
       InvokeResult result =
@@ -221,6 +244,7 @@ class LocalRuntime final : public Runtime {
     }
     InvokeResult result = (*instance)->Invoke(request);
     slot.pool->Release(*std::move(instance));
+    if (gate != nullptr) gate->Leave();
     result.version = slot.version;
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
@@ -327,6 +351,7 @@ class LocalRuntime final : public Runtime {
     // Cron ticks run on the base of a split (the version whose crons the scheduler follows).
     const std::shared_ptr<const Serving> serving = *std::move(active);
     const std::shared_ptr<const VersionSlot>& slot = serving->base;
+    if (slot == nullptr) return ActivationFailed(serving->broken->why);
     // The family's own pool: a scheduled run waits for one of its instances like a request,
     // and never takes another family's.
     absl::StatusOr<std::unique_ptr<Instance>> instance =
@@ -371,6 +396,7 @@ class LocalRuntime final : public Runtime {
     stats.version_switches = counters_.version_switches.load();
     stats.invocations = counters_.invocations.load();
     stats.load_shed = counters_.load_shed.load();
+    stats.split_fallbacks = counters_.split_fallbacks.load();
     stats.idle_memory_releases = counters_.idle_memory_releases.load();
     for (const auto& activation : table_.All()) {
       std::shared_ptr<const Serving> serving = activation->serving();
@@ -392,11 +418,12 @@ class LocalRuntime final : public Runtime {
       return absl::NotFoundError(absl::StrCat("no family '", family, "'"));
     }
     std::shared_ptr<Activation> activation = table_.FindOrCreate(family);
-    activation->Touch(clock_->Now());
+    const absl::Time now = clock_->Now();
+    activation->Touch(now);
     // Staleness before the slot: see Activation::stale().
     const bool stale = activation->stale();
     std::shared_ptr<const Serving> serving = activation->serving();
-    if (serving != nullptr && !stale) return serving;
+    if (serving != nullptr && !stale && !serving->RetryDue(now)) return serving;
     absl::StatusOr<std::shared_ptr<const Serving>> loaded = Load(activation);
     if (absl::IsNotFound(loaded.status())) table_.Remove(activation);
     return loaded;
@@ -431,8 +458,9 @@ class LocalRuntime final : public Runtime {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
     const bool stale = activation.stale();
     std::shared_ptr<const Serving> current = activation.serving();
-    if (current != nullptr && !stale) return current;  // loaded while we waited
     const absl::Time now = clock_->Now();
+    // Loaded while we waited.
+    if (current != nullptr && !stale && !current->RetryDue(now)) return current;
     // Read before resolving the version: a change committed after this read is counted after it
     // too, and leaves the activation stale for the next request.
     const uint64_t changes = activation.changes();
@@ -466,24 +494,43 @@ class LocalRuntime final : public Runtime {
 
   // Resolves what serves the family now and publishes it, reusing the slots (and warm instances)
   // of versions already serving: a split's percentages change without touching any instance.
+  // A split one of whose versions cannot start serves from the other (Serving::broken); the
+  // family fails only when nothing can serve it.
   absl::StatusOr<std::shared_ptr<const Serving>> LoadVersion(
       Activation& activation, const std::shared_ptr<const Serving>& current)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activation.load_mu) {
-    COSMO_ASSIGN_OR_RETURN(ActiveVersion active, registry_->GetActiveVersion(activation.family()));
-    COSMO_ASSIGN_OR_RETURN(
-        std::shared_ptr<const VersionSlot> base,
-        SlotFor(activation.family(), active.version, active.engine, active.secret_names, current));
-    std::shared_ptr<const VersionSlot> canary;
+    const std::string& family = activation.family();
+    COSMO_ASSIGN_OR_RETURN(ActiveVersion active, registry_->GetActiveVersion(family));
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> base =
+        SlotFor(family, active.version, active.engine, active.secret_names, current);
+    if (!active.canary && !base.ok()) return base.status();
+    absl::StatusOr<std::shared_ptr<const VersionSlot>> canary =
+        std::shared_ptr<const VersionSlot>();
     uint32_t percent = 0;
+    std::optional<BrokenSide> broken;
+    // A split keeps one gate for as long as it lasts, so requests in flight across a change of
+    // percentages stay counted.
+    std::shared_ptr<InstanceGate> gate;
     if (active.canary) {
-      COSMO_ASSIGN_OR_RETURN(
-          canary, SlotFor(activation.family(), active.canary->version, active.canary->engine,
-                          active.canary->secret_names, current));
+      canary = SlotFor(family, active.canary->version, active.canary->engine,
+                       active.canary->secret_names, current);
       percent = active.canary->percent;
+      if (!base.ok() && !canary.ok()) return base.status();
+      if (!base.ok()) {
+        broken = Broken(family, VersionRouter::Side::kBase, active.version, base.status(), **canary,
+                        current);
+      } else if (!canary.ok()) {
+        broken = Broken(family, VersionRouter::Side::kCanary, active.canary->version,
+                        canary.status(), **base, current);
+      }
+      gate = current != nullptr && current->gate != nullptr
+                 ? current->gate
+                 : std::make_shared<InstanceGate>(max_instances_);
     }
     auto serving = std::make_shared<Serving>(
-        Serving{base, canary,
-                VersionRouter(base->version, canary != nullptr ? canary->version : "", percent)});
+        Serving{base.ok() ? *base : nullptr, canary.ok() ? *canary : nullptr,
+                VersionRouter(active.version, active.canary ? active.canary->version : "", percent),
+                std::move(gate), std::move(broken)});
     std::shared_ptr<const Serving> replaced = activation.Swap(serving);
     if (replaced != nullptr) {
       bool switched = false;
@@ -504,7 +551,7 @@ class LocalRuntime final : public Runtime {
       std::vector<std::string>& secret_names, const std::shared_ptr<const Serving>& current) {
     std::shared_ptr<const VersionSlot> existing;
     if (current != nullptr) {
-      if (current->base->version == version) existing = current->base;
+      if (current->base != nullptr && current->base->version == version) existing = current->base;
       if (current->canary != nullptr && current->canary->version == version) {
         existing = current->canary;
       }
@@ -541,6 +588,47 @@ class LocalRuntime final : public Runtime {
     slot->secret_names = std::move(secret_names);
     counters_.activations.fetch_add(1, std::memory_order_relaxed);
     return slot;
+  }
+
+  // The side of a split whose version `why` could not start, `stand_in` serving its requests:
+  // logged to the family (with the version, the reason and when it is tried again) and counted as
+  // an activation failure. Tried again after a backoff that doubles while it keeps failing.
+  BrokenSide Broken(const std::string& family, VersionRouter::Side side, const std::string& version,
+                    absl::Status why, const VersionSlot& stand_in,
+                    const std::shared_ptr<const Serving>& current) {
+    counters_.activation_failures.fetch_add(1, std::memory_order_relaxed);
+    BrokenSide broken{.side = side, .version = version, .why = std::move(why)};
+    broken.usage = meter_.CellFor(family, version);
+    const bool again = current != nullptr && current->broken && current->broken->version == version;
+    broken.backoff = again ? std::min(current->broken->backoff * 2, kMaxActivationBackoff)
+                           : options_.activation_retry_backoff;
+    broken.retry_at = clock_->Now() + broken.backoff;
+    LogRecord record;
+    record.time = clock_->Now();
+    record.family = family;
+    record.version = version;
+    record.level = LogLevel::kError;
+    record.text = absl::StrCat("version ", version.substr(0, 12),
+                               " could not start; its share of the split is served by ",
+                               stand_in.version.substr(0, 12), " (next try in ",
+                               absl::FormatDuration(broken.backoff), "): ", broken.why.message());
+    RingFor(family)->Append(std::move(record));
+    return broken;
+  }
+
+  // A request that pins (Cosmo-Version-Override) the side of a split that could not start: 503,
+  // naming the version and why, counted in that version's usage.
+  InvokeResult RefusePinnedBrokenSide(absl::string_view family, const BrokenSide& broken) {
+    InvokeResult result =
+        Failed(Outcome::kLoadShed,
+               absl::StrCat("version ", broken.version.substr(0, 12), " of family '", family,
+                            "' could not start, so ", kVersionOverrideHeader,
+                            " cannot pin it (requests without the header are served by the other "
+                            "version of the split): ",
+                            broken.why.message()));
+    result.version = broken.version;
+    broken.usage->Add(result.outcome, result.usage);
+    return result;
   }
 
   // True once per idle period: when no invocation has started for kIdleBeforeRelease, the first

@@ -45,13 +45,15 @@ VersionRouter::Side VersionRouter::RouteRandom() const {
   return absl::Uniform<uint32_t>(generator, 0, 100) < canary_percent_ ? Side::kCanary : Side::kBase;
 }
 
-absl::StatusOr<VersionRouter::Side> VersionRouter::Route(const HeaderList& headers) const {
+absl::StatusOr<VersionRouter::Side> VersionRouter::Route(const HeaderList& headers,
+                                                         bool* pinned) const {
   bool keyed = false;
   absl::string_view key;
   for (const auto& [name, value] : headers) {
     // Cheap length tests first: most requests carry neither header.
     if (name.size() == kVersionOverrideHeader.size() &&
         absl::EqualsIgnoreCase(name, kVersionOverrideHeader)) {
+      if (pinned != nullptr) *pinned = true;
       return RouteOverride(value);
     }
     if (!keyed && name.size() == kVersionKeyHeader.size() &&

@@ -37,8 +37,9 @@ class VersionRouter {
   VersionRouter(std::string base, std::string canary, uint32_t canary_percent);
 
   // The side serving a request with `headers`. INVALID_ARGUMENT, with a message for the client,
-  // for an override that names no serving version.
-  absl::StatusOr<Side> Route(const HeaderList& headers) const;
+  // for an override that names no serving version. `pinned` (may be null) is set when an
+  // override chose the side, so that no other side may stand in for it.
+  absl::StatusOr<Side> Route(const HeaderList& headers, bool* pinned = nullptr) const;
 
   // The side of a Cosmo-Version-Key, and of a request without one (a fresh random draw).
   Side RouteKey(absl::string_view key) const {

@@ -229,8 +229,9 @@ TEST_F(CosmoctlTest, UsageAndLogsOfAFamily) {
   ASSERT_EQ(Ctl({"deploy", "ctl-usage", File("u.js", kHello)}).exit_code, 0);
   CommandResult r = Ctl({"usage"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out,
-              MatchesRegex("(.|\n)*FAMILY +INVOCATIONS +SCHEDULED +ERRORS +CPU +WALL(.|\n)*"));
+  EXPECT_THAT(
+      r.out,
+      MatchesRegex("(.|\n)*FAMILY +INVOCATIONS +SCHEDULED +ERRORS +CPU +CPU P50 +WALL(.|\n)*"));
   EXPECT_THAT(r.out, HasSubstr("ctl-usage"));
   r = Ctl({"--json", "usage", "ctl-usage"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

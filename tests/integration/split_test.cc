@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -300,6 +301,68 @@ TEST_F(SplitTest, SplitPromoteAndRollbackAreRecordedAndAThirdDeployIsRefused) {
   CommandResult usage = Cosmoctl({"usage", "shop"});
   EXPECT_THAT(usage.out, HasSubstr("ERROR RATE"));
   EXPECT_THAT(usage.out, HasSubstr("canary"));
+  // Each side's median CPU time, last in its row: a time, as the CPU column shows one.
+  bool sides[2] = {false, false};
+  for (absl::string_view line : absl::StrSplit(usage.out, '\n')) {
+    const bool base = absl::StartsWith(line, "base ");
+    if (!base && !absl::StartsWith(line, "canary ")) continue;
+    std::vector<std::string> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    ASSERT_GE(cells.size(), 2u) << usage.out;
+    EXPECT_THAT(cells.back(), ::testing::AnyOf("µs", "ms")) << usage.out;
+    sides[base ? 0 : 1] = true;
+  }
+  EXPECT_TRUE(sides[0] && sides[1]) << usage.out;
+  EXPECT_THAT(usage.out, HasSubstr("CPU P50"));
+  // The same in --json, per version: a median between 1 µs and the 50 ms CPU limit, no more
+  // than the 99th percentile.
+  CommandResult json = Cosmoctl({"--json", "usage", "shop"});
+  auto families = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(families.is_array()) << json.out;
+  int measured = 0;
+  for (const auto& v : families[0]["versions"]) {
+    // Failures before a script runs (a refused override) take no CPU.
+    if (v["totals"]["invocations"] == 0 || v["totals"]["errors"] != 0) continue;
+    const double p50 = v["totals"]["cpu_p50_us"].get<double>();
+    EXPECT_GE(p50, 1.0) << json.out;
+    EXPECT_LE(p50, 50000.0) << json.out;
+    EXPECT_LE(p50, v["totals"]["cpu_p99_us"].get<double>()) << json.out;
+    ++measured;
+  }
+  EXPECT_GE(measured, 2) << json.out;
+}
+
+// A canary that cannot start (here: it needs more memory at startup than its own limit allows,
+// which deploy-time validation under the default limits does not see) leaves the base serving
+// every request, named in Cosmo-Version; pinning the canary is a 503 naming it.
+TEST_F(SplitTest, ACanaryThatCannotStartLeavesTheBaseServing) {
+  ASSERT_EQ(Cosmoctl({"rollback", "shop"}).exit_code, 0);
+  const std::string script = dir_.Sub("fragile.js");
+  std::ofstream(script) << "try { globalThis.b = new ArrayBuffer(64 * 1024 * 1024); }\n"
+                           "catch (e) { throw new Error('no room to start'); }\n"
+                           "export default { fetch() { return new Response('fragile'); } };\n";
+  CommandResult deployed =
+      Cosmoctl({"--json", "deploy", "shop", script, "--percent", "50", "--limit", "memory_mb=16"});
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
+  const std::string fragile = nlohmann::json::parse(deployed.out)["version"];
+
+  Client client(server_port_);
+  for (int i = 0; i < 40; ++i) {
+    Answer answer = client.Get();
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.body, "one");
+    EXPECT_EQ(answer.version, v1_.substr(0, 12));
+  }
+  Answer pinned =
+      client.Get(absl::StrCat("Cosmo-Version-Override: ", fragile.substr(0, 10), "\r\n"));
+  EXPECT_EQ(pinned.status, 503);
+  EXPECT_EQ(pinned.version, fragile.substr(0, 12));
+  EXPECT_THAT(pinned.body, HasSubstr(absl::StrCat("version ", fragile.substr(0, 12))));
+  EXPECT_THAT(pinned.body, HasSubstr("could not start"));
+
+  CommandResult logs = Cosmoctl({"logs", "shop"});
+  EXPECT_THAT(logs.out, HasSubstr("could not start; its share of the split is served by " +
+                                  v1_.substr(0, 12)));
+  EXPECT_THAT(logs.out, HasSubstr("no room to start"));
 }
 
 // A split changed every second between 0 and 100% under 32 connections (16 to the server, 16 to

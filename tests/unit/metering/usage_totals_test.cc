@@ -34,6 +34,17 @@ TEST(UsageTotalsTest, MergeSumsEveryCountAndKeepsTheHigherPeak) {
   EXPECT_EQ(a.peak_heap_bytes, 1000u);
   EXPECT_EQ(a.request_bytes, 30u);
   EXPECT_EQ(a.response_bytes, 60u);
+  EXPECT_EQ(a.cpu_histogram.count(), 3u);
+  EXPECT_EQ(a.cpu_histogram.bucket(CpuHistogram::BucketOf(5)), 1u);
+  EXPECT_EQ(a.cpu_histogram.bucket(CpuHistogram::BucketOf(7)), 1u);
+  EXPECT_EQ(a.cpu_histogram.bucket(CpuHistogram::BucketOf(1)), 1u);
+}
+
+TEST(UsageTotalsTest, ANegativeCpuTimeCountsAsZero) {
+  UsageTotals t;
+  t.Add(Outcome::kOk, Call(-3, 0));
+  EXPECT_EQ(t.cpu_us, 0u);
+  EXPECT_EQ(t.cpu_histogram.bucket(0), 1u);
 }
 
 TEST(UsageTotalsTest, SubtractLeavesWhatWasAddedSinceAndKeepsThePeak) {

@@ -2,6 +2,8 @@
 // change without touching instances, promote and rollback end the split (docs/deployments.md).
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cosmo/runtime.h"
@@ -120,6 +122,37 @@ TEST_F(RuntimeSplitTest, UsageIsKeptPerVersion) {
   ASSERT_TRUE(usage.ok()) << usage.status();
   EXPECT_EQ(usage->versions[v2_].invocations, 40u);
   EXPECT_EQ(usage->versions[v1_].invocations, 60u);
+}
+
+// The two sides of a split together run no more requests at once than one version may: with
+// room for one and no waiting, of two overlapping requests (one per side) one is shed.
+TEST(RuntimeSplitGateTest, BothSidesTogetherRunAsManyAsOneVersion) {
+  ManualClock clock;
+  RuntimeOptions options;
+  options.clock = &clock;
+  options.background_maintenance = false;
+  options.max_instances_per_version = 1;
+  options.max_queue_wait = absl::ZeroDuration();
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  const std::string v1 = rt.Deploy("slow", "sleep 1500");
+  auto v2 = rt.runtime->registry().Deploy({.tenant = "local",
+                                           .family = "slow",
+                                           .manifest = testing::ScriptManifest("sleep 01500"),
+                                           .percent = 50});
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  // Each side has its warm instance from the activation; the pools would let both run.
+  Outcome outcomes[2];
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      HttpRequest request = Get("slow");
+      request.headers = {{"Cosmo-Version-Override", (i == 0 ? v1 : v2->version).substr(0, 8)}};
+      outcomes[i] = rt.runtime->Invoke("slow", request).outcome;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ((outcomes[0] == Outcome::kOk) + (outcomes[1] == Outcome::kOk), 1);
+  EXPECT_EQ((outcomes[0] == Outcome::kLoadShed) + (outcomes[1] == Outcome::kLoadShed), 1);
 }
 
 }  // namespace
