@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -355,7 +356,19 @@ void CronScheduler::WaitForRuns() {
 }
 
 absl::StatusOr<std::vector<CronStatus>> CronScheduler::Schedule(absl::string_view family) {
+  // A change not yet polled is read now, so a schedule asked for right after a deploy is the
+  // deployed one.
+  std::optional<int64_t> changed_since_us;
+  {
+    absl::MutexLock lock(&changed_mu_);
+    auto changed = changed_.find(family);
+    if (changed != changed_.end()) {
+      changed_since_us = changed->second;
+      changed_.erase(changed);
+    }
+  }
   absl::MutexLock lock(&mu_);
+  if (changed_since_us) Reload(std::string(family), *changed_since_us, /*catch_up=*/false);
   auto it = families_.find(std::string(family));
   if (it == families_.end()) {
     return absl::NotFoundError(absl::StrCat("family '", family, "' has no crons"));

@@ -82,7 +82,8 @@ class CronScheduler {
   // Blocks until no run is queued or running (tests).
   void WaitForRuns();
 
-  // The family's expressions with their next ticks, NOT_FOUND when it has none.
+  // The family's expressions with their next ticks (a change not yet polled is read first),
+  // NOT_FOUND when it has none.
   absl::StatusOr<std::vector<CronStatus>> Schedule(absl::string_view family);
 
   // Ticks this scheduler claimed (first runs and takeovers), for tests and metrics.

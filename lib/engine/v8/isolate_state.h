@@ -31,6 +31,17 @@ struct KvCounters {
 
 inline constexpr uint32_t kIsolateStateSlot = 0;
 
+// Stops and restarts the running request's CPU accounting (the instance's, see
+// cpu_watchdog.h) around a host call that blocks the thread: the wait is not the script's CPU.
+class CpuAccounting {
+ public:
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+
+ protected:
+  ~CpuAccounting() = default;
+};
+
 // console output kept per invocation; beyond these, further calls are counted but dropped so a
 // logging loop cannot exhaust host memory.
 inline constexpr size_t kMaxConsoleMessages = 1000;
@@ -63,6 +74,25 @@ struct IsolateState {
   // Set by natives whose output would not fit in the memory budget; they terminate the script,
   // and the owner reports the memory-limit outcome rather than a CPU one.
   bool memory_exceeded = false;
+  // The owner's CPU accounting, paused by BlockingHostCall; null for a validation run.
+  CpuAccounting* cpu = nullptr;
+};
+
+// Scope of a native's blocking call (a KV operation, a read of the request body, a write of the
+// response body): the CPU accounting is paused for its duration.
+class BlockingHostCall {
+ public:
+  explicit BlockingHostCall(IsolateState* state) : cpu_(state != nullptr ? state->cpu : nullptr) {
+    if (cpu_ != nullptr) cpu_->Pause();
+  }
+  ~BlockingHostCall() {
+    if (cpu_ != nullptr) cpu_->Resume();
+  }
+  BlockingHostCall(const BlockingHostCall&) = delete;
+  BlockingHostCall& operator=(const BlockingHostCall&) = delete;
+
+ private:
+  CpuAccounting* const cpu_;
 };
 
 }  // namespace cosmo::v8engine

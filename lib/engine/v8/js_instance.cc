@@ -92,6 +92,7 @@ JsInstance::JsInstance(EngineCore& core, size_t memory_bytes)
     : core_(&core), allocator_(std::make_unique<LimitedAllocator>(memory_bytes)) {
   state_.allocator = allocator_.get();
   state_.kv = core.options().kv;
+  state_.cpu = this;
   v8::Isolate::CreateParams params;
   params.snapshot_blob = core.snapshot();
   params.external_references = core.external_references();
@@ -840,6 +841,7 @@ JsInstance::Wake JsInstance::TurnLoop(v8::Local<v8::Context> context, EventLoop&
 }
 
 JsInstance::Wake JsInstance::WaitForEvents(EventLoop& loop) {
+  cpu_armed_ = false;
   if (core_->watchdog().Disarm(watchdog_slot_, &cpu_account_)) {
     cpu_fired_ = true;
     return Wake::kStopped;
@@ -936,10 +938,25 @@ bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8:
 }
 
 void JsInstance::ArmCpu(int64_t budget_ns) {
+  armed_budget_ns_ = budget_ns;
+  cpu_armed_ = true;
   core_->watchdog().Arm(watchdog_slot_, budget_ns, cpu_account_);
 }
 
+void JsInstance::Pause() {
+  paused_armed_ = cpu_armed_;
+  if (!cpu_armed_) return;
+  cpu_armed_ = false;
+  if (core_->watchdog().Disarm(watchdog_slot_, &cpu_account_)) cpu_fired_ = true;
+}
+
+void JsInstance::Resume() {
+  if (paused_armed_) ArmCpu(armed_budget_ns_);
+  paused_armed_ = false;
+}
+
 JsInstance::Stop JsInstance::DisarmCpu() {
+  cpu_armed_ = false;
   bool fired = core_->watchdog().Disarm(watchdog_slot_, &cpu_account_) || cpu_fired_;
   cpu_fired_ = false;
   Stop stop = memory_hit_ || state_.memory_exceeded ? Stop::kMemory

@@ -31,7 +31,7 @@
 
 namespace cosmo::v8engine {
 
-class JsInstance final : public Instance {
+class JsInstance final : public Instance, private CpuAccounting {
  public:
   // A started instance. RESOURCE_EXHAUSTED when the top level hit the startup CPU or the memory
   // limit; FAILED_PRECONDITION for a script error ("index.js:3:14: SyntaxError: ...") or a module
@@ -132,6 +132,10 @@ class JsInstance final : public Instance {
 
   // Arms the watchdog for `budget_ns` of CPU in the section cpu_account_ describes.
   void ArmCpu(int64_t budget_ns);
+  // CpuAccounting, for natives that block (BlockingHostCall): disarms the watchdog (noting
+  // whether it fired) and arms it again with the section's budget.
+  void Pause() override;
+  void Resume() override;
   // Disarms and, if a limit stopped JavaScript, cancels the termination and condemns the
   // instance. Call after the last JavaScript of the guarded section, on the isolate's thread.
   Stop DisarmCpu();
@@ -152,6 +156,11 @@ class JsInstance final : public Instance {
   // The CPU the running request (or top level) has used, carried across the turns of its event
   // loop, and whether the watchdog fired while the request was between turns.
   CpuWatchdog::CpuAccount cpu_account_;
+  // Whether the watchdog is armed now, the budget it was last armed with, and whether a Pause()
+  // found it armed.
+  bool cpu_armed_ = false;
+  int64_t armed_budget_ns_ = 0;
+  bool paused_armed_ = false;
   bool cpu_fired_ = false;
   std::unique_ptr<LimitedAllocator> allocator_;
   IsolateState state_;

@@ -66,8 +66,13 @@ void Get(const v8::FunctionCallbackInfo<v8::Value>& info) {
   IsolateState* state = BeginOperation(isolate);
   if (state == nullptr) return;
   ++state->kv_counters.reads;
-  absl::StatusOr<std::optional<KvEntry>> entry =
-      state->kv->Get(Utf8Arg(isolate, info[0]), Utf8Arg(isolate, info[1]));
+  const std::string ns = Utf8Arg(isolate, info[0]);
+  const std::string key = Utf8Arg(isolate, info[1]);
+  absl::StatusOr<std::optional<KvEntry>> entry;
+  {
+    BlockingHostCall blocking(state);
+    entry = state->kv->Get(ns, key);
+  }
   if (!entry.ok()) return Throw(isolate, entry.status());
   if (!*entry) return info.GetReturnValue().SetNull();
   const std::string& value = (*entry)->value;
@@ -95,9 +100,14 @@ void Put(const v8::FunctionCallbackInfo<v8::Value>& info) {
   options.expiration_ttl = IntArg(info[4]);
   if (info[5]->IsString()) options.metadata = Utf8Arg(isolate, info[5]);
   ++state->kv_counters.writes;
-  absl::Status status =
-      state->kv->Put(Utf8Arg(isolate, info[0]), Utf8Arg(isolate, info[1]),
-                     std::string(reinterpret_cast<const char*>(data), length), options);
+  const std::string ns = Utf8Arg(isolate, info[0]);
+  const std::string key = Utf8Arg(isolate, info[1]);
+  std::string value(reinterpret_cast<const char*>(data), length);
+  absl::Status status;
+  {
+    BlockingHostCall blocking(state);
+    status = state->kv->Put(ns, key, std::move(value), options);
+  }
   if (!status.ok()) return Throw(isolate, status);
   state->kv_counters.bytes_written += length;
 }
@@ -107,7 +117,13 @@ void Delete(const v8::FunctionCallbackInfo<v8::Value>& info) {
   IsolateState* state = BeginOperation(isolate);
   if (state == nullptr) return;
   ++state->kv_counters.deletes;
-  absl::Status status = state->kv->Delete(Utf8Arg(isolate, info[0]), Utf8Arg(isolate, info[1]));
+  const std::string ns = Utf8Arg(isolate, info[0]);
+  const std::string key = Utf8Arg(isolate, info[1]);
+  absl::Status status;
+  {
+    BlockingHostCall blocking(state);
+    status = state->kv->Delete(ns, key);
+  }
   if (!status.ok()) return Throw(isolate, status);
 }
 
@@ -120,7 +136,12 @@ void List(const v8::FunctionCallbackInfo<v8::Value>& info) {
   options.prefix = Utf8Arg(isolate, info[1]);
   options.limit = static_cast<size_t>(IntArg(info[2]));
   options.cursor = Utf8Arg(isolate, info[3]);
-  absl::StatusOr<KvListResult> result = state->kv->List(Utf8Arg(isolate, info[0]), options);
+  const std::string ns = Utf8Arg(isolate, info[0]);
+  absl::StatusOr<KvListResult> result;
+  {
+    BlockingHostCall blocking(state);
+    result = state->kv->List(ns, options);
+  }
   if (!result.ok()) return Throw(isolate, result.status());
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
   v8::Local<v8::Array> keys = v8::Array::New(isolate, static_cast<int>(result->keys.size() * 3));

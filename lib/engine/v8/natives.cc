@@ -430,7 +430,10 @@ void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
     v8::Local<v8::Uint8Array> view = info[0].As<v8::Uint8Array>();
     std::string bytes(view->ByteLength(), '\0');
     view->CopyContents(bytes.data(), bytes.size());
-    written = state->body_writer->Write(bytes);
+    {
+      BlockingHostCall blocking(state);
+      written = state->body_writer->Write(bytes);
+    }
     if (written) state->body_bytes += bytes.size();
     CollectStreamedGarbage(info.GetIsolate(), state, bytes.size());
   }
@@ -450,8 +453,11 @@ void ReadBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
   const double requested = info[0]->IsNumber() ? info[0].As<v8::Number>()->Value() : 0;
   const size_t max = requested >= 1 ? static_cast<size_t>(std::min(requested, 1048576.0)) : 65536;
   const int64_t left_ns = state->loop->wall_deadline_ns() - EventLoop::SteadyNanos();
-  absl::StatusOr<std::string> piece =
-      state->body_reader->Read(max, absl::Nanoseconds(std::max<int64_t>(left_ns, 1'000'000)));
+  absl::StatusOr<std::string> piece;
+  {
+    BlockingHostCall blocking(state);
+    piece = state->body_reader->Read(max, absl::Nanoseconds(std::max<int64_t>(left_ns, 1'000'000)));
+  }
   if (!piece.ok()) {
     return ThrowTypeError(
         isolate, absl::StrCat("reading the request body failed: ", piece.status().message()));
