@@ -15,8 +15,9 @@
 // measured on the thread's CPU clock (one read at its end), counting as CPU at most the wall time
 // between its start and the watchdog's first look (about one interval); a section that ended
 // before the watchdog looked (the common case: most requests take microseconds) is charged its
-// armed wall time, which is its CPU time unless the thread was preempted meanwhile. Time spent
-// between sections (waiting on timers, fetches or the client) is never counted.
+// armed wall time, which is its CPU time unless the thread was preempted meanwhile. The wall
+// time between a section's phases (waiting on timers, fetches or the client) is never counted;
+// CPU the thread spends between them is, once the watchdog fixed the origin.
 //
 // Firing and disarming exclude each other (a per-slot mutex), so a termination can never land
 // after Disarm() returned: a request that sees Disarm() == false was not, and will not be,
