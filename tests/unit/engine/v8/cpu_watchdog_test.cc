@@ -1,7 +1,7 @@
 // CpuWatchdog's CPU accounting: a section's CPU figure lies between the CPU the thread really
 // used and the wall time the section was armed, whether or not the watchdog looked at it; the
-// wall time between a section's phases is never counted. The bounds hold on a loaded machine too: they
-// follow from CPU time never advancing faster than wall time, not from how fast anything runs.
+// wall time between a section's phases is never counted. The bounds hold on a loaded machine too:
+// they follow from CPU time never advancing faster than wall time, not from how fast anything runs.
 #include "engine/v8/cpu_watchdog.h"
 
 #include <chrono>
