@@ -48,5 +48,3 @@ BENCHMARK(BM_Parse)->Arg(0)->Arg(1)->Arg(7);
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

@@ -126,5 +126,3 @@ BENCHMARK(BM_Validate100KiB)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

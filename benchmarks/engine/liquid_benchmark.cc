@@ -126,5 +126,3 @@ BENCHMARK(BM_LiquidValidate200Lines)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

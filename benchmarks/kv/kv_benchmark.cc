@@ -166,5 +166,3 @@ BENCHMARK(BM_EtcdGet)->Threads(1)->Threads(32)->UseRealTime();
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

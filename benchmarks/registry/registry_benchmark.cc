@@ -52,5 +52,3 @@ BENCHMARK(BM_HistoryFirstPageOf10000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

@@ -83,5 +83,3 @@ BENCHMARK(BM_PollOneDueTick)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

@@ -113,5 +113,3 @@ BENCHMARK(BM_ColdActivationOfCachedVersion)
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

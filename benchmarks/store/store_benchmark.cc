@@ -86,5 +86,3 @@ BENCHMARK(BM_ScanPrefix100)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace cosmo
-
-BENCHMARK_MAIN();

@@ -114,6 +114,7 @@ int Serve(const Flags& flags) {
 
 int main(int argc, char** argv) {
   cosmo::host::BlockShutdownSignals();
+  cosmo::host::DisableLockOrderChecks();
 
   Flags flags;
   CLI::App app{

@@ -22,6 +22,12 @@
 //
 // Thread-safe. Invoke() may be called from any number of threads; the request path takes no
 // global lock. Destroying the Runtime flushes usage; no call may be in flight then.
+//
+// Embedders: Debian's Abseil checks lock order on every absl::Mutex acquisition, through one
+// process-wide graph (three times the cost of each lock, and a point all request threads meet).
+// A serving process should turn that off once in main(), as cosmo-server does:
+// `absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore)`. The library leaves the
+// process-wide setting to its owner.
 #ifndef COSMO_RUNTIME_H_
 #define COSMO_RUNTIME_H_
 
