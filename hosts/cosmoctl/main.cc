@@ -115,6 +115,19 @@ class Client {
     return Failure{message, 1};
   }
 
+  // One unary call with the token and the deadline; the Failure naming `what` when it fails.
+  template <typename Request, typename Response>
+  std::optional<Failure> Call(absl::string_view what,
+                              grpc::Status (pb::Control::Stub::*method)(grpc::ClientContext*,
+                                                                        const Request&, Response*),
+                              const Request& request, Response* response) {
+    grpc::ClientContext context;
+    Prepare(&context);
+    grpc::Status status = (stub_.get()->*method)(&context, request, response);
+    if (!status.ok()) return Fail(what, status);
+    return std::nullopt;
+  }
+
   pb::Control::Stub& stub() { return *stub_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
@@ -252,11 +265,11 @@ std::optional<Failure> Deploy(Client& client, const GlobalOptions& g, const Depl
   for (const std::string& cron : a.crons) request.add_crons(cron);
   if (a.expected_version) request.set_expected_version(*a.expected_version);
   if (a.percent) request.set_percent(*a.percent);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::DeployResponse response;
-  grpc::Status status = client.stub().Deploy(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("deploy ", a.family), status);
+  if (auto f = client.Call(absl::StrCat("deploy ", a.family), &pb::Control::Stub::Deploy, request,
+                           &response)) {
+    return f;
+  }
   if (g.json) {
     json out = cosmoctl::ToJson(response);
     out["family"] = a.family;
@@ -290,11 +303,11 @@ std::optional<Failure> Validate(Client& client, const GlobalOptions& g, const st
   request.mutable_files()->insert(files.begin(), files.end());
   request.mutable_env()->insert(env.begin(), env.end());
   request.mutable_limits()->insert(limits.begin(), limits.end());
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::ValidateResponse response;
-  grpc::Status status = client.stub().Validate(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("validate ", file), status);
+  if (auto f = client.Call(absl::StrCat("validate ", file), &pb::Control::Stub::Validate, request,
+                           &response)) {
+    return f;
+  }
   if (g.json) {
     PrintJson(cosmoctl::ToJson(response));
   } else {
@@ -311,11 +324,10 @@ std::optional<Failure> List(Client& client, const GlobalOptions& g) {
     pb::ListFamiliesRequest request;
     request.set_page_size(1000);
     request.set_page_token(token);
-    grpc::ClientContext context;
-    client.Prepare(&context);
     pb::ListFamiliesResponse response;
-    grpc::Status status = client.stub().ListFamilies(&context, request, &response);
-    if (!status.ok()) return client.Fail("list", status);
+    if (auto f = client.Call("list", &pb::Control::Stub::ListFamilies, request, &response)) {
+      return f;
+    }
     for (const auto& f : response.families()) families.push_back(f);
     token = response.next_page_token();
   } while (!token.empty());
@@ -342,11 +354,11 @@ std::optional<Failure> List(Client& client, const GlobalOptions& g) {
 std::optional<Failure> Get(Client& client, const GlobalOptions& g, const std::string& family) {
   pb::GetFamilyRequest request;
   request.set_family(family);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::Family response;
-  grpc::Status status = client.stub().GetFamily(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("get ", family), status);
+  if (auto f = client.Call(absl::StrCat("get ", family), &pb::Control::Stub::GetFamily, request,
+                           &response)) {
+    return f;
+  }
   if (g.json) {
     PrintJson(FamilyJson(response));
     return std::nullopt;
@@ -387,11 +399,11 @@ std::optional<Failure> History(Client& client, const GlobalOptions& g, const std
     request.set_family(family);
     request.set_page_size(limit == 0 ? 1000 : std::min<uint32_t>(limit, 1000));
     request.set_page_token(token);
-    grpc::ClientContext context;
-    client.Prepare(&context);
     pb::HistoryResponse response;
-    grpc::Status status = client.stub().History(&context, request, &response);
-    if (!status.ok()) return client.Fail(absl::StrCat("history ", family), status);
+    if (auto f = client.Call(absl::StrCat("history ", family), &pb::Control::Stub::History, request,
+                             &response)) {
+      return f;
+    }
     for (const auto& e : response.entries()) {
       if (limit != 0 && entries.size() >= limit) break;
       entries.push_back(e);
@@ -420,11 +432,11 @@ std::optional<Failure> Rollback(Client& client, const GlobalOptions& g, const st
   pb::RollbackRequest request;
   request.set_family(family);
   request.set_version(version);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::RollbackResponse response;
-  grpc::Status status = client.stub().Rollback(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("rollback ", family), status);
+  if (auto f = client.Call(absl::StrCat("rollback ", family), &pb::Control::Stub::Rollback, request,
+                           &response)) {
+    return f;
+  }
   if (g.json) {
     PrintJson(cosmoctl::ToJson(response));
   } else {
@@ -478,11 +490,11 @@ std::optional<Failure> Split(Client& client, const GlobalOptions& g, const std::
   pb::SplitTrafficRequest request;
   request.set_family(family);
   if (auto f = ParseShares(shares, &request)) return f;
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::SplitTrafficResponse response;
-  grpc::Status status = client.stub().SplitTraffic(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("split ", family), status);
+  if (auto f = client.Call(absl::StrCat("split ", family), &pb::Control::Stub::SplitTraffic,
+                           request, &response)) {
+    return f;
+  }
   PrintEntry(g, family, response.entry(), response);
   return std::nullopt;
 }
@@ -490,11 +502,11 @@ std::optional<Failure> Split(Client& client, const GlobalOptions& g, const std::
 std::optional<Failure> Promote(Client& client, const GlobalOptions& g, const std::string& family) {
   pb::PromoteRequest request;
   request.set_family(family);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::PromoteResponse response;
-  grpc::Status status = client.stub().Promote(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("promote ", family), status);
+  if (auto f = client.Call(absl::StrCat("promote ", family), &pb::Control::Stub::Promote, request,
+                           &response)) {
+    return f;
+  }
   PrintEntry(g, family, response.entry(), response);
   return std::nullopt;
 }
@@ -502,11 +514,11 @@ std::optional<Failure> Promote(Client& client, const GlobalOptions& g, const std
 std::optional<Failure> Delete(Client& client, const GlobalOptions& g, const std::string& family) {
   pb::DeleteFamilyRequest request;
   request.set_family(family);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::DeleteFamilyResponse response;
-  grpc::Status status = client.stub().DeleteFamily(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("delete ", family), status);
+  if (auto f = client.Call(absl::StrCat("delete ", family), &pb::Control::Stub::DeleteFamily,
+                           request, &response)) {
+    return f;
+  }
   if (g.json) {
     PrintJson(json{{"family", family}, {"deleted", true}});
   } else {
@@ -545,11 +557,11 @@ std::optional<Failure> PrintSplitUsage(Client& client, const std::string& family
                                        const pb::FamilyUsage& usage) {
   pb::GetFamilyRequest request;
   request.set_family(family);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::Family info;
-  grpc::Status status = client.stub().GetFamily(&context, request, &info);
-  if (!status.ok()) return client.Fail(absl::StrCat("usage ", family), status);
+  if (auto f = client.Call(absl::StrCat("usage ", family), &pb::Control::Stub::GetFamily, request,
+                           &info)) {
+    return f;
+  }
   if (!info.has_split()) return std::nullopt;
   const pb::TrafficSplit& split = info.split();
   Table table({"SPLIT", "VERSION", "SHARE", "INVOCATIONS", "ERRORS", "ERROR RATE", "CPU/REQUEST",
@@ -643,11 +655,11 @@ std::optional<Failure> Logs(Client& client, const GlobalOptions& g, const std::s
 std::optional<Failure> Crons(Client& client, const GlobalOptions& g, const std::string& family) {
   pb::ListCronsRequest request;
   request.set_family(family);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::ListCronsResponse response;
-  grpc::Status status = client.stub().ListCrons(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("crons ", family), status);
+  if (auto f = client.Call(absl::StrCat("crons ", family), &pb::Control::Stub::ListCrons, request,
+                           &response)) {
+    return f;
+  }
   if (g.json) {
     PrintJson(cosmoctl::ToJson(response));
     return std::nullopt;
@@ -677,11 +689,11 @@ std::optional<Failure> Trigger(Client& client, const GlobalOptions& g, const std
   pb::TriggerCronRequest request;
   request.set_family(family);
   request.set_cron(cron);
-  grpc::ClientContext context;
-  client.Prepare(&context);
   pb::TriggerCronResponse response;
-  grpc::Status status = client.stub().TriggerCron(&context, request, &response);
-  if (!status.ok()) return client.Fail(absl::StrCat("trigger ", family), status);
+  if (auto f = client.Call(absl::StrCat("trigger ", family), &pb::Control::Stub::TriggerCron,
+                           request, &response)) {
+    return f;
+  }
   if (g.json) {
     PrintJson(cosmoctl::ToJson(response));
   } else {

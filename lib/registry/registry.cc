@@ -280,10 +280,9 @@ class StoreRegistry final : public Registry {
       COSMO_RETURN_IF_ERROR(CheckVersionPrefix(*request.expected_version));
     }
     if (request.percent) COSMO_RETURN_IF_ERROR(CheckPercent("percent", *request.percent));
-    COSMO_RETURN_IF_ERROR(CheckManifest(request.manifest));
+    COSMO_ASSIGN_OR_RETURN(std::string cbor, CheckAndEncodeManifest(request.manifest));
     COSMO_ASSIGN_OR_RETURN(const std::vector<std::string> secret_names,
                            NormalizeSecretNames(request));
-    COSMO_ASSIGN_OR_RETURN(std::string cbor, EncodeManifest(request.manifest));
     const std::string version = Sha256Hex(cbor);
     // The engine's probe runs the code in a fresh isolate (milliseconds). A version is its
     // content, so one already stored passed that probe when it was first deployed, here or on
@@ -405,13 +404,14 @@ class StoreRegistry final : public Registry {
   }
 
   absl::Status Validate(const Manifest& manifest) override {
-    COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+    COSMO_RETURN_IF_ERROR(CheckAndEncodeManifest(manifest).status());
     return engines_.at(manifest.engine)->Validate(manifest);
   }
 
   // Everything Validate() checks but the engine's probe of the code: the engine is known, and
-  // files, sizes, env, bindings, limits and crons are within the rules.
-  absl::Status CheckManifest(const Manifest& manifest) {
+  // files, sizes, env, bindings, limits and crons are within the rules. Returns the canonical
+  // CBOR encoding (the version is its hash), whose making checks that all text is UTF-8.
+  absl::StatusOr<std::string> CheckAndEncodeManifest(const Manifest& manifest) {
     auto engine = engines_.find(manifest.engine);
     if (engine == engines_.end()) {
       std::vector<std::string> names;
@@ -468,7 +468,7 @@ class StoreRegistry final : public Registry {
     COSMO_RETURN_IF_ERROR(ValidateRequestedLimits(manifest.limits, options_.caps));
     COSMO_RETURN_IF_ERROR(ValidateCronList(manifest.crons));
     // Encoding checks that all text is UTF-8, naming the field.
-    return EncodeManifest(manifest).status();
+    return EncodeManifest(manifest);
   }
 
   absl::StatusOr<FamilyInfo> GetFamily(absl::string_view tenant,

@@ -66,6 +66,14 @@ std::unique_ptr<Instance> InstancePool::TakeIdle() {
   return instance;
 }
 
+std::vector<InstancePool::Idle> InstancePool::TakeOldestIdle(size_t n) {
+  std::vector<Idle> taken(std::make_move_iterator(idle_.begin()),
+                          std::make_move_iterator(idle_.begin() + n));
+  idle_.erase(idle_.begin(), idle_.begin() + n);
+  live_ -= n;
+  return taken;
+}
+
 absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<Instance>> created = program_->Instantiate(limits_);
@@ -106,10 +114,7 @@ size_t InstancePool::TrimIdle(absl::Duration idle_for) {
     // Oldest first; the newest always stays.
     size_t n = 0;
     while (n + 1 < idle_.size() && now - idle_[n].since >= idle_for) ++n;
-    doomed.assign(std::make_move_iterator(idle_.begin()),
-                  std::make_move_iterator(idle_.begin() + n));
-    idle_.erase(idle_.begin(), idle_.begin() + n);
-    live_ -= n;
+    doomed = TakeOldestIdle(n);
   }
   return doomed.size();
 }
@@ -120,12 +125,8 @@ size_t InstancePool::ShedSpares() {
   {
     absl::MutexLock lock(&mu_);
     if (idle_.size() < 2) return 0;
-    const size_t n = idle_.size() - 1;
-    doomed.assign(std::make_move_iterator(idle_.begin()),
-                  std::make_move_iterator(idle_.begin() + n));
-    idle_.erase(idle_.begin(), idle_.begin() + n);
-    live_ -= n;
-    freed = n * bytes_per_instance_;
+    doomed = TakeOldestIdle(idle_.size() - 1);
+    freed = doomed.size() * bytes_per_instance_;
   }
   return freed;
 }

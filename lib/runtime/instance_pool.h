@@ -80,6 +80,9 @@ class InstancePool {
   bool AwaitIdle(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Instance>> Create() ABSL_LOCKS_EXCLUDED(mu_);
   std::unique_ptr<Instance> TakeIdle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the `n` least recently used idle instances out of the pool (n < idle_.size()), for
+  // the caller to destroy after dropping mu_.
+  std::vector<Idle> TakeOldestIdle(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<Program> program_;
   const ScriptLimits limits_;
