@@ -5,7 +5,8 @@
 // engine prepares it (from its compiled-code cache when it has one) and instantiates it. While the
 // family is used its activation stays warm; several instances of one version serve in parallel;
 // idle activations are unloaded after `idle_timeout`, and when instances hold more than
-// `memory_budget_bytes`, least recently used activations are unloaded first. A deploy or
+// `memory_budget_bytes`, spare instances go first, then the coldest families (fewest recent
+// requests for the memory they hold; see memory_budget_bytes). A deploy or
 // rollback through registry() switches new requests to the new version at once; requests in
 // flight finish on the instance they started on. (A request that finds another one loading the
 // new version waits for it up to half a second, then is served by the version the family had:
@@ -64,7 +65,10 @@ struct RuntimeOptions {
   size_t max_script_bytes = RegistryOptions().max_script_bytes;
   // Unload an activation this long after its last request. Zero disables idle unloading.
   absl::Duration idle_timeout = absl::Seconds(60);
-  // Unload least recently used activations while instances hold more than this.
+  // While instances hold more than this, Maintain() destroys spare instances (each family keeps
+  // one), then unloads the coldest families: fewest requests per byte held, a request counting
+  // half after 10 s, a quarter after 20 s (least recently used first among equals). A family
+  // activated for one request then goes before a busy one, whichever was used last.
   size_t memory_budget_bytes = size_t{1} << 30;
   // Instances of one version that may run at once; 0 = four per hardware thread (at least 8).
   // More instances than cores pay off because a request waiting on fetch() or a timer holds its

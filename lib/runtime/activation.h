@@ -134,12 +134,27 @@ class Activation {
     serving_through_outage_.store(value, std::memory_order_release);
   }
 
+  // A request arrived `now`: the time for idle unloading, and one more for the family's heat.
   void Touch(absl::Time now) {
     last_used_us_.store(absl::ToUnixMicros(now), std::memory_order_relaxed);
+    recent_requests_.fetch_add(1, std::memory_order_relaxed);
   }
   absl::Time last_used() const {
     return absl::FromUnixMicros(last_used_us_.load(std::memory_order_relaxed));
   }
+
+  // How much the family is used: its requests, each counted in full when it arrives and
+  // halving every half-life after. The memory budget unloads the coldest families first, so a
+  // one-off request does not push out a family that serves many. FoldHeat() is for one thread
+  // at a time (the runtime's maintenance); heat() may be read from any.
+  double FoldHeat(double decay) {
+    const double heat =
+        heat_.load(std::memory_order_relaxed) * decay +
+        static_cast<double>(recent_requests_.exchange(0, std::memory_order_relaxed));
+    heat_.store(heat, std::memory_order_relaxed);
+    return heat;
+  }
+  double heat() const { return heat_.load(std::memory_order_relaxed); }
 
   // Retires the published servings' instances (the activation is being unloaded).
   void Unload() {
@@ -187,6 +202,8 @@ class Activation {
   std::atomic<uint64_t> changes_{1};
   std::atomic<uint64_t> published_{0};
   std::atomic<int64_t> last_used_us_{0};
+  std::atomic<uint64_t> recent_requests_{0};  // since the last FoldHeat()
+  std::atomic<double> heat_{0};
   std::atomic<bool> serving_through_outage_{false};
   absl::Mutex load_token_mu_;
   bool load_token_free_ ABSL_GUARDED_BY(load_token_mu_) = true;

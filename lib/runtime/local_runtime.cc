@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,10 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
 constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
 constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
+// Half-life of a family's heat (Activation::FoldHeat): its requests count half as much for the
+// memory budget after this long, so a family that was busy a minute ago and is quiet now goes
+// before one that serves a request a second.
+constexpr absl::Duration kHeatHalfLife = absl::Seconds(10);
 // How long an instance beyond a version's first may stay idle before Maintain() destroys it.
 constexpr absl::Duration kSpareInstanceIdle = absl::Seconds(30);
 // How long a request of a family that is serving waits for another request's load of the
@@ -299,6 +304,7 @@ class LocalRuntime final : public Runtime {
       serving->ForEachSlot(
           [](const VersionSlot& slot) { slot.pool->TrimIdle(kSpareInstanceIdle); });
     }
+    FoldHeat(now);
     EnforceMemoryBudget();
     bool flush_due = false;
     bool sweep_due = false;
@@ -646,33 +652,60 @@ class LocalRuntime final : public Runtime {
     return true;
   }
 
+  // Folds the requests since the last call into every activation's heat, decayed by the time
+  // since then (kHeatHalfLife).
+  void FoldHeat(absl::Time now) {
+    absl::MutexLock lock(&heat_mu_);
+    const double elapsed = last_heat_fold_ == absl::InfinitePast()
+                               ? 0
+                               : std::max(absl::ToDoubleSeconds(now - last_heat_fold_), 0.0);
+    last_heat_fold_ = now;
+    const double decay = std::exp2(-elapsed / absl::ToDoubleSeconds(kHeatHalfLife));
+    for (const auto& activation : table_.All()) activation->FoldHeat(decay);
+  }
+
+  // While the pools hold more than the budget: spare instances go first, then whole families,
+  // coldest first. A family's worth keeping is its heat (requests, decayed) per byte it holds:
+  // bringing any family back costs about one cold start, so unloading the one that serves the
+  // fewest requests for the memory it frees loses the fewest. A family activated for one request
+  // is then among the first to go, not the busy family used least recently; among equally cold
+  // families, the least recently used goes first.
   void EnforceMemoryBudget() {
-    std::vector<std::pair<absl::Time, std::shared_ptr<Activation>>> by_age;
+    struct Candidate {
+      double worth;
+      absl::Time last_used;
+      size_t bytes;
+      std::shared_ptr<Activation> activation;
+    };
+    std::vector<Candidate> candidates;
     size_t total = 0;
     for (const auto& activation : table_.All()) {
       if (activation->serving() == nullptr) continue;
-      total += MemoryBytes(*activation);
-      by_age.emplace_back(activation->last_used(), activation);
+      const size_t bytes = MemoryBytes(*activation);
+      total += bytes;
+      candidates.push_back({activation->heat() / static_cast<double>(std::max<size_t>(bytes, 1)),
+                            activation->last_used(), bytes, activation});
     }
     if (total <= options_.memory_budget_bytes) return;
-    std::sort(by_age.begin(), by_age.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    // Spare instances first, least recently used families first: each family keeps one, so
-    // none of them has to start again on its next request.
-    for (const auto& [last_used, activation] : by_age) {
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
+    });
+    // Spare instances first, coldest families first: each family keeps one, so none of them has
+    // to start again on its next request.
+    for (const Candidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) return;
-      std::shared_ptr<const Serving> serving = activation->serving();
+      std::shared_ptr<const Serving> serving = c.activation->serving();
       if (serving == nullptr) continue;
       serving->ForEachSlot([&](const VersionSlot& slot) {
         const size_t freed = slot.pool->ShedSpares();
         total -= std::min(total, freed);
       });
     }
-    for (const auto& [last_used, activation] : by_age) {
+    for (const Candidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) break;
-      const size_t bytes = MemoryBytes(*activation);
-      if (table_.Remove(activation)) {
-        activation->Unload();
+      const size_t bytes = MemoryBytes(*c.activation);
+      if (table_.Remove(c.activation)) {
+        c.activation->Unload();
         total -= std::min(total, bytes);
         counters_.budget_unloads.fetch_add(1, std::memory_order_relaxed);
       }
@@ -785,6 +818,8 @@ class LocalRuntime final : public Runtime {
   absl::Mutex rings_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<LogRing>> rings_ ABSL_GUARDED_BY(rings_mu_);
 
+  absl::Mutex heat_mu_;  // one FoldHeat() at a time
+  absl::Time last_heat_fold_ ABSL_GUARDED_BY(heat_mu_) = absl::InfinitePast();
   // Maintain()'s schedule: when each periodic job last ran, so concurrent calls run each once.
   absl::Mutex maintenance_mu_;
   absl::Time last_flush_ ABSL_GUARDED_BY(maintenance_mu_);

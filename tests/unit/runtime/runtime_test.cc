@@ -234,6 +234,64 @@ TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
   EXPECT_EQ(rt.runtime->Stats().activations, activations + 1);
 }
 
+// Under a budget smaller than the families in use, one-off requests to cold families (a Zipf
+// mix's tail) must not push out the family that serves most requests: least recently used alone
+// would unload it as soon as three one-offs came after its last request.
+TEST(RuntimeBudgetTest, OneOffRequestsDoNotPushOutABusyFamily) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.idle_timeout = absl::ZeroDuration();
+  options.memory_budget_bytes = 3'000;  // room for three families of 1,000 bytes
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  const std::string body(988, 'b');  // "respond 200 " + 988 = 1,000 bytes
+  rt.Deploy("busy", absl::StrCat("respond 200 ", body));
+  for (int i = 0; i < 20; ++i)
+    rt.Deploy(absl::StrCat("tail", i), absl::StrCat("respond 200 ", body));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(rt.runtime->Invoke("busy", Get("busy")).outcome, Outcome::kOk);
+  }
+  rt.runtime->Maintain();
+  const uint64_t activations_before = rt.runtime->Stats().activations;
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(absl::Milliseconds(100));
+    ASSERT_EQ(rt.runtime->Invoke(absl::StrCat("tail", i), Get("t")).outcome, Outcome::kOk);
+    rt.runtime->Maintain();
+    EXPECT_LE(rt.runtime->Stats().instance_memory_bytes, options.memory_budget_bytes);
+  }
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.activations, activations_before + 20);  // the tail's, and not busy's again
+  EXPECT_EQ(stats.budget_unloads, 18u);
+  // Still warm: invoking it activates nothing.
+  ASSERT_EQ(rt.runtime->Invoke("busy", Get("busy")).outcome, Outcome::kOk);
+  EXPECT_EQ(rt.runtime->Stats().activations, stats.activations);
+}
+
+// Heat fades: a family busy long ago goes before one in steady use now.
+TEST(RuntimeBudgetTest, AFamilyBusyLongAgoGoesBeforeOneInUseNow) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.idle_timeout = absl::ZeroDuration();
+  options.memory_budget_bytes = 2'000;  // room for two
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  const std::string body(988, 'b');
+  for (const char* f : {"old", "steady", "new"}) rt.Deploy(f, absl::StrCat("respond 200 ", body));
+  for (int i = 0; i < 1000; ++i) rt.runtime->Invoke("old", Get("old"));
+  rt.runtime->Maintain();
+  // Ten minutes of one request every 10 s to "steady" while "old" serves nothing.
+  for (int i = 0; i < 60; ++i) {
+    clock.Advance(absl::Seconds(10));
+    rt.runtime->Invoke("steady", Get("steady"));
+    rt.runtime->Maintain();
+  }
+  ASSERT_EQ(rt.runtime->Invoke("new", Get("new")).outcome, Outcome::kOk);
+  rt.runtime->Maintain();
+  const uint64_t activations = rt.runtime->Stats().activations;
+  rt.runtime->Invoke("steady", Get("steady"));
+  EXPECT_EQ(rt.runtime->Stats().activations, activations) << "steady was unloaded";
+  rt.runtime->Invoke("old", Get("old"));
+  EXPECT_EQ(rt.runtime->Stats().activations, activations + 1) << "old stayed";
+}
+
 TEST_F(RuntimeTest, MeteringTotalsEqualTheSumOfInvocations) {
   const std::string v1 = rt_.Deploy("meter", "respond 200 12345");
   UsageTotals expected_v1;
