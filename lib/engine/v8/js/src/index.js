@@ -10,18 +10,16 @@ import './es_shims.js';
 import {AbortController, AbortSignal} from './abort.js';
 import {atob, btoa} from './base64.js';
 import {Blob, File, blobInternals} from './blob.js';
-import {CompressionStream, DecompressionStream} from './compression.js';
 import {console} from './console.js';
-import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
 import {DOMException, isDOMException} from './dom_exception.js';
 import {TextDecoder, TextEncoder} from './encoding.js';
 import {CustomEvent, ErrorEvent, Event, EventTarget, globalEventTarget} from './events.js';
 import {fetch} from './fetch.js';
-import {FileReader, ProgressEvent} from './file_reader.js';
 import {FormData, formDataInternals} from './form_data.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
+import {nativeDefineLazy} from './native.js';
 import {queueMicrotask} from './microtask.js';
 import {Navigator, navigator} from './navigator.js';
 import {Performance, performance} from './performance.js';
@@ -29,10 +27,8 @@ import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
 import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
-import {CryptoKey, SubtleCrypto} from './subtle_crypto.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
-import {URLPattern} from './url_pattern.js';
 import {defineGlobalFunction, defineInterface} from './webidl.js';
 
 const global = globalThis;
@@ -43,9 +39,6 @@ defineInterface(global, Request);
 defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
-defineInterface(global, Crypto);
-defineInterface(global, CryptoKey);
-defineInterface(global, SubtleCrypto);
 defineInterface(global, Event);
 defineInterface(global, CustomEvent);
 defineInterface(global, ErrorEvent);
@@ -55,13 +48,8 @@ defineInterface(global, AbortSignal);
 defineInterface(global, Blob);
 defineInterface(global, File);
 defineInterface(global, FormData);
-defineInterface(global, FileReader);
-defineInterface(global, ProgressEvent);
 defineInterface(global, Performance);
 defineInterface(global, Navigator);
-defineInterface(global, URLPattern);
-defineInterface(global, CompressionStream);
-defineInterface(global, DecompressionStream);
 // WHATWG Streams and the encoding streams.
 const streamInterfaces = [
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
@@ -86,8 +74,6 @@ defineGlobalFunction(global, 'setInterval', setInterval);
 defineGlobalFunction(global, 'clearInterval', clearInterval);
 Object.defineProperty(global, 'console',
                       {value: console, writable: true, enumerable: false, configurable: true});
-Object.defineProperty(global, 'crypto',
-                      {value: crypto, writable: true, enumerable: true, configurable: true});
 // The global scope is an EventTarget in workers and in Workers; its listeners live on a hidden
 // target, since the global object itself cannot inherit from EventTarget.prototype here.
 const globalTarget = new EventTarget();
@@ -111,13 +97,45 @@ Object.defineProperty(global, '__cosmo_dispatch',
 platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
-    (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
-        v instanceof CryptoKey || v instanceof SubtleCrypto ||
-        isDOMException(v),
+    (v) => v instanceof TextEncoder || v instanceof TextDecoder || isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
-        formDataInternals.is(v) || v instanceof URLPattern ||
-        v instanceof CompressionStream || v instanceof DecompressionStream,
+        formDataInternals.is(v),
     (v) => streamInterfaces.some((name) => v instanceof streams[name]));
+
+// The rarely used parts of the platform: their modules are evaluated in an isolate only when a
+// script first reads one of their globals (esbuild turns each require() below into a call that
+// initialises the module once), so a context that never uses them holds none of their classes,
+// prototypes and tables; their code is only text in the engine's shared external source. The
+// globals behave as data properties throughout (nativeDefineLazy): `in`, enumeration and
+// getOwnPropertyDescriptor see them before and after, and assigning or deleting one first is
+// the same as for any other global. A group's modules load together; each class is set up as a
+// Web IDL interface and becomes a platform object for structuredClone then.
+// `interfaces` are the group's classes, `attributes` its other globals ([Replaceable] attributes
+// such as crypto, enumerable); load() returns them all by name.
+function defineLazyGroup({interfaces, attributes = []}, load) {
+  let group;
+  const get = () => {
+    if (group === undefined) {
+      group = load();
+      const classes = interfaces.map((name) => group[name]);
+      interfaces.forEach((name, i) => defineInterface(global, classes[i], name, {expose: false}));
+      platformObjectChecks.push((v) => classes.some((cls) => v instanceof cls));
+    }
+    return group;
+  };
+  for (const name of interfaces) nativeDefineLazy(name, () => get()[name], false);
+  for (const name of attributes) nativeDefineLazy(name, () => get()[name], true);
+}
+defineLazyGroup(
+    {interfaces: ['Crypto', 'CryptoKey', 'SubtleCrypto'], attributes: ['crypto']}, () => {
+      const {Crypto, crypto} = require('./crypto.js');
+      const {CryptoKey, SubtleCrypto} = require('./subtle_crypto.js');
+      return {Crypto, CryptoKey, SubtleCrypto, crypto};
+    });
+defineLazyGroup({interfaces: ['FileReader', 'ProgressEvent']}, () => require('./file_reader.js'));
+defineLazyGroup({interfaces: ['URLPattern']}, () => require('./url_pattern.js'));
+defineLazyGroup({interfaces: ['CompressionStream', 'DecompressionStream']},
+                () => require('./compression.js'));
 
 // How console shows the runtime's objects (Node shows its own in the same way).
 function hook(proto, describe) {
