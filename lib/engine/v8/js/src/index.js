@@ -11,6 +11,7 @@ import {AbortController, AbortSignal} from './abort.js';
 import {atob, btoa} from './base64.js';
 import {Blob, File, blobInternals} from './blob.js';
 import {console} from './console.js';
+import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
 import {DOMException, isDOMException} from './dom_exception.js';
 import {TextDecoder, TextEncoder} from './encoding.js';
@@ -19,7 +20,7 @@ import {fetch} from './fetch.js';
 import {FormData, formDataInternals} from './form_data.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
-import {nativeDefineLazy} from './native.js';
+import {defineLazyGlobals} from './lazy.js';
 import {queueMicrotask} from './microtask.js';
 import {Navigator, navigator} from './navigator.js';
 import {Performance, performance} from './performance.js';
@@ -39,6 +40,7 @@ defineInterface(global, Request);
 defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
+defineInterface(global, Crypto);
 defineInterface(global, Event);
 defineInterface(global, CustomEvent);
 defineInterface(global, ErrorEvent);
@@ -74,6 +76,8 @@ defineGlobalFunction(global, 'setInterval', setInterval);
 defineGlobalFunction(global, 'clearInterval', clearInterval);
 Object.defineProperty(global, 'console',
                       {value: console, writable: true, enumerable: false, configurable: true});
+Object.defineProperty(global, 'crypto',
+                      {value: crypto, writable: true, enumerable: true, configurable: true});
 // The global scope is an EventTarget in workers and in Workers; its listeners live on a hidden
 // target, since the global object itself cannot inherit from EventTarget.prototype here.
 const globalTarget = new EventTarget();
@@ -97,45 +101,14 @@ Object.defineProperty(global, '__cosmo_dispatch',
 platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
-    (v) => v instanceof TextEncoder || v instanceof TextDecoder || isDOMException(v),
+    (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
+        isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
         formDataInternals.is(v),
     (v) => streamInterfaces.some((name) => v instanceof streams[name]));
 
-// The rarely used parts of the platform: their modules are evaluated in an isolate only when a
-// script first reads one of their globals (esbuild turns each require() below into a call that
-// initialises the module once), so a context that never uses them holds none of their classes,
-// prototypes and tables; their code is only text in the engine's shared external source. The
-// globals behave as data properties throughout (nativeDefineLazy): `in`, enumeration and
-// getOwnPropertyDescriptor see them before and after, and assigning or deleting one first is
-// the same as for any other global. A group's modules load together; each class is set up as a
-// Web IDL interface and becomes a platform object for structuredClone then.
-// `interfaces` are the group's classes, `attributes` its other globals ([Replaceable] attributes
-// such as crypto, enumerable); load() returns them all by name.
-function defineLazyGroup({interfaces, attributes = []}, load) {
-  let group;
-  const get = () => {
-    if (group === undefined) {
-      group = load();
-      const classes = interfaces.map((name) => group[name]);
-      interfaces.forEach((name, i) => defineInterface(global, classes[i], name, {expose: false}));
-      platformObjectChecks.push((v) => classes.some((cls) => v instanceof cls));
-    }
-    return group;
-  };
-  for (const name of interfaces) nativeDefineLazy(name, () => get()[name], false);
-  for (const name of attributes) nativeDefineLazy(name, () => get()[name], true);
-}
-defineLazyGroup(
-    {interfaces: ['Crypto', 'CryptoKey', 'SubtleCrypto'], attributes: ['crypto']}, () => {
-      const {Crypto, crypto} = require('./crypto.js');
-      const {CryptoKey, SubtleCrypto} = require('./subtle_crypto.js');
-      return {Crypto, CryptoKey, SubtleCrypto, crypto};
-    });
-defineLazyGroup({interfaces: ['FileReader', 'ProgressEvent']}, () => require('./file_reader.js'));
-defineLazyGroup({interfaces: ['URLPattern']}, () => require('./url_pattern.js'));
-defineLazyGroup({interfaces: ['CompressionStream', 'DecompressionStream']},
-                () => require('./compression.js'));
+// The rarely used interfaces, evaluated on first use (lazy.js).
+defineLazyGlobals();
 
 // How console shows the runtime's objects (Node shows its own in the same way).
 function hook(proto, describe) {
