@@ -14,6 +14,8 @@
 //   hello       Program::Instantiate of a hello module plus one request, through the public
 //               engine API: what a warm idle family holds
 //   hello x1000 the same after 1,000 requests each
+// and after each of the last two, what a memory-reducing GC of every instance of the row gives
+// back ("then GC", Instance::ReleaseMemory()).
 // Then, for one isolate of each of the first two rows, V8's heap spaces (used, committed,
 // resident) before and after a full memory-reducing GC, and with --object-stats the live objects
 // by V8 instance type (the runtime row, after that GC). --heap-snapshot also writes a DevTools
@@ -341,6 +343,20 @@ int Main(int argc, char** argv) {
   };
   std::printf("%-12s %10d %16.0f %16.0f %16zu\n", "hello", n, hello_anon, hello_malloc,
               heap_per_instance(hello));
+  // What an idle release would give back: Instance::ReleaseMemory() of each instance of a row, and
+  // the row's anonymous memory read again.
+  auto ReportRelease = [&](const std::vector<Warm>& row) {
+    malloc_trim(0);
+    const double before = static_cast<double>(AnonymousBytes());
+    const absl::Time start = absl::Now();
+    for (const Warm& instance : row) instance->ReleaseMemory();
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - start) / row.size();
+    malloc_trim(0);
+    std::printf("%-12s %10zu %+16.0f %16s %16zu   %.2f ms each\n", "  then GC", row.size(),
+                (static_cast<double>(AnonymousBytes()) - before) / row.size(), "",
+                heap_per_instance(row), ms);
+  };
+  ReportRelease(hello);
   hello.clear();
   // A family that served a while: the same after 1,000 requests each (young-generation pages
   // touched by the requests' garbage stay resident).
@@ -353,8 +369,10 @@ int Main(int argc, char** argv) {
         return instance;
       },
       busy);
-  std::printf("%-12s %10d %16.0f %16.0f %16zu\n\n", "hello x1000", n, busy_anon, busy_malloc,
+  std::printf("%-12s %10d %16.0f %16.0f %16zu\n", "hello x1000", n, busy_anon, busy_malloc,
               heap_per_instance(busy));
+  ReportRelease(busy);
+  std::printf("\n");
   busy.clear();
 
   ReportIsolate(empty.front()->isolate, "v8 empty");

@@ -997,6 +997,17 @@ size_t JsInstance::UsedHeapBytes() {
   return stats.used_heap_size();
 }
 
+void JsInstance::ReleaseMemory() {
+  v8::Locker locker(isolate_);
+  v8::Isolate::Scope isolate_scope(isolate_);
+  isolate_->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+  isolate_->MemoryPressureNotification(v8::MemoryPressureLevel::kNone);
+  const size_t used = UsedHeapBytes();
+  last_heap_used_.store(used, std::memory_order_relaxed);
+  allocator_->set_heap_used_bytes(used);
+  heap_known_ = true;
+}
+
 size_t JsInstance::MemoryBytes() const {
   return last_heap_used_.load(std::memory_order_relaxed) + allocator_->allocated_bytes();
 }
