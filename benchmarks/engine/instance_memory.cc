@@ -142,8 +142,8 @@ void PrintSpaces(v8::Isolate* isolate, const char* title) {
   }
   v8::HeapStatistics h;
   isolate->GetHeapStatistics(&h);
-  std::printf("  %-24s %12zu %12zu %12zu\n  malloced by V8's heap: %zu, external: %zu\n\n",
-              "total", used, committed, resident, h.malloced_memory(), h.external_memory());
+  std::printf("  %-24s %12zu %12zu %12zu\n  malloced by V8's heap: %zu, external: %zu\n\n", "total",
+              used, committed, resident, h.malloced_memory(), h.external_memory());
 }
 
 void ReportIsolate(v8::Isolate* isolate, const char* name) {
@@ -199,10 +199,21 @@ void ReportHeapSnapshot(v8::Isolate* isolate, const std::string& path, int top) 
   v8::Isolate::Scope isolate_scope(isolate);
   v8::HandleScope handle_scope(isolate);
   const v8::HeapSnapshot* snapshot = isolate->GetHeapProfiler()->TakeHeapSnapshot();
-  static const char* const kTypes[] = {
-      "hidden",  "array",  "string", "object", "code",      "closure",      "regexp",
-      "number",  "native", "synthetic", "concatenated string", "sliced string", "symbol",
-      "bigint", "object shape"};
+  static const char* const kTypes[] = {"hidden",
+                                       "array",
+                                       "string",
+                                       "object",
+                                       "code",
+                                       "closure",
+                                       "regexp",
+                                       "number",
+                                       "native",
+                                       "synthetic",
+                                       "concatenated string",
+                                       "sliced string",
+                                       "symbol",
+                                       "bigint",
+                                       "object shape"};
   std::map<std::string, std::pair<size_t, size_t>> by_type;  // size, count
   std::map<std::string, std::pair<size_t, size_t>> by_name;
   for (int i = 0; i < snapshot->GetNodesCount(); ++i) {
@@ -247,8 +258,8 @@ Options Parse(int argc, char** argv) {
       const std::string prefix = absl::StrCat(name, "=");
       return absl::StartsWith(arg, prefix) ? argv[i] + prefix.size() : nullptr;
     };
-    if (const char* v = value("--instances"); v != nullptr && absl::SimpleAtoi(v, &options.instances) &&
-                                              options.instances > 0) {
+    if (const char* v = value("--instances");
+        v != nullptr && absl::SimpleAtoi(v, &options.instances) && options.instances > 0) {
     } else if (const char* t = value("--top"); t != nullptr && absl::SimpleAtoi(t, &options.top)) {
     } else if (const char* f = value("--heap-snapshot"); f != nullptr && *f != '\0') {
       options.heap_snapshot = f;
@@ -298,8 +309,8 @@ int Main(int argc, char** argv) {
   std::printf("engine snapshot: %zu bytes; runtime source %zu bytes (external)\n\n", blob.size(),
               runtime_source.size());
 
-  std::printf("%-12s %10s %16s %16s %16s\n", "row", "instances", "anon/instance",
-              "malloc/instance", "heap in use");
+  std::printf("%-12s %10s %16s %16s %16s\n", "row", "instances", "anon/instance", "malloc/instance",
+              "heap in use");
   using Bare = std::unique_ptr<BareIsolate>;
   std::vector<Bare> empty;
   auto [empty_anon, empty_malloc] = PerItem<Bare>(
@@ -307,8 +318,7 @@ int Main(int argc, char** argv) {
   std::printf("%-12s %10d %16.0f %16.0f %16s\n", "v8 empty", n, empty_anon, empty_malloc, "-");
   std::vector<Bare> runtime;
   auto [runtime_anon, runtime_malloc] = PerItem<Bare>(
-      n,
-      [&] { return std::make_unique<BareIsolate>(&snapshot, sources.ExternalReferences()); },
+      n, [&] { return std::make_unique<BareIsolate>(&snapshot, sources.ExternalReferences()); },
       runtime);
   std::printf("%-12s %10d %16.0f %16.0f %16s\n", "runtime", n, runtime_anon, runtime_malloc, "-");
 

@@ -404,8 +404,7 @@ void LazyValue(v8::Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::
   v8::Local<v8::Value> loader;
   v8::Local<v8::Value> value;
   if (!context->Global()->GetPrivate(context, LazyLoadersKey(isolate)).ToLocal(&loaders) ||
-      !loaders->IsObject() ||
-      !loaders.As<v8::Object>()->Get(context, property).ToLocal(&loader) ||
+      !loaders->IsObject() || !loaders.As<v8::Object>()->Get(context, property).ToLocal(&loader) ||
       !loader->IsFunction() ||
       !loader.As<v8::Function>()
            ->Call(context, v8::Undefined(isolate), 0, nullptr)

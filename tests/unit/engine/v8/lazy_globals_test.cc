@@ -1,8 +1,8 @@
 // The parts of the platform the runtime materialises on first use (SubtleCrypto and CryptoKey,
 // also reached through crypto.subtle; URLPattern; CompressionStream and DecompressionStream;
 // FileReader and ProgressEvent): whichever way a script touches one first, it behaves as when
-// everything was built into the snapshot; each isolate materialises its own; limits hold. Real V8, real snapshot; every case starts a fresh
-// instance, since materialisation is per isolate.
+// everything was built into the snapshot; each isolate materialises its own; limits hold. Real V8,
+// real snapshot; every case starts a fresh instance, since materialisation is per isolate.
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,15 +20,14 @@ using ::testing::HasSubstr;
 
 const std::vector<std::string>& LazyInterfaces() {
   static const auto* names = new std::vector<std::string>{
-      "CryptoKey",  "SubtleCrypto", "URLPattern",    "CompressionStream", "DecompressionStream",
-      "FileReader", "ProgressEvent"};
+      "CryptoKey",           "SubtleCrypto", "URLPattern",   "CompressionStream",
+      "DecompressionStream", "FileReader",   "ProgressEvent"};
   return *names;
 }
 
 // `body` (statements ending in `return <string>`) run as the handler of a fresh instance.
 std::string RunFresh(const std::string& body) {
-  auto instance =
-      MustStart("export default { async fetch() { " + body + " } };");
+  auto instance = MustStart("export default { async fetch() { " + body + " } };");
   if (instance == nullptr) return "<no instance>";
   InvokeResult result = instance->Invoke(Get());
   EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
@@ -49,8 +48,10 @@ TEST(LazyGlobalsTest, EveryFirstTouchSeesAnInterface) {
   for (const std::string& name : LazyInterfaces()) {
     for (const std::string& touch : first_touches) {
       const std::string body = R"(
-          const name = ')" + name + R"(';
-          const first = String()" + touch + R"();
+          const name = ')" + name +
+                               R"(';
+          const first = String()" +
+                               touch + R"();
           const d = Object.getOwnPropertyDescriptor(globalThis, name);
           const value = globalThis[name];
           return [first, typeof value, 'value' in d, d.writable, d.enumerable, d.configurable,
