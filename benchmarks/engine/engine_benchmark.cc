@@ -102,6 +102,19 @@ BENCHMARK(BM_ColdActivationCached)
     ->Iterations(60)
     ->Unit(benchmark::kMicrosecond);
 
+// The same activation for a handler that uses crypto.subtle, which the runtime evaluates on first
+// use (docs/performance.md, "Where a warm family's memory goes"): the difference to
+// BM_ColdActivationCached/spare:1 is what loading SubtleCrypto costs the first request.
+void BM_ColdActivationFirstUseOfSubtle(benchmark::State& state) {
+  Manifest manifest = JsManifest(R"(
+      export default { async fetch(request, env) {
+        const digest = await crypto.subtle.digest('SHA-256', new Uint8Array(8));
+        return new Response(digest); } };)");
+  auto program = OrDie(Engine().Prepare("bench-cold-subtle", manifest), "prepare");
+  bench::RunColdActivations(state, *program, HelloRequest(), /*spare=*/true);
+}
+BENCHMARK(BM_ColdActivationFirstUseOfSubtle)->Iterations(60)->Unit(benchmark::kMicrosecond);
+
 // Deploy-time validation (compile + top-level probe in a fresh isolate) of a 100 KiB module.
 void BM_Validate100KiB(benchmark::State& state) {
   std::string source;

@@ -56,6 +56,12 @@ class Instance {
   // Memory the instance holds (heap as last measured plus ArrayBuffer memory), for the runtime's
   // memory budget. Called between requests, never during Invoke().
   virtual size_t MemoryBytes() const = 0;
+
+  // Gives back what an idle instance can (for JavaScript a full, memory-reducing GC: ~60 KB of an
+  // instance that served one request, ~300 KB of one that served 1,000; docs/performance.md,
+  // "Where a warm family's memory goes"), and updates MemoryBytes(). Called between requests,
+  // never during Invoke(); takes milliseconds. The default does nothing.
+  virtual void ReleaseMemory() {}
 };
 
 class Program {

@@ -50,6 +50,8 @@ class JsInstance final : public Instance, private CpuAccounting {
   InvokeResult RunScheduled(const ScheduledEvent& event) override;
   bool Reusable() const override { return reusable_.load(std::memory_order_relaxed); }
   size_t MemoryBytes() const override;
+  // A full, memory-reducing GC (V8's critical memory-pressure notification).
+  void ReleaseMemory() override;
 
  private:
   struct LoadedModule {

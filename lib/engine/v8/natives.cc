@@ -387,6 +387,61 @@ const TimeOrigin& Origin() {
   return origin;
 }
 
+// Where defineLazy keeps its loaders: a null-prototype object, name -> loader, under a private key
+// of the global object. The accessor itself carries no data: V8 puts accessor infos in the
+// isolate's part of the startup snapshot, and a loader (a closure over the runtime's state) there
+// would drag the context's objects along and break the snapshot.
+v8::Local<v8::Private> LazyLoadersKey(v8::Isolate* isolate) {
+  return v8::Private::ForApi(isolate, v8::String::NewFromUtf8Literal(isolate, "cosmo::lazy"));
+}
+
+// The getter behind defineLazy: the property's loader gives the value, which V8 then stores as an
+// ordinary data property. An exception from the loader propagates to the access.
+void LazyValue(v8::Local<v8::Name> property, const v8::PropertyCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Value> loaders;
+  v8::Local<v8::Value> loader;
+  v8::Local<v8::Value> value;
+  if (!context->Global()->GetPrivate(context, LazyLoadersKey(isolate)).ToLocal(&loaders) ||
+      !loaders->IsObject() || !loaders.As<v8::Object>()->Get(context, property).ToLocal(&loader) ||
+      !loader->IsFunction() ||
+      !loader.As<v8::Function>()
+           ->Call(context, v8::Undefined(isolate), 0, nullptr)
+           .ToLocal(&value)) {
+    return;
+  }
+  info.GetReturnValue().Set(value);
+}
+
+// defineLazy(name, loader, enumerable): a writable, configurable property of the global object
+// that behaves as a data property (Object.getOwnPropertyDescriptor, `in`, enumeration, assignment,
+// delete) but whose value loader() makes the first time it is read; until then nothing the loader
+// would build exists. The runtime defines its rarely used globals this way (docs/performance.md,
+// "Where a warm family's memory goes").
+void DefineLazy(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* isolate = info.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  if (!info[0]->IsString() || !info[1]->IsFunction()) {
+    return ThrowTypeError(isolate, "defineLazy: expected (name, loader, enumerable)");
+  }
+  v8::Local<v8::Object> global = context->Global();
+  v8::Local<v8::Value> loaders;
+  if (!global->GetPrivate(context, LazyLoadersKey(isolate)).ToLocal(&loaders)) return;
+  if (!loaders->IsObject()) {
+    loaders = v8::Object::New(isolate, v8::Null(isolate), nullptr, nullptr, 0);
+    if (global->SetPrivate(context, LazyLoadersKey(isolate), loaders).IsNothing()) return;
+  }
+  if (loaders.As<v8::Object>()->Set(context, info[0], info[1]).IsNothing()) return;
+  const auto attributes = info[2]->BooleanValue(isolate) ? v8::None : v8::DontEnum;
+  bool defined = false;
+  if (!global->SetLazyDataProperty(context, info[0].As<v8::Name>(), LazyValue, {}, attributes)
+           .To(&defined)) {
+    return;
+  }
+  if (!defined) ThrowTypeError(isolate, "defineLazy: the property cannot be defined");
+}
+
 // monotonicNow() -> milliseconds since the time origin, in steps of 100 µs: the resolution
 // browsers give documents that are not cross-origin isolated, since tenants share this process
 // and a finer clock would sharpen timing side channels between them.
@@ -529,6 +584,7 @@ constexpr NativeFunction kNatives[] = {
     {"kvDelete", kv_natives::Delete},
     {"kvList", kv_natives::List},
     {"monotonicNow", MonotonicNow},
+    {"defineLazy", DefineLazy},
     {"timeOrigin", TimeOriginMs},
     {"zlibNew", ZlibNew},
     {"zlibWrite", ZlibWrite},
@@ -586,10 +642,11 @@ void Natives::Install(v8::Isolate* isolate, v8::Local<v8::Context> context) {
 const intptr_t* Natives::ExternalReferences() {
   static const intptr_t* references = [] {
     constexpr size_t n = sizeof(kNatives) / sizeof(kNatives[0]);
-    auto* list = new intptr_t[n + 2];
+    auto* list = new intptr_t[n + 3];
     for (size_t i = 0; i < n; ++i) list[i] = reinterpret_cast<intptr_t>(kNatives[i].callback);
     list[n] = reinterpret_cast<intptr_t>(HostObjectConstructor);
-    list[n + 1] = 0;
+    list[n + 1] = reinterpret_cast<intptr_t>(LazyValue);
+    list[n + 2] = 0;
     return list;
   }();
   return references;

@@ -19,6 +19,8 @@
 //   writeBody(u8) -> bool            a piece of the streamed response body, to the host's writer
 //   zlibNew, zlibWrite, zlibFlush    CompressionStream/DecompressionStream's zlib (zlib_stream.h)
 //   crypto*                          crypto.subtle over OpenSSL (crypto/crypto_natives.h)
+//   defineLazy(name, loader, enumerable)   a global that looks like a data property but whose
+//                                    value loader() makes on first read
 //
 // The runtime script captures the object and deletes the global before user code runs. Every
 // callback is listed in ExternalReferences() so the functions survive the startup snapshot.

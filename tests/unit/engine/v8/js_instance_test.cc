@@ -222,5 +222,23 @@ TEST(JsInstanceTest, InvokeWorksFromAnotherThread) {
   EXPECT_EQ(instance->Invoke(Get()).response.body, "threaded");
 }
 
+TEST(JsInstanceTest, ReleaseMemoryGivesBackGarbageAndKeepsState) {
+  auto instance = MustStart(R"(let kept = 0; export default { fetch() {
+      let garbage = [];
+      for (let i = 0; i < 2000; i++) garbage.push({ i, text: 'x'.repeat(i % 64) + i });
+      garbage = null;
+      return String(++kept); } };)");
+  ASSERT_NE(instance, nullptr);
+  ASSERT_EQ(instance->Invoke(Get()).response.body, "1");
+  const size_t before = instance->MemoryBytes();
+  instance->ReleaseMemory();
+  EXPECT_LT(instance->MemoryBytes(), before);
+  // The module's state survives and the instance keeps serving.
+  InvokeResult result = instance->Invoke(Get());
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "2");
+  EXPECT_TRUE(instance->Reusable());
+}
+
 }  // namespace
 }  // namespace cosmo::v8engine

@@ -1,10 +1,11 @@
 // crypto (WebCrypto §10): getRandomValues and randomUUID from the host's CSPRNG, `subtle`
-// (subtle_crypto.js) and workerd's DigestStream (digest_stream.js).
+// (subtle_crypto.js, evaluated on first use: lazy.js) and workerd's DigestStream
+// (digest_stream.js).
 
 import {DigestStream} from './digest_stream.js';
 import {DOMException} from './dom_exception.js';
 import {nativeRandomFill} from './native.js';
-import {subtle} from './subtle_crypto.js';
+import {subtleCrypto} from './lazy.js';
 import {requiredArguments, typedArrayKind} from './webidl.js';
 
 const integerArrays = new Set([
@@ -53,7 +54,7 @@ export class Crypto {
 
   get subtle() {
     if (!(this instanceof Crypto)) throw new TypeError('Illegal invocation');
-    return subtle;
+    return subtleCrypto().subtle;
   }
 
   randomUUID() {

@@ -4,7 +4,7 @@
 
 import {utf8Encode} from './encoding.js';
 import {WritableStream} from './streams.js';
-import {digestInternals} from './subtle_crypto.js';
+import {subtleCrypto} from './lazy.js';
 import {bufferSourceBytes, requiredArguments} from './webidl.js';
 
 export class DigestStream extends WritableStream {
@@ -13,6 +13,7 @@ export class DigestStream extends WritableStream {
 
   constructor(algorithm) {
     requiredArguments(arguments.length, 1, `Failed to construct 'DigestStream'`);
+    const {digestInternals} = subtleCrypto();
     const name = digestInternals.normalize(algorithm);
     const handle = digestInternals.begin(name);
     let resolve, reject;

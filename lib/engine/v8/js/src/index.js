@@ -10,7 +10,6 @@ import './es_shims.js';
 import {AbortController, AbortSignal} from './abort.js';
 import {atob, btoa} from './base64.js';
 import {Blob, File, blobInternals} from './blob.js';
-import {CompressionStream, DecompressionStream} from './compression.js';
 import {console} from './console.js';
 import {Crypto, crypto} from './crypto.js';
 import {dispatch} from './dispatch.js';
@@ -18,10 +17,10 @@ import {DOMException, isDOMException} from './dom_exception.js';
 import {TextDecoder, TextEncoder} from './encoding.js';
 import {CustomEvent, ErrorEvent, Event, EventTarget, globalEventTarget} from './events.js';
 import {fetch} from './fetch.js';
-import {FileReader, ProgressEvent} from './file_reader.js';
 import {FormData, formDataInternals} from './form_data.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
+import {defineLazyGlobals} from './lazy.js';
 import {queueMicrotask} from './microtask.js';
 import {Navigator, navigator} from './navigator.js';
 import {Performance, performance} from './performance.js';
@@ -29,10 +28,8 @@ import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
 import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
-import {CryptoKey, SubtleCrypto} from './subtle_crypto.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
 import {URL, URLSearchParams} from './url.js';
-import {URLPattern} from './url_pattern.js';
 import {defineGlobalFunction, defineInterface} from './webidl.js';
 
 const global = globalThis;
@@ -44,8 +41,6 @@ defineInterface(global, Response);
 defineInterface(global, TextEncoder);
 defineInterface(global, TextDecoder);
 defineInterface(global, Crypto);
-defineInterface(global, CryptoKey);
-defineInterface(global, SubtleCrypto);
 defineInterface(global, Event);
 defineInterface(global, CustomEvent);
 defineInterface(global, ErrorEvent);
@@ -55,13 +50,8 @@ defineInterface(global, AbortSignal);
 defineInterface(global, Blob);
 defineInterface(global, File);
 defineInterface(global, FormData);
-defineInterface(global, FileReader);
-defineInterface(global, ProgressEvent);
 defineInterface(global, Performance);
 defineInterface(global, Navigator);
-defineInterface(global, URLPattern);
-defineInterface(global, CompressionStream);
-defineInterface(global, DecompressionStream);
 // WHATWG Streams and the encoding streams.
 const streamInterfaces = [
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
@@ -112,12 +102,13 @@ platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
     (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
-        v instanceof CryptoKey || v instanceof SubtleCrypto ||
         isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
-        formDataInternals.is(v) || v instanceof URLPattern ||
-        v instanceof CompressionStream || v instanceof DecompressionStream,
+        formDataInternals.is(v),
     (v) => streamInterfaces.some((name) => v instanceof streams[name]));
+
+// The rarely used interfaces, evaluated on first use (lazy.js).
+defineLazyGlobals();
 
 // How console shows the runtime's objects (Node shows its own in the same way).
 function hook(proto, describe) {

@@ -40,6 +40,9 @@ export const nativeClearTimer = native.clearTimer;
 export const nativeFetch = native.fetch;
 // waitUntil(promise): ctx.waitUntil of the running request.
 export const nativeWaitUntil = native.waitUntil;
+// defineLazy(name, loader, enumerable): a global that behaves as a writable, configurable data
+// property but whose value loader() makes the first time it is read.
+export const nativeDefineLazy = native.defineLazy;
 // monotonicNow() -> milliseconds since the engine's time origin (monotonic, 100 µs steps);
 // timeOrigin() -> that origin as milliseconds since the Unix epoch.
 export const nativeMonotonicNow = native.monotonicNow;

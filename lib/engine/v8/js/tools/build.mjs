@@ -142,6 +142,49 @@ const lazyMultiByteTables = {
   },
 };
 
+// tr46's Unicode regular expressions (regexes.js, 12 literals with 73 KB of character classes)
+// would each put its pattern text on every isolate's heap, since tr46 is evaluated with whatwg-url
+// when the snapshot is made. They only matter for a host name with non-ASCII characters, so the
+// patterns go into a comment like the mapping table and are compiled by new RegExp() the first
+// time tr46 reads one.
+const regexesPlaceholder = '__COSMO_TR46_REGEXES__';
+const lazyTr46Regexes = {
+  name: 'lazy-tr46-regexes',
+  setup(build) {
+    build.onLoad({filter: /[\\/]tr46[\\/]lib[\\/]regexes\.js$/}, (a) => {
+      const text = readFileSync(a.path, 'utf8');
+      const patterns = [...text.matchAll(/^const (\w+) = \/(.*)\/([a-z]*);$/gm)]
+                           .map(([, name, pattern, flags]) => [name, pattern, flags]);
+      const exported = /module\.exports = \{([\s\S]*?)\};/.exec(text);
+      const names = exported ? exported[1].split(',').map((n) => n.trim()).filter(Boolean) : [];
+      const json = JSON.stringify(patterns);
+      if (patterns.length === 0 || names.length !== patterns.length ||
+          !names.every((n) => patterns.some(([name]) => name === n)) || json.includes('*/') ||
+          /[^\x00-\x7f]/.test(json)) {
+        throw new Error('tr46/lib/regexes.js changed; update tools/build.mjs');
+      }
+      comments.set(regexesPlaceholder, `/*${json}*/`);
+      return {
+        contents: 'const source = function tr46Regexes() {\n' +
+            `  return ${JSON.stringify(regexesPlaceholder)};\n};\n` +
+            'let compiled = null;\n' +
+            'const all = () => {\n' +
+            '  if (compiled === null) {\n' +
+            '    const text = Function.prototype.toString.call(source);\n' +
+            '    compiled = {};\n' +
+            '    const list = JSON.parse(text.slice(text.indexOf("/*") + 2, text.lastIndexOf("*/")));\n' +
+            '    for (const [name, pattern, flags] of list) compiled[name] = new RegExp(pattern, flags);\n' +
+            '  }\n' +
+            '  return compiled;\n' +
+            '};\n' +
+            'module.exports = {\n' +
+            names.map((n) => `  get ${n}() { return all().${n}; },\n`).join('') + '};\n',
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const result = await esbuild.build({
   entryPoints: [`${root}/src/index.js`],
   bundle: true,
@@ -164,7 +207,7 @@ const result = await esbuild.build({
   charset: 'ascii',
   metafile: true,
   write: false,
-  plugins: [lazyMappingTable, lazyMultiByteTables],
+  plugins: [lazyMappingTable, lazyMultiByteTables, lazyTr46Regexes],
   define: {COSMO_VERSION: JSON.stringify(version)},
   logLevel: 'warning',
 });
