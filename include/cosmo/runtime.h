@@ -155,7 +155,10 @@ struct RuntimeStats {
   // Requests routed to a side of a traffic split whose version could not start, served by the
   // other side instead (docs/deployments.md).
   uint64_t split_fallbacks = 0;
-  uint64_t idle_memory_releases = 0;   // release_memory_when_idle trims
+  uint64_t idle_memory_releases = 0;  // release_memory_when_idle trims
+  // Idle instances that gave back their garbage (Instance::ReleaseMemory()), once per idle spell
+  // of 10 s or more.
+  uint64_t instance_memory_releases = 0;
   uint64_t active_families = 0;        // gauge
   uint64_t live_instances = 0;         // gauge
   uint64_t instance_memory_bytes = 0;  // gauge: sum of Instance::MemoryBytes()

@@ -203,6 +203,9 @@ std::string HttpMetrics::Render(Runtime* runtime) const {
     counter("cosmo_idle_memory_releases_total",
             "Times free heap memory was given back to the OS after a second without requests.",
             s.idle_memory_releases);
+    counter("cosmo_instance_memory_releases_total",
+            "Idle script instances that gave back their garbage (a memory-reducing GC).",
+            s.instance_memory_releases);
     gauge("cosmo_active_families", "Families with a live activation.", s.active_families);
     gauge("cosmo_live_instances", "Script instances alive.", s.live_instances);
     gauge("cosmo_instance_memory_bytes", "Memory held by script instances.",

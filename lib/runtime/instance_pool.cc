@@ -131,6 +131,43 @@ size_t InstancePool::ShedSpares() {
   return freed;
 }
 
+size_t InstancePool::ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadline) {
+  size_t released = 0;
+  while (absl::Now() < deadline) {
+    Idle taken;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time now = clock_->Now();
+      auto due = std::find_if(idle_.begin(), idle_.end(), [&](const Idle& idle) {
+        return !idle.memory_released && now - idle.since >= idle_for;
+      });
+      if (due == idle_.end()) break;
+      taken = std::move(*due);
+      idle_.erase(due);
+    }
+    // Outside the lock: a full GC takes milliseconds, and requests must not wait for it.
+    taken.instance->ReleaseMemory();
+    taken.memory_released = true;
+    ++released;
+    std::unique_ptr<Instance> doomed;
+    {
+      absl::MutexLock lock(&mu_);
+      if (retired_) {
+        --live_;
+        doomed = std::move(taken.instance);
+      } else {
+        bytes_per_instance_ = taken.instance->MemoryBytes();
+        // Back where its idle time puts it: the idle list stays oldest first.
+        auto place =
+            std::upper_bound(idle_.begin(), idle_.end(), taken.since,
+                             [](absl::Time since, const Idle& idle) { return since < idle.since; });
+        idle_.insert(place, std::move(taken));
+      }
+    }
+  }
+  return released;
+}
+
 void InstancePool::Retire() {
   std::vector<Idle> doomed;
   {

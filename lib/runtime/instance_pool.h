@@ -62,6 +62,12 @@ class InstancePool {
   // as MemoryBytes() counts them.
   size_t ShedSpares();
 
+  // Gives back the memory idle instances can spare (Instance::ReleaseMemory(), a full GC for
+  // JavaScript), once per idle spell: for instances idle `idle_for` or longer, oldest first,
+  // until `deadline` (real time) passes. Each is out of the pool while it releases (a request
+  // arriving then starts or rents another), and returns to its place. Returns how many released.
+  size_t ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadline);
+
   // Destroys idle instances; later releases destroy theirs. Idempotent.
   void Retire();
 
@@ -75,6 +81,7 @@ class InstancePool {
   struct Idle {
     std::unique_ptr<Instance> instance;
     absl::Time since;
+    bool memory_released = false;  // ReleaseIdleMemory() ran in this idle spell
   };
   // Waits (mu_ held) up to `timeout` for an idle instance; adds the time waited to rent_.
   bool AwaitIdle(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -52,6 +52,11 @@ constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
 // memory budget after this long, so a family that was busy a minute ago and is quiet now goes
 // before one that serves a request a second.
 constexpr absl::Duration kHeatHalfLife = absl::Seconds(10);
+// An instance idle this long gives back what it can (Instance::ReleaseMemory(), for JavaScript a
+// memory-reducing full GC: a tenth to an eighth of a busy hello instance, docs/performance.md),
+// with at most kInstanceMemoryReleasePerPass of each Maintain() pass spent on it.
+constexpr absl::Duration kIdleBeforeInstanceRelease = absl::Seconds(10);
+constexpr absl::Duration kInstanceMemoryReleasePerPass = absl::Milliseconds(10);
 // How long an instance beyond a version's first may stay idle before Maintain() destroys it.
 constexpr absl::Duration kSpareInstanceIdle = absl::Seconds(30);
 // How long a request of a family that is serving waits for another request's load of the
@@ -128,6 +133,7 @@ struct Counters {
   std::atomic<uint64_t> load_shed{0};
   std::atomic<uint64_t> split_fallbacks{0};
   std::atomic<uint64_t> idle_memory_releases{0};
+  std::atomic<uint64_t> instance_memory_releases{0};
   InstancePoolCounters pools;
 };
 
@@ -297,12 +303,18 @@ class LocalRuntime final : public Runtime {
         }
       }
     }
-    // A family whose concurrency dropped goes back to one instance.
+    // A family whose concurrency dropped goes back to one instance, and instances idle for a
+    // while give back their garbage, a bounded share of each pass (a full GC takes milliseconds).
+    const absl::Time release_deadline = absl::Now() + kInstanceMemoryReleasePerPass;
     for (const auto& activation : activations) {
       std::shared_ptr<const Serving> serving = activation->serving();
       if (serving == nullptr) continue;
-      serving->ForEachSlot(
-          [](const VersionSlot& slot) { slot.pool->TrimIdle(kSpareInstanceIdle); });
+      serving->ForEachSlot([&](const VersionSlot& slot) {
+        slot.pool->TrimIdle(kSpareInstanceIdle);
+        counters_.instance_memory_releases.fetch_add(
+            slot.pool->ReleaseIdleMemory(kIdleBeforeInstanceRelease, release_deadline),
+            std::memory_order_relaxed);
+      });
     }
     FoldHeat(now);
     EnforceMemoryBudget();
@@ -404,6 +416,7 @@ class LocalRuntime final : public Runtime {
     stats.load_shed = counters_.load_shed.load();
     stats.split_fallbacks = counters_.split_fallbacks.load();
     stats.idle_memory_releases = counters_.idle_memory_releases.load();
+    stats.instance_memory_releases = counters_.instance_memory_releases.load();
     for (const auto& activation : table_.All()) {
       std::shared_ptr<const Serving> serving = activation->serving();
       if (serving == nullptr) continue;

@@ -13,6 +13,7 @@
 #include "cosmo/store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "unit/runtime/runtime_test_support.h"
 
 namespace cosmo {
 namespace {
@@ -41,12 +42,8 @@ constexpr char kCanary[] =
 class RuntimeSplitFallbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    RuntimeOptions options;
-    options.clock = &clock_;
-    options.background_maintenance = false;
-    auto runtime = NewRuntime(options, NewInMemoryStore());
-    ASSERT_TRUE(runtime.ok()) << runtime.status();
-    runtime_ = *std::move(runtime);
+    runtime_ = testing::NewRuntimeOnManualClock(&clock_);
+    ASSERT_NE(runtime_, nullptr);
     auto v1 =
         runtime_->registry().Deploy({.tenant = "local", .family = "shop", .manifest = Js(kBase)});
     ASSERT_TRUE(v1.ok()) << v1.status();

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "cosmo/clock.h"
 #include "cosmo/runtime.h"
+#include "cosmo/store.h"
 #include "gtest/gtest.h"
 #include "support/scripted_engine.h"
 
@@ -36,6 +38,17 @@ struct ScriptedRuntime {
     return result.ok() ? result->version : "";
   }
 };
+
+// A Runtime with the built-in engines (the real JavaScript engine) over an in-memory store, on
+// `clock`, with Maintain() left to the test. Null (and a test failure) if it cannot start.
+inline std::unique_ptr<Runtime> NewRuntimeOnManualClock(ManualClock* clock) {
+  RuntimeOptions options;
+  options.clock = clock;
+  options.background_maintenance = false;
+  auto runtime = NewRuntime(options, NewInMemoryStore());
+  EXPECT_TRUE(runtime.ok()) << runtime.status();
+  return runtime.ok() ? std::move(runtime).value() : nullptr;
+}
 
 inline HttpRequest Get(const std::string& family) {
   return HttpRequest{.method = "GET", .url = "http://localhost/" + family + "/"};
