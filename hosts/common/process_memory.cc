@@ -44,10 +44,9 @@ bool ParseHeader(absl::string_view line, Mapping* mapping) {
   *mapping = Mapping{.start = start, .end = end};
   const absl::string_view perms = fields[1];
   const absl::string_view path = fields.size() >= 6 ? fields[5] : "";
-  mapping->droppable = perms.size() == 4 && perms[0] == 'r' && perms[1] == '-' &&
-                       perms[3] == 'p' && absl::StartsWith(path, "/") &&
-                       !absl::StartsWith(path, "/dev/") && !absl::StartsWith(path, "/memfd:") &&
-                       !absl::EndsWith(line, "(deleted)");
+  mapping->droppable = perms.size() == 4 && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' &&
+                       absl::StartsWith(path, "/") && !absl::StartsWith(path, "/dev/") &&
+                       !absl::StartsWith(path, "/memfd:") && !absl::EndsWith(line, "(deleted)");
   return true;
 }
 
@@ -58,8 +57,8 @@ size_t Drop(const Mapping& mapping) {
       mapping.rss_kib == 0) {
     return 0;
   }
-  if (madvise(reinterpret_cast<void*>(mapping.start), mapping.end - mapping.start,
-              MADV_DONTNEED) != 0) {
+  if (madvise(reinterpret_cast<void*>(mapping.start), mapping.end - mapping.start, MADV_DONTNEED) !=
+      0) {
     return 0;
   }
   return mapping.rss_kib << 10;

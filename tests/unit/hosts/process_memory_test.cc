@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/synchronization/barrier.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/barrier.h"
 #include "gtest/gtest.h"
 #include "support/temp_dir.h"
 

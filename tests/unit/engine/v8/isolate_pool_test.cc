@@ -50,8 +50,8 @@ TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
   options.spare_isolates = 1;
   auto engine = MakeTestEngine(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  const Manifest manifest = JsManifest(
-      "export default { fetch() { return new Response('spare'); } };");
+  const Manifest manifest =
+      JsManifest("export default { fetch() { return new Response('spare'); } };");
   // The first start finds no spare, creates its own isolate and starts the refill.
   auto first = Start(**engine, manifest);
   ASSERT_TRUE(first.ok()) << first.status();
