@@ -32,8 +32,8 @@ TEST(RuntimeColdStartTest, AnActivationAfterAnIdleUnloadCompilesNothing) {
   manifest.engine = "javascript";
   manifest.main = "index.js";
   manifest.files["index.js"] = "export default { fetch() { return new Response('cold'); } };";
-  ASSERT_TRUE((*runtime)->registry().Deploy({.tenant = "t", .family = "cold", .manifest = manifest})
-                  .ok());
+  ASSERT_TRUE(
+      (*runtime)->registry().Deploy({.tenant = "t", .family = "cold", .manifest = manifest}).ok());
   const HttpRequest request{.method = "GET", .url = "http://localhost/cold/"};
   ASSERT_EQ((*runtime)->Invoke("cold", request).response.body, "cold");
   const JavaScriptEngineStats warm = engine->Stats();
