@@ -26,6 +26,7 @@
 #include "dashboard_flags.h"
 #include "host_main.h"
 #include "http_flags.h"
+#include "process_memory.h"
 #include "runtime_flags.h"
 
 namespace {
@@ -152,6 +153,8 @@ int Serve(const Flags& flags) {
     std::printf("cosmo-server: data plane (HTTP) listening on %s\n", http->address().c_str());
   }
   std::fflush(stdout);
+  // Started: what building the snapshots and initialising the libraries left resident goes back.
+  cosmo::host::ReleaseStartupMemory();
 
   const int signal_number = cosmo::host::WaitForShutdownSignal();
   std::printf("cosmo-server: %s: draining calls (up to %s), then flushing usage\n",
@@ -177,6 +180,7 @@ int Serve(const Flags& flags) {
 int main(int argc, char** argv) {
   cosmo::host::BlockShutdownSignals();
   cosmo::host::DisableLockOrderChecks();
+  cosmo::host::LimitMallocArenas();
 
   Flags flags;
   CLI::App app{

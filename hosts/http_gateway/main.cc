@@ -28,6 +28,7 @@
 #include "gateway_replica.h"
 #include "host_main.h"
 #include "http_flags.h"
+#include "process_memory.h"
 #include "remote_dashboard_api.h"
 #include "remote_kv_store.h"
 #include "runtime_flags.h"
@@ -99,6 +100,8 @@ int Serve(const Flags& flags) {
   std::printf("cosmo-gateway: data plane (HTTP) listening on %s (control plane %s)\n",
               (*http)->address().c_str(), flags.control.c_str());
   std::fflush(stdout);
+  // Started: what building the snapshots and initialising the libraries left resident goes back.
+  cosmo::host::ReleaseStartupMemory();
 
   cosmo::host::WaitForShutdownSignal();
   (*http)->Stop();
@@ -115,6 +118,7 @@ int Serve(const Flags& flags) {
 int main(int argc, char** argv) {
   cosmo::host::BlockShutdownSignals();
   cosmo::host::DisableLockOrderChecks();
+  cosmo::host::LimitMallocArenas();
 
   Flags flags;
   CLI::App app{

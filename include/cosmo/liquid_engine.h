@@ -56,9 +56,11 @@ struct LiquidEngineOptions {
   absl::Status Validate() const;
 };
 
-// Creates the engine, building its JavaScript engine and startup snapshot (some tens of
-// milliseconds). INVALID_ARGUMENT names a bad option field; INTERNAL if LiquidJS cannot be
-// loaded into the snapshot.
+// Creates the engine. INVALID_ARGUMENT names a bad option field. Its JavaScript engine and
+// startup snapshot (some tens of milliseconds, a few MiB) are built by the first Validate() or
+// Prepare(), so a process that serves no Liquid pays for neither; that call and every later one
+// fail as NewJavaScriptEngine() would with `options.javascript`, or with INTERNAL if LiquidJS
+// cannot be loaded into the snapshot.
 absl::StatusOr<std::unique_ptr<Engine>> NewLiquidEngine(const LiquidEngineOptions& options = {});
 
 }  // namespace cosmo

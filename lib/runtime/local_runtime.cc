@@ -38,6 +38,7 @@
 #include "runtime/instance_gate.h"
 #include "runtime/instance_pool.h"
 #include "runtime/log_ring.h"
+#include "runtime/program_cache.h"
 
 namespace cosmo {
 namespace {
@@ -62,6 +63,9 @@ constexpr absl::Duration kSpareInstanceIdle = absl::Seconds(30);
 // How long a request of a family that is serving waits for another request's load of the
 // family's new version before it is served by the version it has (see LocalRuntime::Load).
 constexpr absl::Duration kLoadPatience = absl::Milliseconds(500);
+// Source bytes of the prepared versions kept for activations to come back to (ProgramCache):
+// thousands of small families, or a few at the largest deployable size.
+constexpr size_t kPreparedSourceBytes = size_t{64} << 20;
 
 // An activation that could not start ends its requests with the outcome of its cause.
 Outcome OutcomeForActivationFailure(const absl::Status& status) {
@@ -576,24 +580,17 @@ class LocalRuntime final : public Runtime {
       }
     }
     if (existing != nullptr && existing->secret_names == secret_names) return existing;
-    COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(version));
+    COSMO_ASSIGN_OR_RETURN(std::shared_ptr<const PreparedVersion> prepared,
+                           Prepared(family, version, engine_name));
     if (existing != nullptr) {
       // Same content deployed with other secret names: same instances, new masking.
       auto slot = std::make_shared<VersionSlot>(*existing);
-      slot->secret_values = SecretValues(secret_names, manifest.env);
+      slot->secret_values = SecretValues(secret_names, prepared->env);
       slot->secret_names = std::move(secret_names);
       return slot;
     }
-    auto engine = engines_by_name_.find(engine_name);
-    if (engine == engines_by_name_.end()) {
-      return absl::InternalError(absl::StrCat("family '", family, "' needs engine '", engine_name,
-                                              "', which this server does not run"));
-    }
-    COSMO_ASSIGN_OR_RETURN(std::shared_ptr<Program> program,
-                           engine->second->Prepare(version, manifest));
-    auto pool = std::make_shared<InstancePool>(std::move(program),
-                                               ResolveLimits(manifest.limits, options_.caps),
-                                               max_instances_, &counters_.pools, clock_);
+    auto pool = std::make_shared<InstancePool>(prepared->program, prepared->limits, max_instances_,
+                                               &counters_.pools, clock_);
     // Start one instance now, so a script that cannot start fails here, once, with backoff —
     // not on every request.
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<Instance> warm, pool->Acquire(absl::ZeroDuration()));
@@ -603,10 +600,34 @@ class LocalRuntime final : public Runtime {
     slot->version = version;
     slot->pool = std::move(pool);
     slot->usage = meter_.CellFor(family, version);
-    slot->secret_values = SecretValues(secret_names, manifest.env);
+    slot->secret_values = SecretValues(secret_names, prepared->env);
     slot->secret_names = std::move(secret_names);
     counters_.activations.fetch_add(1, std::memory_order_relaxed);
     return slot;
+  }
+
+  // `version` prepared by its engine: from programs_, or read from the store, prepared and kept
+  // there, so an activation unloaded after idling comes back without either.
+  absl::StatusOr<std::shared_ptr<const PreparedVersion>> Prepared(const std::string& family,
+                                                                  const std::string& version,
+                                                                  const std::string& engine_name) {
+    std::shared_ptr<const PreparedVersion> cached = programs_.Find(version);
+    if (cached != nullptr && cached->engine == engine_name) return cached;
+    COSMO_ASSIGN_OR_RETURN(Manifest manifest, registry_->LoadManifest(version));
+    auto engine = engines_by_name_.find(engine_name);
+    if (engine == engines_by_name_.end()) {
+      return absl::InternalError(absl::StrCat("family '", family, "' needs engine '", engine_name,
+                                              "', which this server does not run"));
+    }
+    auto prepared = std::make_shared<PreparedVersion>();
+    prepared->engine = engine_name;
+    prepared->limits = ResolveLimits(manifest.limits, options_.caps);
+    for (const auto& [name, source] : manifest.files)
+      prepared->bytes += name.size() + source.size();
+    COSMO_ASSIGN_OR_RETURN(prepared->program, engine->second->Prepare(version, manifest));
+    prepared->env = std::move(manifest.env);
+    programs_.Insert(version, prepared);
+    return prepared;
   }
 
   // The side of a split whose version `why` could not start, `stand_in` serving its requests:
@@ -823,6 +844,7 @@ class LocalRuntime final : public Runtime {
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<CronScheduler> crons_;
   ActivationTable table_;
+  ProgramCache programs_{kPreparedSourceBytes};
   Counters counters_;
 
   const std::string request_id_prefix_;

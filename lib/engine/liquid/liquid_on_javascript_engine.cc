@@ -42,8 +42,31 @@ absl::Status CheckManifest(const Manifest& manifest) {
 
 }  // namespace
 
+absl::Status LiquidOnJavaScriptEngine::Start() {
+  absl::call_once(started_, [this] {
+    JavaScriptEngineOptions javascript_options = options_.javascript;
+    javascript_options.extra_runtime_scripts.emplace_back(LiquidRuntimeSource());
+    absl::StatusOr<std::unique_ptr<JavaScriptEngine>> javascript =
+        NewJavaScriptEngine(javascript_options);
+    if (!javascript.ok()) {
+      start_status_ = javascript.status();
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<Program>> checker =
+        (*javascript)->Prepare(kCheckVersion, PageModule::CheckModule());
+    if (!checker.ok()) {
+      start_status_ = checker.status();
+      return;
+    }
+    javascript_ = *std::move(javascript);
+    checker_ = *std::move(checker);
+  });
+  return start_status_;
+}
+
 absl::Status LiquidOnJavaScriptEngine::Validate(const Manifest& manifest) {
   COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+  COSMO_RETURN_IF_ERROR(Start());
   if (!manifest.crons.empty()) {
     return absl::InvalidArgumentError(
         "crons: a Liquid template has no scheduled() handler; deploy crons with a JavaScript "
@@ -81,6 +104,7 @@ absl::Status LiquidOnJavaScriptEngine::Validate(const Manifest& manifest) {
 absl::StatusOr<std::shared_ptr<Program>> LiquidOnJavaScriptEngine::Prepare(
     const std::string& version, const Manifest& manifest) {
   COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
+  COSMO_RETURN_IF_ERROR(Start());
   COSMO_ASSIGN_OR_RETURN(std::shared_ptr<Program> module,
                          javascript_->Prepare(version, PageModule::ForPage(manifest, options_)));
   return std::make_shared<LiquidProgram>(std::move(module));
@@ -105,15 +129,7 @@ absl::Status LiquidEngineOptions::Validate() const {
 
 absl::StatusOr<std::unique_ptr<Engine>> NewLiquidEngine(const LiquidEngineOptions& options) {
   COSMO_RETURN_IF_ERROR(options.Validate());
-  JavaScriptEngineOptions javascript_options = options.javascript;
-  javascript_options.extra_runtime_scripts.emplace_back(liquid::LiquidRuntimeSource());
-  COSMO_ASSIGN_OR_RETURN(std::unique_ptr<JavaScriptEngine> javascript,
-                         NewJavaScriptEngine(javascript_options));
-  COSMO_ASSIGN_OR_RETURN(
-      std::shared_ptr<Program> checker,
-      javascript->Prepare(liquid::kCheckVersion, liquid::PageModule::CheckModule()));
-  return std::make_unique<liquid::LiquidOnJavaScriptEngine>(options, std::move(javascript),
-                                                            std::move(checker));
+  return std::make_unique<liquid::LiquidOnJavaScriptEngine>(options);
 }
 
 }  // namespace cosmo

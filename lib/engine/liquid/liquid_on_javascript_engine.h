@@ -1,7 +1,8 @@
 // The Engine behind NewLiquidEngine(): Liquid manifests become page modules (PageModule) run by a
 // JavaScriptEngine of its own, whose startup snapshot holds the Liquid runtime (LiquidJS and
 // lib/engine/liquid/js/src). Its own engine, not the process's JavaScript engine, so JavaScript
-// families never see the Liquid runtime and each snapshot holds only what its language needs.
+// families never see the Liquid runtime and each snapshot holds only what its language needs;
+// built on first use, so a process that serves no Liquid holds neither.
 //
 // Thread-safe.
 #ifndef COSMO_ENGINE_LIQUID_LIQUID_ON_JAVASCRIPT_ENGINE_H_
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/call_once.h"
 #include "cosmo/engine.h"
 #include "cosmo/javascript_engine.h"
 #include "cosmo/liquid_engine.h"
@@ -18,11 +20,8 @@ namespace cosmo::liquid {
 
 class LiquidOnJavaScriptEngine final : public Engine {
  public:
-  // `checker` is `javascript`'s Program of PageModule::CheckModule().
-  LiquidOnJavaScriptEngine(const LiquidEngineOptions& options,
-                           std::unique_ptr<JavaScriptEngine> javascript,
-                           std::shared_ptr<Program> checker)
-      : options_(options), javascript_(std::move(javascript)), checker_(std::move(checker)) {}
+  // `options` must be valid (LiquidEngineOptions::Validate).
+  explicit LiquidOnJavaScriptEngine(const LiquidEngineOptions& options) : options_(options) {}
 
   absl::string_view name() const override { return "liquid"; }
   absl::Status Validate(const Manifest& manifest) override;
@@ -30,9 +29,18 @@ class LiquidOnJavaScriptEngine final : public Engine {
                                                    const Manifest& manifest) override;
 
  private:
+  // Builds the JavaScript engine (its snapshot holds LiquidJS) and the check module's Program on
+  // the first call, so a server without Liquid families never holds a second snapshot; returns
+  // that first call's status ever after.
+  absl::Status Start();
+
   const LiquidEngineOptions options_;
-  const std::unique_ptr<JavaScriptEngine> javascript_;
-  const std::shared_ptr<Program> checker_;
+  absl::once_flag started_;
+  // Set once, by Start(); read after it.
+  absl::Status start_status_;
+  std::unique_ptr<JavaScriptEngine> javascript_;
+  // javascript_'s Program of PageModule::CheckModule().
+  std::shared_ptr<Program> checker_;
 };
 
 }  // namespace cosmo::liquid

@@ -1,65 +1,76 @@
 #include "engine/v8/isolate_pool.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "engine/v8/js_instance.h"
 
 namespace cosmo::v8engine {
 
-IsolatePool::IsolatePool(EngineCore* core, size_t target) : core_(core), target_(target) {}
+struct IsolatePool::Spare {
+  std::unique_ptr<JsInstance> instance;
+  size_t memory_bytes = 0;
+};
+
+IsolatePool::IsolatePool(EngineCore* core, size_t target) : core_(core), slots_(target) {}
 
 IsolatePool::~IsolatePool() {
-  std::vector<std::unique_ptr<JsInstance>> spares;
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-    spares.swap(spares_);
-  }
+  stop_.store(true);
+  wake_.fetch_add(1);
+  wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  for (std::atomic<Spare*>& slot : slots_) delete slot.exchange(nullptr);
 }
 
 std::unique_ptr<JsInstance> IsolatePool::Take(size_t memory_bytes) {
-  if (target_ == 0) return nullptr;
-  std::unique_ptr<JsInstance> spare;
-  std::vector<std::unique_ptr<JsInstance>> stale;  // destroyed outside the lock
-  {
-    absl::MutexLock lock(&mu_);
-    if (!started_) {
-      started_ = true;
-      thread_ = std::thread([this] { Run(); });
-    }
-    if (memory_bytes != memory_bytes_) {
-      memory_bytes_ = memory_bytes;
-      stale.swap(spares_);
-    } else if (!spares_.empty()) {
-      spare = std::move(spares_.back());
-      spares_.pop_back();
+  if (slots_.empty()) return nullptr;
+  // Spares of another heap size are of no use to anyone from now on: destroyed below, outside
+  // the slots, and the refill makes new ones.
+  const bool resized = memory_bytes_.exchange(memory_bytes) != memory_bytes;
+  absl::call_once(start_once_, [this] { thread_ = std::thread([this] { Run(); }); });
+  std::unique_ptr<JsInstance> taken;
+  std::vector<std::unique_ptr<Spare>> stale;
+  for (std::atomic<Spare*>& slot : slots_) {
+    if (taken != nullptr && !resized) break;
+    std::unique_ptr<Spare> spare(slot.exchange(nullptr));
+    if (spare == nullptr) continue;
+    if (taken == nullptr && spare->memory_bytes == memory_bytes) {
+      taken = std::move(spare->instance);
+    } else {
+      stale.push_back(std::move(spare));
     }
   }
-  return spare;
+  wake_.fetch_add(1);
+  wake_.notify_one();
+  return taken;
 }
 
 void IsolatePool::Run() {
-  mu_.Lock();
-  while (true) {
-    auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || spares_.size() < target_;
-    };
-    mu_.Await(absl::Condition(&work));
-    if (stop_) break;
-    size_t memory_bytes = memory_bytes_;
-    mu_.Unlock();
-    absl::StatusOr<std::unique_ptr<JsInstance>> blank =
-        JsInstance::CreateBlank(*core_, memory_bytes);
-    mu_.Lock();
-    if (!blank.ok()) break;  // cannot happen short of a broken runtime; callers create their own
-    if (!stop_ && memory_bytes == memory_bytes_) {
-      spares_.push_back(std::move(*blank));
-    } else {
-      mu_.Unlock();
-      blank->reset();
-      mu_.Lock();
+  pthread_setname_np(pthread_self(), kRefillThreadName);
+  // The kernel applies a thread id's nice value to that thread only.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kRefillNice);
+  while (!stop_.load()) {
+    const uint32_t seen = wake_.load();
+    const size_t memory_bytes = memory_bytes_.load();
+    for (std::atomic<Spare*>& slot : slots_) {
+      if (stop_.load()) return;
+      if (slot.load() != nullptr) continue;
+      absl::StatusOr<std::unique_ptr<JsInstance>> blank =
+          JsInstance::CreateBlank(*core_, memory_bytes);
+      // Cannot happen short of a broken runtime; callers then create their own.
+      if (!blank.ok()) return;
+      auto spare = std::make_unique<Spare>(Spare{*std::move(blank), memory_bytes});
+      Spare* empty = nullptr;
+      // A spare of a size asked for no more is destroyed here, on this thread.
+      if (memory_bytes_.load() == memory_bytes &&
+          slot.compare_exchange_strong(empty, spare.get())) {
+        spare.release();
+      }
     }
+    // Until a Take() (or the destructor) moves `wake_` on from what was seen before this pass.
+    wake_.wait(seen);
   }
-  mu_.Unlock();
 }
 
 }  // namespace cosmo::v8engine

@@ -8,17 +8,24 @@
 // created. A background thread refills the pool after each Take(); each spare costs the memory of
 // an idle isolate (a few MiB).
 //
+// The refill runs right after a Take(), while the activation that took the spare still binds its
+// module and serves its first request, and deserialising an isolate is several times that work:
+// so the refill thread runs at a low CPU priority (kRefillNice), and hands spares over through
+// atomic slots rather than a mutex, so a request never waits for a lock the preempted refill
+// thread holds.
+//
 // Thread-safe. Owned by the EngineCore; must be destroyed before the watchdog and the snapshot.
 #ifndef COSMO_ENGINE_V8_ISOLATE_POOL_H_
 #define COSMO_ENGINE_V8_ISOLATE_POOL_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/base/call_once.h"
 
 namespace cosmo::v8engine {
 
@@ -27,25 +34,33 @@ class JsInstance;
 
 class IsolatePool {
  public:
+  // The refill thread's name (as /proc/self/task/*/comm shows it) and nice value.
+  static constexpr char kRefillThreadName[] = "cosmo-spares";
+  static constexpr int kRefillNice = 10;
+
   IsolatePool(EngineCore* core, size_t target);
   ~IsolatePool();
   IsolatePool(const IsolatePool&) = delete;
   IsolatePool& operator=(const IsolatePool&) = delete;
 
   // A blank instance for a heap of `memory_bytes`, or null when none is ready (the caller then
-  // creates one itself). Starts the refill thread on first use.
+  // creates one itself). Starts the refill thread on first use. Never blocks on the refill.
   std::unique_ptr<JsInstance> Take(size_t memory_bytes);
 
  private:
+  struct Spare;
   void Run();
 
   EngineCore* const core_;
-  const size_t target_;
-  absl::Mutex mu_;
-  std::vector<std::unique_ptr<JsInstance>> spares_ ABSL_GUARDED_BY(mu_);
-  size_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // One slot per spare: null, or a spare the refill thread published. Only the refill thread
+  // fills a slot; Take() empties it with an exchange.
+  std::vector<std::atomic<Spare*>> slots_;
+  // The heap size spares are made for (0 until the first Take()).
+  std::atomic<size_t> memory_bytes_{0};
+  // Bumped (and notified) by every Take() and by the destructor; the refill thread sleeps on it.
+  std::atomic<uint32_t> wake_{0};
+  std::atomic<bool> stop_{false};
+  absl::once_flag start_once_;
   std::thread thread_;
 };
 

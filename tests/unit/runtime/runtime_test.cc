@@ -161,6 +161,22 @@ TEST_F(RuntimeTest, IdleActivationsUnloadAfterTheTimeoutOnly) {
   EXPECT_EQ(Invoke("idle").outcome, Outcome::kOk);  // reactivates on demand
 }
 
+TEST_F(RuntimeTest, AnIdleUnloadKeepsTheVersionPreparedForTheNextActivation) {
+  rt_.Deploy("idle", "respond 200 first");
+  EXPECT_EQ(Invoke("idle").response.body, "first");
+  clock_.Advance(absl::Minutes(2));
+  rt_.runtime->Maintain();
+  ASSERT_EQ(rt_.runtime->Stats().idle_unloads, 1u);
+  ASSERT_EQ(rt_.runtime->Stats().live_instances, 0u);
+  EXPECT_EQ(Invoke("idle").response.body, "first");
+  EXPECT_EQ(rt_.runtime->Stats().activations, 2u);
+  EXPECT_EQ(rt_.engine->prepare_calls(), 1);
+  // A new version is prepared once too; the old one is still known, so a rollback to it is not.
+  rt_.Deploy("idle", "respond 200 second");
+  EXPECT_EQ(Invoke("idle").response.body, "second");
+  EXPECT_EQ(rt_.engine->prepare_calls(), 2);
+}
+
 // Three concurrent requests of a family whose requests take 300 ms: three instances.
 void RunThreeAtOnce(ScriptedRuntime& rt, const std::string& family) {
   std::vector<std::thread> clients;

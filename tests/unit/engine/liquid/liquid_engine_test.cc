@@ -169,6 +169,20 @@ TEST(LiquidEngineTest, OptionsAreValidated) {
   EXPECT_THAT(std::string(engine.status().message()), HasSubstr("max_include_depth"));
 }
 
+// The JavaScript engine under it is built by the first Validate() or Prepare(): its options are
+// checked then, and that error is every later call's.
+TEST(LiquidEngineTest, ItsJavaScriptEngineStartsOnFirstUse) {
+  LiquidEngineOptions options;
+  options.javascript.watchdog_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<Engine>> engine = NewLiquidEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  absl::Status validated = (*engine)->Validate(Page("Hi"));
+  EXPECT_TRUE(absl::IsInvalidArgument(validated)) << validated;
+  EXPECT_THAT(std::string(validated.message()), HasSubstr("watchdog_interval"));
+  absl::StatusOr<std::shared_ptr<Program>> prepared = (*engine)->Prepare("v1", Page("Hi"));
+  EXPECT_EQ(prepared.status(), validated);
+}
+
 TEST(LiquidInstanceTest, OnlyLiquidLimitErrorsAreLimitOutcomes) {
   EXPECT_EQ(LiquidInstance::OutcomeOf("Uncaught LiquidError: page.liquid:1:1: x"),
             Outcome::kException);
