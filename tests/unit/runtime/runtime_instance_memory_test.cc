@@ -38,12 +38,14 @@ class RuntimeInstanceMemoryTest : public ::testing::Test {
     m.engine = "javascript";
     m.main = "index.js";
     m.files["index.js"] = kLitterer;
-    auto deployed = runtime_->registry().Deploy({.tenant = "local", .family = "litter", .manifest = m});
+    auto deployed =
+        runtime_->registry().Deploy({.tenant = "local", .family = "litter", .manifest = m});
     ASSERT_TRUE(deployed.ok()) << deployed.status();
   }
 
   int Served() {
-    InvokeResult r = runtime_->Invoke("litter", {.method = "GET", .url = "http://localhost/litter/"});
+    InvokeResult r =
+        runtime_->Invoke("litter", {.method = "GET", .url = "http://localhost/litter/"});
     EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
     int served = 0;
     EXPECT_TRUE(absl::SimpleAtoi(r.response.body, &served)) << r.response.body;
