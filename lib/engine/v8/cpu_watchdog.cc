@@ -25,6 +25,14 @@ int64_t SteadyNanos() {
       .count();
 }
 
+// The calling thread's CPU clock as it last read it itself (CpuUsedNanos), or -1; and the armed
+// wall time of the sections it ended since without reading it.
+thread_local int64_t t_thread_cpu_seen_ns = -1;
+thread_local int64_t t_unread_armed_ns = 0;
+// How much armed time may pass on a thread between two readings of its clock, so that the
+// reading FirstLookCharge uses is recent: one system call per 5 ms of a thread's armed time.
+constexpr int64_t kThreadCpuReadEveryArmedNs = 5'000'000;
+
 clockid_t CurrentThreadClock() {
   // pthread_getcpuclockid computes the id from the thread id; no system call.
   thread_local clockid_t clock = [] {
@@ -79,6 +87,7 @@ void CpuWatchdog::Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account) 
     slot->armed_at_ns = now;
     slot->armed_before_ns = account.armed_wall_ns;
     slot->cpu_origin_ns = account.cpu_origin_ns;
+    slot->thread_cpu_seen_ns = t_thread_cpu_seen_ns;
     slot->armed_hint.store(true, std::memory_order_relaxed);
   }
   active_.fetch_add(1);
@@ -105,9 +114,28 @@ bool CpuWatchdog::Disarm(Slot* slot, CpuAccount* account) {
 }
 
 int64_t CpuWatchdog::CpuUsedNanos(const CpuAccount& account) {
-  if (account.cpu_origin_ns < 0) return account.armed_wall_ns;
+  if (account.cpu_origin_ns < 0) {
+    t_unread_armed_ns += account.armed_wall_ns;
+    if (t_unread_armed_ns >= kThreadCpuReadEveryArmedNs) {
+      t_unread_armed_ns = 0;
+      if (const int64_t now = ThreadCpuNanos(); now >= 0) t_thread_cpu_seen_ns = now;
+    }
+    return account.armed_wall_ns;
+  }
   const int64_t now = ThreadCpuNanos();
-  return now < 0 ? account.armed_wall_ns : std::max<int64_t>(now - account.cpu_origin_ns, 0);
+  if (now < 0) return account.armed_wall_ns;
+  t_thread_cpu_seen_ns = now;
+  t_unread_armed_ns = 0;
+  return std::max<int64_t>(now - account.cpu_origin_ns, 0);
+}
+
+int64_t CpuWatchdog::FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
+                                     int64_t thread_cpu_seen_ns) {
+  int64_t charge = std::min(armed_wall_ns, cpu_now_ns);
+  if (thread_cpu_seen_ns >= 0 && thread_cpu_seen_ns <= cpu_now_ns) {
+    charge = std::min(charge, cpu_now_ns - thread_cpu_seen_ns);
+  }
+  return std::max<int64_t>(charge, 0);
 }
 
 int64_t CpuWatchdog::ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
@@ -121,11 +149,12 @@ void CpuWatchdog::Poll() {
     const int64_t cpu_now = ReadClock(slot->clock);
     if (cpu_now < 0) continue;
     if (slot->cpu_origin_ns < 0) {
-      // First look at this section: count every armed nanosecond so far as CPU. That errs
-      // towards stopping a script early, never late, and by at most the time since Arm().
+      // First look at this section: count an upper bound of its CPU so far, so a limit errs
+      // towards stopping a script early, never late.
       const int64_t armed_wall =
           slot->armed_before_ns + std::max<int64_t>(wall_now - slot->armed_at_ns, 0);
-      slot->cpu_origin_ns = cpu_now - armed_wall;
+      slot->cpu_origin_ns =
+          cpu_now - FirstLookCharge(armed_wall, cpu_now, slot->thread_cpu_seen_ns);
     }
     if (cpu_now - slot->cpu_origin_ns >= slot->budget_ns) {
       slot->fired = true;

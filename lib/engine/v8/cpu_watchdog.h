@@ -7,7 +7,8 @@
 // virtual machine, so the request path does not read it: Arm() and Disarm() read the steady clock
 // (vDSO, tens of nanoseconds) and count the wall time spent armed. The watchdog polls armed slots
 // every `interval`; the first time it sees a slot armed it reads that thread's CPU clock and fixes
-// the section's CPU origin as if all the armed wall time so far had been CPU (an upper bound), and
+// the section's CPU origin as if all the armed wall time so far had been CPU (an upper bound,
+// tightened by two others when the watchdog looked late: FirstLookCharge), and
 // from then on it compares the thread's clock with origin + budget and, past it, marks the slot
 // fired and calls v8::Isolate::TerminateExecution() (safe from any thread).
 //
@@ -65,6 +66,9 @@ class CpuWatchdog {
     int64_t armed_at_ns = 0;      // steady clock at Arm()
     int64_t armed_before_ns = 0;  // armed wall time of the section's earlier phases
     int64_t cpu_origin_ns = -1;   // as in CpuAccount
+    // The arming thread's CPU clock as that thread last read it (at the end of an earlier
+    // measured section), or -1: a bound for the first look (FirstLookCharge).
+    int64_t thread_cpu_seen_ns = -1;
   };
 
   // The CPU used by one guarded section (a request, or a module's top level), which may be armed
@@ -102,6 +106,16 @@ class CpuWatchdog {
 
   // The calling thread's CPU time in nanoseconds (a system call).
   static int64_t ThreadCpuNanos();
+
+  // What the first look at an armed section counts as the CPU it used so far: the least of three
+  // upper bounds — its armed wall time, the thread's whole CPU time `cpu_now`, and the thread's
+  // CPU since `thread_cpu_seen_ns` (a reading the thread took before the section began, at most
+  // 5 ms of its armed time earlier: CpuUsedNanos keeps it fresh; -1 if none). Armed wall time alone
+  // would count time the section spent preempted: on a loaded machine the watchdog's own thread
+  // waits its turn too, looks late, and would stop a script that used little CPU. The other two
+  // need no system call on the request path.
+  static int64_t FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
+                                 int64_t thread_cpu_seen_ns);
 
  private:
   void Run();

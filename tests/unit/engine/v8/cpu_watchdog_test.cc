@@ -69,6 +69,43 @@ TEST_F(CpuWatchdogTest, ABusySectionIsMeasuredBetweenItsCpuAndItsWallTime) {
   EXPECT_TRUE(seen) << "the watchdog never looked at a 20 ms section in 30 s";
 }
 
+// The least of the three upper bounds, whichever is least.
+TEST(CpuWatchdogFirstLookTest, ChargesTheLeastUpperBound) {
+  // Armed 80 ms, of which the thread ran 3 ms: a young thread (5 ms of CPU in all).
+  EXPECT_EQ(CpuWatchdog::FirstLookCharge(80'000'000, 5'000'000, -1), 5'000'000);
+  // An old thread that last read its clock 4 ms of CPU ago.
+  EXPECT_EQ(CpuWatchdog::FirstLookCharge(80'000'000, 9'000'000'000, 8'996'000'000), 4'000'000);
+  // A watchdog that looked in time: the armed wall time is the least.
+  EXPECT_EQ(CpuWatchdog::FirstLookCharge(600'000, 9'000'000'000, 8'000'000'000), 600'000);
+  // A reading from another clock (never later than now on the same one) is ignored.
+  EXPECT_EQ(CpuWatchdog::FirstLookCharge(80'000'000, 9'000'000'000, 9'500'000'000), 80'000'000);
+}
+
+// A watchdog that looks late (here: every 100 ms, as one starved of CPU on a loaded machine
+// would) at a section that mostly waited must not count the waiting as CPU. Armed wall time alone
+// would charge whatever it had reached at the first look, up to 100 ms.
+TEST(CpuWatchdogFirstLookTest, ALateLookAtASectionThatWaitedChargesLittle) {
+  CpuWatchdog watchdog(absl::Milliseconds(100));
+  CpuWatchdog::Slot* slot = watchdog.Register(nullptr);
+  int64_t used = -1, real = -1;
+  bool seen = false;
+  std::thread fresh([&] {
+    CpuWatchdog::CpuAccount account;
+    const int64_t cpu_before = CpuWatchdog::ThreadCpuNanos();
+    watchdog.Arm(slot, kNoLimit, account);
+    absl::SleepFor(absl::Milliseconds(350));  // at least three polls while armed
+    watchdog.Disarm(slot, &account);
+    real = CpuWatchdog::ThreadCpuNanos() - cpu_before;
+    used = CpuWatchdog::CpuUsedNanos(account);
+    seen = account.cpu_origin_ns >= 0;
+  });
+  fresh.join();
+  watchdog.Unregister(slot);
+  ASSERT_TRUE(seen) << "the watchdog never looked at a section armed 350 ms";
+  EXPECT_GE(used + kClockSlackNs, real);
+  EXPECT_LT(used, 20'000'000) << "charged " << used << " ns for a section that slept";
+}
+
 TEST_F(CpuWatchdogTest, TimeBetweenPhasesIsNotCounted) {
   CpuWatchdog::CpuAccount account;
   const int64_t wall_start = SteadyNanos();
