@@ -17,12 +17,15 @@
 #define COSMO_ENGINE_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "cosmo/invocation.h"
 #include "cosmo/limits.h"
 #include "cosmo/manifest.h"
@@ -62,6 +65,31 @@ class Instance {
   // "Where a warm family's memory goes"), and updates MemoryBytes(). Called between requests,
   // never during Invoke(); takes milliseconds. The default does nothing.
   virtual void ReleaseMemory() {}
+
+  // Parked streams: responses whose Invoke() returned with `response.stream_pending` (their
+  // writer was Detachable()) and whose body this instance still produces. The owner keeps the
+  // instance (it may serve other requests meanwhile) and turns them with ResumeParked().
+  struct EndedStream {
+    ResponseBodyWriter* writer = nullptr;
+    InvokeResult result;  // final outcome, error, usage and console of the stream's invocation
+  };
+  // How many streams are parked. Called like MemoryBytes().
+  virtual size_t ParkedStreams() const { return 0; }
+  // When ResumeParked() next has work: the earliest timer, fetch or wall deadline of a parked
+  // stream; absl::InfinitePast() once a writer woke one; absl::InfiniteFuture() when none is
+  // parked. Thread-safe.
+  virtual absl::Time NextParkedWake() const { return absl::InfiniteFuture(); }
+  // Called (on any thread, possibly the writer's) whenever NextParkedWake() moves earlier than
+  // the owner may have seen — a writer became writable or its receiver left. Set once, before the
+  // first Invoke(); must be cheap and must not call back into the instance.
+  virtual void SetParkedWakeHandler(std::function<void()> handler) {}
+  // Runs what is due for the parked streams (timers, finished fetches, woken writers, deadlines)
+  // and returns those that ended. Their writers' Completed() has not been called: the owner calls
+  // it after its own bookkeeping. Called like Invoke(): by the one thread holding the instance.
+  virtual std::vector<EndedStream> ResumeParked() { return {}; }
+  // Ends every parked stream now (the instance is being discarded): each is cut off, its result
+  // saying why (`reason`), and returned like ResumeParked()'s.
+  virtual std::vector<EndedStream> AbandonParked(absl::string_view reason) { return {}; }
 };
 
 class Program {

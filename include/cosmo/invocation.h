@@ -23,6 +23,8 @@
 
 namespace cosmo {
 
+struct InvokeResult;
+
 // Header fields in wire order; names as received (matching is case-insensitive). A name may repeat.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -50,6 +52,27 @@ class ResponseBodyWriter {
   // The version (full hash) about to serve the request, told by the Runtime before the function
   // runs, so that the response head can name it (the data plane's Cosmo-Version header).
   virtual void SetVersion(absl::string_view version) {}
+
+  // Detached streams (docs/http.md, "Streamed responses"). A writer that can take the body
+  // without a thread waiting on it says so here, before Start(). The engine may then return from
+  // Invoke() once the response has started and its stream waits (for a timer, a fetch or this
+  // writer): the result's response says `stream_pending`, and the rest of the body is produced
+  // later on another thread, which calls only TryWrite(), WhenWritable(), ReceiverGone() and
+  // Finish() (never two at once) and at last Completed(), exactly once.
+  virtual bool Detachable() const { return false; }
+  enum class Offered { kTaken, kFull, kGone };
+  // One piece of a detached body, without waiting: kTaken (all of it), kFull (none of it: the
+  // writer's buffer is full; call WhenWritable() and offer it again), kGone (the receiver is gone).
+  virtual Offered TryWrite(absl::string_view bytes) {
+    return Write(bytes) ? Offered::kTaken : Offered::kGone;
+  }
+  // Calls `wake` once, on any thread (perhaps before returning), when TryWrite() may take bytes
+  // again or the receiver has gone.
+  virtual void WhenWritable(std::function<void()> wake) { wake(); }
+  // The end of a detached invocation: its final outcome, error, usage and console; the response
+  // says whether the body completed (Finish() was called) or was cut off. The last call on the
+  // writer.
+  virtual void Completed(InvokeResult&& result) {}
 };
 
 // Gives a request body in pieces as it arrives, for a function that reads `request.body` while
@@ -92,6 +115,9 @@ struct HttpResponse {
   // finished only when the outcome is kOk and `stream_complete`.
   bool streamed = false;
   bool stream_complete = false;
+  // The invocation returned while its stream goes on detached (ResponseBodyWriter::Detachable):
+  // the outcome and usage here are those so far; the writer's Completed() carries the final ones.
+  bool stream_pending = false;
 };
 
 // Resources one invocation used.
