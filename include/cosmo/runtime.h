@@ -159,6 +159,10 @@ struct RuntimeStats {
   // Idle instances that gave back their garbage (Instance::ReleaseMemory()), once per idle spell
   // of 10 s or more.
   uint64_t instance_memory_releases = 0;
+  // Streamed responses whose body goes on after Invoke() returned (`stream_pending`; docs/
+  // architecture.md, "Parked streams"): parked now (gauge), and ended since the start.
+  uint64_t parked_streams = 0;
+  uint64_t streams_ended = 0;
   uint64_t active_families = 0;        // gauge
   uint64_t live_instances = 0;         // gauge
   uint64_t instance_memory_bytes = 0;  // gauge: sum of Instance::MemoryBytes()

@@ -16,12 +16,14 @@ constexpr uint64_t kMeasureEvery = 64;
 }  // namespace
 
 InstancePool::InstancePool(std::shared_ptr<Program> program, ScriptLimits limits,
-                           size_t max_instances, InstancePoolCounters* counters, const Clock* clock)
+                           size_t max_instances, InstancePoolCounters* counters, const Clock* clock,
+                           std::function<void()> parked_wake)
     : program_(std::move(program)),
       limits_(limits),
       max_instances_(max_instances == 0 ? 1 : max_instances),
       counters_(counters),
-      clock_(clock) {}
+      clock_(clock),
+      parked_wake_(std::move(parked_wake)) {}
 
 InstancePool::~InstancePool() { Retire(); }
 
@@ -67,10 +69,18 @@ std::unique_ptr<Instance> InstancePool::TakeIdle() {
 }
 
 std::vector<InstancePool::Idle> InstancePool::TakeOldestIdle(size_t n) {
-  std::vector<Idle> taken(std::make_move_iterator(idle_.begin()),
-                          std::make_move_iterator(idle_.begin() + n));
-  idle_.erase(idle_.begin(), idle_.begin() + n);
-  live_ -= n;
+  std::vector<Idle> taken;
+  std::vector<Idle> kept;
+  for (size_t i = 0; i < idle_.size(); ++i) {
+    // An instance with parked streams is still producing their bodies.
+    if (i < n && idle_[i].instance->ParkedStreams() == 0) {
+      taken.push_back(std::move(idle_[i]));
+    } else {
+      kept.push_back(std::move(idle_[i]));
+    }
+  }
+  idle_.swap(kept);
+  live_ -= taken.size();
   return taken;
 }
 
@@ -78,6 +88,8 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<Instance>> created = program_->Instantiate(limits_);
   const absl::Duration took = absl::Now() - start;
+  // Outside mu_: the handler's lock is taken by writers' wakes, which then take the driver's.
+  if (created.ok() && parked_wake_) (*created)->SetParkedWakeHandler(parked_wake_);
   absl::MutexLock lock(&mu_);
   if (!created.ok()) {
     --live_;
@@ -93,7 +105,8 @@ void InstancePool::Release(std::unique_ptr<Instance> instance) {
   std::unique_ptr<Instance> doomed;
   {
     absl::MutexLock lock(&mu_);
-    if (retired_ || !instance->Reusable()) {
+    // A retired pool keeps an instance until its parked streams ended (the driver turns them).
+    if ((retired_ && instance->ParkedStreams() == 0) || !instance->Reusable()) {
       --live_;
       if (!instance->Reusable()) counters_->discarded.fetch_add(1, std::memory_order_relaxed);
       doomed = std::move(instance);
@@ -103,6 +116,33 @@ void InstancePool::Release(std::unique_ptr<Instance> instance) {
     }
   }
   // `doomed` is destroyed here, outside the lock: disposing an isolate takes a while.
+}
+
+std::unique_ptr<Instance> InstancePool::TakeParkedDue(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if (it->instance->ParkedStreams() == 0 || it->instance->NextParkedWake() > now) continue;
+    std::unique_ptr<Instance> instance = std::move(it->instance);
+    idle_.erase(it);
+    return instance;
+  }
+  return nullptr;
+}
+
+absl::Time InstancePool::NextParkedWake() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time next = absl::InfiniteFuture();
+  for (const Idle& idle : idle_) {
+    if (idle.instance->ParkedStreams() > 0) next = std::min(next, idle.instance->NextParkedWake());
+  }
+  return next;
+}
+
+size_t InstancePool::ParkedStreams() const {
+  absl::MutexLock lock(&mu_);
+  size_t parked = 0;
+  for (const Idle& idle : idle_) parked += idle.instance->ParkedStreams();
+  return parked;
 }
 
 size_t InstancePool::TrimIdle(absl::Duration idle_for) {
@@ -152,7 +192,7 @@ size_t InstancePool::ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadl
     std::unique_ptr<Instance> doomed;
     {
       absl::MutexLock lock(&mu_);
-      if (retired_) {
+      if (retired_ && taken.instance->ParkedStreams() == 0) {
         --live_;
         doomed = std::move(taken.instance);
       } else {
@@ -173,8 +213,12 @@ void InstancePool::Retire() {
   {
     absl::MutexLock lock(&mu_);
     retired_ = true;
-    live_ -= idle_.size();
-    doomed.swap(idle_);
+    std::vector<Idle> kept;
+    for (Idle& idle : idle_) {
+      (idle.instance->ParkedStreams() > 0 ? kept : doomed).push_back(std::move(idle));
+    }
+    idle_.swap(kept);
+    live_ -= doomed.size();
   }
 }
 

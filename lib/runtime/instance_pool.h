@@ -15,12 +15,18 @@
 // beyond the newest are destroyed by TrimIdle() (and first when memory is short, ShedSpares()),
 // so a family whose concurrency dropped goes back to one.
 //
+// Instances with parked streams (Instance::ParkedStreams(), docs/architecture.md "Parked
+// streams") stay idle in the pool between the sections the StreamDriver runs for them, serving
+// other requests meanwhile; TakeParkedDue() lends one out to run those. Trimming, shedding and
+// retiring never destroy such an instance: a retired pool keeps it until its streams ended.
+//
 // Thread-safe.
 #ifndef COSMO_LIB_RUNTIME_INSTANCE_POOL_H_
 #define COSMO_LIB_RUNTIME_INSTANCE_POOL_H_
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -41,9 +47,11 @@ struct InstancePoolCounters {
 
 class InstancePool {
  public:
-  // `clock` (not owned, outlives the pool) times how long instances stay idle.
+  // `clock` (not owned, outlives the pool) times how long instances stay idle. `parked_wake`
+  // becomes each new instance's Instance::SetParkedWakeHandler() (may be empty).
   InstancePool(std::shared_ptr<Program> program, ScriptLimits limits, size_t max_instances,
-               InstancePoolCounters* counters, const Clock* clock);
+               InstancePoolCounters* counters, const Clock* clock,
+               std::function<void()> parked_wake = nullptr);
   ~InstancePool();
 
   // An idle instance; else, while fewer than `max_instances` exist, one returned in the time
@@ -54,6 +62,14 @@ class InstancePool {
 
   // Gives an instance back after a request.
   void Release(std::unique_ptr<Instance> instance);
+
+  // An idle instance with parked streams whose NextParkedWake() is at or before `now`, out of the
+  // pool until Release(); null when none is. Requests meanwhile get another instance.
+  std::unique_ptr<Instance> TakeParkedDue(absl::Time now);
+  // The earliest NextParkedWake() of the idle instances (InfiniteFuture() when none has parked
+  // streams), and the streams parked in idle instances.
+  absl::Time NextParkedWake() const;
+  size_t ParkedStreams() const;
 
   // Destroys idle instances, other than the most recently used one, that have been idle for
   // `idle_for` or longer. Returns how many.
@@ -68,7 +84,8 @@ class InstancePool {
   // arriving then starts or rents another), and returns to its place. Returns how many released.
   size_t ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadline);
 
-  // Destroys idle instances; later releases destroy theirs. Idempotent.
+  // Destroys idle instances without parked streams; later releases destroy theirs, once they
+  // have no parked streams. Idempotent.
   void Retire();
 
   // Memory held by idle instances, as last measured, plus an estimate for busy ones.
@@ -87,8 +104,8 @@ class InstancePool {
   bool AwaitIdle(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Instance>> Create() ABSL_LOCKS_EXCLUDED(mu_);
   std::unique_ptr<Instance> TakeIdle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Moves the `n` least recently used idle instances out of the pool (n < idle_.size()), for
-  // the caller to destroy after dropping mu_.
+  // Moves the idle instances among the `n` least recently used that have no parked streams out
+  // of the pool (n < idle_.size()), for the caller to destroy after dropping mu_.
   std::vector<Idle> TakeOldestIdle(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<Program> program_;
@@ -96,6 +113,7 @@ class InstancePool {
   const size_t max_instances_;
   InstancePoolCounters* const counters_;
   const Clock* const clock_;
+  const std::function<void()> parked_wake_;
 
   mutable absl::Mutex mu_;
   std::vector<Idle> idle_ ABSL_GUARDED_BY(mu_);  // most recently released last

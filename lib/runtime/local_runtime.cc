@@ -39,6 +39,7 @@
 #include "runtime/instance_pool.h"
 #include "runtime/log_ring.h"
 #include "runtime/program_cache.h"
+#include "runtime/stream_driver.h"
 
 namespace cosmo {
 namespace {
@@ -138,6 +139,7 @@ struct Counters {
   std::atomic<uint64_t> split_fallbacks{0};
   std::atomic<uint64_t> idle_memory_releases{0};
   std::atomic<uint64_t> instance_memory_releases{0};
+  std::atomic<uint64_t> streams_parked{0};
   InstancePoolCounters pools;
 };
 
@@ -157,6 +159,10 @@ class LocalRuntime final : public Runtime {
         last_reporter_sweep_(clock_->Now()),
         last_history_compaction_(clock_->Now()) {
     for (const auto& engine : engines_) engines_by_name_[engine->name()] = engine.get();
+    streams_ = std::make_unique<StreamDriver>(
+        [this](const std::string& family, const VersionSlot& slot, Instance::EndedStream ended) {
+          EndStream(family, slot, std::move(ended));
+        });
     max_instances_ = options_.max_instances_per_version != 0
                          ? options_.max_instances_per_version
                          : std::max<size_t>(8, 4 * std::thread::hardware_concurrency());
@@ -204,6 +210,8 @@ class LocalRuntime final : public Runtime {
     // The registry's store watch calls the change listener, which uses table_, from its own
     // thread; stop it before any member goes.
     registry_.reset();
+    // Streams still parked are cut off (recorded, their writers told) while the meter is here.
+    streams_->Shutdown("cut off: the runtime is shutting down");
     for (const auto& activation : table_.All()) activation->Unload();
     // Usage must reach the store at shutdown; there is no caller left to report an error to.
     (void)meter_.Flush();
@@ -258,9 +266,15 @@ class LocalRuntime final : public Runtime {
       return result;
     }
     InvokeResult result = (*instance)->Invoke(request);
-    slot.pool->Release(*std::move(instance));
+    ReleaseInstance(family, serving->base.get() == &slot ? serving->base : serving->canary,
+                    *std::move(instance));
     if (gate != nullptr) gate->Leave();
     result.version = slot.version;
+    if (result.response.stream_pending) {
+      // Recorded when the stream ends (EndStream), with its final outcome and usage.
+      counters_.streams_parked.fetch_add(1, std::memory_order_relaxed);
+      return result;
+    }
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
     Record(family, slot, result);
@@ -386,7 +400,7 @@ class LocalRuntime final : public Runtime {
                       std::string(instance.status().message()));
     } else {
       result = (*instance)->RunScheduled(event);
-      slot->pool->Release(*std::move(instance));
+      ReleaseInstance(family, slot, *std::move(instance));
       // `cosmoctl trigger` shows the output and error: masked as the logs are.
       result.error = Redact(std::move(result.error), slot->secret_values);
       for (ConsoleMessage& message : result.console) {
@@ -421,6 +435,9 @@ class LocalRuntime final : public Runtime {
     stats.split_fallbacks = counters_.split_fallbacks.load();
     stats.idle_memory_releases = counters_.idle_memory_releases.load();
     stats.instance_memory_releases = counters_.instance_memory_releases.load();
+    stats.streams_ended = streams_->streams_ended();
+    const uint64_t parked = counters_.streams_parked.load();
+    stats.parked_streams = parked > stats.streams_ended ? parked - stats.streams_ended : 0;
     for (const auto& activation : table_.All()) {
       std::shared_ptr<const Serving> serving = activation->serving();
       if (serving == nullptr) continue;
@@ -590,7 +607,8 @@ class LocalRuntime final : public Runtime {
       return slot;
     }
     auto pool = std::make_shared<InstancePool>(prepared->program, prepared->limits, max_instances_,
-                                               &counters_.pools, clock_);
+                                               &counters_.pools, clock_,
+                                               [driver = streams_.get()] { driver->Wake(); });
     // Start one instance now, so a script that cannot start fails here, once, with backoff —
     // not on every request.
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<Instance> warm, pool->Acquire(absl::ZeroDuration()));
@@ -755,6 +773,33 @@ class LocalRuntime final : public Runtime {
     return bytes;
   }
 
+  // Gives `instance` back to `slot`'s pool after a request. An instance with parked streams is
+  // turned here first when they have work due (or it was condemned, which ends them), and its
+  // pool is handed to the stream driver: instances busy with a request are turned by the thread
+  // that releases them, never by two threads at once.
+  void ReleaseInstance(absl::string_view family, const std::shared_ptr<const VersionSlot>& slot,
+                       std::unique_ptr<Instance> instance) {
+    std::vector<Instance::EndedStream> ended;
+    if (instance->ParkedStreams() > 0 &&
+        (!instance->Reusable() || instance->NextParkedWake() <= absl::Now())) {
+      ended = instance->ResumeParked();
+    }
+    const bool parked = instance->ParkedStreams() > 0;
+    slot->pool->Release(std::move(instance));
+    if (parked) streams_->Track(std::string(family), slot);
+    streams_->Ended(ended.size());
+    for (Instance::EndedStream& stream : ended) EndStream(family, *slot, std::move(stream));
+  }
+
+  // A parked stream's end: recorded like any invocation, then its writer is told.
+  void EndStream(absl::string_view family, const VersionSlot& slot, Instance::EndedStream ended) {
+    InvokeResult& result = ended.result;
+    result.version = slot.version;
+    if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
+    Record(family, slot, result);
+    ended.writer->Completed(std::move(result));
+  }
+
   void Record(absl::string_view family, const VersionSlot& slot, const InvokeResult& result) {
     slot.usage->Add(result.outcome, result.usage);
     if (result.console.empty() && result.outcome == Outcome::kOk) return;
@@ -843,6 +888,8 @@ class LocalRuntime final : public Runtime {
   UsageMeter meter_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<CronScheduler> crons_;
+  // Before table_: pools (whose instances' wake handlers call it) go first.
+  std::unique_ptr<StreamDriver> streams_;
   ActivationTable table_;
   ProgramCache programs_{kPreparedSourceBytes};
   Counters counters_;

@@ -112,6 +112,18 @@ bool EventLoop::Wait() {
   return SteadyNanos() < wall_deadline_ns_;
 }
 
+void EventLoop::Poll() {
+  if (transfers_pending() == 0) return;
+  for (auto& done : client_->Run(absl::ZeroDuration())) finished_.push_back(std::move(done));
+}
+
+int64_t EventLoop::NextDueNs(int64_t now_ns, int64_t fetch_poll_ns) const {
+  if (!finished_.empty()) return now_ns;
+  int64_t due = timer_queue_.empty() ? INT64_MAX : timer_queue_.begin()->first;
+  if (transfers_pending() > 0) due = std::min(due, now_ns + fetch_poll_ns);
+  return due;
+}
+
 void EventLoop::Settle(v8::Local<v8::Context> context, uint64_t id,
                        absl::StatusOr<OutboundResponse> result) {
   auto it = fetches_.find(id);

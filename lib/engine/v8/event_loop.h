@@ -72,6 +72,13 @@ class EventLoop {
   // Caps how long one Wait() blocks (zero: until there is work or the wall deadline), for a
   // caller that must look at something else now and then.
   void set_max_wait(absl::Duration max_wait) { max_wait_ns_ = absl::ToInt64Nanoseconds(max_wait); }
+  // Without blocking: collects transfers that finished meanwhile, for Dispatch(). For a loop
+  // that is turned by someone else's schedule (a parked stream's: parked_stream.h).
+  void Poll();
+  // When Dispatch() next has work, on the SteadyNanos() clock: `now_ns` when a transfer finished,
+  // else the next timer's deadline, and at most `now_ns + fetch_poll_ns` while transfers run
+  // (they are polled, not waited on); INT64_MAX when nothing is pending.
+  int64_t NextDueNs(int64_t now_ns, int64_t fetch_poll_ns) const;
   // Settles finished fetches and runs due timers, each followed by a microtask checkpoint.
   // Stops early if the isolate is terminating.
   void Dispatch(v8::Local<v8::Context> context);

@@ -116,6 +116,13 @@ JsInstance::JsInstance(EngineCore& core, size_t memory_bytes)
 }
 
 JsInstance::~JsInstance() {
+  // Nobody collects these any more: their writers are told here, so none waits forever.
+  parked_wake_->SetHandler(nullptr);
+  if (ParkedStreams() > 0) {
+    for (EndedStream& ended : AbandonParked("the instance serving the stream was shut down")) {
+      ended.writer->Completed(std::move(ended.result));
+    }
+  }
   core_->watchdog().Unregister(watchdog_slot_);
   {
     v8::Locker locker(isolate_);
@@ -127,7 +134,6 @@ JsInstance::~JsInstance() {
     response_parts_.Reset();
     stream_head_.Reset();
     pump_body_.Reset();
-    cancel_body_.Reset();
     abort_request_.Reset();
     make_kv_namespace_.Reset();
     scheduled_.Reset();
@@ -170,7 +176,7 @@ absl::Status JsInstance::CreateContext() {
   for (auto [name, slot] :
        {std::pair{"invokeFast", &invoke_fast_}, std::pair{"responseParts", &response_parts_},
         std::pair{"streamHead", &stream_head_}, std::pair{"pumpBody", &pump_body_},
-        std::pair{"cancelBody", &cancel_body_}, std::pair{"abortRequest", &abort_request_},
+        std::pair{"abortRequest", &abort_request_},
         std::pair{"makeKvNamespace", &make_kv_namespace_}, std::pair{"scheduled", &scheduled_}}) {
     v8::Local<v8::Value> fn;
     if (!dispatch.As<v8::Object>()->Get(context, NewUtf8String(isolate_, name)).ToLocal(&fn) ||
@@ -424,6 +430,9 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
   const int64_t wall_deadline_ns =
       wall_start_ns + absl::ToInt64Nanoseconds(limits_.wall_per_request);
   result.usage.request_bytes = request_bytes;
+  int64_t cpu_used_ns = 0;
+  // On the heap: a stream that parks takes it along; else it goes with the isolate's scope.
+  std::unique_ptr<EventLoop> loop;
   {
     // Declared before the Locker: the pages are given back once JavaScript is done.
     ThreadStack::Scope stack_scope;
@@ -438,62 +447,46 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
     state_.console_bytes = 0;
     state_.console_dropped = 0;
     state_.kv_counters = KvCounters();
-    // The heap is as the previous request left it unless a GC or a platform task ran since.
-    const size_t heap_start =
-        heap_known_ ? last_heap_used_.load(std::memory_order_relaxed) : UsedHeapBytes();
-    gc_freed_bytes_ = 0;
-    peak_heap_bytes_ = heap_start;
-    EventLoop loop(isolate_, &core_->fetch_options(), wall_deadline_ns, limits_.subrequests);
-    state_.loop = &loop;
+    const size_t heap_start = BeginHeapSection();
+    loop = std::make_unique<EventLoop>(isolate_, &core_->fetch_options(), wall_deadline_ns,
+                                       limits_.subrequests);
+    state_.loop = loop.get();
     state_.body_reader = body_reader;
     state_.request_body_bytes = 0;
     cpu_account_ = CpuWatchdog::CpuAccount();
     ArmCpu(cpu_budget_ns_);
-    body(context, loop, result);
+    body(context, *loop, result);
     Stop stop = DisarmCpu();
-    result.usage.cpu_us = CpuWatchdog::CpuUsedNanos(cpu_account_) / 1000;
+    cpu_used_ns = CpuWatchdog::CpuUsedNanos(cpu_account_);
+    result.usage.cpu_us = cpu_used_ns / 1000;
     state_.loop = nullptr;
     state_.console = nullptr;
     state_.body_reader = nullptr;
     result.usage.request_bytes += state_.request_body_bytes;
 
     if (stop != Stop::kNone) {
-      // A streamed response's head is already on its way: the caller must know to cut it off.
-      const bool streamed = result.response.streamed;
-      result.response = HttpResponse();
-      result.response.streamed = streamed;
-      if (stop == Stop::kCpu) {
-        result.outcome = Outcome::kExceededCpu;
-        result.error = absl::StrCat("the script exceeded its CPU limit of ",
-                                    absl::FormatDuration(limits_.cpu_per_request));
-      } else {
-        result.outcome = Outcome::kExceededMemory;
-        result.error = absl::StrCat("the script exceeded its memory limit of ",
-                                    limits_.memory_bytes >> 20, " MiB");
+      parking_.reset();
+      SetLimitOutcome(stop, result);
+      // Streams parked here earlier cannot go on in a condemned isolate.
+      if (!parked_.empty()) {
+        CutOffParked(absl::StrCat("cut off: another request on the same instance exceeded its ",
+                                  stop == Stop::kCpu ? "CPU" : "memory",
+                                  " limit, and the instance was discarded"));
       }
     }
-    if (state_.console_dropped > 0) {
+    if (state_.console_dropped > 0 && parking_ == nullptr) {
       result.console.push_back(
           {LogLevel::kWarn, absl::Now(),
            absl::StrCat(state_.console_dropped, " console messages dropped (limit ",
                         kMaxConsoleMessages, " messages or ", kMaxConsoleBytes >> 10,
                         " KiB per request)")});
     }
-    // Bytes allocated = growth of the heap in use plus what GCs during the request reclaimed.
-    // Heap statistics count live objects exactly, so this is exact for requests without a GC
-    // and, with one, exact up to objects that were allocated before the request and freed by
-    // that GC (counted as if the request had allocated them).
-    const size_t heap_end = UsedHeapBytes();
-    const size_t allocated = heap_end + gc_freed_bytes_;
-    result.usage.bytes_allocated = allocated > heap_start ? allocated - heap_start : 0;
-    result.usage.peak_heap_bytes = std::max(peak_heap_bytes_, heap_end);
-    last_heap_used_.store(heap_end, std::memory_order_relaxed);
-    allocator_->set_heap_used_bytes(heap_end);
-    heap_known_ = true;
+    EndHeapSection(heap_start, result.usage);
     if (result.outcome == Outcome::kOk && !code_cache_final_) {
       WriteCodeCache(/*final=*/true);
       heap_known_ = false;
     }
+    if (parking_ == nullptr) loop.reset();
     if (++invocations_ % kPumpEvery == 0 || gc_freed_bytes_ != 0) {
       for (int i = 0; i < kMaxPumpedTasks; ++i) {
         if (!v8::platform::PumpMessageLoop(V8Platform::Get(), isolate_)) break;
@@ -510,7 +503,50 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
   result.usage.kv_lists = state_.kv_counters.lists;
   result.usage.kv_bytes_read = state_.kv_counters.bytes_read;
   result.usage.kv_bytes_written = state_.kv_counters.bytes_written;
+  if (parking_ != nullptr) {
+    parking_->cpu_used_ns = cpu_used_ns;
+    Park(std::move(loop), wall_start_ns, result);
+  }
   return result;
+}
+
+size_t JsInstance::BeginHeapSection() {
+  // The heap is as the previous section left it unless a GC or a platform task ran since.
+  const size_t heap_start =
+      heap_known_ ? last_heap_used_.load(std::memory_order_relaxed) : UsedHeapBytes();
+  gc_freed_bytes_ = 0;
+  peak_heap_bytes_ = heap_start;
+  return heap_start;
+}
+
+void JsInstance::EndHeapSection(size_t heap_start, InvocationUsage& usage) {
+  // Bytes allocated = growth of the heap in use plus what GCs during the section reclaimed.
+  // Heap statistics count live objects exactly, so this is exact for sections without a GC
+  // and, with one, exact up to objects that were allocated before the section and freed by
+  // that GC (counted as if the section had allocated them).
+  const size_t heap_end = UsedHeapBytes();
+  const size_t allocated = heap_end + gc_freed_bytes_;
+  usage.bytes_allocated += allocated > heap_start ? allocated - heap_start : 0;
+  usage.peak_heap_bytes = std::max({usage.peak_heap_bytes, peak_heap_bytes_, heap_end});
+  last_heap_used_.store(heap_end, std::memory_order_relaxed);
+  allocator_->set_heap_used_bytes(heap_end);
+  heap_known_ = true;
+}
+
+void JsInstance::SetLimitOutcome(Stop stop, InvokeResult& result) const {
+  // A streamed response's head is already on its way: the caller must know to cut it off.
+  const bool streamed = result.response.streamed;
+  result.response = HttpResponse();
+  result.response.streamed = streamed;
+  if (stop == Stop::kCpu) {
+    result.outcome = Outcome::kExceededCpu;
+    result.error = absl::StrCat("the script exceeded its CPU limit of ",
+                                absl::FormatDuration(limits_.cpu_per_request));
+  } else {
+    result.outcome = Outcome::kExceededMemory;
+    result.error = absl::StrCat("the script exceeded its memory limit of ",
+                                limits_.memory_bytes >> 20, " MiB");
+  }
 }
 
 void JsInstance::SetUncaught(v8::Local<v8::Context> context, const v8::TryCatch& try_catch,
@@ -610,7 +646,9 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
       if (!StreamResponse(context, loop, head.As<v8::Array>(), value, writer, result)) {
         return fail();
       }
-      if (result.outcome == Outcome::kOk && loop.wait_until_count() > 0) {
+      // A parked stream waits for its ctx.waitUntil promises once its body ended.
+      if (result.outcome == Outcome::kOk && !result.response.stream_pending &&
+          loop.wait_until_count() > 0) {
         RunWaitUntil(context, loop, result);
       }
       return;
@@ -709,41 +747,6 @@ bool JsInstance::AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop,
   return true;
 }
 
-namespace {
-
-// Sends the head with the first piece of the body (or at its end), so that a stream that fails
-// before producing anything still gets an ordinary error response.
-class HeadWithFirstPiece final : public ResponseBodyWriter {
- public:
-  HeadWithFirstPiece(ResponseBodyWriter* writer, const HttpResponse& head)
-      : writer_(writer), head_(head) {}
-
-  absl::Status Start(int, const HeaderList&) override { return absl::OkStatus(); }
-  bool Write(absl::string_view bytes) override { return EnsureStarted() && writer_->Write(bytes); }
-  void Finish() override {
-    if (EnsureStarted()) writer_->Finish();
-  }
-  bool ReceiverGone() override { return writer_->ReceiverGone(); }
-
-  bool EnsureStarted() {
-    if (!attempted_) {
-      attempted_ = true;
-      status_ = writer_->Start(head_.status, head_.headers);
-    }
-    return status_.ok();
-  }
-  bool started() const { return attempted_ && status_.ok(); }
-  const absl::Status& status() const { return status_; }
-
- private:
-  ResponseBodyWriter* const writer_;
-  const HttpResponse& head_;
-  bool attempted_ = false;
-  absl::Status status_;
-};
-
-}  // namespace
-
 bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
                                 v8::Local<v8::Array> head, v8::Local<v8::Value> response,
                                 ResponseBodyWriter* writer, InvokeResult& result) {
@@ -752,33 +755,67 @@ bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
       !ReadResponseHead(context, status, headers, result)) {
     return false;
   }
-  HeadWithFirstPiece deferred(writer, result.response);
   const bool head_valid = result.outcome == Outcome::kOk;
+  // A detachable writer lets the stream park once it waits (parked_stream.h); a request body
+  // still arriving is the caller's only while Invoke() runs, so such a stream stays here.
+  const bool detach = head_valid && writer->Detachable() && state_.body_reader == nullptr;
+  auto stream = std::make_unique<ParkedStream>();
+  stream->writer = writer;
+  stream->body =
+      std::make_unique<DeferredHead>(writer, result.response.status, result.response.headers);
+  DeferredHead& deferred = *stream->body;
   // The body is pumped even when it cannot be sent, so that its source is cancelled.
   v8::Local<v8::Value> args[] = {response, v8::Boolean::New(isolate_, !head_valid)};
   v8::Local<v8::Value> pumped;
   state_.body_writer = head_valid ? &deferred : nullptr;
+  state_.held_piece = detach ? &stream->held : nullptr;
   state_.body_bytes = 0;
-  const bool called =
+  bool called =
       pump_body_.Get(isolate_)->Call(context, v8::Undefined(isolate_), 2, args).ToLocal(&pumped);
+  v8::Local<v8::Value> pump_value, cancel_value;
+  if (called) {
+    called = pumped->IsArray() && pumped.As<v8::Array>()->Get(context, 0).ToLocal(&pump_value) &&
+             pumped.As<v8::Array>()->Get(context, 1).ToLocal(&cancel_value) &&
+             cancel_value->IsFunction();
+  }
   isolate_->PerformMicrotaskCheckpoint();
+  auto cancel = [&] {
+    return !cancel_value.As<v8::Function>()
+                ->Call(context, v8::Undefined(isolate_), 0, nullptr)
+                .IsEmpty();
+  };
   bool completed = false;
   bool cancelled = false;
-  if (called && pumped->IsPromise()) {
+  if (called && pump_value->IsPromise()) {
     InvokeResult pump_result;
     // While the stream waits for its next piece, look at the client every so often: a stream
     // nobody will read is cancelled rather than left to run to the wall limit.
     loop.set_max_wait(absl::Milliseconds(200));
-    v8::Local<v8::Promise> pump = pumped.As<v8::Promise>();
+    v8::Local<v8::Promise> pump = pump_value.As<v8::Promise>();
     bool settled = true;
     while (pump->State() == v8::Promise::kPending) {
+      if (detach && !cancelled && !isolate_->IsExecutionTerminating()) {
+        if (deferred.EnsureStarted()) {
+          // Park: Run() moves the rest of the invocation into the stream once it unwound.
+          loop.set_max_wait(absl::ZeroDuration());
+          stream->pump.Reset(isolate_, pump);
+          stream->cancel.Reset(isolate_, cancel_value.As<v8::Function>());
+          state_.body_writer = nullptr;
+          state_.held_piece = nullptr;
+          result.response.streamed = true;
+          result.response.stream_pending = true;
+          parking_ = std::move(stream);
+          return true;
+        }
+        // The head could not be sent: nobody will read the body.
+        cancelled = true;
+        if (!cancel()) break;
+        isolate_->PerformMicrotaskCheckpoint();
+        continue;
+      }
       if (!cancelled && head_valid && writer->ReceiverGone()) {
         cancelled = true;
-        if (cancel_body_.Get(isolate_)
-                ->Call(context, v8::Undefined(isolate_), 0, nullptr)
-                .IsEmpty()) {
-          break;
-        }
+        if (!cancel()) break;
         isolate_->PerformMicrotaskCheckpoint();
         continue;
       }
@@ -802,6 +839,7 @@ bool JsInstance::StreamResponse(v8::Local<v8::Context> context, EventLoop& loop,
     }
   }
   state_.body_writer = nullptr;
+  state_.held_piece = nullptr;
   if (!called) return false;
   if (completed && head_valid) deferred.Finish();  // the head too, for a body without pieces
   if (absl::IsInvalidArgument(deferred.status())) {

@@ -5,10 +5,19 @@
 // limits.startup_cpu. Invoke() then calls the runtime's dispatch functions, whose handles are
 // cached, on the calling thread.
 //
-// Thread-compatible: Invoke() may be called from any thread, never from two at once. The thread
-// inside Invoke() holds the isolate's v8::Locker; the engine's watchdog thread only ever calls
-// TerminateExecution() on the isolate. Once a CPU or memory limit was hit, Reusable() is false and
-// every later Invoke() ends kInternal: the owner discards the instance.
+// Streamed responses to a Detachable() writer park (parked_stream.h) instead of holding the thread:
+// Invoke() returns with `stream_pending` once the body waits, and ResumeParked() runs the later
+// sections of JavaScript of every parked stream, each as the isolate's current invocation with
+// its own event loop, console, CPU budget and writer. Many streams may be parked in one isolate
+// while it serves other requests.
+//
+// Thread-compatible: Invoke(), RunScheduled(), ResumeParked() and AbandonParked() may be called
+// from any thread, never from two at once. The thread inside them holds the isolate's v8::Locker;
+// the engine's watchdog thread only ever calls TerminateExecution() on the isolate.
+// ParkedStreams(), NextParkedWake() and MemoryBytes() are thread-safe. Once a CPU or memory limit
+// was hit, Reusable() is false, every later Invoke() ends kInternal and every parked stream is cut
+// off (kInternal, saying why): the owner collects them with ResumeParked() and discards the
+// instance. The destructor cuts off streams still parked and tells their writers Completed().
 #ifndef COSMO_ENGINE_V8_JS_INSTANCE_H_
 #define COSMO_ENGINE_V8_JS_INSTANCE_H_
 
@@ -17,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +38,7 @@
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/limited_allocator.h"
+#include "engine/v8/parked_stream.h"
 
 namespace cosmo::v8engine {
 
@@ -52,6 +63,14 @@ class JsInstance final : public Instance, private CpuAccounting {
   size_t MemoryBytes() const override;
   // A full, memory-reducing GC (V8's critical memory-pressure notification).
   void ReleaseMemory() override;
+
+  size_t ParkedStreams() const override { return parked_count_.load(std::memory_order_acquire); }
+  absl::Time NextParkedWake() const override;
+  void SetParkedWakeHandler(std::function<void()> handler) override {
+    parked_wake_->SetHandler(std::move(handler));
+  }
+  std::vector<EndedStream> ResumeParked() override;
+  std::vector<EndedStream> AbandonParked(absl::string_view reason) override;
 
  private:
   struct LoadedModule {
@@ -132,6 +151,35 @@ class JsInstance final : public Instance, private CpuAccounting {
   bool AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop, v8::Local<v8::Promise> promise,
                     InvokeResult& result);
 
+  // Detached streams (parked_stream.h). The running invocation's stream, once StreamResponse
+  // decided to park it, is completed by Park() at the end of Run().
+  void Park(std::unique_ptr<EventLoop> loop, int64_t wall_start_ns, InvokeResult& result);
+  // One section of JavaScript for `stream` if it has work at `now_ns`: a woken writer, the
+  // receiver's departure, due timers and fetches, the pump's end, its waitUntil promises, its
+  // deadline. True when it ended (its result is final).
+  bool ResumeStream(v8::Local<v8::Context> context, ParkedStream& stream, int64_t now_ns);
+  // The work of a section, between EnterStream and LeaveStream; true when the stream ended.
+  bool TurnStream(v8::Local<v8::Context> context, ParkedStream& stream, int64_t now_ns);
+  // Makes `stream` the isolate's current invocation (IsolateState, CPU watchdog armed with its
+  // remaining budget, heap accounting), and back.
+  void EnterStream(ParkedStream& stream);
+  Stop LeaveStream(ParkedStream& stream);
+  // Asks the writer to wake the instance once it can take the held piece.
+  void RequestWake(ParkedStream& stream);
+  // The stream's final result, for its owner; releases its handles (under the Locker).
+  EndedStream EndStream(ParkedStream& stream, int64_t now_ns);
+  // Ends every parked stream, cut off with kInternal and `reason`, into ended_ (under the
+  // Locker).
+  void CutOffParked(const std::string& reason);
+  // Publishes the parked count and the next wake for other threads.
+  void PublishParked();
+  // The outcome and error of a section a limit stopped.
+  void SetLimitOutcome(Stop stop, InvokeResult& result) const;
+  // The heap accounting of a section of JavaScript: starts it, and adds its allocation and peak
+  // to `usage`.
+  size_t BeginHeapSection();
+  void EndHeapSection(size_t heap_start, InvocationUsage& usage);
+
   // Arms the watchdog for `budget_ns` of CPU in the section cpu_account_ describes.
   void ArmCpu(int64_t budget_ns);
   // CpuAccounting, for natives that block (BlockingHostCall): disarms the watchdog (noting
@@ -177,7 +225,6 @@ class JsInstance final : public Instance, private CpuAccounting {
   v8::Global<v8::Function> response_parts_;
   v8::Global<v8::Function> stream_head_;
   v8::Global<v8::Function> pump_body_;
-  v8::Global<v8::Function> cancel_body_;
   v8::Global<v8::Function> abort_request_;
   v8::Global<v8::Function> make_kv_namespace_;
   std::vector<LoadedModule> modules_;
@@ -195,6 +242,16 @@ class JsInstance final : public Instance, private CpuAccounting {
   // Whether last_heap_used_ still equals the heap in use (no GC or task ran since it was read).
   bool heap_known_ = false;
   uint64_t invocations_ = 0;
+
+  // The invocation parking now (StreamResponse to Run), the parked streams, and those that ended
+  // but were not yet handed to the owner (cut off by a limit another request hit).
+  std::unique_ptr<ParkedStream> parking_;
+  std::vector<std::unique_ptr<ParkedStream>> parked_;
+  std::vector<EndedStream> ended_;
+  std::atomic<size_t> parked_count_{0};
+  std::atomic<int64_t> next_parked_wake_ns_{INT64_MAX};  // SteadyNanos; INT64_MIN: at once
+  const std::shared_ptr<ParkedWake> parked_wake_ = std::make_shared<ParkedWake>();
+  size_t section_heap_start_ = 0;  // of the parked stream's section running now
 
   std::atomic<bool> reusable_{true};
   std::atomic<size_t> last_heap_used_{0};

@@ -476,8 +476,34 @@ void CollectStreamedGarbage(v8::Isolate* isolate, IsolateState* state, size_t by
   isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kNone);
 }
 
-// writeBody(u8) -> boolean: a piece of the streamed response body to the host's writer, which may
-// wait for a slow client. False outside a streamed response and when the client is gone.
+// A piece of a detached body (IsolateState::held_piece): true when the writer took it, false when
+// its receiver is gone, else a promise, the piece being held until the writer wakes.
+v8::Local<v8::Value> OfferBody(v8::Isolate* isolate, IsolateState* state, std::string bytes) {
+  IsolateState::HeldPiece* held = state->held_piece;
+  if (held->held) return v8::False(isolate);  // one piece at a time: the pump waits for it
+  const size_t size = bytes.size();
+  switch (state->body_writer->TryWrite(bytes)) {
+    case ResponseBodyWriter::Offered::kTaken:
+      state->body_bytes += size;
+      return v8::True(isolate);
+    case ResponseBodyWriter::Offered::kGone:
+      return v8::False(isolate);
+    case ResponseBodyWriter::Offered::kFull:
+      break;
+  }
+  v8::Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(isolate->GetCurrentContext()).ToLocal(&resolver)) {
+    return v8::False(isolate);
+  }
+  held->held = true;
+  held->bytes = std::move(bytes);
+  held->resolver.Reset(isolate, resolver);
+  return resolver->GetPromise();
+}
+
+// writeBody(u8) -> boolean | Promise<boolean>: a piece of the streamed response body to the host's
+// writer, which may wait for a slow client (a detached one returns a promise instead). False
+// outside a streamed response and when the client is gone.
 void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
   IsolateState* state = IsolateStateOf(info.GetIsolate());
   bool written = false;
@@ -485,6 +511,11 @@ void WriteBody(const v8::FunctionCallbackInfo<v8::Value>& info) {
     v8::Local<v8::Uint8Array> view = info[0].As<v8::Uint8Array>();
     std::string bytes(view->ByteLength(), '\0');
     view->CopyContents(bytes.data(), bytes.size());
+    if (state->held_piece != nullptr) {
+      CollectStreamedGarbage(info.GetIsolate(), state, bytes.size());
+      info.GetReturnValue().Set(OfferBody(info.GetIsolate(), state, std::move(bytes)));
+      return;
+    }
     {
       BlockingHostCall blocking(state);
       written = state->body_writer->Write(bytes);

@@ -24,10 +24,11 @@
 //       TypeError('invalid response: ...').
 //   streamHead(value) -> [status, flatHeaders] for a Response whose body is a stream, else
 //       undefined
-//   pumpBody(response, cancelled) -> Promise of true when the body was written to the host to its
-//       end (native writeBody, piece by piece), false when the client went away (the stream is
-//       cancelled; at once when `cancelled`); rejects when the stream errors
-//   cancelBody() -> cancels the body pumpBody is sending (the client went away meanwhile)
+//   pumpBody(response, cancelled) -> [pumped, cancel]: pumped is a Promise of true when the body
+//       was written to the host to its end (native writeBody, piece by piece), false when the
+//       client went away (the stream is cancelled; at once when `cancelled`); it rejects when the
+//       stream errors. cancel() cancels the body (the client went away meanwhile). Several bodies
+//       may be pumped at once in one isolate (detached streams, docs/javascript.md).
 //   abortRequest() -> aborts the running request's `signal` with an AbortError DOMException
 //       (the client went away while the handler was still working)
 //   scheduled(handler, env, cron, scheduledTime, noRetry) -> what
@@ -60,10 +61,8 @@ const isArray = Array.isArray;
 const PromiseCtor = Promise;
 const promiseThen = Promise.prototype.then;
 const kMaxStreamedResponseBytes = 32 * 1024 * 1024;
-// The body being sent by pumpBody, and (weakly, so that an idle isolate does not keep it) the
-// request being handled when the host can tell that its client left: one request at a time runs
-// in an isolate.
-let pumping = null;
+// (Weakly, so that an idle isolate does not keep it) the request being handled when the host can
+// tell that its client left: one handler at a time runs in an isolate.
 let hostRequest = null;
 const WeakRefCtor = WeakRef;
 const weakRefDeref = WeakRef.prototype.deref;
@@ -201,14 +200,12 @@ export const dispatch = {
   },
 
   pumpBody(response, cancelled) {
-    const control = {};
-    pumping = control;
-    const done = () => {
-      if (pumping === control) pumping = null;
-    };
+    const control = {__proto__: null, cancel: undefined};
     const pumped = responseInternals.pump(response, cancelled ? null : nativeWriteBody, control);
-    promiseThen.call(pumped, done, done);
-    return pumped;
+    const cancel = () => {
+      if (typeof control.cancel === 'function') control.cancel();
+    };
+    return [pumped, cancel];
   },
 
   abortRequest() {
@@ -216,10 +213,6 @@ export const dispatch = {
     if (request === undefined) return;
     requestInternals.abort(
         request, new DOMException('The client closed the connection', 'AbortError'));
-  },
-
-  cancelBody() {
-    if (pumping !== null && typeof pumping.cancel === 'function') pumping.cancel();
   },
 
   makeKvNamespace,

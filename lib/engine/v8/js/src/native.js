@@ -50,8 +50,10 @@ export const nativeTimeOrigin = native.timeOrigin;
 // cancelFetch(promise): abandons the transfer behind a promise nativeFetch returned; the promise
 // then never settles. Does nothing for a settled or unknown promise.
 export const nativeCancelFetch = native.cancelFetch;
-// writeBody(u8) -> boolean: one piece of the running request's streamed response body, to the
-// host's body writer (may wait while the client is slow); false when the client is gone.
+// writeBody(u8) -> boolean | Promise<boolean>: one piece of the running request's streamed
+// response body, to the host's body writer (may wait while the client is slow); false when the
+// client is gone. A detached writer that cannot take the piece yet gives a promise instead, which
+// settles once it did (true) or its client left (false).
 export const nativeWriteBody = native.writeBody;
 // readBody(max) -> Uint8Array | null: the next bytes (at most max) of the running request's body
 // while it is still arriving, waiting for them within the wall limit; null at its end. Throws a

@@ -49,6 +49,7 @@ export {
 // Captured before any script runs: scripts may replace the prototypes' methods.
 const getReader = ReadableStream.prototype.getReader;
 const readerRead = ReadableStreamDefaultReader.prototype.read;
+const promiseThen = Promise.prototype.then;
 const readerRelease = ReadableStreamDefaultReader.prototype.releaseLock;
 const readerCancel = ReadableStreamDefaultReader.prototype.cancel;
 const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStream.prototype, 'locked').get;
@@ -204,7 +205,8 @@ export function readAllBytes(stream, maxBytes = Infinity) {
   });
 }
 
-// Reads `stream` to its end, handing each chunk (a Uint8Array) to `write` as it arrives.
+// Reads `stream` to its end, handing each chunk (a Uint8Array) to `write` as it arrives; `write`
+// returns true (taken), false (stop) or a promise of one of those (read on once it settles).
 // Resolves true at the end, false when `write` returned false or is null, or when
 // `control.cancel()` was called (the stream is then cancelled); rejects, cancelling the stream,
 // when it errors or yields something other than a Uint8Array.
@@ -237,7 +239,22 @@ export function pumpBytes(stream, write, control = {}) {
       stop(error);
       throw error;
     }
-    if (chunk.byteLength > 0 && !write(chunk)) {
+    if (chunk.byteLength > 0) {
+      const taken = write(chunk);
+      if (taken === false) {
+        control.cancel();
+        return false;
+      }
+      // A detached response (the host's writer cannot take the piece yet) gives a promise that
+      // settles once it did (true) or its receiver left (false): nothing more is read meanwhile,
+      // so the stream's pull() stops once its queue is full.
+      if (taken !== true) return promiseThen.call(taken, afterHeld);
+    }
+    return readerRead.call(reader).then(step);
+  };
+  const afterHeld = (taken) => {
+    if (cancelled) return false;
+    if (!taken) {
       control.cancel();
       return false;
     }
