@@ -22,7 +22,10 @@
 //   cosmo::InvokeResult r = hello.Invoke({.method = "GET", .url = "http://x/hello/"});
 //
 // Thread-safe. Invoke() may be called from any number of threads; the request path takes no
-// global lock. Destroying the Runtime flushes usage; no call may be in flight then.
+// global lock. Destroying the Runtime flushes usage; no call may be in flight then. One thread of
+// the Runtime's own turns parked streams (a streamed response to a Detachable() writer that goes
+// on after Invoke() returned: docs/architecture.md, "Parked streams"); destroying the Runtime cuts
+// off those still parked, telling their writers Completed().
 //
 // Embedders: Debian's Abseil checks lock order on every absl::Mutex acquisition, through one
 // process-wide graph (three times the cost of each lock, and a point all request threads meet).
@@ -200,7 +203,10 @@ class Runtime {
 
   FamilyHandle Family(absl::string_view family) { return FamilyHandle(this, std::string(family)); }
 
-  // Same as Family(family).Invoke(request).
+  // Same as Family(family).Invoke(request). When the result's response says `stream_pending`
+  // (request.body_writer was Detachable()), the request is recorded (usage, logs) when its stream
+  // ends, and the writer's Completed() carries its final result — on another thread, possibly
+  // before this call has returned.
   virtual InvokeResult Invoke(absl::string_view family, const HttpRequest& request) = 0;
 
   // Usage of a family (persisted totals plus what is not yet flushed). NOT_FOUND if the family

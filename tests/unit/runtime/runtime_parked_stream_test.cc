@@ -19,156 +19,10 @@
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
 #include "gtest/gtest.h"
+#include "unit/engine/v8/detachable_test_writer.h"
 
 namespace cosmo {
 namespace {
-
-// A guard against a hang, never a timing expectation.
-constexpr absl::Duration kPatience = absl::Seconds(60);
-
-// A detachable writer with room for `capacity` undrained pieces.
-class TestWriter final : public ResponseBodyWriter {
- public:
-  explicit TestWriter(size_t capacity = SIZE_MAX) : capacity_(capacity) {}
-
-  absl::Status Start(int status, const HeaderList&) override {
-    absl::MutexLock lock(&mu_);
-    ++starts_;
-    status_ = status;
-    return absl::OkStatus();
-  }
-  bool Write(absl::string_view bytes) override {
-    absl::MutexLock lock(&mu_);
-    ++blocking_writes_;
-    pieces_.emplace_back(bytes);
-    return !gone_;
-  }
-  void Finish() override {
-    absl::MutexLock lock(&mu_);
-    finished_ = true;
-  }
-  bool ReceiverGone() override {
-    absl::MutexLock lock(&mu_);
-    return gone_;
-  }
-  bool Detachable() const override { return detachable_; }
-  Offered TryWrite(absl::string_view bytes) override {
-    absl::MutexLock lock(&mu_);
-    if (gone_) return Offered::kGone;
-    if (pieces_.size() - drained_ >= capacity_) {
-      ++full_;
-      return Offered::kFull;
-    }
-    pieces_.emplace_back(bytes);
-    return Offered::kTaken;
-  }
-  void WhenWritable(std::function<void()> wake) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!gone_ && pieces_.size() - drained_ >= capacity_) {
-        wake_ = std::move(wake);
-        return;
-      }
-    }
-    wake();
-  }
-  void Completed(InvokeResult&& result) override {
-    absl::MutexLock lock(&mu_);
-    ++completions_;
-    result_ = std::move(result);
-  }
-
-  void set_detachable(bool detachable) { detachable_ = detachable; }
-  // The receiver reads everything written so far (waking the producer).
-  void Drain() {
-    Wake([&] { drained_ = pieces_.size(); });
-  }
-  // The receiver leaves.
-  void Leave() {
-    Wake([&] { gone_ = true; });
-  }
-  bool AwaitCompleted() {
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(
-                                    +[](int* n) { return *n > 0; }, &completions_),
-                                kPatience);
-  }
-  // Waits until `n` pieces were written or the stream completed.
-  bool AwaitPieces(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return pieces_.size() >= n || completions_ > 0;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&ready), kPatience) && pieces_.size() >= n;
-  }
-  // Waits until the producer waits for this writer (or completed).
-  bool AwaitWaker() {
-    absl::MutexLock lock(&mu_);
-    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return wake_ != nullptr || completions_ > 0;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&ready), kPatience);
-  }
-
-  std::string Body() {
-    absl::MutexLock lock(&mu_);
-    return absl::StrJoin(pieces_, "");
-  }
-  size_t Pieces() {
-    absl::MutexLock lock(&mu_);
-    return pieces_.size();
-  }
-  InvokeResult Result() {
-    absl::MutexLock lock(&mu_);
-    return result_;
-  }
-  int completions() {
-    absl::MutexLock lock(&mu_);
-    return completions_;
-  }
-  bool finished() {
-    absl::MutexLock lock(&mu_);
-    return finished_;
-  }
-  int starts() {
-    absl::MutexLock lock(&mu_);
-    return starts_;
-  }
-  int full() {
-    absl::MutexLock lock(&mu_);
-    return full_;
-  }
-  int blocking_writes() {
-    absl::MutexLock lock(&mu_);
-    return blocking_writes_;
-  }
-
- private:
-  void Wake(const std::function<void()>& change) {
-    std::function<void()> wake;
-    {
-      absl::MutexLock lock(&mu_);
-      change();
-      wake.swap(wake_);
-    }
-    if (wake) wake();
-  }
-
-  const size_t capacity_;
-  bool detachable_ = true;
-  absl::Mutex mu_;
-  std::vector<std::string> pieces_ ABSL_GUARDED_BY(mu_);
-  size_t drained_ ABSL_GUARDED_BY(mu_) = 0;
-  bool gone_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  int starts_ ABSL_GUARDED_BY(mu_) = 0;
-  int status_ ABSL_GUARDED_BY(mu_) = 0;
-  int full_ ABSL_GUARDED_BY(mu_) = 0;
-  int blocking_writes_ ABSL_GUARDED_BY(mu_) = 0;
-  int completions_ ABSL_GUARDED_BY(mu_) = 0;
-  std::function<void()> wake_ ABSL_GUARDED_BY(mu_);
-  InvokeResult result_ ABSL_GUARDED_BY(mu_);
-};
 
 // /tick?n=N&every=MS: N chunks "chunk i\n", one every MS ms (from a timer in pull()).
 // /burst?n=N: N chunks at once, as fast as pull() is called; /pulls: how often it was.
@@ -253,7 +107,7 @@ class RuntimeParkedStreamTest : public ::testing::Test {
   }
 
   // Starts a stream that parks.
-  void Park(const std::string& path, TestWriter& writer) {
+  void Park(const std::string& path, testing::DetachableTestWriter& writer) {
     InvokeResult r = Invoke(path, &writer);
     ASSERT_EQ(r.outcome, Outcome::kOk) << r.error;
     EXPECT_TRUE(r.response.streamed);
@@ -272,7 +126,7 @@ class RuntimeParkedStreamTest : public ::testing::Test {
   std::unique_ptr<Runtime> runtime_;
 };
 
-void ExpectComplete(TestWriter& writer, int chunks) {
+void ExpectComplete(testing::DetachableTestWriter& writer, int chunks) {
   ASSERT_TRUE(writer.AwaitCompleted());
   InvokeResult r = writer.Result();
   EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
@@ -288,9 +142,9 @@ void ExpectComplete(TestWriter& writer, int chunks) {
 TEST_F(RuntimeParkedStreamTest, TwoHundredStreamsFromOneThreadShareAnInstanceOrTwo) {
   Start();
   constexpr int kStreams = 200;
-  std::vector<std::unique_ptr<TestWriter>> writers;
+  std::vector<std::unique_ptr<testing::DetachableTestWriter>> writers;
   for (int i = 0; i < kStreams; ++i) {
-    writers.push_back(std::make_unique<TestWriter>());
+    writers.push_back(std::make_unique<testing::DetachableTestWriter>());
     ASSERT_NO_FATAL_FAILURE(Park("tick?n=10&every=20", *writers.back()));
   }
   // Other requests are served meanwhile.
@@ -310,9 +164,9 @@ TEST_F(RuntimeParkedStreamTest, TwoHundredStreamsFromOneThreadShareAnInstanceOrT
 TEST_F(RuntimeParkedStreamTest, AThousandStreams) {
   Start();
   constexpr int kStreams = 1000;
-  std::vector<std::unique_ptr<TestWriter>> writers;
+  std::vector<std::unique_ptr<testing::DetachableTestWriter>> writers;
   for (int i = 0; i < kStreams; ++i) {
-    writers.push_back(std::make_unique<TestWriter>());
+    writers.push_back(std::make_unique<testing::DetachableTestWriter>());
     ASSERT_NO_FATAL_FAILURE(Park("tick?n=10&every=50", *writers.back()));
   }
   for (auto& writer : writers) ASSERT_NO_FATAL_FAILURE(ExpectComplete(*writer, 10));
@@ -326,7 +180,7 @@ TEST_F(RuntimeParkedStreamTest, AThousandStreams) {
 TEST_F(RuntimeParkedStreamTest, AFullWriterStopsTheSourceUntilItWakes) {
   Start(/*max_instances=*/1);
   constexpr int kChunks = 40;
-  TestWriter writer(/*capacity=*/2);
+  testing::DetachableTestWriter writer(/*capacity=*/2);
   ASSERT_NO_FATAL_FAILURE(Park(absl::StrCat("burst?n=", kChunks), writer));
   ASSERT_TRUE(writer.AwaitWaker());
   EXPECT_EQ(writer.Pieces(), 2u);
@@ -353,7 +207,7 @@ TEST_F(RuntimeParkedStreamTest, AFullWriterStopsTheSourceUntilItWakes) {
 
 TEST_F(RuntimeParkedStreamTest, AClientThatLeavesCancelsTheSource) {
   Start();
-  TestWriter writer;
+  testing::DetachableTestWriter writer;
   ASSERT_NO_FATAL_FAILURE(Park("tick?n=100000&every=10", writer));
   ASSERT_TRUE(writer.AwaitPieces(3));
   writer.Leave();
@@ -373,7 +227,7 @@ TEST_F(RuntimeParkedStreamTest, AClientThatLeavesCancelsTheSource) {
 
 TEST_F(RuntimeParkedStreamTest, TheWallLimitEndsAParkedStream) {
   Start(0, {{kLimitWallMs, 300}});
-  TestWriter writer;
+  testing::DetachableTestWriter writer;
   ASSERT_NO_FATAL_FAILURE(Park("tick?n=100000&every=20", writer));
   ASSERT_TRUE(writer.AwaitCompleted());
   InvokeResult r = writer.Result();
@@ -390,7 +244,7 @@ TEST_F(RuntimeParkedStreamTest, TheWallLimitEndsAParkedStream) {
 
 TEST_F(RuntimeParkedStreamTest, AStreamThatThrowsEndsInAnException) {
   Start();
-  TestWriter writer;
+  testing::DetachableTestWriter writer;
   ASSERT_NO_FATAL_FAILURE(Park("throw?after=3&every=10", writer));
   ASSERT_TRUE(writer.AwaitCompleted());
   InvokeResult r = writer.Result();
@@ -405,7 +259,7 @@ TEST_F(RuntimeParkedStreamTest, AStreamThatThrowsEndsInAnException) {
 // limit's outcome, the others parked in it are cut off saying why, and the family keeps serving.
 TEST_F(RuntimeParkedStreamTest, ACpuLimitInAParkedStreamEndsItAndItsInstancesOthers) {
   Start(/*max_instances=*/1, {{kLimitCpuMs, 50}});
-  TestWriter spinner, bystander;
+  testing::DetachableTestWriter spinner, bystander;
   ASSERT_NO_FATAL_FAILURE(Park("tick?n=100000&every=50", bystander));
   ASSERT_NO_FATAL_FAILURE(Park("spin?after=2&every=10", spinner));
   ASSERT_TRUE(spinner.AwaitCompleted());
@@ -427,7 +281,7 @@ TEST_F(RuntimeParkedStreamTest, ACpuLimitInAParkedStreamEndsItAndItsInstancesOth
 
 TEST_F(RuntimeParkedStreamTest, AMemoryLimitInAParkedStreamEndsItAndItsInstancesOthers) {
   Start(/*max_instances=*/1, {{kLimitMemoryMb, 16}});
-  TestWriter hog, bystander;
+  testing::DetachableTestWriter hog, bystander;
   ASSERT_NO_FATAL_FAILURE(Park("tick?n=100000&every=50", bystander));
   ASSERT_NO_FATAL_FAILURE(Park("hog?after=2&every=10", hog));
   ASSERT_TRUE(hog.AwaitCompleted());
@@ -443,7 +297,7 @@ TEST_F(RuntimeParkedStreamTest, AMemoryLimitInAParkedStreamEndsItAndItsInstances
 
 TEST_F(RuntimeParkedStreamTest, AWriterThatCannotDetachStillHoldsTheCall) {
   Start();
-  TestWriter writer;
+  testing::DetachableTestWriter writer;
   writer.set_detachable(false);
   InvokeResult r = Invoke("tick?n=5&every=5", &writer);
   EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
@@ -456,7 +310,7 @@ TEST_F(RuntimeParkedStreamTest, AWriterThatCannotDetachStillHoldsTheCall) {
 
 TEST_F(RuntimeParkedStreamTest, ADeployLetsParkedStreamsFinishOnTheirVersion) {
   Start();
-  TestWriter writer;
+  testing::DetachableTestWriter writer;
   ASSERT_NO_FATAL_FAILURE(Park("tick?n=10&every=30", writer));
   Deploy(R"js(export default { fetch() { return new Response('v2'); } };)js");
   EXPECT_EQ(Invoke("hello").response.body, "v2");
@@ -465,7 +319,7 @@ TEST_F(RuntimeParkedStreamTest, ADeployLetsParkedStreamsFinishOnTheirVersion) {
 
 TEST_F(RuntimeParkedStreamTest, ShuttingDownCutsOffParkedStreams) {
   Start();
-  TestWriter writer;
+  testing::DetachableTestWriter writer;
   ASSERT_NO_FATAL_FAILURE(Park("tick?n=100000&every=20", writer));
   ASSERT_TRUE(writer.AwaitPieces(1));
   runtime_.reset();
