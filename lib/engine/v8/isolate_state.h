@@ -6,11 +6,8 @@
 #ifndef COSMO_ENGINE_V8_ISOLATE_STATE_H_
 #define COSMO_ENGINE_V8_ISOLATE_STATE_H_
 
-#include <v8.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "cosmo/invocation.h"
@@ -20,6 +17,7 @@ namespace cosmo::v8engine {
 
 class EventLoop;
 class LimitedAllocator;
+struct HeldPiece;
 
 // KV use of the running request, counted by the KV natives (kv_natives.h).
 struct KvCounters {
@@ -64,13 +62,8 @@ struct IsolateState {
   ResponseBodyWriter* body_writer = nullptr;
   uint64_t body_bytes = 0;
   // Set when that writer is detached (ResponseBodyWriter::Detachable): writeBody offers pieces
-  // with TryWrite and never waits; a piece the writer cannot take yet is held here.
-  struct HeldPiece {
-    bool held = false;
-    std::string bytes;
-    // Settles the promise writeBody returned for the piece: true once taken, false when gone.
-    v8::Global<v8::Promise::Resolver> resolver;
-  };
+  // with TryWrite and never waits; a piece the writer cannot take yet is held here
+  // (parked_stream.h).
   HeldPiece* held_piece = nullptr;
   // The running request's body while it is still arriving (native readBody); null when the body
   // came whole. `request_body_bytes` counts what was read.

@@ -18,6 +18,7 @@
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/kv_natives.h"
 #include "engine/v8/limited_allocator.h"
+#include "engine/v8/parked_stream.h"
 #include "engine/v8/v8_util.h"
 #include "engine/v8/zlib_stream.h"
 
@@ -479,7 +480,7 @@ void CollectStreamedGarbage(v8::Isolate* isolate, IsolateState* state, size_t by
 // A piece of a detached body (IsolateState::held_piece): true when the writer took it, false when
 // its receiver is gone, else a promise, the piece being held until the writer wakes.
 v8::Local<v8::Value> OfferBody(v8::Isolate* isolate, IsolateState* state, std::string bytes) {
-  IsolateState::HeldPiece* held = state->held_piece;
+  HeldPiece* held = state->held_piece;
   if (held->held) return v8::False(isolate);  // one piece at a time: the pump waits for it
   const size_t size = bytes.size();
   switch (state->body_writer->TryWrite(bytes)) {

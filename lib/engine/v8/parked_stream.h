@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "absl/status/status.h"
 #include "cosmo/invocation.h"
@@ -26,6 +27,14 @@
 #include "engine/v8/isolate_state.h"
 
 namespace cosmo::v8engine {
+
+// A piece of a detached body the writer could not take yet (IsolateState::held_piece).
+struct HeldPiece {
+  bool held = false;
+  std::string bytes;
+  // Settles the promise writeBody returned for the piece: true once taken, false when gone.
+  v8::Global<v8::Promise::Resolver> resolver;
+};
 
 // Sends the head with the first piece of the body (or at its end), so that a stream that fails
 // before producing anything still gets an ordinary error response. A detached stream is started
@@ -88,7 +97,7 @@ struct ParkedStream {
   Phase phase = Phase::kPumping;
   bool cancelled = false;
   // The piece the writer could not take yet (native writeBody), offered again once it woke.
-  IsolateState::HeldPiece held;
+  HeldPiece held;
   bool wake_requested = false;  // WhenWritable() was called for `held`
   std::shared_ptr<std::atomic<bool>> writable = std::make_shared<std::atomic<bool>>(false);
 
