@@ -169,7 +169,8 @@ bool JsInstance::TurnStream(v8::Local<v8::Context> context, ParkedStream& stream
     return true;
   }
   // The writer woke: the held piece is offered again, and the pump reads on once it was taken.
-  if (stream.held.held && stream.writable->exchange(false, std::memory_order_acq_rel)) {
+  const bool woke = stream.writable->exchange(false, std::memory_order_acq_rel);
+  if (stream.held.held && woke) {
     stream.wake_requested = false;
     const ResponseBodyWriter::Offered offered = stream.body->TryWrite(stream.held.bytes);
     if (offered != ResponseBodyWriter::Offered::kFull) {
