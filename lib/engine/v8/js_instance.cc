@@ -434,14 +434,8 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
   // On the heap: a stream that parks takes it along; else it goes with the isolate's scope.
   std::unique_ptr<EventLoop> loop;
   {
-    // Declared before the Locker: the pages are given back once JavaScript is done.
-    ThreadStack::Scope stack_scope;
-    v8::Locker locker(isolate_);
-    v8::Isolate::Scope isolate_scope(isolate_);
-    v8::HandleScope handle_scope(isolate_);
-    v8::Local<v8::Context> context = context_.Get(isolate_);
-    v8::Context::Scope context_scope(context);
-    EnsureStackLimit();
+    Entered entered(*this);
+    v8::Local<v8::Context> context = entered.context();
 
     state_.console = &result.console;
     state_.console_bytes = 0;

@@ -39,6 +39,7 @@
 #include "engine/v8/js_program.h"
 #include "engine/v8/limited_allocator.h"
 #include "engine/v8/parked_stream.h"
+#include "engine/v8/thread_stack.h"
 
 namespace cosmo::v8engine {
 
@@ -150,6 +151,30 @@ class JsInstance final : public Instance, private CpuAccounting {
   // never will, it was rejected, the wall limit passed or a limit stopped JavaScript.
   bool AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop, v8::Local<v8::Promise> promise,
                     InvokeResult& result);
+
+  // The isolate entered on the calling thread for a run of JavaScript: its Locker and scopes, the
+  // context, the thread's stack limit set; the thread's JavaScript stack pages are given back
+  // once it ends.
+  class Entered {
+   public:
+    explicit Entered(JsInstance& instance)
+        : locker_(instance.isolate_),
+          isolate_scope_(instance.isolate_),
+          handle_scope_(instance.isolate_),
+          context_(instance.context_.Get(instance.isolate_)),
+          context_scope_(context_) {
+      instance.EnsureStackLimit();
+    }
+    v8::Local<v8::Context> context() const { return context_; }
+
+   private:
+    ThreadStack::Scope stack_scope_;  // first: outlives the Locker
+    v8::Locker locker_;
+    v8::Isolate::Scope isolate_scope_;
+    v8::HandleScope handle_scope_;
+    v8::Local<v8::Context> context_;
+    v8::Context::Scope context_scope_;
+  };
 
   // Detached streams (parked_stream.h). The running invocation's stream, once StreamResponse
   // decided to park it, is completed by Park() at the end of Run().

@@ -7,7 +7,6 @@
 #include "absl/time/clock.h"
 #include "engine/v8/exception_text.h"
 #include "engine/v8/js_instance.h"
-#include "engine/v8/thread_stack.h"
 
 namespace cosmo::v8engine {
 namespace {
@@ -66,14 +65,8 @@ std::vector<Instance::EndedStream> JsInstance::ResumeParked() {
   std::vector<EndedStream> out;
   if (!parked_.empty()) {
     if (!Reusable()) return AbandonParked("the instance serving the stream hit a limit earlier");
-    // Declared before the Locker: the pages are given back once JavaScript is done.
-    ThreadStack::Scope stack_scope;
-    v8::Locker locker(isolate_);
-    v8::Isolate::Scope isolate_scope(isolate_);
-    v8::HandleScope handle_scope(isolate_);
-    v8::Local<v8::Context> context = context_.Get(isolate_);
-    v8::Context::Scope context_scope(context);
-    EnsureStackLimit();
+    Entered entered(*this);
+    v8::Local<v8::Context> context = entered.context();
     // Before looking: a writer that wakes during the look is seen next time.
     parked_wake_->Clear();
     const int64_t now = EventLoop::SteadyNanos();
