@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cosmo/clock.h"
 #include "cosmo/limits.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
@@ -76,9 +77,12 @@ std::string Chunks(int n) {
 
 class RuntimeParkedStreamTest : public ::testing::Test {
  protected:
-  void Start(size_t max_instances = 0, std::map<std::string, uint64_t> limits = {}) {
+  void Start(size_t max_instances = 0, std::map<std::string, uint64_t> limits = {},
+             const std::function<void(RuntimeOptions&)>& configure = nullptr) {
     RuntimeOptions options;
     options.background_maintenance = false;
+    options.clock = &clock_;
+    if (configure) configure(options);
     options.max_instances_per_version = max_instances;
     // Room for a memory test to reach its limit before the CPU one (a family that says nothing
     // gets the caps).
@@ -123,6 +127,7 @@ class RuntimeParkedStreamTest : public ::testing::Test {
     return text;
   }
 
+  ManualClock clock_;
   std::unique_ptr<Runtime> runtime_;
 };
 
@@ -315,6 +320,25 @@ TEST_F(RuntimeParkedStreamTest, ADeployLetsParkedStreamsFinishOnTheirVersion) {
   Deploy(R"js(export default { fetch() { return new Response('v2'); } };)js");
   EXPECT_EQ(Invoke("hello").response.body, "v2");
   ASSERT_NO_FATAL_FAILURE(ExpectComplete(writer, 10));
+}
+
+TEST_F(RuntimeParkedStreamTest, UnloadingAFamilyLetsItsParkedStreamsFinish) {
+  // Idle past its timeout and over a memory budget nothing fits in: Maintain() unloads the family
+  // (its pool retired, spares shed), but the instance producing the stream stays until it ends.
+  ASSERT_NO_FATAL_FAILURE(Start(0, {}, [](RuntimeOptions& options) {
+    options.idle_timeout = absl::Minutes(1);
+    options.memory_budget_bytes = 1;
+  }));
+  testing::DetachableTestWriter writer;
+  ASSERT_NO_FATAL_FAILURE(Park("tick?n=10&every=30", writer));
+  clock_.Advance(absl::Minutes(2));
+  runtime_->Maintain();
+  const RuntimeStats unloaded = runtime_->Stats();
+  EXPECT_EQ(unloaded.idle_unloads + unloaded.budget_unloads, 1u);
+  EXPECT_EQ(unloaded.active_families, 0u);
+  ASSERT_NO_FATAL_FAILURE(ExpectComplete(writer, 10));
+  EXPECT_EQ(runtime_->Stats().streams_ended, 1u);
+  EXPECT_EQ(Invoke("hello").response.body, "hello");
 }
 
 TEST_F(RuntimeParkedStreamTest, ShuttingDownCutsOffParkedStreams) {
