@@ -205,8 +205,9 @@ class Runtime {
 
   // Same as Family(family).Invoke(request). When the result's response says `stream_pending`
   // (request.body_writer was Detachable()), the request is recorded (usage, logs) when its stream
-  // ends, and the writer's Completed() carries its final result — on another thread, possibly
-  // before this call has returned.
+  // ends, and the writer's Completed() carries its final result, on another thread — perhaps at
+  // once, but never before this call returned. A stream that parked and ended before this call
+  // returned is returned whole (not pending), and its writer gets no Completed().
   virtual InvokeResult Invoke(absl::string_view family, const HttpRequest& request) = 0;
 
   // Usage of a family (persisted totals plus what is not yet flushed). NOT_FOUND if the family

@@ -266,14 +266,18 @@ class LocalRuntime final : public Runtime {
       return result;
     }
     InvokeResult result = (*instance)->Invoke(request);
+    const bool pending = result.response.stream_pending;
+    // Until this call returns, the stream's end is kept here rather than told to its writer.
+    if (pending) HandOff(request.body_writer);
     ReleaseInstance(family, serving->base.get() == &slot ? serving->base : serving->canary,
                     *std::move(instance));
     if (gate != nullptr) gate->Leave();
     result.version = slot.version;
-    if (result.response.stream_pending) {
+    if (pending) {
       // Recorded when the stream ends (EndStream), with its final outcome and usage.
       counters_.streams_parked.fetch_add(1, std::memory_order_relaxed);
-      return result;
+      std::optional<InvokeResult> ended = HandedOff(request.body_writer);
+      return ended.has_value() ? *std::move(ended) : result;
     }
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
@@ -792,12 +796,37 @@ class LocalRuntime final : public Runtime {
   }
 
   // A parked stream's end: recorded like any invocation, then its writer is told.
+  // A stream that ends before the Invoke() that parked it returned is returned by that call, as
+  // a whole (not pending): the writer's Completed() never comes before its caller knows the
+  // stream is pending.
   void EndStream(absl::string_view family, const VersionSlot& slot, Instance::EndedStream ended) {
     InvokeResult& result = ended.result;
     result.version = slot.version;
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
     Record(family, slot, result);
+    {
+      absl::MutexLock lock(&handoff_mu_);
+      auto it = handoff_.find(ended.writer);
+      if (it != handoff_.end()) {
+        it->second = std::move(result);
+        return;
+      }
+    }
     ended.writer->Completed(std::move(result));
+  }
+
+  void HandOff(ResponseBodyWriter* writer) {
+    absl::MutexLock lock(&handoff_mu_);
+    handoff_.emplace(writer, std::nullopt);
+  }
+
+  // The stream's final result if it ended meanwhile; from now on its end goes to its writer.
+  std::optional<InvokeResult> HandedOff(ResponseBodyWriter* writer) {
+    absl::MutexLock lock(&handoff_mu_);
+    auto it = handoff_.find(writer);
+    std::optional<InvokeResult> ended = std::move(it->second);
+    handoff_.erase(it);
+    return ended;
   }
 
   void Record(absl::string_view family, const VersionSlot& slot, const InvokeResult& result) {
@@ -896,6 +925,12 @@ class LocalRuntime final : public Runtime {
 
   const std::string request_id_prefix_;
   std::atomic<uint64_t> next_request_id_{1};
+
+  // Writers of streams that parked in an Invoke() that has not returned yet, each with the
+  // stream's final result once it ended (EndStream).
+  absl::Mutex handoff_mu_;
+  absl::flat_hash_map<ResponseBodyWriter*, std::optional<InvokeResult>> handoff_
+      ABSL_GUARDED_BY(handoff_mu_);
 
   absl::Mutex rings_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<LogRing>> rings_ ABSL_GUARDED_BY(rings_mu_);

@@ -210,6 +210,26 @@ TEST_F(RuntimeParkedStreamTest, AFullWriterStopsTheSourceUntilItWakes) {
   EXPECT_GE(writer.full(), kChunks / 2 - 1);
 }
 
+TEST_F(RuntimeParkedStreamTest, AStreamThatEndsBeforeInvokeReturnsIsReturnedWhole) {
+  // Its first piece is refused, so the stream parks; the writer wakes at once, so the stream is
+  // turned (and ends) while the request gives its instance back: Invoke() returns its final
+  // result, and Completed() is never called on a writer whose caller was not told to wait.
+  Start();
+  testing::DetachableTestWriter writer;
+  writer.set_refuse_first(true);
+  InvokeResult r = Invoke("burst?n=5", &writer);
+  EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
+  EXPECT_FALSE(r.response.stream_pending);
+  EXPECT_TRUE(r.response.streamed);
+  EXPECT_TRUE(r.response.stream_complete);
+  EXPECT_EQ(r.usage.response_bytes, Chunks(5).size());
+  EXPECT_EQ(writer.full(), 1);
+  EXPECT_EQ(writer.Body(), Chunks(5));
+  EXPECT_TRUE(writer.finished());
+  EXPECT_EQ(writer.completions(), 0);
+  EXPECT_EQ(runtime_->Stats().streams_ended, 1u);
+}
+
 TEST_F(RuntimeParkedStreamTest, AClientThatLeavesCancelsTheSource) {
   Start();
   testing::DetachableTestWriter writer;

@@ -49,7 +49,8 @@ class DetachableTestWriter final : public ResponseBodyWriter {
   Offered TryWrite(absl::string_view bytes) override {
     absl::MutexLock lock(&mu_);
     if (gone_) return Offered::kGone;
-    if (pieces_.size() - drained_ >= capacity_) {
+    if (refuse_first_ || pieces_.size() - drained_ >= capacity_) {
+      refuse_first_ = false;
       ++full_;
       return Offered::kFull;
     }
@@ -73,6 +74,11 @@ class DetachableTestWriter final : public ResponseBodyWriter {
   }
 
   void set_detachable(bool detachable) { detachable_ = detachable; }
+  // The first TryWrite() says kFull although there is room (so WhenWritable() wakes at once).
+  void set_refuse_first(bool refuse) {
+    absl::MutexLock lock(&mu_);
+    refuse_first_ = refuse;
+  }
   // The receiver reads everything written so far (waking the producer).
   void Drain() {
     Wake([&] { drained_ = pieces_.size(); });
@@ -150,6 +156,7 @@ class DetachableTestWriter final : public ResponseBodyWriter {
 
   const size_t capacity_;
   bool detachable_ = true;
+  bool refuse_first_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex mu_;
   std::vector<std::string> pieces_ ABSL_GUARDED_BY(mu_);
   size_t drained_ ABSL_GUARDED_BY(mu_) = 0;
