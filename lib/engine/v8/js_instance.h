@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -271,7 +272,8 @@ class JsInstance final : public Instance, private CpuAccounting {
   // The invocation parking now (StreamResponse to Run), the parked streams, and those that ended
   // but were not yet handed to the owner (cut off by a limit another request hit).
   std::unique_ptr<ParkedStream> parking_;
-  std::vector<std::unique_ptr<ParkedStream>> parked_;
+  // Keyed by each stream's next_due_ns: a pass runs only the due ones.
+  std::multimap<int64_t, std::unique_ptr<ParkedStream>> parked_;
   std::vector<EndedStream> ended_;
   std::atomic<size_t> parked_count_{0};
   std::atomic<int64_t> next_parked_wake_ns_{INT64_MAX};  // SteadyNanos; INT64_MIN: at once

@@ -33,7 +33,7 @@ void JsInstance::Park(std::unique_ptr<EventLoop> loop, int64_t wall_start_ns,
   result.console.clear();
   if (stream->held.held) RequestWake(*stream);
   stream->next_due_ns = stream->NextDue(now);
-  parked_.push_back(std::move(stream));
+  parked_.emplace(stream->next_due_ns, std::move(stream));
   PublishParked();
 }
 
@@ -47,7 +47,7 @@ absl::Time JsInstance::NextParkedWake() const {
 
 void JsInstance::PublishParked() {
   int64_t due = ended_.empty() ? INT64_MAX : INT64_MIN;
-  for (const auto& stream : parked_) due = std::min(due, stream->next_due_ns);
+  if (!parked_.empty()) due = std::min(due, parked_.begin()->first);
   next_parked_wake_ns_.store(due, std::memory_order_release);
   parked_count_.store(parked_.size() + ended_.size(), std::memory_order_release);
 }
@@ -68,24 +68,26 @@ std::vector<Instance::EndedStream> JsInstance::ResumeParked() {
     Entered entered(*this);
     v8::Local<v8::Context> context = entered.context();
     // Before looking: a writer that wakes during the look is seen next time.
+    const bool woken = parked_wake_->Woken();
     parked_wake_->Clear();
     const int64_t now = EventLoop::SteadyNanos();
-    std::vector<std::unique_ptr<ParkedStream>> going_on;
-    going_on.reserve(parked_.size());
-    for (size_t i = 0; i < parked_.size(); ++i) {
-      ParkedStream& stream = *parked_[i];
-      if (!Reusable()) {
-        going_on.push_back(std::move(parked_[i]));
+    // The due streams, earliest first, out of the schedule while they run (so one that is due
+    // again at once waits for the next pass); every stream when a writer woke, since its stream
+    // may be anywhere in the schedule. The others are not touched: a thousand parked streams
+    // cost nothing while a few of them are due.
+    std::vector<decltype(parked_)::node_type> turned;
+    for (auto it = parked_.begin(); it != parked_.end() && (woken || it->first <= now);) {
+      turned.push_back(parked_.extract(it++));
+    }
+    for (auto& node : turned) {
+      ParkedStream& stream = *node.mapped();
+      if (Reusable() && ResumeStream(context, stream, now)) {
+        ended_.push_back(EndStream(stream, now));
         continue;
       }
-      if (ResumeStream(context, stream, now)) {
-        ended_.push_back(EndStream(stream, now));
-      } else {
-        going_on.push_back(std::move(parked_[i]));
-      }
+      node.key() = stream.next_due_ns;
+      parked_.insert(std::move(node));
     }
-    parked_.swap(going_on);
-    going_on.clear();  // moved-from pointers only
     if (!Reusable() && !parked_.empty()) {
       // A limit one stream hit condemned the isolate: the others end with it.
       const bool memory = memory_hit_ || state_.memory_exceeded;
@@ -113,7 +115,7 @@ std::vector<Instance::EndedStream> JsInstance::AbandonParked(absl::string_view r
 
 void JsInstance::CutOffParked(const std::string& reason) {
   const int64_t now = EventLoop::SteadyNanos();
-  for (auto& stream : parked_) {
+  for (auto& [due, stream] : parked_) {
     InvokeResult& result = stream->result;
     result.outcome = Outcome::kInternal;
     result.error = reason;
