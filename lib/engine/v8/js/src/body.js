@@ -12,23 +12,12 @@ import {blobInternals} from './blob.js';
 import {utf8Decode, utf8Encode} from './encoding.js';
 import {formDataInternals, parseFormBody, parseMimeType, serializeMimeType,
         serializeMultipart} from './form_data.js';
-import {
-  isReadableStream,
-  isStreamDisturbed,
-  isStreamLocked,
-  readAllBytes,
-  ReadableStream,
-  streamOfBytes,
-  TransformStream,
-} from './streams.js';
+import {streams} from './lazy.js';
 import {structuredClone} from './structured_clone.js';
 import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
 import {isURLSearchParams} from './url.js';
 
 const isView = ArrayBuffer.isView;
-const tee = ReadableStream.prototype.tee;
-const pipeThrough = ReadableStream.prototype.pipeThrough;
-const getReader = ReadableStream.prototype.getReader;
 
 // Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
 // Uint8Arrays.
@@ -38,17 +27,19 @@ export function isStreamSource(source) {
 
 // Whether a body with this source and used flag counts as used (Fetch: its stream is disturbed).
 export function sourceUsed(source, usedFlag) {
-  return usedFlag || (isStreamSource(source) && isStreamDisturbed(source));
+  return usedFlag || (isStreamSource(source) && streams().isStreamDisturbed(source));
 }
 
 // Fetch "unusable": used, or a stream that a reader has locked.
 export function sourceUnusable(source, usedFlag) {
-  return sourceUsed(source, usedFlag) || (isStreamSource(source) && isStreamLocked(source));
+  return sourceUsed(source, usedFlag) ||
+      (isStreamSource(source) && streams().isStreamLocked(source));
 }
 
 // The stream a `body` getter returns for a non-null source (which it then keeps as the source).
 export function sourceStream(source, usedFlag) {
   if (isStreamSource(source)) return source;
+  const {getReader, streamOfBytes} = streams();
   const stream = streamOfBytes(usedFlag ? new Uint8Array(0) : bodyBytes(source));
   if (usedFlag) {
     // Consumed before: a disturbed stream, still locked by the reader that read it, as the
@@ -61,7 +52,9 @@ export function sourceStream(source, usedFlag) {
 // Fetch "create a proxy" of a body that moves to a new Request: a stream is piped through an
 // identity TransformStream (which disturbs the original); a buffered source is immutable and shared.
 export function proxySource(source) {
-  return isStreamSource(source) ? pipeThrough.call(source, new TransformStream()) : source;
+  if (!isStreamSource(source)) return source;
+  const {pipeThrough, TransformStream} = streams();
+  return pipeThrough.call(source, new TransformStream());
 }
 
 // Clone's half of a body: [source for the original, source for the clone]. A stream is teed, and
@@ -69,6 +62,7 @@ export function proxySource(source) {
 // neither side sees the other change a chunk.
 export function cloneSource(source) {
   if (!isStreamSource(source)) return [source, source];
+  const {pipeThrough, tee, TransformStream} = streams();
   const [original, clone] = tee.call(source);
   const copies = new TransformStream({
     transform(chunk, controller) {
@@ -95,7 +89,9 @@ export function extractBody(init) {
       return [blobInternals.bytes(init).slice(), init.type === '' ? null : init.type];
     }
     if (formDataInternals.is(init)) return serializeMultipart(init);
-    if (isReadableStream(init)) {
+    // No stream can exist before streams.js is evaluated.
+    if (streams.loaded() && streams().isReadableStream(init)) {
+      const {isStreamDisturbed, isStreamLocked} = streams();
       if (isStreamLocked(init) || isStreamDisturbed(init)) {
         throw new TypeError('The body stream is locked or has been read from');
       }
@@ -124,6 +120,7 @@ export function defineBodyMethods(cls, isUsed, take, contentType) {
           const type = kind === 'blob' || kind === 'formData' ? contentType(this) : null;
           const source = take(this);
           if (isStreamSource(source)) {
+            const {isStreamLocked, readAllBytes} = streams();
             if (isStreamLocked(source)) {
               return Promise.reject(new TypeError(
                   `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));

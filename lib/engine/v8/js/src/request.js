@@ -31,8 +31,8 @@ import {
 } from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
 import {nativeReadBody} from './native.js';
-import {streamOfArrivingBytes} from './streams.js';
-import {isCanonicalHttpUrl, parseURL, serializeURL, urlHasCredentials} from './url.js';
+import {streams} from './lazy.js';
+import {isCanonicalHttpUrl, parseAndSerializeURL} from './url.js';
 import {isObject, toByteString, toDictionary, toUSVString} from './webidl.js';
 
 const normalizedMethods = new Map(
@@ -116,7 +116,7 @@ export class Request {
       const body = arguments[4];
       // true: the body is still arriving, and is read as the script reads the stream.
       this.#body = body === undefined ? null :
-          body === true                  ? streamOfArrivingBytes(nativeReadBody) :
+          body === true                  ? streams().streamOfArrivingBytes(nativeReadBody) :
                                            body;
       return;
     }
@@ -136,16 +136,17 @@ export class Request {
       this.#options = input.#options;
     } else {
       const s = toUSVString(input);
-      const record = parseURL(s);
-      if (record === null) {
+      const credentials = {has: false};
+      const href = parseAndSerializeURL(s, credentials);
+      if (href === null) {
         throw new TypeError(`Failed to construct 'Request': Invalid URL '${s}'.`);
       }
-      if (urlHasCredentials(record)) {
+      if (credentials.has) {
         throw new TypeError(
             `Failed to construct 'Request': Request cannot be constructed from a URL that` +
             ` includes credentials: '${s}'.`);
       }
-      this.#url = serializeURL(record);
+      this.#url = href;
       this.#urlChecked = true;
       this.#method = 'GET';
       fallbackMode = 'cors';
@@ -213,7 +214,7 @@ export class Request {
       if (initReferrer !== undefined) {
         if (initReferrer === '') {
           referrer = 'no-referrer';
-        } else if (parseURL(initReferrer) === null) {
+        } else if (parseAndSerializeURL(initReferrer) === null) {
           throw new TypeError(`Failed to construct 'Request': Referrer '${initReferrer}' is not a` +
                               ` valid URL.`);
         }
@@ -326,8 +327,8 @@ export class Request {
     if (!this.#urlChecked) {
       this.#urlChecked = true;
       if (!isCanonicalHttpUrl(this.#url)) {
-        const record = parseURL(this.#url);
-        if (record !== null) this.#url = serializeURL(record);
+        const href = parseAndSerializeURL(this.#url);
+        if (href !== null) this.#url = href;
       }
     }
     return this.#url;
