@@ -208,6 +208,19 @@ TEST(LazyGlobalsTest, MaterialisingTakesTheRuntimesGlobalsAndLeavesTheScripts) {
             "http://example.com/%C3%A9?x=%C3%A9 \xC3\xA9 TypeError mine undefined 7 false");
 }
 
+// A script that freezes the global object (or pins a global the packages read) before the first
+// use still gets working streams and URLs.
+TEST(LazyGlobalsTest, MaterialisesUnderAFrozenGlobalObject) {
+  EXPECT_EQ(RunFresh(R"(
+      Object.defineProperty(globalThis, 'TextEncoder', { configurable: false });
+      Object.freeze(globalThis);
+      const text = await new Response(new Response('frozen').body).text();
+      const url = new URL('http://example.com/\u00e9?a=b');
+      return [text, url.href, url.searchParams.get('a'), typeof ReadableStream,
+              Object.isFrozen(globalThis)].join(' ');)"),
+            "frozen http://example.com/%C3%A9?a=b b function true");
+}
+
 TEST(LazyGlobalsTest, AssignedOrDeletedBeforeUseStaysSo) {
   EXPECT_EQ(RunFresh(R"(
       globalThis.URLPattern = 42;

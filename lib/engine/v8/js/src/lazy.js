@@ -49,12 +49,16 @@ function lazyModule(load, interfaces, {webIdl = true} = {}) {
 // Runs load() with globalThis[name] = value for each entry, then puts back what was there (or
 // nothing): a package that picks a global up while it evaluates (whatwg-url its TextEncoder,
 // web-streams-polyfill its DOMException) gets the runtime's even after a script replaced or deleted
-// the global. No script runs in between.
+// the global. No script runs in between. A global the script made non-configurable (or a frozen
+// global object) is left alone: the package then sees what the script left there.
 export function withGlobals(entries, load) {
-  const saved = entries.map(([name]) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]);
+  const saved = [];
   for (const [name, value] of entries) {
+    const desc = Object.getOwnPropertyDescriptor(globalThis, name);
+    if (desc !== undefined ? !desc.configurable : !Object.isExtensible(globalThis)) continue;
     Object.defineProperty(globalThis, name,
                           {value, writable: true, enumerable: false, configurable: true});
+    saved.push([name, desc]);
   }
   try {
     return load();
