@@ -13,16 +13,41 @@ import {utf8Decode, utf8Encode} from './encoding.js';
 import {formDataInternals, parseFormBody, parseMimeType, serializeMimeType,
         serializeMultipart} from './form_data.js';
 import {streams} from './lazy.js';
+import {nativeReadBody} from './native.js';
 import {structuredClone} from './structured_clone.js';
 import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
 import {isURLSearchParams} from './url.js';
 
 const isView = ArrayBuffer.isView;
 
+// The source of a request body the host is still receiving, until something needs it as a stream
+// (request.js): the body-reading methods read it through the host's readBody native instead.
+export const kArrivingBody = Object.freeze({__proto__: null});
+
+// Reads a body still arriving to its end: a fresh Uint8Array; throws the native's TypeError when it
+// cannot be read (client gone, malformed framing, over the body limit).
+function readArrivingBody() {
+  const chunks = [];
+  let total = 0;
+  for (let piece = nativeReadBody(65536); piece !== null; piece = nativeReadBody(65536)) {
+    chunks.push(piece);
+    total += piece.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 // Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
 // Uint8Arrays.
 export function isStreamSource(source) {
-  return typeof source === 'object' && source !== null && !isView(source);
+  return typeof source === 'object' && source !== null && !isView(source) &&
+      source !== kArrivingBody;
 }
 
 // Whether a body with this source and used flag counts as used (Fetch: its stream is disturbed).
@@ -119,6 +144,9 @@ export function defineBodyMethods(cls, isUsed, take, contentType) {
           if (isUsed(this)) return Promise.reject(bodyUsedError(`${kind}' on '${cls.name}`));
           const type = kind === 'blob' || kind === 'formData' ? contentType(this) : null;
           const source = take(this);
+          if (source === kArrivingBody) {
+            return Promise.resolve().then(() => readBody(readArrivingBody(), kind, type));
+          }
           if (isStreamSource(source)) {
             const {isStreamLocked, readAllBytes} = streams();
             if (isStreamLocked(source)) {
