@@ -8,7 +8,7 @@
 // the Content-Type names. A body can be consumed once; clones share an immutable buffer, or tee
 // the stream.
 
-import {blobInternals} from './blob.js';
+import {blobInternals, concatBytes} from './blob.js';
 import {utf8Decode, utf8Encode} from './encoding.js';
 import {formDataInternals, parseFormBody, parseMimeType, serializeMimeType,
         serializeMultipart} from './form_data.js';
@@ -28,19 +28,10 @@ export const kArrivingBody = Object.freeze({__proto__: null});
 // cannot be read (client gone, malformed framing, over the body limit).
 function readArrivingBody() {
   const chunks = [];
-  let total = 0;
   for (let piece = nativeReadBody(65536); piece !== null; piece = nativeReadBody(65536)) {
     chunks.push(piece);
-    total += piece.byteLength;
   }
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 // Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
