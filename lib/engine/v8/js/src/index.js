@@ -174,3 +174,9 @@ urlImpl.whenLoaded(({URL, URLSearchParams}) => {
     }
   });
 });
+
+// URL and URLSearchParams are evaluated into the snapshot after all, though they stay lazy globals
+// in form: `new URL(request.url)` is how most Workers route, and evaluating whatwg-url on a
+// context's first use costs several milliseconds of CPU (docs/performance.md, "Streams and URL off
+// the request path") — a cliff on every cold start of such a family — against ~280 KB a context.
+urlImpl();
