@@ -102,6 +102,19 @@ BENCHMARK(BM_ColdActivationCached)
     ->Iterations(60)
     ->Unit(benchmark::kMicrosecond);
 
+// The same activation for benchmarks/workloads/hello.js, which touches neither URL nor a stream:
+// the runtime's lazily evaluated parts (lib/engine/v8/js/src/lazy.js) stay unbuilt, so the
+// difference to BM_ColdActivationCached (whose handler parses request.url with URL) is what
+// materialising URL costs a first request.
+void BM_ColdActivationHello(benchmark::State& state) {
+  Manifest manifest = JsManifest(R"(
+      export default { async fetch(request, env, ctx) {
+        return new Response('Hello, world!\n'); } };)");
+  auto program = OrDie(Engine().Prepare("bench-cold-hello", manifest), "prepare");
+  bench::RunColdActivations(state, *program, HelloRequest(), /*spare=*/true);
+}
+BENCHMARK(BM_ColdActivationHello)->Iterations(60)->Unit(benchmark::kMicrosecond);
+
 // The same activation for a handler that uses crypto.subtle, which the runtime evaluates on first
 // use (docs/performance.md, "Where a warm family's memory goes"): the difference to
 // BM_ColdActivationCached/spare:1 is what loading SubtleCrypto costs the first request.

@@ -4,6 +4,7 @@
 //   build/benchmarks/engine/instance_memory [--instances=N] [--object-stats] [--top=K]
 //                                           [--heap-snapshot=FILE.heapsnapshot]
 //                                           [--v8-flags='--flag ...'] [--runtime=BUNDLE.js]
+//                                           [--handler=MODULE.js]
 //
 // Three rows of N instances each, all alive at once, with the process's anonymous memory
 // (/proc/self/smaps_rollup) and malloc's bytes in use (mallinfo2) read before and after, so the
@@ -21,7 +22,8 @@
 // by V8 instance type (the runtime row, after that GC). --heap-snapshot also writes a DevTools
 // heap snapshot of a runtime context and prints its shallow sizes by node type. --runtime takes
 // the runtime rows' bundle from a file (node lib/engine/v8/js/tools/build.mjs --out FILE), to
-// compare runtime changes without rebuilding.
+// compare runtime changes without rebuilding. --handler takes the hello rows' module from a file
+// (for a handler that uses more of the runtime than hello's `new Response`, e.g. URL routing).
 #include <malloc.h>
 #include <v8-profiler.h>
 #include <v8.h>
@@ -60,6 +62,7 @@ struct Options {
   std::string heap_snapshot;
   std::string v8_flags;
   std::string runtime;  // a bundle to use instead of the built-in one (runtime row only)
+  std::string handler;  // the hello rows' module source file, instead of hello
 };
 
 // The process's anonymous (private, not file-backed) resident bytes.
@@ -267,13 +270,16 @@ Options Parse(int argc, char** argv) {
       options.v8_flags = flags;
     } else if (const char* file = value("--runtime"); file != nullptr && *file != '\0') {
       options.runtime = file;
+    } else if (const char* file = value("--handler"); file != nullptr && *file != '\0') {
+      options.handler = file;
     } else if (arg == "--object-stats") {
       options.object_stats = true;
     } else {
       std::fprintf(stderr,
                    "instance_memory: unknown or malformed argument '%s'\n"
                    "usage: instance_memory [--instances=N (positive)] [--object-stats] "
-                   "[--top=K] [--heap-snapshot=FILE] [--v8-flags=FLAGS] [--runtime=BUNDLE.js]\n",
+                   "[--top=K] [--heap-snapshot=FILE] [--v8-flags=FLAGS] [--runtime=BUNDLE.js] "
+                   "[--handler=MODULE.js]\n",
                    arg.c_str());
       std::exit(2);
     }
@@ -329,6 +335,14 @@ int Main(int argc, char** argv) {
   manifest.engine = "javascript";
   manifest.main = "index.js";
   manifest.files["index.js"] = "export default { fetch() { return new Response('Hello'); } };";
+  if (!options.handler.empty()) {
+    std::ifstream in(options.handler, std::ios::binary);
+    manifest.files["index.js"].assign(std::istreambuf_iterator<char>(in), {});
+    if (!in.good() && !in.eof()) {
+      std::fprintf(stderr, "instance_memory: cannot read --handler=%s\n", options.handler.c_str());
+      return 2;
+    }
+  }
   auto program = OrDie(engine->Prepare("hello", manifest), "prepare");
   const HttpRequest request = bench::BenchRequest("http://127.0.0.1:8080/");
   OrDie(program->Instantiate(ScriptLimits()), "instantiate")->Invoke(request);  // code cache

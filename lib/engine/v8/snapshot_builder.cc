@@ -75,12 +75,13 @@ constexpr std::string_view kPrelude = R"JS(
 
 // Runs requests through the runtime while the snapshot is made (an async handler, and synchronous
 // ones returning a Response and a string), so the functions every request needs (invokeFast,
-// Request, Headers, URL parsing, Response, responseParts) are compiled and their bytecode is kept
-// in the snapshot (FunctionCodeHandling::kKeep): a fresh isolate's first request then compiles
-// nothing of the runtime. The objects it creates are garbage before the snapshot. Nothing run here
-// may use a one-character string taken from another string as a property key: once an isolate
-// has started from such a snapshot, V8 10.2 crashes making the next one (docs/liquid.md, "How it
-// runs").
+// Request, Headers, Response, responseParts) are compiled and their bytecode is kept in the
+// snapshot (FunctionCodeHandling::kKeep): a fresh isolate's first request then compiles nothing of
+// the runtime. It must not touch what the runtime evaluates on first use (lazy.js: URL, streams,
+// `body`, ...), or that would be built into every context. The objects it creates are garbage
+// before the snapshot. Nothing run here may use a one-character string taken from another string as
+// a property key: once an isolate has started from such a snapshot, V8 10.2 crashes making the next
+// one (docs/liquid.md, "How it runs").
 constexpr std::string_view kWarmUp = R"JS(
 (function () {
   'use strict';
@@ -88,10 +89,10 @@ constexpr std::string_view kWarmUp = R"JS(
   if (typeof dispatch !== 'object' || dispatch === null) return;
   const handler = {
     async fetch(request, env, ctx) {
-      const url = new URL(request.url);
+      const url = request.url;
       request.headers.get('accept');
       await request.text();
-      return new Response(`${url.pathname}${url.search}`, { headers: { 'x-warm': '1' } });
+      return new Response(url, { headers: { 'x-warm': '1' } });
     },
   };
   const result = dispatch.invokeFast(handler, {}, 'POST', 'http://localhost/warm/up?x=1',

@@ -4,6 +4,8 @@
 // web-platform-tests (wpt_test.cc).
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine_test_util.h"
@@ -97,6 +99,61 @@ export default {
                                    request);
   ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
   EXPECT_EQ(result.response.body, "upload body|used=true|rejected=true");
+}
+
+// A body in pieces, as the HTTP server hands over one still arriving.
+class PiecesBody final : public RequestBodyReader {
+ public:
+  explicit PiecesBody(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {}
+  absl::StatusOr<std::string> Read(size_t, absl::Duration) override {
+    if (next_ == pieces_.size()) return std::string();
+    return pieces_[next_++];
+  }
+
+ private:
+  std::vector<std::string> pieces_;
+  size_t next_ = 0;
+};
+
+InvokeResult RunWithArrivingBody(const std::string& source, std::vector<std::string> pieces) {
+  PiecesBody body(std::move(pieces));
+  HttpRequest request = Get();
+  request.method = "POST";
+  request.body_reader = &body;
+  return RunHandler(source, request);
+}
+
+// A body still arriving reads whole through text()/json()/... (the runtime reads it without a
+// stream), and is then used as a read stream is: `body` is a disturbed, locked stream, a second
+// read and clone() fail. Read through `body` or handed to a new Request, it is a stream.
+TEST(BodyStreamTest, ArrivingBodyReadsWholeAndIsThenUsed) {
+  InvokeResult result = RunWithArrivingBody(R"JS(
+export default {
+  async fetch(request) {
+    const before = [request.bodyUsed, request.headers.has('content-length')];
+    const value = await request.json();
+    const out = [...before, JSON.stringify(value), request.bodyUsed];
+    out.push(request.body instanceof ReadableStream, request.body.locked);
+    await request.text().then(() => out.push('read again'), (e) => out.push(e.constructor.name));
+    try { request.clone(); out.push('cloned'); } catch (e) { out.push(e.constructor.name); }
+    return new Response(out.join(' '));
+  },
+};)JS",
+                                            {"{\"a\":", "[1,", "2]}"});
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "false false {\"a\":[1,2]} true true true TypeError TypeError");
+
+  result = RunWithArrivingBody(R"JS(
+export default {
+  async fetch(request) {
+    const copy = new Request(request, {headers: {'x-copy': '1'}});
+    const text = await new Response(copy.body).text();
+    return new Response([text, request.bodyUsed, copy.bodyUsed].join(' '));
+  },
+};)JS",
+                               {"pie", "ces"});
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.error;
+  EXPECT_EQ(result.response.body, "pieces true true");
 }
 
 TEST(BodyStreamTest, BufferedBodiesStayBufferedUntilBodyIsRead) {

@@ -1,8 +1,10 @@
-// The parts of the platform the runtime materialises on first use (SubtleCrypto and CryptoKey,
-// also reached through crypto.subtle; URLPattern; CompressionStream and DecompressionStream;
-// FileReader and ProgressEvent): whichever way a script touches one first, it behaves as when
-// everything was built into the snapshot; each isolate materialises its own; limits hold. Real V8,
-// real snapshot; every case starts a fresh instance, since materialisation is per isolate.
+// The parts of the platform the runtime materialises on first use (WHATWG Streams, also reached
+// through a body's `body`, Blob.stream() or crypto.DigestStream; URL and URLSearchParams, also
+// reached through URL parsing the runtime does; SubtleCrypto and CryptoKey, also reached through
+// crypto.subtle; URLPattern; CompressionStream and DecompressionStream; FileReader and
+// ProgressEvent): whichever way a script touches one first, it behaves as when everything was built
+// into the snapshot; each isolate materialises its own; limits hold. Real V8, real snapshot; every
+// case starts a fresh instance, since materialisation is per isolate.
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,9 +22,30 @@ using ::cosmo::v8engine::testing::MustStart;
 using ::testing::HasSubstr;
 
 const std::vector<std::string>& LazyInterfaces() {
-  static const auto* names = new std::vector<std::string>{
-      "CryptoKey",           "SubtleCrypto", "URLPattern",   "CompressionStream",
-      "DecompressionStream", "FileReader",   "ProgressEvent"};
+  static const auto* names = new std::vector<std::string>{"CryptoKey",
+                                                          "SubtleCrypto",
+                                                          "URLPattern",
+                                                          "CompressionStream",
+                                                          "DecompressionStream",
+                                                          "FileReader",
+                                                          "ProgressEvent",
+                                                          "URL",
+                                                          "URLSearchParams",
+                                                          "ReadableStream",
+                                                          "ReadableStreamDefaultReader",
+                                                          "ReadableStreamBYOBReader",
+                                                          "ReadableStreamBYOBRequest",
+                                                          "ReadableStreamDefaultController",
+                                                          "ReadableByteStreamController",
+                                                          "WritableStream",
+                                                          "WritableStreamDefaultWriter",
+                                                          "WritableStreamDefaultController",
+                                                          "TransformStream",
+                                                          "TransformStreamDefaultController",
+                                                          "ByteLengthQueuingStrategy",
+                                                          "CountQueuingStrategy",
+                                                          "TextEncoderStream",
+                                                          "TextDecoderStream"};
   return *names;
 }
 
@@ -107,6 +130,95 @@ TEST(LazyGlobalsTest, SubtleReachedThroughCryptoFirstIsTheSameInterface) {
       const proto = SubtleCrypto.prototype;
       return String(Object.getPrototypeOf(crypto.subtle) === proto);)"),
             "true");
+}
+
+// A stream the runtime makes before any script named a stream interface (a body's `body`,
+// Blob.stream(), crypto.DigestStream) is an instance of the very interfaces the globals then give,
+// and a platform object structuredClone refuses.
+TEST(LazyGlobalsTest, StreamsFirstMadeByTheRuntimeAreOfTheGlobalInterfaces) {
+  for (const char* make : {"new Response('abc').body",
+                           "new Request('http://a.test/', {method: 'POST', body: 'abc'}).body",
+                           "new Blob(['abc']).stream()"}) {
+    EXPECT_EQ(RunFresh(std::string("const body = ") + make + R"(;
+        let cloned = 'cloned';
+        try { structuredClone(body); } catch (e) { cloned = e.name; }
+        const text = await new Response(body).text();
+        return [body instanceof ReadableStream,
+                Object.getPrototypeOf(body) === ReadableStream.prototype, String(body),
+                Object.keys(ReadableStream.prototype).includes('getReader'), cloned,
+                text].join(' ');)"),
+              "true true [object ReadableStream] true DataCloneError abc")
+        << make;
+  }
+  EXPECT_EQ(RunFresh(R"(
+      const stream = new crypto.DigestStream('SHA-256');
+      const writer = stream.getWriter();
+      await writer.write('abc');
+      await writer.close();
+      const digest = new Uint8Array(await stream.digest);
+      return [stream instanceof WritableStream, Object.getPrototypeOf(crypto.DigestStream) ===
+              WritableStream, stream.bytesWritten, digest[0].toString(16)].join(' ');)"),
+            "true true 3 ba");
+  // DigestStream's members check their receiver as a class's do.
+  EXPECT_EQ(RunFresh(R"(
+      const out = [];
+      for (const f of [() => crypto.DigestStream('SHA-256'), () => new crypto.DigestStream(),
+                       () => Object.getOwnPropertyDescriptor(crypto.DigestStream.prototype,
+                                                             'digest').get.call({})]) {
+        try { f(); out.push('ok'); } catch (e) { out.push(e.constructor.name); }
+      }
+      return out.join(' ');)"),
+            "TypeError TypeError TypeError");
+}
+
+// The URLs a Request or Response.redirect() parses, whether or not they are canonical, come out as
+// the URL standard serializes them, before and after URL itself is materialised; URL objects made
+// afterwards are refused by structuredClone.
+TEST(LazyGlobalsTest, UrlParsingBeforeUrlIsMaterialisedIsTheStandards) {
+  EXPECT_EQ(RunFresh(R"(
+      const a = new Request('HTTP://Example.COM:80/a/./b/../c?q=%7e#f').url;
+      const b = new Request('http://example.com/x?y=1').url;
+      const c = Response.redirect('https://exämple.com/é').headers.get('location');
+      let bad = 'parsed';
+      try { new Request('http://user:pw@example.com/'); } catch (e) { bad = e.constructor.name; }
+      let cloned = 'cloned';
+      try { structuredClone(new URL(a)); } catch (e) { cloned = e.name; }
+      return [a, b, c, bad, cloned, new URL(a).href === a].join(' ');)"),
+            "http://example.com/a/c?q=%7e#f http://example.com/x?y=1 "
+            "https://xn--exmple-cua.com/%C3%A9 TypeError DataCloneError true");
+}
+
+// The packages take the runtime's DOMException and TextEncoder/TextDecoder when they are
+// materialised, whatever a script has done to those globals by then, and leave the globals as the
+// script set them.
+TEST(LazyGlobalsTest, MaterialisingTakesTheRuntimesGlobalsAndLeavesTheScripts) {
+  EXPECT_EQ(RunFresh(R"(
+      const original = DOMException;
+      globalThis.DOMException = 'mine';
+      delete globalThis.TextEncoder;
+      globalThis.TextDecoder = 7;
+      const href = new URL('http://example.com/é?x=é').href;
+      const params = new URLSearchParams('a=%C3%A9').get('a');
+      const reader = new ReadableStream().getReader();
+      reader.releaseLock();
+      let closed = 'open';
+      await reader.closed.catch((e) => { closed = e.constructor.name; });
+      return [href, params, closed, DOMException, typeof TextEncoder, TextDecoder,
+              'TextEncoder' in globalThis].join(' ');)"),
+            "http://example.com/%C3%A9?x=%C3%A9 \xC3\xA9 TypeError mine undefined 7 false");
+}
+
+// A script that freezes the global object (or pins a global the packages read) before the first
+// use still gets working streams and URLs.
+TEST(LazyGlobalsTest, MaterialisesUnderAFrozenGlobalObject) {
+  EXPECT_EQ(RunFresh(R"(
+      Object.defineProperty(globalThis, 'TextEncoder', { configurable: false });
+      Object.freeze(globalThis);
+      const text = await new Response(new Response('frozen').body).text();
+      const url = new URL('http://example.com/\u00e9?a=b');
+      return [text, url.href, url.searchParams.get('a'), typeof ReadableStream,
+              Object.isFrozen(globalThis)].join(' ');)"),
+            "frozen http://example.com/%C3%A9?a=b b function true");
 }
 
 TEST(LazyGlobalsTest, AssignedOrDeletedBeforeUseStaysSo) {

@@ -5,7 +5,7 @@
 
 import {utf8Decode, utf8Encode} from './encoding.js';
 import {NativeHostObject} from './native.js';
-import {streamOfBytes} from './streams.js';
+import {streams} from './lazy.js';
 import {bufferSourceBytes, isObject, requiredArguments, toDictionary, toDOMString,
         toUSVString} from './webidl.js';
 
@@ -148,7 +148,7 @@ export class Blob extends NativeHostObject {
 
   stream() {
     // A copy: a byte stream takes over (detaches) the buffers it is given.
-    return streamOfBytes(this.#bytes.slice());
+    return streams().streamOfBytes(this.#bytes.slice());
   }
 
   static {

@@ -8,47 +8,54 @@
 // the Content-Type names. A body can be consumed once; clones share an immutable buffer, or tee
 // the stream.
 
-import {blobInternals} from './blob.js';
+import {blobInternals, concatBytes} from './blob.js';
 import {utf8Decode, utf8Encode} from './encoding.js';
 import {formDataInternals, parseFormBody, parseMimeType, serializeMimeType,
         serializeMultipart} from './form_data.js';
-import {
-  isReadableStream,
-  isStreamDisturbed,
-  isStreamLocked,
-  readAllBytes,
-  ReadableStream,
-  streamOfBytes,
-  TransformStream,
-} from './streams.js';
+import {streams} from './lazy.js';
+import {nativeReadBody} from './native.js';
 import {structuredClone} from './structured_clone.js';
 import {bufferSourceBytes, toUSVString, toWellFormedString} from './webidl.js';
 import {isURLSearchParams} from './url.js';
 
 const isView = ArrayBuffer.isView;
-const tee = ReadableStream.prototype.tee;
-const pipeThrough = ReadableStream.prototype.pipeThrough;
-const getReader = ReadableStream.prototype.getReader;
+
+// The source of a request body the host is still receiving, until something needs it as a stream
+// (request.js): the body-reading methods read it through the host's readBody native instead.
+export const kArrivingBody = Object.freeze({__proto__: null});
+
+// Reads a body still arriving to its end: a fresh Uint8Array; throws the native's TypeError when it
+// cannot be read (client gone, malformed framing, over the body limit).
+function readArrivingBody() {
+  const chunks = [];
+  for (let piece = nativeReadBody(65536); piece !== null; piece = nativeReadBody(65536)) {
+    chunks.push(piece);
+  }
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
+}
 
 // Whether a source (as this module makes them) is a stream: the other kinds are null, strings and
 // Uint8Arrays.
 export function isStreamSource(source) {
-  return typeof source === 'object' && source !== null && !isView(source);
+  return typeof source === 'object' && source !== null && !isView(source) &&
+      source !== kArrivingBody;
 }
 
 // Whether a body with this source and used flag counts as used (Fetch: its stream is disturbed).
 export function sourceUsed(source, usedFlag) {
-  return usedFlag || (isStreamSource(source) && isStreamDisturbed(source));
+  return usedFlag || (isStreamSource(source) && streams().isStreamDisturbed(source));
 }
 
 // Fetch "unusable": used, or a stream that a reader has locked.
 export function sourceUnusable(source, usedFlag) {
-  return sourceUsed(source, usedFlag) || (isStreamSource(source) && isStreamLocked(source));
+  return sourceUsed(source, usedFlag) ||
+      (isStreamSource(source) && streams().isStreamLocked(source));
 }
 
 // The stream a `body` getter returns for a non-null source (which it then keeps as the source).
 export function sourceStream(source, usedFlag) {
   if (isStreamSource(source)) return source;
+  const {getReader, streamOfBytes} = streams();
   const stream = streamOfBytes(usedFlag ? new Uint8Array(0) : bodyBytes(source));
   if (usedFlag) {
     // Consumed before: a disturbed stream, still locked by the reader that read it, as the
@@ -61,7 +68,9 @@ export function sourceStream(source, usedFlag) {
 // Fetch "create a proxy" of a body that moves to a new Request: a stream is piped through an
 // identity TransformStream (which disturbs the original); a buffered source is immutable and shared.
 export function proxySource(source) {
-  return isStreamSource(source) ? pipeThrough.call(source, new TransformStream()) : source;
+  if (!isStreamSource(source)) return source;
+  const {pipeThrough, TransformStream} = streams();
+  return pipeThrough.call(source, new TransformStream());
 }
 
 // Clone's half of a body: [source for the original, source for the clone]. A stream is teed, and
@@ -69,6 +78,7 @@ export function proxySource(source) {
 // neither side sees the other change a chunk.
 export function cloneSource(source) {
   if (!isStreamSource(source)) return [source, source];
+  const {pipeThrough, tee, TransformStream} = streams();
   const [original, clone] = tee.call(source);
   const copies = new TransformStream({
     transform(chunk, controller) {
@@ -95,7 +105,9 @@ export function extractBody(init) {
       return [blobInternals.bytes(init).slice(), init.type === '' ? null : init.type];
     }
     if (formDataInternals.is(init)) return serializeMultipart(init);
-    if (isReadableStream(init)) {
+    // No stream can exist before streams.js is evaluated.
+    if (streams.loaded() && streams().isReadableStream(init)) {
+      const {isStreamDisturbed, isStreamLocked} = streams();
       if (isStreamLocked(init) || isStreamDisturbed(init)) {
         throw new TypeError('The body stream is locked or has been read from');
       }
@@ -123,7 +135,11 @@ export function defineBodyMethods(cls, isUsed, take, contentType) {
           if (isUsed(this)) return Promise.reject(bodyUsedError(`${kind}' on '${cls.name}`));
           const type = kind === 'blob' || kind === 'formData' ? contentType(this) : null;
           const source = take(this);
+          if (source === kArrivingBody) {
+            return Promise.resolve().then(() => readBody(readArrivingBody(), kind, type));
+          }
           if (isStreamSource(source)) {
+            const {isStreamLocked, readAllBytes} = streams();
             if (isStreamLocked(source)) {
               return Promise.reject(new TypeError(
                   `Failed to execute '${kind}' on '${cls.name}': body stream is locked`));

@@ -5,7 +5,7 @@
 // stops the script with the memory-limit outcome.
 
 import {nativeZlibFlush, nativeZlibNew, nativeZlibWrite} from './native.js';
-import {TransformStream} from './streams.js';
+import {streams} from './lazy.js';
 import {bufferSourceBytes, requiredArguments, toDOMString} from './webidl.js';
 
 const formats = ['deflate', 'deflate-raw', 'gzip'];
@@ -30,7 +30,7 @@ function zlibTransform(format, decompress, interfaceName) {
   const enqueueAll = (controller, pieces) => {
     for (const piece of pieces) controller.enqueue(piece);
   };
-  return new TransformStream({
+  return new (streams().TransformStream)({
     transform(chunk, controller) {
       // BufferSource, which excludes SharedArrayBuffer and views of one.
       const bytes = bufferSourceBytes(chunk, false);

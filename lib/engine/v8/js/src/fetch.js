@@ -19,8 +19,7 @@ import {processDataURL} from './data_url.js';
 import {nativeCancelFetch, nativeFetch} from './native.js';
 import {Request, requestInternals} from './request.js';
 import {responseInternals} from './response.js';
-import {readAllBytes} from './streams.js';
-import {URL} from './url.js';
+import {streams, urlImpl} from './lazy.js';
 
 const kMaxRedirects = 20;
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -75,7 +74,7 @@ async function exchange(request, transfer) {
   let headers = requestInternals.headerList(request).slice();
   let body = requestInternals.takeBody(request);
   // The engine's client sends bodies whole: a stream is read to its end first.
-  if (isStreamSource(body)) body = (await readAllBytes(body)).bytes;
+  if (isStreamSource(body)) body = (await streams().readAllBytes(body)).bytes;
   if (url.startsWith('data:')) {
     // A data: URL needs no network (Fetch "scheme fetch"): its own bytes, as the standard parses
     // them; a HEAD request gets no body.
@@ -102,7 +101,7 @@ async function exchange(request, transfer) {
     }
     let next;
     try {
-      next = new URL(location, url);
+      next = new (urlImpl().URL)(location, url);
     } catch {
       throw new TypeError(`fetch: ${url} redirected to an invalid URL '${location}'`);
     }
@@ -118,7 +117,7 @@ async function exchange(request, transfer) {
           new Set(['content-type', 'content-length', 'content-encoding', 'content-language',
                    'content-location']));
     }
-    if (next.origin !== new URL(url).origin) {
+    if (next.origin !== new (urlImpl().URL)(url).origin) {
       headers = withoutNames(headers, new Set(['authorization', 'cookie']));
     }
     url = next.href;

@@ -10,7 +10,7 @@
 import {blobInternals, concatBytes} from './blob.js';
 import {utf8Encode} from './encoding.js';
 import {nativeRandomFill, nativeUtf8Decode} from './native.js';
-import {URLSearchParams} from './url.js';
+import {urlImpl} from './lazy.js';
 import {isObject, requiredArguments, toUSVString} from './webidl.js';
 
 // ---- MIME types ----
@@ -448,7 +448,7 @@ export function parseFormBody(bytes, contentType) {
   }
   if (mime !== null && mime.essence === 'application/x-www-form-urlencoded') {
     const list = [];
-    for (const pair of new URLSearchParams(decodeWithoutBOM(bytes))) list.push(pair);
+    for (const pair of new (urlImpl().URLSearchParams)(decodeWithoutBOM(bytes))) list.push(pair);
     return formDataInternals.fromEntries(list);
   }
   throw formError(`the Content-Type is not multipart/form-data or` +

@@ -2,8 +2,9 @@
 // the V8 startup snapshot's context (which holds only ECMAScript's builtins), as one classic
 // script.
 //
-// Order matters only at the top: native.js takes the host's natives off the global object first,
-// and url.js makes TextEncoder/TextDecoder global before whatwg-url loads.
+// Order matters only at the top: native.js takes the host's natives off the global object first.
+// Streams, URL and URLSearchParams, and the rarely used interfaces, are evaluated on first use
+// (lazy.js).
 
 import './native.js';
 import './es_shims.js';
@@ -20,16 +21,14 @@ import {fetch} from './fetch.js';
 import {FormData, formDataInternals} from './form_data.js';
 import {Headers, headersInternals} from './headers.js';
 import {inspectHook} from './inspect.js';
-import {defineLazyGlobals} from './lazy.js';
+import {defineLazyGlobals, urlImpl} from './lazy.js';
 import {queueMicrotask} from './microtask.js';
 import {Navigator, navigator} from './navigator.js';
 import {Performance, performance} from './performance.js';
 import {Request, requestInternals} from './request.js';
 import {Response, responseInternals} from './response.js';
-import * as streams from './streams.js';
 import {platformObjectChecks, structuredClone} from './structured_clone.js';
 import {clearInterval, clearTimeout, setInterval, setTimeout} from './timers.js';
-import {URL, URLSearchParams} from './url.js';
 import {defineGlobalFunction, defineInterface} from './webidl.js';
 
 const global = globalThis;
@@ -52,18 +51,6 @@ defineInterface(global, File);
 defineInterface(global, FormData);
 defineInterface(global, Performance);
 defineInterface(global, Navigator);
-// WHATWG Streams and the encoding streams.
-const streamInterfaces = [
-  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
-  'ReadableStreamBYOBRequest', 'ReadableStreamDefaultController', 'ReadableByteStreamController',
-  'WritableStream', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
-  'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
-  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
-];
-for (const name of streamInterfaces) defineInterface(global, streams[name], name);
-for (const [name, value] of [['URL', URL], ['URLSearchParams', URLSearchParams]]) {
-  Object.defineProperty(global, name, {value, writable: true, enumerable: false, configurable: true});
-}
 
 defineGlobalFunction(global, 'atob', atob);
 defineGlobalFunction(global, 'btoa', btoa);
@@ -100,14 +87,13 @@ Object.defineProperty(global, '__cosmo_dispatch',
 
 platformObjectChecks.push(
     headersInternals.is, responseInternals.is, (v) => requestInternals.is(v),
-    (v) => URL.prototype.isPrototypeOf(v) || URLSearchParams.prototype.isPrototypeOf(v),
     (v) => v instanceof TextEncoder || v instanceof TextDecoder || v instanceof Crypto ||
         isDOMException(v),
     (v) => v instanceof EventTarget || v instanceof Event || v instanceof AbortController ||
-        formDataInternals.is(v),
-    (v) => streamInterfaces.some((name) => v instanceof streams[name]));
+        formDataInternals.is(v));
 
-// The rarely used interfaces, evaluated on first use (lazy.js).
+// Streams, URL and URLSearchParams, and the rarely used interfaces, evaluated on first use
+// (lazy.js), which also makes structuredClone refuse their instances.
 defineLazyGlobals();
 
 // How console shows the runtime's objects (Node shows its own in the same way).
@@ -140,17 +126,6 @@ hook(Response.prototype, (r) => {
               ['ok', r.ok], ['type', r.type], ['bodyUsed', r.bodyUsed]],
   };
 });
-hook(URL.prototype, (u) => {
-  try {
-    return {
-      name: 'URL',
-      entries: ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port',
-                'pathname', 'search', 'searchParams', 'hash'].map((k) => [k, u[k]]),
-    };
-  } catch {
-    return undefined;
-  }
-});
 hook(Blob.prototype, (b) => {
   if (!blobInternals.is(b)) return undefined;
   const entries = [['size', b.size], ['type', b.type]];
@@ -179,10 +154,29 @@ hook(AbortSignal.prototype, (s) => {
     return undefined;
   }
 });
-hook(URLSearchParams.prototype, (p) => {
-  try {
-    return {name: 'URLSearchParams', entries: Array.from(URLSearchParams.prototype.entries.call(p)), kind: 'map'};
-  } catch {
-    return undefined;
-  }
+urlImpl.whenLoaded(({URL, URLSearchParams}) => {
+  hook(URL.prototype, (u) => {
+    try {
+      return {
+        name: 'URL',
+        entries: ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port',
+                  'pathname', 'search', 'searchParams', 'hash'].map((k) => [k, u[k]]),
+      };
+    } catch {
+      return undefined;
+    }
+  });
+  hook(URLSearchParams.prototype, (p) => {
+    try {
+      return {name: 'URLSearchParams', entries: Array.from(URLSearchParams.prototype.entries.call(p)), kind: 'map'};
+    } catch {
+      return undefined;
+    }
+  });
 });
+
+// URL and URLSearchParams are evaluated into the snapshot after all, though they stay lazy globals
+// in form: `new URL(request.url)` is how most Workers route, and evaluating whatwg-url on a
+// context's first use costs several milliseconds of CPU (docs/performance.md, "Streams and URL off
+// the request path") — a cliff on every cold start of such a family — against ~280 KB a context.
+urlImpl();

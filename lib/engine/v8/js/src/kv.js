@@ -7,7 +7,7 @@
 
 import {utf8Decode, utf8Encode} from './encoding.js';
 import {nativeKvDelete, nativeKvGet, nativeKvList, nativeKvPut} from './native.js';
-import {isReadableStream, readAllBytes, ReadableStream} from './streams.js';
+import {streams} from './lazy.js';
 
 const kInternal = {};
 const kTypes = ['text', 'json', 'arrayBuffer', 'stream'];
@@ -61,7 +61,7 @@ function convert(bytes, type) {
       return bytes.buffer;
     case 'stream': {
       let offset = 0;
-      return new ReadableStream({
+      return new (streams().ReadableStream)({
         type: 'bytes',
         pull(controller) {
           if (offset >= bytes.byteLength) {
@@ -95,7 +95,10 @@ async function valueBytes(value) {
     return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
   if (isArrayBuffer(value)) return new Uint8Array(value);
-  if (isReadableStream(value)) return (await readAllBytes(value, kMaxValueBytes)).bytes;
+  // No stream can exist before streams.js is evaluated.
+  if (streams.loaded() && streams().isReadableStream(value)) {
+    return (await streams().readAllBytes(value, kMaxValueBytes)).bytes;
+  }
   throw new TypeError(
       'KV put: the value must be a string, ArrayBuffer, ArrayBufferView or ReadableStream');
 }

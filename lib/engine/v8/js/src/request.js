@@ -7,7 +7,10 @@
 // makes a mutable copy.
 //
 // `body` is a ReadableStream made on first read for a buffered body (body.js); `new Request(url,
-// {body: stream})` takes a stream (with or without `duplex: 'half'`, as in Workers). `signal`
+// {body: stream})` takes a stream (with or without `duplex: 'half'`, as in Workers). A body the
+// host is still receiving is kArrivingBody until a script reads `body`, clones the request or hands
+// it on: text(), json() and the other readers read it natively, without making a stream (so a
+// handler that reads its POST body as JSON never evaluates the streams, lazy.js). `signal`
 // follows the init's signal (or the input request's) as a dependent AbortSignal, made only when
 // there is one to follow or when a script reads it.
 //
@@ -23,6 +26,7 @@ import {
   cloneSource,
   defineBodyMethods,
   extractBody,
+  kArrivingBody,
   isStreamSource,
   proxySource,
   sourceStream,
@@ -31,8 +35,8 @@ import {
 } from './body.js';
 import {Headers, headersInternals, isToken} from './headers.js';
 import {nativeReadBody} from './native.js';
-import {streamOfArrivingBytes} from './streams.js';
-import {isCanonicalHttpUrl, parseURL, serializeURL, urlHasCredentials} from './url.js';
+import {streams} from './lazy.js';
+import {isCanonicalHttpUrl, parseAndSerializeURL} from './url.js';
 import {isObject, toByteString, toDictionary, toUSVString} from './webidl.js';
 
 const normalizedMethods = new Map(
@@ -114,10 +118,8 @@ export class Request {
       this.#urlChecked = false;
       this.#rawHeaders = arguments[3];
       const body = arguments[4];
-      // true: the body is still arriving, and is read as the script reads the stream.
-      this.#body = body === undefined ? null :
-          body === true                  ? streamOfArrivingBytes(nativeReadBody) :
-                                           body;
+      // true: the body is still arriving, and is read as the script reads it.
+      this.#body = body === undefined ? null : body === true ? kArrivingBody : body;
       return;
     }
     if (arguments.length < 1) {
@@ -136,16 +138,17 @@ export class Request {
       this.#options = input.#options;
     } else {
       const s = toUSVString(input);
-      const record = parseURL(s);
-      if (record === null) {
+      const credentials = {has: false};
+      const href = parseAndSerializeURL(s, credentials);
+      if (href === null) {
         throw new TypeError(`Failed to construct 'Request': Invalid URL '${s}'.`);
       }
-      if (urlHasCredentials(record)) {
+      if (credentials.has) {
         throw new TypeError(
             `Failed to construct 'Request': Request cannot be constructed from a URL that` +
             ` includes credentials: '${s}'.`);
       }
-      this.#url = serializeURL(record);
+      this.#url = href;
       this.#urlChecked = true;
       this.#method = 'GET';
       fallbackMode = 'cors';
@@ -213,7 +216,7 @@ export class Request {
       if (initReferrer !== undefined) {
         if (initReferrer === '') {
           referrer = 'no-referrer';
-        } else if (parseURL(initReferrer) === null) {
+        } else if (parseAndSerializeURL(initReferrer) === null) {
           throw new TypeError(`Failed to construct 'Request': Referrer '${initReferrer}' is not a` +
                               ` valid URL.`);
         }
@@ -273,7 +276,7 @@ export class Request {
     }
     this.#headers = headers;
 
-    const inputBody = inputRequest !== null ? inputRequest.#body : null;
+    const inputBody = inputRequest !== null ? inputRequest.#source() : null;
     const hasInitBody = initBody !== undefined && initBody !== null;
     if ((hasInitBody || inputBody !== null) &&
         (this.#method === 'GET' || this.#method === 'HEAD')) {
@@ -326,8 +329,8 @@ export class Request {
     if (!this.#urlChecked) {
       this.#urlChecked = true;
       if (!isCanonicalHttpUrl(this.#url)) {
-        const record = parseURL(this.#url);
-        if (record !== null) this.#url = serializeURL(record);
+        const href = parseAndSerializeURL(this.#url);
+        if (href !== null) this.#url = href;
       }
     }
     return this.#url;
@@ -393,7 +396,7 @@ export class Request {
   }
 
   get body() {
-    const source = this.#body;
+    const source = this.#source();
     if (source === null || isStreamSource(source)) return source;
     return this.#body = sourceStream(source, this.#bodyUsed);
   }
@@ -412,7 +415,7 @@ export class Request {
       throw new TypeError(`Failed to execute 'clone' on 'Request': Request body is already used`);
     }
     let body;
-    [this.#body, body] = cloneSource(this.#body);
+    [this.#body, body] = cloneSource(this.#source());
     const copy = new Request(kHost, this.#method, this.url, null, body);
     copy.#urlChecked = true;
     copy.#redirect = this.#redirect;
@@ -420,6 +423,17 @@ export class Request {
     if (this.#signal !== null) copy.#signal = AbortSignal.any([this.#signal]);
     copy.#headers = headersInternals.copy(this.headers, headersInternals.guard(this.headers));
     return copy;
+  }
+
+  // The body source, with a body still arriving turned into the stream that reads it (which loads
+  // the streams), or into a disturbed empty one once a reader method took it: for the members that
+  // hand the source on or expose it.
+  #source() {
+    if (this.#body === kArrivingBody) {
+      this.#body = this.#bodyUsed ? sourceStream(null, true) :
+                                    streams().streamOfArrivingBytes(nativeReadBody);
+    }
+    return this.#body;
   }
 
   #headerList() {
@@ -447,6 +461,7 @@ export class Request {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         throw new TypeError(`Failed to execute 'fetch': the request's body was already read`);
       }
+      r.#source();
       return takeBody(r);
     };
   }

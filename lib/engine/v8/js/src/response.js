@@ -17,9 +17,9 @@ import {
   sourceStream,
   sourceUsed,
 } from './body.js';
-import {pumpBytes, readAllBytes} from './streams.js';
 import {headersInternals} from './headers.js';
-import {parseURL, serializeURL} from './url.js';
+import {streams} from './lazy.js';
+import {parseAndSerializeURL} from './url.js';
 import {toByteString, toDictionary, toUSVString} from './webidl.js';
 
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
@@ -104,8 +104,8 @@ export class Response {
           `Failed to execute 'redirect' on 'Response': 1 argument required, but only 0 present.`);
     }
     const s = toUSVString(url);
-    const record = parseURL(s);
-    if (record === null) {
+    const href = parseAndSerializeURL(s);
+    if (href === null) {
       throw new TypeError(`Failed to execute 'redirect' on 'Response': Invalid URL '${s}'.`);
     }
     const code = toUnsignedShort(status);
@@ -115,7 +115,7 @@ export class Response {
     }
     const r = new Response(kInternal);
     r.#status = code;
-    r.#headers = headersInternals.create(['location', serializeURL(record)], 'immutable');
+    r.#headers = headersInternals.create(['location', href], 'immutable');
     return r;
   }
 
@@ -238,13 +238,13 @@ export class Response {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         return Promise.reject(new TypeError('invalid response: its body was already read'));
       }
-      return pumpBytes(r.#body, write, control);
+      return streams().pumpBytes(r.#body, write, control);
     };
     responseInternals.collect = (r, maxBytes) => {
       if (sourceUsed(r.#body, r.#bodyUsed)) {
         return Promise.reject(new TypeError('invalid response: its body was already read'));
       }
-      return readAllBytes(r.#body, maxBytes).then(({bytes}) => {
+      return streams().readAllBytes(r.#body, maxBytes).then(({bytes}) => {
         r.#body = bytes;
       });
     };

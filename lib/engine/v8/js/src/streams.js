@@ -1,24 +1,22 @@
 // WHATWG Streams: the npm package web-streams-polyfill (built from the Streams standard's
 // reference implementation) bundled in, plus TextEncoderStream and TextDecoderStream (WHATWG
 // Encoding §5) on top of TransformStream, and the helpers Request and Response use for bodies.
+// Evaluated on first use (lazy.js's streams(), the only importer): a request whose body is a
+// string or bytes never makes a stream unless a script reads `body`.
 //
-// The package takes DOMException from the global object when it loads (streams_prelude.js puts
-// ours there first), uses ArrayBuffer.prototype.transfer (es_shims.js) to hand byte-stream chunks
-// over, and accepts as a pipe's `signal` anything with a boolean `aborted` and addEventListener.
+// The package takes DOMException from the global object when it loads (ours is put there for the
+// duration, whatever a script did to the global), uses ArrayBuffer.prototype.transfer
+// (es_shims.js) to hand byte-stream chunks over, and accepts as a pipe's `signal` anything with a
+// boolean `aborted` and addEventListener.
 
-import './streams_prelude.js';
-import {
-  ReadableByteStreamController,
-  ReadableStream,
-  ReadableStreamDefaultController,
-  ReadableStreamDefaultReader,
-  TransformStream,
-} from 'web-streams-polyfill';
-
+import {DOMException} from './dom_exception.js';
 import {TextDecoder, utf8Encode} from './encoding.js';
+import {withGlobals} from './lazy.js';
 import {bufferSourceBytes, toDOMString} from './webidl.js';
 
-export {
+const polyfill =
+    withGlobals([['DOMException', DOMException]], () => require('web-streams-polyfill'));
+export const {
   ByteLengthQueuingStrategy,
   CountQueuingStrategy,
   ReadableByteStreamController,
@@ -32,7 +30,7 @@ export {
   WritableStream,
   WritableStreamDefaultController,
   WritableStreamDefaultWriter,
-} from 'web-streams-polyfill';
+} = polyfill;
 
 // The stream async iterators' prototype must inherit from %AsyncIteratorPrototype% (Web IDL); the
 // package's build makes it a plain object.
@@ -46,8 +44,10 @@ export {
   }
 }
 
-// Captured before any script runs: scripts may replace the prototypes' methods.
-const getReader = ReadableStream.prototype.getReader;
+// Captured when the classes are made, before any script can reach them to replace their methods.
+export const getReader = ReadableStream.prototype.getReader;
+export const tee = ReadableStream.prototype.tee;
+export const pipeThrough = ReadableStream.prototype.pipeThrough;
 const readerRead = ReadableStreamDefaultReader.prototype.read;
 const promiseThen = Promise.prototype.then;
 const readerRelease = ReadableStreamDefaultReader.prototype.releaseLock;

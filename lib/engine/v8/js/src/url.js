@@ -1,60 +1,8 @@
-// URL and URLSearchParams: the `whatwg-url` package, the WHATWG URL standard's reference
-// implementation, bundled in. This module loads it and exposes what the rest of the runtime uses.
-//
-import './es_shims.js';
-import {TextDecoder, TextEncoder} from './encoding.js';
+// URL parsing for the rest of the runtime, without whatwg-url for the URLs servers see most: a
+// canonical absolute http(s) URL (below) is its own serialization, and only other input evaluates
+// url_impl.js (whatwg-url; lazy.js's urlImpl(), also behind the URL and URLSearchParams globals).
 
-// whatwg-url creates a TextEncoder and a TextDecoder when it loads: ours must be global by then.
-for (const [name, value] of [['TextEncoder', TextEncoder], ['TextDecoder', TextDecoder]]) {
-  Object.defineProperty(globalThis, name,
-                        {value, writable: true, enumerable: false, configurable: true});
-}
-
-// whatwg-url and its dependency webidl-conversions read, when they load, the getters of
-// ArrayBuffer.prototype.resizable and SharedArrayBuffer.prototype.{byteLength,growable}. V8 10.2
-// predates resizable buffers, and the engine's contexts have no SharedArrayBuffer at all. For the
-// duration of the load only, those getters (and, where it is missing, a SharedArrayBuffer
-// placeholder whose byteLength getter rejects every value, as no shared buffer can exist) are
-// put in place; they answer what is true of every buffer in this V8 and are removed afterwards,
-// so scripts see V8's own objects. String.prototype.toWellFormed, also needed, is installed
-// permanently by es_shims.js.
-function withBufferShims(load) {
-  const undo = [];
-  if (typeof globalThis.SharedArrayBuffer !== 'function') {
-    function SharedArrayBuffer() {
-      throw new TypeError('SharedArrayBuffer is not available');
-    }
-    Object.defineProperty(SharedArrayBuffer.prototype, 'byteLength', {
-      get() {
-        throw new TypeError('not a SharedArrayBuffer');
-      },
-      configurable: true,
-    });
-    Object.defineProperty(globalThis, 'SharedArrayBuffer',
-                          {value: SharedArrayBuffer, writable: true, configurable: true});
-    undo.push(() => delete globalThis.SharedArrayBuffer);
-  }
-  for (const [C, name] of [[ArrayBuffer, 'resizable'], [globalThis.SharedArrayBuffer, 'growable']]) {
-    if (Object.getOwnPropertyDescriptor(C.prototype, name) !== undefined) continue;
-    Object.defineProperty(C.prototype, name, {
-      get() {
-        return false;
-      },
-      configurable: true,
-    });
-    undo.push(() => delete C.prototype[name]);
-  }
-  try {
-    return load();
-  } finally {
-    for (const step of undo.reverse()) step();
-  }
-}
-
-const whatwgUrl = withBufferShims(() => require('whatwg-url'));
-const wrappers = require('whatwg-url/webidl2js-wrapper');
-
-const stateMachine = require('whatwg-url/lib/url-state-machine');
+import {urlImpl} from './lazy.js';
 
 // A fast path for the URLs servers see most: absolute http(s) URLs already in the exact form the
 // URL serializer writes (lower-case ASCII host name or canonical IPv4 address, no credentials, no
@@ -108,38 +56,22 @@ export function canonicalHttpUrlRecord(input, checkOnly = false) {
   };
 }
 
-const stateMachineParse = stateMachine.basicURLParse;
-export function basicURLParseWithoutFastPath(input, options) {
-  return stateMachineParse(input, options);
-}
-// URL-impl.js calls the module's export at each use, so this is where the fast path goes in.
-stateMachine.basicURLParse = function basicURLParse(input, options = undefined) {
-  if (typeof input === 'string' &&
-      (options === undefined ||
-       (options.url === undefined && options.stateOverride === undefined &&
-        options.encoding === undefined))) {
-    const record = canonicalHttpUrlRecord(input);
-    if (record !== null) return record;
+// The serialization of `input` parsed as an absolute URL (the URL parser, then the URL
+// serializer), or null when it does not parse. `credentials`, when given, is an object whose
+// `has` becomes whether the URL has a username or password.
+export function parseAndSerializeURL(input, credentials = undefined) {
+  if (isCanonicalHttpUrl(input)) {
+    if (credentials !== undefined) credentials.has = false;
+    return input;
   }
-  return stateMachineParse(input, options);
-};
+  const impl = urlImpl();
+  const record = impl.parseURL(input);
+  if (record === null) return null;
+  if (credentials !== undefined) credentials.has = record.username !== '' || record.password !== '';
+  return impl.serializeURL(record);
+}
 
-export const URL = whatwgUrl.URL;
-export const URLSearchParams = whatwgUrl.URLSearchParams;
-
+// Whether `value` is a URLSearchParams (none can exist before url_impl.js is evaluated).
 export function isURLSearchParams(value) {
-  return wrappers.URLSearchParams.is(value);
-}
-
-// Parses an absolute URL string; null on failure.
-export function parseURL(input) {
-  return canonicalHttpUrlRecord(input) ?? whatwgUrl.parseURL(input);
-}
-
-export function serializeURL(record) {
-  return whatwgUrl.serializeURL(record);
-}
-
-export function urlHasCredentials(record) {
-  return record.username !== '' || record.password !== '';
+  return urlImpl.loaded() && urlImpl().isURLSearchParams(value);
 }
