@@ -189,19 +189,23 @@ absl::string_view ReasonPhrase(int status) {
 }
 
 // Where detached streams report their end (ChunkedBodyWriter::Completed), which may come after
-// the server stopped: the server waits a while for open streams in Stop() and then forgets
-// itself here, so a late completion records nothing. Thread-safe.
+// the server stopped: the server waits a while in Stop() for the detachable writers still alive
+// and then forgets itself here, so a late completion records nothing. Thread-safe.
 class StreamCompletions {
  public:
   using RecordFunction = std::function<void(const InvokeResult& result)>;
 
+  // A detachable writer was made / deleted.
   void Opened() {
     absl::MutexLock lock(&mu_);
     ++open_;
   }
-  void Done(const RecordFunction& record, const InvokeResult& result) {
+  void Record(const RecordFunction& record, const InvokeResult& result) {
     absl::MutexLock lock(&mu_);
     if (!closed_) record(result);
+  }
+  void Closed() {
+    absl::MutexLock lock(&mu_);
     --open_;
   }
   // Waits up to `wait` for the open streams, then records nothing more.
@@ -263,7 +267,12 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
         fd_(CurrentConnectionFd()),
         detached_(std::move(detached)),
         completions_(std::move(completions)),
-        record_(std::move(record)) {}
+        record_(std::move(record)) {
+    completions_->Opened();
+  }
+  ~ChunkedBodyWriter() override {
+    if (completions_ != nullptr) completions_->Closed();
+  }
 
   absl::Status Start(int status, const HeaderList& headers) override {
     absl::StatusOr<std::string> head = ChunkedHead(status, headers, version_);
@@ -298,9 +307,11 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
 
   bool ReceiverGone() override {
     if (detached_ == nullptr) return stream_->PeerGone();
-    // Until the loop has the connection nobody watches it: look at the socket (it stays open
-    // while the worker owns the connection).
-    if (detached_->Attached()) return detached_->Gone();
+    if (detached_->Gone()) return true;
+    // Until the loop has the connection nobody watches it: look at the socket (open while the
+    // worker owns the connection; a hand-over that finds the client gone marks the stream gone
+    // before it closes the socket).
+    if (detached_->Attached()) return false;
     pollfd p{.fd = fd_, .events = POLLRDHUP, .revents = 0};
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
   }
@@ -335,7 +346,7 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
 
   void Completed(InvokeResult&& result) override {
     if (detached_ == nullptr) return;
-    completions_->Done(record_, result);
+    completions_->Record(record_, result);
     detached_->Complete(result.outcome == Outcome::kOk && result.response.stream_complete);
     delete this;  // the last call (the front end holds the stream itself)
   }
@@ -347,7 +358,6 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
     failed_ = !rest.empty() && !stream_->WriteThrough(rest);
   }
 
-  const std::shared_ptr<http::DetachedStream>& detached() const { return detached_; }
   bool started() const { return started_; }
   bool finished() const {
     return detached_ != nullptr ? detached_->finished() && !failed_ : finished_;
@@ -897,11 +907,13 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   // unless the request body is still arriving (its reader needs this worker's connection stream).
   http::ConnectionState& connection = CurrentConnection();
   std::unique_ptr<ChunkedBodyWriter> writer;
+  std::shared_ptr<http::DetachedStream> detached;
   if (connection.stream != nullptr && req.version == "HTTP/1.1") {
     if (connection.stream_loop != nullptr && streamed_body == nullptr) {
       const absl::Time start = t_request_start;
+      detached = connection.stream_loop->NewStream();
       writer = std::make_unique<ChunkedBodyWriter>(
-          connection.stream, connection.stream_loop->NewStream(), completions_,
+          connection.stream, detached, completions_,
           [this, family, start](const InvokeResult& result) {
             const Outcome outcome = result.outcome;
             metrics_.Record(
@@ -916,13 +928,12 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   }
 
   InvokeResult result = invoke_ ? invoke_(family, request) : runtime_->Invoke(family, request);
-  if (result.response.stream_pending && writer != nullptr && writer->Detachable()) {
+  if (result.response.stream_pending && detached != nullptr) {
     // The body goes on without this worker: the front end hands the connection to its loop,
     // which writes what the producer offers; Completed() records the request and deletes the
     // writer (perhaps already, on another thread: it is not touched here any more).
-    connection.detached = writer->detached();
-    completions_->Opened();
     (void)writer.release();
+    connection.detached = std::move(detached);
     connection.response_sent = true;
     connection.host_response = true;
     return;

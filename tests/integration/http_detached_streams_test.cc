@@ -456,7 +456,8 @@ TEST_F(HttpDetachedStreamsTest, TheConnectionIsKeptAliveAfterAStreamForPipelined
   ASSERT_NE(second, std::string::npos) << bytes;
   bool complete = false;
   EXPECT_EQ(Dechunk(testing::BodyOf(bytes.substr(0, second + 7)), &complete),
-            "piece0;piece1;piece2;");
+            "piece0;piece1;piece2;")
+      << bytes;
   EXPECT_TRUE(complete);
   EXPECT_THAT(bytes.substr(second + 7), StartsWith("HTTP/1.1 200 OK\r\n"));
   // A later request on the same connection streams again.
