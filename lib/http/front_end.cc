@@ -130,10 +130,7 @@ void FrontEnd::Stop() {
     ready_.clear();
   }
   for (auto& c : connections_) {
-    if (c->detached != nullptr) {
-      c->detached->Abandon();
-      c->detached.reset();
-    }
+    AbandonStream(c.get());
     GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
     gauges_->open.fetch_sub(1, std::memory_order_relaxed);
     CloseSocket(c->fd);
@@ -419,12 +416,9 @@ std::string FrontEnd::HeadTooLargeResponse(const Framing& framing) const {
 }
 
 void FrontEnd::CloseFromLoop(Connection* c) {
-  if (c->detached != nullptr) {
-    c->detached->Abandon();
-    c->detached.reset();
-  }
   GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
   gauges_->open.fetch_sub(1, std::memory_order_relaxed);
+  AbandonStream(c);
   CloseSocket(c->fd);
   size_t index = c->index;
   if (index + 1 != connections_.size()) {
@@ -432,6 +426,14 @@ void FrontEnd::CloseFromLoop(Connection* c) {
     connections_[index]->index = index;
   }
   connections_.pop_back();
+}
+
+void FrontEnd::AbandonStream(Connection* c) {
+  // After the gauges (a producer told the client is gone may look at them) and before the
+  // socket closes (a producer not yet handed over looks at the socket unless the stream is gone).
+  if (c->detached == nullptr) return;
+  c->detached->Abandon();
+  c->detached.reset();
 }
 
 void FrontEnd::Sweep(SteadyTime now) {
@@ -751,13 +753,10 @@ void FrontEnd::HandStreamToLoop(Connection* c, std::shared_ptr<DetachedStream> s
 }
 
 void FrontEnd::CloseFromWorker(Connection* c) {
-  if (c->detached != nullptr) {
-    c->detached->Abandon();
-    c->detached.reset();
-  }
   GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
   c->phase = Connection::Phase::kIdle;
   gauges_->open.fetch_sub(1, std::memory_order_relaxed);
+  AbandonStream(c);
   CloseSocket(c->fd);
   {
     absl::MutexLock lock(&c->mu);

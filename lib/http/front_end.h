@@ -112,6 +112,8 @@ class FrontEnd final : public StreamLoop {
   // The 414/431 answer to a head over the size cap, as the parser and the guard would give it.
   std::string HeadTooLargeResponse(const Framing& framing) const;
   void CloseFromLoop(Connection* c);
+  // A closing connection's detached stream, if any: its producer hears kGone.
+  void AbandonStream(Connection* c);
   void Sweep(SteadyTime now);
   void ReapClosed();
 

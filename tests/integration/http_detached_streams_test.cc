@@ -35,6 +35,7 @@
 namespace cosmo {
 namespace {
 
+using ::cosmo::testing::Dechunk;
 using ::cosmo::testing::RawHttpConnection;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -135,25 +136,6 @@ void Pump(Producer* producer, std::shared_ptr<Stream> s) {
   }
   if (!s->cut) s->writer->Finish();
   Complete(s, !s->cut);
-}
-
-// A chunked body's payload; `complete` when its last chunk arrived.
-std::string Dechunk(absl::string_view body, bool* complete) {
-  std::string out;
-  *complete = false;
-  for (;;) {
-    size_t eol = body.find("\r\n");
-    if (eol == absl::string_view::npos) return out;
-    size_t size = 0;
-    if (!absl::SimpleHexAtoi(body.substr(0, eol), &size)) return out;
-    if (size == 0) {
-      *complete = body.substr(eol) == "\r\n\r\n";
-      return out;
-    }
-    if (body.size() < eol + 2 + size + 2) return out;
-    absl::StrAppend(&out, body.substr(eol + 2, size));
-    body.remove_prefix(eol + 2 + size + 2);
-  }
 }
 
 std::string Padded(size_t i, size_t size) {
@@ -325,28 +307,8 @@ TEST_F(HttpDetachedStreamsTest, AThousandConcurrentStreamsOnEightWorkers) {
   // Every stream is open at once: none finishes before all have started and sent their first
   // piece (8 workers could not hold 1,000 blocking streams).
   std::vector<std::string> got(kStreams);
-  auto read_until = [&](const std::function<bool(const std::string&)>& done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(120);
-    std::vector<pollfd> polls;
-    for (;;) {
-      polls.clear();
-      for (size_t i = 0; i < kStreams; ++i) {
-        if (!done(got[i])) polls.push_back({.fd = fds[i], .events = POLLIN, .revents = 0});
-      }
-      if (polls.empty()) return true;
-      if (absl::Now() > deadline) return false;
-      if (::poll(polls.data(), polls.size(), 1000) <= 0) continue;
-      for (const pollfd& p : polls) {
-        if (p.revents == 0) continue;
-        size_t i = std::find(fds.begin(), fds.end(), p.fd) - fds.begin();
-        char buffer[4096];
-        ssize_t n = ::recv(p.fd, buffer, sizeof(buffer), 0);
-        if (n <= 0) return false;  // closed before its body completed
-        got[i].append(buffer, static_cast<size_t>(n));
-      }
-    }
-  };
-  ASSERT_TRUE(read_until([](const std::string& s) { return absl::StrContains(s, "piece-0;"); }));
+  ASSERT_TRUE(testing::ReadFromAll(
+      fds, &got, [](const std::string& s) { return absl::StrContains(s, "piece-0;"); }));
   std::vector<std::shared_ptr<Stream>> streams = AwaitStreams(kStreams);
   ASSERT_EQ(streams.size(), kStreams);
   const int threads_during = ThreadCount();
@@ -355,7 +317,8 @@ TEST_F(HttpDetachedStreamsTest, AThousandConcurrentStreamsOnEightWorkers) {
   // The one active connection is this scrape.
   EXPECT_THAT(metrics, HasSubstr("cosmo_http_connections{state=\"active\"} 1\n"));
   for (const auto& s : streams) producer_.Post([this, s] { Pump(&producer_, s); });
-  ASSERT_TRUE(read_until([](const std::string& s) { return absl::EndsWith(s, "\r\n0\r\n\r\n"); }));
+  ASSERT_TRUE(testing::ReadFromAll(
+      fds, &got, [](const std::string& s) { return absl::EndsWith(s, "\r\n0\r\n\r\n"); }));
   for (size_t i = 0; i < kStreams; ++i) {
     EXPECT_THAT(got[i], StartsWith("HTTP/1.1 200 OK\r\n"));
     EXPECT_THAT(got[i], HasSubstr("Transfer-Encoding: chunked\r\n"));
@@ -370,9 +333,13 @@ TEST_F(HttpDetachedStreamsTest, AThousandConcurrentStreamsOnEightWorkers) {
   // No thread per stream: the server made none while 1,000 streams were open.
   EXPECT_LE(threads_during, threads_before)
       << "threads before " << threads_before << ", during " << threads_during;
-  metrics = Metrics();
-  EXPECT_THAT(metrics, HasSubstr("cosmo_http_requests_total{family=\"s\",outcome=\"ok\"} 1000\n"));
-  EXPECT_THAT(metrics, HasSubstr("cosmo_http_connections{state=\"streaming\"} 0\n"));
+  // The loop ends each stream just after its producer completed it.
+  const std::vector<std::string> ended = {
+      "cosmo_http_requests_total{family=\"s\",outcome=\"ok\"} 1000\n",
+      "cosmo_http_connections{state=\"streaming\"} 0\n"};
+  metrics = testing::GetUntil(server_->port(), "/_cosmo/metrics", ended);
+  EXPECT_THAT(metrics, HasSubstr(ended[0]));
+  EXPECT_THAT(metrics, HasSubstr(ended[1]));
 }
 
 TEST_F(HttpDetachedStreamsTest, ASlowReaderFillsTheBufferAndWakesTheProducerWhenItReads) {
