@@ -7,6 +7,9 @@
 // epoll; events that arrive while a worker owns the connection are remembered in `pending_*` so the
 // worker acts on them before it hands the connection back (no wake-up is lost).
 //
+// A connection streaming a detached response (Phase::kStreaming) is the loop's; the thread
+// producing the body never touches it, only its DetachedStream.
+//
 // ConnectionState is the part of a connection the request handlers see (CurrentConnection()).
 #ifndef COSMO_LIB_HTTP_CONNECTION_H_
 #define COSMO_LIB_HTTP_CONNECTION_H_

@@ -13,6 +13,14 @@
 // On the wire a keep-alive request costs one read (loop) and one write (worker) when the client
 // keeps up; pipelined requests already buffered run on the same worker in order.
 //
+// A streamed response whose invocation returned `stream_pending` (the request handler sets
+// ConnectionState::detached) does not keep its worker: the connection passes to the loop in the
+// streaming phase, and the producer's thread hands bytes over through the DetachedStream
+// (detached_stream.h), which signals the loop through the eventfd (StreamReady). The loop writes
+// them with EPOLLOUT, wakes the producer when the output drained, closes the connection when the
+// client leaves or stops taking bytes for the write timeout, and, once the producer completed,
+// goes on to the next request (keep-alive) or closes.
+//
 // Ownership: the FrontEnd owns the listening descriptor it is given, every connection and the
 // worker pool. Thread-safe: Start() and Stop() may be called from any thread; `serve` is called
 // on worker threads, one request at a time per connection.
