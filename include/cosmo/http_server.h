@@ -21,7 +21,8 @@
 // answered 503 with Retry-After (load shedding). Beyond max_connections open connections, new
 // ones are answered 503 and closed; a request head not complete within request_head_timeout, an
 // idle connection past keep_alive_timeout and a client not taking the response within
-// write_timeout are closed.
+// write_timeout are closed. A streamed response whose function detaches it is written by the event
+// loop from a bounded buffer as it is produced, holding no worker.
 //
 //   auto http = cosmo::NewHttpServer({.listen_address = "127.0.0.1:8080"}, runtime.get());
 //   (*http)->Start();
@@ -122,7 +123,11 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   // Runs one routed request for `family`. The default calls Runtime::Invoke. Called on a worker
-  // thread; must be thread-safe.
+  // thread; must be thread-safe. When `request.body_writer` is Detachable() (HTTP/1.1 requests
+  // whose body is not still arriving), it may start the writer and return `stream_pending`: the
+  // worker is then free at once, the event loop writes what the producer offers, and the
+  // request is recorded when the producer calls Completed() (docs/http.md, "Streamed
+  // responses").
   using InvokeFunction =
       std::function<InvokeResult(absl::string_view family, const HttpRequest& request)>;
 

@@ -7,6 +7,9 @@
 // epoll; events that arrive while a worker owns the connection are remembered in `pending_*` so the
 // worker acts on them before it hands the connection back (no wake-up is lost).
 //
+// A connection streaming a detached response (Phase::kStreaming) is the loop's; the thread
+// producing the body never touches it, only its DetachedStream.
+//
 // ConnectionState is the part of a connection the request handlers see (CurrentConnection()).
 #ifndef COSMO_LIB_HTTP_CONNECTION_H_
 #define COSMO_LIB_HTTP_CONNECTION_H_
@@ -15,10 +18,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "http/detached_stream.h"
 #include "http/request_framer.h"
 
 namespace cosmo::http {
@@ -36,6 +41,11 @@ struct ConnectionState {
   bool response_sent = false;
   // The running request's body is buffered whole (else it is still arriving on the socket).
   bool body_buffered = false;
+  // Where a detached response stream signals (the front end), and the stream when the
+  // invocation returned while its body goes on (the front end then hands the connection to the
+  // loop in the streaming phase instead of finishing the request).
+  StreamLoop* stream_loop = nullptr;
+  std::shared_ptr<DetachedStream> detached;
 };
 
 // The state of the connection the calling worker thread is serving. Only valid inside a request
@@ -52,7 +62,10 @@ struct Connection {
     kHead,     // part of a request is buffered; the head deadline runs
     kBody,     // the head is complete and a small body is still arriving; the head deadline runs
     kWriting,  // a response is being written; the write timeout runs
-    kWorker,   // handed to a worker
+    // A detached response stream is being written as its producer offers it; nothing more is
+    // read as a request until it completes. The write timeout runs while output waits.
+    kStreaming,
+    kWorker,  // handed to a worker
   };
 
   int fd = -1;
@@ -76,6 +89,10 @@ struct Connection {
   bool close_after_write = false;
   bool peer_closed = false;    // the peer shut its side (a read returned 0)
   bool read_deferred = false;  // readable while the loop was writing: read once the write is done
+  // The detached response stream being written (phase kStreaming), and whether the connection
+  // closes once it completes (the request asked to, or the keep-alive limit was reached).
+  std::shared_ptr<DetachedStream> detached;
+  bool close_after_stream = false;
   // How the request at the start of `in` is framed, as its owner last scanned it: the loop
   // before a hand-over, the worker before it serves a pipelined request (one scan per request).
   Framing framing;

@@ -53,6 +53,8 @@ class ConnectionStream final : public httplib::Stream {
 
   // Whether the client has shut its side or the connection failed (does not wait).
   bool PeerGone() const;
+  // The connection's socket.
+  int fd() const { return c_->fd; }
 
   // Buffered input bytes the parser consumed (to be dropped from the connection's buffer).
   size_t consumed() const { return offset_; }

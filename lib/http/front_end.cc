@@ -125,7 +125,12 @@ void FrontEnd::Stop() {
   // Requests being run finish (their connections then close: stopping_ is set).
   pool_->Shutdown();
   ReapClosed();
+  {
+    absl::MutexLock lock(&ready_mu_);
+    ready_.clear();
+  }
   for (auto& c : connections_) {
+    AbandonStream(c.get());
     GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
     gauges_->open.fetch_sub(1, std::memory_order_relaxed);
     CloseSocket(c->fd);
@@ -145,6 +150,8 @@ std::atomic<int64_t>* FrontEnd::GaugeFor(Connection::Phase phase) {
       return &gauges_->reading;
     case Connection::Phase::kWriting:
       return &gauges_->writing;
+    case Connection::Phase::kStreaming:
+      return &gauges_->streaming;
     case Connection::Phase::kWorker:
       return &gauges_->active;
   }
@@ -173,6 +180,7 @@ void FrontEnd::Loop() {
         static_cast<int>(
             std::chrono::duration_cast<std::chrono::milliseconds>(kSweepInterval).count()));
     if (n < 0 && errno != EINTR) break;
+    bool streams_ready = false;
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
       if (tag == &kListenTag) {
@@ -180,10 +188,14 @@ void FrontEnd::Loop() {
       } else if (tag == &kWakeTag) {
         uint64_t value;
         (void)!::read(wake_fd_, &value, sizeof(value));
+        streams_ready = true;
       } else {
         OnEvent(static_cast<Connection*>(tag), events[i].events);
       }
     }
+    // After the batch: writing a stream may close its connection, whose event may be later in
+    // this batch.
+    if (streams_ready) ServeReadyStreams();
     ReapClosed();
     SteadyTime now = Now();
     if (now >= next_sweep) {
@@ -261,6 +273,10 @@ void FrontEnd::OnEvent(Connection* c, uint32_t events) {
       if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->pending_write = true;
       return;
     }
+  }
+  if (c->phase == Connection::Phase::kStreaming) {
+    OnStreamEvent(c, events);
+    return;
   }
   if (c->phase == Connection::Phase::kWriting && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
     if (events & (EPOLLIN | EPOLLRDHUP)) c->read_deferred = true;
@@ -360,6 +376,10 @@ void FrontEnd::WriteFromLoop(Connection* c) {
     CloseFromLoop(c);
     return;
   }
+  AwaitNextRequest(c);
+}
+
+void FrontEnd::AwaitNextRequest(Connection* c) {
   SetPhase(c, c->in.empty() ? Connection::Phase::kIdle : Connection::Phase::kHead);
   c->deadline =
       Now() + ToSteady(c->in.empty() ? options_.keep_alive_timeout : options_.head_timeout);
@@ -398,6 +418,7 @@ std::string FrontEnd::HeadTooLargeResponse(const Framing& framing) const {
 void FrontEnd::CloseFromLoop(Connection* c) {
   GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
   gauges_->open.fetch_sub(1, std::memory_order_relaxed);
+  AbandonStream(c);
   CloseSocket(c->fd);
   size_t index = c->index;
   if (index + 1 != connections_.size()) {
@@ -405,6 +426,14 @@ void FrontEnd::CloseFromLoop(Connection* c) {
     connections_[index]->index = index;
   }
   connections_.pop_back();
+}
+
+void FrontEnd::AbandonStream(Connection* c) {
+  // After the gauges (a producer told the client is gone may look at them) and before the
+  // socket closes (a producer not yet handed over looks at the socket unless the stream is gone).
+  if (c->detached == nullptr) return;
+  c->detached->Abandon();
+  c->detached.reset();
 }
 
 void FrontEnd::Sweep(SteadyTime now) {
@@ -439,11 +468,117 @@ void FrontEnd::ReapClosed() {
   }
 }
 
+// ---- detached response streams (loop thread) ------------------------------------------------
+
+void FrontEnd::StreamReady(std::shared_ptr<DetachedStream> stream) {
+  bool first;
+  {
+    absl::MutexLock lock(&ready_mu_);
+    first = ready_.empty();
+    ready_.push_back(std::move(stream));
+  }
+  // One wake-up per batch: the loop takes the whole list when it reads the eventfd.
+  if (first) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+std::shared_ptr<DetachedStream> FrontEnd::NewStream() {
+  return std::make_shared<DetachedStream>(this, options_.stream_high_water,
+                                          options_.stream_low_water);
+}
+
+void FrontEnd::ServeReadyStreams() {
+  std::vector<std::shared_ptr<DetachedStream>> ready;
+  {
+    absl::MutexLock lock(&ready_mu_);
+    ready.swap(ready_);
+  }
+  for (const std::shared_ptr<DetachedStream>& stream : ready) {
+    // Non-null only while the connection is open: the loop forgets it (Release, Abandon) before
+    // freeing a connection, and only this thread frees them.
+    Connection* c = stream->TakeSignal();
+    if (c == nullptr) continue;
+    // Still with the worker that is handing it over: its Kick() signals again afterwards.
+    if (c->owner.load(std::memory_order_acquire) != Connection::Owner::kLoop) continue;
+    if (c->phase != Connection::Phase::kStreaming || c->detached != stream) continue;
+    PumpStream(c);
+  }
+}
+
+void FrontEnd::OnStreamEvent(Connection* c, uint32_t events) {
+  // A client that shuts its side or resets is gone: the producer is told at once (kGone) rather
+  // than when output next fails to leave.
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    CloseFromLoop(c);
+    return;
+  }
+  if ((events & EPOLLIN) && !ReadWhileStreaming(c)) return;
+  if (events & EPOLLOUT) PumpStream(c);
+}
+
+bool FrontEnd::ReadWhileStreaming(Connection* c) {
+  // Pipelined requests are buffered (up to the cap) and served once the stream completes.
+  while (c->in.size() < read_cap_) {
+    ssize_t n = ::recv(c->fd, scratch_.get(), kScratchBytes, 0);
+    if (n > 0) {
+      c->in.append(scratch_.get(), static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < kScratchBytes) return true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    CloseFromLoop(c);  // closed or failed
+    return false;
+  }
+  c->read_deferred = true;  // at the cap: the rest is read after the stream
+  return true;
+}
+
+bool FrontEnd::PumpStream(Connection* c) {
+  DetachedStream& stream = *c->detached;
+  const size_t waiting = c->out.size() - c->out_offset;
+  const DetachedStream::Drained drained = stream.Drain(&c->out);
+  const size_t offered = c->out.size() - c->out_offset;
+  if (!SendPending(c)) {
+    CloseFromLoop(c);
+    return false;
+  }
+  const size_t unsent = c->out.size() - c->out_offset;
+  // The write timeout counts from the last progress while output waits; a stream waiting for
+  // its producer has none.
+  if (unsent == 0) {
+    c->deadline = SteadyTime::max();
+  } else if (unsent < offered || waiting == 0) {
+    c->deadline = Now() + ToSteady(options_.write_timeout);
+  }
+  stream.Sent(unsent);
+  if (drained.completed && unsent == 0) {
+    EndStream(c, drained.finished);
+    return false;
+  }
+  return true;
+}
+
+void FrontEnd::EndStream(Connection* c, bool finished) {
+  c->detached->Release();
+  c->detached.reset();
+  // A body cut off closes the connection without its last chunk: the client sees it incomplete.
+  if (!finished || c->close_after_stream || c->peer_closed ||
+      stopping_.load(std::memory_order_relaxed)) {
+    CloseFromLoop(c);
+    return;
+  }
+  AwaitNextRequest(c);
+}
+
 // ---- the worker side --------------------------------------------------------------------------
 
 void FrontEnd::Serve(Connection* c, bool shed) {
   t_connection = &c->state;
   c->state.shed = shed;
+  c->state.stream_loop = this;
   for (;;) {
     bool close = false;
     const Framing& framing = c->framing;  // scanned by AfterRead or RequestReady
@@ -468,6 +603,10 @@ void FrontEnd::Serve(Connection* c, bool shed) {
       c->state.response_sent = false;
       close = !ok || stream.failed() || connection_closed || close_connection || shed ||
               c->state.poisoned;
+      if (c->state.detached != nullptr) {
+        HandStreamToLoop(c, std::move(c->state.detached), close);
+        break;
+      }
     }
     if (!SendPending(c)) {
       CloseFromWorker(c);
@@ -578,10 +717,46 @@ bool FrontEnd::WriteOrRelease(Connection* c, bool close_after) {
   }
 }
 
+void FrontEnd::HandStreamToLoop(Connection* c, std::shared_ptr<DetachedStream> stream,
+                                bool close_after) {
+  c->close_after_stream = close_after;
+  c->detached = stream;
+  if (!SendPending(c)) {
+    CloseFromWorker(c);  // tells the producer: kGone
+    return;
+  }
+  for (;;) {
+    c->mu.Lock();
+    if (c->pending_read) {
+      // Bytes (a pipelined request) or the client's close arrived meanwhile; no new edge will
+      // announce them.
+      c->pending_read = false;
+      c->mu.Unlock();
+      bool drained = false;
+      if (!ReadAvailable(c, &drained) || c->peer_closed) {
+        CloseFromWorker(c);
+        return;
+      }
+      if (!drained) c->read_deferred = true;
+      continue;
+    }
+    // A missed EPOLLOUT edge does not matter: the Kick below has the loop write what waits.
+    c->pending_write = false;
+    SetPhase(c, Connection::Phase::kStreaming);
+    c->deadline = c->out.empty() ? SteadyTime::max() : Now() + ToSteady(options_.write_timeout);
+    stream->AttachTo(c);
+    c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
+    c->mu.Unlock();
+    break;
+  }
+  stream->Kick();
+}
+
 void FrontEnd::CloseFromWorker(Connection* c) {
   GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
   c->phase = Connection::Phase::kIdle;
   gauges_->open.fetch_sub(1, std::memory_order_relaxed);
+  AbandonStream(c);
   CloseSocket(c->fd);
   {
     absl::MutexLock lock(&c->mu);

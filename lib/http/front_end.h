@@ -13,6 +13,14 @@
 // On the wire a keep-alive request costs one read (loop) and one write (worker) when the client
 // keeps up; pipelined requests already buffered run on the same worker in order.
 //
+// A streamed response whose invocation returned `stream_pending` (the request handler sets
+// ConnectionState::detached) does not keep its worker: the connection passes to the loop in the
+// streaming phase, and the producer's thread hands bytes over through the DetachedStream
+// (detached_stream.h), which signals the loop through the eventfd (StreamReady). The loop writes
+// them with EPOLLOUT, wakes the producer when the output drained, closes the connection when the
+// client leaves or stops taking bytes for the write timeout, and, once the producer completed,
+// goes on to the next request (keep-alive) or closes.
+//
 // Ownership: the FrontEnd owns the listening descriptor it is given, every connection and the
 // worker pool. Thread-safe: Start() and Stop() may be called from any thread; `serve` is called
 // on worker threads, one request at a time per connection.
@@ -35,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "http/connection.h"
+#include "http/detached_stream.h"
 #include "http/http_metrics.h"
 #include "http/request_framer.h"
 #include "http/worker_pool.h"
@@ -63,9 +72,13 @@ struct FrontEndOptions {
   // connection).
   std::string local_ip;
   int local_port = 0;
+  // A detached response stream's output bound: its producer is refused (kFull) while this much
+  // waits to be written, and woken once it drained to the low-water mark.
+  size_t stream_high_water = size_t{64} << 10;
+  size_t stream_low_water = size_t{16} << 10;
 };
 
-class FrontEnd {
+class FrontEnd final : public StreamLoop {
  public:
   // Runs one request read from `stream` (cpp-httplib's process_request); false when the
   // connection must close after the response. `connection_closed` is set when the request asked
@@ -86,8 +99,13 @@ class FrontEnd {
   // Starts the event-loop thread. Idempotent; does nothing before a successful Prepare().
   void Start();
   // Stops accepting, lets requests being run finish, closes every connection and joins the
-  // threads. Idempotent.
+  // threads. Detached streams still being written are cut off (their producers see kGone).
+  // Idempotent.
   void Stop();
+
+  // StreamLoop: a detached stream of one of this front end's connections has bytes or its end.
+  void StreamReady(std::shared_ptr<DetachedStream> stream) override;
+  std::shared_ptr<DetachedStream> NewStream() override;
 
  private:
   void Loop();
@@ -97,11 +115,26 @@ class FrontEnd {
   void AfterRead(Connection* c, bool drained);
   void Dispatch(Connection* c, bool drained);
   void WriteFromLoop(Connection* c);
+  // A response went out whole on a kept-alive connection: reads or runs the next request.
+  void AwaitNextRequest(Connection* c);
   // The 414/431 answer to a head over the size cap, as the parser and the guard would give it.
   std::string HeadTooLargeResponse(const Framing& framing) const;
   void CloseFromLoop(Connection* c);
+  // A closing connection's detached stream, if any: its producer hears kGone.
+  void AbandonStream(Connection* c);
   void Sweep(SteadyTime now);
   void ReapClosed();
+
+  // Detached response streams (phase kStreaming), on the loop thread. Each returns false when
+  // it closed the connection (which is then freed).
+  void ServeReadyStreams();
+  void OnStreamEvent(Connection* c, uint32_t events);
+  bool ReadWhileStreaming(Connection* c);
+  // Moves what the producer offered to the socket, wakes it when the output drained, and ends
+  // the stream once it completed and everything went out.
+  bool PumpStream(Connection* c);
+  // The stream completed and its bytes are out: the next request (keep-alive) or close.
+  void EndStream(Connection* c, bool finished);
 
   void Serve(Connection* c, bool shed);
   // After a response went out whole on a kept-alive connection: true when another request is
@@ -111,6 +144,9 @@ class FrontEnd {
   // drained meanwhile and the worker finished it (true).
   bool WriteOrRelease(Connection* c, bool close_after);
   void CloseFromWorker(Connection* c);
+  // The invocation returned while its response stream goes on: the connection goes to the loop
+  // in the streaming phase (or closes when the client is gone already).
+  void HandStreamToLoop(Connection* c, std::shared_ptr<DetachedStream> stream, bool close_after);
   // Reads what the socket has without waiting; false when the connection failed.
   bool ReadAvailable(Connection* c, bool* drained);
   // Whether `c` holds a request to serve now; scans it into c.framing.
@@ -134,6 +170,10 @@ class FrontEnd {
   // Loop thread only.
   std::vector<std::unique_ptr<Connection>> connections_;
   std::unique_ptr<char[]> scratch_;
+
+  absl::Mutex ready_mu_;
+  // Streams that signalled since the loop last looked (each at most once: DetachedStream).
+  std::vector<std::shared_ptr<DetachedStream>> ready_ ABSL_GUARDED_BY(ready_mu_);
 
   absl::Mutex closed_mu_;
   std::vector<Connection*> closed_ ABSL_GUARDED_BY(closed_mu_);  // closed by workers, to free

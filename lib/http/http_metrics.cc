@@ -128,12 +128,14 @@ std::string HttpMetrics::Render(Runtime* runtime) const {
   absl::StrAppend(
       &out,
       "# HELP cosmo_http_connections Open connections by state: idle (kept alive), reading (a "
-      "request arriving), active (with a worker), writing (a response leaving).\n"
+      "request arriving), active (with a worker), writing (a response leaving), streaming (a "
+      "detached streamed response leaving as its function produces it, no worker held).\n"
       "# TYPE cosmo_http_connections gauge\n"
       "cosmo_http_connections{state=\"idle\"} ",
       c.idle.load(), "\ncosmo_http_connections{state=\"reading\"} ", c.reading.load(),
       "\ncosmo_http_connections{state=\"active\"} ", c.active.load(),
       "\ncosmo_http_connections{state=\"writing\"} ", c.writing.load(),
+      "\ncosmo_http_connections{state=\"streaming\"} ", c.streaming.load(),
       "\n# HELP cosmo_http_connections_open Open connections.\n"
       "# TYPE cosmo_http_connections_open gauge\ncosmo_http_connections_open ",
       c.open.load(),

@@ -35,7 +35,9 @@ struct ConnectionGauges {
   std::atomic<int64_t> reading{0};  // part of a request buffered, waiting for the rest
   std::atomic<int64_t> active{0};   // with a worker (request running)
   std::atomic<int64_t> writing{0};  // response being written by the event loop
-  std::atomic<int64_t> limit{0};    // the cap on open connections
+  // A detached streamed response being written by the event loop (no worker held).
+  std::atomic<int64_t> streaming{0};
+  std::atomic<int64_t> limit{0};  // the cap on open connections
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused{0};    // over the cap: answered 503 and closed
   std::atomic<uint64_t> timed_out{0};  // closed at the head deadline, idle or write timeout

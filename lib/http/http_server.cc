@@ -24,12 +24,14 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -186,52 +188,196 @@ absl::string_view ReasonPhrase(int status) {
   }
 }
 
+// Where detached streams report their end (ChunkedBodyWriter::Completed), which may come after
+// the server stopped: the server waits a while in Stop() for the detachable writers still alive
+// and then forgets itself here, so a late completion records nothing. Thread-safe.
+class StreamCompletions {
+ public:
+  using RecordFunction = std::function<void(const InvokeResult& result)>;
+
+  // A detachable writer was made / deleted.
+  void Opened() {
+    absl::MutexLock lock(&mu_);
+    ++open_;
+  }
+  void Record(const RecordFunction& record, const InvokeResult& result) {
+    absl::MutexLock lock(&mu_);
+    if (!closed_) record(result);
+  }
+  void Closed() {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+  // Waits up to `wait` for the open streams, then records nothing more.
+  void Close(absl::Duration wait) {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](int* open) { return *open == 0; }, &open_),
+                         wait);
+    closed_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The head of a chunked response: INVALID_ARGUMENT when the script's headers cannot be sent.
+absl::StatusOr<std::string> ChunkedHead(int status, const HeaderList& headers,
+                                        absl::string_view version) {
+  HttpResponse head{.status = status, .headers = headers};
+  absl::StatusOr<HeaderList> clean = http::SanitizeScriptResponse(head);
+  if (!clean.ok()) return absl::InvalidArgumentError(clean.status().message());
+  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
+  bool typed = false;
+  for (const auto& [name, value] : *clean) {
+    if (http::IsVersionHeader(name)) continue;
+    typed = typed || absl::EqualsIgnoreCase(name, "Content-Type");
+    absl::StrAppend(&out, name, ": ", value, "\r\n");
+  }
+  if (!version.empty()) absl::StrAppend(&out, http::kVersionHeader, ": ", version, "\r\n");
+  if (!typed) out += "Content-Type: application/octet-stream\r\n";
+  out += "Transfer-Encoding: chunked\r\n\r\n";
+  return out;
+}
+
+std::string Chunk(absl::string_view bytes) {
+  return absl::StrCat(absl::Hex(bytes.size()), "\r\n", bytes, "\r\n");
+}
+
+constexpr absl::string_view kLastChunk = "0\r\n\r\n";
+
 // A function's streamed response body onto the connection as it is produced: chunked transfer
-// encoding, written through the connection's stream with its backpressure window. Used on the
-// worker thread running the request.
+// encoding. Without a detached stream, written through the connection's stream with its
+// backpressure window on the worker thread running the request. With one (the front end's
+// connections), the writer is Detachable(): every byte goes through the DetachedStream, which
+// the worker flushes itself when the invocation returns with the body done, and the event loop
+// writes when the invocation returned `stream_pending` (the producer then calls TryWrite,
+// WhenWritable, Finish and Completed from its own thread; Completed deletes the writer).
 class ChunkedBodyWriter final : public ResponseBodyWriter {
  public:
   explicit ChunkedBodyWriter(http::ConnectionStream* stream) : stream_(stream) {}
+  // A detachable writer; `record` runs through `completions` when a detached invocation ends.
+  ChunkedBodyWriter(http::ConnectionStream* stream, std::shared_ptr<http::DetachedStream> detached,
+                    std::shared_ptr<StreamCompletions> completions,
+                    StreamCompletions::RecordFunction record)
+      : stream_(stream),
+        fd_(CurrentConnectionFd()),
+        detached_(std::move(detached)),
+        completions_(std::move(completions)),
+        record_(std::move(record)) {
+    completions_->Opened();
+  }
+  ~ChunkedBodyWriter() override {
+    if (completions_ != nullptr) completions_->Closed();
+  }
 
   absl::Status Start(int status, const HeaderList& headers) override {
-    HttpResponse head{.status = status, .headers = headers};
-    absl::StatusOr<HeaderList> clean = http::SanitizeScriptResponse(head);
-    if (!clean.ok()) return absl::InvalidArgumentError(clean.status().message());
-    std::string out = absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
-    bool typed = false;
-    for (const auto& [name, value] : *clean) {
-      if (http::IsVersionHeader(name)) continue;
-      typed = typed || absl::EqualsIgnoreCase(name, "Content-Type");
-      absl::StrAppend(&out, name, ": ", value, "\r\n");
-    }
-    if (!version_.empty()) absl::StrAppend(&out, http::kVersionHeader, ": ", version_, "\r\n");
-    if (!typed) out += "Content-Type: application/octet-stream\r\n";
-    out += "Transfer-Encoding: chunked\r\n\r\n";
+    absl::StatusOr<std::string> head = ChunkedHead(status, headers, version_);
+    if (!head.ok()) return head.status();
     started_ = true;
-    if (!stream_->WriteThrough(out)) return absl::UnavailableError("the client is gone");
+    // On the invoking thread (the engine detaches only once the response started): the head
+    // goes out at once, so the client sees the response begin before its first piece.
+    if (!stream_->WriteThrough(*head)) {
+      failed_ = true;
+      return absl::UnavailableError("the client is gone");
+    }
     return absl::OkStatus();
   }
 
   bool Write(absl::string_view bytes) override {
-    return stream_->WriteThrough(absl::StrCat(absl::Hex(bytes.size()), "\r\n", bytes, "\r\n"));
+    if (bytes.empty()) return !failed_;  // an empty chunk would end the body
+    if (detached_ == nullptr) return stream_->WriteThrough(Chunk(bytes));
+    // Before any detachment (the invoking thread): out through the connection's stream, in order
+    // after what TryWrite() left.
+    detached_->Offer(Chunk(bytes), /*force=*/true);
+    failed_ = failed_ || !stream_->WriteThrough(detached_->TakeAll());
+    return !failed_;
   }
 
-  void Finish() override { finished_ = stream_->WriteThrough("0\r\n\r\n"); }
+  void Finish() override {
+    if (detached_ != nullptr) {
+      detached_->Finish(kLastChunk);
+    } else {
+      finished_ = stream_->WriteThrough(kLastChunk);
+    }
+  }
 
-  bool ReceiverGone() override { return stream_->PeerGone(); }
+  bool ReceiverGone() override {
+    if (detached_ == nullptr) return stream_->PeerGone();
+    if (detached_->Gone()) return true;
+    // Until the loop has the connection nobody watches it: look at the socket (open while the
+    // worker owns the connection; a hand-over that finds the client gone marks the stream gone
+    // before it closes the socket).
+    if (detached_->Attached()) return false;
+    pollfd p{.fd = fd_, .events = POLLRDHUP, .revents = 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
 
   void SetVersion(absl::string_view version) override {
     version_ = http::VersionHeaderValue(version);
   }
 
+  bool Detachable() const override { return detached_ != nullptr; }
+
+  Offered TryWrite(absl::string_view bytes) override {
+    if (detached_ == nullptr) return ResponseBodyWriter::TryWrite(bytes);
+    if (bytes.empty()) return detached_->Gone() ? Offered::kGone : Offered::kTaken;
+    switch (detached_->Offer(Chunk(bytes))) {
+      case http::DetachedStream::Offered::kTaken:
+        return Offered::kTaken;
+      case http::DetachedStream::Offered::kFull:
+        return Offered::kFull;
+      case http::DetachedStream::Offered::kGone:
+        break;
+    }
+    return Offered::kGone;
+  }
+
+  void WhenWritable(std::function<void()> wake) override {
+    if (detached_ == nullptr) {
+      wake();
+      return;
+    }
+    detached_->WhenWritable(std::move(wake));
+  }
+
+  void Completed(InvokeResult&& result) override {
+    if (detached_ == nullptr) return;
+    completions_->Record(record_, result);
+    detached_->Complete(result.outcome == Outcome::kOk && result.response.stream_complete);
+    delete this;  // the last call (the front end holds the stream itself)
+  }
+
+  // After an invocation that returned without detaching: writes what waits in the stream.
+  void FlushAttached() {
+    if (detached_ == nullptr || failed_) return;
+    std::string rest = detached_->TakeAll();
+    failed_ = !rest.empty() && !stream_->WriteThrough(rest);
+  }
+
   bool started() const { return started_; }
-  bool finished() const { return finished_; }
+  bool finished() const {
+    return detached_ != nullptr ? detached_->finished() && !failed_ : finished_;
+  }
 
  private:
+  static int CurrentConnectionFd() {
+    http::ConnectionStream* stream = CurrentConnection().stream;
+    return stream != nullptr ? stream->fd() : -1;
+  }
+
   http::ConnectionStream* const stream_;
+  const int fd_ = -1;
+  const std::shared_ptr<http::DetachedStream> detached_;
+  const std::shared_ptr<StreamCompletions> completions_;
+  const StreamCompletions::RecordFunction record_;
   std::string version_;
   bool started_ = false;
   bool finished_ = false;
+  bool failed_ = false;  // a write through the connection's stream failed (before detaching)
 };
 
 // The first line of `text`, at most 512 bytes: enough to say what failed, never a stack dump.
@@ -336,6 +482,8 @@ class HttpServerImpl final : public HttpServer {
   int port_ = 0;
   int listen_fd_ = -1;
   std::unique_ptr<http::FrontEnd> front_end_;  // made by Bind(), owns listen_fd_
+  // Detached streams report their end here (it may outlive the server).
+  const std::shared_ptr<StreamCompletions> completions_ = std::make_shared<StreamCompletions>();
 };
 
 absl::Status HttpServerImpl::Bind() {
@@ -456,6 +604,9 @@ void HttpServerImpl::Start() {
 
 void HttpServerImpl::Stop() {
   if (front_end_ != nullptr) front_end_->Stop();
+  // Their connections are closed and their producers told the client is gone: their
+  // completions come soon, unless the producer is stuck (the server stops anyway).
+  completions_->Close(options_.write_timeout);
   if (listen_fd_ >= 0) ::close(listen_fd_);  // Bind() failed before the front end took it
   listen_fd_ = -1;
 }
@@ -752,15 +903,42 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   request.body = std::move(body);
   request.body_reader = streamed_body;
   request.remote_addr = req.remote_addr;  // the socket's peer, never a header
-  // Streamed bodies go out as they are produced, chunked (HTTP/1.1 clients only).
+  // Streamed bodies go out as they are produced, chunked (HTTP/1.1 clients only). Detachable
+  // unless the request body is still arriving (its reader needs this worker's connection stream).
   http::ConnectionState& connection = CurrentConnection();
-  std::optional<ChunkedBodyWriter> writer;
+  std::unique_ptr<ChunkedBodyWriter> writer;
+  std::shared_ptr<http::DetachedStream> detached;
   if (connection.stream != nullptr && req.version == "HTTP/1.1") {
-    writer.emplace(connection.stream);
-    request.body_writer = &*writer;
+    if (connection.stream_loop != nullptr && streamed_body == nullptr) {
+      const absl::Time start = t_request_start;
+      detached = connection.stream_loop->NewStream();
+      writer = std::make_unique<ChunkedBodyWriter>(
+          connection.stream, detached, completions_,
+          [this, family, start](const InvokeResult& result) {
+            const Outcome outcome = result.outcome;
+            metrics_.Record(
+                outcome == Outcome::kNotFound ? "" : family,
+                outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
+                absl::Now() - start, result.usage.cpu_us, result.version);
+          });
+    } else {
+      writer = std::make_unique<ChunkedBodyWriter>(connection.stream);
+    }
+    request.body_writer = writer.get();
   }
 
   InvokeResult result = invoke_ ? invoke_(family, request) : runtime_->Invoke(family, request);
+  if (result.response.stream_pending && detached != nullptr) {
+    // The body goes on without this worker: the front end hands the connection to its loop,
+    // which writes what the producer offers; Completed() records the request and deletes the
+    // writer (perhaps already, on another thread: it is not touched here any more).
+    (void)writer.release();
+    connection.detached = std::move(detached);
+    connection.response_sent = true;
+    connection.host_response = true;
+    return;
+  }
+  if (writer != nullptr) writer->FlushAttached();
   if (streamed_body != nullptr && !streamed_body->complete()) {
     // The rest of the body is still on the connection: nothing can follow it there.
     connection.poisoned = true;
@@ -768,7 +946,7 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
     // made of it — unless its answer is on the wire already.
     const absl::Status& error = streamed_body->error();
     if ((absl::IsResourceExhausted(error) || absl::IsInvalidArgument(error)) &&
-        !(writer.has_value() && writer->started())) {
+        !(writer != nullptr && writer->started())) {
       res.headers.clear();
       Reject(
           res,
@@ -779,7 +957,7 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
     res.set_header("Connection", "close");
   }
 
-  if (writer.has_value() && writer->started()) {
+  if (writer != nullptr && writer->started()) {
     // The response is on the wire already; what the library writes after this is dropped. A
     // stream that did not end cleanly is cut off by closing the connection (no last chunk), so
     // the client sees an incomplete body rather than a complete wrong one.

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/status/status.h"
@@ -14,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 namespace cosmo::testing {
 
@@ -129,6 +131,66 @@ absl::StatusOr<std::string> RawGet(int port, absl::string_view path, absl::Durat
 std::string BodyOf(absl::string_view response) {
   const size_t at = response.find("\r\n\r\n");
   return at == absl::string_view::npos ? "" : std::string(response.substr(at + 4));
+}
+
+std::string GetUntil(int port, absl::string_view path, const std::vector<std::string>& texts,
+                     absl::Duration timeout) {
+  std::string last;
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+    absl::StatusOr<std::string> response = RawGet(port, path);
+    last = response.ok() ? *response : response.status().ToString();
+    bool all = true;
+    for (const std::string& text : texts) all = all && absl::StrContains(last, text);
+    if (all) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return last;
+}
+
+bool ReadFromAll(const std::vector<int>& fds, std::vector<std::string>* got,
+                 const std::function<bool(const std::string& bytes)>& done,
+                 absl::Duration timeout) {
+  got->resize(fds.size());
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<pollfd> polls;
+  std::vector<size_t> index;
+  for (;;) {
+    polls.clear();
+    index.clear();
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (done((*got)[i])) continue;
+      polls.push_back({.fd = fds[i], .events = POLLIN, .revents = 0});
+      index.push_back(i);
+    }
+    if (polls.empty()) return true;
+    if (absl::Now() > deadline) return false;
+    if (::poll(polls.data(), polls.size(), 1000) <= 0) continue;
+    for (size_t k = 0; k < polls.size(); ++k) {
+      if (polls[k].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = ::recv(polls[k].fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return false;  // closed before `done`
+      (*got)[index[k]].append(buffer, static_cast<size_t>(n));
+    }
+  }
+}
+
+std::string Dechunk(absl::string_view body, bool* complete) {
+  std::string out;
+  *complete = false;
+  for (;;) {
+    size_t eol = body.find("\r\n");
+    if (eol == absl::string_view::npos) return out;
+    size_t size = 0;
+    if (!absl::SimpleHexAtoi(body.substr(0, eol), &size)) return out;
+    if (size == 0) {
+      *complete = body.substr(eol) == "\r\n\r\n";
+      return out;
+    }
+    if (body.size() < eol + 2 + size + 2) return out;
+    absl::StrAppend(&out, body.substr(eol + 2, size));
+    body.remove_prefix(eol + 2 + size + 2);
+  }
 }
 
 }  // namespace cosmo::testing

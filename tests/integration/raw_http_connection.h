@@ -5,8 +5,10 @@
 #ifndef COSMO_TESTS_INTEGRATION_RAW_HTTP_CONNECTION_H_
 #define COSMO_TESTS_INTEGRATION_RAW_HTTP_CONNECTION_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -56,8 +58,23 @@ absl::StatusOr<std::string> RawExchange(int port, absl::string_view request,
 absl::StatusOr<std::string> RawGet(int port, absl::string_view path,
                                    absl::Duration timeout = absl::Seconds(5));
 
+// GETs `path` on fresh connections until the response holds every one of `texts` (for state
+// that settles just after a response, such as metrics); the last response (or error) after
+// `timeout`.
+std::string GetUntil(int port, absl::string_view path, const std::vector<std::string>& texts,
+                     absl::Duration timeout = absl::Seconds(30));
+
 // What follows the head of `response` ("" when it has no complete head).
 std::string BodyOf(absl::string_view response);
+
+// Reads from many connections at once (one thread, poll) into (*got)[i] for fds[i], until
+// `done` holds for every one's bytes: true then; false when one closed first or `timeout` passed.
+bool ReadFromAll(const std::vector<int>& fds, std::vector<std::string>* got,
+                 const std::function<bool(const std::string& bytes)>& done,
+                 absl::Duration timeout = absl::Seconds(120));
+
+// A chunked body's payload (what follows the head); `complete` when its last chunk arrived.
+std::string Dechunk(absl::string_view body, bool* complete);
 
 }  // namespace cosmo::testing
 
