@@ -299,6 +299,7 @@ class StreamClient {
   uint64_t lines_total_ = 0, payload_bytes_ = 0;
   double heads_s_ = -1, ended_s_ = -1;  // -1 until every stream has its head / has ended
   double seconds_ = 0, cpu_seconds_ = 0;
+  bool past_deadline_ = false;  // the streams still open are being ended as timed out
   std::map<std::string, size_t> errors_;
   std::vector<char> buffer_ = std::vector<char>(64 * 1024);
 };
@@ -321,7 +322,7 @@ int StreamClient::Run() {
     const Clock::time_point now = Clock::now();
     if (now >= deadline) break;
     if (now >= next_progress) {
-      Progress();
+      if (options_.progress) Progress();
       next_progress += std::chrono::seconds(1);
     }
     const auto wait = std::min(deadline, next_progress) - now;
@@ -335,6 +336,7 @@ int StreamClient::Run() {
     for (int i = 0; i < n; ++i) OnEvent(events[i].data.u64, events[i].events);
     OpenMore();
   }
+  past_deadline_ = true;
   // Whatever is still open at the deadline timed out: streams without a head failed, streams
   // with one did not end in time.
   for (size_t i = 0; i < streams_.size(); ++i) {
@@ -493,7 +495,8 @@ void StreamClient::Fail(size_t index, const std::string& why) {
   if (s.phase != Phase::kIdle) --opening_;
   ++failed_;
   ++errors_[why];
-  if (opened_ + failed_ == streams_.size() && heads_s_ < 0) heads_s_ = SecondsSince(start_);
+  if (opened_ + failed_ == streams_.size() && heads_s_ < 0 && !past_deadline_)
+    heads_s_ = SecondsSince(start_);
   Finish(index);
 }
 
@@ -512,7 +515,7 @@ void StreamClient::Finish(size_t index) {
     payload_bytes_ += s.body.payload_bytes();
   }
   s.phase = Phase::kDone;
-  if (Ended() == streams_.size()) ended_s_ = SecondsSince(start_);
+  if (Ended() == streams_.size() && !past_deadline_) ended_s_ = SecondsSince(start_);
 }
 
 void StreamClient::Progress() {
