@@ -4,9 +4,9 @@
 // hold a worker, and its instance, if the engine did not detach); a finite one completes and its
 // connection serves the next request.
 //
-// Needs the runtime that parks streamed responses (returns `stream_pending`; branch h-park):
-// with an engine that keeps the worker, the endless streams cannot all start and the first test
-// fails after its two-minute wait.
+// Relies on the runtime parking streamed responses (returns `stream_pending`; docs/architecture.md,
+// "Parked streams"): with an engine that kept the worker, the endless streams could not all start
+// and the first test would fail after its two-minute wait.
 #include <unistd.h>
 
 #include <memory>

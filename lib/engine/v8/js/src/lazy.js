@@ -1,6 +1,6 @@
 // The parts of the web platform an isolate evaluates only when a script first uses them: WHATWG
 // Streams (web-streams-polyfill and the runtime's stream helpers), URL and URLSearchParams
-// (whatwg-url), Web Crypto's subtle (SubtleCrypto, CryptoKey, crypto.subtle), URLPattern,
+// (whatwg-url; index.js evaluates these into the snapshot all the same), Web Crypto's subtle (SubtleCrypto, CryptoKey, crypto.subtle), URLPattern,
 // CompressionStream and DecompressionStream, FileReader and ProgressEvent. Until then a context
 // holds none of their classes, prototypes and tables (docs/performance.md, "Where a warm family's
 // memory goes" and "Streams and URL off the request path"); their code is only text in the
