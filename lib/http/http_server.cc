@@ -189,20 +189,24 @@ absl::string_view ReasonPhrase(int status) {
 }
 
 // Where detached streams report their end (ChunkedBodyWriter::Completed), which may come after
-// the server stopped: the server waits a while in Stop() for the detachable writers still alive
+// the server stopped: the server waits a while in Stop() for the detached writers still alive
 // and then forgets itself here, so a late completion records nothing. Thread-safe.
 class StreamCompletions {
  public:
-  using RecordFunction = std::function<void(const InvokeResult& result)>;
+  // Records the request of `family` that began at `start` and ended with `result`.
+  using RecordFunction =
+      std::function<void(absl::string_view family, absl::Time start, const InvokeResult& result)>;
 
-  // A detachable writer was made / deleted.
+  explicit StreamCompletions(RecordFunction record) : record_(std::move(record)) {}
+
+  // A detachable writer started streaming / was deleted after it had.
   void Opened() {
     absl::MutexLock lock(&mu_);
     ++open_;
   }
-  void Record(const RecordFunction& record, const InvokeResult& result) {
+  void Record(absl::string_view family, absl::Time start, const InvokeResult& result) {
     absl::MutexLock lock(&mu_);
-    if (!closed_) record(result);
+    if (!closed_) record_(family, start, result);
   }
   void Closed() {
     absl::MutexLock lock(&mu_);
@@ -219,6 +223,7 @@ class StreamCompletions {
   }
 
  private:
+  const RecordFunction record_;
   absl::Mutex mu_;
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -250,36 +255,49 @@ std::string Chunk(absl::string_view bytes) {
 constexpr absl::string_view kLastChunk = "0\r\n\r\n";
 
 // A function's streamed response body onto the connection as it is produced: chunked transfer
-// encoding. Without a detached stream, written through the connection's stream with its
+// encoding. Without a stream loop, written through the connection's stream with its
 // backpressure window on the worker thread running the request. With one (the front end's
-// connections), the writer is Detachable(): every byte goes through the DetachedStream, which
-// the worker flushes itself when the invocation returns with the body done, and the event loop
-// writes when the invocation returned `stream_pending` (the producer then calls TryWrite,
-// WhenWritable, Finish and Completed from its own thread; Completed deletes the writer).
+// connections), the writer is Detachable(): once the response starts (Start(), on the invoking
+// thread) every byte goes through a DetachedStream, which the worker flushes itself when the
+// invocation returns with the body done, and the event loop writes when the invocation returned
+// `stream_pending` (the producer then calls TryWrite, WhenWritable, Finish and Completed from its
+// own thread; Completed deletes the writer). A response that never streams makes no
+// DetachedStream and registers nothing: the writer is all a buffered response costs.
 class ChunkedBodyWriter final : public ResponseBodyWriter {
  public:
   explicit ChunkedBodyWriter(http::ConnectionStream* stream) : stream_(stream) {}
-  // A detachable writer; `record` runs through `completions` when a detached invocation ends.
-  ChunkedBodyWriter(http::ConnectionStream* stream, std::shared_ptr<http::DetachedStream> detached,
-                    std::shared_ptr<StreamCompletions> completions,
-                    StreamCompletions::RecordFunction record)
-      : stream_(stream),
-        fd_(CurrentConnectionFd()),
-        detached_(std::move(detached)),
-        completions_(std::move(completions)),
-        record_(std::move(record)) {
-    completions_->Opened();
-  }
   ~ChunkedBodyWriter() override {
-    if (completions_ != nullptr) completions_->Closed();
+    if (detached_ != nullptr) completions_->Closed();
+  }
+
+  // Makes the writer detachable: when the response starts, its DetachedStream comes from `loop`
+  // and is stored in `*detached` (the caller's, read after the invocation returns), and the end
+  // of a detached invocation is recorded through `completions` for `family` (whose bytes must
+  // stay valid until Start()) begun at `start`.
+  void AllowDetach(http::StreamLoop* loop, std::shared_ptr<http::DetachedStream>* detached,
+                   std::shared_ptr<StreamCompletions> completions, absl::string_view family,
+                   absl::Time start) {
+    loop_ = loop;
+    detached_out_ = detached;
+    completions_ = std::move(completions);
+    family_view_ = family;
+    start_ = start;
+    fd_ = CurrentConnectionFd();
   }
 
   absl::Status Start(int status, const HeaderList& headers) override {
     absl::StatusOr<std::string> head = ChunkedHead(status, headers, version_);
     if (!head.ok()) return head.status();
     started_ = true;
-    // On the invoking thread (the engine detaches only once the response started): the head
-    // goes out at once, so the client sees the response begin before its first piece.
+    if (loop_ != nullptr) {
+      // On the invoking thread, before anything can detach (the engine detaches only once the
+      // response started).
+      detached_ = loop_->NewStream();
+      *detached_out_ = detached_;
+      family_ = std::string(family_view_);
+      completions_->Opened();
+    }
+    // The head goes out at once, so the client sees the response begin before its first piece.
     if (!stream_->WriteThrough(*head)) {
       failed_ = true;
       return absl::UnavailableError("the client is gone");
@@ -306,24 +324,23 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
   }
 
   bool ReceiverGone() override {
-    if (detached_ == nullptr) return stream_->PeerGone();
+    if (detached_ == nullptr) return loop_ == nullptr ? stream_->PeerGone() : PeerHungUp();
     if (detached_->Gone()) return true;
     // Until the loop has the connection nobody watches it: look at the socket (open while the
     // worker owns the connection; a hand-over that finds the client gone marks the stream gone
     // before it closes the socket).
     if (detached_->Attached()) return false;
-    pollfd p{.fd = fd_, .events = POLLRDHUP, .revents = 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    return PeerHungUp();
   }
 
   void SetVersion(absl::string_view version) override {
     version_ = http::VersionHeaderValue(version);
   }
 
-  bool Detachable() const override { return detached_ != nullptr; }
+  bool Detachable() const override { return loop_ != nullptr; }
 
   Offered TryWrite(absl::string_view bytes) override {
-    if (detached_ == nullptr) return ResponseBodyWriter::TryWrite(bytes);
+    if (detached_ == nullptr) return ResponseBodyWriter::TryWrite(bytes);  // not started
     if (bytes.empty()) return detached_->Gone() ? Offered::kGone : Offered::kTaken;
     switch (detached_->Offer(Chunk(bytes))) {
       case http::DetachedStream::Offered::kTaken:
@@ -346,7 +363,7 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
 
   void Completed(InvokeResult&& result) override {
     if (detached_ == nullptr) return;
-    completions_->Record(record_, result);
+    completions_->Record(family_, start_, result);
     detached_->Complete(result.outcome == Outcome::kOk && result.response.stream_complete);
     delete this;  // the last call (the front end holds the stream itself)
   }
@@ -368,12 +385,23 @@ class ChunkedBodyWriter final : public ResponseBodyWriter {
     http::ConnectionStream* stream = CurrentConnection().stream;
     return stream != nullptr ? stream->fd() : -1;
   }
+  // The client shut its side or the socket failed (looked at without waiting).
+  bool PeerHungUp() const {
+    pollfd p{.fd = fd_, .events = POLLRDHUP, .revents = 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
 
   http::ConnectionStream* const stream_;
-  const int fd_ = -1;
-  const std::shared_ptr<http::DetachedStream> detached_;
-  const std::shared_ptr<StreamCompletions> completions_;
-  const StreamCompletions::RecordFunction record_;
+  // Set by AllowDetach().
+  http::StreamLoop* loop_ = nullptr;
+  std::shared_ptr<http::DetachedStream>* detached_out_ = nullptr;
+  std::shared_ptr<StreamCompletions> completions_;
+  absl::string_view family_view_;
+  absl::Time start_;
+  int fd_ = -1;
+  // Made by Start() when detachable.
+  std::shared_ptr<http::DetachedStream> detached_;
+  std::string family_;
   std::string version_;
   bool started_ = false;
   bool finished_ = false;
@@ -483,7 +511,14 @@ class HttpServerImpl final : public HttpServer {
   int listen_fd_ = -1;
   std::unique_ptr<http::FrontEnd> front_end_;  // made by Bind(), owns listen_fd_
   // Detached streams report their end here (it may outlive the server).
-  const std::shared_ptr<StreamCompletions> completions_ = std::make_shared<StreamCompletions>();
+  const std::shared_ptr<StreamCompletions> completions_ = std::make_shared<StreamCompletions>(
+      [this](absl::string_view family, absl::Time start, const InvokeResult& result) {
+        const Outcome outcome = result.outcome;
+        metrics_.Record(
+            outcome == Outcome::kNotFound ? "" : family,
+            outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
+            absl::Now() - start, result.usage.cpu_us, result.version);
+      });
 };
 
 absl::Status HttpServerImpl::Bind() {
@@ -907,22 +942,11 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
   // unless the request body is still arriving (its reader needs this worker's connection stream).
   http::ConnectionState& connection = CurrentConnection();
   std::unique_ptr<ChunkedBodyWriter> writer;
-  std::shared_ptr<http::DetachedStream> detached;
+  std::shared_ptr<http::DetachedStream> detached;  // set when a detachable writer starts
   if (connection.stream != nullptr && req.version == "HTTP/1.1") {
+    writer = std::make_unique<ChunkedBodyWriter>(connection.stream);
     if (connection.stream_loop != nullptr && streamed_body == nullptr) {
-      const absl::Time start = t_request_start;
-      detached = connection.stream_loop->NewStream();
-      writer = std::make_unique<ChunkedBodyWriter>(
-          connection.stream, detached, completions_,
-          [this, family, start](const InvokeResult& result) {
-            const Outcome outcome = result.outcome;
-            metrics_.Record(
-                outcome == Outcome::kNotFound ? "" : family,
-                outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
-                absl::Now() - start, result.usage.cpu_us, result.version);
-          });
-    } else {
-      writer = std::make_unique<ChunkedBodyWriter>(connection.stream);
+      writer->AllowDetach(connection.stream_loop, &detached, completions_, family, t_request_start);
     }
     request.body_writer = writer.get();
   }
