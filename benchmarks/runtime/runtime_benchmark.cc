@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "benchmarks/runtime/bench_runtime.h"
 #include "cosmo/runtime.h"
 
 namespace cosmo {
@@ -17,29 +18,12 @@ constexpr char kHello[] =
 
 Runtime& SharedRuntime() {
   static Runtime* runtime = [] {
-    RuntimeOptions options;
-    options.background_maintenance = false;
-    auto created = NewRuntime(options, NewInMemoryStore());
-    if (!created.ok()) {
-      fprintf(stderr, "runtime: %s\n", created.status().ToString().c_str());
-      std::abort();
-    }
-    Manifest m;
-    m.engine = "javascript";
-    m.main = "index.js";
-    m.files["index.js"] = kHello;
-    Registry& registry = (*created)->registry();
-    if (!registry.Deploy({.tenant = "bench", .family = "hello", .manifest = m}).ok()) {
-      std::abort();
-    }
+    std::unique_ptr<Runtime> created = bench::NewBenchRuntime();
+    bench::DeployJavaScript(*created, "hello", kHello);
     // "split": two versions of hello (they differ in a comment), 50/50.
-    if (!registry.Deploy({.tenant = "bench", .family = "split", .manifest = m}).ok()) std::abort();
-    m.files["index.js"] = std::string(kHello) + "\n// the canary\n";
-    if (!registry.Deploy({.tenant = "bench", .family = "split", .manifest = m, .percent = 50})
-             .ok()) {
-      std::abort();
-    }
-    return created->release();
+    bench::DeployJavaScript(*created, "split", kHello);
+    bench::DeployJavaScript(*created, "split", std::string(kHello) + "\n// the canary\n", 50);
+    return created.release();
   }();
   return *runtime;
 }
