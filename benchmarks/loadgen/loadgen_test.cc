@@ -4,11 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,6 +18,7 @@
 #include "loadgen/request_mix.h"
 #include "loadgen/response_parser.h"
 #include "support/background_http_server.h"
+#include "support/command_line.h"
 
 namespace cosmo::loadgen {
 namespace {
@@ -188,22 +188,10 @@ class LocalServer {
   std::unique_ptr<cosmo::testing::BackgroundHttpServer<httplib::Server>> serving_;
 };
 
-struct LoadgenRun {
-  int exit_code = -1;
-  std::string out;
-};
+using LoadgenRun = cosmo::testing::CommandLineRun;
 
 LoadgenRun RunLoadgen(const std::string& args) {
-  LoadgenRun run;
-  const std::string command = std::string(COSMO_LOADGEN_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return cosmo::testing::RunCommandLine(COSMO_LOADGEN_BINARY, args);
 }
 
 TEST(LoadgenBinaryTest, CountsRequestsAndErrorsByStatus) {

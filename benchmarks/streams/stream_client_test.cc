@@ -6,18 +6,17 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "support/background_http_server.h"
+#include "support/command_line.h"
 
 namespace {
 
@@ -77,23 +76,13 @@ class StreamServer {
   std::unique_ptr<cosmo::testing::BackgroundHttpServer<httplib::Server>> serving_;
 };
 
-struct ClientRun {
-  int exit_code = -1;
+struct ClientRun : cosmo::testing::CommandLineRun {
   nlohmann::json result;  // the JSON line (stdout)
-  std::string out;
 };
 
 ClientRun RunClient(const std::string& args) {
-  ClientRun run;
-  const std::string command =
-      std::string(COSMO_STREAM_CLIENT_BINARY) + " --no-progress " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ClientRun run{cosmo::testing::RunCommandLine(COSMO_STREAM_CLIENT_BINARY, "--no-progress " + args),
+                {}};
   run.result = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
   return run;
 }

@@ -105,10 +105,7 @@ void InstancePool::Release(std::unique_ptr<Instance> instance) {
   std::unique_ptr<Instance> doomed;
   {
     absl::MutexLock lock(&mu_);
-    // A retired pool keeps an instance until its parked streams ended (the driver turns them).
-    if ((retired_ && instance->ParkedStreams() == 0) || !instance->Reusable()) {
-      --live_;
-      if (!instance->Reusable()) counters_->discarded.fetch_add(1, std::memory_order_relaxed);
+    if (CountOutIfUnwanted(*instance)) {
       doomed = std::move(instance);
     } else {
       if (++releases_ % kMeasureEvery == 0) bytes_per_instance_ = instance->MemoryBytes();
@@ -116,6 +113,15 @@ void InstancePool::Release(std::unique_ptr<Instance> instance) {
     }
   }
   // `doomed` is destroyed here, outside the lock: disposing an isolate takes a while.
+}
+
+bool InstancePool::CountOutIfUnwanted(const Instance& instance) {
+  // A retired pool keeps an instance until its parked streams ended (the driver turns them).
+  const bool reusable = instance.Reusable();
+  if (reusable && !(retired_ && instance.ParkedStreams() == 0)) return false;
+  --live_;
+  if (!reusable) counters_->discarded.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 std::unique_ptr<Instance> InstancePool::TakeParkedDue(absl::Time now) {
@@ -149,14 +155,18 @@ size_t InstancePool::TrimIdle(absl::Duration idle_for) {
   std::vector<Idle> doomed;
   {
     absl::MutexLock lock(&mu_);
-    if (idle_.size() < 2) return 0;
-    const absl::Time now = clock_->Now();
-    // Oldest first; the newest always stays.
-    size_t n = 0;
-    while (n + 1 < idle_.size() && now - idle_[n].since >= idle_for) ++n;
-    doomed = TakeOldestIdle(n);
+    doomed = TakeIdleSpares(idle_for, clock_->Now());
   }
   return doomed.size();
+}
+
+std::vector<InstancePool::Idle> InstancePool::TakeIdleSpares(absl::Duration idle_for,
+                                                             absl::Time now) {
+  if (idle_.size() < 2) return {};
+  // Oldest first; the newest always stays.
+  size_t n = 0;
+  while (n + 1 < idle_.size() && now - idle_[n].since >= idle_for) ++n;
+  return TakeOldestIdle(n);
 }
 
 size_t InstancePool::ShedSpares() {
@@ -171,30 +181,35 @@ size_t InstancePool::ShedSpares() {
   return freed;
 }
 
-size_t InstancePool::ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadline) {
+size_t InstancePool::MaintainIdle(absl::Duration spare_idle_for, absl::Duration release_idle_for,
+                                  absl::Time deadline) {
+  std::vector<Idle> doomed;
+  Idle taken;
+  bool due = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    doomed = TakeIdleSpares(spare_idle_for, now);
+    // Destroying spares takes a while: when there are some, the release deadline is looked at
+    // after they are gone.
+    if (doomed.empty()) due = TakeDueForRelease(release_idle_for, now, deadline, &taken);
+  }
+  if (!doomed.empty()) {
+    doomed.clear();  // outside the lock: disposing an isolate takes a while
+    absl::MutexLock lock(&mu_);
+    due = TakeDueForRelease(release_idle_for, clock_->Now(), deadline, &taken);
+  }
   size_t released = 0;
-  while (absl::Now() < deadline) {
-    Idle taken;
-    {
-      absl::MutexLock lock(&mu_);
-      const absl::Time now = clock_->Now();
-      auto due = std::find_if(idle_.begin(), idle_.end(), [&](const Idle& idle) {
-        return !idle.memory_released && now - idle.since >= idle_for;
-      });
-      if (due == idle_.end()) break;
-      taken = std::move(*due);
-      idle_.erase(due);
-    }
+  while (due) {
     // Outside the lock: a full GC takes milliseconds, and requests must not wait for it.
     taken.instance->ReleaseMemory();
     taken.memory_released = true;
     ++released;
-    std::unique_ptr<Instance> doomed;
+    std::unique_ptr<Instance> unwanted;
     {
       absl::MutexLock lock(&mu_);
-      if (retired_ && taken.instance->ParkedStreams() == 0) {
-        --live_;
-        doomed = std::move(taken.instance);
+      if (CountOutIfUnwanted(*taken.instance)) {
+        unwanted = std::move(taken.instance);
       } else {
         bytes_per_instance_ = taken.instance->MemoryBytes();
         // Back where its idle time puts it: the idle list stays oldest first.
@@ -203,9 +218,22 @@ size_t InstancePool::ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadl
                              [](absl::Time since, const Idle& idle) { return since < idle.since; });
         idle_.insert(place, std::move(taken));
       }
+      due = TakeDueForRelease(release_idle_for, clock_->Now(), deadline, &taken);
     }
   }
   return released;
+}
+
+bool InstancePool::TakeDueForRelease(absl::Duration idle_for, absl::Time now, absl::Time deadline,
+                                     Idle* taken) {
+  if (absl::Now() >= deadline) return false;
+  auto due = std::find_if(idle_.begin(), idle_.end(), [&](const Idle& idle) {
+    return !idle.memory_released && now - idle.since >= idle_for;
+  });
+  if (due == idle_.end()) return false;
+  *taken = std::move(*due);
+  idle_.erase(due);
+  return true;
 }
 
 void InstancePool::Retire() {

@@ -78,11 +78,14 @@ class InstancePool {
   // as MemoryBytes() counts them.
   size_t ShedSpares();
 
-  // Gives back the memory idle instances can spare (Instance::ReleaseMemory(), a full GC for
-  // JavaScript), once per idle spell: for instances idle `idle_for` or longer, oldest first,
-  // until `deadline` (real time) passes. Each is out of the pool while it releases (a request
-  // arriving then starts or rents another), and returns to its place. Returns how many released.
-  size_t ReleaseIdleMemory(absl::Duration idle_for, absl::Time deadline);
+  // The maintenance pass over the idle instances, one lock of the pool when nothing is due:
+  // TrimIdle(`spare_idle_for`), then gives back the memory idle instances can spare
+  // (Instance::ReleaseMemory(), a full GC for JavaScript), once per idle spell: for instances idle
+  // `release_idle_for` or longer, oldest first, until `deadline` (real time) passes. Each is out
+  // of the pool while it releases (a request arriving then starts or rents another), and returns
+  // to its place. Returns how many released their memory.
+  size_t MaintainIdle(absl::Duration spare_idle_for, absl::Duration release_idle_for,
+                      absl::Time deadline);
 
   // Destroys idle instances without parked streams; later releases destroy theirs, once they
   // have no parked streams. Idempotent.
@@ -98,7 +101,7 @@ class InstancePool {
   struct Idle {
     std::unique_ptr<Instance> instance;
     absl::Time since;
-    bool memory_released = false;  // ReleaseIdleMemory() ran in this idle spell
+    bool memory_released = false;  // MaintainIdle() released its memory in this idle spell
   };
   // Waits (mu_ held) up to `timeout` for an idle instance; adds the time waited to rent_.
   bool AwaitIdle(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -107,6 +110,20 @@ class InstancePool {
   // Moves the idle instances among the `n` least recently used that have no parked streams out
   // of the pool (n < idle_.size()), for the caller to destroy after dropping mu_.
   std::vector<Idle> TakeOldestIdle(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TrimIdle()'s choice: the idle spares (all but the newest) idle `idle_for` or longer at `now`,
+  // taken as TakeOldestIdle() does.
+  std::vector<Idle> TakeIdleSpares(absl::Duration idle_for, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the oldest idle instance idle `idle_for` or longer at `now` that has not released its
+  // memory in this idle spell into *taken; false when there is none or `deadline` (real time)
+  // passed.
+  bool TakeDueForRelease(absl::Duration idle_for, absl::Time now, absl::Time deadline, Idle* taken)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What Release() and MaintainIdle() do first with an instance coming back: one that hit a limit
+  // (counted as discarded), or whose pool was retired and whose parked streams ended, leaves the
+  // pool. Then it is counted out of live_ here and true is returned; the caller destroys it after
+  // dropping mu_. Otherwise the caller puts it back in idle_.
+  bool CountOutIfUnwanted(const Instance& instance) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<Program> program_;
   const ScriptLimits limits_;

@@ -332,9 +332,9 @@ class LocalRuntime final : public Runtime {
       std::shared_ptr<const Serving> serving = activation->serving();
       if (serving == nullptr) continue;
       serving->ForEachSlot([&](const VersionSlot& slot) {
-        slot.pool->TrimIdle(kSpareInstanceIdle);
         counters_.instance_memory_releases.fetch_add(
-            slot.pool->ReleaseIdleMemory(kIdleBeforeInstanceRelease, release_deadline),
+            slot.pool->MaintainIdle(kSpareInstanceIdle, kIdleBeforeInstanceRelease,
+                                    release_deadline),
             std::memory_order_relaxed);
       });
     }
@@ -747,22 +747,27 @@ class LocalRuntime final : public Runtime {
       return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
     });
     // Spare instances first, coldest families first: each family keeps one, so none of them has
-    // to start again on its next request.
-    for (const Candidate& c : candidates) {
+    // to start again on its next request. What a family's pools hold is measured once per pass:
+    // what shedding frees comes off its measure (a pool's memory is its live instances at the
+    // size measured last, and shedding takes instances off at that size).
+    for (Candidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) return;
       std::shared_ptr<const Serving> serving = c.activation->serving();
-      if (serving == nullptr) continue;
+      if (serving == nullptr) {
+        c.bytes = 0;  // unloaded meanwhile: it holds nothing more
+        continue;
+      }
       serving->ForEachSlot([&](const VersionSlot& slot) {
         const size_t freed = slot.pool->ShedSpares();
         total -= std::min(total, freed);
+        c.bytes -= std::min(c.bytes, freed);
       });
     }
     for (const Candidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) break;
-      const size_t bytes = MemoryBytes(*c.activation);
       if (table_.Remove(c.activation)) {
         c.activation->Unload();
-        total -= std::min(total, bytes);
+        total -= std::min(total, c.bytes);
         counters_.budget_unloads.fetch_add(1, std::memory_order_relaxed);
       }
     }

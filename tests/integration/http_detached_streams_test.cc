@@ -3,14 +3,12 @@
 // the body as the producer offers it, from the producer's own thread, without a worker. A real
 // HttpServer on a loopback port and real client sockets; the producer is an embedder's invoke
 // function with its own thread (what the runtime does for a JavaScript ReadableStream).
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -153,41 +151,6 @@ int ThreadCount() {
   return n;
 }
 
-// A client socket whose receive buffer is small (set before connect, so the window is too).
-int ConnectSmallWindow(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Reads until EOF (or reset) within `timeout`; false when the server kept the connection open.
-bool ReadToClose(int fd, std::string* bytes, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  char buffer[64 << 10];
-  for (;;) {
-    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left <= 0) return false;
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      bytes->append(buffer, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return true;
-  }
-}
-
 class HttpDetachedStreamsTest : public ::testing::Test {
  protected:
   void StartServer(absl::Duration write_timeout = absl::Seconds(5)) {
@@ -254,18 +217,20 @@ class HttpDetachedStreamsTest : public ::testing::Test {
   }
   bool Started() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.size() >= awaited_; }
 
-  // A stream of `count` 1 KiB pieces to a client with a small window that reads nothing yet,
-  // run until its producer is first refused (kFull). The client's socket goes to *fd.
-  std::shared_ptr<Stream> StreamUntilFull(size_t count, int* fd) {
+  // A stream of `count` 1 KiB pieces to a client with a small window (a 4 KiB receive buffer)
+  // that reads nothing yet, run until its producer is first refused (kFull). The client's
+  // connection goes to *client. Null when the client could not connect.
+  std::shared_ptr<Stream> StreamUntilFull(size_t count,
+                                          std::unique_ptr<RawHttpConnection>* client) {
     make_stream_ = [count](Stream& s) {
       s.count = count;
       s.piece = [](size_t i) { return Padded(i, 1024); };
     };
-    *fd = ConnectSmallWindow(server_->port());
-    EXPECT_GE(*fd, 0);
-    std::string request = "GET /s/slow HTTP/1.1\r\nHost: h\r\n\r\n";
-    EXPECT_EQ(::send(*fd, request.data(), request.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(request.size()));
+    auto connected = RawHttpConnection::Connect(server_->port(), /*receive_buffer=*/4096);
+    EXPECT_TRUE(connected.ok()) << connected.status();
+    if (!connected.ok()) return nullptr;
+    *client = std::move(*connected);
+    EXPECT_TRUE((*client)->Send("GET /s/slow HTTP/1.1\r\nHost: h\r\n\r\n"));
     std::shared_ptr<Stream> s = AwaitStreams(1)[0];
     producer_.Post([this, s] { Pump(&producer_, s); });
     EXPECT_TRUE(s->first_full.WaitForNotificationWithTimeout(absl::Seconds(30)));
@@ -345,21 +310,21 @@ TEST_F(HttpDetachedStreamsTest, AThousandConcurrentStreamsOnEightWorkers) {
 TEST_F(HttpDetachedStreamsTest, ASlowReaderFillsTheBufferAndWakesTheProducerWhenItReads) {
   StartServer();
   // 8 MiB in 1 KiB pieces: far more than the socket buffers and the 64 KiB output buffer hold.
-  int fd = -1;
+  std::unique_ptr<RawHttpConnection> client;
   // Nothing is read yet: the producer is refused (kFull) and waits.
-  std::shared_ptr<Stream> s = StreamUntilFull(8192, &fd);
-  ASSERT_TRUE(s->first_full.HasBeenNotified());
+  std::shared_ptr<Stream> s = StreamUntilFull(8192, &client);
+  ASSERT_TRUE(s != nullptr && s->first_full.HasBeenNotified());
   std::string bytes;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (!absl::EndsWith(bytes, "\r\n0\r\n\r\n") && absl::Now() < deadline) {
     char buffer[16 << 10];
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    pollfd p{.fd = client->fd(), .events = POLLIN, .revents = 0};
     if (::poll(&p, 1, 1000) <= 0) continue;
-    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    ssize_t n = ::recv(client->fd(), buffer, sizeof(buffer), 0);
     if (n <= 0) break;
     bytes.append(buffer, static_cast<size_t>(n));
   }
-  ::close(fd);
+  client.reset();
   ASSERT_TRUE(s->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_GE(s->fulls, 1u);
   EXPECT_FALSE(s->gone);
@@ -374,12 +339,12 @@ TEST_F(HttpDetachedStreamsTest, ASlowReaderFillsTheBufferAndWakesTheProducerWhen
 
 TEST_F(HttpDetachedStreamsTest, AClientLeavingMidStreamWakesTheProducerWithGone) {
   StartServer();
-  int fd = -1;
+  std::unique_ptr<RawHttpConnection> client;
   // Nothing is read yet: the producer is refused (kFull) and waits.
-  std::shared_ptr<Stream> s = StreamUntilFull(1 << 20, &fd);
-  ASSERT_TRUE(s->first_full.HasBeenNotified());
+  std::shared_ptr<Stream> s = StreamUntilFull(1 << 20, &client);
+  ASSERT_TRUE(s != nullptr && s->first_full.HasBeenNotified());
   // The producer waits in WhenWritable(); the client goes away without reading.
-  ::close(fd);
+  client.reset();
   ASSERT_TRUE(s->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_TRUE(s->gone);
   EXPECT_TRUE(s->receiver_gone);
@@ -392,17 +357,16 @@ TEST_F(HttpDetachedStreamsTest, AClientLeavingMidStreamWakesTheProducerWithGone)
 
 TEST_F(HttpDetachedStreamsTest, AStalledReaderIsClosedAtTheWriteTimeout) {
   StartServer(/*write_timeout=*/absl::Seconds(1));
-  int fd = -1;
+  std::unique_ptr<RawHttpConnection> client;
   // Nothing is read yet: the producer is refused (kFull) and waits.
-  std::shared_ptr<Stream> s = StreamUntilFull(1 << 20, &fd);
-  ASSERT_TRUE(s->first_full.HasBeenNotified());
+  std::shared_ptr<Stream> s = StreamUntilFull(1 << 20, &client);
+  ASSERT_TRUE(s != nullptr && s->first_full.HasBeenNotified());
   // The client never reads: the loop closes the connection once nothing left for the write
   // timeout, and the waiting producer hears kGone.
   ASSERT_TRUE(s->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_TRUE(s->gone);
   std::string bytes;
-  EXPECT_TRUE(ReadToClose(fd, &bytes, absl::Seconds(30)));
-  ::close(fd);
+  EXPECT_TRUE(client->WaitClosed(absl::Seconds(30), &bytes));
   EXPECT_THAT(bytes, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(bytes, Not(HasSubstr("\r\n0\r\n\r\n")));
   EXPECT_THAT(Metrics(), HasSubstr("cosmo_http_connections_timed_out_total 1\n"));
@@ -451,7 +415,7 @@ TEST_F(HttpDetachedStreamsTest, AStreamCutOffClosesWithoutTheLastChunk) {
   std::shared_ptr<Stream> s = AwaitStreams(1)[0];
   producer_.Post([this, s] { Pump(&producer_, s); });
   std::string bytes;
-  EXPECT_TRUE(ReadToClose((*client)->fd(), &bytes, absl::Seconds(30)));
+  EXPECT_TRUE((*client)->WaitClosed(absl::Seconds(30), &bytes));
   bool complete = true;
   EXPECT_EQ(Dechunk(testing::BodyOf(bytes), &complete), "piece0;piece1;");
   EXPECT_FALSE(complete);

@@ -18,8 +18,11 @@ namespace cosmo::testing {
 
 class RawHttpConnection {
  public:
-  // Connects to 127.0.0.1:port.
-  static absl::StatusOr<std::unique_ptr<RawHttpConnection>> Connect(int port);
+  // Connects to 127.0.0.1:port. A `receive_buffer` of more than 0 bytes is set (SO_RCVBUF)
+  // before connecting, so the TCP window the server sees is that small too: a client that reads
+  // slowly, or not at all, then holds the server's output back soon.
+  static absl::StatusOr<std::unique_ptr<RawHttpConnection>> Connect(int port,
+                                                                    int receive_buffer = 0);
   ~RawHttpConnection();
 
   // Writes all of `bytes`; false if the peer closed or reset first.
