@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "http/connection_stream.h"
 #include "http/outcome_status.h"
 
@@ -105,7 +106,10 @@ void FrontEnd::Start() {
   absl::MutexLock lock(&lifecycle_mu_);
   if (started_ || stopped_ || epoll_fd_ < 0) return;
   started_ = true;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("cosmo-http-loop");
+    Loop();
+  });
 }
 
 void FrontEnd::Stop() {

@@ -2,14 +2,24 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace cosmo::http {
 
 WorkerPool::WorkerPool(size_t workers, size_t max_queued, size_t shed_workers,
                        std::atomic<uint64_t>* shed_counter)
     : workers_(workers), max_queued_(max_queued), shed_counter_(shed_counter) {
-  for (size_t i = 0; i < workers_; ++i) work_.threads.emplace_back([this] { Run(&work_, false); });
+  for (size_t i = 0; i < workers_; ++i) {
+    work_.threads.emplace_back([this] {
+      NameThisThread("cosmo-http-work");
+      Run(&work_, false);
+    });
+  }
   for (size_t i = 0; i < shed_workers; ++i) {
-    shed_.threads.emplace_back([this] { Run(&shed_, true); });
+    shed_.threads.emplace_back([this] {
+      NameThisThread("cosmo-http-shed");
+      Run(&shed_, true);
+    });
   }
 }
 

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "cosmo/internal/kv_records.pb.h"
 #include "cosmo/status_macros.h"
 #include "store/store_keys.h"
@@ -58,7 +59,10 @@ struct EntryState {
 GroupCommitter::GroupCommitter(Store* store, Clock* clock, const KvStoreOptions& options,
                                CommittedFn committed)
     : store_(store), clock_(clock), options_(options), committed_(std::move(committed)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("cosmo-kv-commit");
+    Run();
+  });
 }
 
 GroupCommitter::~GroupCommitter() {

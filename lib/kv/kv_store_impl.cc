@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "common/thread_name.h"
 #include "common/utf8.h"
 #include "cosmo/internal/kv_records.pb.h"
 #include "cosmo/status_macros.h"
@@ -56,7 +57,10 @@ absl::Status KvStoreImpl::Start() {
       store_, clock_, options_,
       [this](const GroupCommitter::Change& change) { OnCommitted(change); });
   if (options_.sweep_interval > absl::ZeroDuration()) {
-    sweeper_ = std::thread([this] { SweepLoop(); });
+    sweeper_ = std::thread([this] {
+      NameThisThread("cosmo-kv-sweep");
+      SweepLoop();
+    });
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "cosmo/internal/store_records.pb.h"
 #include "cosmo/manifest.h"
 #include "cosmo/outcome.h"
@@ -67,7 +68,10 @@ absl::Status CronScheduler::Start() {
     }
   }
   for (int i = 0; i < std::max(1, options_.run_threads); ++i) {
-    threads_.emplace_back([this] { RunThread(); });
+    threads_.emplace_back([this] {
+      NameThisThread("cosmo-cron");
+      RunThread();
+    });
   }
   return absl::OkStatus();
 }

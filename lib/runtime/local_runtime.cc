@@ -26,6 +26,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/thread_name.h"
 #include "cosmo/javascript_engine.h"
 #include "cosmo/liquid_engine.h"
 #include "cosmo/runtime.h"
@@ -194,6 +195,7 @@ class LocalRuntime final : public Runtime {
     if (crons_ != nullptr) COSMO_RETURN_IF_ERROR(crons_->Start());
     if (options_.background_maintenance) {
       maintenance_ = std::thread([this] {
+        NameThisThread("cosmo-maintain");
         while (!stop_.WaitForNotificationWithTimeout(kMaintenanceTick)) Maintain();
       });
     }

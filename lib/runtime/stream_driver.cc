@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "common/thread_name.h"
 
 namespace cosmo {
 namespace {
@@ -15,7 +16,10 @@ constexpr absl::Duration kCoalesce = absl::Milliseconds(1);
 }  // namespace
 
 StreamDriver::StreamDriver(EndFn end) : end_(std::move(end)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("cosmo-streams");
+    Run();
+  });
 }
 
 StreamDriver::~StreamDriver() {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/thread_name.h"
+
 namespace cosmo::v8engine {
 namespace {
 
@@ -46,7 +48,10 @@ clockid_t CurrentThreadClock() {
 }  // namespace
 
 CpuWatchdog::CpuWatchdog(absl::Duration interval)
-    : interval_(std::max(interval, absl::Microseconds(100))), thread_([this] { Run(); }) {}
+    : interval_(std::max(interval, absl::Microseconds(100))), thread_([this] {
+        NameThisThread("cosmo-watchdog");
+        Run();
+      }) {}
 
 CpuWatchdog::~CpuWatchdog() {
   {
