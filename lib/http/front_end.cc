@@ -82,11 +82,34 @@ FrontEnd::FrontEnd(FrontEndOptions options, int listen_fd, ServeFunction serve,
   gauges_->limit.store(static_cast<int64_t>(options_.max_connections));
 }
 
+// Writes the loop's eventfd until Close(); thread-safe.
+class FrontEnd::LoopWaker final : public Wakeable {
+ public:
+  explicit LoopWaker(int fd) : fd_(fd) {}
+  ~LoopWaker() override { Close(); }
+  void Wake() override {
+    absl::MutexLock lock(&mu_);
+    if (fd_ < 0) return;
+    uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof(one));
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int fd_ ABSL_GUARDED_BY(mu_);
+};
+
 FrontEnd::~FrontEnd() { Stop(); }
 
 absl::Status FrontEnd::Prepare() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ >= 0) waker_ = std::make_shared<LoopWaker>(wake_fd_);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
     return absl::UnavailableError(
         absl::StrCat("http: cannot create the event loop: ", std::strerror(errno)));
@@ -120,8 +143,7 @@ void FrontEnd::Stop() {
   }
   stopping_.store(true);
   if (thread_.joinable()) {
-    uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof(one));
+    waker_->Wake();
     thread_.join();
   }
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -141,7 +163,7 @@ void FrontEnd::Stop() {
   }
   connections_.clear();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
-  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (waker_ != nullptr) waker_->Close();
   epoll_fd_ = wake_fd_ = -1;
 }
 
@@ -481,11 +503,9 @@ void FrontEnd::StreamReady(std::shared_ptr<DetachedStream> stream) {
     first = ready_.empty();
     ready_.push_back(std::move(stream));
   }
-  // One wake-up per batch: the loop takes the whole list when it reads the eventfd.
-  if (first) {
-    uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof(one));
-  }
+  // One wake-up per batch: the loop takes the whole list when it reads the eventfd. A producer
+  // turning many streams in one pass (the stream driver) defers it to the pass's end.
+  if (first) WakeBatch::WakeOrDefer(waker_);
 }
 
 std::shared_ptr<DetachedStream> FrontEnd::NewStream() {

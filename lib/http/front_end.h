@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/wake_batch.h"
 #include "http/connection.h"
 #include "http/detached_stream.h"
 #include "http/http_metrics.h"
@@ -161,7 +162,11 @@ class FrontEnd final : public StreamLoop {
   const size_t read_cap_;  // most bytes buffered by the loop for one request
   int listen_fd_;
   int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  // The loop's eventfd, which producers of detached streams write through waker_: a wake
+  // deferred by a WakeBatch may arrive after Stop() closed it (the waker then does nothing).
+  class LoopWaker;
+  std::shared_ptr<LoopWaker> waker_;
+  int wake_fd_ = -1;            // read by the loop; owned by waker_
   bool listen_paused_ = false;  // loop thread only: out of descriptors, accepting resumes later
   std::atomic<bool> stopping_{false};
   std::thread thread_;

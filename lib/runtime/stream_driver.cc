@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "common/thread_name.h"
+#include "common/wake_batch.h"
 
 namespace cosmo {
 namespace {
@@ -65,10 +66,15 @@ void StreamDriver::Run() {
     }
     next = absl::InfiniteFuture();
     std::vector<std::shared_ptr<InstancePool>> idle;
-    for (const Tracked& t : tracked) {
-      const absl::Time due = Turn(t);
-      next = std::min(next, due);
-      if (due == absl::InfiniteFuture()) idle.push_back(t.slot->pool);
+    {
+      // What the pass offers the streams' writers reaches their event loops at its end: one
+      // wake of each loop per pass, not one per chunk that finds it idle.
+      WakeBatch batch;
+      for (const Tracked& t : tracked) {
+        const absl::Time due = Turn(t);
+        next = std::min(next, due);
+        if (due == absl::InfiniteFuture()) idle.push_back(t.slot->pool);
+      }
     }
     if (idle.empty()) continue;
     absl::MutexLock lock(&mu_);
