@@ -1,6 +1,7 @@
 #include "engine/v8/isolate_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -50,6 +51,9 @@ void IsolatePool::Run() {
   pthread_setname_np(pthread_self(), kRefillThreadName);
   // The kernel applies a thread id's nice value to that thread only.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kRefillNice);
+  // Preempted by any other thread that wakes up (isolate_pool.h says why).
+  sched_param no_priority{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &no_priority);
   while (!stop_.load()) {
     const uint32_t seen = wake_.load();
     const size_t memory_bytes = memory_bytes_.load();

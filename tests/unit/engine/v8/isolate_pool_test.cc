@@ -1,6 +1,7 @@
 #include "engine/v8/isolate_pool.h"
 
 #include <dirent.h>
+#include <sched.h>
 
 #include <fstream>
 #include <string>
@@ -21,11 +22,18 @@ using testing::JsManifest;
 using testing::MakeTestEngine;
 using testing::Start;
 
-// The nice values of this process's threads named `name`.
-std::vector<int> NiceOfThreadsNamed(const std::string& name) {
-  std::vector<int> nice;
+// The nice value and scheduling policy of one of this process's threads.
+struct Priority {
+  int nice = 0;
+  int policy = -1;
+  bool operator==(const Priority&) const = default;
+};
+
+// The priorities of this process's threads named `name`.
+std::vector<Priority> PrioritiesOfThreadsNamed(const std::string& name) {
+  std::vector<Priority> found;
   DIR* tasks = opendir("/proc/self/task");
-  if (tasks == nullptr) return nice;
+  if (tasks == nullptr) return found;
   while (dirent* entry = readdir(tasks)) {
     const std::string dir = std::string("/proc/self/task/") + entry->d_name;
     std::string comm;
@@ -33,19 +41,22 @@ std::vector<int> NiceOfThreadsNamed(const std::string& name) {
     if (comm != name) continue;
     std::string stat;
     std::getline(std::ifstream(dir + "/stat"), stat);
-    // After "PID (COMM) ": state is field 3, nice field 19 (proc(5)).
+    // After "PID (COMM) ": state is field 3, nice field 19, policy field 41 (proc(5)).
     const size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::vector<std::string> fields =
         absl::StrSplit(absl::string_view(stat).substr(close + 2), ' ');
-    int value = 0;
-    if (fields.size() > 16 && absl::SimpleAtoi(fields[16], &value)) nice.push_back(value);
+    Priority priority;
+    if (fields.size() > 38 && absl::SimpleAtoi(fields[16], &priority.nice) &&
+        absl::SimpleAtoi(fields[38], &priority.policy)) {
+      found.push_back(priority);
+    }
   }
   closedir(tasks);
-  return nice;
+  return found;
 }
 
-TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
+TEST(IsolatePoolTest, RefillsSparesOnOneIdlePriorityThread) {
   JavaScriptEngineOptions options;
   options.spare_isolates = 1;
   auto engine = MakeTestEngine(options);
@@ -61,8 +72,8 @@ TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   ASSERT_EQ((*engine)->Stats().isolates_created, 2u);
-  EXPECT_EQ(NiceOfThreadsNamed(IsolatePool::kRefillThreadName),
-            std::vector<int>{IsolatePool::kRefillNice});
+  const std::vector<Priority> idle = {{IsolatePool::kRefillNice, SCHED_IDLE}};
+  EXPECT_EQ(PrioritiesOfThreadsNamed(IsolatePool::kRefillThreadName), idle);
   // The next start takes it (or, had the spare been late, makes its own): either way one more
   // isolate, and the pool is full again.
   auto second = Start(**engine, manifest);
@@ -72,7 +83,7 @@ TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   EXPECT_EQ((*engine)->Stats().isolates_created, 3u);
-  EXPECT_EQ(NiceOfThreadsNamed(IsolatePool::kRefillThreadName).size(), 1u);
+  EXPECT_EQ(PrioritiesOfThreadsNamed(IsolatePool::kRefillThreadName).size(), 1u);
 }
 
 }  // namespace
