@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "engine/v8/engine_core.h"
 #include "engine/v8/js_instance.h"
 
 namespace cosmo::v8engine {
@@ -63,13 +64,14 @@ void IsolatePool::Run() {
       absl::StatusOr<std::unique_ptr<JsInstance>> blank =
           JsInstance::CreateBlank(*core_, memory_bytes);
       // Cannot happen short of a broken runtime; callers then create their own.
-      if (!blank.ok()) return;
+      if (!blank.ok() || !(*blank)->WarmUp().ok()) return;
       auto spare = std::make_unique<Spare>(Spare{*std::move(blank), memory_bytes});
       Spare* empty = nullptr;
       // A spare of a size asked for no more is destroyed here, on this thread.
       if (memory_bytes_.load() == memory_bytes &&
           slot.compare_exchange_strong(empty, spare.get())) {
         spare.release();
+        core_->spares_warmed.fetch_add(1, std::memory_order_relaxed);
       }
     }
     // Until a Take() (or the destructor) moves `wake_` on from what was seen before this pass.

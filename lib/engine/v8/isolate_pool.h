@@ -6,7 +6,9 @@
 // pool keeps up to `target` blank instances (isolate + context + cached dispatch functions, no
 // user code) for one heap size, the size asked for last: a heap limit is fixed when an isolate is
 // created. A background thread refills the pool after each Take(); each spare costs the memory of
-// an idle isolate (a few MiB).
+// an idle isolate (a few MiB). The refill thread also warms each spare (JsInstance::WarmUp: the
+// runtime's own synthetic requests, before any user code), so the first request of the version
+// bound to it compiles none of the runtime's request path.
 //
 // The refill runs right after a Take(), while the activation that took the spare still binds its
 // module and serves its first request, and deserialising an isolate is several times that work:

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -84,6 +85,66 @@ TEST(IsolatePoolTest, RefillsSparesOnOneIdlePriorityThread) {
   }
   EXPECT_EQ((*engine)->Stats().isolates_created, 3u);
   EXPECT_EQ(PrioritiesOfThreadsNamed(IsolatePool::kRefillThreadName).size(), 1u);
+}
+
+// What a family can see of the global scope, the runtime's classes and the runtime's own state
+// (console.count's counters) on its first request.
+constexpr char kFingerprint[] = R"JS(
+  const names = (object) => Object.getOwnPropertyNames(object).sort().join(',');
+  export default { fetch(request) {
+    console.count();
+    return Response.json({
+      globals: names(globalThis),
+      request: names(Object.getPrototypeOf(request)),
+      response: names(Response.prototype),
+      headers: [...request.headers].join(';'),
+      dispatch: typeof __cosmo_dispatch,
+    });
+  } };)JS";
+
+TEST(IsolatePoolTest, AWarmedSpareShowsItsFamilyNothingOfTheWarmUp) {
+  JavaScriptEngineOptions options;
+  options.spare_isolates = 1;
+  auto engine = MakeTestEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const Manifest manifest = JsManifest(kFingerprint);
+  // The first start finds no spare and starts the refill, which warms the spare it makes.
+  auto first = Start(**engine, manifest);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while ((*engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ((*engine)->Stats().spares_warmed, 1u);
+  const uint64_t created = (*engine)->Stats().isolates_created;
+  auto from_spare = Start(**engine, manifest);
+  ASSERT_TRUE(from_spare.ok()) << from_spare.status();
+  // It took the spare rather than making an isolate of its own.
+  EXPECT_EQ((*engine)->Stats().isolates_created, created);
+
+  // The same family in an isolate no warm-up ever ran in.
+  JavaScriptEngineOptions no_spares;
+  no_spares.spare_isolates = 0;
+  auto fresh_engine = MakeTestEngine(no_spares);
+  ASSERT_TRUE(fresh_engine.ok()) << fresh_engine.status();
+  auto fresh = Start(**fresh_engine, manifest);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh_engine)->Stats().spares_warmed, 0u);
+
+  HttpRequest request = Get("http://example.com/fam/first");
+  request.headers = {{"x-family", "mine"}};
+  const InvokeResult warmed = (*from_spare)->Invoke(request);
+  const InvokeResult cold = (*fresh)->Invoke(request);
+  ASSERT_EQ(warmed.outcome, Outcome::kOk) << warmed.error;
+  ASSERT_EQ(cold.outcome, Outcome::kOk) << cold.error;
+  EXPECT_EQ(warmed.response.body, cold.response.body);
+  EXPECT_TRUE(absl::StrContains(warmed.response.body, R"("headers":"x-family,mine")"))
+      << warmed.response.body;
+  EXPECT_TRUE(absl::StrContains(warmed.response.body, R"("dispatch":"undefined")"))
+      << warmed.response.body;
+  // The runtime's console counted this request's call only.
+  ASSERT_EQ(warmed.console.size(), 1u);
+  EXPECT_EQ(warmed.console[0].text, "default: 1");
 }
 
 }  // namespace
