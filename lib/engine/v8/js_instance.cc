@@ -152,6 +152,9 @@ absl::Status JsInstance::WarmUp() {
   cpu_budget_ns_ = 0;
   code_cache_final_ = false;
   invocations_ = 0;
+  // The requests' objects collected now, on this (idle-priority) thread: else the family would
+  // be charged for them in MemoryBytes() until its first GC.
+  ReleaseMemory();
   heap_known_ = false;
   for (const InvokeResult* result : {&streamed, &buffered}) {
     if (result->outcome != Outcome::kOk || result->response.status != 200) {

@@ -62,9 +62,9 @@ class JsInstance final : public Instance, private CpuAccounting {
   // that the version's first request compiles none of the runtime's JavaScript and allocates
   // none of its feedback: each new context from the snapshot starts with every function lazy.
   // The IsolatePool's refill thread warms each spare this way. Nothing of the family's runs
-  // before or during it, and the objects it made are garbage after it; what stays is what the
-  // runtime's snapshot warm-up left too (compiled functions, their type feedback, the maps of a
-  // Request and a Response). FAILED_PRECONDITION once a version is bound; INTERNAL when the
+  // before or during it, and the objects it made are collected before it returns; what stays is
+  // what the runtime's snapshot warm-up left too (compiled functions, their type feedback, the maps
+  // of a Request and a Response). FAILED_PRECONDITION once a version is bound; INTERNAL when the
   // runtime failed its own request (the instance should then be discarded).
   absl::Status WarmUp();
 
