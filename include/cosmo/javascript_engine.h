@@ -69,6 +69,7 @@ struct JavaScriptEngineStats {
   uint64_t code_cache_hits = 0;      // modules loaded from the code cache, without compiling
   uint64_t code_cache_rejected = 0;  // cached code V8 refused (then compiled from scratch)
   uint64_t isolates_created = 0;     // instances and validation runs
+  uint64_t spares_warmed = 0;        // spare isolates warmed up and handed to the pool
 };
 
 // The JavaScript Engine, with introspection beyond the Engine interface. Thread-safe.

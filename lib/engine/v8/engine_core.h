@@ -56,6 +56,7 @@ class EngineCore {
   std::atomic<uint64_t> code_cache_hits{0};
   std::atomic<uint64_t> code_cache_rejected{0};
   std::atomic<uint64_t> isolates_created{0};
+  std::atomic<uint64_t> spares_warmed{0};
 
  private:
   const JavaScriptEngineOptions options_;

@@ -1,9 +1,11 @@
 #include "engine/v8/isolate_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "engine/v8/engine_core.h"
 #include "engine/v8/js_instance.h"
 
 namespace cosmo::v8engine {
@@ -50,6 +52,9 @@ void IsolatePool::Run() {
   pthread_setname_np(pthread_self(), kRefillThreadName);
   // The kernel applies a thread id's nice value to that thread only.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kRefillNice);
+  // Preempted by any other thread that wakes up (isolate_pool.h says why).
+  sched_param no_priority{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &no_priority);
   while (!stop_.load()) {
     const uint32_t seen = wake_.load();
     const size_t memory_bytes = memory_bytes_.load();
@@ -59,13 +64,14 @@ void IsolatePool::Run() {
       absl::StatusOr<std::unique_ptr<JsInstance>> blank =
           JsInstance::CreateBlank(*core_, memory_bytes);
       // Cannot happen short of a broken runtime; callers then create their own.
-      if (!blank.ok()) return;
+      if (!blank.ok() || !(*blank)->WarmUp().ok()) return;
       auto spare = std::make_unique<Spare>(Spare{*std::move(blank), memory_bytes});
       Spare* empty = nullptr;
       // A spare of a size asked for no more is destroyed here, on this thread.
       if (memory_bytes_.load() == memory_bytes &&
           slot.compare_exchange_strong(empty, spare.get())) {
         spare.release();
+        core_->spares_warmed.fetch_add(1, std::memory_order_relaxed);
       }
     }
     // Until a Take() (or the destructor) moves `wake_` on from what was seen before this pass.

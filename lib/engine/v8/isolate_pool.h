@@ -6,13 +6,20 @@
 // pool keeps up to `target` blank instances (isolate + context + cached dispatch functions, no
 // user code) for one heap size, the size asked for last: a heap limit is fixed when an isolate is
 // created. A background thread refills the pool after each Take(); each spare costs the memory of
-// an idle isolate (a few MiB).
+// an idle isolate (a few MiB). The refill thread also warms each spare (JsInstance::WarmUp: the
+// runtime's own synthetic requests, before any user code), so the first request of the version
+// bound to it compiles none of the runtime's request path.
 //
 // The refill runs right after a Take(), while the activation that took the spare still binds its
 // module and serves its first request, and deserialising an isolate is several times that work:
-// so the refill thread runs at a low CPU priority (kRefillNice), and hands spares over through
-// atomic slots rather than a mutex, so a request never waits for a lock the preempted refill
-// thread holds.
+// so the refill thread runs under SCHED_IDLE (its nice value, kRefillNice, is the fallback where
+// that policy is refused), and hands spares over through atomic slots rather than a mutex, so a
+// request never waits for a lock the preempted refill thread holds. SCHED_IDLE rather than a
+// nice value because the kernel's scheduler (EEVDF) lets a running thread of any nice value
+// finish its slice before a woken one runs: a cold start then waited up to milliseconds for a
+// refill at nice 10 on the same core, while a SCHED_IDLE thread is preempted at once. On a
+// machine with no idle CPU the refill makes no progress and activations create their own
+// isolates, as they do when no spare is ready.
 //
 // Thread-safe. Owned by the EngineCore; must be destroyed before the watchdog and the snapshot.
 #ifndef COSMO_ENGINE_V8_ISOLATE_POOL_H_
@@ -34,7 +41,8 @@ class JsInstance;
 
 class IsolatePool {
  public:
-  // The refill thread's name (as /proc/self/task/*/comm shows it) and nice value.
+  // The refill thread's name (as /proc/self/task/*/comm shows it) and nice value (which applies
+  // where SCHED_IDLE is refused).
   static constexpr char kRefillThreadName[] = "cosmo-spares";
   static constexpr int kRefillNice = 10;
 

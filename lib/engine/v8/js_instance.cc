@@ -40,6 +40,25 @@ constexpr size_t kInitialYoungGenerationBytes = 3 * (size_t{256} << 10);
 constexpr int kMaxPumpedTasks = 8;
 constexpr uint64_t kPumpEvery = 16;
 
+// The handler of WarmUp()'s synthetic requests: what a typical first request does with the
+// runtime (its URL and a header read, a Response built from a string, an async handler's promise).
+// It must not touch what the runtime evaluates on first use (lazy.js: URL, streams, `body`), or
+// every spare would hold it.
+constexpr std::string_view kWarmUpHandler = R"JS(({
+  async fetch(request, env, ctx) {
+    request.headers.get('accept');
+    return new Response(request.url, { headers: { 'content-type': 'text/plain' } });
+  },
+}))JS";
+
+// Takes a warm-up's response body and drops it, as a data plane's connection would send it.
+class DiscardingWriter final : public ResponseBodyWriter {
+ public:
+  absl::Status Start(int status, const HeaderList& headers) override { return absl::OkStatus(); }
+  bool Write(absl::string_view bytes) override { return true; }
+  void Finish() override {}
+};
+
 // "./util.js" imported from "lib/index.js" is "lib/util.js". Only relative (and root-relative)
 // specifiers name deployed files; bare specifiers would need a package registry.
 absl::StatusOr<std::string> ResolveSpecifier(const std::string& referrer,
@@ -90,6 +109,59 @@ absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::CreateBlank(EngineCore& 
   std::unique_ptr<JsInstance> instance(new JsInstance(core, memory_bytes));
   COSMO_RETURN_IF_ERROR(instance->CreateContext());
   return instance;
+}
+
+absl::Status JsInstance::WarmUp() {
+  if (program_ != nullptr) {
+    return absl::FailedPreconditionError("only a blank instance can be warmed up");
+  }
+  {
+    Entered entered(*this);
+    v8::Local<v8::Context> context = entered.context();
+    v8::TryCatch try_catch(isolate_);
+    v8::ScriptOrigin origin(isolate_, NewUtf8String(isolate_, "cosmo:warm_up.js"));
+    v8::Local<v8::Script> script;
+    v8::Local<v8::Value> handler;
+    if (!v8::Script::Compile(context, NewUtf8String(isolate_, kWarmUpHandler), &origin)
+             .ToLocal(&script) ||
+        !script->Run(context).ToLocal(&handler) || !handler->IsObject()) {
+      return absl::InternalError(
+          absl::StrCat("warm-up handler: ", ExceptionText::Located(isolate_, context, try_catch)));
+    }
+    handler_.Reset(isolate_, handler.As<v8::Object>());
+    env_.Reset(isolate_, v8::Object::New(isolate_));
+  }
+  limits_ = ScriptLimits();
+  cpu_budget_ns_ = absl::ToInt64Nanoseconds(limits_.cpu_per_request);
+  HttpRequest request;
+  request.url = "http://localhost/";
+  request.headers = {{"host", "localhost"}, {"accept", "*/*"}};
+  DiscardingWriter writer;
+  request.body_writer = &writer;
+  const InvokeResult streamed = Invoke(request);
+  request.body_writer = nullptr;
+  const InvokeResult buffered = Invoke(request);
+  {
+    v8::Locker locker(isolate_);
+    v8::Isolate::Scope isolate_scope(isolate_);
+    handler_.Reset();
+    env_.Reset();
+  }
+  // Blank again: Bind() sets the limits; the code cache is written by the version's first request.
+  limits_ = ScriptLimits();
+  cpu_budget_ns_ = 0;
+  code_cache_final_ = false;
+  invocations_ = 0;
+  // The requests' objects collected now, on this (idle-priority) thread: else the family would
+  // be charged for them in MemoryBytes() until its first GC.
+  ReleaseMemory();
+  heap_known_ = false;
+  for (const InvokeResult* result : {&streamed, &buffered}) {
+    if (result->outcome != Outcome::kOk || result->response.status != 200) {
+      return absl::InternalError(absl::StrCat("warm-up request failed: ", result->error));
+    }
+  }
+  return absl::OkStatus();
 }
 
 JsInstance::JsInstance(EngineCore& core, size_t memory_bytes)

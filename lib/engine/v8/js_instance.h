@@ -57,6 +57,17 @@ class JsInstance final : public Instance, private CpuAccounting {
   static absl::StatusOr<std::unique_ptr<JsInstance>> CreateBlank(EngineCore& core,
                                                                  size_t memory_bytes);
 
+  // Runs the runtime's own synthetic requests through the request path (the one a first request
+  // takes, with a body writer and without) on a blank instance, before any version is bound, so
+  // that the version's first request compiles none of the runtime's JavaScript and allocates
+  // none of its feedback: each new context from the snapshot starts with every function lazy.
+  // The IsolatePool's refill thread warms each spare this way. Nothing of the family's runs
+  // before or during it, and the objects it made are collected before it returns; what stays is
+  // what the runtime's snapshot warm-up left too (compiled functions, their type feedback, the maps
+  // of a Request and a Response). FAILED_PRECONDITION once a version is bound; INTERNAL when the
+  // runtime failed its own request (the instance should then be discarded).
+  absl::Status WarmUp();
+
   ~JsInstance() override;
 
   InvokeResult Invoke(const HttpRequest& request) override;

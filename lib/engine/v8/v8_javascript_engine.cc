@@ -61,6 +61,7 @@ JavaScriptEngineStats V8JavaScriptEngine::Stats() const {
   stats.code_cache_hits = core_->code_cache_hits.load();
   stats.code_cache_rejected = core_->code_cache_rejected.load();
   stats.isolates_created = core_->isolates_created.load();
+  stats.spares_warmed = core_->spares_warmed.load();
   return stats;
 }
 

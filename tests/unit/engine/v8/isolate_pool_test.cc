@@ -1,11 +1,13 @@
 #include "engine/v8/isolate_pool.h"
 
 #include <dirent.h>
+#include <sched.h>
 
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -21,11 +23,18 @@ using testing::JsManifest;
 using testing::MakeTestEngine;
 using testing::Start;
 
-// The nice values of this process's threads named `name`.
-std::vector<int> NiceOfThreadsNamed(const std::string& name) {
-  std::vector<int> nice;
+// The nice value and scheduling policy of one of this process's threads.
+struct Priority {
+  int nice = 0;
+  int policy = -1;
+  bool operator==(const Priority&) const = default;
+};
+
+// The priorities of this process's threads named `name`.
+std::vector<Priority> PrioritiesOfThreadsNamed(const std::string& name) {
+  std::vector<Priority> found;
   DIR* tasks = opendir("/proc/self/task");
-  if (tasks == nullptr) return nice;
+  if (tasks == nullptr) return found;
   while (dirent* entry = readdir(tasks)) {
     const std::string dir = std::string("/proc/self/task/") + entry->d_name;
     std::string comm;
@@ -33,19 +42,22 @@ std::vector<int> NiceOfThreadsNamed(const std::string& name) {
     if (comm != name) continue;
     std::string stat;
     std::getline(std::ifstream(dir + "/stat"), stat);
-    // After "PID (COMM) ": state is field 3, nice field 19 (proc(5)).
+    // After "PID (COMM) ": state is field 3, nice field 19, policy field 41 (proc(5)).
     const size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::vector<std::string> fields =
         absl::StrSplit(absl::string_view(stat).substr(close + 2), ' ');
-    int value = 0;
-    if (fields.size() > 16 && absl::SimpleAtoi(fields[16], &value)) nice.push_back(value);
+    Priority priority;
+    if (fields.size() > 38 && absl::SimpleAtoi(fields[16], &priority.nice) &&
+        absl::SimpleAtoi(fields[38], &priority.policy)) {
+      found.push_back(priority);
+    }
   }
   closedir(tasks);
-  return nice;
+  return found;
 }
 
-TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
+TEST(IsolatePoolTest, RefillsSparesOnOneIdlePriorityThread) {
   JavaScriptEngineOptions options;
   options.spare_isolates = 1;
   auto engine = MakeTestEngine(options);
@@ -61,8 +73,8 @@ TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   ASSERT_EQ((*engine)->Stats().isolates_created, 2u);
-  EXPECT_EQ(NiceOfThreadsNamed(IsolatePool::kRefillThreadName),
-            std::vector<int>{IsolatePool::kRefillNice});
+  const std::vector<Priority> idle = {{IsolatePool::kRefillNice, SCHED_IDLE}};
+  EXPECT_EQ(PrioritiesOfThreadsNamed(IsolatePool::kRefillThreadName), idle);
   // The next start takes it (or, had the spare been late, makes its own): either way one more
   // isolate, and the pool is full again.
   auto second = Start(**engine, manifest);
@@ -72,7 +84,72 @@ TEST(IsolatePoolTest, RefillsSparesOnOneThreadAtALowPriority) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   EXPECT_EQ((*engine)->Stats().isolates_created, 3u);
-  EXPECT_EQ(NiceOfThreadsNamed(IsolatePool::kRefillThreadName).size(), 1u);
+  EXPECT_EQ(PrioritiesOfThreadsNamed(IsolatePool::kRefillThreadName).size(), 1u);
+}
+
+// What a family can see of the global scope, the runtime's classes and the runtime's own state
+// (console.count's counters) on its first request.
+constexpr char kFingerprint[] = R"JS(
+  const names = (object) => Object.getOwnPropertyNames(object).sort().join(',');
+  export default { fetch(request) {
+    console.count();
+    return Response.json({
+      globals: names(globalThis),
+      request: names(Object.getPrototypeOf(request)),
+      response: names(Response.prototype),
+      headers: [...request.headers].join(';'),
+      dispatch: typeof __cosmo_dispatch,
+    });
+  } };)JS";
+
+TEST(IsolatePoolTest, AWarmedSpareShowsItsFamilyNothingOfTheWarmUp) {
+  JavaScriptEngineOptions options;
+  options.spare_isolates = 1;
+  auto engine = MakeTestEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const Manifest manifest = JsManifest(kFingerprint);
+  // The first start finds no spare and starts the refill, which warms the spare it makes.
+  auto first = Start(**engine, manifest);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while ((*engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ((*engine)->Stats().spares_warmed, 1u);
+  const uint64_t created = (*engine)->Stats().isolates_created;
+  auto from_spare = Start(**engine, manifest);
+  ASSERT_TRUE(from_spare.ok()) << from_spare.status();
+  // It took the spare rather than making an isolate of its own: once the refill has replaced the
+  // spare, one isolate more than before, not two.
+  while ((*engine)->Stats().spares_warmed < 2 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ((*engine)->Stats().spares_warmed, 2u);
+  EXPECT_EQ((*engine)->Stats().isolates_created, created + 1);
+
+  // The same family in an isolate no warm-up ever ran in.
+  JavaScriptEngineOptions no_spares;
+  no_spares.spare_isolates = 0;
+  auto fresh_engine = MakeTestEngine(no_spares);
+  ASSERT_TRUE(fresh_engine.ok()) << fresh_engine.status();
+  auto fresh = Start(**fresh_engine, manifest);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh_engine)->Stats().spares_warmed, 0u);
+
+  HttpRequest request = Get("http://example.com/fam/first");
+  request.headers = {{"x-family", "mine"}};
+  const InvokeResult warmed = (*from_spare)->Invoke(request);
+  const InvokeResult cold = (*fresh)->Invoke(request);
+  ASSERT_EQ(warmed.outcome, Outcome::kOk) << warmed.error;
+  ASSERT_EQ(cold.outcome, Outcome::kOk) << cold.error;
+  EXPECT_EQ(warmed.response.body, cold.response.body);
+  EXPECT_TRUE(absl::StrContains(warmed.response.body, R"("headers":"x-family,mine")"))
+      << warmed.response.body;
+  EXPECT_TRUE(absl::StrContains(warmed.response.body, R"("dispatch":"undefined")"))
+      << warmed.response.body;
+  // The runtime's console counted this request's call only.
+  ASSERT_EQ(warmed.console.size(), 1u);
+  EXPECT_EQ(warmed.console[0].text, "default: 1");
 }
 
 }  // namespace
