@@ -16,6 +16,7 @@
 #include "cosmo/status_macros.h"
 #include "engine/v8/exception_text.h"
 #include "engine/v8/isolate_pool.h"
+#include "engine/v8/response_fields.h"
 #include "engine/v8/thread_stack.h"
 #include "engine/v8/v8_platform.h"
 #include "engine/v8/v8_util.h"
@@ -77,18 +78,6 @@ absl::StatusOr<std::string> ResolveSpecifier(const std::string& referrer,
     parts.emplace_back(part);
   }
   return absl::StrJoin(parts, "/");
-}
-
-// Whether `text` has a CR, LF or NUL. One pass with one comparison per byte for the common case
-// (every byte above '\r'): find_first_of with a three-byte set calls memchr once per byte, a
-// tenth of a warm hello's response conversion.
-bool HasLineBreakOrNul(std::string_view text) {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0')) {
-      return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
@@ -647,18 +636,17 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   // and, for a synchronous Response or string, returns the response parts (still under the CPU
   // watchdog, so a getter that loops is stopped).
   v8::Local<v8::Value> value;
-  if (!invoke_fast_.Get(isolate_)
-           ->Call(context, undefined, std::size(args), args)
-           .ToLocal(&value)) {
-    return fail();
-  }
+  state_.response_to = &result;  // a synchronous response arrives through the native respond()
+  const bool called =
+      invoke_fast_.Get(isolate_)->Call(context, undefined, std::size(args), args).ToLocal(&value);
+  const bool responded = state_.response_to == nullptr;
+  state_.response_to = nullptr;
+  if (!called) return fail();
   // Turns of the event loop: microtasks, then timers and finished fetches, until the handler's
   // promise settles. With nothing left that could wake the loop, it never will.
   isolate_->PerformMicrotaskCheckpoint();
   if (isolate_->IsExecutionTerminating()) return;
-  if (value->IsArray()) {
-    // invokeFast returns an array only as response parts.
-    if (!ReadResponseParts(context, value.As<v8::Array>(), result)) return fail();
+  if (responded) {
     if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
     return;
   }
@@ -968,69 +956,34 @@ bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::V
 
 bool JsInstance::ReadResponseHead(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
                                   v8::Local<v8::Value> headers, InvokeResult& result) {
-  auto invalid = [&](const std::string& why) {
-    result.outcome = Outcome::kException;
-    result.error = absl::StrCat("invalid response: ", why);
-    return true;
-  };
-  if (!status->IsInt32()) return invalid(std::string("status is not an integer"));
-  HttpResponse& response = result.response;
-  response.status = status.As<v8::Int32>()->Value();
-  if (response.status < 200 || response.status > 599) {
-    return invalid(absl::StrCat("status ", response.status, " is outside 200-599"));
-  }
-  if (!headers->IsArray()) return invalid(std::string("headers are not a list"));
-  v8::Local<v8::Array> header_list = headers.As<v8::Array>();
-  uint32_t count = header_list->Length();
-  response.headers.reserve(count / 2);
-  for (uint32_t i = 0; i + 1 < count; i += 2) {
-    v8::Local<v8::Value> name, value_of;
-    if (!header_list->Get(context, i).ToLocal(&name) ||
-        !header_list->Get(context, i + 1).ToLocal(&value_of)) {
-      return false;
-    }
-    if (!name->IsString() || !value_of->IsString())
-      return invalid(std::string("a header is not a string"));
-    auto& header = response.headers.emplace_back();
-    AppendByteString(isolate_, name.As<v8::String>(), &header.first);
-    AppendByteString(isolate_, value_of.As<v8::String>(), &header.second);
-    // Never let a script split the response on the wire.
-    if (HasLineBreakOrNul(header.first) || HasLineBreakOrNul(header.second)) {
-      return invalid(absl::StrCat("header '", header.first, "' contains CR, LF or NUL"));
-    }
-  }
-  result.outcome = Outcome::kOk;
-  return true;
+  return ReadResponse(context, status, headers, v8::Local<v8::Value>(), result);
 }
 
 bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
                                    InvokeResult& result) {
-  auto invalid = [&](const std::string& why) {
-    result.outcome = Outcome::kException;
-    result.error = absl::StrCat("invalid response: ", why);
-    return true;
-  };
   v8::Local<v8::Value> status, headers, body;
   if (!parts->Get(context, 0).ToLocal(&status) || !parts->Get(context, 1).ToLocal(&headers) ||
       !parts->Get(context, 2).ToLocal(&body)) {
     return false;
   }
-  if (!ReadResponseHead(context, status, headers, result)) return false;
-  if (result.outcome == Outcome::kException) return true;
-  HttpResponse& response = result.response;
-  if (body->IsString()) {
-    AppendUtf8(isolate_, body.As<v8::String>(), &response.body);
-  } else if (body->IsArrayBufferView()) {
-    auto view = body.As<v8::ArrayBufferView>();
-    response.body.resize(view->ByteLength());
-    view->CopyContents(response.body.data(), response.body.size());
-  } else if (body->IsArrayBuffer()) {
-    auto buffer = body.As<v8::ArrayBuffer>();
-    response.body.assign(static_cast<const char*>(buffer->Data()), buffer->ByteLength());
-  } else if (!body->IsNullOrUndefined()) {
-    return invalid(std::string("body is not a string or bytes"));
+  return ReadResponse(context, status, headers, body, result);
+}
+
+bool JsInstance::ReadResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
+                              v8::Local<v8::Value> headers, v8::Local<v8::Value> body,
+                              InvokeResult& result) {
+  if (!headers->IsArray()) {
+    result.outcome = Outcome::kException;
+    result.error = "invalid response: headers are not a list";
+    return true;
   }
-  result.outcome = Outcome::kOk;
+  HeaderFields fields;
+  if (!ReadHeaderList(context, headers.As<v8::Array>(), &fields)) return false;
+  if (body.IsEmpty()) {
+    SetResponseHead(isolate_, status, fields.data(), fields.size(), result);
+  } else {
+    SetResponse(isolate_, status, fields.data(), fields.size(), body, result);
+  }
   return true;
 }
 

@@ -135,6 +135,9 @@ class JsInstance final : public Instance, private CpuAccounting {
   // outcome (true). False when reading the parts threw.
   bool ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
                          InvokeResult& result);
+  // ReadResponseHead, and the body too unless `body` is empty.
+  bool ReadResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
+                    v8::Local<v8::Value> headers, v8::Local<v8::Value> body, InvokeResult& result);
   // Reads a response's status and header list into result.response; false when JavaScript threw,
   // true with Outcome::kException in `result` when they are invalid.
   bool ReadResponseHead(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
