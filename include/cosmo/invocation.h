@@ -126,11 +126,19 @@ struct InvocationUsage {
   // enough for the CPU watchdog to look at it (about a millisecond), else the wall time it spent
   // running JavaScript (its CPU time unless the thread was preempted). Waits are never counted.
   int64_t cpu_us = 0;
-  int64_t wall_us = 0;           // wall-clock time from start to response
-  uint64_t bytes_allocated = 0;  // heap bytes allocated during the invocation
-  uint64_t peak_heap_bytes = 0;  // the isolate's used heap at its highest during the invocation
-  uint64_t request_bytes = 0;    // request body bytes
-  uint64_t response_bytes = 0;   // response body bytes
+  int64_t wall_us = 0;  // wall-clock time from start to response
+  // Heap bytes allocated during the invocation. Exact to the byte for what the script's objects
+  // take in the young generation (where new objects go, large ones included). Memory the engine
+  // itself places directly in the old generation (compiled code, pretenured objects) is counted
+  // by the invocation that next reads the whole heap (one a GC ran in, or within 16 invocations
+  // of an instance), so totals over many invocations are complete while one invocation's figure
+  // may include a few KB of such growth from the ones before it.
+  uint64_t bytes_allocated = 0;
+  // The isolate's used heap at its highest during the invocation (as bytes_allocated measures
+  // it: old-generation growth not yet read is left out).
+  uint64_t peak_heap_bytes = 0;
+  uint64_t request_bytes = 0;   // request body bytes
+  uint64_t response_bytes = 0;  // response body bytes
   // KV operations of the invocation's bindings (kv.h), and the value bytes they moved.
   uint64_t kv_reads = 0;
   uint64_t kv_writes = 0;

@@ -81,6 +81,9 @@ struct IsolateState {
   bool memory_exceeded = false;
   // The owner's CPU accounting, paused by BlockingHostCall; null for a validation run.
   CpuAccounting* cpu = nullptr;
+  // Where the native respond() puts a synchronous response while invokeFast runs; it is reset
+  // to null once respond() filled it, so the owner can tell that it did. Null otherwise.
+  InvokeResult* response_to = nullptr;
 };
 
 // Scope of a native's blocking call (a KV operation, a read of the request body, a write of the

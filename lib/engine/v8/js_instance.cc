@@ -16,6 +16,7 @@
 #include "cosmo/status_macros.h"
 #include "engine/v8/exception_text.h"
 #include "engine/v8/isolate_pool.h"
+#include "engine/v8/response_fields.h"
 #include "engine/v8/thread_stack.h"
 #include "engine/v8/v8_platform.h"
 #include "engine/v8/v8_util.h"
@@ -58,6 +59,13 @@ class DiscardingWriter final : public ResponseBodyWriter {
   bool Write(absl::string_view bytes) override { return true; }
   void Finish() override {}
 };
+
+// A section of JavaScript without a GC is measured by the growth of the young generation alone
+// (two GetHeapSpaceStatistics calls, a quarter of what the whole heap's statistics cost); a
+// section a GC ran in, the first request's, every kPumpEvery-th request's and at least every
+// kExactHeapEvery-th section read the whole heap, and so take up what V8 allocated directly in
+// the old generation since the last whole reading.
+constexpr uint64_t kExactHeapEvery = 16;
 
 // "./util.js" imported from "lib/index.js" is "lib/util.js". Only relative (and root-relative)
 // specifiers name deployed files; bare specifiers would need a package registry.
@@ -209,6 +217,7 @@ JsInstance::~JsInstance() {
     abort_request_.Reset();
     make_kv_namespace_.Reset();
     scheduled_.Reset();
+    method_get_.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -225,6 +234,7 @@ absl::Status JsInstance::CreateContext() {
   isolate_->AddNearHeapLimitCallback(NearHeapLimit, this);
   isolate_->AddGCPrologueCallback(GcPrologue, this);
   isolate_->AddGCEpilogueCallback(GcEpilogue, this);
+  FindYoungSpaces();
   if (!core.options().allow_codegen) {
     isolate_->SetAllowWasmCodeGenerationCallback(
         [](v8::Local<v8::Context>, v8::Local<v8::String>) { return false; });
@@ -236,6 +246,8 @@ absl::Status JsInstance::CreateContext() {
   if (!core.options().allow_codegen) context->AllowCodeGenerationFromStrings(false);
   context_.Reset(isolate_, context);
   v8::Context::Scope context_scope(context);
+  method_get_.Reset(
+      isolate_, v8::String::NewFromUtf8Literal(isolate_, "GET", v8::NewStringType::kInternalized));
 
   // The runtime's dispatch functions, cached for the request path and then hidden from scripts
   // when the runtime made the global configurable.
@@ -372,8 +384,10 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
   if (!error.empty()) return absl::FailedPreconditionError(error);
   WriteCodeCache(/*final=*/false);
   size_t used = UsedHeapBytes();
+  young_used_ = YoungUsedBytes();
   last_heap_used_.store(used, std::memory_order_relaxed);
   allocator_->set_heap_used_bytes(used);
+  heap_known_ = true;
   return absl::OkStatus();
 }
 
@@ -547,7 +561,11 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
                         kMaxConsoleMessages, " messages or ", kMaxConsoleBytes >> 10,
                         " KiB per request)")});
     }
-    EndHeapSection(heap_start, result.usage);
+    // The whole heap is read before what changes it outside any section (the code cache written
+    // after the first request, the platform's tasks every kPumpEvery-th), so old-generation
+    // growth since the last whole reading is still counted, here.
+    const bool pump_due = (invocations_ + 1) % kPumpEvery == 0;
+    EndHeapSection(heap_start, result.usage, /*whole=*/pump_due || !code_cache_final_);
     if (result.outcome == Outcome::kOk && !code_cache_final_) {
       WriteCodeCache(/*final=*/true);
       heap_known_ = false;
@@ -578,21 +596,49 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
 
 size_t JsInstance::BeginHeapSection() {
   // The heap is as the previous section left it unless a GC or a platform task ran since.
-  const size_t heap_start =
-      heap_known_ ? last_heap_used_.load(std::memory_order_relaxed) : UsedHeapBytes();
+  size_t heap_start;
+  if (heap_known_) {
+    heap_start = last_heap_used_.load(std::memory_order_relaxed);
+  } else {
+    heap_start = UsedHeapBytes();
+    young_used_ = YoungUsedBytes();
+  }
+  // From here on, a GC (GcEpilogue) clears it: EndHeapSection then reads the whole heap.
+  heap_known_ = true;
   gc_freed_bytes_ = 0;
   peak_heap_bytes_ = heap_start;
   return heap_start;
 }
 
-void JsInstance::EndHeapSection(size_t heap_start, InvocationUsage& usage) {
+void JsInstance::EndHeapSection(size_t heap_start, InvocationUsage& usage, bool whole) {
   // Bytes allocated = growth of the heap in use plus what GCs during the section reclaimed.
-  // Heap statistics count live objects exactly, so this is exact for sections without a GC
-  // and, with one, exact up to objects that were allocated before the section and freed by
-  // that GC (counted as if the section had allocated them).
-  const size_t heap_end = UsedHeapBytes();
+  // Without a GC, the heap grows only by allocation: the young generation's growth is what the
+  // section's objects took there, counted to the byte, and the estimate of the heap in use
+  // follows it. Objects V8 places straight in the old generation (compiled code, pretenured
+  // objects, internalized strings) are taken up by the next whole reading (kExactHeapEvery).
+  // With a GC, the whole heap is read, exact up to
+  // objects that were allocated before the section and freed by that GC and to old-generation
+  // growth since the last whole reading (both counted as if the section had allocated them).
+  size_t heap_end = 0;
+  whole =
+      whole || !heap_known_ || young_spaces_.empty() || ++sections_since_whole_ >= kExactHeapEvery;
+  if (!whole) {
+    const size_t young = YoungUsedBytes();
+    if (young >= young_used_) {
+      heap_end = heap_start + (young - young_used_);
+      young_used_ = young;
+    } else {
+      whole = true;  // the young generation shrank: a GC that no callback reported
+    }
+  }
+  if (whole) {
+    heap_end = UsedHeapBytes();
+    young_used_ = YoungUsedBytes();
+    sections_since_whole_ = 0;
+  }
   const size_t allocated = heap_end + gc_freed_bytes_;
-  usage.bytes_allocated += allocated > heap_start ? allocated - heap_start : 0;
+  usage.bytes_allocated += (allocated > heap_start ? allocated - heap_start : 0) + unbilled_bytes_;
+  unbilled_bytes_ = 0;
   usage.peak_heap_bytes = std::max({usage.peak_heap_bytes, peak_heap_bytes_, heap_end});
   last_heap_used_.store(heap_end, std::memory_order_relaxed);
   allocator_->set_heap_used_bytes(heap_end);
@@ -652,7 +698,7 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   v8::Local<v8::Value> args[] = {
       handler_.Get(isolate_),
       env_.Get(isolate_),
-      NewUtf8String(isolate_, request.method),
+      request.method == "GET" ? method_get_.Get(isolate_) : NewUtf8String(isolate_, request.method),
       NewUtf8String(isolate_, request.url),
       v8::Array::New(isolate_, header_values.data(), header_values.size()),
       body,
@@ -662,18 +708,17 @@ void JsInstance::RunHandler(v8::Local<v8::Context> context, const HttpRequest& r
   // and, for a synchronous Response or string, returns the response parts (still under the CPU
   // watchdog, so a getter that loops is stopped).
   v8::Local<v8::Value> value;
-  if (!invoke_fast_.Get(isolate_)
-           ->Call(context, undefined, std::size(args), args)
-           .ToLocal(&value)) {
-    return fail();
-  }
+  state_.response_to = &result;  // a synchronous response arrives through the native respond()
+  const bool called =
+      invoke_fast_.Get(isolate_)->Call(context, undefined, std::size(args), args).ToLocal(&value);
+  const bool responded = state_.response_to == nullptr;
+  state_.response_to = nullptr;
+  if (!called) return fail();
   // Turns of the event loop: microtasks, then timers and finished fetches, until the handler's
   // promise settles. With nothing left that could wake the loop, it never will.
   isolate_->PerformMicrotaskCheckpoint();
   if (isolate_->IsExecutionTerminating()) return;
-  if (value->IsArray()) {
-    // invokeFast returns an array only as response parts.
-    if (!ReadResponseParts(context, value.As<v8::Array>(), result)) return fail();
+  if (responded) {
     if (loop.wait_until_count() > 0) RunWaitUntil(context, loop, result);
     return;
   }
@@ -983,71 +1028,34 @@ bool JsInstance::ConvertResponse(v8::Local<v8::Context> context, v8::Local<v8::V
 
 bool JsInstance::ReadResponseHead(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
                                   v8::Local<v8::Value> headers, InvokeResult& result) {
-  auto invalid = [&](const std::string& why) {
-    result.outcome = Outcome::kException;
-    result.error = absl::StrCat("invalid response: ", why);
-    return true;
-  };
-  if (!status->IsInt32()) return invalid(std::string("status is not an integer"));
-  HttpResponse& response = result.response;
-  response.status = status.As<v8::Int32>()->Value();
-  if (response.status < 200 || response.status > 599) {
-    return invalid(absl::StrCat("status ", response.status, " is outside 200-599"));
-  }
-  if (!headers->IsArray()) return invalid(std::string("headers are not a list"));
-  v8::Local<v8::Array> header_list = headers.As<v8::Array>();
-  uint32_t count = header_list->Length();
-  response.headers.reserve(count / 2);
-  for (uint32_t i = 0; i + 1 < count; i += 2) {
-    v8::Local<v8::Value> name, value_of;
-    if (!header_list->Get(context, i).ToLocal(&name) ||
-        !header_list->Get(context, i + 1).ToLocal(&value_of)) {
-      return false;
-    }
-    if (!name->IsString() || !value_of->IsString())
-      return invalid(std::string("a header is not a string"));
-    auto& header = response.headers.emplace_back();
-    AppendByteString(isolate_, name.As<v8::String>(), &header.first);
-    AppendByteString(isolate_, value_of.As<v8::String>(), &header.second);
-    // Never let a script split the response on the wire.
-    for (const std::string* field : {&header.first, &header.second}) {
-      if (field->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-        return invalid(absl::StrCat("header '", header.first, "' contains CR, LF or NUL"));
-      }
-    }
-  }
-  result.outcome = Outcome::kOk;
-  return true;
+  return ReadResponse(context, status, headers, v8::Local<v8::Value>(), result);
 }
 
 bool JsInstance::ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
                                    InvokeResult& result) {
-  auto invalid = [&](const std::string& why) {
-    result.outcome = Outcome::kException;
-    result.error = absl::StrCat("invalid response: ", why);
-    return true;
-  };
   v8::Local<v8::Value> status, headers, body;
   if (!parts->Get(context, 0).ToLocal(&status) || !parts->Get(context, 1).ToLocal(&headers) ||
       !parts->Get(context, 2).ToLocal(&body)) {
     return false;
   }
-  if (!ReadResponseHead(context, status, headers, result)) return false;
-  if (result.outcome == Outcome::kException) return true;
-  HttpResponse& response = result.response;
-  if (body->IsString()) {
-    AppendUtf8(isolate_, body.As<v8::String>(), &response.body);
-  } else if (body->IsArrayBufferView()) {
-    auto view = body.As<v8::ArrayBufferView>();
-    response.body.resize(view->ByteLength());
-    view->CopyContents(response.body.data(), response.body.size());
-  } else if (body->IsArrayBuffer()) {
-    auto buffer = body.As<v8::ArrayBuffer>();
-    response.body.assign(static_cast<const char*>(buffer->Data()), buffer->ByteLength());
-  } else if (!body->IsNullOrUndefined()) {
-    return invalid(std::string("body is not a string or bytes"));
+  return ReadResponse(context, status, headers, body, result);
+}
+
+bool JsInstance::ReadResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
+                              v8::Local<v8::Value> headers, v8::Local<v8::Value> body,
+                              InvokeResult& result) {
+  if (!headers->IsArray()) {
+    result.outcome = Outcome::kException;
+    result.error = "invalid response: headers are not a list";
+    return true;
   }
-  result.outcome = Outcome::kOk;
+  HeaderFields fields;
+  if (!ReadHeaderList(context, headers.As<v8::Array>(), &fields)) return false;
+  if (body.IsEmpty()) {
+    SetResponseHead(isolate_, status, fields.data(), fields.size(), result);
+  } else {
+    SetResponse(isolate_, status, fields.data(), fields.size(), body, result);
+  }
   return true;
 }
 
@@ -1101,12 +1109,44 @@ size_t JsInstance::UsedHeapBytes() {
   return stats.used_heap_size();
 }
 
+void JsInstance::FindYoungSpaces() {
+  young_spaces_.clear();
+  for (size_t i = 0; i < isolate_->NumberOfHeapSpaces(); ++i) {
+    v8::HeapSpaceStatistics stats;
+    if (!isolate_->GetHeapSpaceStatistics(&stats, i)) continue;
+    const std::string_view name = stats.space_name();
+    if (name == "new_space" || name == "new_large_object_space") young_spaces_.push_back(i);
+  }
+  // Without both, growth outside the ones found would go uncounted: read the whole heap always.
+  if (young_spaces_.size() != 2) young_spaces_.clear();
+}
+
+size_t JsInstance::YoungUsedBytes() {
+  size_t used = 0;
+  for (size_t index : young_spaces_) {
+    v8::HeapSpaceStatistics stats;
+    isolate_->GetHeapSpaceStatistics(&stats, index);
+    used += stats.space_used_size();
+  }
+  return used;
+}
+
 void JsInstance::ReleaseMemory() {
   v8::Locker locker(isolate_);
   v8::Isolate::Scope isolate_scope(isolate_);
+  if (heap_known_) {
+    // What V8 placed in the old generation since the last whole reading, which the GC below
+    // would hide: the next section counts it.
+    const size_t young = YoungUsedBytes();
+    const size_t estimate = last_heap_used_.load(std::memory_order_relaxed) +
+                            (young > young_used_ ? young - young_used_ : 0);
+    const size_t used = UsedHeapBytes();
+    if (used > estimate) unbilled_bytes_ += used - estimate;
+  }
   isolate_->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
   isolate_->MemoryPressureNotification(v8::MemoryPressureLevel::kNone);
   const size_t used = UsedHeapBytes();
+  young_used_ = YoungUsedBytes();
   last_heap_used_.store(used, std::memory_order_relaxed);
   allocator_->set_heap_used_bytes(used);
   heap_known_ = true;

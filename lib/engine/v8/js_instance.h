@@ -146,6 +146,9 @@ class JsInstance final : public Instance, private CpuAccounting {
   // outcome (true). False when reading the parts threw.
   bool ReadResponseParts(v8::Local<v8::Context> context, v8::Local<v8::Array> parts,
                          InvokeResult& result);
+  // ReadResponseHead, and the body too unless `body` is empty.
+  bool ReadResponse(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
+                    v8::Local<v8::Value> headers, v8::Local<v8::Value> body, InvokeResult& result);
   // Reads a response's status and header list into result.response; false when JavaScript threw,
   // true with Outcome::kException in `result` when they are invalid.
   bool ReadResponseHead(v8::Local<v8::Context> context, v8::Local<v8::Value> status,
@@ -214,8 +217,9 @@ class JsInstance final : public Instance, private CpuAccounting {
   void SetLimitOutcome(Stop stop, InvokeResult& result) const;
   // The heap accounting of a section of JavaScript: starts it, and adds its allocation and peak
   // to `usage`.
+  // `whole`: read the whole heap at the end whatever else says (see EndHeapSection).
   size_t BeginHeapSection();
-  void EndHeapSection(size_t heap_start, InvocationUsage& usage);
+  void EndHeapSection(size_t heap_start, InvocationUsage& usage, bool whole = false);
 
   // Arms the watchdog for `budget_ns` of CPU in the section cpu_account_ describes.
   void ArmCpu(int64_t budget_ns);
@@ -227,7 +231,13 @@ class JsInstance final : public Instance, private CpuAccounting {
   // instance. Call after the last JavaScript of the guarded section, on the isolate's thread.
   Stop DisarmCpu();
   void EnsureStackLimit();
+  // The whole heap in use (GetHeapStatistics: exact, and the dearest reading on the request path).
   size_t UsedHeapBytes();
+  // Bytes in use in the young generation (new space and new large-object space), where the
+  // objects a script creates are allocated: two GetHeapSpaceStatistics calls.
+  size_t YoungUsedBytes();
+  // Finds the young generation's space indices (young_spaces_) once the isolate exists.
+  void FindYoungSpaces();
 
   static size_t NearHeapLimit(void* data, size_t current_heap_limit, size_t initial_heap_limit);
   static void GcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
@@ -264,6 +274,8 @@ class JsInstance final : public Instance, private CpuAccounting {
   v8::Global<v8::Function> pump_body_;
   v8::Global<v8::Function> abort_request_;
   v8::Global<v8::Function> make_kv_namespace_;
+  // "GET", the method of most requests, made once instead of on every request.
+  v8::Global<v8::String> method_get_;
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 
@@ -276,8 +288,19 @@ class JsInstance final : public Instance, private CpuAccounting {
   size_t gc_freed_bytes_ = 0;
   size_t gc_start_used_ = 0;
   size_t peak_heap_bytes_ = 0;
-  // Whether last_heap_used_ still equals the heap in use (no GC or task ran since it was read).
+  // Whether last_heap_used_ (an exact reading plus the young generation's growth since) and
+  // young_used_ still describe the heap in use: no GC or task ran since they were taken.
   bool heap_known_ = false;
+  // The young generation in use when last_heap_used_ was last brought up to date.
+  size_t young_used_ = 0;
+  // Heap space indices of the young generation; empty when V8 did not name both, and then every
+  // section reads the whole heap.
+  std::vector<size_t> young_spaces_;
+  // Sections measured since the last whole reading (EndHeapSection reads it every
+  // kExactHeapEvery-th).
+  uint64_t sections_since_whole_ = 0;
+  // Old-generation growth found outside any section (ReleaseMemory), for the next section.
+  size_t unbilled_bytes_ = 0;
   uint64_t invocations_ = 0;
 
   // The invocation parking now (StreamResponse to Run), the parked streams, and those that ended

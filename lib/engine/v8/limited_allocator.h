@@ -32,7 +32,9 @@ class LimitedAllocator final : public v8::ArrayBuffer::Allocator {
 
   // Bytes of buffers alive now.
   size_t allocated_bytes() const { return allocated_.load(std::memory_order_relaxed); }
-  // The isolate's heap in use, refreshed by the owner after each GC and request.
+  // The isolate's heap in use, refreshed by the owner after each GC and request (between whole
+  // readings of the heap, from the young generation's growth alone: what V8 placed directly in
+  // the old generation since the last one, at most 16 requests back, shows at the next).
   void set_heap_used_bytes(size_t bytes) { heap_used_.store(bytes, std::memory_order_relaxed); }
 
  private:

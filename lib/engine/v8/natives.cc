@@ -19,6 +19,7 @@
 #include "engine/v8/kv_natives.h"
 #include "engine/v8/limited_allocator.h"
 #include "engine/v8/parked_stream.h"
+#include "engine/v8/response_fields.h"
 #include "engine/v8/v8_util.h"
 #include "engine/v8/zlib_stream.h"
 
@@ -464,6 +465,27 @@ void WaitUntil(const v8::FunctionCallbackInfo<v8::Value>& info) {
   state->loop->WaitUntil(info[0].As<v8::Promise>());
 }
 
+// respond(status, body, name0, value0, ...) or respond(status, body, flatHeaders): invokeFast's
+// synchronous response, read from the arguments (an array's elements cost an API call each).
+// Outside invokeFast, and a second time, it does nothing.
+void Respond(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  IsolateState* state = IsolateStateOf(info.GetIsolate());
+  if (state == nullptr || state->response_to == nullptr || info.Length() < 2) return;
+  InvokeResult& result = *state->response_to;
+  state->response_to = nullptr;
+  HeaderFields fields;
+  if (info.Length() == 3 && info[2]->IsArray()) {
+    // Threw: invokeFast fails with the exception.
+    if (!ReadHeaderList(info.GetIsolate()->GetCurrentContext(), info[2].As<v8::Array>(), &fields)) {
+      return;
+    }
+  } else {
+    fields.reserve(info.Length() - 2);
+    for (int i = 2; i < info.Length(); ++i) fields.push_back(info[i]);
+  }
+  SetResponse(info.GetIsolate(), info[0], fields.data(), fields.size(), info[1], result);
+}
+
 // Each streamed piece is a new ArrayBuffer that is garbage once written or read; V8 collects
 // such buffers only when their bytes since the last GC pass its external-memory allowance
 // (64 MiB), so a long stream would hold that much dead memory. Every 16 MiB streamed the isolate
@@ -608,6 +630,7 @@ constexpr NativeFunction kNatives[] = {
     {"clearTimer", ClearTimer},
     {"fetch", Fetch},
     {"waitUntil", WaitUntil},
+    {"respond", Respond},
     {"writeBody", WriteBody},
     {"readBody", ReadBody},
     {"cancelFetch", CancelFetch},

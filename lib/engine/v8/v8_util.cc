@@ -1,5 +1,8 @@
 #include "engine/v8/v8_util.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "engine/v8/limited_allocator.h"
 
 namespace cosmo::v8engine {
@@ -14,7 +17,28 @@ v8::MaybeLocal<v8::ArrayBuffer> NewBuffer(v8::Isolate* isolate, size_t length) {
   return v8::ArrayBuffer::New(isolate, length);
 }
 
+namespace {
+
+// Whether every byte of `text` is below 0x80, eight bytes at a time.
+bool IsAscii(std::string_view text) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  uint64_t bits = 0;
+  for (; end - p >= 8; p += 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    bits |= word;
+  }
+  for (; p < end; ++p) bits |= static_cast<unsigned char>(*p);
+  return (bits & 0x8080808080808080ull) == 0;
+}
+
+}  // namespace
+
 v8::Local<v8::String> NewUtf8String(v8::Isolate* isolate, std::string_view text) {
+  // ASCII is its own UTF-8 and Latin-1: the one-byte constructor makes the same string without
+  // V8's UTF-8 decoder (a URL or a method on every request).
+  if (IsAscii(text)) return NewByteString(isolate, text);
   return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kNormal,
                                  static_cast<int>(text.size()))
       .ToLocalChecked();

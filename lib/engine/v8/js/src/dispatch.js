@@ -1,14 +1,13 @@
 // The surface the C++ engine calls, installed as the non-enumerable global
 // `__cosmo_dispatch` (scripts can see it but it holds nothing of theirs):
 //
-//   invokeFast(handler, env, method, url, headers, body, streaming)
-//       -> [status, flatHeaders, body] | value
+//   invokeFast(handler, env, method, url, headers, body, streaming) -> undefined | value
 //       The request path's one call into JavaScript: builds the Request and the ExecutionContext,
 //       calls handler.fetch(request, env, ctx) and, when the result is a string or a Response,
-//       returns responseParts(result) directly. Anything else is returned as it is (a Promise,
-//       to be settled by the event loop and then given to responseParts; or a value responseParts
-//       rejects). Never returns an array that is not response parts: a handler that returns an
-//       array gets responseParts' TypeError here. A synchronous result is converted before the
+//       hands what responseParts(result) would return to the native respond() and returns
+//       undefined. Anything else is returned as it is (a Promise, to be settled by the event loop
+//       and then given to responseParts; or a value responseParts rejects). A handler that
+//       returns an array gets responseParts' TypeError here. A synchronous result is converted before the
 //       microtask checkpoint that follows the handler, so a change that a microtask queued by
 //       the handler makes to the returned Response is not seen.
 //   invoke(handler, env, ctx, method, url, headers, body, streaming)
@@ -51,7 +50,7 @@
 import {kTextPlain} from './body.js';
 import {DOMException} from './dom_exception.js';
 import {makeKvNamespace} from './kv.js';
-import {nativeWaitUntil, nativeWriteBody} from './native.js';
+import {nativeRespond, nativeWaitUntil, nativeWriteBody} from './native.js';
 import {requestInternals} from './request.js';
 import {responseInternals} from './response.js';
 
@@ -173,10 +172,15 @@ export const dispatch = {
     const request = requestInternals.fromHost(method, url, headers, body);
     hostRequest = streaming ? new WeakRefCtor(request) : null;
     const value = handler.fetch(request, env, new ExecutionContext(kInternal));
-    if (typeof value === 'string' || isArray(value) ||
-        (responseInternals.is(value) && !responseInternals.streamed(value))) {
-      return responseParts(value);
+    if (typeof value === 'string') {
+      nativeRespond(200, value, 'content-type', kTextPlain);
+      return undefined;
     }
+    if (responseInternals.is(value) && !responseInternals.streamed(value)) {
+      responseInternals.respond(value, nativeRespond);
+      return undefined;
+    }
+    if (isArray(value)) return responseParts(value);  // throws its TypeError
     return settled(value, streaming);
   },
 

@@ -40,6 +40,10 @@ export const nativeClearTimer = native.clearTimer;
 export const nativeFetch = native.fetch;
 // waitUntil(promise): ctx.waitUntil of the running request.
 export const nativeWaitUntil = native.waitUntil;
+// respond(status, body, name0, value0, ...) or respond(status, body, flatHeaders): invokeFast's
+// synchronous response, handed to the host (it ignores a second call and calls outside
+// invokeFast).
+export const nativeRespond = native.respond;
 // defineLazy(name, loader, enumerable): a global that behaves as a writable, configurable data
 // property but whose value loader() makes the first time it is read.
 export const nativeDefineLazy = native.defineLazy;

@@ -210,13 +210,32 @@ export class Response {
       r.#redirected = redirected;
       return r;
     };
-    responseInternals.parts = (r) => {
+    // The body of a Response the host is to send whole; throws when it cannot be.
+    const wholeBody = (r) => {
       if (r.#type === 'error') {
         throw new TypeError('invalid response: Response.error() is a network error, not an HTTP response');
       }
       if (r.#bodyUsed) throw new TypeError('invalid response: its body was already read');
       const body = r.#body;
       if (isStreamSource(body)) throw new TypeError('invalid response: its body is a stream');
+      return body === null ? '' : body;
+    };
+    // What parts() returns, given to respond(status, body, ...headers) instead (dispatch.js,
+    // invokeFast): the host reads arguments without an API call each, where it reads an array's
+    // elements one call at a time. A Response whose headers were never touched has at most a
+    // content-type; one with a Headers object passes its list as one argument.
+    responseInternals.respond = (r, respond) => {
+      const body = wholeBody(r);
+      if (r.#headers !== null) {
+        respond(r.#status, body, headersInternals.sorted(r.#headers).slice());
+        return;
+      }
+      const ct = r.#contentType;
+      if (ct === null) respond(r.#status, body);
+      else respond(r.#status, body, 'content-type', ct);
+    };
+    responseInternals.parts = (r) => {
+      const body = wholeBody(r);
       let headers;
       if (r.#headers === null) {
         const ct = r.#contentType;
@@ -224,7 +243,7 @@ export class Response {
       } else {
         headers = headersInternals.sorted(r.#headers).slice();
       }
-      return [r.#status, headers, body === null ? '' : body];
+      return [r.#status, headers, body];
     };
     responseInternals.streamed = (r) => isStreamSource(r.#body);
     responseInternals.head = (r) => {
