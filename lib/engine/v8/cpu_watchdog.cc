@@ -145,6 +145,13 @@ int64_t CpuWatchdog::FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
 
 int64_t CpuWatchdog::ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
 
+void CpuWatchdog::NoteThreadCpu() {
+  if (const int64_t now = ThreadCpuNanos(); now >= 0) {
+    t_thread_cpu_seen_ns = now;
+    t_unread_armed_ns = 0;
+  }
+}
+
 void CpuWatchdog::Poll() {
   const int64_t wall_now = SteadyNanos();
   for (const std::unique_ptr<Slot>& slot : slots_) {

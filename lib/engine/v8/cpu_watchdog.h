@@ -106,6 +106,10 @@ class CpuWatchdog {
 
   // The calling thread's CPU time in nanoseconds (a system call).
   static int64_t ThreadCpuNanos();
+  // Reads the calling thread's CPU clock as the reading a first look bounds its next section by
+  // (FirstLookCharge). For a thread that just did much unwatched work (creating an isolate):
+  // without it, a section preempted long enough could be charged that work and stopped early.
+  static void NoteThreadCpu();
 
   // What the first look at an armed section counts as the CPU it used so far: the least of three
   // upper bounds — its armed wall time, the thread's whole CPU time `cpu_now`, and the thread's

@@ -63,8 +63,9 @@ void IsolatePool::Run() {
       if (slot.load() != nullptr) continue;
       absl::StatusOr<std::unique_ptr<JsInstance>> blank =
           JsInstance::CreateBlank(*core_, memory_bytes);
-      // Cannot happen short of a broken runtime; callers then create their own.
-      if (!blank.ok() || !(*blank)->WarmUp().ok()) return;
+      // Cannot happen short of a broken runtime; callers then create their own, and the next
+      // Take() has this thread try again.
+      if (!blank.ok() || !(*blank)->WarmUp().ok()) break;
       auto spare = std::make_unique<Spare>(Spare{*std::move(blank), memory_bytes});
       Spare* empty = nullptr;
       // A spare of a size asked for no more is destroyed here, on this thread.

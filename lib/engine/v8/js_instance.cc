@@ -116,6 +116,9 @@ absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::CreateBlank(EngineCore& 
                                                                     size_t memory_bytes) {
   std::unique_ptr<JsInstance> instance(new JsInstance(core, memory_bytes));
   COSMO_RETURN_IF_ERROR(instance->CreateContext());
+  // Milliseconds of CPU nobody watched: the next section armed on this thread (the module's top
+  // level, a request, a spare's warm-up) is bounded by what this thread used after it.
+  CpuWatchdog::NoteThreadCpu();
   return instance;
 }
 
