@@ -106,6 +106,31 @@ TEST(CpuWatchdogFirstLookTest, ALateLookAtASectionThatWaitedChargesLittle) {
   EXPECT_LT(used, 20'000'000) << "charged " << used << " ns for a section that slept";
 }
 
+// A thread that did much CPU work nobody watched (an isolate made on the request's own thread)
+// and then waits in a section: once it noted its clock (NoteThreadCpu, as JsInstance::CreateBlank
+// does), a late first look charges none of that work. Without the note the bound is the thread's
+// whole CPU, and a section preempted past its budget would be stopped.
+TEST(CpuWatchdogFirstLookTest, WorkNotedBeforeArmingIsNotCharged) {
+  CpuWatchdog watchdog(absl::Milliseconds(100));
+  CpuWatchdog::Slot* slot = watchdog.Register(nullptr);
+  int64_t used = -1;
+  bool seen = false;
+  std::thread worker([&] {
+    SpinCpu(absl::Milliseconds(150));
+    CpuWatchdog::NoteThreadCpu();
+    CpuWatchdog::CpuAccount account;
+    watchdog.Arm(slot, kNoLimit, account);
+    absl::SleepFor(absl::Milliseconds(350));  // at least three polls while armed
+    watchdog.Disarm(slot, &account);
+    used = CpuWatchdog::CpuUsedNanos(account);
+    seen = account.cpu_origin_ns >= 0;
+  });
+  worker.join();
+  watchdog.Unregister(slot);
+  ASSERT_TRUE(seen) << "the watchdog never looked at a section armed 350 ms";
+  EXPECT_LT(used, 20'000'000) << "charged " << used << " ns for a section that slept";
+}
+
 TEST_F(CpuWatchdogTest, TimeBetweenPhasesIsNotCounted) {
   CpuWatchdog::CpuAccount account;
   const int64_t wall_start = SteadyNanos();
