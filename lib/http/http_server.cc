@@ -499,6 +499,15 @@ class HttpServerImpl final : public HttpServer {
               absl::string_view version = {}) {
     metrics_.Record(family, outcome, absl::Now() - t_request_start, cpu_us, version);
   }
+  // An invocation of `family` begun at `start` that answered with a streamed response: counted
+  // under the status its outcome maps to (an unknown family under none).
+  void RecordInvocation(absl::string_view family, absl::Time start, const InvokeResult& result) {
+    const Outcome outcome = result.outcome;
+    metrics_.Record(
+        outcome == Outcome::kNotFound ? "" : family,
+        outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
+        absl::Now() - start, result.usage.cpu_us, result.version);
+  }
 
   const HttpServerOptions options_;
   Runtime* const runtime_;
@@ -513,11 +522,7 @@ class HttpServerImpl final : public HttpServer {
   // Detached streams report their end here (it may outlive the server).
   const std::shared_ptr<StreamCompletions> completions_ = std::make_shared<StreamCompletions>(
       [this](absl::string_view family, absl::Time start, const InvokeResult& result) {
-        const Outcome outcome = result.outcome;
-        metrics_.Record(
-            outcome == Outcome::kNotFound ? "" : family,
-            outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
-            absl::Now() - start, result.usage.cpu_us, result.version);
+        RecordInvocation(family, start, result);
       });
 };
 
@@ -991,10 +996,7 @@ void HttpServerImpl::Dispatch(const httplib::Request& req, const std::string& fa
     if (result.outcome != Outcome::kOk) {
       result.console.clear();
     }
-    const Outcome outcome = result.outcome;
-    Record(outcome == Outcome::kNotFound ? "" : family,
-           outcome == Outcome::kOk ? Outcome::kOk : http::StatusForOutcome(outcome).outcome,
-           result.usage.cpu_us, result.version);
+    RecordInvocation(family, t_request_start, result);
     return;
   }
 
