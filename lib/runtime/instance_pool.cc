@@ -169,13 +169,12 @@ std::vector<InstancePool::Idle> InstancePool::TakeIdleSpares(absl::Duration idle
   return TakeOldestIdle(n);
 }
 
-size_t InstancePool::ShedSpares() {
+size_t InstancePool::ShedSpares(absl::Duration idle_for) {
   std::vector<Idle> doomed;
   size_t freed = 0;
   {
     absl::MutexLock lock(&mu_);
-    if (idle_.size() < 2) return 0;
-    doomed = TakeOldestIdle(idle_.size() - 1);
+    doomed = TakeIdleSpares(idle_for, clock_->Now());
     freed = doomed.size() * bytes_per_instance_;
   }
   return freed;

@@ -74,9 +74,10 @@ class InstancePool {
   // Destroys idle instances, other than the most recently used one, that have been idle for
   // `idle_for` or longer. Returns how many.
   size_t TrimIdle(absl::Duration idle_for);
-  // Destroys every idle instance but the most recently used one. Returns the bytes that frees,
-  // as MemoryBytes() counts them.
-  size_t ShedSpares();
+  // Destroys the idle instances, other than the most recently used one, idle for `idle_for` or
+  // longer (every one but the newest with the default). Returns the bytes that frees, as
+  // MemoryBytes() counts them.
+  size_t ShedSpares(absl::Duration idle_for = absl::ZeroDuration());
 
   // The maintenance pass over the idle instances, one lock of the pool when nothing is due:
   // TrimIdle(`spare_idle_for`), then gives back the memory idle instances can spare

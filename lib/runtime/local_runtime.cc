@@ -62,6 +62,9 @@ constexpr absl::Duration kIdleBeforeInstanceRelease = absl::Seconds(10);
 constexpr absl::Duration kInstanceMemoryReleasePerPass = absl::Milliseconds(10);
 // How long an instance beyond a version's first may stay idle before Maintain() destroys it.
 constexpr absl::Duration kSpareInstanceIdle = absl::Seconds(30);
+// How long a spare instance must have been idle for the memory budget to take it before it
+// unloads a colder family: a spare used within this long is part of its family's concurrency.
+constexpr absl::Duration kBudgetSpareIdle = absl::Seconds(1);
 // How long a request of a family that is serving waits for another request's load of the
 // family's new version before it is served by the version it has (see LocalRuntime::Load).
 constexpr absl::Duration kLoadPatience = absl::Milliseconds(500);
@@ -722,12 +725,13 @@ class LocalRuntime final : public Runtime {
     for (const auto& activation : table_.All()) activation->FoldHeat(decay);
   }
 
-  // While the pools hold more than the budget: spare instances go first, then whole families,
-  // coldest first. A family's worth keeping is its heat (requests, decayed) per byte it holds:
-  // bringing any family back costs about one cold start, so unloading the one that serves the
-  // fewest requests for the memory it frees loses the fewest. A family activated for one request
-  // is then among the first to go, not the busy family used least recently; among equally cold
-  // families, the least recently used goes first.
+  // While the pools hold more than the budget: spare instances idle for a while go first, then
+  // whole families, coldest first (each losing its other spares just before it). A family's worth
+  // keeping is its heat (requests, decayed) per byte it holds: bringing any family back costs about
+  // one cold start, so unloading the one that serves the fewest requests for the memory it frees
+  // loses the fewest. A family activated for one request is then among the first to go, not the
+  // busy family used least recently; among equally cold families, the least recently used goes
+  // first.
   void EnforceMemoryBudget() {
     struct Candidate {
       double worth;
@@ -748,24 +752,34 @@ class LocalRuntime final : public Runtime {
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
       return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
     });
-    // Spare instances first, coldest families first: each family keeps one, so none of them has
-    // to start again on its next request. What a family's pools hold is measured once per pass:
-    // what shedding frees comes off its measure (a pool's memory is its live instances at the
-    // size measured last, and shedding takes instances off at that size).
-    for (Candidate& c : candidates) {
-      if (total <= options_.memory_budget_bytes) return;
+    // What a family's pools hold is measured once per pass: what shedding frees comes off its
+    // measure (a pool's memory is its live instances at the size measured last, and shedding
+    // takes instances off at that size).
+    auto shed = [&](Candidate& c, absl::Duration idle_for) {
       std::shared_ptr<const Serving> serving = c.activation->serving();
       if (serving == nullptr) {
         c.bytes = 0;  // unloaded meanwhile: it holds nothing more
-        continue;
+        return;
       }
       serving->ForEachSlot([&](const VersionSlot& slot) {
-        const size_t freed = slot.pool->ShedSpares();
+        const size_t freed = slot.pool->ShedSpares(idle_for);
         total -= std::min(total, freed);
         c.bytes -= std::min(c.bytes, freed);
       });
+    };
+    // First the spare instances nobody has used for a while, coldest families first: each family
+    // keeps one, so none of them has to start again on its next request.
+    for (Candidate& c : candidates) {
+      if (total <= options_.memory_budget_bytes) return;
+      shed(c, kBudgetSpareIdle);
     }
-    for (const Candidate& c : candidates) {
+    // Then whole families, coldest first. A family's spares in use a moment ago are its
+    // concurrency: shedding them only makes it build isolates again on its next requests (under
+    // a Zipf mix the busiest family lost and rebuilt them on every pass), so they go only when
+    // the pass reaches that family, before the family itself.
+    for (Candidate& c : candidates) {
+      if (total <= options_.memory_budget_bytes) break;
+      shed(c, absl::ZeroDuration());
       if (total <= options_.memory_budget_bytes) break;
       if (table_.Remove(c.activation)) {
         c.activation->Unload();

@@ -214,11 +214,45 @@ TEST(RuntimeBudgetTest, SpareInstancesGoBeforeWholeFamilies) {
   RunThreeAtOnce(rt, "a");
   RunThreeAtOnce(rt, "b");
   ASSERT_EQ(rt.runtime->Stats().live_instances, 6u);
+  clock.Advance(absl::Seconds(1));
   rt.runtime->Maintain();
   RuntimeStats stats = rt.runtime->Stats();
   EXPECT_EQ(stats.live_instances, 2u);
   EXPECT_EQ(stats.active_families, 2u);
   EXPECT_EQ(stats.budget_unloads, 0u);
+}
+
+// The spares a busy family used a moment ago are its concurrency: under a budget they stay while
+// a colder family is unloaded (taking them would only make it build isolates again).
+TEST(RuntimeBudgetTest, ABusyFamilysSparesInUseNowStayWhileAColdFamilyGoes) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  // A scripted instance "holds" its source size: 9 bytes each; room for three.
+  options.memory_budget_bytes = 30;
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  rt.Deploy("busy", "sleep 300");
+  rt.Deploy("cold", "sleep 301");
+  ASSERT_EQ(rt.runtime->Invoke("cold", Get("cold")).outcome, Outcome::kOk);
+  clock.Advance(absl::Seconds(5));
+  for (int i = 0; i < 3; ++i) RunThreeAtOnce(rt, "busy");
+  ASSERT_EQ(rt.runtime->Stats().live_instances, 4u);
+  rt.runtime->Maintain();
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.live_instances, 3u) << "busy keeps its three";
+  EXPECT_EQ(stats.active_families, 1u);
+  EXPECT_EQ(stats.budget_unloads, 1u);
+  const uint64_t activations = stats.activations;
+  ASSERT_EQ(rt.runtime->Invoke("busy", Get("busy")).outcome, Outcome::kOk);
+  EXPECT_EQ(rt.runtime->Stats().activations, activations) << "busy was unloaded";
+  // Once they have been idle a while, its spares go before any family.
+  clock.Advance(absl::Seconds(1));
+  rt.Deploy("cold2", "sleep 302");
+  ASSERT_EQ(rt.runtime->Invoke("cold2", Get("cold2")).outcome, Outcome::kOk);
+  rt.runtime->Maintain();
+  stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.active_families, 2u);
+  EXPECT_EQ(stats.budget_unloads, 1u);
+  EXPECT_LE(stats.instance_memory_bytes, options.memory_budget_bytes);
 }
 
 TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
