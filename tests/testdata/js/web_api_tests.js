@@ -497,6 +497,26 @@ group('Encoding', (test) => {
     deepEq(bytes(e.encode('\uD800')), [0xEF, 0xBF, 0xBD]);
     ok(e.encode('x') instanceof Uint8Array);
   });
+  test('TextEncoder.encode: short ASCII (copied in JavaScript) and the boundary to native', () => {
+    const e = new TextEncoder();
+    const line = e.encode('tick 1\n');
+    deepEq(bytes(line), [0x74, 0x69, 0x63, 0x6B, 0x20, 0x31, 0x0A]);
+    eq(line.buffer.byteLength, 7);
+    eq(line.byteOffset, 0);
+    // Non-ASCII in a short string, at its end or after ASCII: the native encoder takes over.
+    deepEq(bytes(e.encode('ab\u00E9')), [0x61, 0x62, 0xC3, 0xA9]);
+    deepEq(bytes(e.encode('a\uDC00b')), [0x61, 0xEF, 0xBF, 0xBD, 0x62]);
+    deepEq(bytes(e.encode('\uD83D\uDE00')), [0xF0, 0x9F, 0x98, 0x80]);
+    for (const n of [63, 64, 65, 200]) {
+      const text = 'x'.repeat(n - 1) + 'y';
+      const out = e.encode(text);
+      eq(out.length, n);
+      eq(out[n - 1], 0x79);
+      eq(out.buffer.byteLength, n);
+    }
+    deepEq(bytes(e.encode(12)), [0x31, 0x32]);
+    deepEq(bytes(e.encode({toString: () => 'ok'})), [0x6F, 0x6B]);
+  });
   test('TextEncoder.encodeInto (MDN example)', () => {
     const u8 = new Uint8Array(8);
     deepEq(new TextEncoder().encodeInto('A€B', u8), {read: 3, written: 5});

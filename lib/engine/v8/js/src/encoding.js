@@ -24,6 +24,9 @@ export function utf8Decode(bytes) {
   return nativeUtf8Decode(bytes, false, false);
 }
 
+// V8 keeps typed arrays up to this many bytes on its heap (--typed-array-max-size-in-heap).
+const kOnHeapBytes = 64;
+
 export class TextEncoder {
   constructor() {}
 
@@ -31,8 +34,21 @@ export class TextEncoder {
     return 'utf-8';
   }
 
+  // Lone surrogates become U+FFFD (USVString conversion) in the native encoder's own pass. A
+  // short ASCII string is copied here instead: a Uint8Array of at most 64 bytes lives on V8's heap
+  // (no backing store to allocate, register and free, as the native ArrayBuffer needs), which is
+  // what a streamed response's chunk of a line or two usually is.
   encode(input = '') {
-    return nativeUtf8Encode(toUSVString(input));
+    const s = toDOMString(input);
+    const n = s.length;
+    if (n > kOnHeapBytes) return nativeUtf8Encode(s);
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return nativeUtf8Encode(s);
+      bytes[i] = c;
+    }
+    return bytes;
   }
 
   encodeInto(source, destination) {

@@ -53,6 +53,7 @@ const promiseThen = Promise.prototype.then;
 const readerRelease = ReadableStreamDefaultReader.prototype.releaseLock;
 const readerCancel = ReadableStreamDefaultReader.prototype.cancel;
 const lockedGetter = Object.getOwnPropertyDescriptor(ReadableStream.prototype, 'locked').get;
+const resolvedPromise = Promise.resolve();
 
 export function isReadableStream(value) {
   if (typeof value !== 'object' || value === null) return false;
@@ -136,6 +137,35 @@ function readWithRequest(reader, readRequest) {
   }
 }
 
+// Reads with one read request until a read finds nothing queued: chunks already queued arrive
+// synchronously, inside readWithRequest, and the loop reads again for them instead of the chunk
+// steps recursing, so a long queue does not deepen the stack.
+class QueuedReads {
+  constructor(reader, readRequest) {
+    this.reader = reader;
+    this.readRequest = readRequest;
+    this.reading = false;
+    this.again = false;
+  }
+
+  run() {
+    this.reading = true;
+    do {
+      this.again = false;
+      readWithRequest(this.reader, this.readRequest);
+    } while (this.again);
+    this.reading = false;
+  }
+
+  // For the chunk steps: true when the chunk came inside run(), which then reads again; false
+  // when it came later (from the source's enqueue()), and reading on is up to the caller.
+  chunkArrived() {
+    if (!this.reading) return false;
+    this.again = true;
+    return true;
+  }
+}
+
 // Reads a stream to its end: a Promise of {bytes} (one Uint8Array) in a record without a
 // prototype, since resolving a promise with the Uint8Array itself would let a `then` on
 // Object.prototype take the bytes over. Chunks must be Uint8Arrays (Fetch's rule for bodies); more
@@ -150,10 +180,6 @@ export function readAllBytes(stream, maxBytes = Infinity) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let total = 0;
-    // Chunks already queued arrive synchronously, inside readWithRequest: the loop below reads
-    // again for them instead of recursing, so a long queue does not deepen the stack.
-    let reading = false;
-    let again = false;
     const fail = (error) => {
       readerCancel.call(reader, error).catch(() => {});
       reject(error);
@@ -170,11 +196,7 @@ export function readAllBytes(stream, maxBytes = Infinity) {
           return;
         }
         chunks.push(chunk.slice());
-        if (reading) {
-          again = true;
-        } else {
-          readLoop();
-        }
+        if (!reads.chunkArrived()) reads.run();
       },
       // The reader stays: a fully read body's stream remains locked, as the standard's does.
       _closeSteps() {
@@ -193,15 +215,8 @@ export function readAllBytes(stream, maxBytes = Infinity) {
         reject(error);
       },
     };
-    const readLoop = () => {
-      reading = true;
-      do {
-        again = false;
-        readWithRequest(reader, readRequest);
-      } while (again);
-      reading = false;
-    };
-    readLoop();
+    const reads = new QueuedReads(reader, readRequest);
+    reads.run();
   });
 }
 
@@ -210,6 +225,15 @@ export function readAllBytes(stream, maxBytes = Infinity) {
 // Resolves true at the end, false when `write` returned false or is null, or when
 // `control.cancel()` was called (the stream is then cancelled); rejects, cancelling the stream,
 // when it errors or yields something other than a Uint8Array.
+//
+// Fetch's "incrementally read" with a read request, as readAllBytes does, rather than
+// reader.read(): a chunk costs no read promise, no {value, done} result and no promise chained
+// per chunk (a chain that would hold every earlier step's promise until the body ends, which
+// made each chunk medium-lived garbage). A chunk is handed to `write` in its chunk steps, which
+// copies it at once (Fetch copies the bytes there too); the next read then waits for a microtask
+// when the chunk came from the source's enqueue(), so that, as Fetch's queued task does, the
+// source's pull() is never re-entered from inside its own enqueue(). Chunks already queued are
+// read in a loop (QueuedReads), not recursively.
 export function pumpBytes(stream, write, control = {}) {
   let reader;
   try {
@@ -227,40 +251,78 @@ export function pumpBytes(stream, write, control = {}) {
     control.cancel();
     return Promise.resolve(false);
   }
-  const step = (result) => {
-    if (cancelled) return false;
-    if (result.done) {
-      readerRelease.call(reader);
-      return true;
-    }
-    const chunk = result.value;
-    if (!(chunk instanceof Uint8Array)) {
-      const error = new TypeError('Body stream chunks must be Uint8Arrays');
-      stop(error);
-      throw error;
-    }
-    if (chunk.byteLength > 0) {
-      const taken = write(chunk);
-      if (taken === false) {
-        control.cancel();
-        return false;
+  return new Promise((resolve, reject) => {
+    const readOn = () => {
+      if (cancelled) {
+        resolve(false);
+      } else {
+        reads.run();
       }
-      // A detached response (the host's writer cannot take the piece yet) gives a promise that
-      // settles once it did (true) or its receiver left (false): nothing more is read meanwhile,
-      // so the stream's pull() stops once its queue is full.
-      if (taken !== true) return promiseThen.call(taken, afterHeld);
-    }
-    return readerRead.call(reader).then(step);
-  };
-  const afterHeld = (taken) => {
-    if (cancelled) return false;
-    if (!taken) {
-      control.cancel();
-      return false;
-    }
-    return readerRead.call(reader).then(step);
-  };
-  return readerRead.call(reader).then(step);
+    };
+    const afterHeld = (taken) => {
+      if (cancelled) {
+        resolve(false);
+      } else if (!taken) {
+        control.cancel();
+        resolve(false);
+      } else {
+        readOn();
+      }
+    };
+    const readRequest = {
+      _chunkSteps(chunk) {
+        if (cancelled) {
+          resolve(false);
+          return;
+        }
+        if (!(chunk instanceof Uint8Array)) {
+          const error = new TypeError('Body stream chunks must be Uint8Arrays');
+          stop(error);
+          reject(error);
+          return;
+        }
+        if (chunk.byteLength > 0) {
+          let taken;
+          try {
+            taken = write(chunk);
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          if (taken === false) {
+            control.cancel();
+            resolve(false);
+            return;
+          }
+          // A detached response (the host's writer cannot take the piece yet) gives a promise
+          // that settles once it did (true) or its receiver left (false): nothing more is read
+          // meanwhile, so the stream's pull() stops once its queue is full.
+          if (taken !== true) {
+            promiseThen.call(taken, afterHeld);
+            return;
+          }
+        }
+        if (!reads.chunkArrived()) promiseThen.call(resolvedPromise, readOn);
+      },
+      _closeSteps() {
+        if (cancelled) {
+          resolve(false);
+          return;
+        }
+        readerRelease.call(reader);
+        resolve(true);
+      },
+      _errorSteps(error) {
+        if (cancelled) {
+          resolve(false);
+        } else {
+          reject(error);
+        }
+      },
+    };
+    const reads = new QueuedReads(reader, readRequest);
+    reads.run();
+  });
 }
 
 // TextEncoderStream (Encoding §5.4.5): strings in, UTF-8 bytes out. A high surrogate that ends a

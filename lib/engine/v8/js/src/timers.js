@@ -13,15 +13,18 @@ function schedule(name, handler, timeout, args, repeat) {
     throw new TypeError(`Failed to execute '${name}': parameter 1 is not a function` +
                         ' (code strings are not evaluated).');
   }
-  const callback = () => {
+  // The timeout is a Web IDL `long`: 2 ** 32 wraps to 0 and fires at once, as in browsers.
+  // The callback is an anonymous argument, not a named const: the bundle keeps function names
+  // (esbuild's keepNames), which for a named closure means an Object.defineProperty of its
+  // `name` on every call, turning each closure into a dictionary-mode object (a streamed chunk
+  // paced by setTimeout paid that once per chunk).
+  return nativeSetTimer(() => {
     try {
       handler(...args);
     } catch (e) {
       reportException(e);
     }
-  };
-  // The timeout is a Web IDL `long`: 2 ** 32 wraps to 0 and fires at once, as in browsers.
-  return nativeSetTimer(callback, Number(timeout) | 0, repeat);
+  }, Number(timeout) | 0, repeat);
 }
 
 export function setTimeout(handler, timeout = 0, ...args) {
