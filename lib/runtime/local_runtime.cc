@@ -225,7 +225,8 @@ class LocalRuntime final : public Runtime {
 
   InvokeResult Invoke(absl::string_view family, const HttpRequest& request) override {
     counters_.invocations.fetch_add(1, std::memory_order_relaxed);
-    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family);
+    const absl::Time start = clock_->Now();
+    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family, start);
     if (!active.ok()) return ActivationFailed(active.status());
     // Holds both slots alive for the whole request, whatever is published meanwhile.
     const std::shared_ptr<const Serving> serving = *std::move(active);
@@ -271,15 +272,19 @@ class LocalRuntime final : public Runtime {
     const bool pending = result.response.stream_pending;
     // Until this call returns, the stream's end is kept here rather than told to its writer.
     if (pending) HandOff(request.body_writer);
+    // The instance is idle from now on; a request shorter than a millisecond counts as ended
+    // when it started (one clock read fewer on the warm path; idle times are seconds).
     ReleaseInstance(family, serving->base.get() == &slot ? serving->base : serving->canary,
-                    *std::move(instance));
+                    *std::move(instance), result.usage.wall_us < 1000 ? start : clock_->Now());
     if (gate != nullptr) gate->Leave();
     result.version = slot.version;
     if (pending) {
       // Recorded when the stream ends (EndStream), with its final outcome and usage.
       counters_.streams_parked.fetch_add(1, std::memory_order_relaxed);
       std::optional<InvokeResult> ended = HandedOff(request.body_writer);
-      return ended.has_value() ? *std::move(ended) : result;
+      // Not `ended ? *ended : result`: that conditional copied the whole result.
+      if (ended.has_value()) result = *std::move(ended);
+      return result;
     }
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);
@@ -388,7 +393,7 @@ class LocalRuntime final : public Runtime {
   absl::Status FlushUsage() override { return meter_.Flush(); }
 
   InvokeResult RunScheduled(absl::string_view family, const ScheduledEvent& event) override {
-    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family);
+    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family, clock_->Now());
     if (!active.ok()) return ActivationFailed(active.status());
     // Cron ticks run on the base of a split (the version whose crons the scheduler follows).
     const std::shared_ptr<const Serving> serving = *std::move(active);
@@ -406,7 +411,7 @@ class LocalRuntime final : public Runtime {
                       std::string(instance.status().message()));
     } else {
       result = (*instance)->RunScheduled(event);
-      ReleaseInstance(family, slot, *std::move(instance));
+      ReleaseInstance(family, slot, *std::move(instance), clock_->Now());
       // `cosmoctl trigger` shows the output and error: masked as the logs are.
       result.error = Redact(std::move(result.error), slot->secret_values);
       for (ConsoleMessage& message : result.console) {
@@ -459,12 +464,13 @@ class LocalRuntime final : public Runtime {
  private:
   // What serves the family, loading its active version(s) first when it has nothing published or
   // the registry changed. A family that does not exist leaves the table.
-  absl::StatusOr<std::shared_ptr<const Serving>> ActiveServing(absl::string_view family) {
+  // `now`: the runtime's clock, just read.
+  absl::StatusOr<std::shared_ptr<const Serving>> ActiveServing(absl::string_view family,
+                                                               absl::Time now) {
     if (!IsValidFamilyName(family)) {
       return absl::NotFoundError(absl::StrCat("no family '", family, "'"));
     }
     std::shared_ptr<Activation> activation = table_.FindOrCreate(family);
-    const absl::Time now = clock_->Now();
     activation->Touch(now);
     // Staleness before the slot: see Activation::stale().
     const bool stale = activation->stale();
@@ -788,15 +794,16 @@ class LocalRuntime final : public Runtime {
   // turned here first when they have work due (or it was condemned, which ends them), and its
   // pool is handed to the stream driver: instances busy with a request are turned by the thread
   // that releases them, never by two threads at once.
+  // `idle_since`: when the instance's request ended (the runtime's clock).
   void ReleaseInstance(absl::string_view family, const std::shared_ptr<const VersionSlot>& slot,
-                       std::unique_ptr<Instance> instance) {
+                       std::unique_ptr<Instance> instance, absl::Time idle_since) {
     std::vector<Instance::EndedStream> ended;
     if (instance->ParkedStreams() > 0 &&
         (!instance->Reusable() || instance->NextParkedWake() <= absl::Now())) {
       ended = instance->ResumeParked();
     }
     const bool parked = instance->ParkedStreams() > 0;
-    slot->pool->Release(std::move(instance));
+    slot->pool->Release(std::move(instance), idle_since);
     if (parked) streams_->Track(std::string(family), slot);
     streams_->Ended(ended.size());
     for (Instance::EndedStream& stream : ended) EndStream(family, *slot, std::move(stream));
