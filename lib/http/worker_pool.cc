@@ -32,40 +32,22 @@ void WorkerPool::Submit(Job job) {
     // threads first run are not shed.
     if (work_.jobs.size() + work_.running < workers_ + max_queued_) {
       work_.jobs.push_back(std::move(job));
-      WakeOne(&work_);
       return;
     }
   }
   if (shed_counter_ != nullptr) shed_counter_->fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock lock(&shed_.mu);
   shed_.jobs.push_back(std::move(job));
-  WakeOne(&shed_);
-}
-
-size_t WorkerPool::IdleWorkers() {
-  absl::MutexLock lock(&work_.mu);
-  return work_.idle.size();
-}
-
-void WorkerPool::WakeOne(Lane* lane) {
-  if (lane->idle.empty()) return;  // every worker is busy: the next one done takes the job
-  Waiter* waiter = lane->idle.back();
-  lane->idle.pop_back();
-  waiter->woken = true;  // its Await returns once the lock is released
 }
 
 void WorkerPool::Run(Lane* lane, bool shed) {
-  Waiter self;
   for (;;) {
     Job job;
     {
       absl::MutexLock lock(&lane->mu);
-      while (lane->jobs.empty() && !lane->stopping) {
-        self.woken = false;
-        lane->idle.push_back(&self);
-        // Whoever wakes this worker has taken it off `idle`.
-        lane->mu.Await(absl::Condition(&self.woken));
-      }
+      lane->mu.Await(absl::Condition(
+          +[](Lane* l) ABSL_NO_THREAD_SAFETY_ANALYSIS { return !l->jobs.empty() || l->stopping; },
+          lane));
       if (lane->jobs.empty()) return;  // stopping and drained
       job = std::move(lane->jobs.front());
       lane->jobs.pop_front();
@@ -83,7 +65,6 @@ void WorkerPool::Shutdown() {
   for (Lane* lane : {&work_, &shed_}) {
     absl::MutexLock lock(&lane->mu);
     lane->stopping = true;
-    while (!lane->idle.empty()) WakeOne(lane);
   }
   for (Lane* lane : {&work_, &shed_}) {
     for (std::thread& t : lane->threads) t.join();

@@ -5,12 +5,6 @@
 // a worker. Beyond that it is *shed*: it runs on one of a few shedding threads with `shed` set, so
 // the request handler answers 503 + Retry-After at once and closes the connection.
 //
-// A job goes to the worker that became idle last. Requests that arrive one at a time then run on
-// one thread whose stack, caches and per-thread engine state are warm, instead of each on the
-// thread that waited longest (a waiter queue's order: with 64 workers, each of a run of spaced
-// requests met a thread that had not run for 64 requests, and a cold start met one that had never
-// entered the engine).
-//
 // Thread-safe.
 #ifndef COSMO_LIB_HTTP_WORKER_POOL_H_
 #define COSMO_LIB_HTTP_WORKER_POOL_H_
@@ -41,28 +35,17 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void Submit(Job job);
-  // Workers of the main lane waiting for a job now.
-  size_t IdleWorkers();
   // Runs every queued job to its end, then joins the threads. Idempotent; no Submit after it.
   void Shutdown();
 
  private:
-  // A worker waiting for a job, woken alone: it Awaits its own flag (a Condition rather than a
-  // CondVar, so TSan builds see the lock's hand-over: lib/common/tsan_absl_sync.cc).
-  struct Waiter {
-    bool woken = false;  // under the lane's mu
-  };
   struct Lane {
     absl::Mutex mu;
     std::deque<Job> jobs ABSL_GUARDED_BY(mu);
     bool stopping ABSL_GUARDED_BY(mu) = false;
     size_t running ABSL_GUARDED_BY(mu) = 0;  // jobs taken by a thread and not finished
-    // Workers waiting for a job, the one that became idle last at the back.
-    std::vector<Waiter*> idle ABSL_GUARDED_BY(mu);
     std::vector<std::thread> threads;
   };
-  // Wakes the worker that became idle last, if any waits.
-  static void WakeOne(Lane* lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->mu);
   void Run(Lane* lane, bool shed);
 
   const size_t workers_;

@@ -1,51 +1,17 @@
-// WorkerPool: jobs run on its threads, queued ones run when a worker is free, a job goes to the
-// worker that became idle last, and Shutdown() runs what is queued.
+// WorkerPool: jobs run on its threads at once when enough are free, queued ones run when a worker
+// is free, Shutdown() runs what is queued, and jobs beyond the queue are shed.
 #include "http/worker_pool.h"
 
 #include <atomic>
 #include <set>
 #include <thread>
-#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace cosmo::http {
 namespace {
-
-// Submits a job that records its thread and waits for it to end.
-std::thread::id RunOne(WorkerPool& pool) {
-  std::thread::id id;
-  absl::Notification done;
-  pool.Submit([&](bool shed) {
-    EXPECT_FALSE(shed);
-    id = std::this_thread::get_id();
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return id;
-}
-
-// Until every worker waits for a job.
-void AwaitAllIdle(WorkerPool& pool, size_t workers) {
-  while (pool.IdleWorkers() < workers) absl::SleepFor(absl::Milliseconds(1));
-}
-
-TEST(WorkerPoolTest, ARunOfSingleJobsStaysOnTheWorkerThatWasIdleLast) {
-  constexpr size_t kWorkers = 8;
-  WorkerPool pool(kWorkers, 16, 1, nullptr);
-  // Each job is submitted with every worker waiting, its predecessor's last (a waiter queue
-  // would hand each to the worker that waited longest: eight different threads in turn).
-  AwaitAllIdle(pool, kWorkers);
-  const std::thread::id first = RunOne(pool);
-  for (int i = 0; i < 20; ++i) {
-    AwaitAllIdle(pool, kWorkers);
-    EXPECT_EQ(RunOne(pool), first) << "job " << i;
-  }
-}
 
 TEST(WorkerPoolTest, ConcurrentJobsRunOnDifferentWorkers) {
   constexpr int kJobs = 4;
