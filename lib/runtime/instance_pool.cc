@@ -101,8 +101,7 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
   return created;
 }
 
-void InstancePool::Release(std::unique_ptr<Instance> instance,
-                           std::optional<absl::Time> idle_since) {
+void InstancePool::Release(std::unique_ptr<Instance> instance) {
   std::unique_ptr<Instance> doomed;
   {
     absl::MutexLock lock(&mu_);
@@ -110,7 +109,7 @@ void InstancePool::Release(std::unique_ptr<Instance> instance,
       doomed = std::move(instance);
     } else {
       if (++releases_ % kMeasureEvery == 0) bytes_per_instance_ = instance->MemoryBytes();
-      idle_.push_back({std::move(instance), idle_since.value_or(clock_->Now())});
+      idle_.push_back({std::move(instance), clock_->Now()});
     }
   }
   // `doomed` is destroyed here, outside the lock: disposing an isolate takes a while.

@@ -28,7 +28,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -61,10 +60,8 @@ class InstancePool {
   // instance failed to start.
   absl::StatusOr<std::unique_ptr<Instance>> Acquire(absl::Duration max_wait);
 
-  // Gives an instance back after a request, idle since `idle_since` (the pool's clock; the
-  // clock's now when not given).
-  void Release(std::unique_ptr<Instance> instance,
-               std::optional<absl::Time> idle_since = std::nullopt);
+  // Gives an instance back after a request.
+  void Release(std::unique_ptr<Instance> instance);
 
   // An idle instance with parked streams whose NextParkedWake() is at or before `now`, out of the
   // pool until Release(); null when none is. Requests meanwhile get another instance.

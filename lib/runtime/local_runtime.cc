@@ -225,8 +225,7 @@ class LocalRuntime final : public Runtime {
 
   InvokeResult Invoke(absl::string_view family, const HttpRequest& request) override {
     counters_.invocations.fetch_add(1, std::memory_order_relaxed);
-    const absl::Time start = clock_->Now();
-    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family, start);
+    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family);
     if (!active.ok()) return ActivationFailed(active.status());
     // Holds both slots alive for the whole request, whatever is published meanwhile.
     const std::shared_ptr<const Serving> serving = *std::move(active);
@@ -272,10 +271,8 @@ class LocalRuntime final : public Runtime {
     const bool pending = result.response.stream_pending;
     // Until this call returns, the stream's end is kept here rather than told to its writer.
     if (pending) HandOff(request.body_writer);
-    // The instance is idle from now on; a request shorter than a millisecond counts as ended
-    // when it started (one clock read fewer on the warm path; idle times are seconds).
     ReleaseInstance(family, serving->base.get() == &slot ? serving->base : serving->canary,
-                    *std::move(instance), result.usage.wall_us < 1000 ? start : clock_->Now());
+                    *std::move(instance));
     if (gate != nullptr) gate->Leave();
     result.version = slot.version;
     if (pending) {
@@ -393,7 +390,7 @@ class LocalRuntime final : public Runtime {
   absl::Status FlushUsage() override { return meter_.Flush(); }
 
   InvokeResult RunScheduled(absl::string_view family, const ScheduledEvent& event) override {
-    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family, clock_->Now());
+    absl::StatusOr<std::shared_ptr<const Serving>> active = ActiveServing(family);
     if (!active.ok()) return ActivationFailed(active.status());
     // Cron ticks run on the base of a split (the version whose crons the scheduler follows).
     const std::shared_ptr<const Serving> serving = *std::move(active);
@@ -411,7 +408,7 @@ class LocalRuntime final : public Runtime {
                       std::string(instance.status().message()));
     } else {
       result = (*instance)->RunScheduled(event);
-      ReleaseInstance(family, slot, *std::move(instance), clock_->Now());
+      ReleaseInstance(family, slot, *std::move(instance));
       // `cosmoctl trigger` shows the output and error: masked as the logs are.
       result.error = Redact(std::move(result.error), slot->secret_values);
       for (ConsoleMessage& message : result.console) {
@@ -464,13 +461,12 @@ class LocalRuntime final : public Runtime {
  private:
   // What serves the family, loading its active version(s) first when it has nothing published or
   // the registry changed. A family that does not exist leaves the table.
-  // `now`: the runtime's clock, just read.
-  absl::StatusOr<std::shared_ptr<const Serving>> ActiveServing(absl::string_view family,
-                                                               absl::Time now) {
+  absl::StatusOr<std::shared_ptr<const Serving>> ActiveServing(absl::string_view family) {
     if (!IsValidFamilyName(family)) {
       return absl::NotFoundError(absl::StrCat("no family '", family, "'"));
     }
     std::shared_ptr<Activation> activation = table_.FindOrCreate(family);
+    const absl::Time now = clock_->Now();
     activation->Touch(now);
     // Staleness before the slot: see Activation::stale().
     const bool stale = activation->stale();
@@ -794,16 +790,15 @@ class LocalRuntime final : public Runtime {
   // turned here first when they have work due (or it was condemned, which ends them), and its
   // pool is handed to the stream driver: instances busy with a request are turned by the thread
   // that releases them, never by two threads at once.
-  // `idle_since`: when the instance's request ended (the runtime's clock).
   void ReleaseInstance(absl::string_view family, const std::shared_ptr<const VersionSlot>& slot,
-                       std::unique_ptr<Instance> instance, absl::Time idle_since) {
+                       std::unique_ptr<Instance> instance) {
     std::vector<Instance::EndedStream> ended;
     if (instance->ParkedStreams() > 0 &&
         (!instance->Reusable() || instance->NextParkedWake() <= absl::Now())) {
       ended = instance->ResumeParked();
     }
     const bool parked = instance->ParkedStreams() > 0;
-    slot->pool->Release(std::move(instance), idle_since);
+    slot->pool->Release(std::move(instance));
     if (parked) streams_->Track(std::string(family), slot);
     streams_->Ended(ended.size());
     for (Instance::EndedStream& stream : ended) EndStream(family, *slot, std::move(stream));
