@@ -124,7 +124,7 @@ struct HttpResponse {
 struct InvocationUsage {
   // CPU time spent running the script: its thread's CPU clock when the invocation ran long
   // enough for the CPU watchdog to look at it (about a millisecond), else the wall time it spent
-  // running JavaScript (its CPU time unless the thread was preempted). Waits are never counted.
+  // entering the isolate and running JavaScript (its CPU time unless preempted); not waits.
   int64_t cpu_us = 0;
   int64_t wall_us = 0;  // wall-clock time from start to response
   // Heap bytes allocated during the invocation. Exact to the byte for what the script's objects

@@ -282,7 +282,9 @@ class LocalRuntime final : public Runtime {
       // Recorded when the stream ends (EndStream), with its final outcome and usage.
       counters_.streams_parked.fetch_add(1, std::memory_order_relaxed);
       std::optional<InvokeResult> ended = HandedOff(request.body_writer);
-      return ended.has_value() ? *std::move(ended) : result;
+      // Not `ended ? *ended : result`: that conditional copied the whole result.
+      if (ended.has_value()) result = *std::move(ended);
+      return result;
     }
     // The error text also reaches the HTTP client (first line of a 500): mask it for both.
     if (!result.error.empty()) result.error = Redact(std::move(result.error), slot.secret_values);

@@ -81,8 +81,8 @@ void CpuWatchdog::Unregister(Slot* slot) {
   if (it != slots_.end()) slots_.erase(it);
 }
 
-void CpuWatchdog::Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account) {
-  const int64_t now = SteadyNanos();
+void CpuWatchdog::Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account, int64_t now_ns) {
+  const int64_t now = now_ns >= 0 ? now_ns : SteadyNanos();
   {
     std::lock_guard<std::mutex> lock(slot->mu);
     slot->armed = true;

@@ -93,7 +93,9 @@ class CpuWatchdog {
 
   // Starts watching the calling thread for the section `account` describes: it may use
   // `budget_ns` of CPU in all, what it used before this phase included. No system call.
-  void Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account);
+  // `now_ns`: the steady clock (std::chrono::steady_clock, in ns) the caller read just before,
+  // counted as the phase's start (the work between then and now counts as armed); -1 reads it.
+  void Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account, int64_t now_ns = -1);
   // Stops watching and adds this phase to `account`. True when the watchdog fired since Arm():
   // the isolate was (or is about to find itself) terminated, and the caller must
   // CancelTerminateExecution() after unwinding.

@@ -17,6 +17,7 @@ namespace cosmo::v8engine {
 
 class EventLoop;
 class LimitedAllocator;
+struct KnownHeader;
 struct HeldPiece;
 
 // KV use of the running request, counted by the KV natives (kv_natives.h).
@@ -84,6 +85,9 @@ struct IsolateState {
   // Where the native respond() puts a synchronous response while invokeFast runs; it is reset
   // to null once respond() filled it, so the owner can tell that it did. Null otherwise.
   InvokeResult* response_to = nullptr;
+  // The header a text response carries, taken by identity (response_fields.h); null when the
+  // owner has none.
+  const KnownHeader* text_plain = nullptr;
 };
 
 // Scope of a native's blocking call (a KV operation, a read of the request body, a write of the

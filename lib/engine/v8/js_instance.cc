@@ -221,6 +221,8 @@ JsInstance::~JsInstance() {
     make_kv_namespace_.Reset();
     scheduled_.Reset();
     method_get_.Reset();
+    text_plain_.name.Reset();
+    text_plain_.value.Reset();
     context_.Reset();
   }
   isolate_->Dispose();
@@ -251,6 +253,15 @@ absl::Status JsInstance::CreateContext() {
   v8::Context::Scope context_scope(context);
   method_get_.Reset(
       isolate_, v8::String::NewFromUtf8Literal(isolate_, "GET", v8::NewStringType::kInternalized));
+  // The same objects as the literals of response.js and dispatch.js (body.js kTextPlain).
+  text_plain_.name.Reset(isolate_, v8::String::NewFromUtf8Literal(
+                                       isolate_, "content-type", v8::NewStringType::kInternalized));
+  text_plain_.value.Reset(isolate_,
+                          v8::String::NewFromUtf8Literal(isolate_, "text/plain;charset=UTF-8",
+                                                         v8::NewStringType::kInternalized));
+  text_plain_.name_text = "content-type";
+  text_plain_.value_text = "text/plain;charset=UTF-8";
+  state_.text_plain = &text_plain_;
 
   // The runtime's dispatch functions, cached for the request path and then hidden from scripts
   // when the runtime made the global configurable.
@@ -537,7 +548,9 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
     state_.body_reader = body_reader;
     state_.request_body_bytes = 0;
     cpu_account_ = CpuWatchdog::CpuAccount();
-    ArmCpu(cpu_budget_ns_);
+    // Armed from the request's start: what ran since (the Locker, the heap section) is the
+    // request's CPU too, and one clock read fewer on the warm path.
+    ArmCpu(cpu_budget_ns_, wall_start_ns);
     body(context, *loop, result);
     Stop stop = DisarmCpu();
     cpu_used_ns = CpuWatchdog::CpuUsedNanos(cpu_account_);
@@ -1055,17 +1068,17 @@ bool JsInstance::ReadResponse(v8::Local<v8::Context> context, v8::Local<v8::Valu
   HeaderFields fields;
   if (!ReadHeaderList(context, headers.As<v8::Array>(), &fields)) return false;
   if (body.IsEmpty()) {
-    SetResponseHead(isolate_, status, fields.data(), fields.size(), result);
+    SetResponseHead(isolate_, status, fields.data(), fields.size(), result, &text_plain_);
   } else {
-    SetResponse(isolate_, status, fields.data(), fields.size(), body, result);
+    SetResponse(isolate_, status, fields.data(), fields.size(), body, result, &text_plain_);
   }
   return true;
 }
 
-void JsInstance::ArmCpu(int64_t budget_ns) {
+void JsInstance::ArmCpu(int64_t budget_ns, int64_t now_ns) {
   armed_budget_ns_ = budget_ns;
   cpu_armed_ = true;
-  core_->watchdog().Arm(watchdog_slot_, budget_ns, cpu_account_);
+  core_->watchdog().Arm(watchdog_slot_, budget_ns, cpu_account_, now_ns);
 }
 
 void JsInstance::Pause() {

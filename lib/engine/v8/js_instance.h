@@ -40,6 +40,7 @@
 #include "engine/v8/js_program.h"
 #include "engine/v8/limited_allocator.h"
 #include "engine/v8/parked_stream.h"
+#include "engine/v8/response_fields.h"
 #include "engine/v8/thread_stack.h"
 
 namespace cosmo::v8engine {
@@ -221,8 +222,9 @@ class JsInstance final : public Instance, private CpuAccounting {
   size_t BeginHeapSection();
   void EndHeapSection(size_t heap_start, InvocationUsage& usage, bool whole = false);
 
-  // Arms the watchdog for `budget_ns` of CPU in the section cpu_account_ describes.
-  void ArmCpu(int64_t budget_ns);
+  // Arms the watchdog for `budget_ns` of CPU in the section cpu_account_ describes, from
+  // `now_ns` (the steady clock the caller just read; -1: read it).
+  void ArmCpu(int64_t budget_ns, int64_t now_ns = -1);
   // CpuAccounting, for natives that block (BlockingHostCall): disarms the watchdog (noting
   // whether it fired) and arms it again with the section's budget.
   void Pause() override;
@@ -276,6 +278,7 @@ class JsInstance final : public Instance, private CpuAccounting {
   v8::Global<v8::Function> make_kv_namespace_;
   // "GET", the method of most requests, made once instead of on every request.
   v8::Global<v8::String> method_get_;
+  KnownHeader text_plain_;  // state_.text_plain
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 

@@ -483,7 +483,8 @@ void Respond(const v8::FunctionCallbackInfo<v8::Value>& info) {
     fields.reserve(info.Length() - 2);
     for (int i = 2; i < info.Length(); ++i) fields.push_back(info[i]);
   }
-  SetResponse(info.GetIsolate(), info[0], fields.data(), fields.size(), info[1], result);
+  SetResponse(info.GetIsolate(), info[0], fields.data(), fields.size(), info[1], result,
+              state->text_plain);
 }
 
 // Each streamed piece is a new ArrayBuffer that is garbage once written or read; V8 collects

@@ -42,7 +42,8 @@ bool ReadHeaderList(v8::Local<v8::Context> context, v8::Local<v8::Array> list,
 }
 
 bool SetResponseHead(v8::Isolate* isolate, v8::Local<v8::Value> status,
-                     const v8::Local<v8::Value>* fields, size_t field_count, InvokeResult& result) {
+                     const v8::Local<v8::Value>* fields, size_t field_count, InvokeResult& result,
+                     const KnownHeader* known) {
   if (!status->IsInt32()) return Invalid(result, "status is not an integer");
   HttpResponse& response = result.response;
   response.status = status.As<v8::Int32>()->Value();
@@ -51,6 +52,10 @@ bool SetResponseHead(v8::Isolate* isolate, v8::Local<v8::Value> status,
   }
   response.headers.reserve(field_count / 2);
   for (size_t i = 0; i + 1 < field_count; i += 2) {
+    if (known != nullptr && known->name == fields[i] && known->value == fields[i + 1]) {
+      response.headers.emplace_back(known->name_text, known->value_text);
+      continue;
+    }
     if (!fields[i]->IsString() || !fields[i + 1]->IsString()) {
       return Invalid(result, "a header is not a string");
     }
@@ -68,8 +73,8 @@ bool SetResponseHead(v8::Isolate* isolate, v8::Local<v8::Value> status,
 
 void SetResponse(v8::Isolate* isolate, v8::Local<v8::Value> status,
                  const v8::Local<v8::Value>* fields, size_t field_count, v8::Local<v8::Value> body,
-                 InvokeResult& result) {
-  if (!SetResponseHead(isolate, status, fields, field_count, result)) return;
+                 InvokeResult& result, const KnownHeader* known) {
+  if (!SetResponseHead(isolate, status, fields, field_count, result, known)) return;
   std::string& out = result.response.body;
   if (body->IsString()) {
     AppendUtf8(isolate, body.As<v8::String>(), &out);

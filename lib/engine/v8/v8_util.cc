@@ -59,6 +59,20 @@ void AppendByteString(v8::Isolate* isolate, v8::Local<v8::String> str, std::stri
 }
 
 void AppendUtf8(v8::Isolate* isolate, v8::Local<v8::String> str, std::string* out) {
+  // A one-byte string that is all ASCII is its own UTF-8: one copy and a scan, where
+  // Utf8Length and WriteUtf8 walk it twice through V8's UTF-8 encoder (half of the conversion
+  // of a warm hello's response). A Latin-1 string with a byte above 0x7F takes the encoder.
+  if (str->IsOneByte()) {
+    const int length = str->Length();
+    const size_t at = out->size();
+    out->resize(at + length);
+    auto* bytes = reinterpret_cast<uint8_t*>(out->data() + at);
+    str->WriteOneByte(isolate, bytes, 0, length, v8::String::NO_NULL_TERMINATION);
+    uint8_t high = 0;
+    for (int i = 0; i < length; ++i) high |= bytes[i];
+    if (high < 0x80) return;
+    out->resize(at);
+  }
   const size_t length = str->Utf8Length(isolate);
   const size_t at = out->size();
   out->resize(at + length);

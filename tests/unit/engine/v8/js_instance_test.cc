@@ -40,6 +40,73 @@ TEST(JsInstanceTest, StringBecomesPlainText200) {
   EXPECT_EQ(HeaderOf(result.response, "content-type"), "text/plain;charset=UTF-8");
 }
 
+// A body string becomes UTF-8 whatever V8 holds it as: ASCII and Latin-1 strings are one byte a
+// character (ASCII is copied as it is, Latin-1 above 0x7F must be encoded), others two; a lone
+// surrogate becomes U+FFFD. Both ways a response reaches the host (respond() for a synchronous
+// one, the parts of a settled promise) and a string built by concatenation are covered.
+TEST(JsInstanceTest, ResponseBodiesAreUtf8WhateverTheStringsRepresentation) {
+  auto instance = MustStart(R"(export default { fetch(request) {
+      const bodies = {
+        ascii: 'plain text',
+        latin1: 'caf\u00e9 \u00ff',
+        twobyte: 'price: 5\u20ac',
+        surrogate: 'a\ud800b',
+        concat: 'caf' + '\u00e9'.repeat(3),
+        long: 'x'.repeat(100000) + '!',
+      };
+      const url = new URL(request.url);
+      const body = bodies[url.pathname.slice(1)];
+      return url.searchParams.has('async') ? Promise.resolve(new Response(body)) : body;
+    } };)");
+  ASSERT_NE(instance, nullptr);
+  const std::pair<std::string, std::string> cases[] = {
+      {"ascii", "plain text"},
+      {"latin1", "caf\xc3\xa9 \xc3\xbf"},
+      {"twobyte", "price: 5\xe2\x82\xac"},
+      {"surrogate",
+       "a\xef\xbf\xbd"
+       "b"},
+      {"concat", "caf\xc3\xa9\xc3\xa9\xc3\xa9"},
+      {"long", std::string(100000, 'x') + "!"},
+  };
+  for (const auto& [name, utf8] : cases) {
+    for (const std::string query : {"", "?async"}) {
+      InvokeResult result = instance->Invoke(Get(absl::StrCat("http://h/", name, query)));
+      ASSERT_EQ(result.outcome, Outcome::kOk) << name << query << ": " << result.error;
+      EXPECT_EQ(result.response.body, utf8) << name << query;
+      EXPECT_EQ(HeaderOf(result.response, "content-type"), "text/plain;charset=UTF-8")
+          << name << query;
+      EXPECT_EQ(result.response.headers.size(), 1u) << name << query;
+    }
+  }
+}
+
+// The content-type a text response carries is taken as the runtime's constant; a header with the
+// same text that a script built, or another value, goes through the usual copy and checks.
+TEST(JsInstanceTest, TextContentTypeIsTheSameWhereverItComesFrom) {
+  auto instance = MustStart(R"(export default { fetch(request) {
+      const kind = new URL(request.url).pathname;
+      if (kind === '/built') {
+        return new Response('b', { headers: { 'Content-Type': ['text/plain', 'charset=UTF-8'].join(';') } });
+      }
+      if (kind === '/other') return new Response('o', { headers: { 'content-type': 'text/html' } });
+      if (kind === '/extra') return new Response('x', { headers: { 'x-a': 'ok' } });
+      return new Response('d');
+    } };)");
+  ASSERT_NE(instance, nullptr);
+  for (const auto& [path, type] :
+       {std::pair{"/default", "text/plain;charset=UTF-8"},
+        std::pair{"/built", "text/plain;charset=UTF-8"}, std::pair{"/other", "text/html"}}) {
+    InvokeResult result = instance->Invoke(Get(absl::StrCat("http://h", path)));
+    ASSERT_EQ(result.outcome, Outcome::kOk) << path << ": " << result.error;
+    EXPECT_EQ(HeaderOf(result.response, "content-type"), type) << path;
+  }
+  InvokeResult extra = instance->Invoke(Get("http://h/extra"));
+  ASSERT_EQ(extra.outcome, Outcome::kOk) << extra.error;
+  EXPECT_EQ(HeaderOf(extra.response, "x-a"), "ok");
+  EXPECT_EQ(HeaderOf(extra.response, "content-type"), "text/plain;charset=UTF-8");
+}
+
 TEST(JsInstanceTest, PromiseOfStringAndOfResponseAreAwaited) {
   auto strings = MustStart("export default { fetch() { return Promise.resolve('later'); } };");
   ASSERT_NE(strings, nullptr);
