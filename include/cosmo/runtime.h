@@ -5,9 +5,9 @@
 // engine prepares it (from its compiled-code cache when it has one) and instantiates it. While the
 // family is used its activation stays warm; several instances of one version serve in parallel;
 // idle activations are unloaded after `idle_timeout`, and when instances hold more than
-// `memory_budget_bytes`, spare instances go first, then the coldest families (fewest recent
-// requests for the memory they hold; see memory_budget_bytes). A deploy or
-// rollback through registry() switches new requests to the new version at once; requests in
+// `memory_budget_bytes`, spare instances go first, then idle instances' garbage, then the coldest
+// families (fewest recent requests for the memory they hold; see memory_budget_bytes). A deploy
+// or rollback through registry() switches new requests to the new version at once; requests in
 // flight finish on the instance they started on. (A request that finds another one loading the
 // new version waits for it up to half a second, then is served by the version the family had:
 // a version switch takes milliseconds, but a lookup stuck on an unavailable store takes the
@@ -69,9 +69,10 @@ struct RuntimeOptions {
   // Unload an activation this long after its last request. Zero disables idle unloading.
   absl::Duration idle_timeout = absl::Seconds(60);
   // While instances hold more than this, Maintain() destroys spare instances (each family keeps
-  // one), then unloads the coldest families: fewest requests per byte held, a request counting
-  // half after 10 s, a quarter after 20 s (least recently used first among equals). A family
-  // activated for one request then goes before a busy one, whichever was used last.
+  // one), has idle instances give back their garbage (Instance::ReleaseMemory(), up to 30 ms of
+  // each pass), then unloads the coldest families: fewest requests per byte held, a request
+  // counting half after 10 s, a quarter after 20 s (least recently used first among equals). A
+  // family activated for one request then goes before a busy one, whichever was used last.
   size_t memory_budget_bytes = size_t{1} << 30;
   // Instances of one version that may run at once; 0 = four per hardware thread (at least 8).
   // More instances than cores pay off because a request waiting on fetch() or a timer holds its
@@ -160,7 +161,7 @@ struct RuntimeStats {
   uint64_t split_fallbacks = 0;
   uint64_t idle_memory_releases = 0;  // release_memory_when_idle trims
   // Idle instances that gave back their garbage (Instance::ReleaseMemory()), once per idle spell
-  // of 10 s or more.
+  // of 10 s or more, or of 100 ms or more while instances hold more than memory_budget_bytes.
   uint64_t instance_memory_releases = 0;
   // Streamed responses whose body goes on after Invoke() returned (`stream_pending`; docs/
   // architecture.md, "Parked streams"): parked now (gauge), and ended since the start.

@@ -191,13 +191,37 @@ size_t InstancePool::MaintainIdle(absl::Duration spare_idle_for, absl::Duration 
     doomed = TakeIdleSpares(spare_idle_for, now);
     // Destroying spares takes a while: when there are some, the release deadline is looked at
     // after they are gone.
-    if (doomed.empty()) due = TakeDueForRelease(release_idle_for, now, deadline, &taken);
+    if (doomed.empty()) due = TakeDueForRelease(release_idle_for, 0, now, deadline, &taken);
   }
   if (!doomed.empty()) {
     doomed.clear();  // outside the lock: disposing an isolate takes a while
     absl::MutexLock lock(&mu_);
-    due = TakeDueForRelease(release_idle_for, clock_->Now(), deadline, &taken);
+    due = TakeDueForRelease(release_idle_for, 0, clock_->Now(), deadline, &taken);
   }
+  return ReleaseWhileDue(std::move(taken), due, release_idle_for, 0, deadline);
+}
+
+InstancePool::Released InstancePool::ReleaseIdleMemory(absl::Duration idle_for, size_t min_gain,
+                                                       absl::Time deadline) {
+  Idle taken;
+  bool due = false;
+  size_t before = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    before = live_ * bytes_per_instance_;
+    due = TakeDueForRelease(idle_for, min_gain, clock_->Now(), deadline, &taken);
+  }
+  if (!due) return {};
+  Released released;
+  released.instances = ReleaseWhileDue(std::move(taken), due, idle_for, min_gain, deadline);
+  absl::MutexLock lock(&mu_);
+  const size_t after = live_ * bytes_per_instance_;
+  released.bytes = before > after ? before - after : 0;
+  return released;
+}
+
+size_t InstancePool::ReleaseWhileDue(Idle taken, bool due, absl::Duration idle_for, size_t min_gain,
+                                     absl::Time deadline) {
   size_t released = 0;
   while (due) {
     // Outside the lock: a full GC takes milliseconds, and requests must not wait for it.
@@ -211,23 +235,25 @@ size_t InstancePool::MaintainIdle(absl::Duration spare_idle_for, absl::Duration 
         unwanted = std::move(taken.instance);
       } else {
         bytes_per_instance_ = taken.instance->MemoryBytes();
+        released_floor_ = bytes_per_instance_;
         // Back where its idle time puts it: the idle list stays oldest first.
         auto place =
             std::upper_bound(idle_.begin(), idle_.end(), taken.since,
                              [](absl::Time since, const Idle& idle) { return since < idle.since; });
         idle_.insert(place, std::move(taken));
       }
-      due = TakeDueForRelease(release_idle_for, clock_->Now(), deadline, &taken);
+      due = TakeDueForRelease(idle_for, min_gain, clock_->Now(), deadline, &taken);
     }
   }
   return released;
 }
 
-bool InstancePool::TakeDueForRelease(absl::Duration idle_for, absl::Time now, absl::Time deadline,
-                                     Idle* taken) {
+bool InstancePool::TakeDueForRelease(absl::Duration idle_for, size_t min_gain, absl::Time now,
+                                     absl::Time deadline, Idle* taken) {
   if (absl::Now() >= deadline) return false;
   auto due = std::find_if(idle_.begin(), idle_.end(), [&](const Idle& idle) {
-    return !idle.memory_released && now - idle.since >= idle_for;
+    return !idle.memory_released && now - idle.since >= idle_for &&
+           (released_floor_ == 0 || idle.instance->MemoryBytes() >= released_floor_ + min_gain);
   });
   if (due == idle_.end()) return false;
   *taken = std::move(*due);

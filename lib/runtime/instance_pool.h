@@ -87,6 +87,16 @@ class InstancePool {
   // to its place. Returns how many released their memory.
   size_t MaintainIdle(absl::Duration spare_idle_for, absl::Duration release_idle_for,
                       absl::Time deadline);
+  // MaintainIdle()'s memory release alone, for the memory budget: instances idle `idle_for` or
+  // longer that have not released in this idle spell, and hold `min_gain` bytes or more over what
+  // an instance of this pool held after its last release (any, before the first), give back
+  // their garbage, oldest first, until `deadline` (real time) passes. Returns how many released
+  // and the bytes that frees, as MemoryBytes() counts them.
+  struct Released {
+    size_t instances = 0;
+    size_t bytes = 0;
+  };
+  Released ReleaseIdleMemory(absl::Duration idle_for, size_t min_gain, absl::Time deadline);
 
   // Destroys idle instances without parked streams; later releases destroy theirs, once they
   // have no parked streams. Idempotent.
@@ -118,8 +128,12 @@ class InstancePool {
   // Moves the oldest idle instance idle `idle_for` or longer at `now` that has not released its
   // memory in this idle spell into *taken; false when there is none or `deadline` (real time)
   // passed.
-  bool TakeDueForRelease(absl::Duration idle_for, absl::Time now, absl::Time deadline, Idle* taken)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TakeDueForRelease(absl::Duration idle_for, size_t min_gain, absl::Time now,
+                         absl::Time deadline, Idle* taken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Releases the memory of `taken` (when `due`) and of each next instance TakeDueForRelease()
+  // finds, outside mu_, putting each back in its place. Returns how many released.
+  size_t ReleaseWhileDue(Idle taken, bool due, absl::Duration idle_for, size_t min_gain,
+                         absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
   // What Release() and MaintainIdle() do first with an instance coming back: one that hit a limit
   // (counted as discarded), or whose pool was retired and whose parked streams ended, leaves the
   // pool. Then it is counted out of live_ here and true is returned; the caller destroys it after
@@ -140,6 +154,8 @@ class InstancePool {
   // Memory of one instance as last measured; busy instances are counted at this size.
   size_t bytes_per_instance_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t releases_ ABSL_GUARDED_BY(mu_) = 0;
+  // What an instance held right after its last ReleaseMemory(); 0 before the first.
+  size_t released_floor_ ABSL_GUARDED_BY(mu_) = 0;
   // What starting an instance took (a moving average), and the time requests have waited for a
   // busy instance since the last start: when the second reaches the first, the next start is due.
   absl::Duration start_cost_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();

@@ -65,6 +65,14 @@ constexpr absl::Duration kSpareInstanceIdle = absl::Seconds(30);
 // How long a spare instance must have been idle for the memory budget to take it before it
 // unloads a colder family: a spare used within this long is part of its family's concurrency.
 constexpr absl::Duration kBudgetSpareIdle = absl::Seconds(1);
+// What one pass over the memory budget may spend on giving back idle instances' garbage (a full
+// GC of a few milliseconds each) before it unloads families; how long an instance must have been
+// idle for it (a request arriving during the GC finds it out of its pool); and the least garbage
+// worth a GC: what an instance holds over its pool's last instance after a release. A tail
+// family under a Zipf mix serves a request every second or so, each adding a few KB.
+constexpr absl::Duration kBudgetReleasePerPass = absl::Milliseconds(30);
+constexpr absl::Duration kBudgetReleaseIdle = absl::Milliseconds(100);
+constexpr size_t kBudgetReleaseMinGain = size_t{128} << 10;
 // How long a request of a family that is serving waits for another request's load of the
 // family's new version before it is served by the version it has (see LocalRuntime::Load).
 constexpr absl::Duration kLoadPatience = absl::Milliseconds(500);
@@ -728,7 +736,8 @@ class LocalRuntime final : public Runtime {
   }
 
   // While the pools hold more than the budget: spare instances idle for a while go first, then
-  // whole families, coldest first (each losing its other spares just before it). A family's worth
+  // the garbage of idle instances (a bounded share of each pass), then whole families, coldest
+  // first (each losing its other spares just before it). A family's worth
   // keeping is its heat (requests, decayed) per byte it holds: bringing any family back costs about
   // one cold start, so unloading the one that serves the fewest requests for the memory it frees
   // loses the fewest. A family activated for one request is then among the first to go, not the
@@ -774,6 +783,26 @@ class LocalRuntime final : public Runtime {
     for (Candidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) return;
       shed(c, kBudgetSpareIdle);
+    }
+    // Then the garbage of idle instances: a full GC takes milliseconds and loses nothing, where
+    // an unloaded family pays an activation on its next request (an isolate, its context, the
+    // module: several times that). Bounded per pass, what it does not free in time goes the way
+    // below, coldest family first; so it starts with the families that way would take last,
+    // whose GC is not wasted on a family unloaded a moment later.
+    const absl::Time release_deadline = absl::Now() + kBudgetReleasePerPass;
+    for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+      Candidate& c = *it;
+      if (total <= options_.memory_budget_bytes) return;
+      if (absl::Now() >= release_deadline) break;
+      std::shared_ptr<const Serving> serving = c.activation->serving();
+      if (serving == nullptr) continue;
+      serving->ForEachSlot([&](const VersionSlot& slot) {
+        const InstancePool::Released released = slot.pool->ReleaseIdleMemory(
+            kBudgetReleaseIdle, kBudgetReleaseMinGain, release_deadline);
+        counters_.instance_memory_releases.fetch_add(released.instances, std::memory_order_relaxed);
+        total -= std::min(total, released.bytes);
+        c.bytes -= std::min(c.bytes, released.bytes);
+      });
     }
     // Then whole families, coldest first. A family's spares in use a moment ago are its
     // concurrency: shedding them only makes it build isolates again on its next requests (under

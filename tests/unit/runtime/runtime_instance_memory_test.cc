@@ -1,6 +1,7 @@
 // Idle instances give back their garbage (RuntimeOptions' maintenance; docs/architecture.md,
 // "Unloading"), through a Runtime with the real JavaScript engine: once per idle spell of 10 s,
-// the pools' measured memory drops, and the instance keeps its state.
+// the pools' measured memory drops, and the instance keeps its state; and over the memory
+// budget, after a second idle, before any family is unloaded.
 #include <memory>
 #include <string>
 
@@ -29,28 +30,32 @@ export default {
 };
 )js";
 
+void DeployLitterer(Runtime& runtime, const std::string& family) {
+  Manifest m;
+  m.engine = "javascript";
+  m.main = "index.js";
+  m.files["index.js"] = kLitterer;
+  auto deployed = runtime.registry().Deploy({.tenant = "local", .family = family, .manifest = m});
+  ASSERT_TRUE(deployed.ok()) << deployed.status();
+}
+
+int Served(Runtime& runtime, const std::string& family = "litter") {
+  InvokeResult r = runtime.Invoke(family, testing::Get(family));
+  EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
+  int served = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(r.response.body, &served)) << r.response.body;
+  return served;
+}
+
 class RuntimeInstanceMemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     runtime_ = testing::NewRuntimeOnManualClock(&clock_);
     ASSERT_NE(runtime_, nullptr);
-    Manifest m;
-    m.engine = "javascript";
-    m.main = "index.js";
-    m.files["index.js"] = kLitterer;
-    auto deployed =
-        runtime_->registry().Deploy({.tenant = "local", .family = "litter", .manifest = m});
-    ASSERT_TRUE(deployed.ok()) << deployed.status();
+    DeployLitterer(*runtime_, "litter");
   }
 
-  int Served() {
-    InvokeResult r =
-        runtime_->Invoke("litter", {.method = "GET", .url = "http://localhost/litter/"});
-    EXPECT_EQ(r.outcome, Outcome::kOk) << r.error;
-    int served = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(r.response.body, &served)) << r.response.body;
-    return served;
-  }
+  int Served() { return cosmo::Served(*runtime_); }
 
   ManualClock clock_;
   std::unique_ptr<Runtime> runtime_;
@@ -85,6 +90,66 @@ TEST_F(RuntimeInstanceMemoryTest, AnInstanceIdleForTenSecondsGivesBackItsGarbage
   clock_.Advance(absl::Seconds(11));
   runtime_->Maintain();
   EXPECT_EQ(runtime_->Stats().instance_memory_releases, 2u);
+}
+
+// What two families hold with their garbage and after their idle instances released it.
+struct HeldBytes {
+  size_t busy = 0;
+  size_t released = 0;
+};
+
+// Deploys and serves "a" 64 times and "b" once; the instance memory they hold then.
+size_t ServeTwoFamilies(Runtime& runtime) {
+  DeployLitterer(runtime, "a");
+  DeployLitterer(runtime, "b");
+  for (int i = 1; i <= 64; ++i) EXPECT_EQ(Served(runtime, "a"), i);
+  EXPECT_EQ(Served(runtime, "b"), 1);
+  return runtime.Stats().instance_memory_bytes;
+}
+
+// Measured on a runtime without a budget (V8's heap sizes repeat from one fresh runtime to the
+// next, so the test below can place its budget between the two).
+HeldBytes MeasureTwoFamilies() {
+  ManualClock clock;
+  std::unique_ptr<Runtime> runtime = testing::NewRuntimeOnManualClock(&clock);
+  HeldBytes held;
+  if (runtime == nullptr) return held;
+  held.busy = ServeTwoFamilies(*runtime);
+  clock.Advance(absl::Seconds(11));
+  runtime->Maintain();  // both idle 10 s: both release
+  EXPECT_EQ(runtime->Stats().instance_memory_releases, 2u);
+  held.released = runtime->Stats().instance_memory_bytes;
+  return held;
+}
+
+// A budget the two families exceed with their garbage and fit without it: a second after their
+// last requests, their garbage goes and both stay active, instead of the colder one being
+// unloaded and paying an activation on its next request.
+TEST(RuntimeBudgetReleaseTest, IdleInstancesGiveBackGarbageBeforeAFamilyIsUnloaded) {
+  const HeldBytes held = MeasureTwoFamilies();
+  ASSERT_GT(held.busy, held.released);
+  ASSERT_GT(held.busy - held.released, size_t{64} << 10) << "too little garbage to test with";
+
+  ManualClock clock;
+  RuntimeOptions options;
+  options.clock = &clock;
+  options.background_maintenance = false;
+  options.memory_budget_bytes = held.released + (held.busy - held.released) / 2;
+  auto runtime = NewRuntime(options, NewInMemoryStore());
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  ASSERT_GT(ServeTwoFamilies(**runtime), options.memory_budget_bytes);
+
+  clock.Advance(absl::Seconds(2));
+  (*runtime)->Maintain();
+  const RuntimeStats stats = (*runtime)->Stats();
+  EXPECT_EQ(stats.budget_unloads, 0u);
+  EXPECT_EQ(stats.active_families, 2u);
+  EXPECT_GE(stats.instance_memory_releases, 1u);
+  EXPECT_LE(stats.instance_memory_bytes, options.memory_budget_bytes);
+  // Both families serve on from the instances they had.
+  EXPECT_EQ(Served(**runtime, "a"), 65);
+  EXPECT_EQ(Served(**runtime, "b"), 2);
+  EXPECT_EQ((*runtime)->Stats().activations, 2u);
 }
 
 }  // namespace
