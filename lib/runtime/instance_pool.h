@@ -16,13 +16,13 @@
 // first section, say) then costs the time the queue took to drain, not that time once per request
 // in it; and the waits while an instance starts are what that start answers, so they do not buy
 // another. The waiters that reach the price together start one instance between them, not one
-// each. A family whose requests take microseconds then shares one or two instances however many
-// connections send to it, instead of paying milliseconds and megabytes (and the optimizing
-// compiler's work again) for an isolate per burst; one whose requests keep their instances busy
-// (waiting on the network, long computations) keeps requests waiting and so grows, one instance
-// per start's worth of waiting. Instances idle beyond the newest are destroyed by TrimIdle() (and
-// first when memory is short, ShedSpares()), so a family whose concurrency dropped goes back to
-// one.
+// each. A family whose requests take microseconds and rarely find every instance busy keeps one
+// or two, instead of paying milliseconds and megabytes (and the optimizing compiler's work
+// again) for an isolate per burst; one whose requests keep others waiting (network waits, long
+// computations, or simply more requests than its instances serve: a queue that lasts many
+// starts' time) grows, one instance per start's worth of waiting, up to `max_instances`.
+// Instances idle beyond the newest are destroyed by TrimIdle() (and first when memory is short,
+// ShedSpares()), so a family whose concurrency dropped goes back to one.
 //
 // Instances with parked streams (Instance::ParkedStreams(), docs/architecture.md "Parked
 // streams") stay idle in the pool between the sections the StreamDriver runs for them, serving
