@@ -31,35 +31,83 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Acquire(absl::Duration m
   {
     absl::MutexLock lock(&mu_);
     if (!idle_.empty()) return TakeIdle();
-    const absl::Time give_up = absl::Now() + max_wait;
-    // Renting: every instance is busy, but one may come back sooner than a new one would start.
-    if (live_ > 0 && live_ < max_instances_ && rent_ < start_cost_ &&
-        AwaitIdle(std::min(start_cost_ - rent_, max_wait))) {
-      return TakeIdle();
-    }
-    if (live_ >= max_instances_) {
-      auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !idle_.empty() || live_ < max_instances_;
-      };
-      if (!mu_.AwaitWithTimeout(absl::Condition(&available), give_up - absl::Now())) {
+    if (live_ > 0) {
+      // Every instance is busy: wait for one to come back, unless waiting has cost a start.
+      const absl::Time give_up = absl::Now() + max_wait;
+      CountWaiter(true, absl::Now());
+      const Turn turn = AwaitTurn(give_up);
+      CountWaiter(false, absl::Now());
+      if (turn == Turn::kShed) {
         return absl::DeadlineExceededError(absl::StrCat(
             "all ", max_instances_, " instances of version ", program_->version().substr(0, 12),
             " stayed busy for ", absl::FormatDuration(max_wait)));
       }
+      if (turn == Turn::kIdle) return TakeIdle();
     }
-    if (!idle_.empty()) return TakeIdle();
-    ++live_;  // reserve the slot; instantiate outside the lock, it takes milliseconds
+    // Reserve the slot; instantiate outside the lock, it takes milliseconds. The rent paid so
+    // far bought this start; waits from now on count towards the next one, once this one is up.
+    const absl::Time now = absl::Now();
+    PauseRent(now);
+    ++live_;
+    ++starting_;
     rent_ = absl::ZeroDuration();
   }
   return Create();
 }
 
-bool InstancePool::AwaitIdle(absl::Duration timeout) {
-  const absl::Time start = absl::Now();
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !idle_.empty(); };
-  const bool got = mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
-  rent_ += absl::Now() - start;
-  return got;
+InstancePool::Turn InstancePool::AwaitTurn(absl::Time give_up) {
+  for (;;) {
+    if (!idle_.empty()) return Turn::kIdle;
+    const absl::Time now = absl::Now();
+    // Every instance was discarded (limits) or retired meanwhile: none will come back.
+    if (live_ == 0) return Turn::kStart;
+    const bool below_max = live_ < max_instances_;
+    if (below_max) {
+      // Buying: renting has cost as much as a start. Only one start is bought at a time (a
+      // start under way stops the rent), so the waiters that reach this together start one
+      // instance, not one each: the first resets the rent, the others see it reset and wait on.
+      if (starting_ == 0 && RentAt(now) >= start_cost_) return Turn::kStart;
+      // A request never waits longer than it was allowed while the pool may still grow.
+      if (now >= give_up) return Turn::kStart;
+    } else if (now >= give_up) {
+      return Turn::kShed;
+    }
+    absl::Time until = give_up;
+    // While the rent runs, look again when it will have reached a start's cost.
+    if (below_max && RentRunning()) {
+      until = std::min(until, now + (start_cost_ - RentAt(now)));
+    }
+    const uint64_t starts_ended = starts_ended_;
+    auto changed = [this, starts_ended, below_max]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || starts_ended_ != starts_ended || live_ == 0 ||
+             (live_ < max_instances_) != below_max;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&changed), until);
+  }
+}
+
+bool InstancePool::RentRunning() const { return waiting_ > 0 && starting_ == 0; }
+
+absl::Duration InstancePool::RentAt(absl::Time now) const {
+  return RentRunning() ? rent_ + (now - rent_since_) : rent_;
+}
+
+void InstancePool::PauseRent(absl::Time now) {
+  if (RentRunning()) rent_ += now - rent_since_;
+}
+
+void InstancePool::ResumeRent(absl::Time now) {
+  if (RentRunning()) rent_since_ = now;
+}
+
+void InstancePool::CountWaiter(bool waits, absl::Time now) {
+  PauseRent(now);
+  if (waits) {
+    ++waiting_;
+  } else {
+    --waiting_;
+  }
+  ResumeRent(now);
 }
 
 std::unique_ptr<Instance> InstancePool::TakeIdle() {
@@ -91,6 +139,12 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
   // Outside mu_: the handler's lock is taken by writers' wakes, which then take the driver's.
   if (created.ok() && parked_wake_) (*created)->SetParkedWakeHandler(parked_wake_);
   absl::MutexLock lock(&mu_);
+  // The rent runs again (when requests wait), and waiters look again at what it owes.
+  const absl::Time now = absl::Now();
+  PauseRent(now);
+  --starting_;
+  ResumeRent(now);
+  ++starts_ended_;
   if (!created.ok()) {
     --live_;
     return created.status();
@@ -283,6 +337,11 @@ size_t InstancePool::MemoryBytes() const {
 size_t InstancePool::live_instances() const {
   absl::MutexLock lock(&mu_);
   return live_;
+}
+
+size_t InstancePool::waiting() const {
+  absl::MutexLock lock(&mu_);
+  return waiting_;
 }
 
 }  // namespace cosmo

@@ -7,13 +7,22 @@
 // finish on the old version while new ones start on the new.
 //
 // How many instances a version gets is decided like renting against buying: a request that finds
-// every instance busy first waits for one to come back, and the pool starts another only once the
-// waits since its last start add up to what starting one costs (the last starts' measured time).
-// A family whose requests take microseconds then shares one or two instances however many
-// connections send to it, instead of paying milliseconds and megabytes for an isolate per burst;
-// one whose requests wait on the network grows as fast as its waits show it must. Instances idle
-// beyond the newest are destroyed by TrimIdle() (and first when memory is short, ShedSpares()),
-// so a family whose concurrency dropped goes back to one.
+// every instance busy first waits for one to come back, and the pool starts another only once
+// requests have been kept waiting, since its last start, for as long as starting one costs (the
+// last starts' measured time). The rent is the wall time during which at least one request waited
+// and no instance was starting — the union of the waits, not their sum: one more instance could
+// have served at most one waiter at a time, so it would have spared at most that much, however
+// many waited together. A burst of short requests arriving at once (streams that park after their
+// first section, say) then costs the time the queue took to drain, not that time once per request
+// in it; and the waits while an instance starts are what that start answers, so they do not buy
+// another. The waiters that reach the price together start one instance between them, not one
+// each. A family whose requests take microseconds and rarely find every instance busy keeps one
+// or two, instead of paying milliseconds and megabytes (and the optimizing compiler's work
+// again) for an isolate per burst; one whose requests keep others waiting (network waits, long
+// computations, or simply more requests than its instances serve: a queue that lasts many
+// starts' time) grows, one instance per start's worth of waiting, up to `max_instances`.
+// Instances idle beyond the newest are destroyed by TrimIdle() (and first when memory is short,
+// ShedSpares()), so a family whose concurrency dropped goes back to one.
 //
 // Instances with parked streams (Instance::ParkedStreams(), docs/architecture.md "Parked
 // streams") stay idle in the pool between the sections the StreamDriver runs for them, serving
@@ -54,10 +63,11 @@ class InstancePool {
                std::function<void()> parked_wake = nullptr);
   ~InstancePool();
 
-  // An idle instance; else, while fewer than `max_instances` exist, one returned in the time
-  // starting a new one would take, or a new one; else one returned within `max_wait` (real
-  // time). DEADLINE_EXCEEDED when none came back in time; the Instantiate() error when a new
-  // instance failed to start.
+  // An idle instance; else, while fewer than `max_instances` exist, one returned before the
+  // requests kept waiting have waited as long as a start takes (the class comment), or a new one,
+  // at the latest after `max_wait`; else one returned within `max_wait` (real time).
+  // DEADLINE_EXCEEDED when none came back in time; the Instantiate() error when a new instance
+  // failed to start.
   absl::StatusOr<std::unique_ptr<Instance>> Acquire(absl::Duration max_wait);
 
   // Gives an instance back after a request.
@@ -105,6 +115,8 @@ class InstancePool {
   // Memory held by idle instances, as last measured, plus an estimate for busy ones.
   size_t MemoryBytes() const;
   size_t live_instances() const;
+  // Requests waiting in Acquire() for a busy instance now.
+  size_t waiting() const;
   const ScriptLimits& limits() const { return limits_; }
   const std::shared_ptr<Program>& program() const { return program_; }
 
@@ -114,8 +126,21 @@ class InstancePool {
     absl::Time since;
     bool memory_released = false;  // MaintainIdle() released its memory in this idle spell
   };
-  // Waits (mu_ held) up to `timeout` for an idle instance; adds the time waited to rent_.
-  bool AwaitIdle(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  enum class Turn { kIdle, kStart, kShed };
+  // What a request that found every instance busy does (mu_ held, the caller counted in
+  // waiting_): waits until an instance is idle (kIdle), or until it should start one (kStart:
+  // the rent reached a start's cost with no start under way, or `give_up` passed below the
+  // limit), or until `give_up` passed at the limit (kShed).
+  Turn AwaitTurn(absl::Time give_up) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The rent clock runs while a request waits and no instance is starting. RentAt() is the rent
+  // at `now`; PauseRent() before waiting_ or starting_ change and ResumeRent() after keep rent_
+  // and rent_since_ true across the change.
+  bool RentRunning() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration RentAt(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PauseRent(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ResumeRent(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One more request waiting (`waits`), or one fewer.
+  void CountWaiter(bool waits, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Instance>> Create() ABSL_LOCKS_EXCLUDED(mu_);
   std::unique_ptr<Instance> TakeIdle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves the idle instances among the `n` least recently used that have no parked streams out
@@ -156,10 +181,16 @@ class InstancePool {
   uint64_t releases_ ABSL_GUARDED_BY(mu_) = 0;
   // What an instance held right after its last ReleaseMemory(); 0 before the first.
   size_t released_floor_ ABSL_GUARDED_BY(mu_) = 0;
-  // What starting an instance took (a moving average), and the time requests have waited for a
-  // busy instance since the last start: when the second reaches the first, the next start is due.
+  // What starting an instance took (a moving average), and the rent: the wall time since the last
+  // start during which at least one request waited for a busy instance and none was starting
+  // (up to rent_since_ while the clock runs). When the rent reaches the cost, a start is due.
   absl::Duration start_cost_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Duration rent_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  absl::Time rent_since_ ABSL_GUARDED_BY(mu_);
+  size_t waiting_ ABSL_GUARDED_BY(mu_) = 0;   // requests in AwaitTurn()
+  size_t starting_ ABSL_GUARDED_BY(mu_) = 0;  // instances being instantiated
+  // Counts finished starts (failed ones too), so that waiters look again at the rent.
+  uint64_t starts_ended_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace cosmo

@@ -1,10 +1,12 @@
-// InstancePool: a request that finds every instance busy waits for one before starting another,
-// for as long as starting one takes; the pool grows once waits add up to a start; instances
-// beyond the newest are destroyed after an idle period or when memory is short.
+// InstancePool: a request that finds every instance busy waits for one before starting another;
+// the pool grows once requests have been kept waiting (the union of their waits, not the sum) for
+// as long as a start takes, one start at a time; instances beyond the newest are destroyed after an
+// idle period or when memory is short.
 #include "runtime/instance_pool.h"
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -67,6 +69,62 @@ TEST_F(InstancePoolTest, AnotherStartsOnceTheWaitAddsUpToAStart) {
   EXPECT_EQ(pool->live_instances(), 2u);
   pool->Release(std::move(first));
   pool->Release(std::move(second));
+}
+
+TEST_F(InstancePoolTest, ABurstOfShortRequestsWaitingTogetherStartsOneInstanceNotOneEach) {
+  // Like 1,000 streamed requests that each hold an instance only until their stream parks: they
+  // all find the one instance busy and wait together. Their waits overlap, so together they
+  // have paid for one start, not one each; the instance that start brings serves them in turn.
+  auto pool = PoolOf("slow-start 300", /*max_instances=*/64);
+  std::unique_ptr<Instance> first = MustAcquire(*pool);
+  ASSERT_NE(first, nullptr);
+  constexpr size_t kBurst = 16;
+  std::vector<std::thread> burst;
+  for (size_t i = 0; i < kBurst; ++i) {
+    burst.emplace_back([&] {
+      // No deadline: only the rent can start an instance here.
+      auto instance = pool->Acquire(absl::InfiniteDuration());
+      ASSERT_TRUE(instance.ok()) << instance.status();
+      pool->Release(*std::move(instance));
+    });
+  }
+  // `first` stays busy until every request waits, and then until the waits bought a start.
+  while (pool->waiting() < kBurst) absl::SleepFor(absl::Milliseconds(1));
+  while (counters_.created.load() < 2) absl::SleepFor(absl::Milliseconds(1));
+  pool->Release(std::move(first));
+  for (std::thread& t : burst) t.join();
+  EXPECT_EQ(counters_.created.load(), 2u);
+  EXPECT_EQ(pool->live_instances(), 2u);
+  EXPECT_EQ(pool->waiting(), 0u);
+}
+
+TEST_F(InstancePoolTest, RequestsThatKeepTheirInstancesBusyGrowThePoolOneStartAtATime) {
+  // Like requests waiting on the network: none gives its instance back, so the ones still
+  // waiting keep paying rent, and each start's worth of it starts one more until all run.
+  auto pool = PoolOf("slow-start 50", /*max_instances=*/64);
+  std::unique_ptr<Instance> first = MustAcquire(*pool);
+  ASSERT_NE(first, nullptr);
+  constexpr size_t kBusy = 4;
+  std::vector<std::unique_ptr<Instance>> held(kBusy);
+  std::vector<std::thread> requests;
+  for (size_t i = 0; i < kBusy; ++i) {
+    requests.emplace_back([&, i] {
+      // No deadline: only the rent can start an instance here (a pool that never grew for
+      // it would never return).
+      auto instance = pool->Acquire(absl::InfiniteDuration());
+      ASSERT_TRUE(instance.ok()) << instance.status();
+      held[i] = *std::move(instance);
+    });
+  }
+  for (std::thread& t : requests) t.join();
+  EXPECT_EQ(counters_.created.load(), 1 + kBusy);
+  EXPECT_EQ(pool->live_instances(), 1 + kBusy);
+  for (std::unique_ptr<Instance>& instance : held) {
+    ASSERT_NE(instance, nullptr);
+    EXPECT_NE(instance.get(), first.get());
+    pool->Release(std::move(instance));
+  }
+  pool->Release(std::move(first));
 }
 
 TEST_F(InstancePoolTest, ABusyPoolAtItsLimitSheds) {
