@@ -257,13 +257,7 @@ absl::Status JsInstance::CreateContext() {
   method_get_.Reset(
       isolate_, v8::String::NewFromUtf8Literal(isolate_, "GET", v8::NewStringType::kInternalized));
   // The same objects as the literals of response.js and dispatch.js (body.js kTextPlain).
-  text_plain_.name.Reset(isolate_, v8::String::NewFromUtf8Literal(
-                                       isolate_, "content-type", v8::NewStringType::kInternalized));
-  text_plain_.value.Reset(isolate_,
-                          v8::String::NewFromUtf8Literal(isolate_, "text/plain;charset=UTF-8",
-                                                         v8::NewStringType::kInternalized));
-  text_plain_.name_text = "content-type";
-  text_plain_.value_text = "text/plain;charset=UTF-8";
+  text_plain_.Set(isolate_, "content-type", "text/plain;charset=UTF-8");
   state_.text_plain = &text_plain_;
 
   // The runtime's dispatch functions, cached for the request path and then hidden from scripts

@@ -29,6 +29,19 @@ bool Invalid(InvokeResult& result, absl::string_view why) {
 
 }  // namespace
 
+void KnownHeader::Set(v8::Isolate* isolate, std::string_view name_literal,
+                      std::string_view value_literal) {
+  auto internalized = [isolate](std::string_view text) {
+    return v8::String::NewFromUtf8(isolate, text.data(), v8::NewStringType::kInternalized,
+                                   static_cast<int>(text.size()))
+        .ToLocalChecked();
+  };
+  name.Reset(isolate, internalized(name_literal));
+  value.Reset(isolate, internalized(value_literal));
+  name_text = name_literal;
+  value_text = value_literal;
+}
+
 bool ReadHeaderList(v8::Local<v8::Context> context, v8::Local<v8::Array> list,
                     HeaderFields* fields) {
   const uint32_t count = list->Length();

@@ -29,6 +29,10 @@ using HeaderFields = absl::InlinedVector<v8::Local<v8::Value>, 8>;
 // without copying and checking its strings again. Owned by the instance; the Globals are reset
 // before its isolate goes.
 struct KnownHeader {
+  // Sets both forms of the field from one pair of texts, which must outlive it (literals): the
+  // strings as internalized V8 strings of `isolate` (the current one, in a context scope).
+  void Set(v8::Isolate* isolate, std::string_view name_literal, std::string_view value_literal);
+
   v8::Global<v8::String> name;
   v8::Global<v8::String> value;
   std::string_view name_text;
