@@ -307,7 +307,8 @@ bool InstancePool::TakeDueForRelease(absl::Duration idle_for, size_t min_gain, a
   if (absl::Now() >= deadline) return false;
   auto due = std::find_if(idle_.begin(), idle_.end(), [&](const Idle& idle) {
     return !idle.memory_released && now - idle.since >= idle_for &&
-           (released_floor_ == 0 || idle.instance->MemoryBytes() >= released_floor_ + min_gain);
+           (min_gain == 0 || released_floor_ == 0 ||
+            idle.instance->MemoryBytes() >= released_floor_ + min_gain);
   });
   if (due == idle_.end()) return false;
   *taken = std::move(*due);

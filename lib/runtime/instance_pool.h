@@ -151,8 +151,8 @@ class InstancePool {
   std::vector<Idle> TakeIdleSpares(absl::Duration idle_for, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves the oldest idle instance idle `idle_for` or longer at `now` that has not released its
-  // memory in this idle spell into *taken; false when there is none or `deadline` (real time)
-  // passed.
+  // memory in this idle spell (and, with a `min_gain`, holds that much over released_floor_) into
+  // *taken; false when there is none or `deadline` (real time) passed.
   bool TakeDueForRelease(absl::Duration idle_for, size_t min_gain, absl::Time now,
                          absl::Time deadline, Idle* taken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Releases the memory of `taken` (when `due`) and of each next instance TakeDueForRelease()
