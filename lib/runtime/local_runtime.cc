@@ -737,12 +737,11 @@ class LocalRuntime final : public Runtime {
 
   // While the pools hold more than the budget: spare instances idle for a while go first, then
   // the garbage of idle instances (a bounded share of each pass), then whole families, coldest
-  // first (each losing its other spares just before it). A family's worth
-  // keeping is its heat (requests, decayed) per byte it holds: bringing any family back costs about
-  // one cold start, so unloading the one that serves the fewest requests for the memory it frees
-  // loses the fewest. A family activated for one request is then among the first to go, not the
-  // busy family used least recently; among equally cold families, the least recently used goes
-  // first.
+  // first (each losing its other spares just before it). A family's worth keeping is its heat
+  // (requests, decayed) per byte it holds: bringing any family back costs about one cold start,
+  // so unloading the one that serves the fewest requests for the memory it frees loses the
+  // fewest. A family activated for one request is then among the first to go, not the busy
+  // family used least recently; among equally cold families, the least recently used goes first.
   void EnforceMemoryBudget() {
     struct Candidate {
       double worth;
@@ -763,20 +762,23 @@ class LocalRuntime final : public Runtime {
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
       return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
     });
-    // What a family's pools hold is measured once per pass: what shedding frees comes off its
-    // measure (a pool's memory is its live instances at the size measured last, and shedding
-    // takes instances off at that size).
-    auto shed = [&](Candidate& c, absl::Duration idle_for) {
+    // What a family's pools hold is measured once per pass: what shedding or a release frees
+    // comes off its measure (a pool's memory is its live instances at the size measured last,
+    // and both report what they took off at that size). `freed_by` frees from one pool.
+    auto free_from = [&](Candidate& c, const auto& freed_by) {
       std::shared_ptr<const Serving> serving = c.activation->serving();
       if (serving == nullptr) {
         c.bytes = 0;  // unloaded meanwhile: it holds nothing more
         return;
       }
       serving->ForEachSlot([&](const VersionSlot& slot) {
-        const size_t freed = slot.pool->ShedSpares(idle_for);
+        const size_t freed = freed_by(*slot.pool);
         total -= std::min(total, freed);
         c.bytes -= std::min(c.bytes, freed);
       });
+    };
+    auto shed = [&](Candidate& c, absl::Duration idle_for) {
+      free_from(c, [idle_for](InstancePool& pool) { return pool.ShedSpares(idle_for); });
     };
     // First the spare instances nobody has used for a while, coldest families first: each family
     // keeps one, so none of them has to start again on its next request.
@@ -794,14 +796,11 @@ class LocalRuntime final : public Runtime {
       Candidate& c = *it;
       if (total <= options_.memory_budget_bytes) return;
       if (absl::Now() >= release_deadline) break;
-      std::shared_ptr<const Serving> serving = c.activation->serving();
-      if (serving == nullptr) continue;
-      serving->ForEachSlot([&](const VersionSlot& slot) {
-        const InstancePool::Released released = slot.pool->ReleaseIdleMemory(
-            kBudgetReleaseIdle, kBudgetReleaseMinGain, release_deadline);
+      free_from(c, [&](InstancePool& pool) {
+        const InstancePool::Released released =
+            pool.ReleaseIdleMemory(kBudgetReleaseIdle, kBudgetReleaseMinGain, release_deadline);
         counters_.instance_memory_releases.fetch_add(released.instances, std::memory_order_relaxed);
-        total -= std::min(total, released.bytes);
-        c.bytes -= std::min(c.bytes, released.bytes);
+        return released.bytes;
       });
     }
     // Then whole families, coldest first. A family's spares in use a moment ago are its
