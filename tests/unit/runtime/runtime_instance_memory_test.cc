@@ -132,24 +132,22 @@ TEST(RuntimeBudgetReleaseTest, IdleInstancesGiveBackGarbageBeforeAFamilyIsUnload
 
   ManualClock clock;
   RuntimeOptions options;
-  options.clock = &clock;
-  options.background_maintenance = false;
   options.memory_budget_bytes = held.released + (held.busy - held.released) / 2;
-  auto runtime = NewRuntime(options, NewInMemoryStore());
-  ASSERT_TRUE(runtime.ok()) << runtime.status();
-  ASSERT_GT(ServeTwoFamilies(**runtime), options.memory_budget_bytes);
+  std::unique_ptr<Runtime> runtime = testing::NewRuntimeOnManualClock(&clock, options);
+  ASSERT_NE(runtime, nullptr);
+  ASSERT_GT(ServeTwoFamilies(*runtime), options.memory_budget_bytes);
 
   clock.Advance(absl::Seconds(2));
-  (*runtime)->Maintain();
-  const RuntimeStats stats = (*runtime)->Stats();
+  runtime->Maintain();
+  const RuntimeStats stats = runtime->Stats();
   EXPECT_EQ(stats.budget_unloads, 0u);
   EXPECT_EQ(stats.active_families, 2u);
   EXPECT_GE(stats.instance_memory_releases, 1u);
   EXPECT_LE(stats.instance_memory_bytes, options.memory_budget_bytes);
   // Both families serve on from the instances they had.
-  EXPECT_EQ(Served(**runtime, "a"), 65);
-  EXPECT_EQ(Served(**runtime, "b"), 2);
-  EXPECT_EQ((*runtime)->Stats().activations, 2u);
+  EXPECT_EQ(Served(*runtime, "a"), 65);
+  EXPECT_EQ(Served(*runtime, "b"), 2);
+  EXPECT_EQ(runtime->Stats().activations, 2u);
 }
 
 }  // namespace

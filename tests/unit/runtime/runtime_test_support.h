@@ -40,9 +40,10 @@ struct ScriptedRuntime {
 };
 
 // A Runtime with the built-in engines (the real JavaScript engine) over an in-memory store, on
-// `clock`, with Maintain() left to the test. Null (and a test failure) if it cannot start.
-inline std::unique_ptr<Runtime> NewRuntimeOnManualClock(ManualClock* clock) {
-  RuntimeOptions options;
+// `clock`, with Maintain() left to the test; `options` give the rest. Null (and a test failure)
+// if it cannot start.
+inline std::unique_ptr<Runtime> NewRuntimeOnManualClock(ManualClock* clock,
+                                                        RuntimeOptions options = {}) {
   options.clock = clock;
   options.background_maintenance = false;
   auto runtime = NewRuntime(options, NewInMemoryStore());
