@@ -16,13 +16,18 @@ every --deploy-interval. Prints a report and exits non-zero on:
     quiesced RSS at the end (traffic paused for --settle each time, so the comparison does not
     depend on where a hostile heap-growth script happened to be). The server runs with glibc's
     per-thread malloc caches off (--malloc-tcache-count): they fill for about 15 minutes, up to
-    235 KiB per thread, which a run of minutes cannot tell from a leak.
+    235 KiB per thread, which a run of minutes cannot tell from a leak. This figure holds every
+    live isolate, whose number the memory budget moves by several from one sample to the next,
+    so it swings by ±9% in a healthy run: its gate only catches runaway growth;
+  * with --idle-timeout, unloaded RSS drift >= --max-unloaded-drift percent (below), or an
+    unloaded sample that never came (activations still live 30 s after the idle timeout).
 
 With --idle-timeout (passed to the server), each quiesced sample is followed by an unloaded one:
 traffic stays paused until the idle timeout has unloaded every activation, then RSS is sampled
 again. That is the memory the server keeps with no isolate alive, so it leaves out the isolate
 count's swing under the memory budget, and a leak anywhere else (an isolate's lifecycle
-included) keeps raising it. Reported, not gated.
+included) keeps raising it: the leak gate. What still moves it in a healthy run is LevelDB's
+memtable (a sawtooth of up to 4 MiB) and worker stacks within their window, about ±4%.
 
   benchmarks/soak/soak.py --server-bin build/hosts/grpc_server/cosmo-server \\
       --ctl-bin build/hosts/cosmoctl/cosmoctl --duration=60s
@@ -516,14 +521,18 @@ class Soak:
         if len(self.quiesced) > 2:
             lines.append("quiesced RSS: " + ", ".join(f"{t / 60:.1f} min {kib / 1024:.1f} MiB"
                                                       for t, kib in self.quiesced))
+        unloaded_drift = None
         if len(self.unloaded) > 1:
             first, last = self.unloaded[0][1], self.unloaded[-1][1]
-            unloaded_drift = (f"{100.0 * (last - first) / first:+.2f}%" if first and last
-                              else "n/a (activations were not all unloaded)")
+            if first and last:
+                unloaded_drift = 100.0 * (last - first) / first
             lines.append("unloaded RSS (every activation unloaded by the idle timeout): " +
                          ", ".join(f"{t / 60:.1f} min " +
                                    ("n/a" if kib is None else f"{kib / 1024:.1f} MiB")
-                                   for t, kib in self.unloaded) + f"; drift {unloaded_drift}")
+                                   for t, kib in self.unloaded) + "; drift " +
+                         ("n/a (activations were not all unloaded)" if unloaded_drift is None
+                          else f"{unloaded_drift:+.2f}%") +
+                         f" (limit {a.max_unloaded_drift}%)")
         if self.host_metrics:
             ends = [("after warm-up", self.host_metrics[0])]
             if len(self.host_metrics) > 1:
@@ -549,6 +558,13 @@ class Soak:
         if drift is None or drift >= a.max_rss_drift:
             failures.append(f"RSS drift {drift if drift is None else round(drift, 2)}% "
                             f">= {a.max_rss_drift}%")
+        if a.idle_timeout > 0 and self.crashed is None:
+            if unloaded_drift is None:
+                failures.append("unloaded RSS: activations were still live 30 s after the idle "
+                                "timeout (see the unloaded samples above)")
+            elif unloaded_drift >= a.max_unloaded_drift:
+                failures.append(f"unloaded RSS drift {round(unloaded_drift, 2)}% "
+                                f">= {a.max_unloaded_drift}%")
         if total == 0:
             failures.append("no requests were answered")
         lines.append("soak: FAIL: " + "; ".join(failures) if failures else "soak: PASS")
@@ -565,6 +581,7 @@ class Soak:
                            "rss_samples": rss_samples, "host_metrics": self.host_metrics,
                            "rss_quiesced": self.quiesced, "rss_drift_pct": drift,
                            "rss_unloaded": self.unloaded,
+                           "rss_unloaded_drift_pct": unloaded_drift,
                            "unloaded_metrics": self.unloaded_metrics,
                            "deploys": self.control_ok["deploy"],
                            "rollbacks": self.control_ok["rollback"],
@@ -598,7 +615,13 @@ def main():
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--hostile-fraction", type=float, default=0.03)
     p.add_argument("--deploy-interval", type=parse_duration, default=1.0)
-    p.add_argument("--max-rss-drift", type=float, default=5.0, help="percent")
+    p.add_argument("--max-rss-drift", type=float, default=15.0,
+                   help="percent, of the quiesced RSS with the isolates live: a runaway check, "
+                        "since the budget moves the live isolates' number by several between "
+                        "samples (±9%% seen in healthy runs)")
+    p.add_argument("--max-unloaded-drift", type=float, default=10.0,
+                   help="percent, of the unloaded RSS (with --idle-timeout): the leak gate "
+                        "(±4%% seen in healthy runs: LevelDB's memtable, worker stacks)")
     p.add_argument("--max-cpu-ms", type=int, default=50)
     p.add_argument("--max-memory-mb", type=int, default=64)
     p.add_argument("--max-wall-ms", type=int, default=2000)
