@@ -80,6 +80,12 @@ struct RuntimeOptions {
   // that many requests of the family are in flight at once. The two versions of a traffic split
   // together run no more at once than this (each may keep up to this many).
   size_t max_instances_per_version = 0;
+  // While most of a version's requests park their streamed responses (docs/architecture.md,
+  // "Parked streams"), the queue a burst of them forms is CPU work, and each instance beyond the
+  // cores would hold its share of the streams for their whole life, compiling and collecting on
+  // its own: the pool grows only to this many then, unless its instances stop coming back (held
+  // by requests that wait), when it grows as usual. 0 = the hardware threads (at least 2).
+  size_t max_parking_instances_per_version = 0;
   // How long a request waits for a busy family's instance before it is shed (kLoadShed).
   absl::Duration max_queue_wait = absl::Seconds(5);
   // After an activation fails (a script error at startup), requests fail fast for this long

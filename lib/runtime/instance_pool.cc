@@ -17,13 +17,14 @@ constexpr uint64_t kMeasureEvery = 64;
 
 InstancePool::InstancePool(std::shared_ptr<Program> program, ScriptLimits limits,
                            size_t max_instances, InstancePoolCounters* counters, const Clock* clock,
-                           std::function<void()> parked_wake)
+                           std::function<void()> parked_wake, ParkingLimits parking)
     : program_(std::move(program)),
       limits_(limits),
       max_instances_(max_instances == 0 ? 1 : max_instances),
       counters_(counters),
       clock_(clock),
-      parked_wake_(std::move(parked_wake)) {}
+      parked_wake_(std::move(parked_wake)),
+      parking_(parking) {}
 
 InstancePool::~InstancePool() { Retire(); }
 
@@ -62,20 +63,26 @@ InstancePool::Turn InstancePool::AwaitTurn(absl::Time give_up) {
     // Every instance was discarded (limits) or retired meanwhile: none will come back.
     if (live_ == 0) return Turn::kStart;
     const bool below_max = live_ < max_instances_;
+    // Rent buys no instance beyond the parking bound while it holds (the class comment).
+    const bool bound = ParkingBound(now);
+    const bool may_buy = below_max && !(bound && live_ >= parking_.instances);
     if (below_max) {
       // Buying: renting has cost as much as a start. Only one start is bought at a time (a
       // start under way stops the rent), so the waiters that reach this together start one
       // instance, not one each: the first resets the rent, the others see it reset and wait on.
-      if (starting_ == 0 && RentAt(now) >= start_cost_) return Turn::kStart;
+      if (may_buy && starting_ == 0 && RentAt(now) >= start_cost_) return Turn::kStart;
       // A request never waits longer than it was allowed while the pool may still grow.
       if (now >= give_up) return Turn::kStart;
     } else if (now >= give_up) {
       return Turn::kShed;
     }
     absl::Time until = give_up;
-    // While the rent runs, look again when it will have reached a start's cost.
-    if (below_max && RentRunning()) {
+    // While the rent runs, look again when it will have reached a start's cost; while the
+    // parking bound holds, when it will lapse unless an instance comes back.
+    if (may_buy && RentRunning()) {
       until = std::min(until, now + (start_cost_ - RentAt(now)));
+    } else if (below_max && bound) {
+      until = std::min(until, last_return_ + parking_.release_gap);
     }
     const uint64_t starts_ended = starts_ended_;
     auto changed = [this, starts_ended, below_max]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -87,6 +94,11 @@ InstancePool::Turn InstancePool::AwaitTurn(absl::Time give_up) {
 }
 
 bool InstancePool::RentRunning() const { return waiting_ > 0 && starting_ == 0; }
+
+bool InstancePool::ParkingBound(absl::Time now) const {
+  return parking_.instances > 0 && parked_share_ >= 0.5 &&
+         now - last_return_ < parking_.release_gap;
+}
 
 absl::Duration InstancePool::RentAt(absl::Time now) const {
   return RentRunning() ? rent_ + (now - rent_since_) : rent_;
@@ -103,6 +115,7 @@ void InstancePool::ResumeRent(absl::Time now) {
 void InstancePool::CountWaiter(bool waits, absl::Time now) {
   PauseRent(now);
   if (waits) {
+    if (waiting_ == 0) last_return_ = now;
     ++waiting_;
   } else {
     --waiting_;
@@ -155,10 +168,15 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
   return created;
 }
 
-void InstancePool::Release(std::unique_ptr<Instance> instance) {
+void InstancePool::Release(std::unique_ptr<Instance> instance, Lent lent) {
   std::unique_ptr<Instance> doomed;
   {
     absl::MutexLock lock(&mu_);
+    if (lent != Lent::kOther) {
+      parked_share_ += ((lent == Lent::kParked ? 1.0 : 0.0) - parked_share_) / 8;
+    }
+    // Only waiters look at it: no clock read when nobody waits.
+    if (waiting_ > 0) last_return_ = absl::Now();
     if (CountOutIfUnwanted(*instance)) {
       doomed = std::move(instance);
     } else {

@@ -29,6 +29,15 @@
 // other requests meanwhile; TakeParkedDue() lends one out to run those. Trimming, shedding and
 // retiring never destroy such an instance: a retired pool keeps it until its streams ended.
 //
+// A pool most of whose requests park their streams (Release(..., Lent::kParked)) grows by rent
+// only up to ParkingLimits::instances (the hardware threads, at least 2), for as long as its
+// instances keep coming back. Such a request holds its instance only for its first section, well
+// under a millisecond of CPU, so the queue a burst of them forms is work for the cores, which
+// more instances than cores do not do sooner; each extra instance, though, keeps its share of the
+// streams for their whole life, compiling and collecting their JavaScript on its own and holding
+// its memory. When no instance came back for ParkingLimits::release_gap while requests waited,
+// requests are holding instances (a fetch, a slow computation) and the pool grows as usual.
+//
 // Thread-safe.
 #ifndef COSMO_LIB_RUNTIME_INSTANCE_POOL_H_
 #define COSMO_LIB_RUNTIME_INSTANCE_POOL_H_
@@ -54,13 +63,29 @@ struct InstancePoolCounters {
   std::atomic<uint64_t> discarded{0};
 };
 
+// How an InstancePool most of whose requests park their streams grows (its class comment).
+struct InstancePoolParkingLimits {
+  // The most instances rent buys while most requests park; 0: no bound but max_instances.
+  size_t instances = 0;
+  // Rent buys more again once no instance came back for this long while requests waited.
+  absl::Duration release_gap = absl::Milliseconds(25);
+};
+
 class InstancePool {
  public:
+  using ParkingLimits = InstancePoolParkingLimits;
+  // What the request an instance was lent for did, told when it comes back (Release()).
+  enum class Lent {
+    kServed,  // answered a request
+    kParked,  // answered a request whose streamed response parked in the instance
+    kOther,   // anything else: the stream driver's turn, a warm-up
+  };
+
   // `clock` (not owned, outlives the pool) times how long instances stay idle. `parked_wake`
   // becomes each new instance's Instance::SetParkedWakeHandler() (may be empty).
   InstancePool(std::shared_ptr<Program> program, ScriptLimits limits, size_t max_instances,
                InstancePoolCounters* counters, const Clock* clock,
-               std::function<void()> parked_wake = nullptr);
+               std::function<void()> parked_wake = nullptr, ParkingLimits parking = {});
   ~InstancePool();
 
   // An idle instance; else, while fewer than `max_instances` exist, one returned before the
@@ -70,8 +95,8 @@ class InstancePool {
   // failed to start.
   absl::StatusOr<std::unique_ptr<Instance>> Acquire(absl::Duration max_wait);
 
-  // Gives an instance back after a request.
-  void Release(std::unique_ptr<Instance> instance);
+  // Gives an instance back after what it was lent for.
+  void Release(std::unique_ptr<Instance> instance, Lent lent = Lent::kOther);
 
   // An idle instance with parked streams whose NextParkedWake() is at or before `now`, out of the
   // pool until Release(); null when none is. Requests meanwhile get another instance.
@@ -141,6 +166,9 @@ class InstancePool {
   void ResumeRent(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One more request waiting (`waits`), or one fewer.
   void CountWaiter(bool waits, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the parking bound holds at `now`: most requests park, and an instance came back (or
+  // the waiting began) within the release gap.
+  bool ParkingBound(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Instance>> Create() ABSL_LOCKS_EXCLUDED(mu_);
   std::unique_ptr<Instance> TakeIdle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves the idle instances among the `n` least recently used that have no parked streams out
@@ -171,6 +199,7 @@ class InstancePool {
   InstancePoolCounters* const counters_;
   const Clock* const clock_;
   const std::function<void()> parked_wake_;
+  const ParkingLimits parking_;
 
   mutable absl::Mutex mu_;
   std::vector<Idle> idle_ ABSL_GUARDED_BY(mu_);  // most recently released last
@@ -191,6 +220,10 @@ class InstancePool {
   size_t starting_ ABSL_GUARDED_BY(mu_) = 0;  // instances being instantiated
   // Counts finished starts (failed ones too), so that waiters look again at the rent.
   uint64_t starts_ended_ ABSL_GUARDED_BY(mu_) = 0;
+  // The share of recent requests that parked a stream (a moving average over about 8).
+  double parked_share_ ABSL_GUARDED_BY(mu_) = 0;
+  // While requests wait: when an instance last came back, or the waiting began if later.
+  absl::Time last_return_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cosmo

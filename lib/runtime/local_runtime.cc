@@ -178,6 +178,9 @@ class LocalRuntime final : public Runtime {
     max_instances_ = options_.max_instances_per_version != 0
                          ? options_.max_instances_per_version
                          : std::max<size_t>(8, 4 * std::thread::hardware_concurrency());
+    parking_instances_ = options_.max_parking_instances_per_version != 0
+                             ? options_.max_parking_instances_per_version
+                             : std::max<size_t>(2, std::thread::hardware_concurrency());
   }
 
   absl::Status Start() {
@@ -283,7 +286,8 @@ class LocalRuntime final : public Runtime {
     // Until this call returns, the stream's end is kept here rather than told to its writer.
     if (pending) HandOff(request.body_writer);
     ReleaseInstance(family, serving->base.get() == &slot ? serving->base : serving->canary,
-                    *std::move(instance));
+                    *std::move(instance),
+                    pending ? InstancePool::Lent::kParked : InstancePool::Lent::kServed);
     if (gate != nullptr) gate->Leave();
     result.version = slot.version;
     if (pending) {
@@ -419,7 +423,7 @@ class LocalRuntime final : public Runtime {
                       std::string(instance.status().message()));
     } else {
       result = (*instance)->RunScheduled(event);
-      ReleaseInstance(family, slot, *std::move(instance));
+      ReleaseInstance(family, slot, *std::move(instance), InstancePool::Lent::kServed);
       // `cosmoctl trigger` shows the output and error: masked as the logs are.
       result.error = Redact(std::move(result.error), slot->secret_values);
       for (ConsoleMessage& message : result.console) {
@@ -625,9 +629,10 @@ class LocalRuntime final : public Runtime {
       slot->secret_names = std::move(secret_names);
       return slot;
     }
-    auto pool = std::make_shared<InstancePool>(prepared->program, prepared->limits, max_instances_,
-                                               &counters_.pools, clock_,
-                                               [driver = streams_.get()] { driver->Wake(); });
+    auto pool = std::make_shared<InstancePool>(
+        prepared->program, prepared->limits, max_instances_, &counters_.pools, clock_,
+        [driver = streams_.get()] { driver->Wake(); },
+        InstancePool::ParkingLimits{.instances = parking_instances_});
     // Start one instance now, so a script that cannot start fails here, once, with backoff —
     // not on every request.
     COSMO_ASSIGN_OR_RETURN(std::unique_ptr<Instance> warm, pool->Acquire(absl::ZeroDuration()));
@@ -833,14 +838,14 @@ class LocalRuntime final : public Runtime {
   // pool is handed to the stream driver: instances busy with a request are turned by the thread
   // that releases them, never by two threads at once.
   void ReleaseInstance(absl::string_view family, const std::shared_ptr<const VersionSlot>& slot,
-                       std::unique_ptr<Instance> instance) {
+                       std::unique_ptr<Instance> instance, InstancePool::Lent lent) {
     std::vector<Instance::EndedStream> ended;
     if (instance->ParkedStreams() > 0 &&
         (!instance->Reusable() || instance->NextParkedWake() <= absl::Now())) {
       ended = instance->ResumeParked();
     }
     const bool parked = instance->ParkedStreams() > 0;
-    slot->pool->Release(std::move(instance));
+    slot->pool->Release(std::move(instance), lent);
     if (parked) streams_->Track(std::string(family), slot);
     streams_->Ended(ended.size());
     for (Instance::EndedStream& stream : ended) EndStream(family, *slot, std::move(stream));
@@ -965,6 +970,8 @@ class LocalRuntime final : public Runtime {
   const std::vector<std::unique_ptr<Engine>> engines_;
   absl::flat_hash_map<std::string, Engine*> engines_by_name_;
   size_t max_instances_ = 1;
+  // A pool most of whose requests park streams grows by rent up to this many (InstancePool).
+  size_t parking_instances_ = 2;
   UsageMeter meter_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<CronScheduler> crons_;

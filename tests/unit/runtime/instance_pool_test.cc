@@ -1,7 +1,8 @@
 // InstancePool: a request that finds every instance busy waits for one before starting another;
 // the pool grows once requests have been kept waiting (the union of their waits, not the sum) for
-// as long as a start takes, one start at a time; instances beyond the newest are destroyed after an
-// idle period or when memory is short.
+// as long as a start takes, one start at a time — while most requests park streams, only up to
+// its parking bound as long as instances keep coming back; instances beyond the newest are
+// destroyed after an idle period or when memory is short.
 #include "runtime/instance_pool.h"
 
 #include <memory>
@@ -22,11 +23,25 @@ using ::cosmo::testing::ScriptManifest;
 
 class InstancePoolTest : public ::testing::Test {
  protected:
-  std::unique_ptr<InstancePool> PoolOf(const std::string& source, size_t max_instances = 8) {
+  std::unique_ptr<InstancePool> PoolOf(const std::string& source, size_t max_instances = 8,
+                                       InstancePoolParkingLimits parking = {}) {
     auto program = engine_.Prepare("v1", ScriptManifest(source));
     EXPECT_TRUE(program.ok()) << program.status();
     return std::make_unique<InstancePool>(*std::move(program), ScriptLimits(), max_instances,
-                                          &counters_, &clock_);
+                                          &counters_, &clock_, nullptr, parking);
+  }
+
+  // Two instances of `pool`, lent out and given back `rounds` times as `lent`, then both held.
+  std::vector<std::unique_ptr<Instance>> TwoHeldAfter(InstancePool& pool, InstancePool::Lent lent,
+                                                      int rounds) {
+    std::vector<std::unique_ptr<Instance>> two;
+    two.push_back(MustAcquire(pool));
+    two.push_back(MustAcquire(pool));  // the rent of waiting for the first buys the second
+    for (int i = 0; i < rounds; ++i) {
+      pool.Release(std::move(two[i % 2]), lent);
+      two[i % 2] = MustAcquire(pool);
+    }
+    return two;
   }
 
   std::unique_ptr<Instance> MustAcquire(InstancePool& pool) {
@@ -125,6 +140,58 @@ TEST_F(InstancePoolTest, RequestsThatKeepTheirInstancesBusyGrowThePoolOneStartAt
     pool->Release(std::move(instance));
   }
   pool->Release(std::move(first));
+}
+
+TEST_F(InstancePoolTest, WhileMostRequestsParkStreamsRentBuysNoInstanceBeyondTheParkingBound) {
+  // Like a burst of streamed responses that park: each request gives its instance back after
+  // its first section, so a request waiting for one gets the next that comes back. A start
+  // costs a millisecond, so without the bound the waiter's rent would buy a third within ~1 ms.
+  auto pool = PoolOf("slow-start 1", /*max_instances=*/64,
+                     {.instances = 2, .release_gap = absl::Seconds(60)});
+  std::vector<std::unique_ptr<Instance>> held = TwoHeldAfter(*pool, InstancePool::Lent::kParked, 8);
+  ASSERT_EQ(counters_.created.load(), 2u);
+  Instance* const first_back = held[0].get();
+  std::unique_ptr<Instance> waiter_got;
+  std::thread waiter([&] { waiter_got = MustAcquire(*pool); });
+  while (pool->waiting() == 0) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(100));  // a hundred starts' worth of rent
+  EXPECT_EQ(counters_.created.load(), 2u);
+  pool->Release(std::move(held[0]), InstancePool::Lent::kParked);
+  waiter.join();
+  EXPECT_EQ(waiter_got.get(), first_back);
+  EXPECT_EQ(counters_.created.load(), 2u);
+  pool->Release(std::move(waiter_got));
+  pool->Release(std::move(held[1]));
+}
+
+TEST_F(InstancePoolTest, AParkingPoolGrowsAgainWhenItsInstancesStopComingBack) {
+  // The same pool, but the two instances are now held (requests waiting on the network, say):
+  // once none came back for the release gap, rent buys as usual.
+  auto pool = PoolOf("slow-start 1", /*max_instances=*/64,
+                     {.instances = 2, .release_gap = absl::Milliseconds(50)});
+  std::vector<std::unique_ptr<Instance>> held = TwoHeldAfter(*pool, InstancePool::Lent::kParked, 8);
+  // No deadline: only the lapsed bound can let the rent start an instance here.
+  auto third = pool->Acquire(absl::InfiniteDuration());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(counters_.created.load(), 3u);
+  pool->Release(*std::move(third), InstancePool::Lent::kServed);
+  for (std::unique_ptr<Instance>& instance : held) pool->Release(std::move(instance));
+}
+
+TEST_F(InstancePoolTest, RequestsThatDoNotParkLiftTheParkingBound) {
+  // Parked at first, then ordinary requests: the bound holds only while most requests park.
+  auto pool = PoolOf("slow-start 1", /*max_instances=*/64,
+                     {.instances = 2, .release_gap = absl::Seconds(60)});
+  std::vector<std::unique_ptr<Instance>> held = TwoHeldAfter(*pool, InstancePool::Lent::kParked, 8);
+  for (int i = 0; i < 8; ++i) {
+    pool->Release(std::move(held[i % 2]), InstancePool::Lent::kServed);
+    held[i % 2] = MustAcquire(*pool);
+  }
+  auto third = pool->Acquire(absl::InfiniteDuration());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(counters_.created.load(), 3u);
+  pool->Release(*std::move(third));
+  for (std::unique_ptr<Instance>& instance : held) pool->Release(std::move(instance));
 }
 
 TEST_F(InstancePoolTest, ABusyPoolAtItsLimitSheds) {
