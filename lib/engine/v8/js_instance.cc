@@ -44,13 +44,22 @@ constexpr uint64_t kPumpEvery = 16;
 // The handler of WarmUp()'s synthetic requests: what a typical first request does with the
 // runtime (its URL and a header read, a Response built from a string, an async handler's promise).
 // It must not touch what the runtime evaluates on first use (lazy.js: URL, streams, `body`), or
-// every spare would hold it.
-constexpr std::string_view kWarmUpHandler = R"JS(({
-  async fetch(request, env, ctx) {
-    request.headers.get('accept');
-    return new Response(request.url, { headers: { 'content-type': 'text/plain' } });
-  },
-}))JS";
+// every spare would hold it. It keeps its requests' objects, and the instance keeps it: V8 holds
+// the transitions between an object's maps weakly, so once no object used them the warm-up's
+// garbage collection took the maps it had made for a request, a context and a response, and the
+// instance's first real request made them all again (5-8% of a cold activation's CPU,
+// docs/performance.md).
+constexpr std::string_view kWarmUpHandler = R"JS((() => {
+  const kept = [];
+  return {
+    async fetch(request, env, ctx) {
+      request.headers.get('accept');
+      const response = new Response(request.url, { headers: { 'content-type': 'text/plain' } });
+      kept.push(request, ctx, response);
+      return response;
+    },
+  };
+})())JS";
 
 // Takes a warm-up's response body and drops it, as a data plane's connection would send it.
 class DiscardingWriter final : public ResponseBodyWriter {
@@ -155,6 +164,8 @@ absl::Status JsInstance::WarmUp() {
   {
     v8::Locker locker(isolate_);
     v8::Isolate::Scope isolate_scope(isolate_);
+    v8::HandleScope handle_scope(isolate_);
+    warm_up_kept_.Reset(isolate_, handler_.Get(isolate_));
     handler_.Reset();
     env_.Reset();
   }
@@ -212,6 +223,7 @@ JsInstance::~JsInstance() {
     v8::Isolate::Scope isolate_scope(isolate_);
     modules_.clear();
     handler_.Reset();
+    warm_up_kept_.Reset();
     env_.Reset();
     invoke_fast_.Reset();
     response_parts_.Reset();

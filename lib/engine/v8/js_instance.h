@@ -268,6 +268,8 @@ class JsInstance final : public Instance, private CpuAccounting {
 
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> handler_;
+  // WarmUp()'s handler, which keeps its requests' objects (kWarmUpHandler): for the maps.
+  v8::Global<v8::Object> warm_up_kept_;
   v8::Global<v8::Object> env_;
   v8::Global<v8::Function> invoke_fast_;
   v8::Global<v8::Function> scheduled_;
