@@ -174,8 +174,9 @@ absl::Status JsInstance::WarmUp() {
   cpu_budget_ns_ = 0;
   code_cache_final_ = false;
   invocations_ = 0;
-  // The requests' objects collected now, on this (idle-priority) thread: else the family would
-  // be charged for them in MemoryBytes() until its first GC.
+  // The warm-up's garbage collected now, on this (idle-priority) thread: else the family would
+  // be charged for it in MemoryBytes() until its first GC. What kWarmUpHandler keeps (two
+  // requests, their contexts and responses: ~5 KB of heap) stays.
   ReleaseMemory();
   heap_known_ = false;
   for (const InvokeResult* result : {&streamed, &buffered}) {
