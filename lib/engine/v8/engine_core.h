@@ -51,6 +51,9 @@ class EngineCore {
   // The code cache of `version` (created empty on first use), keyed together with the V8
   // version so a cache is never fed to another V8 build.
   std::shared_ptr<CodeCache> CodeCacheFor(const std::string& version);
+  // The code cache of the spares' warm-up module (JsInstance::WarmUp), written by the first
+  // warm-up and read by every later one.
+  CodeCache& warm_up_code_cache() { return warm_up_code_cache_; }
 
   std::atomic<uint64_t> modules_compiled{0};
   std::atomic<uint64_t> code_cache_hits{0};
@@ -68,7 +71,9 @@ class EngineCore {
   const DestinationPolicy fetch_policy_;
   const std::shared_ptr<const TrustStore> trust_store_;
   const HttpClient::Options fetch_options_;
-  // Declared after the snapshot and the watchdog: spares use both until the pool is gone.
+  CodeCache warm_up_code_cache_;
+  // Declared after the snapshot, the watchdog and the warm-up's code cache: spares use them all
+  // until the pool is gone.
   std::unique_ptr<IsolatePool> pool_;
 
   absl::Mutex mu_;

@@ -41,25 +41,29 @@ constexpr size_t kInitialYoungGenerationBytes = 3 * (size_t{256} << 10);
 constexpr int kMaxPumpedTasks = 8;
 constexpr uint64_t kPumpEvery = 16;
 
-// The handler of WarmUp()'s synthetic requests: what a typical first request does with the
-// runtime (its URL and a header read, a Response built from a string, an async handler's promise).
+// The module of WarmUp()'s synthetic requests: what a typical family's module and first request
+// do with the runtime (a module compiled from a code cache, linked and evaluated in the spare's
+// context; its URL and a header read, a Response built from a string, an async handler's
+// promise). A module rather than a script because the family's module is one: V8 then makes the
+// context's first module, namespace and code-cache objects (and their maps) on the spare, not on
+// the family's activation (3% of its CPU, docs/performance.md).
 // It must not touch what the runtime evaluates on first use (lazy.js: URL, streams, `body`), or
 // every spare would hold it. It keeps its requests' objects, and the instance keeps it: V8 holds
 // the transitions between an object's maps weakly, so once no object used them the warm-up's
 // garbage collection took the maps it had made for a request, a context and a response, and the
 // instance's first real request made them all again (5-8% of a cold activation's CPU,
 // docs/performance.md).
-constexpr std::string_view kWarmUpHandler = R"JS((() => {
-  const kept = [];
-  return {
-    async fetch(request, env, ctx) {
-      request.headers.get('accept');
-      const response = new Response(request.url, { headers: { 'content-type': 'text/plain' } });
-      kept.push(request, ctx, response);
-      return response;
-    },
-  };
-})())JS";
+constexpr std::string_view kWarmUpModule = R"JS(const kept = [];
+export default {
+  async fetch(request, env, ctx) {
+    request.headers.get('accept');
+    const response = new Response(request.url, { headers: { 'content-type': 'text/plain' } });
+    kept.push(request, ctx, response);
+    return response;
+  },
+};
+)JS";
+constexpr char kWarmUpFile[] = "cosmo:warm_up.js";
 
 // Takes a warm-up's response body and drops it, as a data plane's connection would send it.
 class DiscardingWriter final : public ResponseBodyWriter {
@@ -139,15 +143,47 @@ absl::Status JsInstance::WarmUp() {
     Entered entered(*this);
     v8::Local<v8::Context> context = entered.context();
     v8::TryCatch try_catch(isolate_);
-    v8::ScriptOrigin origin(isolate_, NewUtf8String(isolate_, "cosmo:warm_up.js"));
-    v8::Local<v8::Script> script;
+    CodeCache& cache = core_->warm_up_code_cache();
+    std::shared_ptr<const std::string> cached = cache.Find(kWarmUpFile);
+    auto* cached_data = cached == nullptr ? nullptr
+                                          : new v8::ScriptCompiler::CachedData(
+                                                reinterpret_cast<const uint8_t*>(cached->data()),
+                                                static_cast<int>(cached->size()));
+    v8::ScriptOrigin origin(isolate_, NewUtf8String(isolate_, kWarmUpFile), 0, 0, false, -1,
+                            v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+    v8::ScriptCompiler::Source source(NewUtf8String(isolate_, kWarmUpModule), origin, cached_data);
+    v8::Local<v8::Module> module;
+    v8::Local<v8::Value> evaluated;
     v8::Local<v8::Value> handler;
-    if (!v8::Script::Compile(context, NewUtf8String(isolate_, kWarmUpHandler), &origin)
-             .ToLocal(&script) ||
-        !script->Run(context).ToLocal(&handler) || !handler->IsObject()) {
+    auto no_imports = [](v8::Local<v8::Context>, v8::Local<v8::String>, v8::Local<v8::FixedArray>,
+                         v8::Local<v8::Module>) { return v8::MaybeLocal<v8::Module>(); };
+    if (!v8::ScriptCompiler::CompileModule(isolate_, &source,
+                                           cached_data != nullptr
+                                               ? v8::ScriptCompiler::kConsumeCodeCache
+                                               : v8::ScriptCompiler::kNoCompileOptions)
+             .ToLocal(&module)) {
       return absl::InternalError(
-          absl::StrCat("warm-up handler: ", ExceptionText::Located(isolate_, context, try_catch)));
+          absl::StrCat("warm-up module: ", ExceptionText::Located(isolate_, context, try_catch)));
     }
+    if (cached_data == nullptr || source.GetCachedData()->rejected) {
+      std::unique_ptr<v8::ScriptCompiler::CachedData> data(
+          v8::ScriptCompiler::CreateCodeCache(module->GetUnboundModuleScript()));
+      if (data != nullptr && data->length > 0) {
+        cache.Store(kWarmUpFile,
+                    std::string(reinterpret_cast<const char*>(data->data), data->length));
+      }
+    }
+    if (!module->InstantiateModule(context, no_imports).FromMaybe(false) ||
+        !module->Evaluate(context).ToLocal(&evaluated) ||
+        !module->GetModuleNamespace()
+             .As<v8::Object>()
+             ->Get(context, NewUtf8String(isolate_, "default"))
+             .ToLocal(&handler) ||
+        !handler->IsObject()) {
+      return absl::InternalError(
+          absl::StrCat("warm-up module: ", ExceptionText::Located(isolate_, context, try_catch)));
+    }
+    isolate_->PerformMicrotaskCheckpoint();
     handler_.Reset(isolate_, handler.As<v8::Object>());
     env_.Reset(isolate_, v8::Object::New(isolate_));
   }
@@ -175,7 +211,7 @@ absl::Status JsInstance::WarmUp() {
   code_cache_final_ = false;
   invocations_ = 0;
   // The warm-up's garbage collected now, on this (idle-priority) thread: else the family would
-  // be charged for it in MemoryBytes() until its first GC. What kWarmUpHandler keeps (two
+  // be charged for it in MemoryBytes() until its first GC. What kWarmUpModule keeps (two
   // requests, their contexts and responses: ~5 KB of heap) stays.
   ReleaseMemory();
   heap_known_ = false;

@@ -58,15 +58,18 @@ class JsInstance final : public Instance, private CpuAccounting {
   static absl::StatusOr<std::unique_ptr<JsInstance>> CreateBlank(EngineCore& core,
                                                                  size_t memory_bytes);
 
-  // Runs the runtime's own synthetic requests through the request path (the one a first request
-  // takes, with a body writer and without) on a blank instance, before any version is bound, so
-  // that the version's first request compiles none of the runtime's JavaScript and allocates
-  // none of its feedback: each new context from the snapshot starts with every function lazy.
-  // The IsolatePool's refill thread warms each spare this way. Nothing of the family's runs
-  // before or during it, and the objects it made are collected before it returns; what stays is
-  // what the runtime's snapshot warm-up left too (compiled functions, their type feedback, the maps
-  // of a Request and a Response). FAILED_PRECONDITION once a version is bound; INTERNAL when the
-  // runtime failed its own request (the instance should then be discarded).
+  // Loads a module of the runtime's own (from the engine's code cache of it, linked and evaluated
+  // as a family's module is) and runs its synthetic requests through the request path (the one a
+  // first request takes, with a body writer and without) on a blank instance, before any version
+  // is bound, so that the version's activation and first request compile none of the runtime's
+  // JavaScript and allocate none of its feedback: each new context from the snapshot starts with
+  // every function lazy. The IsolatePool's refill thread warms each spare this way. Nothing of the
+  // family's runs before or during it, and its garbage is collected before it returns; what stays
+  // is what the runtime's snapshot warm-up left too (compiled functions, their type feedback, the
+  // maps of a Request and a Response) and, reachable only from C++, the warm-up module's handler
+  // and its requests' objects (~7 KB, kept so their maps survive). FAILED_PRECONDITION once a
+  // version is bound; INTERNAL when the runtime failed its own request (the instance should then
+  // be discarded).
   absl::Status WarmUp();
 
   ~JsInstance() override;
@@ -268,7 +271,7 @@ class JsInstance final : public Instance, private CpuAccounting {
 
   v8::Global<v8::Context> context_;
   v8::Global<v8::Object> handler_;
-  // WarmUp()'s handler, which keeps its requests' objects (kWarmUpHandler): for the maps.
+  // WarmUp()'s handler, which keeps its requests' objects (kWarmUpModule): for the maps.
   v8::Global<v8::Object> warm_up_kept_;
   v8::Global<v8::Object> env_;
   v8::Global<v8::Function> invoke_fast_;
