@@ -2,7 +2,7 @@
 // hello family at 1 and 2 threads, the same on a family split 50/50 between two hello versions
 // (unkeyed and with a Cosmo-Version-Key: the router's cost, docs/deployments.md), and a cold
 // activation of an already-compiled version (the first request after its activation was
-// unloaded).
+// unloaded) and the second request on the instance that activation made.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -59,6 +59,29 @@ BENCHMARK(BM_WarmInvokeSplitHello)
     ->Threads(2)
     ->UseRealTime();
 
+// A runtime on a manual clock (so Maintain() unloads on demand) with hello deployed as "cold".
+struct ColdFamily {
+  ColdFamily() {
+    RuntimeOptions options;
+    options.background_maintenance = false;
+    options.clock = &clock;
+    runtime = std::move(NewRuntime(options, NewInMemoryStore())).value();
+    Manifest m;
+    m.engine = "javascript";
+    m.main = "index.js";
+    m.files["index.js"] = kHello;
+    (void)runtime->registry().Deploy({.tenant = "bench", .family = "cold", .manifest = m});
+  }
+  // Idle-unloads the family's activation.
+  void Unload() {
+    clock.Advance(absl::Minutes(2));
+    runtime->Maintain();
+  }
+  ManualClock clock;
+  std::unique_ptr<Runtime> runtime;
+  const HttpRequest request{.method = "GET", .url = "http://127.0.0.1:8080/cold/"};
+};
+
 // The first request after an idle unload of a cached version: the runtime's activation (manifest
 // from the store, program from the engine's cache, instance) plus the request.
 //   spare:1  the engine's spare isolate had time to refill between activations (the steady
@@ -66,25 +89,14 @@ BENCHMARK(BM_WarmInvokeSplitHello)
 //   spare:0  back to back: each activation deserialises its own isolate
 void BM_ColdActivationOfCachedVersion(benchmark::State& state) {
   const bool spare = state.range(0) != 0;
-  ManualClock clock;
-  RuntimeOptions options;
-  options.background_maintenance = false;
-  options.clock = &clock;
-  auto runtime = std::move(NewRuntime(options, NewInMemoryStore())).value();
-  Manifest m;
-  m.engine = "javascript";
-  m.main = "index.js";
-  m.files["index.js"] = kHello;
-  (void)runtime->registry().Deploy({.tenant = "bench", .family = "cold", .manifest = m});
-  const HttpRequest request{.method = "GET", .url = "http://127.0.0.1:8080/cold/"};
-  runtime->Invoke("cold", request);  // compile once; later activations use the code cache
+  ColdFamily cold;
+  cold.runtime->Invoke("cold", cold.request);  // compile once; later activations use the code cache
   for (auto _ : state) {
     state.PauseTiming();
-    clock.Advance(absl::Minutes(2));
-    runtime->Maintain();  // idle-unload the activation
+    cold.Unload();
     if (spare) absl::SleepFor(absl::Milliseconds(50));
     state.ResumeTiming();
-    InvokeResult result = runtime->Invoke("cold", request);
+    InvokeResult result = cold.runtime->Invoke("cold", cold.request);
     if (result.outcome != Outcome::kOk) state.SkipWithError("cold invoke failed");
   }
 }
@@ -92,6 +104,28 @@ BENCHMARK(BM_ColdActivationOfCachedVersion)
     ->ArgName("spare")
     ->Arg(0)
     ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The second request on a new instance, right after the first (untimed) one: what a cold start's
+// next request costs beside BM_WarmInvokeHello, with nothing of HTTP around it.
+void BM_SecondInvokeAfterColdActivation(benchmark::State& state) {
+  ColdFamily cold;
+  cold.runtime->Invoke("cold", cold.request);
+  for (auto _ : state) {
+    state.PauseTiming();
+    cold.Unload();
+    absl::SleepFor(absl::Milliseconds(50));
+    if (cold.runtime->Invoke("cold", cold.request).outcome != Outcome::kOk) {
+      state.SkipWithError("cold invoke failed");
+    }
+    state.ResumeTiming();
+    InvokeResult result = cold.runtime->Invoke("cold", cold.request);
+    if (result.outcome != Outcome::kOk) state.SkipWithError("second invoke failed");
+  }
+}
+BENCHMARK(BM_SecondInvokeAfterColdActivation)
+    ->Iterations(300)  // each pauses 50 ms untimed, so a time-based count would run for minutes
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
