@@ -211,8 +211,8 @@ absl::Status JsInstance::WarmUp() {
   code_cache_final_ = false;
   invocations_ = 0;
   // The warm-up's garbage collected now, on this (idle-priority) thread: else the family would
-  // be charged for it in MemoryBytes() until its first GC. What kWarmUpModule keeps (two
-  // requests, their contexts and responses: ~5 KB of heap) stays.
+  // be charged for it in MemoryBytes() until its first GC. What kWarmUpModule keeps (its
+  // handler and module context, two requests, their contexts and responses: ~7 KB of heap) stays.
   ReleaseMemory();
   heap_known_ = false;
   for (const InvokeResult* result : {&streamed, &buffered}) {
