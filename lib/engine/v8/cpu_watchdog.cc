@@ -27,13 +27,23 @@ int64_t SteadyNanos() {
       .count();
 }
 
-// The calling thread's CPU clock as it last read it itself (CpuUsedNanos), or -1; and the armed
-// wall time of the sections it ended since without reading it.
+// The calling thread's CPU clock as it last read it, or -1, and the steady clock when it did.
 thread_local int64_t t_thread_cpu_seen_ns = -1;
-thread_local int64_t t_unread_armed_ns = 0;
-// How much armed time may pass on a thread between two readings of its clock, so that the
-// reading FirstLookCharge uses is recent: one system call per 5 ms of a thread's armed time.
-constexpr int64_t kThreadCpuReadEveryArmedNs = 5'000'000;
+thread_local int64_t t_thread_cpu_seen_at_ns = 0;
+// How old (in wall time) the reading a section's first look is bounded by may be: Arm() reads the
+// thread's clock again when its last reading is older. CPU time never runs faster than wall time,
+// so work nobody watched between that reading and the section (an isolate made or torn down,
+// a code cache written, V8's tasks pumped, the HTTP work around requests) adds at most this much
+// to a late first look's charge. One system call per 5 ms of a busy thread; one per request when
+// requests come further apart than that.
+constexpr int64_t kThreadCpuFreshForNs = 5'000'000;
+
+void NoteThreadCpu(int64_t steady_now_ns) {
+  if (const int64_t now = CpuWatchdog::ThreadCpuNanos(); now >= 0) {
+    t_thread_cpu_seen_ns = now;
+    t_thread_cpu_seen_at_ns = steady_now_ns;
+  }
+}
 
 clockid_t CurrentThreadClock() {
   // pthread_getcpuclockid computes the id from the thread id; no system call.
@@ -83,6 +93,10 @@ void CpuWatchdog::Unregister(Slot* slot) {
 
 void CpuWatchdog::Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account, int64_t now_ns) {
   const int64_t now = now_ns >= 0 ? now_ns : SteadyNanos();
+  // Read after `now`: the section's first microsecond or so (this read) is not in the bound.
+  if (t_thread_cpu_seen_ns < 0 || now - t_thread_cpu_seen_at_ns >= kThreadCpuFreshForNs) {
+    NoteThreadCpu(now);
+  }
   {
     std::lock_guard<std::mutex> lock(slot->mu);
     slot->armed = true;
@@ -119,18 +133,11 @@ bool CpuWatchdog::Disarm(Slot* slot, CpuAccount* account) {
 }
 
 int64_t CpuWatchdog::CpuUsedNanos(const CpuAccount& account) {
-  if (account.cpu_origin_ns < 0) {
-    t_unread_armed_ns += account.armed_wall_ns;
-    if (t_unread_armed_ns >= kThreadCpuReadEveryArmedNs) {
-      t_unread_armed_ns = 0;
-      if (const int64_t now = ThreadCpuNanos(); now >= 0) t_thread_cpu_seen_ns = now;
-    }
-    return account.armed_wall_ns;
-  }
+  if (account.cpu_origin_ns < 0) return account.armed_wall_ns;
   const int64_t now = ThreadCpuNanos();
   if (now < 0) return account.armed_wall_ns;
   t_thread_cpu_seen_ns = now;
-  t_unread_armed_ns = 0;
+  t_thread_cpu_seen_at_ns = SteadyNanos();
   return std::max<int64_t>(now - account.cpu_origin_ns, 0);
 }
 
@@ -144,13 +151,6 @@ int64_t CpuWatchdog::FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
 }
 
 int64_t CpuWatchdog::ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
-
-void CpuWatchdog::NoteThreadCpu() {
-  if (const int64_t now = ThreadCpuNanos(); now >= 0) {
-    t_thread_cpu_seen_ns = now;
-    t_unread_armed_ns = 0;
-  }
-}
 
 void CpuWatchdog::Poll() {
   for (const std::unique_ptr<Slot>& slot : slots_) {

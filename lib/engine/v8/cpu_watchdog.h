@@ -4,8 +4,9 @@
 // One watchdog thread serves every isolate of an engine. An isolate registers a Slot once; around
 // every entry into JavaScript its thread Arm()s the slot with a CPU budget and Disarm()s it
 // afterwards. `CLOCK_THREAD_CPUTIME_ID` is a system call (no vDSO path), about a microsecond on a
-// virtual machine, so the request path does not read it: Arm() and Disarm() read the steady clock
-// (vDSO, tens of nanoseconds) and count the wall time spent armed. The watchdog polls armed slots
+// virtual machine, so the request path reads it at most once per 5 ms of a thread's wall time:
+// Arm() and Disarm() read the steady clock (vDSO, tens of nanoseconds) and count the wall time
+// spent armed. The watchdog polls armed slots
 // every `interval`; the first time it sees a slot armed it reads that thread's CPU clock and fixes
 // the section's CPU origin as if all the armed wall time so far had been CPU (an upper bound,
 // tightened by two others when the watchdog looked late: FirstLookCharge), and
@@ -66,8 +67,9 @@ class CpuWatchdog {
     int64_t armed_at_ns = 0;      // steady clock at Arm()
     int64_t armed_before_ns = 0;  // armed wall time of the section's earlier phases
     int64_t cpu_origin_ns = -1;   // as in CpuAccount
-    // The arming thread's CPU clock as that thread last read it (at the end of an earlier
-    // measured section), or -1: a bound for the first look (FirstLookCharge).
+    // The arming thread's CPU clock as that thread last read it (at Arm() or at the end of an
+    // earlier measured section, at most 5 ms of wall time before Arm()), or -1: a bound for the
+    // first look (FirstLookCharge).
     int64_t thread_cpu_seen_ns = -1;
   };
 
@@ -92,7 +94,8 @@ class CpuWatchdog {
   void Unregister(Slot* slot);
 
   // Starts watching the calling thread for the section `account` describes: it may use
-  // `budget_ns` of CPU in all, what it used before this phase included. No system call.
+  // `budget_ns` of CPU in all, what it used before this phase included. No system call unless
+  // the thread's last reading of its CPU clock is more than 5 ms old (FirstLookCharge).
   // `now_ns`: the steady clock (std::chrono::steady_clock, in ns) the caller read just before,
   // counted as the phase's start (the work between then and now counts as armed); -1 reads it.
   void Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account, int64_t now_ns = -1);
@@ -108,18 +111,14 @@ class CpuWatchdog {
 
   // The calling thread's CPU time in nanoseconds (a system call).
   static int64_t ThreadCpuNanos();
-  // Reads the calling thread's CPU clock as the reading a first look bounds its next section by
-  // (FirstLookCharge). For a thread that just did much unwatched work (creating an isolate):
-  // without it, a section preempted long enough could be charged that work and stopped early.
-  static void NoteThreadCpu();
 
   // What the first look at an armed section counts as the CPU it used so far: the least of three
   // upper bounds — its armed wall time, the thread's whole CPU time `cpu_now`, and the thread's
-  // CPU since `thread_cpu_seen_ns` (a reading the thread took before the section began, at most
-  // 5 ms of its armed time earlier: CpuUsedNanos keeps it fresh; -1 if none). Armed wall time alone
-  // would count time the section spent preempted: on a loaded machine the watchdog's own thread
-  // waits its turn too, looks late, and would stop a script that used little CPU. The other two
-  // need no system call on the request path.
+  // CPU since `thread_cpu_seen_ns` (a reading of the thread's clock at most 5 ms of wall time
+  // before the section began: Arm() reads it again when it is older, so whatever unwatched work
+  // the thread did before the section adds at most 5 ms; -1 if none). Armed wall time alone would
+  // count time the section spent preempted: on a loaded machine the watchdog's own thread waits
+  // its turn too, looks late, and would stop a script that used little CPU.
   static int64_t FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
                                  int64_t thread_cpu_seen_ns);
 

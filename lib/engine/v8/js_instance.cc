@@ -129,9 +129,6 @@ absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::CreateBlank(EngineCore& 
                                                                     size_t memory_bytes) {
   std::unique_ptr<JsInstance> instance(new JsInstance(core, memory_bytes));
   COSMO_RETURN_IF_ERROR(instance->CreateContext());
-  // Milliseconds of CPU nobody watched: the next section armed on this thread (the module's top
-  // level, a request, a spare's warm-up) is bounded by what this thread used after it.
-  CpuWatchdog::NoteThreadCpu();
   return instance;
 }
 
@@ -277,9 +274,6 @@ JsInstance::~JsInstance() {
   isolate_->Dispose();
   // The default platform keeps a task queue per isolate until told it is gone.
   v8::platform::NotifyIsolateShutdown(V8Platform::Get(), isolate_);
-  // Tearing a heap down takes milliseconds nobody watched, often on a request thread (an instance
-  // that hit a limit is destroyed where it is given back): see CreateBlank.
-  CpuWatchdog::NoteThreadCpu();
 }
 
 absl::Status JsInstance::CreateContext() {
@@ -628,25 +622,20 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
     // growth since the last whole reading is still counted, here.
     const bool pump_due = (invocations_ + 1) % kPumpEvery == 0;
     EndHeapSection(heap_start, result.usage, /*whole=*/pump_due || !code_cache_final_);
-    // What follows runs unwatched, and can take milliseconds (serialising the code cache, the
-    // platform's GC tasks): once it did, the thread notes its CPU clock, so a late first look
-    // of the watchdog at this thread's next section does not charge it (CpuWatchdog::
-    // FirstLookCharge). One clock read, only when there was such work.
-    bool unwatched_work = false;
+    // What follows runs unwatched and can take milliseconds (serialising the code cache, the
+    // platform's GC tasks); a late first look at this thread's next section charges at most 5 ms
+    // of it (CpuWatchdog::FirstLookCharge).
     if (result.outcome == Outcome::kOk && !code_cache_final_) {
       WriteCodeCache(/*final=*/true);
       heap_known_ = false;
-      unwatched_work = true;
     }
     if (parking_ == nullptr) loop.reset();
     if (++invocations_ % kPumpEvery == 0 || gc_freed_bytes_ != 0) {
       for (int i = 0; i < kMaxPumpedTasks; ++i) {
         if (!v8::platform::PumpMessageLoop(V8Platform::Get(), isolate_)) break;
         heap_known_ = false;
-        unwatched_work = true;
       }
     }
-    if (unwatched_work) CpuWatchdog::NoteThreadCpu();
   }
   result.usage.response_bytes =
       result.response.streamed ? state_.body_bytes : result.response.body.size();

@@ -106,18 +106,28 @@ TEST(CpuWatchdogFirstLookTest, ALateLookAtASectionThatWaitedChargesLittle) {
   EXPECT_LT(used, 20'000'000) << "charged " << used << " ns for a section that slept";
 }
 
-// A thread that did much CPU work nobody watched (an isolate made on the request's own thread)
-// and then waits in a section: once it noted its clock (NoteThreadCpu, as JsInstance::CreateBlank
-// does), a late first look charges none of that work. Without the note the bound is the thread's
-// whole CPU, and a section preempted past its budget would be stopped.
-TEST(CpuWatchdogFirstLookTest, WorkNotedBeforeArmingIsNotCharged) {
+// A thread that read its CPU clock (at the end of a measured section), then did much CPU work
+// nobody watched (an isolate made or torn down, a code cache written, on the request's own
+// thread), and then waits in a section: a late first look charges none of that work, because
+// Arm() reads the clock again when its last reading is more than 5 ms old. Bounded by that old
+// reading instead, the section would be charged whatever armed wall time the look came at, and
+// one preempted past its budget would be stopped (seen once in a soak on a loaded machine: a
+// healthy request stopped at its 50 ms CPU limit).
+TEST(CpuWatchdogFirstLookTest, WorkDoneBeforeArmingIsNotCharged) {
   CpuWatchdog watchdog(absl::Milliseconds(100));
   CpuWatchdog::Slot* slot = watchdog.Register(nullptr);
   int64_t used = -1;
-  bool seen = false;
+  bool measured = false, seen = false;
   std::thread worker([&] {
-    SpinCpu(absl::Milliseconds(150));
-    CpuWatchdog::NoteThreadCpu();
+    CpuWatchdog::CpuAccount first;
+    watchdog.Arm(slot, kNoLimit, first);
+    absl::SleepFor(absl::Milliseconds(310));  // long enough for the watchdog to look
+    watchdog.Disarm(slot, &first);
+    CpuWatchdog::CpuUsedNanos(first);  // reads the thread's clock, as after a measured request
+    measured = first.cpu_origin_ns >= 0;
+    // 450 ms after the watchdog's polls began (every 100 ms since it was made), so on a quiet
+    // machine its first look at the next section comes about 50 ms after Arm().
+    SpinCpu(absl::Milliseconds(140));
     CpuWatchdog::CpuAccount account;
     watchdog.Arm(slot, kNoLimit, account);
     absl::SleepFor(absl::Milliseconds(350));  // at least three polls while armed
@@ -127,6 +137,7 @@ TEST(CpuWatchdogFirstLookTest, WorkNotedBeforeArmingIsNotCharged) {
   });
   worker.join();
   watchdog.Unregister(slot);
+  ASSERT_TRUE(measured) << "the watchdog never looked at the first section, armed 350 ms";
   ASSERT_TRUE(seen) << "the watchdog never looked at a section armed 350 ms";
   EXPECT_LT(used, 20'000'000) << "charged " << used << " ns for a section that slept";
 }
