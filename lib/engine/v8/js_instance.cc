@@ -112,6 +112,43 @@ absl::StatusOr<std::string> ResolveSpecifier(const std::string& referrer,
   return absl::StrJoin(parts, "/");
 }
 
+// What compiling a module made of the code cache held for it.
+enum class CacheUse { kNone, kConsumed, kRejected };
+
+// Compiles `text` as the module `file`, from `cache`'s bytes for `file` when it holds any, and
+// says in `use` what became of them. Empty on a compile error, which the caller's TryCatch holds.
+v8::MaybeLocal<v8::Module> CompileModuleFromCache(v8::Isolate* isolate, const CodeCache& cache,
+                                                  const std::string& file,
+                                                  v8::Local<v8::String> text, CacheUse* use) {
+  v8::ScriptOrigin origin(isolate, NewUtf8String(isolate, file), 0, 0, false, -1,
+                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
+  // `source` owns the CachedData, which points into `cached` (declared first, so it outlives it).
+  std::shared_ptr<const std::string> cached = cache.Find(file);
+  auto* cached_data = cached == nullptr ? nullptr
+                                        : new v8::ScriptCompiler::CachedData(
+                                              reinterpret_cast<const uint8_t*>(cached->data()),
+                                              static_cast<int>(cached->size()));
+  v8::ScriptCompiler::Source source(text, origin, cached_data);
+  v8::MaybeLocal<v8::Module> module = v8::ScriptCompiler::CompileModule(
+      isolate, &source,
+      cached_data != nullptr ? v8::ScriptCompiler::kConsumeCodeCache
+                             : v8::ScriptCompiler::kNoCompileOptions);
+  *use = cached_data == nullptr             ? CacheUse::kNone
+         : source.GetCachedData()->rejected ? CacheUse::kRejected
+                                            : CacheUse::kConsumed;
+  return module;
+}
+
+// Keeps the code cache of `unbound` (what V8 compiled of the module so far) as `file`'s.
+void StoreCodeCache(v8::Local<v8::UnboundModuleScript> unbound, const std::string& file,
+                    CodeCache& cache) {
+  std::unique_ptr<v8::ScriptCompiler::CachedData> data(
+      v8::ScriptCompiler::CreateCodeCache(unbound));
+  if (data != nullptr && data->length > 0) {
+    cache.Store(file, std::string(reinterpret_cast<const char*>(data->data), data->length));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::Create(
@@ -141,34 +178,22 @@ absl::Status JsInstance::WarmUp() {
     v8::Local<v8::Context> context = entered.context();
     v8::TryCatch try_catch(isolate_);
     CodeCache& cache = core_->warm_up_code_cache();
-    std::shared_ptr<const std::string> cached = cache.Find(kWarmUpFile);
-    auto* cached_data = cached == nullptr ? nullptr
-                                          : new v8::ScriptCompiler::CachedData(
-                                                reinterpret_cast<const uint8_t*>(cached->data()),
-                                                static_cast<int>(cached->size()));
-    v8::ScriptOrigin origin(isolate_, NewUtf8String(isolate_, kWarmUpFile), 0, 0, false, -1,
-                            v8::Local<v8::Value>(), false, false, /*is_module=*/true);
-    v8::ScriptCompiler::Source source(NewUtf8String(isolate_, kWarmUpModule), origin, cached_data);
     v8::Local<v8::Module> module;
     v8::Local<v8::Value> evaluated;
     v8::Local<v8::Value> handler;
     auto no_imports = [](v8::Local<v8::Context>, v8::Local<v8::String>, v8::Local<v8::FixedArray>,
                          v8::Local<v8::Module>) { return v8::MaybeLocal<v8::Module>(); };
-    if (!v8::ScriptCompiler::CompileModule(isolate_, &source,
-                                           cached_data != nullptr
-                                               ? v8::ScriptCompiler::kConsumeCodeCache
-                                               : v8::ScriptCompiler::kNoCompileOptions)
+    CacheUse use;
+    if (!CompileModuleFromCache(isolate_, cache, kWarmUpFile,
+                                NewUtf8String(isolate_, kWarmUpModule), &use)
              .ToLocal(&module)) {
       return absl::InternalError(
           absl::StrCat("warm-up module: ", ExceptionText::Located(isolate_, context, try_catch)));
     }
-    if (cached_data == nullptr || source.GetCachedData()->rejected) {
-      std::unique_ptr<v8::ScriptCompiler::CachedData> data(
-          v8::ScriptCompiler::CreateCodeCache(module->GetUnboundModuleScript()));
-      if (data != nullptr && data->length > 0) {
-        cache.Store(kWarmUpFile,
-                    std::string(reinterpret_cast<const char*>(data->data), data->length));
-      }
+    // Written at once, for the next spare (a family's module waits for its first request, so
+    // that its cache holds the functions the request compiled lazily; WriteCodeCache).
+    if (use != CacheUse::kConsumed) {
+      StoreCodeCache(module->GetUnboundModuleScript(), kWarmUpFile, cache);
     }
     if (!module->InstantiateModule(context, no_imports).FromMaybe(false) ||
         !module->Evaluate(context).ToLocal(&evaluated) ||
@@ -459,29 +484,18 @@ absl::StatusOr<v8::Local<v8::Module>> JsInstance::LoadModule(v8::Local<v8::Conte
   if (it->second.size() > static_cast<size_t>(v8::String::kMaxLength)) {
     return absl::FailedPreconditionError(absl::StrCat(file, ": source too large"));
   }
-  v8::ScriptOrigin origin(isolate_, NewUtf8String(isolate_, file), 0, 0, false, -1,
-                          v8::Local<v8::Value>(), false, false, /*is_module=*/true);
-  std::shared_ptr<const std::string> cached = cache.Find(file);
-  auto* cached_data = cached == nullptr ? nullptr
-                                        : new v8::ScriptCompiler::CachedData(
-                                              reinterpret_cast<const uint8_t*>(cached->data()),
-                                              static_cast<int>(cached->size()));
-  v8::ScriptCompiler::Source source(NewUtf8String(isolate_, it->second), origin, cached_data);
   v8::TryCatch try_catch(isolate_);
   v8::Local<v8::Module> module;
-  if (!v8::ScriptCompiler::CompileModule(isolate_, &source,
-                                         cached_data != nullptr
-                                             ? v8::ScriptCompiler::kConsumeCodeCache
-                                             : v8::ScriptCompiler::kNoCompileOptions)
+  CacheUse use;
+  if (!CompileModuleFromCache(isolate_, cache, file, NewUtf8String(isolate_, it->second), &use)
            .ToLocal(&module)) {
     return absl::FailedPreconditionError(ExceptionText::Located(isolate_, context, try_catch));
   }
-  bool from_cache = cached_data != nullptr && !source.GetCachedData()->rejected;
   LoadedModule loaded{file, v8::Global<v8::Module>(isolate_, module), {}};
-  if (from_cache) {
+  if (use == CacheUse::kConsumed) {
     core.code_cache_hits.fetch_add(1, std::memory_order_relaxed);
   } else {
-    if (cached_data != nullptr) {
+    if (use == CacheUse::kRejected) {
       core.code_cache_rejected.fetch_add(1, std::memory_order_relaxed);
       cache.Drop(file);
     }
@@ -506,12 +520,7 @@ absl::StatusOr<v8::Local<v8::Module>> JsInstance::LoadModule(v8::Local<v8::Conte
 void JsInstance::WriteCodeCache(bool final) {
   for (LoadedModule& loaded : modules_) {
     if (loaded.unbound.IsEmpty()) continue;
-    std::unique_ptr<v8::ScriptCompiler::CachedData> data(
-        v8::ScriptCompiler::CreateCodeCache(loaded.unbound.Get(isolate_)));
-    if (data != nullptr && data->length > 0) {
-      program_->code_cache().Store(
-          loaded.file, std::string(reinterpret_cast<const char*>(data->data), data->length));
-    }
+    StoreCodeCache(loaded.unbound.Get(isolate_), loaded.file, program_->code_cache());
     if (final) loaded.unbound.Reset();
   }
   code_cache_final_ = final;
