@@ -6,12 +6,12 @@
 // afterwards. `CLOCK_THREAD_CPUTIME_ID` is a system call (no vDSO path), about a microsecond on a
 // virtual machine, so the request path reads it at most once per 5 ms of a thread's wall time:
 // Arm() and Disarm() read the steady clock (vDSO, tens of nanoseconds) and count the wall time
-// spent armed. The watchdog polls armed slots
-// every `interval`; the first time it sees a slot armed it reads that thread's CPU clock and fixes
-// the section's CPU origin as if all the armed wall time so far had been CPU (an upper bound,
-// tightened by two others when the watchdog looked late: FirstLookCharge), and
-// from then on it compares the thread's clock with origin + budget and, past it, marks the slot
-// fired and calls v8::Isolate::TerminateExecution() (safe from any thread).
+// spent armed. The watchdog polls armed slots every `interval`; the first time it sees a slot
+// armed it reads that thread's CPU clock and fixes the section's CPU origin as if all the armed
+// wall time so far had been CPU (an upper bound, tightened by two others when the watchdog looked
+// late: FirstLookCharge), and from then on it compares the thread's clock with origin + budget
+// and, past it, marks the slot fired and calls v8::Isolate::TerminateExecution() (safe from any
+// thread).
 //
 // What that means for a request's CPU figure (CpuUsedNanos): a section the watchdog saw is
 // measured on the thread's CPU clock (one read at its end), counting as CPU at most the wall time
