@@ -142,13 +142,15 @@ int64_t CpuWatchdog::CpuUsedNanos(const CpuAccount& account) {
   return std::max<int64_t>(now - account.cpu_origin_ns, 0);
 }
 
-int64_t CpuWatchdog::FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
-                                     int64_t thread_cpu_seen_ns) {
-  int64_t charge = std::min(armed_wall_ns, cpu_now_ns);
+int64_t CpuWatchdog::FirstLookCharge(int64_t armed_wall_ns, int64_t armed_before_ns,
+                                     int64_t cpu_now_ns, int64_t thread_cpu_seen_ns) {
+  // The phase under way ran on this thread, since the reading if there is one; the section's
+  // earlier phases (perhaps on other threads) used at most their armed wall time.
+  int64_t phase = cpu_now_ns;
   if (thread_cpu_seen_ns >= 0 && thread_cpu_seen_ns <= cpu_now_ns) {
-    charge = std::min(charge, cpu_now_ns - thread_cpu_seen_ns);
+    phase = cpu_now_ns - thread_cpu_seen_ns;
   }
-  return std::max<int64_t>(charge, 0);
+  return std::max<int64_t>(std::min(armed_wall_ns, armed_before_ns + phase), 0);
 }
 
 int64_t CpuWatchdog::ThreadCpuNanos() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
@@ -167,8 +169,8 @@ void CpuWatchdog::Poll() {
       // time since Arm() and undercount the section (seen as 150 us short on a loaded machine).
       const int64_t armed_wall =
           slot->armed_before_ns + std::max<int64_t>(SteadyNanos() - slot->armed_at_ns, 0);
-      slot->cpu_origin_ns =
-          cpu_now - FirstLookCharge(armed_wall, cpu_now, slot->thread_cpu_seen_ns);
+      slot->cpu_origin_ns = cpu_now - FirstLookCharge(armed_wall, slot->armed_before_ns, cpu_now,
+                                                      slot->thread_cpu_seen_ns);
     }
     if (cpu_now - slot->cpu_origin_ns >= slot->budget_ns) {
       slot->fired = true;

@@ -67,9 +67,9 @@ class CpuWatchdog {
     int64_t armed_at_ns = 0;      // steady clock at Arm()
     int64_t armed_before_ns = 0;  // armed wall time of the section's earlier phases
     int64_t cpu_origin_ns = -1;   // as in CpuAccount
-    // The arming thread's CPU clock as that thread last read it (at Arm() or at the end of an
-    // earlier measured section, at most 5 ms of wall time before Arm()), or -1: a bound for the
-    // first look (FirstLookCharge).
+    // The arming thread's CPU clock as that thread last read it (at Arm() or at the end of a
+    // measured section, at most 5 ms of wall time before this phase's Arm()), or -1: a bound for
+    // the first look (FirstLookCharge).
     int64_t thread_cpu_seen_ns = -1;
   };
 
@@ -112,14 +112,16 @@ class CpuWatchdog {
   // The calling thread's CPU time in nanoseconds (a system call).
   static int64_t ThreadCpuNanos();
 
-  // What the first look at an armed section counts as the CPU it used so far: the least of three
-  // upper bounds — its armed wall time, the thread's whole CPU time `cpu_now`, and the thread's
-  // CPU since `thread_cpu_seen_ns` (a reading of the thread's clock at most 5 ms of wall time
-  // before the section began: Arm() reads it again when it is older, so whatever unwatched work
-  // the thread did before the section adds at most 5 ms; -1 if none). Armed wall time alone would
-  // count time the section spent preempted: on a loaded machine the watchdog's own thread waits
-  // its turn too, looks late, and would stop a script that used little CPU.
-  static int64_t FirstLookCharge(int64_t armed_wall_ns, int64_t cpu_now_ns,
+  // What the first look at an armed section counts as the CPU it used so far: the lesser of two
+  // upper bounds — its armed wall time `armed_wall_ns`, and the armed wall time of its earlier
+  // phases `armed_before_ns` plus the CPU the calling thread used in the phase under way. The
+  // latter is the thread's CPU since `thread_cpu_seen_ns`, a reading of its clock at most 5 ms of
+  // wall time before the phase began (Arm() reads it again when it is older, so whatever
+  // unwatched work the thread did before adds at most 5 ms), or, with no reading (-1), the
+  // thread's whole CPU time `cpu_now_ns`. Armed wall time alone would count time the section
+  // spent preempted: on a loaded machine the watchdog's own thread waits its turn too, looks late,
+  // and would stop a script that used little CPU.
+  static int64_t FirstLookCharge(int64_t armed_wall_ns, int64_t armed_before_ns, int64_t cpu_now_ns,
                                  int64_t thread_cpu_seen_ns);
 
  private:
