@@ -8,7 +8,7 @@
 // Arm() and Disarm() read the steady clock (vDSO, tens of nanoseconds) and count the wall time
 // spent armed. The watchdog polls armed slots every `interval`; the first time it sees a slot
 // armed it reads that thread's CPU clock and fixes the section's CPU origin as if all the armed
-// wall time so far had been CPU (an upper bound, tightened by two others when the watchdog looked
+// wall time so far had been CPU (an upper bound, tightened by another when the watchdog looked
 // late: FirstLookCharge), and from then on it compares the thread's clock with origin + budget
 // and, past it, marks the slot fired and calls v8::Isolate::TerminateExecution() (safe from any
 // thread).

@@ -69,7 +69,7 @@ TEST_F(CpuWatchdogTest, ABusySectionIsMeasuredBetweenItsCpuAndItsWallTime) {
   EXPECT_TRUE(seen) << "the watchdog never looked at a 20 ms section in 30 s";
 }
 
-// The lesser of the two upper bounds, whichever is less.
+// Each of the two upper bounds is what is charged where it is the lesser.
 TEST(CpuWatchdogFirstLookTest, ChargesTheLeastUpperBound) {
   // Armed 80 ms, of which the thread ran 3 ms: a young thread (5 ms of CPU in all), no reading.
   EXPECT_EQ(CpuWatchdog::FirstLookCharge(80'000'000, 0, 5'000'000, -1), 5'000'000);
