@@ -5,9 +5,13 @@
 // unloaded) and the second request on the instance that activation made.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "benchmarks/runtime/bench_runtime.h"
+#include "cosmo/javascript_engine.h"
 #include "cosmo/runtime.h"
 
 namespace cosmo {
@@ -59,13 +63,18 @@ BENCHMARK(BM_WarmInvokeSplitHello)
     ->Threads(2)
     ->UseRealTime();
 
-// A runtime on a manual clock (so Maintain() unloads on demand) with hello deployed as "cold".
+// A runtime on a manual clock (so Maintain() unloads on demand) with hello deployed as "cold",
+// over a JavaScript engine of its own whose counters tell when a spare isolate is ready.
 struct ColdFamily {
   ColdFamily() {
     RuntimeOptions options;
     options.background_maintenance = false;
     options.clock = &clock;
-    runtime = std::move(NewRuntime(options, NewInMemoryStore())).value();
+    std::unique_ptr<JavaScriptEngine> made = NewJavaScriptEngine(options.javascript).value();
+    engine = made.get();
+    std::vector<std::unique_ptr<Engine>> engines;
+    engines.push_back(std::move(made));
+    runtime = std::move(NewRuntime(options, NewInMemoryStore(), std::move(engines))).value();
     Manifest m;
     m.engine = "javascript";
     m.main = "index.js";
@@ -77,33 +86,54 @@ struct ColdFamily {
     clock.Advance(absl::Minutes(2));
     runtime->Maintain();
   }
+  // Waits until the engine has warmed a spare since `warmed` (a Stats().spares_warmed read
+  // before the activation that took the last one); false after 10 s.
+  bool AwaitSpare(uint64_t warmed) const {
+    for (int i = 0; i < 10'000; ++i) {
+      if (engine->Stats().spares_warmed > warmed) return true;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return false;
+  }
   ManualClock clock;
+  JavaScriptEngine* engine = nullptr;  // owned by runtime
   std::unique_ptr<Runtime> runtime;
   const HttpRequest request{.method = "GET", .url = "http://127.0.0.1:8080/cold/"};
 };
 
 // The first request after an idle unload of a cached version: the runtime's activation (manifest
 // from the store, program from the engine's cache, instance) plus the request.
-//   spare:1  the engine's spare isolate had time to refill between activations (the steady
-//            state of cold starts that are not back to back)
 //   spare:0  back to back: each activation deserialises its own isolate
+//   spare:1  on a warmed spare isolate, which the engine's refill thread made after the last
+//            activation; pause_ms is how long the machine then stays idle before the request.
+//            After 50 ms (the steady state of cold starts that are not back to back) this VM
+//            runs the same instructions 2-3x slower than right after the refill: its caches
+//            are cold (docs/performance.md "What an idle pause costs an activation").
 void BM_ColdActivationOfCachedVersion(benchmark::State& state) {
   const bool spare = state.range(0) != 0;
+  const absl::Duration pause = absl::Milliseconds(state.range(1));
   ColdFamily cold;
+  uint64_t warmed = cold.engine->Stats().spares_warmed;
   cold.runtime->Invoke("cold", cold.request);  // compile once; later activations use the code cache
   for (auto _ : state) {
     state.PauseTiming();
     cold.Unload();
-    if (spare) absl::SleepFor(absl::Milliseconds(50));
+    if (spare && !cold.AwaitSpare(warmed)) {
+      state.SkipWithError("no spare isolate was warmed within 10 s");
+      break;
+    }
+    absl::SleepFor(pause);
+    warmed = cold.engine->Stats().spares_warmed;
     state.ResumeTiming();
     InvokeResult result = cold.runtime->Invoke("cold", cold.request);
     if (result.outcome != Outcome::kOk) state.SkipWithError("cold invoke failed");
   }
 }
 BENCHMARK(BM_ColdActivationOfCachedVersion)
-    ->ArgName("spare")
-    ->Arg(0)
-    ->Arg(1)
+    ->ArgNames({"spare", "pause_ms"})
+    ->Args({0, 0})
+    ->Args({1, 1})
+    ->Args({1, 50})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
