@@ -76,7 +76,9 @@ struct Connection {
 
   absl::Mutex mu;
   // Changed only under `mu`; the loop may read it without `mu` (acquire), since only the loop
-  // moves a connection away from itself: reading kLoop means it stays the loop's.
+  // moves a connection away from itself: reading kLoop means it stays the loop's. A worker
+  // handing it back stores kLoop before it unlocks `mu`, so the loop takes `mu` before it frees
+  // a connection.
   std::atomic<Owner> owner{Owner::kLoop};
   bool pending_read ABSL_GUARDED_BY(mu) = false;   // readable (or closed) while a worker owned it
   bool pending_write ABSL_GUARDED_BY(mu) = false;  // writable while a worker owned it

@@ -442,6 +442,11 @@ std::string FrontEnd::HeadTooLargeResponse(const Framing& framing) const {
 }
 
 void FrontEnd::CloseFromLoop(Connection* c) {
+  // A worker that just handed the connection back may still be releasing its lock (it stores
+  // kLoop before it unlocks, so that no event arriving meanwhile is lost): freeing the mutex
+  // under it would corrupt whatever is allocated there next. Taking the lock waits it out; no
+  // worker takes it again once the loop owns the connection.
+  { absl::MutexLock wait_for_hand_back(&c->mu); }
   GaugeFor(c->phase)->fetch_sub(1, std::memory_order_relaxed);
   gauges_->open.fetch_sub(1, std::memory_order_relaxed);
   AbandonStream(c);
@@ -708,8 +713,7 @@ bool FrontEnd::NextOrRelease(Connection* c) {
     const bool idle = c->in.empty();
     SetPhase(c, idle ? Connection::Phase::kIdle : Connection::Phase::kHead);
     c->deadline = Now() + ToSteady(idle ? options_.keep_alive_timeout : options_.head_timeout);
-    c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
-    c->mu.Unlock();
+    HandBackAndUnlock(c);
     return false;
   }
 }
@@ -735,8 +739,7 @@ bool FrontEnd::WriteOrRelease(Connection* c, bool close_after) {
     c->close_after_write = close_after;
     SetPhase(c, Connection::Phase::kWriting);
     c->deadline = Now() + ToSteady(options_.write_timeout);
-    c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
-    c->mu.Unlock();
+    HandBackAndUnlock(c);
     return false;
   }
 }
@@ -769,11 +772,17 @@ void FrontEnd::HandStreamToLoop(Connection* c, std::shared_ptr<DetachedStream> s
     SetPhase(c, Connection::Phase::kStreaming);
     c->deadline = c->out.empty() ? SteadyTime::max() : Now() + ToSteady(options_.write_timeout);
     stream->AttachTo(c);
-    c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
-    c->mu.Unlock();
+    HandBackAndUnlock(c);
     break;
   }
   stream->Kick();
+}
+
+void FrontEnd::HandBackAndUnlock(Connection* c) {
+  c->owner.store(Connection::Owner::kLoop, std::memory_order_release);
+  // From here the loop may close and free the connection; CloseFromLoop waits for this unlock.
+  if (void (*hook)() = hand_back_hook_for_testing.load(std::memory_order_relaxed)) hook();
+  c->mu.Unlock();
 }
 
 void FrontEnd::CloseFromWorker(Connection* c) {

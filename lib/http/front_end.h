@@ -104,6 +104,11 @@ class FrontEnd final : public StreamLoop {
   // Idempotent.
   void Stop();
 
+  // Tests only: when set, called by a worker handing a connection back to the loop, between the
+  // hand-back and the release of the connection's lock. The loop may close the connection in
+  // that window; a pause here makes the window wide enough for a test to hit it.
+  static inline std::atomic<void (*)()> hand_back_hook_for_testing{nullptr};
+
   // StreamLoop: a detached stream of one of this front end's connections has bytes or its end.
   void StreamReady(std::shared_ptr<DetachedStream> stream) override;
   std::shared_ptr<DetachedStream> NewStream() override;
@@ -144,6 +149,8 @@ class FrontEnd final : public StreamLoop {
   // The worker could not write everything: the loop finishes the write, unless the socket
   // drained meanwhile and the worker finished it (true).
   bool WriteOrRelease(Connection* c, bool close_after);
+  // Gives the connection (whose lock the worker holds) to the loop and releases the lock.
+  void HandBackAndUnlock(Connection* c) ABSL_UNLOCK_FUNCTION(c->mu);
   void CloseFromWorker(Connection* c);
   // The invocation returned while its response stream goes on: the connection goes to the loop
   // in the streaming phase (or closes when the client is gone already).

@@ -108,6 +108,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (HasFailure()) PrintCrashes();
     // Subprocesses are SIGKILLed by their destructors when still running; stop the gateways
     // first so they do not spend their exit reporting to dead servers.
     gateway1_.reset();
@@ -115,6 +116,22 @@ class ClusterTest : public ::testing::Test {
     server_a_.reset();
     server_b_.reset();
     etcd_.reset();
+  }
+
+  // After a failure: the end of the output of each process that died of a signal (server A was
+  // killed by the test), so a crash shows its cause.
+  void PrintCrashes() {
+    const std::pair<const char*, Subprocess*> processes[] = {{"gateway 1", gateway1_.get()},
+                                                             {"gateway 2", gateway2_.get()},
+                                                             {"server B", server_b_.get()}};
+    for (const auto& [name, process] : processes) {
+      if (process == nullptr) continue;
+      const int exit_code = process->Stop(absl::Seconds(10));
+      if (exit_code >= 0) continue;
+      const std::string& output = process->output();
+      std::printf("%s exited %d; the end of its output:\n%s\n", name, exit_code,
+                  output.substr(output.size() > 6000 ? output.size() - 6000 : 0).c_str());
+    }
   }
 
   // Deploys `text` as `family` through `server`; the version, or "" when not acknowledged.

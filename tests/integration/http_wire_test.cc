@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,7 @@
 #include "cosmo/http_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "http/front_end.h"
 #include "integration/raw_http_connection.h"
 
 namespace cosmo {
@@ -501,6 +503,25 @@ TEST_F(HttpWireTest, IdleKeepAliveConnectionsHoldNoWorker) {
   int open = 0;
   ASSERT_TRUE(absl::SimpleAtoi(metrics->substr(at, metrics->find('\n', at) - at), &open));
   EXPECT_GE(open, 22);
+}
+
+// A client that closes its connection as soon as it has read the response: the loop may see the
+// close while the worker is still handing the connection back (the hook below holds that window
+// open for a millisecond), and must not free the connection before the worker let go of its lock.
+// The next connection's allocation takes the freed memory at once, so freeing early aborts the
+// server ("Mutex unlocked when destroyed or not locked", a gateway's crash in the cluster test).
+TEST_F(HttpWireTest, AConnectionClosedWhileItsWorkerHandsItBackIsFreedOnlyAfterwards) {
+  http::FrontEnd::hand_back_hook_for_testing.store(+[] { absl::SleepFor(absl::Milliseconds(1)); });
+  absl::Cleanup unhook = [] { http::FrontEnd::hand_back_hook_for_testing.store(nullptr); };
+  for (int i = 0; i < 100; ++i) {
+    auto c = RawHttpConnection::Connect(port_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->Send("GET /echo/ HTTP/1.1\r\nHost: h\r\n\r\n"));
+    auto response = (*c)->ReadResponse();
+    ASSERT_TRUE(response.ok()) << "request " << i << ": " << response.status();
+    EXPECT_THAT(*response, StartsWith("HTTP/1.1 200 OK\r\n"));
+  }  // each connection closes here, while its worker pauses in the hand-back
+  EXPECT_EQ(invocations_.load(), 100);
 }
 
 TEST_F(HttpWireTest, ConnectionsOverTheCapAreRefusedWith503) {
