@@ -9,6 +9,12 @@
 // and acquires after. Reader locks use the same edges (conservative: readers never race each
 // other on writes they do not make).
 //
+// The wrappers also report a read of the mutex's word to TSan, ordered before the release of an
+// unlock and after the acquire of a lock: Abseil's own accesses to it are invisible, so without
+// these TSan could not see a mutex freed by one thread while another was still unlocking it (the
+// HTTP loop once freed a connection whose worker was handing it back). Reads never race with
+// each other, only with the free (or a write) of the mutex's memory.
+//
 // Inside Await* and Unlock, Abseil evaluates waiters' Conditions — our predicates, reading state
 // under the lock — at moments the wrappers cannot annotate. Those reads are ignored
 // (__tsan_ignore_thread_begin/end): they are predicate reads under the lock, and every write to
@@ -43,6 +49,13 @@ extern "C" {
 void __tsan_ignore_thread_begin();
 void __tsan_ignore_thread_end();
 
+// The instrumentation's entry point for an 8-byte read: exported by libtsan, not declared in GCC
+// 12's sanitizer/tsan_interface.h.
+void __tsan_read8(void* addr);
+
+// A read of the mutex's word (its first 8 bytes), as Abseil's code does it.
+static void TouchWord(Mutex* mu) { __tsan_read8(mu); }
+
 // Declarations of the real functions (resolved by the linker's --wrap).
 void COSMO_REAL(COSMO_MUTEX(4LockEv))(Mutex*);
 void COSMO_REAL(COSMO_MUTEX(6UnlockEv))(Mutex*);
@@ -69,9 +82,11 @@ bool COSMO_REAL(COSMO_NOTIFICATION_CONST(31WaitForNotificationWithDeadlineENS0_4
 void COSMO_WRAP(COSMO_MUTEX(4LockEv))(Mutex* mu) {
   COSMO_REAL(COSMO_MUTEX(4LockEv))(mu);
   __tsan_acquire(mu);
+  TouchWord(mu);
 }
 
 void COSMO_WRAP(COSMO_MUTEX(6UnlockEv))(Mutex* mu) {
+  TouchWord(mu);
   __tsan_release(mu);
   __tsan_ignore_thread_begin();
   COSMO_REAL(COSMO_MUTEX(6UnlockEv))(mu);
@@ -81,9 +96,11 @@ void COSMO_WRAP(COSMO_MUTEX(6UnlockEv))(Mutex* mu) {
 void COSMO_WRAP(COSMO_MUTEX(10ReaderLockEv))(Mutex* mu) {
   COSMO_REAL(COSMO_MUTEX(10ReaderLockEv))(mu);
   __tsan_acquire(mu);
+  TouchWord(mu);
 }
 
 void COSMO_WRAP(COSMO_MUTEX(12ReaderUnlockEv))(Mutex* mu) {
+  TouchWord(mu);
   __tsan_release(mu);
   __tsan_ignore_thread_begin();
   COSMO_REAL(COSMO_MUTEX(12ReaderUnlockEv))(mu);
@@ -92,13 +109,19 @@ void COSMO_WRAP(COSMO_MUTEX(12ReaderUnlockEv))(Mutex* mu) {
 
 bool COSMO_WRAP(COSMO_MUTEX(7TryLockEv))(Mutex* mu) {
   const bool locked = COSMO_REAL(COSMO_MUTEX(7TryLockEv))(mu);
-  if (locked) __tsan_acquire(mu);
+  if (locked) {
+    __tsan_acquire(mu);
+    TouchWord(mu);
+  }
   return locked;
 }
 
 bool COSMO_WRAP(COSMO_MUTEX(13ReaderTryLockEv))(Mutex* mu) {
   const bool locked = COSMO_REAL(COSMO_MUTEX(13ReaderTryLockEv))(mu);
-  if (locked) __tsan_acquire(mu);
+  if (locked) {
+    __tsan_acquire(mu);
+    TouchWord(mu);
+  }
   return locked;
 }
 
