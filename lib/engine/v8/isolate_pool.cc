@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "engine/v8/engine_core.h"
 #include "engine/v8/js_instance.h"
 
@@ -56,6 +58,9 @@ void IsolatePool::Run() {
   sched_param no_priority{};
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &no_priority);
   while (!stop_.load()) {
+    // Every pass follows a Take() (the thread starts on the first): the activation that took the
+    // spare goes first.
+    std::this_thread::sleep_for(kRefillDelay);
     const uint32_t seen = wake_.load();
     const size_t memory_bytes = memory_bytes_.load();
     for (std::atomic<Spare*>& slot : slots_) {
