@@ -115,16 +115,12 @@ struct BareIsolate {
     params.array_buffer_allocator = allocator.get();
     params.constraints.ConfigureDefaultsFromHeapSize(0, ScriptLimits().memory_bytes);
     isolate = v8::Isolate::New(params);
-    v8::Locker locker(isolate);
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handle_scope(isolate);
     context.Reset(isolate, v8::Context::New(isolate));
   }
   ~BareIsolate() {
-    {
-      v8::Locker locker(isolate);
-      context.Reset();
-    }
+    context.Reset();
     isolate->Dispose();
   }
   BareIsolate(const BareIsolate&) = delete;
@@ -150,7 +146,6 @@ void PrintSpaces(v8::Isolate* isolate, const char* title) {
 }
 
 void ReportIsolate(v8::Isolate* isolate, const char* name) {
-  v8::Locker locker(isolate);
   v8::Isolate::Scope isolate_scope(isolate);
   std::printf("%s: V8 heap spaces of one isolate\n", name);
   PrintSpaces(isolate, "fresh");
@@ -159,7 +154,6 @@ void ReportIsolate(v8::Isolate* isolate, const char* name) {
 }
 
 void ReportObjectStats(v8::Isolate* isolate, int top) {
-  v8::Locker locker(isolate);
   v8::Isolate::Scope isolate_scope(isolate);
   isolate->LowMemoryNotification();
   std::vector<std::pair<size_t, std::string>> rows;
@@ -198,7 +192,6 @@ class FileStream final : public v8::OutputStream {
 };
 
 void ReportHeapSnapshot(v8::Isolate* isolate, const std::string& path, int top) {
-  v8::Locker locker(isolate);
   v8::Isolate::Scope isolate_scope(isolate);
   v8::HandleScope handle_scope(isolate);
   const v8::HeapSnapshot* snapshot = isolate->GetHeapProfiler()->TakeHeapSnapshot();
@@ -407,7 +400,6 @@ int Main(int argc, char** argv) {
     malloc_trim(0);
     const double before = static_cast<double>(AnonymousBytes());
     for (const Bare& bare : *row) {
-      v8::Locker locker(bare->isolate);
       v8::Isolate::Scope isolate_scope(bare->isolate);
       bare->isolate->LowMemoryNotification();
     }

@@ -93,8 +93,9 @@ void CpuWatchdog::Unregister(Slot* slot) {
 
 void CpuWatchdog::Arm(Slot* slot, int64_t budget_ns, const CpuAccount& account, int64_t now_ns) {
   const int64_t now = now_ns >= 0 ? now_ns : SteadyNanos();
-  // Read after `now`: what the caller did since it read `now` (microseconds: a Locker, the heap
-  // reading) and this read itself are armed time but not in this bound, a few microseconds late.
+  // Read after `now`: what the caller did since it read `now` (microseconds: taking the isolate,
+  // the heap reading) and this read itself are armed time but not in this bound, a few microseconds
+  // late.
   if (t_thread_cpu_seen_ns < 0 || now - t_thread_cpu_seen_at_ns >= kThreadCpuFreshForNs) {
     NoteThreadCpu(now);
   }

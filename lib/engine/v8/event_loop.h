@@ -9,7 +9,7 @@
 // request ends is dropped with the loop: timers never fire in a later request and unfinished
 // transfers are abandoned.
 //
-// Single-thread: used only by the thread holding the isolate's Locker; create and destroy it
+// Single-thread: used only by the thread holding the isolate (IsolateLock); create and destroy it
 // inside the isolate's scope (it holds v8::Globals).
 #ifndef COSMO_ENGINE_V8_EVENT_LOOP_H_
 #define COSMO_ENGINE_V8_EVENT_LOOP_H_

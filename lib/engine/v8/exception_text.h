@@ -1,7 +1,7 @@
 // Renders JavaScript exceptions as the one-line or stack-trace text users see.
 //
-// Stateless helpers. Call on the thread holding the isolate's Locker, inside `context`. Reading
-// an exception can run script code (a toString or a stack getter), so callers keep the CPU
+// Stateless helpers. Call on the thread holding the isolate (IsolateLock), inside `context`.
+// Reading an exception can run script code (a toString or a stack getter), so callers keep the CPU
 // watchdog armed around them.
 #ifndef COSMO_ENGINE_V8_EXCEPTION_TEXT_H_
 #define COSMO_ENGINE_V8_EXCEPTION_TEXT_H_

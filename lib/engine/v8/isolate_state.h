@@ -2,7 +2,8 @@
 //
 // Natives are plain function pointers (they must be, to be listed as snapshot external
 // references), so everything they need from the instance lives here. Owned by the JsInstance (or
-// validation run) that owns the isolate; touched only by the thread holding the isolate's Locker.
+// validation run) that owns the isolate; touched only by the thread holding the isolate
+// (IsolateLock).
 #ifndef COSMO_ENGINE_V8_ISOLATE_STATE_H_
 #define COSMO_ENGINE_V8_ISOLATE_STATE_H_
 

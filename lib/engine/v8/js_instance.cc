@@ -220,8 +220,7 @@ absl::Status JsInstance::WarmUp() {
   request.body_writer = nullptr;
   const InvokeResult buffered = Invoke(request);
   {
-    v8::Locker locker(isolate_);
-    v8::Isolate::Scope isolate_scope(isolate_);
+    Taken taken(*this);
     v8::HandleScope handle_scope(isolate_);
     warm_up_kept_.Reset(isolate_, handler_.Get(isolate_));
     handler_.Reset();
@@ -278,8 +277,7 @@ JsInstance::~JsInstance() {
   }
   core_->watchdog().Unregister(watchdog_slot_);
   {
-    v8::Locker locker(isolate_);
-    v8::Isolate::Scope isolate_scope(isolate_);
+    Taken taken(*this);
     modules_.clear();
     handler_.Reset();
     warm_up_kept_.Reset();
@@ -303,8 +301,7 @@ JsInstance::~JsInstance() {
 
 absl::Status JsInstance::CreateContext() {
   const EngineCore& core = *core_;
-  v8::Locker locker(isolate_);
-  v8::Isolate::Scope isolate_scope(isolate_);
+  Taken taken(*this);
   v8::HandleScope handle_scope(isolate_);
   isolate_->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
   isolate_->AddNearHeapLimitCallback(NearHeapLimit, this);
@@ -315,7 +312,6 @@ absl::Status JsInstance::CreateContext() {
     isolate_->SetAllowWasmCodeGenerationCallback(
         [](v8::Local<v8::Context>, v8::Local<v8::String>) { return false; });
   }
-  EnsureStackLimit();
 
   v8::Local<v8::Context> context = v8::Context::New(isolate_);
   if (context.IsEmpty()) return absl::InternalError("V8 could not create a context");
@@ -362,12 +358,10 @@ absl::Status JsInstance::Bind(std::shared_ptr<const JsProgram> program,
   limits_ = limits;
   cpu_budget_ns_ = absl::ToInt64Nanoseconds(limits.cpu_per_request);
   const Manifest& manifest = program_->manifest();
-  v8::Locker locker(isolate_);
-  v8::Isolate::Scope isolate_scope(isolate_);
+  Taken taken(*this);
   v8::HandleScope handle_scope(isolate_);
   v8::Local<v8::Context> context = context_.Get(isolate_);
   v8::Context::Scope context_scope(context);
-  EnsureStackLimit();
 
   v8::Local<v8::Object> env = v8::Object::New(isolate_);
   for (const auto& [key, value] : manifest.env) {
@@ -597,7 +591,7 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
     state_.body_reader = body_reader;
     state_.request_body_bytes = 0;
     cpu_account_ = CpuWatchdog::CpuAccount();
-    // Armed from the request's start: what ran since (the Locker, the heap section) is the
+    // Armed from the request's start: what ran since (taking the isolate, the heap section) is the
     // request's CPU too, and one clock read fewer on the warm path.
     ArmCpu(cpu_budget_ns_, wall_start_ns);
     body(context, *loop, result);
@@ -1161,16 +1155,6 @@ JsInstance::Stop JsInstance::DisarmCpu() {
   return stop;
 }
 
-void JsInstance::EnsureStackLimit() {
-  pthread_t self = pthread_self();
-  if (stack_thread_set_ && pthread_equal(self, stack_thread_)) return;
-  // V8 resets the limit to its default when another thread takes the Locker, so it is set again
-  // whenever the calling thread changes.
-  isolate_->SetStackLimit(ThreadStack::JsLimit());
-  stack_thread_ = self;
-  stack_thread_set_ = true;
-}
-
 size_t JsInstance::UsedHeapBytes() {
   v8::HeapStatistics stats;
   isolate_->GetHeapStatistics(&stats);
@@ -1200,8 +1184,7 @@ size_t JsInstance::YoungUsedBytes() {
 }
 
 void JsInstance::ReleaseMemory() {
-  v8::Locker locker(isolate_);
-  v8::Isolate::Scope isolate_scope(isolate_);
+  Taken taken(*this);
   if (heap_known_) {
     // What V8 placed in the old generation since the last whole reading, which the GC below
     // would hide: the next section counts it.

@@ -12,7 +12,8 @@
 // while it serves other requests.
 //
 // Thread-compatible: Invoke(), RunScheduled(), ResumeParked() and AbandonParked() may be called
-// from any thread, never from two at once. The thread inside them holds the isolate's v8::Locker;
+// from any thread, never from two at once. The thread inside them holds the isolate's
+// IsolateMutex (isolate_lock.h: the engine's replacement for v8::Locker, which it never uses);
 // the engine's watchdog thread only ever calls TerminateExecution() on the isolate.
 // ParkedStreams(), NextParkedWake() and MemoryBytes() are thread-safe. Once a CPU or memory limit
 // was hit, Reusable() is false, every later Invoke() ends kInternal and every parked stream is cut
@@ -21,7 +22,6 @@
 #ifndef COSMO_ENGINE_V8_JS_INSTANCE_H_
 #define COSMO_ENGINE_V8_JS_INSTANCE_H_
 
-#include <pthread.h>
 #include <v8.h>
 
 #include <atomic>
@@ -36,6 +36,7 @@
 #include "cosmo/engine.h"
 #include "engine/v8/cpu_watchdog.h"
 #include "engine/v8/event_loop.h"
+#include "engine/v8/isolate_lock.h"
 #include "engine/v8/isolate_state.h"
 #include "engine/v8/js_program.h"
 #include "engine/v8/limited_allocator.h"
@@ -171,25 +172,35 @@ class JsInstance final : public Instance, private CpuAccounting {
   bool AwaitPromise(v8::Local<v8::Context> context, EventLoop& loop, v8::Local<v8::Promise> promise,
                     InvokeResult& result);
 
-  // The isolate entered on the calling thread for a run of JavaScript: its Locker and scopes, the
-  // context, the thread's stack limit set; the thread's JavaScript stack pages are given back
-  // once it ends.
+  // The isolate taken for the calling thread (its IsolateMutex) and entered, with V8 told this
+  // thread's stack limit if the isolate last ran on another one. Everything that touches the
+  // isolate's heap holds one.
+  class Taken {
+   public:
+    explicit Taken(JsInstance& instance)
+        : lock_(instance.isolate_mutex_), isolate_scope_(instance.isolate_) {
+      if (lock_.thread_changed()) instance.isolate_->SetStackLimit(ThreadStack::JsLimit());
+    }
+
+   private:
+    IsolateLock lock_;
+    v8::Isolate::Scope isolate_scope_;
+  };
+
+  // The isolate taken and entered for a run of JavaScript, with the context entered; the
+  // thread's JavaScript stack pages are given back once it ends.
   class Entered {
    public:
     explicit Entered(JsInstance& instance)
-        : locker_(instance.isolate_),
-          isolate_scope_(instance.isolate_),
+        : taken_(instance),
           handle_scope_(instance.isolate_),
           context_(instance.context_.Get(instance.isolate_)),
-          context_scope_(context_) {
-      instance.EnsureStackLimit();
-    }
+          context_scope_(context_) {}
     v8::Local<v8::Context> context() const { return context_; }
 
    private:
-    ThreadStack::Scope stack_scope_;  // first: outlives the Locker
-    v8::Locker locker_;
-    v8::Isolate::Scope isolate_scope_;
+    ThreadStack::Scope stack_scope_;  // first: outlives the run
+    Taken taken_;
     v8::HandleScope handle_scope_;
     v8::Local<v8::Context> context_;
     v8::Context::Scope context_scope_;
@@ -210,10 +221,10 @@ class JsInstance final : public Instance, private CpuAccounting {
   Stop LeaveStream(ParkedStream& stream);
   // Asks the writer to wake the instance once it can take the held piece.
   void RequestWake(ParkedStream& stream);
-  // The stream's final result, for its owner; releases its handles (under the Locker).
+  // The stream's final result, for its owner; releases its handles (with the isolate Taken).
   EndedStream EndStream(ParkedStream& stream, int64_t now_ns);
-  // Ends every parked stream, cut off with kInternal and `reason`, into ended_ (under the
-  // Locker).
+  // Ends every parked stream, cut off with kInternal and `reason`, into ended_ (with the
+  // isolate Taken).
   void CutOffParked(const std::string& reason);
   // Publishes the parked count and the next wake for other threads.
   void PublishParked();
@@ -235,7 +246,6 @@ class JsInstance final : public Instance, private CpuAccounting {
   // Disarms and, if a limit stopped JavaScript, cancels the termination and condemns the
   // instance. Call after the last JavaScript of the guarded section, on the isolate's thread.
   Stop DisarmCpu();
-  void EnsureStackLimit();
   // The whole heap in use (GetHeapStatistics: exact, and the dearest reading on the request path).
   size_t UsedHeapBytes();
   // Bytes in use in the young generation (new space and new large-object space), where the
@@ -287,8 +297,8 @@ class JsInstance final : public Instance, private CpuAccounting {
   std::vector<LoadedModule> modules_;
   bool code_cache_final_ = false;
 
-  pthread_t stack_thread_{};
-  bool stack_thread_set_ = false;
+  // Serialises the threads that use isolate_ (Taken); outlives it.
+  IsolateMutex isolate_mutex_;
 
   // Set by the near-heap-limit callback (on the isolate's thread, inside a GC).
   bool memory_hit_ = false;

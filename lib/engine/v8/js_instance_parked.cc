@@ -103,8 +103,7 @@ std::vector<Instance::EndedStream> JsInstance::ResumeParked() {
 
 std::vector<Instance::EndedStream> JsInstance::AbandonParked(absl::string_view reason) {
   if (!parked_.empty()) {
-    v8::Locker locker(isolate_);
-    v8::Isolate::Scope isolate_scope(isolate_);
+    Taken taken(*this);
     CutOffParked(std::string(reason));
   }
   std::vector<EndedStream> out;

@@ -8,7 +8,7 @@
 // the stream run in ResumeParked(), each with the stream made the isolate's current invocation.
 //
 // Single-thread, like the instance: touched only by the thread holding the isolate (its Globals
-// are reset under the isolate's Locker). ParkedWake alone is thread-safe.
+// are reset with the isolate held (IsolateLock)). ParkedWake alone is thread-safe.
 #ifndef COSMO_ENGINE_V8_PARKED_STREAM_H_
 #define COSMO_ENGINE_V8_PARKED_STREAM_H_
 
@@ -113,7 +113,7 @@ struct ParkedStream {
   int64_t next_gone_check_ns = 0;
   int64_t next_due_ns = 0;
 
-  // Resets every V8 handle; call under the isolate's Locker.
+  // Resets every V8 handle; call with the isolate held (IsolateLock).
   void ReleaseHandles();
   // When the stream next has work, on the SteadyNanos() clock: its loop's next timer or fetch,
   // its wall deadline, its next look at the receiver.

@@ -6,7 +6,7 @@
 // any. Both validate the same way: an invalid status, header or body is an exception outcome in
 // the result with "invalid response: ...", never a JavaScript exception.
 //
-// Called on the thread holding the isolate's Locker, inside a HandleScope.
+// Called on the thread holding the isolate (IsolateLock), inside a HandleScope.
 #ifndef COSMO_ENGINE_V8_RESPONSE_FIELDS_H_
 #define COSMO_ENGINE_V8_RESPONSE_FIELDS_H_
 

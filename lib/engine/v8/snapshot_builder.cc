@@ -144,7 +144,6 @@ absl::StatusOr<std::string> SnapshotBuilder::Build(const SnapshotSources& source
     v8::SnapshotCreator creator(sources.ExternalReferences());
     v8::Isolate* isolate = creator.GetIsolate();
     {
-      v8::Locker locker(isolate);
       v8::Isolate::Scope isolate_scope(isolate);
       v8::HandleScope handle_scope(isolate);
       v8::Local<v8::Context> context = v8::Context::New(isolate);

@@ -6,7 +6,7 @@
 // strings, one char per byte, which is how HTTP methods, header names and values and status
 // texts travel in both directions (the Fetch standard's ByteString).
 //
-// Call with the isolate entered and a HandleScope open, on the thread holding its Locker.
+// Call with the isolate entered and a HandleScope open, on the thread holding it (IsolateLock).
 #ifndef COSMO_ENGINE_V8_V8_UTIL_H_
 #define COSMO_ENGINE_V8_V8_UTIL_H_
 

@@ -13,8 +13,8 @@
 // decompression bomb ends with the memory-limit outcome. Corrupt input, data after the end of a
 // compressed stream and input that ends early throw TypeError.
 //
-// Callbacks run on the thread holding the isolate's Locker; the backing store's deleter may run
-// on a V8 GC thread and touches only zlib and the (thread-safe) allocator.
+// Callbacks run on the thread holding the isolate (IsolateLock); the backing store's deleter may
+// run on a V8 GC thread and touches only zlib and the (thread-safe) allocator.
 #ifndef COSMO_ENGINE_V8_ZLIB_STREAM_H_
 #define COSMO_ENGINE_V8_ZLIB_STREAM_H_
 

@@ -6,7 +6,7 @@
 // turns it into that DOMException. Messages name the operation and never carry key material or
 // OpenSSL's error strings (which can quote input).
 //
-// Call on the thread holding the isolate's Locker, with a HandleScope open.
+// Call on the thread holding the isolate (IsolateLock), with a HandleScope open.
 #ifndef COSMO_ENGINE_V8_CRYPTO_CRYPTO_UTIL_H_
 #define COSMO_ENGINE_V8_CRYPTO_CRYPTO_UTIL_H_
 

@@ -7,7 +7,7 @@
 // The handle hides the material: its ArrayBuffer has no bytes, and the runtime keeps it in a
 // private slot of the CryptoKey.
 //
-// Created and used on the thread holding the isolate's Locker; the deleter may run on a V8 GC
+// Created and used on the thread holding the isolate (IsolateLock); the deleter may run on a V8 GC
 // thread and touches only the KeyData.
 #ifndef COSMO_ENGINE_V8_CRYPTO_KEY_DATA_H_
 #define COSMO_ENGINE_V8_CRYPTO_KEY_DATA_H_
