@@ -81,7 +81,9 @@ class JavaScriptEngine : public Engine {
 // Creates the engine: initialises V8 for the process (once) and builds the startup snapshot of
 // the web-API runtime. INVALID_ARGUMENT names a bad option field; INTERNAL if the runtime cannot
 // be snapshotted. Creating several engines in one process is allowed; each has its own snapshot,
-// caches and watchdog thread.
+// caches and watchdog thread. V8 is the engine's for the process: a program that also uses V8
+// directly must not construct a v8::Locker, since the engine moves isolates between threads
+// without one (lib/engine/v8/isolate_lock.h) and V8 rejects that once any Locker existed.
 absl::StatusOr<std::unique_ptr<JavaScriptEngine>> NewJavaScriptEngine(
     const JavaScriptEngineOptions& options = {});
 
