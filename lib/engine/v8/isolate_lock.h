@@ -8,10 +8,10 @@
 // Between two runs of the engine's JavaScript nothing of that state is live: no JavaScript frame,
 // handle scope, TryCatch or entered context survives a run. So the engine keeps the state where
 // V8 keeps it for a single thread and tells V8 only what differs per thread, its stack limit
-// (`ThreadChanged`, then v8::Isolate::SetStackLimit), while an IsolateMutex serialises the
-// threads as the Locker's did. Pending interrupts (a GC's, an optimised function's to install)
-// stay pending to the next run instead of being dropped by a new Locker; terminations are
-// cancelled where a run ends (JsInstance::DisarmCpu), as before.
+// (`IsolateLock::thread_changed()`, then v8::Isolate::SetStackLimit), while an IsolateMutex
+// serialises the threads as the Locker's did. Pending interrupts (a GC's, an optimised function's
+// to install) stay pending to the next run instead of being dropped by a new Locker; terminations
+// are cancelled where a run ends (JsInstance::DisarmCpu), as before.
 //
 // The engine must never construct a v8::Locker: once any Locker has existed in a process, V8
 // checks on every v8::HandleScope that its thread holds the isolate's Locker, and every entry
@@ -54,8 +54,8 @@ class IsolateMutex {
   // The thread holding mu_ (0: none). Read without mu_ only to recognise the calling thread's
   // own recursive use: only a thread itself ever stores its own number here.
   std::atomic<uint64_t> owner_{0};
-  int depth_ = 0;            // owner_'s recursion depth; touched only by the owner
-  uint64_t last_owner_ = 0;  // the thread that held it last (guarded by mu_)
+  int depth_ = 0;  // owner_'s recursion depth; touched only by the owner
+  uint64_t last_owner_ ABSL_GUARDED_BY(mu_) = 0;  // the thread that held it last
 };
 
 // Holds an IsolateMutex for a scope. `thread_changed()`: the isolate last ran on another thread.

@@ -1,10 +1,14 @@
 // Shared helpers for the V8 engine's tests: one engine per process (building the startup
-// snapshot is the slow part), manifests from source text, and request shorthands. What any
+// snapshot is the slow part), manifests from source text, request shorthands and threads with a
+// given stack. What any
 // engine's tests share is in support/instances.h.
 #ifndef COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 #define COSMO_TESTS_UNIT_ENGINE_V8_ENGINE_TEST_UTIL_H_
 
+#include <pthread.h>
+
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -73,6 +77,22 @@ inline std::unique_ptr<Instance> MustStart(const std::string& source,
 
 inline HttpRequest Get(std::string url = "http://example.com/fam/path?q=1") {
   return ::cosmo::testing::GetRequest(std::move(url));
+}
+
+// Runs `body` on a new thread with a stack of `stack_bytes`, and waits for it.
+inline void OnThreadWithStack(size_t stack_bytes, const std::function<void()>& body) {
+  pthread_attr_t attr;
+  ASSERT_EQ(pthread_attr_init(&attr), 0);
+  ASSERT_EQ(pthread_attr_setstacksize(&attr, stack_bytes), 0);
+  auto trampoline = [](void* arg) -> void* {
+    (*static_cast<const std::function<void()>*>(arg))();
+    return nullptr;
+  };
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, &attr, trampoline, const_cast<std::function<void()>*>(&body)),
+            0);
+  pthread_attr_destroy(&attr);
+  ASSERT_EQ(pthread_join(thread, nullptr), 0);
 }
 
 // Runs one group of a JavaScript test file under tests/testdata/js (one built on test_groups.js)

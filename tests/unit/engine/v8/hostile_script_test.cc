@@ -19,6 +19,7 @@ namespace {
 
 using ::cosmo::v8engine::testing::Get;
 using ::cosmo::v8engine::testing::JsManifest;
+using ::cosmo::v8engine::testing::OnThreadWithStack;
 using ::cosmo::v8engine::testing::SharedEngine;
 using ::cosmo::v8engine::testing::Start;
 using ::testing::HasSubstr;
@@ -168,23 +169,11 @@ TEST(HostileScriptTest, UnboundedRecursionIsAStackOverflowException) {
 }
 
 TEST(HostileScriptTest, UnboundedRecursionOnASmallThreadStackIsSafe) {
-  // 256 KiB of thread stack: the engine sets V8's limit from the thread's real stack.
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 512 << 10);
+  // 512 KiB of thread stack: the engine sets V8's limit from the thread's real stack.
   HostileRun run;
-  pthread_t thread;
-  ASSERT_EQ(pthread_create(
-                &thread, &attr,
-                [](void* out) -> void* {
-                  *static_cast<HostileRun*>(out) =
-                      RunHandler("export default { fetch() { const r = () => r(); r(); } };");
-                  return nullptr;
-                },
-                &run),
-            0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
+  OnThreadWithStack(512 << 10, [&run] {
+    run = RunHandler("export default { fetch() { const r = () => r(); r(); } };");
+  });
   EXPECT_EQ(run.result.outcome, Outcome::kException);
   EXPECT_THAT(run.result.error, HasSubstr("Maximum call stack size exceeded"));
 }

@@ -4,12 +4,10 @@
 // reject every entry without one).
 #include "engine/v8/isolate_lock.h"
 
-#include <pthread.h>
 #include <v8.h>
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,22 +22,7 @@ namespace {
 
 using ::cosmo::v8engine::testing::Get;
 using ::cosmo::v8engine::testing::MustStart;
-
-// Runs `body` on a new thread with a stack of `stack_bytes`, and waits for it.
-void OnThreadWithStack(size_t stack_bytes, const std::function<void()>& body) {
-  pthread_attr_t attr;
-  ASSERT_EQ(pthread_attr_init(&attr), 0);
-  ASSERT_EQ(pthread_attr_setstacksize(&attr, stack_bytes), 0);
-  auto trampoline = [](void* arg) -> void* {
-    (*static_cast<const std::function<void()>*>(arg))();
-    return nullptr;
-  };
-  pthread_t thread;
-  ASSERT_EQ(pthread_create(&thread, &attr, trampoline, const_cast<std::function<void()>*>(&body)),
-            0);
-  pthread_attr_destroy(&attr);
-  ASSERT_EQ(pthread_join(thread, nullptr), 0);
-}
+using ::cosmo::v8engine::testing::OnThreadWithStack;
 
 TEST(IsolateMutexTest, ThreadNumbersAreNeverReused) {
   std::vector<uint64_t> seen = {IsolateMutex::ThisThread()};
