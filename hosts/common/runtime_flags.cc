@@ -24,8 +24,8 @@ void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags) {
                  "Unload a family's activation after this long without requests")
       ->envname("COSMO_IDLE_TIMEOUT");
   app.add_option("--memory-budget-mb", flags->memory_budget_mb,
-                 "Unload least recently used activations while their isolates hold more than "
-                 "this (MiB); 0 = a quarter of physical memory")
+                 "What all script instances may hold (MiB): past it, colder families (fewest "
+                 "recent requests per byte) are unloaded; 0 = a quarter of physical memory")
       ->envname("COSMO_MEMORY_BUDGET_MB");
   app.add_option("--max-cpu-ms", flags->max_cpu_ms, "Cap of a request's CPU time (ms)")
       ->envname("COSMO_MAX_CPU_MS");

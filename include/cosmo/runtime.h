@@ -68,11 +68,14 @@ struct RuntimeOptions {
   size_t max_script_bytes = RegistryOptions().max_script_bytes;
   // Unload an activation this long after its last request. Zero disables idle unloading.
   absl::Duration idle_timeout = absl::Seconds(60);
-  // While instances hold more than this, Maintain() destroys spare instances (each family keeps
-  // one), has idle instances give back their garbage (Instance::ReleaseMemory(), up to 30 ms of
-  // each pass), then unloads the coldest families: fewest requests per byte held, a request
-  // counting half after 10 s, a quarter after 20 s (least recently used first among equals). A
-  // family activated for one request then goes before a busy one, whichever was used last.
+  // What the instances of all families may hold (V8 heaps, as last measured). A request whose
+  // activation of a family takes them past it makes room before it runs: spare instances idle for
+  // a second go first, then the coldest other families are unloaded: fewest requests per byte
+  // held, a request counting half after 10 s, a quarter after 20 s (least recently used first
+  // among equals). A family activated for one request then goes before a busy one, whichever was
+  // used last. Growth that no activation causes (a busy family's extra instances, garbage) is
+  // Maintain()'s: spare instances, then idle instances' garbage (Instance::ReleaseMemory(), up to
+  // 30 ms of each pass), then the coldest families.
   size_t memory_budget_bytes = size_t{1} << 30;
   // Instances of one version that may run at once; 0 = four per hardware thread (at least 8).
   // More instances than cores pay off because a request waiting on fetch() or a timer holds its
@@ -173,9 +176,11 @@ struct RuntimeStats {
   // architecture.md, "Parked streams"): parked now (gauge), and ended since the start.
   uint64_t parked_streams = 0;
   uint64_t streams_ended = 0;
-  uint64_t active_families = 0;        // gauge
-  uint64_t live_instances = 0;         // gauge
-  uint64_t instance_memory_bytes = 0;  // gauge: sum of Instance::MemoryBytes()
+  uint64_t active_families = 0;  // gauge
+  uint64_t live_instances = 0;   // gauge
+  // Gauge: what all instances hold (Instance::MemoryBytes() as their pools last measured it),
+  // those of versions replaced or unloaded that still finish a request or a stream included.
+  uint64_t instance_memory_bytes = 0;
 };
 
 // A handle to one route family, resolved lazily on first Invoke(). Cheap to copy, like an Orleans

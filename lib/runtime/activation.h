@@ -150,16 +150,29 @@ class Activation {
   double FoldHeat(double decay) {
     const double heat =
         heat_.load(std::memory_order_relaxed) * decay +
-        static_cast<double>(recent_requests_.exchange(0, std::memory_order_relaxed));
+        static_cast<double>(recent_requests_.exchange(0, std::memory_order_relaxed)) +
+        restored_heat_.exchange(0, std::memory_order_relaxed);
     heat_.store(heat, std::memory_order_relaxed);
     return heat;
   }
   double heat() const { return heat_.load(std::memory_order_relaxed); }
+  // heat() with the requests since the last fold counted in full: a family activated a moment
+  // ago is worth its request, not nothing, to a budget deciding before the next fold.
+  double heat_with_recent() const {
+    return heat() + static_cast<double>(recent_requests_.load(std::memory_order_relaxed)) +
+           restored_heat_.load(std::memory_order_relaxed);
+  }
+  // Adds the heat an earlier activation of the family had when the memory budget unloaded it
+  // (decayed since), folded in by the next FoldHeat(). From any thread.
+  void RestoreHeat(double heat) { restored_heat_.fetch_add(heat, std::memory_order_relaxed); }
 
-  // Retires the published servings' instances (the activation is being unloaded).
-  void Unload() {
+  // Retires the published servings' instances (the activation is being unloaded): destroys the
+  // idle ones, or moves them into `*doomed` when given (InstancePool::Retire()).
+  void Unload(InstancePool::Doomed* doomed = nullptr) {
     std::shared_ptr<const Serving> old = Swap(nullptr);
-    if (old != nullptr) old->ForEachSlot([](const VersionSlot& slot) { slot.pool->Retire(); });
+    if (old != nullptr) {
+      old->ForEachSlot([doomed](const VersionSlot& slot) { slot.pool->Retire(doomed); });
+    }
   }
 
   // The right to load this family's version, held by one caller for a whole load (taken before
@@ -204,6 +217,7 @@ class Activation {
   std::atomic<int64_t> last_used_us_{0};
   std::atomic<uint64_t> recent_requests_{0};  // since the last FoldHeat()
   std::atomic<double> heat_{0};
+  std::atomic<double> restored_heat_{0};  // RestoreHeat() since the last FoldHeat()
   std::atomic<bool> serving_through_outage_{false};
   absl::Mutex load_token_mu_;
   bool load_token_free_ ABSL_GUARDED_BY(load_token_mu_) = true;

@@ -26,7 +26,11 @@ InstancePool::InstancePool(std::shared_ptr<Program> program, ScriptLimits limits
       parked_wake_(std::move(parked_wake)),
       parking_(parking) {}
 
-InstancePool::~InstancePool() { Retire(); }
+InstancePool::~InstancePool() {
+  Retire();
+  absl::MutexLock lock(&mu_);
+  counters_->memory_bytes.fetch_sub(counted_bytes_, std::memory_order_relaxed);
+}
 
 absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Acquire(absl::Duration max_wait) {
   {
@@ -52,6 +56,7 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Acquire(absl::Duration m
     ++live_;
     ++starting_;
     rent_ = absl::ZeroDuration();
+    CountMemory();
   }
   return Create();
 }
@@ -142,6 +147,7 @@ std::vector<InstancePool::Idle> InstancePool::TakeOldestIdle(size_t n) {
   }
   idle_.swap(kept);
   live_ -= taken.size();
+  CountMemory();
   return taken;
 }
 
@@ -160,11 +166,13 @@ absl::StatusOr<std::unique_ptr<Instance>> InstancePool::Create() {
   ++starts_ended_;
   if (!created.ok()) {
     --live_;
+    CountMemory();
     return created.status();
   }
   counters_->created.fetch_add(1, std::memory_order_relaxed);
   start_cost_ = start_cost_ == absl::ZeroDuration() ? took : (start_cost_ * 3 + took) / 4;
   if (bytes_per_instance_ == 0) bytes_per_instance_ = (*created)->MemoryBytes();
+  CountMemory();
   return created;
 }
 
@@ -183,6 +191,7 @@ void InstancePool::Release(std::unique_ptr<Instance> instance, Lent lent) {
       if (++releases_ % kMeasureEvery == 0) bytes_per_instance_ = instance->MemoryBytes();
       idle_.push_back({std::move(instance), clock_->Now()});
     }
+    CountMemory();
   }
   // `doomed` is destroyed here, outside the lock: disposing an isolate takes a while.
 }
@@ -241,13 +250,16 @@ std::vector<InstancePool::Idle> InstancePool::TakeIdleSpares(absl::Duration idle
   return TakeOldestIdle(n);
 }
 
-size_t InstancePool::ShedSpares(absl::Duration idle_for) {
-  std::vector<Idle> doomed;
+size_t InstancePool::ShedSpares(absl::Duration idle_for, Doomed* doomed) {
+  std::vector<Idle> taken;
   size_t freed = 0;
   {
     absl::MutexLock lock(&mu_);
-    doomed = TakeIdleSpares(idle_for, clock_->Now());
-    freed = doomed.size() * bytes_per_instance_;
+    taken = TakeIdleSpares(idle_for, clock_->Now());
+    freed = taken.size() * bytes_per_instance_;
+  }
+  if (doomed != nullptr) {
+    for (Idle& idle : taken) doomed->push_back(std::move(idle.instance));
   }
   return freed;
 }
@@ -314,6 +326,7 @@ size_t InstancePool::ReleaseWhileDue(Idle taken, bool due, absl::Duration idle_f
                              [](absl::Time since, const Idle& idle) { return since < idle.since; });
         idle_.insert(place, std::move(taken));
       }
+      CountMemory();
       due = TakeDueForRelease(idle_for, min_gain, clock_->Now(), deadline, &taken);
     }
   }
@@ -334,18 +347,32 @@ bool InstancePool::TakeDueForRelease(absl::Duration idle_for, size_t min_gain, a
   return true;
 }
 
-void InstancePool::Retire() {
-  std::vector<Idle> doomed;
+void InstancePool::Retire(Doomed* doomed) {
+  std::vector<Idle> taken;
   {
     absl::MutexLock lock(&mu_);
     retired_ = true;
     std::vector<Idle> kept;
     for (Idle& idle : idle_) {
-      (idle.instance->ParkedStreams() > 0 ? kept : doomed).push_back(std::move(idle));
+      (idle.instance->ParkedStreams() > 0 ? kept : taken).push_back(std::move(idle));
     }
     idle_.swap(kept);
-    live_ -= doomed.size();
+    live_ -= taken.size();
+    CountMemory();
   }
+  if (doomed != nullptr) {
+    for (Idle& idle : taken) doomed->push_back(std::move(idle.instance));
+  }
+}
+
+void InstancePool::CountMemory() {
+  const size_t bytes = live_ * bytes_per_instance_;
+  if (bytes >= counted_bytes_) {
+    counters_->memory_bytes.fetch_add(bytes - counted_bytes_, std::memory_order_relaxed);
+  } else {
+    counters_->memory_bytes.fetch_sub(counted_bytes_ - bytes, std::memory_order_relaxed);
+  }
+  counted_bytes_ = bytes;
 }
 
 size_t InstancePool::MemoryBytes() const {

@@ -55,6 +55,8 @@ constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
 // memory budget after this long, so a family that was busy a minute ago and is quiet now goes
 // before one that serves a request a second.
 constexpr absl::Duration kHeatHalfLife = absl::Seconds(10);
+// The heat of an unloaded family below which it is forgotten (a request ~20 s ago).
+constexpr double kUnloadedHeatFloor = 0.25;
 // An instance idle this long gives back what it can (Instance::ReleaseMemory(), for JavaScript a
 // memory-reducing full GC: a tenth to an eighth of a busy hello instance, docs/performance.md),
 // with at most kInstanceMemoryReleasePerPass of each Maintain() pass spent on it.
@@ -465,11 +467,10 @@ class LocalRuntime final : public Runtime {
       std::shared_ptr<const Serving> serving = activation->serving();
       if (serving == nullptr) continue;
       ++stats.active_families;
-      serving->ForEachSlot([&](const VersionSlot& slot) {
-        stats.live_instances += slot.pool->live_instances();
-        stats.instance_memory_bytes += slot.pool->MemoryBytes();
-      });
+      serving->ForEachSlot(
+          [&](const VersionSlot& slot) { stats.live_instances += slot.pool->live_instances(); });
     }
+    stats.instance_memory_bytes = InstanceMemory();
     return stats;
   }
 
@@ -487,8 +488,10 @@ class LocalRuntime final : public Runtime {
     const bool stale = activation->stale();
     std::shared_ptr<const Serving> serving = activation->serving();
     if (serving != nullptr && !stale && !serving->RetryDue(now)) return serving;
+    if (serving == nullptr) RestoreHeat(*activation, now);
     absl::StatusOr<std::shared_ptr<const Serving>> loaded = Load(activation);
     if (absl::IsNotFound(loaded.status())) table_.Remove(activation);
+    if (loaded.ok()) MakeRoomAfterLoad(*activation);
     return loaded;
   }
 
@@ -729,7 +732,7 @@ class LocalRuntime final : public Runtime {
   }
 
   // Folds the requests since the last call into every activation's heat, decayed by the time
-  // since then (kHeatHalfLife).
+  // since then (kHeatHalfLife), and forgets the heat of unloaded families that has faded.
   void FoldHeat(absl::Time now) {
     absl::MutexLock lock(&heat_mu_);
     const double elapsed = last_heat_fold_ == absl::InfinitePast()
@@ -738,58 +741,156 @@ class LocalRuntime final : public Runtime {
     last_heat_fold_ = now;
     const double decay = std::exp2(-elapsed / absl::ToDoubleSeconds(kHeatHalfLife));
     for (const auto& activation : table_.All()) activation->FoldHeat(decay);
+    absl::MutexLock ghosts(&unloaded_heat_mu_);
+    absl::erase_if(unloaded_heat_, [&](const auto& entry) {
+      return Decayed(entry.second, now) < kUnloadedHeatFloor;
+    });
   }
 
-  // While the pools hold more than the budget: spare instances idle for a while go first, then
-  // the garbage of idle instances (a bounded share of each pass), then whole families, coldest
-  // first (each losing its other spares just before it). A family's worth keeping is its heat
-  // (requests, decayed) per byte it holds: bringing any family back costs about one cold start,
-  // so unloading the one that serves the fewest requests for the memory it frees loses the
-  // fewest. A family activated for one request is then among the first to go, not the busy
-  // family used least recently; among equally cold families, the least recently used goes first.
-  void EnforceMemoryBudget() {
-    struct Candidate {
-      double worth;
-      absl::Time last_used;
-      size_t bytes;
-      std::shared_ptr<Activation> activation;
-    };
-    std::vector<Candidate> candidates;
-    size_t total = 0;
+  // A family the memory budget unloaded keeps its heat (requests, decayed) for when it comes
+  // back: without it, every family returns worth one request and the next activations unload it
+  // before the families that stayed, however busy it was. (Idle unloading forgets: an idle
+  // family's heat has faded.)
+  struct UnloadedHeat {
+    double heat;
+    absl::Time at;
+  };
+  static double Decayed(const UnloadedHeat& unloaded, absl::Time now) {
+    const double elapsed = std::max(absl::ToDoubleSeconds(now - unloaded.at), 0.0);
+    return unloaded.heat * std::exp2(-elapsed / absl::ToDoubleSeconds(kHeatHalfLife));
+  }
+  void RememberHeat(const Activation& activation) {
+    const double heat = activation.heat_with_recent();
+    if (heat < kUnloadedHeatFloor) return;
+    absl::MutexLock lock(&unloaded_heat_mu_);
+    unloaded_heat_[activation.family()] = {heat, clock_->Now()};
+  }
+  void RestoreHeat(Activation& activation, absl::Time now) {
+    absl::MutexLock lock(&unloaded_heat_mu_);
+    auto it = unloaded_heat_.find(activation.family());
+    if (it == unloaded_heat_.end()) return;
+    activation.RestoreHeat(Decayed(it->second, now));
+    unloaded_heat_.erase(it);
+  }
+
+  // What a family's instances hold in memory, and what keeping it is worth (BudgetCandidates()).
+  struct BudgetCandidate {
+    double worth;
+    absl::Time last_used;
+    size_t bytes;
+    std::shared_ptr<Activation> activation;
+  };
+
+  // The memory budget's view of the serving families other than `keep` (may be null), least
+  // worth keeping first. A family's worth is its heat (requests, decayed, with those since the
+  // last fold counted in full) per byte it holds: bringing any family back costs about one cold
+  // start, so unloading the one that serves the fewest requests for the memory it frees loses the
+  // fewest. A family activated for one request is then among the first to go, not the busy family
+  // used least recently; among equally cold families, the least recently used goes first.
+  std::vector<BudgetCandidate> BudgetCandidates(const Activation* keep) const {
+    std::vector<BudgetCandidate> candidates;
     for (const auto& activation : table_.All()) {
-      if (activation->serving() == nullptr) continue;
+      if (activation.get() == keep || activation->serving() == nullptr) continue;
       const size_t bytes = MemoryBytes(*activation);
-      total += bytes;
-      candidates.push_back({activation->heat() / static_cast<double>(std::max<size_t>(bytes, 1)),
-                            activation->last_used(), bytes, activation});
+      candidates.push_back(
+          {activation->heat_with_recent() / static_cast<double>(std::max<size_t>(bytes, 1)),
+           activation->last_used(), bytes, activation});
     }
-    if (total <= options_.memory_budget_bytes) return;
-    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-      return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
+    std::sort(candidates.begin(), candidates.end(), KeepsLess);
+    return candidates;
+  }
+
+  // Frees from each of `c`'s pools what `freed_by` frees, taking it off *total and c.bytes (both
+  // measured at the sizes the pools last measured, as their shedding and releases report).
+  template <typename FreedBy>
+  static void FreeFrom(BudgetCandidate& c, size_t* total, const FreedBy& freed_by) {
+    std::shared_ptr<const Serving> serving = c.activation->serving();
+    if (serving == nullptr) {
+      c.bytes = 0;  // unloaded meanwhile: it holds nothing more
+      return;
+    }
+    serving->ForEachSlot([&](const VersionSlot& slot) {
+      const size_t freed = freed_by(*slot.pool);
+      *total -= std::min(*total, freed);
+      c.bytes -= std::min(c.bytes, freed);
     });
-    // What a family's pools hold is measured once per pass: what shedding or a release frees
-    // comes off its measure (a pool's memory is its live instances at the size measured last,
-    // and both report what they took off at that size). `freed_by` frees from one pool.
-    auto free_from = [&](Candidate& c, const auto& freed_by) {
-      std::shared_ptr<const Serving> serving = c.activation->serving();
-      if (serving == nullptr) {
-        c.bytes = 0;  // unloaded meanwhile: it holds nothing more
-        return;
-      }
-      serving->ForEachSlot([&](const VersionSlot& slot) {
-        const size_t freed = freed_by(*slot.pool);
-        total -= std::min(total, freed);
-        c.bytes -= std::min(c.bytes, freed);
-      });
-    };
-    auto shed = [&](Candidate& c, absl::Duration idle_for) {
-      free_from(c, [idle_for](InstancePool& pool) { return pool.ShedSpares(idle_for); });
-    };
+  }
+  static void ShedSpares(BudgetCandidate& c, size_t* total, absl::Duration idle_for,
+                         InstancePool::Doomed* doomed) {
+    FreeFrom(c, total,
+             [idle_for, doomed](InstancePool& pool) { return pool.ShedSpares(idle_for, doomed); });
+  }
+
+  // What the pools hold now, kept by them as they change (InstancePoolCounters::memory_bytes).
+  size_t InstanceMemory() const {
+    return counters_.pools.memory_bytes.load(std::memory_order_relaxed);
+  }
+
+  // The memory budget, kept by the requests that take memory past it: a load that activated a
+  // family (or switched its version) and left the pools over the budget sheds the spare
+  // instances idle for a while, then unloads the families less worth keeping than the one it
+  // loaded (BudgetCandidates()' order) until they fit again, before its request runs. The
+  // activations that cause the churn under a mix larger than the budget pay for it as they
+  // happen, one family for one family, instead of the maintenance thread in batches of hundreds a
+  // second late (docs/performance.md "Evicting on activation"); memory stays within the budget
+  // but for the activations under way. A family worth more than the newcomer stays: a one-off
+  // request does not push out a busy family, and what such a request leaves over the budget is
+  // Maintain()'s, which collects idle instances' garbage first and may unload the newcomer itself.
+  // (A family unloaded for the budget keeps its heat for when it comes back: RestoreHeat().) The
+  // request pays ~0.4 ms of CPU per family it unloads (tearing down its isolates, after it let go
+  // of the budget's lock), beside the isolate and context its own activation built.
+  //
+  // One request makes room at a time, and the others do not wait for it: under a mix whose
+  // activations come faster than one thread makes room, requests queueing here were a convoy
+  // (p99 ~190 ms, a third of the throughput). The one making room starts from what the pools
+  // hold when it begins, the memory of activations that did not wait included; what comes later
+  // is the next activation's.
+  void MakeRoomAfterLoad(const Activation& loaded) {
+    if (InstanceMemory() <= options_.memory_budget_bytes) return;
+    if (!room_mu_.TryLock()) return;
+    InstancePool::Doomed doomed;
+    MakeRoomLocked(loaded, &doomed);
+    room_mu_.Unlock();
+    // `doomed` is destroyed here, outside the lock.
+  }
+  void MakeRoomLocked(const Activation& loaded, InstancePool::Doomed* doomed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(room_mu_) {
+    size_t total = InstanceMemory();
+    if (total <= options_.memory_budget_bytes) return;
+    std::vector<BudgetCandidate> candidates = BudgetCandidates(&loaded);
+    for (BudgetCandidate& c : candidates) {
+      if (total <= options_.memory_budget_bytes) return;
+      ShedSpares(c, &total, kBudgetSpareIdle, doomed);
+    }
+    const BudgetCandidate newcomer{
+        loaded.heat_with_recent() / static_cast<double>(std::max<size_t>(MemoryBytes(loaded), 1)),
+        loaded.last_used(), 0, nullptr};
+    auto less_worth =
+        std::partition_point(candidates.begin(), candidates.end(),
+                             [&](const BudgetCandidate& c) { return KeepsLess(c, newcomer); });
+    candidates.erase(less_worth, candidates.end());
+    UnloadUntilWithinBudget(candidates, total, doomed);
+  }
+
+  // BudgetCandidates()' order: whether `a` is less worth keeping than `b`.
+  static bool KeepsLess(const BudgetCandidate& a, const BudgetCandidate& b) {
+    return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
+  }
+
+  // Maintain()'s pass over the budget, for what requests do not keep: instances a busy family
+  // added for its concurrency, and garbage growing in instances. While the pools hold more than
+  // the budget: spare instances idle for a while go first, then the garbage of idle instances (a
+  // bounded share of each pass), then whole families, least worth keeping first
+  // (BudgetCandidates()), each losing its other spares just before it.
+  void EnforceMemoryBudget() {
+    size_t total = InstanceMemory();
+    if (total <= options_.memory_budget_bytes) return;
+    std::vector<BudgetCandidate> candidates = BudgetCandidates(nullptr);
     // First the spare instances nobody has used for a while, coldest families first: each family
     // keeps one, so none of them has to start again on its next request.
-    for (Candidate& c : candidates) {
+    for (BudgetCandidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) return;
-      shed(c, kBudgetSpareIdle);
+      ShedSpares(c, &total, kBudgetSpareIdle, nullptr);
     }
     // Then the garbage of idle instances: a full GC takes milliseconds and loses nothing, where
     // an unloaded family pays an activation on its next request (an isolate, its context, the
@@ -798,28 +899,39 @@ class LocalRuntime final : public Runtime {
     // whose GC is not wasted on a family unloaded a moment later.
     const absl::Time release_deadline = absl::Now() + kBudgetReleasePerPass;
     for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
-      Candidate& c = *it;
       if (total <= options_.memory_budget_bytes) return;
       if (absl::Now() >= release_deadline) break;
-      free_from(c, [&](InstancePool& pool) {
+      FreeFrom(*it, &total, [&](InstancePool& pool) {
         const InstancePool::Released released =
             pool.ReleaseIdleMemory(kBudgetReleaseIdle, kBudgetReleaseMinGain, release_deadline);
         counters_.instance_memory_releases.fetch_add(released.instances, std::memory_order_relaxed);
         return released.bytes;
       });
     }
-    // Then whole families, coldest first. A family's spares in use a moment ago are its
-    // concurrency: shedding them only makes it build isolates again on its next requests (under
-    // a Zipf mix the busiest family lost and rebuilt them on every pass), so they go only when
-    // the pass reaches that family, before the family itself.
-    for (Candidate& c : candidates) {
+    InstancePool::Doomed doomed;
+    absl::MutexLock lock(&room_mu_);
+    // Activations may have made room meanwhile.
+    total = std::min(total, InstanceMemory());
+    UnloadUntilWithinBudget(candidates, total, &doomed);
+  }
+
+  // Unloads whole families in `candidates`' order while `total` (what the pools hold) is over the
+  // budget. A family's spares in use a moment ago are its concurrency: shedding them only makes
+  // it build isolates again on its next requests (under a Zipf mix the busiest family lost and
+  // rebuilt them on every pass), so they go only when its turn comes, before the family itself.
+  // The instances it takes out go to `*doomed`, for the caller to destroy.
+  void UnloadUntilWithinBudget(std::vector<BudgetCandidate>& candidates, size_t total,
+                               InstancePool::Doomed* doomed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(room_mu_) {
+    for (BudgetCandidate& c : candidates) {
       if (total <= options_.memory_budget_bytes) break;
-      shed(c, absl::ZeroDuration());
+      ShedSpares(c, &total, absl::ZeroDuration(), doomed);
       if (total <= options_.memory_budget_bytes) break;
       if (table_.Remove(c.activation)) {
-        c.activation->Unload();
+        c.activation->Unload(doomed);
         total -= std::min(total, c.bytes);
         counters_.budget_unloads.fetch_add(1, std::memory_order_relaxed);
+        RememberHeat(*c.activation);
       }
     }
   }
@@ -994,6 +1106,11 @@ class LocalRuntime final : public Runtime {
   absl::flat_hash_map<std::string, std::shared_ptr<LogRing>> rings_ ABSL_GUARDED_BY(rings_mu_);
 
   absl::Mutex heat_mu_;  // one FoldHeat() at a time
+  // One unloading for the memory budget at a time (MakeRoomAfterLoad, EnforceMemoryBudget).
+  absl::Mutex room_mu_;
+  // The heat of families the memory budget unloaded, until it fades (RememberHeat()).
+  absl::Mutex unloaded_heat_mu_;
+  absl::flat_hash_map<std::string, UnloadedHeat> unloaded_heat_ ABSL_GUARDED_BY(unloaded_heat_mu_);
   absl::Time last_heat_fold_ ABSL_GUARDED_BY(heat_mu_) = absl::InfinitePast();
   // Maintain()'s schedule: when each periodic job last ran, so concurrent calls run each once.
   absl::Mutex maintenance_mu_;

@@ -212,6 +212,10 @@ TEST(RuntimeBudgetTest, SpareInstancesGoBeforeWholeFamilies) {
   rt.Deploy("a", "sleep 300");
   rt.Deploy("b", "sleep 301");
   RunThreeAtOnce(rt, "a");
+  RunThreeAtOnce(rt, "a");
+  // b's activation (one request) is worth less than a (six for three instances): it leaves a's
+  // spares to the maintenance pass. Then b grows to three for its own concurrency.
+  ASSERT_EQ(rt.runtime->Invoke("b", Get("b")).outcome, Outcome::kOk);
   RunThreeAtOnce(rt, "b");
   ASSERT_EQ(rt.runtime->Stats().live_instances, 6u);
   clock.Advance(absl::Seconds(1));
@@ -255,16 +259,27 @@ TEST(RuntimeBudgetTest, ABusyFamilysSparesInUseNowStayWhileAColdFamilyGoes) {
   EXPECT_LE(stats.instance_memory_bytes, options.memory_budget_bytes);
 }
 
+// A family of `bytes` bytes for the budget: a scripted instance "holds" its source size.
+std::string RespondOfSize(size_t bytes) {
+  const std::string head = "respond 200 ";
+  return head + std::string(bytes - head.size(), 'b');
+}
+
+// A runtime on `clock` with `budget` bytes for its instances and no idle unloading.
+ScriptedRuntime BudgetRuntime(ManualClock* clock, size_t budget) {
+  RuntimeOptions options = ManualOptions(clock);
+  options.idle_timeout = absl::ZeroDuration();
+  options.memory_budget_bytes = budget;
+  return ScriptedRuntime::Create(options, NewInMemoryStore());
+}
+
 TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
   ManualClock clock;
-  RuntimeOptions options = ManualOptions(&clock);
-  options.idle_timeout = absl::ZeroDuration();
   // Each scripted instance "holds" its source size: 1,000 bytes; room for 50.
-  options.memory_budget_bytes = 50'000;
-  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
-  const std::string body(988, 'b');  // "respond 200 " + 988 = 1,000 bytes
+  const size_t budget = 50'000;
+  ScriptedRuntime rt = BudgetRuntime(&clock, budget);
   for (int i = 0; i < 200; ++i) {
-    rt.Deploy(absl::StrCat("f", i), absl::StrCat("respond 200 ", body));
+    rt.Deploy(absl::StrCat("f", i), RespondOfSize(1'000));
   }
   for (int i = 0; i < 200; ++i) {
     clock.Advance(absl::Milliseconds(10));
@@ -272,7 +287,7 @@ TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
   }
   rt.runtime->Maintain();
   RuntimeStats stats = rt.runtime->Stats();
-  EXPECT_LE(stats.instance_memory_bytes, options.memory_budget_bytes);
+  EXPECT_LE(stats.instance_memory_bytes, budget);
   EXPECT_EQ(stats.active_families, 50u);
   EXPECT_EQ(stats.budget_unloads, 150u);
   // The 50 most recently used stay: invoking them activates nothing new.
@@ -289,14 +304,10 @@ TEST(RuntimeBudgetTest, LeastRecentlyUsedUnloadFirstUnderASmallBudget) {
 // would unload it as soon as three one-offs came after its last request.
 TEST(RuntimeBudgetTest, OneOffRequestsDoNotPushOutABusyFamily) {
   ManualClock clock;
-  RuntimeOptions options = ManualOptions(&clock);
-  options.idle_timeout = absl::ZeroDuration();
-  options.memory_budget_bytes = 3'000;  // room for three families of 1,000 bytes
-  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
-  const std::string body(988, 'b');  // "respond 200 " + 988 = 1,000 bytes
-  rt.Deploy("busy", absl::StrCat("respond 200 ", body));
-  for (int i = 0; i < 20; ++i)
-    rt.Deploy(absl::StrCat("tail", i), absl::StrCat("respond 200 ", body));
+  const size_t budget = 3'000;  // room for three families of 1,000 bytes
+  ScriptedRuntime rt = BudgetRuntime(&clock, budget);
+  rt.Deploy("busy", RespondOfSize(1'000));
+  for (int i = 0; i < 20; ++i) rt.Deploy(absl::StrCat("tail", i), RespondOfSize(1'000));
   for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(rt.runtime->Invoke("busy", Get("busy")).outcome, Outcome::kOk);
   }
@@ -306,7 +317,7 @@ TEST(RuntimeBudgetTest, OneOffRequestsDoNotPushOutABusyFamily) {
     clock.Advance(absl::Milliseconds(100));
     ASSERT_EQ(rt.runtime->Invoke(absl::StrCat("tail", i), Get("t")).outcome, Outcome::kOk);
     rt.runtime->Maintain();
-    EXPECT_LE(rt.runtime->Stats().instance_memory_bytes, options.memory_budget_bytes);
+    EXPECT_LE(rt.runtime->Stats().instance_memory_bytes, budget);
   }
   RuntimeStats stats = rt.runtime->Stats();
   EXPECT_EQ(stats.activations, activations_before + 20);  // the tail's, and not busy's again
@@ -319,12 +330,9 @@ TEST(RuntimeBudgetTest, OneOffRequestsDoNotPushOutABusyFamily) {
 // Heat fades: a family busy long ago goes before one in steady use now.
 TEST(RuntimeBudgetTest, AFamilyBusyLongAgoGoesBeforeOneInUseNow) {
   ManualClock clock;
-  RuntimeOptions options = ManualOptions(&clock);
-  options.idle_timeout = absl::ZeroDuration();
-  options.memory_budget_bytes = 2'000;  // room for two
-  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
-  const std::string body(988, 'b');
-  for (const char* f : {"old", "steady", "new"}) rt.Deploy(f, absl::StrCat("respond 200 ", body));
+  const size_t budget = 2'000;  // room for two
+  ScriptedRuntime rt = BudgetRuntime(&clock, budget);
+  for (const char* f : {"old", "steady", "new"}) rt.Deploy(f, RespondOfSize(1'000));
   for (int i = 0; i < 1000; ++i) rt.runtime->Invoke("old", Get("old"));
   rt.runtime->Maintain();
   // Ten minutes of one request every 10 s to "steady" while "old" serves nothing.
@@ -340,6 +348,88 @@ TEST(RuntimeBudgetTest, AFamilyBusyLongAgoGoesBeforeOneInUseNow) {
   EXPECT_EQ(rt.runtime->Stats().activations, activations) << "steady was unloaded";
   rt.runtime->Invoke("old", Get("old"));
   EXPECT_EQ(rt.runtime->Stats().activations, activations + 1) << "old stayed";
+}
+
+// The activation that takes the pools over the budget makes room itself, before its request
+// runs: memory never waits for a maintenance pass, and families go one for one as they come.
+TEST(RuntimeBudgetTest, AnActivationOverTheBudgetUnloadsAColderFamilyWithoutMaintenance) {
+  ManualClock clock;
+  const size_t budget = 3'000;  // room for three families of 1,000 bytes
+  ScriptedRuntime rt = BudgetRuntime(&clock, budget);
+  for (int i = 0; i < 10; ++i) rt.Deploy(absl::StrCat("f", i), RespondOfSize(1'000));
+  for (int i = 0; i < 10; ++i) {
+    clock.Advance(absl::Milliseconds(10));
+    ASSERT_EQ(rt.runtime->Invoke(absl::StrCat("f", i), Get("f")).outcome, Outcome::kOk);
+    const RuntimeStats stats = rt.runtime->Stats();
+    EXPECT_LE(stats.instance_memory_bytes, budget) << "after f" << i;
+    EXPECT_EQ(stats.active_families, std::min(i + 1, 3)) << "after f" << i;
+    EXPECT_EQ(stats.budget_unloads, static_cast<uint64_t>(std::max(i - 2, 0))) << "after f" << i;
+  }
+  // The least recently used went: the last three stay.
+  const uint64_t activations = rt.runtime->Stats().activations;
+  for (int i = 7; i < 10; ++i) rt.runtime->Invoke(absl::StrCat("f", i), Get("f"));
+  EXPECT_EQ(rt.runtime->Stats().activations, activations);
+}
+
+// An activation unloads only families worth less than the one it brings (requests per byte):
+// a one-off request leaves a busy family alone, and the maintenance pass then unloads the
+// one-off family instead.
+TEST(RuntimeBudgetTest, AnActivationLeavesAFamilyWorthMoreThanItsOwn) {
+  ManualClock clock;
+  const size_t budget = 1'000;  // room for one
+  ScriptedRuntime rt = BudgetRuntime(&clock, budget);
+  rt.Deploy("busy", RespondOfSize(1'000));
+  rt.Deploy("oneoff", RespondOfSize(1'000));
+  for (int i = 0; i < 100; ++i) rt.runtime->Invoke("busy", Get("busy"));
+  clock.Advance(absl::Milliseconds(100));
+  ASSERT_EQ(rt.runtime->Invoke("oneoff", Get("oneoff")).outcome, Outcome::kOk);
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.budget_unloads, 0u);
+  EXPECT_EQ(stats.active_families, 2u);
+  rt.runtime->Maintain();
+  stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.budget_unloads, 1u);
+  EXPECT_LE(stats.instance_memory_bytes, budget);
+  const uint64_t activations = stats.activations;
+  rt.runtime->Invoke("busy", Get("busy"));
+  EXPECT_EQ(rt.runtime->Stats().activations, activations) << "busy stayed";
+}
+
+// A family the budget unloaded comes back worth the requests it served (decayed), not one: its
+// activation unloads a family that served fewer since, where a new family's would not.
+TEST(RuntimeBudgetTest, AFamilyUnloadedForTheBudgetComesBackWithItsHeat) {
+  ManualClock clock;
+  const size_t budget = 2'500;
+  ScriptedRuntime rt = BudgetRuntime(&clock, budget);
+  for (const char* f : {"x", "big", "huge", "fresh"}) rt.Deploy(f, RespondOfSize(1'000));
+  rt.Deploy("small", RespondOfSize(400));
+  auto serve = [&](const char* family, int times) {
+    for (int i = 0; i < times; ++i) {
+      ASSERT_EQ(rt.runtime->Invoke(family, Get(family)).outcome, Outcome::kOk) << family;
+    }
+  };
+  serve("x", 20);
+  serve("big", 100);
+  rt.runtime->Maintain();
+  serve("huge", 200);      // its activation leaves x and big (worth more than one request)
+  rt.runtime->Maintain();  // x is worth least: unloaded, remembering its 20 requests
+  ASSERT_EQ(rt.runtime->Stats().budget_unloads, 1u);
+  ASSERT_EQ(rt.runtime->Stats().active_families, 2u);
+  serve("small", 5);  // fits beside big and huge: 2,400 bytes
+  ASSERT_EQ(rt.runtime->Stats().budget_unloads, 1u);
+  // A new family is worth one request, less than small's five: nothing is unloaded for it.
+  serve("fresh", 1);
+  EXPECT_EQ(rt.runtime->Stats().budget_unloads, 1u);
+  rt.runtime->Maintain();  // fresh goes again
+  ASSERT_EQ(rt.runtime->Stats().budget_unloads, 2u);
+  // x comes back worth ~21 requests: small (5 for 400 bytes) goes at once, big and huge stay.
+  serve("x", 1);
+  const RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.budget_unloads, 3u);
+  EXPECT_EQ(stats.active_families, 3u);
+  const uint64_t activations = stats.activations;
+  serve("small", 1);
+  EXPECT_EQ(rt.runtime->Stats().activations, activations + 1) << "small was unloaded";
 }
 
 TEST_F(RuntimeTest, MeteringTotalsEqualTheSumOfInvocations) {
