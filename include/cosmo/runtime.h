@@ -181,6 +181,8 @@ struct RuntimeStats {
   // Gauge: what all instances hold (Instance::MemoryBytes() as their pools last measured it),
   // those of versions replaced or unloaded that still finish a request or a stream included.
   uint64_t instance_memory_bytes = 0;
+  // What they may hold: RuntimeOptions::memory_budget_bytes.
+  uint64_t memory_budget_bytes = 0;
 };
 
 // A handle to one route family, resolved lazily on first Invoke(). Cheap to copy, like an Orleans

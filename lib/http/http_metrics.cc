@@ -212,6 +212,10 @@ std::string HttpMetrics::Render(Runtime* runtime) const {
     gauge("cosmo_live_instances", "Script instances alive.", s.live_instances);
     gauge("cosmo_instance_memory_bytes", "Memory held by script instances.",
           s.instance_memory_bytes);
+    gauge("cosmo_instance_memory_budget_bytes",
+          "What script instances may hold (--memory-budget-mb); past it, colder families are "
+          "unloaded.",
+          s.memory_budget_bytes);
     AppendKvMetrics(runtime->ServedUsage(), &out);
   }
   return out;

@@ -471,6 +471,7 @@ class LocalRuntime final : public Runtime {
           [&](const VersionSlot& slot) { stats.live_instances += slot.pool->live_instances(); });
     }
     stats.instance_memory_bytes = InstanceMemory();
+    stats.memory_budget_bytes = options_.memory_budget_bytes;
     return stats;
   }
 

@@ -17,6 +17,7 @@
 #include "cosmo/v1/control.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration/raw_http_connection.h"
 #include "integration/subprocess.h"
 #include "support/temp_dir.h"
 
@@ -100,6 +101,30 @@ TEST(CosmoServerTest, EnvironmentVariablesAreFallbacksForFlags) {
   EXPECT_THAT(*line, HasSubstr(dir.Sub("from-env")));
   EXPECT_TRUE(
       (*server)->WaitForLine("data plane (HTTP) listening on 127.0.0.1:", absl::Seconds(30)).ok());
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+// --memory-budget-mb reaches the runtime: its metrics show the budget, and what the instances of
+// a served family hold.
+TEST(CosmoServerTest, TheMemoryBudgetIsOnTheMetrics) {
+  TempDir dir;
+  std::string script = dir.Sub("a.js");
+  std::ofstream(script) << "export default { fetch() { return 'a'; } };\n";
+  std::string address;
+  int http_port = 0;
+  auto server = StartCosmoServer({"--data-dir=" + dir.Sub("data"), "--memory-budget-mb=96"},
+                                 &address, &http_port);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_EQ(RunCosmoctl(address, {"deploy", "a", script}).exit_code, 0);
+  auto served = testing::RawGet(http_port, "/a/");
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(testing::BodyOf(*served), "a");
+  auto metrics = testing::RawGet(http_port, "/_cosmo/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(*metrics, HasSubstr(absl::StrCat("\ncosmo_instance_memory_budget_bytes ",
+                                               uint64_t{96} << 20, "\n")));
+  EXPECT_THAT(*metrics, HasSubstr("\ncosmo_active_families 1\n"));
+  EXPECT_THAT(*metrics, Not(HasSubstr("\ncosmo_instance_memory_bytes 0\n")));
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
