@@ -432,6 +432,49 @@ TEST(RuntimeBudgetTest, AFamilyUnloadedForTheBudgetComesBackWithItsHeat) {
   EXPECT_EQ(rt.runtime->Stats().activations, activations + 1) << "small was unloaded";
 }
 
+// Requests from many threads activate and unload families under a budget that holds a few, while
+// Maintain() runs beside them: every request is served, and once all families are unloaded the
+// pools' running memory sum is back to exactly zero (a path that changed a pool without telling
+// the sum would leave it off).
+TEST(RuntimeBudgetTest, ConcurrentActivationsOverTheBudgetKeepTheMemorySumExact) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.idle_timeout = absl::Seconds(60);
+  options.memory_budget_bytes = 4'000;  // room for four families of 1,000 bytes
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  constexpr int kFamilies = 24;
+  for (int i = 0; i < kFamilies; ++i) rt.Deploy(absl::StrCat("f", i), RespondOfSize(1'000));
+  std::atomic<bool> stop{false};
+  std::thread maintainer([&] {
+    while (!stop.load()) rt.runtime->Maintain();
+  });
+  std::vector<std::thread> clients;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        // A skewed mix: every other request to the first four families, the rest spread.
+        const int family = i % 2 == 0 ? (i / 2) % 4 : (t * 7 + i * 5) % kFamilies;
+        const std::string name = absl::StrCat("f", family);
+        if (rt.runtime->Invoke(name, Get(name)).outcome != Outcome::kOk) failed.fetch_add(1);
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  stop.store(true);
+  maintainer.join();
+  EXPECT_EQ(failed.load(), 0);
+  RuntimeStats stats = rt.runtime->Stats();
+  EXPECT_GT(stats.budget_unloads, 0u);
+  EXPECT_EQ(stats.instance_memory_bytes, stats.live_instances * 1'000);
+  clock.Advance(absl::Seconds(61));
+  rt.runtime->Maintain();
+  stats = rt.runtime->Stats();
+  EXPECT_EQ(stats.active_families, 0u);
+  EXPECT_EQ(stats.live_instances, 0u);
+  EXPECT_EQ(stats.instance_memory_bytes, 0u);
+}
+
 TEST_F(RuntimeTest, MeteringTotalsEqualTheSumOfInvocations) {
   const std::string v1 = rt_.Deploy("meter", "respond 200 12345");
   UsageTotals expected_v1;
