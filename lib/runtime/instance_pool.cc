@@ -367,7 +367,10 @@ void InstancePool::Retire(Doomed* doomed) {
 
 void InstancePool::CountMemory() {
   const size_t bytes = live_ * bytes_per_instance_;
-  if (bytes >= counted_bytes_) {
+  // The common case (a request gives its instance back): nothing changed, and the shared sum's
+  // cache line stays where it is.
+  if (bytes == counted_bytes_) return;
+  if (bytes > counted_bytes_) {
     counters_->memory_bytes.fetch_add(bytes - counted_bytes_, std::memory_order_relaxed);
   } else {
     counters_->memory_bytes.fetch_sub(counted_bytes_ - bytes, std::memory_order_relaxed);

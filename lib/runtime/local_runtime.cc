@@ -776,10 +776,11 @@ class LocalRuntime final : public Runtime {
 
   // What a family's instances hold in memory, and what keeping it is worth (BudgetCandidates()).
   struct BudgetCandidate {
-    double worth;
+    double worth;  // heat per byte
+    double heat;
     absl::Time last_used;
     size_t bytes;
-    std::shared_ptr<Activation> activation;
+    std::shared_ptr<Activation> activation;  // null for a newcomer (MakeRoomLocked())
   };
 
   // The memory budget's view of the serving families other than `keep` (may be null), least
@@ -788,14 +789,19 @@ class LocalRuntime final : public Runtime {
   // start, so unloading the one that serves the fewest requests for the memory it frees loses the
   // fewest. A family activated for one request is then among the first to go, not the busy family
   // used least recently; among equally cold families, the least recently used goes first.
+  static BudgetCandidate Candidate(const Activation& activation) {
+    const size_t bytes = MemoryBytes(activation);
+    const double heat = activation.heat_with_recent();
+    return {heat / static_cast<double>(std::max<size_t>(bytes, 1)), heat, activation.last_used(),
+            bytes, nullptr};
+  }
   std::vector<BudgetCandidate> BudgetCandidates(const Activation* keep) const {
     std::vector<BudgetCandidate> candidates;
     for (const auto& activation : table_.All()) {
       if (activation.get() == keep || activation->serving() == nullptr) continue;
-      const size_t bytes = MemoryBytes(*activation);
-      candidates.push_back(
-          {activation->heat_with_recent() / static_cast<double>(std::max<size_t>(bytes, 1)),
-           activation->last_used(), bytes, activation});
+      BudgetCandidate candidate = Candidate(*activation);
+      candidate.activation = activation;
+      candidates.push_back(std::move(candidate));
     }
     std::sort(candidates.begin(), candidates.end(), KeepsLess);
     return candidates;
@@ -829,17 +835,18 @@ class LocalRuntime final : public Runtime {
 
   // The memory budget, kept by the requests that take memory past it: a load that activated a
   // family (or switched its version) and left the pools over the budget sheds the spare
-  // instances idle for a while, then unloads the families less worth keeping than the one it
-  // loaded (BudgetCandidates()' order) until they fit again, before its request runs. The
+  // instances idle for a while, then unloads the families that give way to the one it loaded
+  // (GivesWayTo(), in BudgetCandidates()' order) until they fit again, before its request runs. The
   // activations that cause the churn under a mix larger than the budget pay for it as they
   // happen, one family for one family, instead of the maintenance thread in batches of hundreds a
   // second late (docs/performance.md "Evicting on activation"); memory stays within the budget
-  // but for the activations under way. A family worth more than the newcomer stays: a one-off
-  // request does not push out a busy family, and what such a request leaves over the budget is
-  // Maintain()'s, which collects idle instances' garbage first and may unload the newcomer itself.
-  // (A family unloaded for the budget keeps its heat for when it comes back: RestoreHeat().) The
-  // request pays ~0.4 ms of CPU per family it unloads (tearing down its isolates, after it let go
-  // of the budget's lock), beside the isolate and context its own activation built.
+  // but for the activations under way. A family with more heat than the newcomer, and more per
+  // byte, stays: a one-off request does not push out a busy family, and what it leaves over the
+  // budget is Maintain()'s, which collects idle instances' garbage first and may unload the
+  // newcomer itself. (A family unloaded for the budget keeps its heat for when it comes back:
+  // RestoreHeat().) The request pays ~0.4 ms of CPU per family it unloads (tearing down its
+  // isolates, after it let go of the budget's lock), beside the isolate and context its own
+  // activation built.
   //
   // One request makes room at a time, and the others do not wait for it: under a mix whose
   // activations come faster than one thread makes room, requests queueing here were a convoy
@@ -863,19 +870,21 @@ class LocalRuntime final : public Runtime {
       if (total <= options_.memory_budget_bytes) return;
       ShedSpares(c, &total, kBudgetSpareIdle, doomed);
     }
-    const BudgetCandidate newcomer{
-        loaded.heat_with_recent() / static_cast<double>(std::max<size_t>(MemoryBytes(loaded), 1)),
-        loaded.last_used(), 0, nullptr};
-    auto less_worth =
-        std::partition_point(candidates.begin(), candidates.end(),
-                             [&](const BudgetCandidate& c) { return KeepsLess(c, newcomer); });
-    candidates.erase(less_worth, candidates.end());
+    const BudgetCandidate newcomer = Candidate(loaded);
+    std::erase_if(candidates, [&](const BudgetCandidate& c) { return !GivesWayTo(c, newcomer); });
     UnloadUntilWithinBudget(candidates, total, doomed);
   }
 
   // BudgetCandidates()' order: whether `a` is less worth keeping than `b`.
   static bool KeepsLess(const BudgetCandidate& a, const BudgetCandidate& b) {
     return a.worth != b.worth ? a.worth < b.worth : a.last_used < b.last_used;
+  }
+  // Whether an activation may unload `c` for `newcomer`: `c` is less worth keeping, or has no
+  // more heat and was used less recently. (Per byte alone, a newcomer built from scratch, a few
+  // hundred KB larger than an instance whose garbage was collected, would be worth less than
+  // every family of equal heat and could unload none of them.)
+  static bool GivesWayTo(const BudgetCandidate& c, const BudgetCandidate& newcomer) {
+    return KeepsLess(c, newcomer) || (c.heat <= newcomer.heat && c.last_used <= newcomer.last_used);
   }
 
   // Maintain()'s pass over the budget, for what requests do not keep: instances a busy family
