@@ -4,9 +4,10 @@
 // activated on its first request: its active version's manifest is read from the store, the
 // engine prepares it (from its compiled-code cache when it has one) and instantiates it. While the
 // family is used its activation stays warm; several instances of one version serve in parallel;
-// idle activations are unloaded after `idle_timeout`, and when instances hold more than
-// `memory_budget_bytes`, spare instances go first, then idle instances' garbage, then the coldest
-// families (fewest recent requests for the memory they hold; see memory_budget_bytes). A deploy
+// idle activations are unloaded after `idle_timeout`, and the instances are kept within
+// `memory_budget_bytes`: the request whose activation passes it unloads colder families (fewest
+// recent requests for the memory they hold) before it runs, and Maintain() takes back what grows
+// otherwise (spare instances, idle instances' garbage, then the coldest families). A deploy
 // or rollback through registry() switches new requests to the new version at once; requests in
 // flight finish on the instance they started on. (A request that finds another one loading the
 // new version waits for it up to half a second, then is served by the version the family had:
