@@ -258,9 +258,7 @@ size_t InstancePool::ShedSpares(absl::Duration idle_for, Doomed* doomed) {
     taken = TakeIdleSpares(idle_for, clock_->Now());
     freed = taken.size() * bytes_per_instance_;
   }
-  if (doomed != nullptr) {
-    for (Idle& idle : taken) doomed->push_back(std::move(idle.instance));
-  }
+  HandOver(taken, doomed);
   return freed;
 }
 
@@ -360,9 +358,12 @@ void InstancePool::Retire(Doomed* doomed) {
     live_ -= taken.size();
     CountMemory();
   }
-  if (doomed != nullptr) {
-    for (Idle& idle : taken) doomed->push_back(std::move(idle.instance));
-  }
+  HandOver(taken, doomed);
+}
+
+void InstancePool::HandOver(std::vector<Idle>& taken, Doomed* doomed) {
+  if (doomed == nullptr) return;
+  for (Idle& idle : taken) doomed->push_back(std::move(idle.instance));
 }
 
 void InstancePool::CountMemory() {

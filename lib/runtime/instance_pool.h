@@ -200,6 +200,9 @@ class InstancePool {
   // pool. Then it is counted out of live_ here and true is returned; the caller destroys it after
   // dropping mu_. Otherwise the caller puts it back in idle_.
   bool CountOutIfUnwanted(const Instance& instance) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the instances of `taken` (out of the pool) into `*doomed` when given; otherwise they
+  // stay in `taken`, to be destroyed with it.
+  static void HandOver(std::vector<Idle>& taken, Doomed* doomed);
   // Brings counters_->memory_bytes up to date with MemoryBytes(); called after every change of
   // live_ or bytes_per_instance_.
   void CountMemory() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -736,11 +736,9 @@ class LocalRuntime final : public Runtime {
   // since then (kHeatHalfLife), and forgets the heat of unloaded families that has faded.
   void FoldHeat(absl::Time now) {
     absl::MutexLock lock(&heat_mu_);
-    const double elapsed = last_heat_fold_ == absl::InfinitePast()
-                               ? 0
-                               : std::max(absl::ToDoubleSeconds(now - last_heat_fold_), 0.0);
+    const double decay =
+        last_heat_fold_ == absl::InfinitePast() ? 1 : HeatDecay(now - last_heat_fold_);
     last_heat_fold_ = now;
-    const double decay = std::exp2(-elapsed / absl::ToDoubleSeconds(kHeatHalfLife));
     for (const auto& activation : table_.All()) activation->FoldHeat(decay);
     absl::MutexLock ghosts(&unloaded_heat_mu_);
     absl::erase_if(unloaded_heat_, [&](const auto& entry) {
@@ -756,9 +754,13 @@ class LocalRuntime final : public Runtime {
     double heat;
     absl::Time at;
   };
+  // What heat keeps of itself after `elapsed` (kHeatHalfLife); 1 for no time or negative time.
+  static double HeatDecay(absl::Duration elapsed) {
+    const double seconds = std::max(absl::ToDoubleSeconds(elapsed), 0.0);
+    return std::exp2(-seconds / absl::ToDoubleSeconds(kHeatHalfLife));
+  }
   static double Decayed(const UnloadedHeat& unloaded, absl::Time now) {
-    const double elapsed = std::max(absl::ToDoubleSeconds(now - unloaded.at), 0.0);
-    return unloaded.heat * std::exp2(-elapsed / absl::ToDoubleSeconds(kHeatHalfLife));
+    return unloaded.heat * HeatDecay(now - unloaded.at);
   }
   void RememberHeat(const Activation& activation) {
     const double heat = activation.heat_with_recent();
@@ -828,6 +830,18 @@ class LocalRuntime final : public Runtime {
              [idle_for, doomed](InstancePool& pool) { return pool.ShedSpares(idle_for, doomed); });
   }
 
+  // The spare instances nobody has used for kBudgetSpareIdle, in `candidates`' order (coldest
+  // families first), until *total is within the budget; true when it is. Each family keeps one,
+  // so none of them has to start again on its next request.
+  bool ShedIdleSparesUntilWithinBudget(std::vector<BudgetCandidate>& candidates, size_t* total,
+                                       InstancePool::Doomed* doomed) const {
+    for (BudgetCandidate& c : candidates) {
+      if (*total <= options_.memory_budget_bytes) return true;
+      ShedSpares(c, total, kBudgetSpareIdle, doomed);
+    }
+    return *total <= options_.memory_budget_bytes;
+  }
+
   // What the pools hold now, kept by them as they change (InstancePoolCounters::memory_bytes).
   size_t InstanceMemory() const {
     return counters_.pools.memory_bytes.load(std::memory_order_relaxed);
@@ -866,10 +880,7 @@ class LocalRuntime final : public Runtime {
     size_t total = InstanceMemory();
     if (total <= options_.memory_budget_bytes) return;
     std::vector<BudgetCandidate> candidates = BudgetCandidates(&loaded);
-    for (BudgetCandidate& c : candidates) {
-      if (total <= options_.memory_budget_bytes) return;
-      ShedSpares(c, &total, kBudgetSpareIdle, doomed);
-    }
+    if (ShedIdleSparesUntilWithinBudget(candidates, &total, doomed)) return;
     const BudgetCandidate newcomer = Candidate(loaded);
     std::erase_if(candidates, [&](const BudgetCandidate& c) { return !GivesWayTo(c, newcomer); });
     UnloadUntilWithinBudget(candidates, total, doomed);
@@ -896,12 +907,7 @@ class LocalRuntime final : public Runtime {
     size_t total = InstanceMemory();
     if (total <= options_.memory_budget_bytes) return;
     std::vector<BudgetCandidate> candidates = BudgetCandidates(nullptr);
-    // First the spare instances nobody has used for a while, coldest families first: each family
-    // keeps one, so none of them has to start again on its next request.
-    for (BudgetCandidate& c : candidates) {
-      if (total <= options_.memory_budget_bytes) return;
-      ShedSpares(c, &total, kBudgetSpareIdle, nullptr);
-    }
+    if (ShedIdleSparesUntilWithinBudget(candidates, &total, nullptr)) return;
     // Then the garbage of idle instances: a full GC takes milliseconds and loses nothing, where
     // an unloaded family pays an activation on its next request (an isolate, its context, the
     // module: several times that). Bounded per pass, what it does not free in time goes the way
@@ -1116,12 +1122,12 @@ class LocalRuntime final : public Runtime {
   absl::flat_hash_map<std::string, std::shared_ptr<LogRing>> rings_ ABSL_GUARDED_BY(rings_mu_);
 
   absl::Mutex heat_mu_;  // one FoldHeat() at a time
+  absl::Time last_heat_fold_ ABSL_GUARDED_BY(heat_mu_) = absl::InfinitePast();
   // One unloading for the memory budget at a time (MakeRoomAfterLoad, EnforceMemoryBudget).
   absl::Mutex room_mu_;
   // The heat of families the memory budget unloaded, until it fades (RememberHeat()).
   absl::Mutex unloaded_heat_mu_;
   absl::flat_hash_map<std::string, UnloadedHeat> unloaded_heat_ ABSL_GUARDED_BY(unloaded_heat_mu_);
-  absl::Time last_heat_fold_ ABSL_GUARDED_BY(heat_mu_) = absl::InfinitePast();
   // Maintain()'s schedule: when each periodic job last ran, so concurrent calls run each once.
   absl::Mutex maintenance_mu_;
   absl::Time last_flush_ ABSL_GUARDED_BY(maintenance_mu_);

@@ -371,9 +371,9 @@ TEST(RuntimeBudgetTest, AnActivationOverTheBudgetUnloadsAColderFamilyWithoutMain
   EXPECT_EQ(rt.runtime->Stats().activations, activations);
 }
 
-// An activation unloads only families worth less than the one it brings (requests per byte):
-// a one-off request leaves a busy family alone, and the maintenance pass then unloads the
-// one-off family instead.
+// An activation unloads only families that give way to the one it brings (less worth per byte,
+// or no more requests and used less recently): a one-off request leaves a busy family alone, and
+// the maintenance pass then unloads the one-off family instead.
 TEST(RuntimeBudgetTest, AnActivationLeavesAFamilyWorthMoreThanItsOwn) {
   ManualClock clock;
   const size_t budget = 1'000;  // room for one
