@@ -15,8 +15,7 @@
 
 namespace cosmo::bench {
 
-inline std::unique_ptr<Runtime> NewBenchRuntime() {
-  RuntimeOptions options;
+inline std::unique_ptr<Runtime> NewBenchRuntime(RuntimeOptions options = {}) {
   options.background_maintenance = false;
   absl::StatusOr<std::unique_ptr<Runtime>> created = NewRuntime(options, NewInMemoryStore());
   if (!created.ok()) {

@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "host_main.h"
 
 namespace cosmo::host {
@@ -60,8 +63,23 @@ void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags) {
       ->envname("COSMO_FETCH_CA_FILE");
 }
 
-absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags) {
+std::string BudgetChurnMessage(absl::string_view program, const BudgetChurn& churn) {
+  const auto mib = [](size_t bytes) { return (bytes + (size_t{1} << 19)) >> 20; };
+  return absl::StrCat(program, ": memory budget: in the last ", absl::FormatDuration(churn.window),
+                      ", families it had unloaded while in use were requested again ",
+                      churn.returns, " times, each a cold start (", churn.unloads,
+                      " unloads in all; instances hold ", mib(churn.memory_bytes), " of ",
+                      mib(churn.budget_bytes),
+                      " MiB). The families in use do not fit: raise --memory-budget-mb, or expect "
+                      "these cold starts (cosmo_budget_returns_total on /_cosmo/metrics).");
+}
+
+absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags,
+                                                absl::string_view program) {
   RuntimeOptions options;
+  options.on_budget_churn = [program = std::string(program)](const BudgetChurn& churn) {
+    std::fprintf(stderr, "%s\n", BudgetChurnMessage(program, churn).c_str());
+  };
   // A server process owns its allocator: give memory freed under load back when traffic stops.
   options.release_memory_when_idle = true;
   absl::StatusOr<absl::Duration> idle = ParseDurationFlag("--idle-timeout", flags.idle_timeout);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cosmo/runtime.h"
 
 namespace cosmo::host {
@@ -37,8 +38,13 @@ struct RuntimeFlags {
 // Registers the flags on `app`, writing into `flags` (which must outlive the parse).
 void AddRuntimeFlags(CLI::App& app, RuntimeFlags* flags);
 
-// RuntimeOptions from parsed flags, validated; INVALID_ARGUMENT names the flag.
-absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags);
+// RuntimeOptions from parsed flags, validated; INVALID_ARGUMENT names the flag. `program` (e.g.
+// "cosmo-server") starts the lines the runtime's reports write to stderr (BudgetChurnMessage()).
+absl::StatusOr<RuntimeOptions> ToRuntimeOptions(const RuntimeFlags& flags,
+                                                absl::string_view program);
+
+// The line an operator reads when the memory budget churns (RuntimeOptions::on_budget_churn).
+std::string BudgetChurnMessage(absl::string_view program, const BudgetChurn& churn);
 
 // A quarter of physical memory, at least 256 MiB: the default --memory-budget-mb.
 size_t DefaultMemoryBudgetBytes();

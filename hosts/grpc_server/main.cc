@@ -79,7 +79,7 @@ int Serve(const Flags& flags) {
     return 0;
   }
 
-  absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
+  absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime, kProgram);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
   runtime_options->server_id = flags.server_id;
   auto lease_margin = ParseDurationFlag("--cron-lease-margin", flags.cron_lease_margin);

@@ -61,7 +61,7 @@ int Serve(const Flags& flags) {
       cosmo::host::ParseDurationFlag("--usage-report-interval", flags.usage_report_interval);
   if (!report.ok()) return Fail(report.status().message());
   if (*report <= absl::ZeroDuration()) return Fail("--usage-report-interval: must be above 0");
-  absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime);
+  absl::StatusOr<cosmo::RuntimeOptions> runtime_options = ToRuntimeOptions(flags.runtime, kProgram);
   if (!runtime_options.ok()) return Fail(runtime_options.status().message());
   // Cron triggers run on the servers, which share the store their claims need.
   runtime_options->run_crons = false;

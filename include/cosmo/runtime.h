@@ -38,6 +38,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,16 @@ namespace cosmo {
 
 class Runtime;
 
+// What RuntimeOptions::on_budget_churn reports: the memory budget unloaded families that were
+// still in use, and they came back.
+struct BudgetChurn {
+  absl::Duration window;    // the span the counts cover
+  uint64_t unloads = 0;     // families unloaded for the budget in it
+  uint64_t returns = 0;     // activations of families it had unloaded while in use (cold starts)
+  size_t memory_bytes = 0;  // what the instances hold now (RuntimeStats::instance_memory_bytes)
+  size_t budget_bytes = 0;  // RuntimeOptions::memory_budget_bytes
+};
+
 struct RuntimeOptions {
   // Caps of every script's limits; deploys may only lower them (limits.h).
   ScriptLimits caps;
@@ -78,6 +89,13 @@ struct RuntimeOptions {
   // Maintain()'s: spare instances, then idle instances' garbage (Instance::ReleaseMemory(), up to
   // 30 ms of each pass), then the coldest families.
   size_t memory_budget_bytes = size_t{1} << 30;
+  // Told, from the maintenance pass and at most once a minute, when the budget churns: in the
+  // last minute families it had unloaded while they were still in use (their heat remembered)
+  // were requested again at least 10 times, each a cold start that a larger budget would have saved
+  // (RuntimeStats::budget_returns). cosmo-server and cosmo-gateway write it to stderr, naming
+  // --memory-budget-mb. Runs on the maintenance thread (or Maintain()'s caller): it must return
+  // quickly and must not call the runtime. Empty: not reported.
+  std::function<void(const BudgetChurn&)> on_budget_churn;
   // Instances of one version that may run at once; 0 = four per hardware thread (at least 8).
   // More instances than cores pay off because a request waiting on fetch() or a timer holds its
   // instance without using a core; each instance is one isolate (a few MiB), created only when
@@ -163,7 +181,10 @@ struct RuntimeStats {
   uint64_t instances_discarded = 0;  // after a limit breach or error
   uint64_t idle_unloads = 0;         // activations unloaded for idleness
   uint64_t budget_unloads = 0;       // activations unloaded for the memory budget
-  uint64_t version_switches = 0;     // activations moved to a new version
+  // Activations of families the budget had unloaded while they were still in use (unloaded with
+  // heat it remembers): cold starts a larger budget would have saved.
+  uint64_t budget_returns = 0;
+  uint64_t version_switches = 0;  // activations moved to a new version
   uint64_t invocations = 0;
   uint64_t load_shed = 0;
   // Requests routed to a side of a traffic split whose version could not start, served by the

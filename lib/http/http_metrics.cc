@@ -193,6 +193,10 @@ std::string HttpMetrics::Render(Runtime* runtime) const {
                     "cosmo_evictions_total{reason=\"idle\"} ",
                     s.idle_unloads, "\ncosmo_evictions_total{reason=\"memory_budget\"} ",
                     s.budget_unloads, "\n");
+    counter("cosmo_budget_returns_total",
+            "Activations of families the memory budget had unloaded while they were still in use "
+            "(cold starts a larger --memory-budget-mb would have saved).",
+            s.budget_returns);
     counter("cosmo_version_switches_total", "Activations moved to a new version.",
             s.version_switches);
     counter("cosmo_invocations_total", "Invocations run by the runtime.", s.invocations);

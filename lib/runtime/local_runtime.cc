@@ -38,6 +38,7 @@
 #include "runtime/cron_scheduler.h"
 #include "runtime/instance_gate.h"
 #include "runtime/instance_pool.h"
+#include "runtime/instance_reaper.h"
 #include "runtime/log_ring.h"
 #include "runtime/program_cache.h"
 #include "runtime/stream_driver.h"
@@ -49,6 +50,10 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 // How often the background thread runs Maintain(); idle unloading and flushing are each done
 // when due, so this only bounds how late they can be.
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
+// RuntimeOptions::on_budget_churn: the window it counts over (and so the most often it is told),
+// and how many families the budget unloaded in use must come back in it.
+constexpr absl::Duration kBudgetChurnWindow = absl::Minutes(1);
+constexpr uint64_t kBudgetChurnMinReturns = 10;
 constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
 constexpr absl::Duration kIdleBeforeRelease = absl::Seconds(1);
 // Half-life of a family's heat (Activation::FoldHeat): its requests count half as much for the
@@ -147,6 +152,7 @@ struct Counters {
   std::atomic<uint64_t> activation_failures{0};
   std::atomic<uint64_t> idle_unloads{0};
   std::atomic<uint64_t> budget_unloads{0};
+  std::atomic<uint64_t> budget_returns{0};
   std::atomic<uint64_t> version_switches{0};
   std::atomic<uint64_t> invocations{0};
   std::atomic<uint64_t> load_shed{0};
@@ -171,7 +177,8 @@ class LocalRuntime final : public Runtime {
             "%012x", absl::Uniform<uint64_t>(absl::BitGen(), 0, uint64_t{1} << 48))),
         last_flush_(clock_->Now()),
         last_reporter_sweep_(clock_->Now()),
-        last_history_compaction_(clock_->Now()) {
+        last_history_compaction_(clock_->Now()),
+        churn_window_start_(clock_->Now()) {
     for (const auto& engine : engines_) engines_by_name_[engine->name()] = engine.get();
     streams_ = std::make_unique<StreamDriver>(
         [this](const std::string& family, const VersionSlot& slot, Instance::EndedStream ended) {
@@ -361,6 +368,7 @@ class LocalRuntime final : public Runtime {
     }
     FoldHeat(now);
     EnforceMemoryBudget();
+    ReportBudgetChurn(now);
     bool flush_due = false;
     bool sweep_due = false;
     bool compact_due = false;
@@ -454,6 +462,7 @@ class LocalRuntime final : public Runtime {
     stats.instances_discarded = counters_.pools.discarded.load();
     stats.idle_unloads = counters_.idle_unloads.load();
     stats.budget_unloads = counters_.budget_unloads.load();
+    stats.budget_returns = counters_.budget_returns.load();
     stats.version_switches = counters_.version_switches.load();
     stats.invocations = counters_.invocations.load();
     stats.load_shed = counters_.load_shed.load();
@@ -774,6 +783,7 @@ class LocalRuntime final : public Runtime {
     if (it == unloaded_heat_.end()) return;
     activation.RestoreHeat(Decayed(it->second, now));
     unloaded_heat_.erase(it);
+    counters_.budget_returns.fetch_add(1, std::memory_order_relaxed);
   }
 
   // What a family's instances hold in memory, and what keeping it is worth (BudgetCandidates()).
@@ -842,6 +852,29 @@ class LocalRuntime final : public Runtime {
     return *total <= options_.memory_budget_bytes;
   }
 
+  // RuntimeOptions::on_budget_churn: once per kBudgetChurnWindow, when at least
+  // kBudgetChurnMinReturns families the budget unloaded in use came back in it.
+  void ReportBudgetChurn(absl::Time now) {
+    if (!options_.on_budget_churn) return;
+    BudgetChurn churn;
+    {
+      absl::MutexLock lock(&maintenance_mu_);
+      if (now - churn_window_start_ < kBudgetChurnWindow) return;
+      const uint64_t unloads = counters_.budget_unloads.load(std::memory_order_relaxed);
+      const uint64_t returns = counters_.budget_returns.load(std::memory_order_relaxed);
+      churn.window = now - churn_window_start_;
+      churn.unloads = unloads - churn_unloads_seen_;
+      churn.returns = returns - churn_returns_seen_;
+      churn_window_start_ = now;
+      churn_unloads_seen_ = unloads;
+      churn_returns_seen_ = returns;
+    }
+    if (churn.returns < kBudgetChurnMinReturns) return;
+    churn.memory_bytes = InstanceMemory();
+    churn.budget_bytes = options_.memory_budget_bytes;
+    options_.on_budget_churn(churn);
+  }
+
   // What the pools hold now, kept by them as they change (InstancePoolCounters::memory_bytes).
   size_t InstanceMemory() const {
     return counters_.pools.memory_bytes.load(std::memory_order_relaxed);
@@ -858,9 +891,9 @@ class LocalRuntime final : public Runtime {
   // byte, stays: a one-off request does not push out a busy family, and what it leaves over the
   // budget is Maintain()'s, which collects idle instances' garbage first and may unload the
   // newcomer itself. (A family unloaded for the budget keeps its heat for when it comes back:
-  // RestoreHeat().) The request pays ~0.4 ms of CPU per family it unloads (tearing down its
-  // isolates, after it let go of the budget's lock), beside the isolate and context its own
-  // activation built.
+  // RestoreHeat().) The isolates of the families it unloads are torn down on the reaper's thread
+  // (InstanceReaper: ~0.4 ms of CPU each), so the request pays only for the isolate and context
+  // its own activation built.
   //
   // One request makes room at a time, and the others do not wait for it: under a mix whose
   // activations come faster than one thread makes room, requests queueing here were a convoy
@@ -873,7 +906,7 @@ class LocalRuntime final : public Runtime {
     InstancePool::Doomed doomed;
     MakeRoomLocked(loaded, &doomed);
     room_mu_.Unlock();
-    // `doomed` is destroyed here, outside the lock.
+    reaper_.Reap(doomed);  // torn down on the reaper's thread, not this request's
   }
   void MakeRoomLocked(const Activation& loaded, InstancePool::Doomed* doomed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(room_mu_) {
@@ -1138,9 +1171,16 @@ class LocalRuntime final : public Runtime {
   uint64_t invocations_seen_ ABSL_GUARDED_BY(maintenance_mu_) = 0;
   absl::Time last_invocation_seen_ ABSL_GUARDED_BY(maintenance_mu_);
   bool released_since_ ABSL_GUARDED_BY(maintenance_mu_) = true;
+  // ReportBudgetChurn(): where the current window began, and the counters then.
+  absl::Time churn_window_start_ ABSL_GUARDED_BY(maintenance_mu_);
+  uint64_t churn_unloads_seen_ ABSL_GUARDED_BY(maintenance_mu_) = 0;
+  uint64_t churn_returns_seen_ ABSL_GUARDED_BY(maintenance_mu_) = 0;
 
   absl::Notification stop_;
   std::thread maintenance_;
+  // Declared last, so destroyed first: what requests left it is torn down while the engines
+  // are still here.
+  InstanceReaper reaper_;
 };
 
 }  // namespace

@@ -125,6 +125,7 @@ TEST(CosmoServerTest, TheMemoryBudgetIsOnTheMetrics) {
                                                uint64_t{96} << 20, "\n")));
   EXPECT_THAT(*metrics, HasSubstr("\ncosmo_active_families 1\n"));
   EXPECT_THAT(*metrics, Not(HasSubstr("\ncosmo_instance_memory_bytes 0\n")));
+  EXPECT_THAT(*metrics, HasSubstr("\ncosmo_budget_returns_total 0\n"));
   EXPECT_EQ((*server)->Stop(), 0);
 }
 

@@ -350,6 +350,54 @@ TEST(RuntimeBudgetTest, AFamilyBusyLongAgoGoesBeforeOneInUseNow) {
   EXPECT_EQ(rt.runtime->Stats().activations, activations + 1) << "old stayed";
 }
 
+// A budget too small for the families in use: the runtime tells its owner, once a minute, that
+// families it unloaded while in use came back (RuntimeOptions::on_budget_churn), and says nothing
+// in a minute without such returns.
+TEST(RuntimeBudgetTest, ChurnIsReportedOnceAMinuteWhileUnloadedFamiliesComeBack) {
+  ManualClock clock;
+  RuntimeOptions options = ManualOptions(&clock);
+  options.idle_timeout = absl::ZeroDuration();
+  options.memory_budget_bytes = 3'000;  // room for three families of 1,000 bytes
+  std::vector<BudgetChurn> reports;     // Maintain() runs on this thread
+  options.on_budget_churn = [&](const BudgetChurn& churn) { reports.push_back(churn); };
+  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  for (int i = 0; i < 4; ++i) rt.Deploy(absl::StrCat("f", i), RespondOfSize(1'000));
+  // Four families in turn, a second apart, where three fit: 40 s of unloading one to bring back
+  // another.
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      clock.Advance(absl::Seconds(1));
+      const std::string family = absl::StrCat("f", i);
+      ASSERT_EQ(rt.runtime->Invoke(family, Get(family)).outcome, Outcome::kOk);
+      ASSERT_EQ(rt.runtime->Invoke(family, Get(family)).outcome, Outcome::kOk);
+      rt.runtime->Maintain();
+    }
+  }
+  const RuntimeStats stats = rt.runtime->Stats();
+  ASSERT_GE(stats.budget_returns, 10u) << "the test's families must come back";
+  EXPECT_LE(stats.budget_returns, stats.budget_unloads);
+  EXPECT_TRUE(reports.empty()) << "a report before the minute is up";
+
+  clock.Advance(absl::Seconds(21));
+  rt.runtime->Maintain();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].window, absl::Seconds(61));
+  EXPECT_EQ(reports[0].returns, stats.budget_returns);
+  EXPECT_EQ(reports[0].unloads, stats.budget_unloads);
+  EXPECT_EQ(reports[0].budget_bytes, 3'000u);
+  EXPECT_EQ(reports[0].memory_bytes, rt.runtime->Stats().instance_memory_bytes);
+  rt.runtime->Maintain();
+  EXPECT_EQ(reports.size(), 1u) << "at most once a minute";
+
+  // A quiet minute: the families that fit serve, nothing comes back, nothing is said.
+  for (int i = 0; i < 61; ++i) {
+    clock.Advance(absl::Seconds(1));
+    ASSERT_EQ(rt.runtime->Invoke("f3", Get("f3")).outcome, Outcome::kOk);
+    rt.runtime->Maintain();
+  }
+  EXPECT_EQ(reports.size(), 1u);
+}
+
 // The activation that takes the pools over the budget makes room itself, before its request
 // runs: memory never waits for a maintenance pass, and families go one for one as they come.
 TEST(RuntimeBudgetTest, AnActivationOverTheBudgetUnloadsAColderFamilyWithoutMaintenance) {
