@@ -120,6 +120,13 @@ class Engine {
   // run; code errors surface from Program::Instantiate().
   virtual absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
                                                            const Manifest& manifest) = 0;
+
+  // Whether the host is short of memory for instances (the runtime's memory budget is full): an
+  // engine then spends CPU where that saves memory. The JavaScript engine collects the garbage an
+  // isolate it builds on demand (no spare ready) brings from the startup snapshot, ~0.3 MB of
+  // dead maps and objects, with one full GC (~1.5 ms) before it binds the program, as it always
+  // does for spares. Any thread; cheap (one atomic store).
+  virtual void SetMemoryShort(bool short_of_memory) {}
 };
 
 }  // namespace cosmo

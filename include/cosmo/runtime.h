@@ -7,7 +7,9 @@
 // idle activations are unloaded after `idle_timeout`, and the instances are kept within
 // `memory_budget_bytes`: the request whose activation passes it unloads colder families (fewest
 // recent requests for the memory they hold) before it runs, and Maintain() takes back what grows
-// otherwise (spare instances, idle instances' garbage, then the coldest families). A deploy
+// otherwise (spare instances, idle instances' garbage, then the coldest families). While over
+// the budget, the engines are told memory is short (Engine::SetMemoryShort), and the isolates of
+// unloaded families are torn down on a thread of the Runtime's own, not the request's. A deploy
 // or rollback through registry() switches new requests to the new version at once; requests in
 // flight finish on the instance they started on. (A request that finds another one loading the
 // new version waits for it up to half a second, then is served by the version the family had:

@@ -875,6 +875,17 @@ class LocalRuntime final : public Runtime {
     options_.on_budget_churn(churn);
   }
 
+  // Engine::SetMemoryShort(), told on each change: short once the pools pass the budget, and no
+  // longer once a maintenance pass finds them under nine tenths of it, so that a budget held at
+  // its edge does not flip it with every activation.
+  void NoteMemoryShort(bool short_of_memory) {
+    if (memory_short_.load(std::memory_order_relaxed) == short_of_memory) return;
+    absl::MutexLock lock(&memory_short_mu_);
+    if (memory_short_.load(std::memory_order_relaxed) == short_of_memory) return;
+    memory_short_.store(short_of_memory, std::memory_order_relaxed);
+    for (const auto& engine : engines_) engine->SetMemoryShort(short_of_memory);
+  }
+
   // What the pools hold now, kept by them as they change (InstancePoolCounters::memory_bytes).
   size_t InstanceMemory() const {
     return counters_.pools.memory_bytes.load(std::memory_order_relaxed);
@@ -902,6 +913,7 @@ class LocalRuntime final : public Runtime {
   // is the next activation's.
   void MakeRoomAfterLoad(const Activation& loaded) {
     if (InstanceMemory() <= options_.memory_budget_bytes) return;
+    NoteMemoryShort(true);
     if (!room_mu_.TryLock()) return;
     InstancePool::Doomed doomed;
     MakeRoomLocked(loaded, &doomed);
@@ -938,7 +950,11 @@ class LocalRuntime final : public Runtime {
   // (BudgetCandidates()), each losing its other spares just before it.
   void EnforceMemoryBudget() {
     size_t total = InstanceMemory();
+    if (total <= options_.memory_budget_bytes - options_.memory_budget_bytes / 10) {
+      NoteMemoryShort(false);
+    }
     if (total <= options_.memory_budget_bytes) return;
+    NoteMemoryShort(true);
     std::vector<BudgetCandidate> candidates = BudgetCandidates(nullptr);
     if (ShedIdleSparesUntilWithinBudget(candidates, &total, nullptr)) return;
     // Then the garbage of idle instances: a full GC takes milliseconds and loses nothing, where
@@ -1158,6 +1174,10 @@ class LocalRuntime final : public Runtime {
   absl::Time last_heat_fold_ ABSL_GUARDED_BY(heat_mu_) = absl::InfinitePast();
   // One unloading for the memory budget at a time (MakeRoomAfterLoad, EnforceMemoryBudget).
   absl::Mutex room_mu_;
+  // NoteMemoryShort(): what the engines were last told (written under the mutex, so that they
+  // hear the changes in order; read without it on the request path).
+  absl::Mutex memory_short_mu_;
+  std::atomic<bool> memory_short_{false};
   // The heat of families the memory budget unloaded, until it fades (RememberHeat()).
   absl::Mutex unloaded_heat_mu_;
   absl::flat_hash_map<std::string, UnloadedHeat> unloaded_heat_ ABSL_GUARDED_BY(unloaded_heat_mu_);

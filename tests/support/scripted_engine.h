@@ -12,8 +12,9 @@
 //
 // Anything else validates and answers 200 with the source as body. Every invocation reports the
 // same usage (kCpuUs, kWallUs, request/response sizes) so metering can be checked exactly. It
-// counts calls so tests can assert how often validation, preparation and instantiation ran. An
-// instance's MemoryBytes() is its source size. Thread-safe.
+// counts calls so tests can assert how often validation, preparation and instantiation ran, and
+// records what the runtime said of memory (SetMemoryShort). An instance's MemoryBytes() is its
+// source size. Thread-safe.
 #ifndef COSMO_TESTS_SUPPORT_SCRIPTED_ENGINE_H_
 #define COSMO_TESTS_SUPPORT_SCRIPTED_ENGINE_H_
 
@@ -46,10 +47,20 @@ class ScriptedEngine final : public Engine {
   int prepare_calls() const { return prepare_calls_.load(); }
   int instantiate_calls() const { return instantiate_calls_->load(); }
 
+  // Engine::SetMemoryShort(): only recorded (the last value, and how many times it was called).
+  void SetMemoryShort(bool short_of_memory) override {
+    memory_short_.store(short_of_memory);
+    memory_short_calls_.fetch_add(1);
+  }
+  bool memory_short() const { return memory_short_.load(); }
+  int memory_short_calls() const { return memory_short_calls_.load(); }
+
  private:
   const std::string name_;
   std::atomic<int> validate_calls_{0};
   std::atomic<int> prepare_calls_{0};
+  std::atomic<bool> memory_short_{false};
+  std::atomic<int> memory_short_calls_{0};
   // Shared with Programs, which may outlive the engine.
   std::shared_ptr<std::atomic<int>> instantiate_calls_ = std::make_shared<std::atomic<int>>(0);
 };

@@ -60,8 +60,17 @@ absl::Status LiquidOnJavaScriptEngine::Start() {
     }
     javascript_ = *std::move(javascript);
     checker_ = *std::move(checker);
+    absl::MutexLock lock(&memory_mu_);
+    memory_short_to_ = javascript_.get();
+    memory_short_to_->SetMemoryShort(memory_short_);
   });
   return start_status_;
+}
+
+void LiquidOnJavaScriptEngine::SetMemoryShort(bool short_of_memory) {
+  absl::MutexLock lock(&memory_mu_);
+  memory_short_ = short_of_memory;
+  if (memory_short_to_ != nullptr) memory_short_to_->SetMemoryShort(short_of_memory);
 }
 
 absl::Status LiquidOnJavaScriptEngine::Validate(const Manifest& manifest) {

@@ -12,6 +12,8 @@
 #include <string>
 
 #include "absl/base/call_once.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "cosmo/engine.h"
 #include "cosmo/javascript_engine.h"
 #include "cosmo/liquid_engine.h"
@@ -27,6 +29,8 @@ class LiquidOnJavaScriptEngine final : public Engine {
   absl::Status Validate(const Manifest& manifest) override;
   absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
                                                    const Manifest& manifest) override;
+  // Passed on to the JavaScript engine underneath (once started).
+  void SetMemoryShort(bool short_of_memory) override;
 
  private:
   // Builds the JavaScript engine (its snapshot holds LiquidJS) and the check module's Program on
@@ -41,6 +45,10 @@ class LiquidOnJavaScriptEngine final : public Engine {
   std::unique_ptr<JavaScriptEngine> javascript_;
   // javascript_'s Program of PageModule::CheckModule().
   std::shared_ptr<Program> checker_;
+  // SetMemoryShort()'s last word, and javascript_ once Start() made it, to pass it on to.
+  absl::Mutex memory_mu_;
+  bool memory_short_ ABSL_GUARDED_BY(memory_mu_) = false;
+  JavaScriptEngine* memory_short_to_ ABSL_GUARDED_BY(memory_mu_) = nullptr;
 };
 
 }  // namespace cosmo::liquid

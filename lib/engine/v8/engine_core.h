@@ -60,6 +60,8 @@ class EngineCore {
   std::atomic<uint64_t> code_cache_rejected{0};
   std::atomic<uint64_t> isolates_created{0};
   std::atomic<uint64_t> spares_warmed{0};
+  // Engine::SetMemoryShort(): isolates built on demand collect their snapshot garbage.
+  std::atomic<bool> memory_short{false};
 
  private:
   const JavaScriptEngineOptions options_;

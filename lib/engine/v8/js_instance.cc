@@ -157,6 +157,11 @@ absl::StatusOr<std::unique_ptr<JsInstance>> JsInstance::Create(
   std::unique_ptr<JsInstance> instance = core.pool().Take(limits.memory_bytes);
   if (instance == nullptr) {
     COSMO_ASSIGN_OR_RETURN(instance, CreateBlank(core, limits.memory_bytes));
+    // A spare's warm-up ends with this GC; an isolate built on demand skips it for its request's
+    // sake, unless memory is short: then the ~0.3 MB of dead maps and objects it brings from the
+    // snapshot would count against the budget until a maintenance pass collects them, and unload
+    // another family meanwhile (docs/performance.md "Fresh isolates' garbage under a full budget").
+    if (core.memory_short.load(std::memory_order_relaxed)) instance->ReleaseMemory();
   }
   COSMO_RETURN_IF_ERROR(instance->Bind(std::move(program), limits));
   return instance;

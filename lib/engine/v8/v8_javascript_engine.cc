@@ -55,6 +55,10 @@ absl::StatusOr<std::shared_ptr<Program>> V8JavaScriptEngine::Prepare(const std::
   return std::make_shared<JsProgram>(core_, version, manifest, core_->CodeCacheFor(version));
 }
 
+void V8JavaScriptEngine::SetMemoryShort(bool short_of_memory) {
+  core_->memory_short.store(short_of_memory, std::memory_order_relaxed);
+}
+
 JavaScriptEngineStats V8JavaScriptEngine::Stats() const {
   JavaScriptEngineStats stats;
   stats.modules_compiled = core_->modules_compiled.load();

@@ -26,6 +26,7 @@ class V8JavaScriptEngine final : public JavaScriptEngine {
   absl::StatusOr<std::shared_ptr<Program>> Prepare(const std::string& version,
                                                    const Manifest& manifest) override;
   JavaScriptEngineStats Stats() const override;
+  void SetMemoryShort(bool short_of_memory) override;
 
  private:
   const std::shared_ptr<EngineCore> core_;

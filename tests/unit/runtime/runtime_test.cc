@@ -266,9 +266,10 @@ std::string RespondOfSize(size_t bytes) {
 }
 
 // A runtime on `clock` with `budget` bytes for its instances and no idle unloading.
-ScriptedRuntime BudgetRuntime(ManualClock* clock, size_t budget) {
+ScriptedRuntime BudgetRuntime(ManualClock* clock, size_t budget,
+                              absl::Duration idle_timeout = absl::ZeroDuration()) {
   RuntimeOptions options = ManualOptions(clock);
-  options.idle_timeout = absl::ZeroDuration();
+  options.idle_timeout = idle_timeout;
   options.memory_budget_bytes = budget;
   return ScriptedRuntime::Create(options, NewInMemoryStore());
 }
@@ -348,6 +349,38 @@ TEST(RuntimeBudgetTest, AFamilyBusyLongAgoGoesBeforeOneInUseNow) {
   EXPECT_EQ(rt.runtime->Stats().activations, activations) << "steady was unloaded";
   rt.runtime->Invoke("old", Get("old"));
   EXPECT_EQ(rt.runtime->Stats().activations, activations + 1) << "old stayed";
+}
+
+// The engines hear when memory is short (Engine::SetMemoryShort): once the pools pass the budget,
+// and no longer once a maintenance pass finds them under nine tenths of it; each change once.
+TEST(RuntimeBudgetTest, EnginesAreToldWhileMemoryIsShort) {
+  ManualClock clock;
+  // Room for three families of 1,000 bytes.
+  ScriptedRuntime rt = BudgetRuntime(&clock, 3'000, absl::Seconds(60));
+  for (int i = 0; i < 5; ++i) rt.Deploy(absl::StrCat("f", i), RespondOfSize(1'000));
+  for (int i = 0; i < 3; ++i) {
+    const std::string family = absl::StrCat("f", i);
+    ASSERT_EQ(rt.runtime->Invoke(family, Get(family)).outcome, Outcome::kOk);
+  }
+  rt.runtime->Maintain();
+  EXPECT_FALSE(rt.engine->memory_short()) << "three fit";
+  EXPECT_EQ(rt.engine->memory_short_calls(), 0);
+  for (int i = 3; i < 5; ++i) {
+    clock.Advance(absl::Seconds(1));
+    const std::string family = absl::StrCat("f", i);
+    ASSERT_EQ(rt.runtime->Invoke(family, Get(family)).outcome, Outcome::kOk);
+    EXPECT_TRUE(rt.engine->memory_short()) << "after " << family;
+    rt.runtime->Maintain();
+    EXPECT_TRUE(rt.engine->memory_short()) << "the budget is still full after " << family;
+  }
+  EXPECT_EQ(rt.engine->memory_short_calls(), 1);
+  // Idle for a minute, all unloaded: no longer short.
+  clock.Advance(absl::Seconds(61));
+  rt.runtime->Maintain();
+  ASSERT_EQ(rt.runtime->Stats().instance_memory_bytes, 0u);
+  rt.runtime->Maintain();
+  EXPECT_FALSE(rt.engine->memory_short());
+  EXPECT_EQ(rt.engine->memory_short_calls(), 2);
 }
 
 // A budget too small for the families in use: the runtime tells its owner, once a minute, that
@@ -486,10 +519,8 @@ TEST(RuntimeBudgetTest, AFamilyUnloadedForTheBudgetComesBackWithItsHeat) {
 // the sum would leave it off).
 TEST(RuntimeBudgetTest, ConcurrentActivationsOverTheBudgetKeepTheMemorySumExact) {
   ManualClock clock;
-  RuntimeOptions options = ManualOptions(&clock);
-  options.idle_timeout = absl::Seconds(60);
-  options.memory_budget_bytes = 4'000;  // room for four families of 1,000 bytes
-  ScriptedRuntime rt = ScriptedRuntime::Create(options, NewInMemoryStore());
+  // Room for four families of 1,000 bytes.
+  ScriptedRuntime rt = BudgetRuntime(&clock, 4'000, absl::Seconds(60));
   constexpr int kFamilies = 24;
   for (int i = 0; i < kFamilies; ++i) rt.Deploy(absl::StrCat("f", i), RespondOfSize(1'000));
   std::atomic<bool> stop{false};

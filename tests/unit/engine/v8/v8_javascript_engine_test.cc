@@ -248,6 +248,33 @@ TEST(V8JavaScriptEngineTest, FreshIsolateHeapStaysWithinTheRuntimeBudget) {
   EXPECT_LT(instance->MemoryBytes(), 2'557'500u);
 }
 
+// While memory is short (Engine::SetMemoryShort), an isolate built on demand (no spare ready)
+// starts without the dead maps and objects it brings from the snapshot, as a spare does: its
+// MemoryBytes() after a first request is ~0.3 MB lower than one built while memory is not short.
+TEST(V8JavaScriptEngineTest, AnIsolateBuiltWhileMemoryIsShortStartsWithoutTheSnapshotsGarbage) {
+  JavaScriptEngineOptions options;
+  options.spare_isolates = 0;  // every instance is built on demand
+  auto engine = testing::MakeTestEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const Manifest hello = JsManifest("export default { fetch() { return new Response('hi'); } };");
+  auto served_memory = [&](bool short_of_memory) -> size_t {
+    (*engine)->SetMemoryShort(short_of_memory);
+    auto instance = testing::Start(**engine, hello);
+    EXPECT_TRUE(instance.ok()) << instance.status();
+    if (!instance.ok()) return 0;
+    InvokeResult result = (*instance)->Invoke(Get());
+    EXPECT_EQ(result.outcome, Outcome::kOk) << result.error;
+    EXPECT_EQ(result.response.body, "hi");
+    return (*instance)->MemoryBytes();
+  };
+  served_memory(false);  // compiles the module and writes its code cache
+  const size_t as_built = served_memory(false);
+  const size_t collected = served_memory(true);
+  EXPECT_LT(collected + 128'000, as_built)
+      << "as built " << as_built << ", collected " << collected;
+  EXPECT_GT(collected, 500'000u) << "a context from the snapshot was there all the same";
+}
+
 // Extra runtime scripts run after the runtime as scripts of their own; one with non-ASCII text
 // is copied onto the heap instead of being shared, and still sees the runtime's globals.
 TEST(V8JavaScriptEngineTest, ExtraRuntimeScriptsRunAfterTheRuntime) {
