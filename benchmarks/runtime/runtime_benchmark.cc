@@ -103,7 +103,6 @@ void BM_WarmInvokeZipfOverFamilies(benchmark::State& state) {
   Runtime*& runtime = (*runtimes)[{families, budget_mb}];
   if (runtime == nullptr) {
     RuntimeOptions options;
-    options.background_maintenance = false;
     options.memory_budget_bytes = budget_mb == 0 ? SIZE_MAX : budget_mb << 20;
     runtime = bench::NewBenchRuntime(options).release();
     for (int k = 0; k < families; ++k) {

@@ -51,7 +51,7 @@ constexpr absl::Duration kMaxActivationBackoff = absl::Seconds(30);
 // when due, so this only bounds how late they can be.
 constexpr absl::Duration kMaintenanceTick = absl::Milliseconds(100);
 // RuntimeOptions::on_budget_churn: the window it counts over (and so the most often it is told),
-// and how many families the budget unloaded in use must come back in it.
+// and how many returns of families the budget unloaded in use it takes in that window.
 constexpr absl::Duration kBudgetChurnWindow = absl::Minutes(1);
 constexpr uint64_t kBudgetChurnMinReturns = 10;
 constexpr absl::Duration kReporterSweepInterval = absl::Hours(1);
@@ -852,8 +852,8 @@ class LocalRuntime final : public Runtime {
     return *total <= options_.memory_budget_bytes;
   }
 
-  // RuntimeOptions::on_budget_churn: once per kBudgetChurnWindow, when at least
-  // kBudgetChurnMinReturns families the budget unloaded in use came back in it.
+  // RuntimeOptions::on_budget_churn: once per kBudgetChurnWindow, when families the budget
+  // unloaded in use came back at least kBudgetChurnMinReturns times in it.
   void ReportBudgetChurn(absl::Time now) {
     if (!options_.on_budget_churn) return;
     BudgetChurn churn;
