@@ -1,9 +1,10 @@
 // Destroys instances on a thread of its own, for the request that unloaded them.
 //
 // An activation over the memory budget unloads colder families before its request runs
-// (LocalRuntime::MakeRoomAfterLoad). Destroying an isolate is V8's heap teardown and the
-// munmap of its pages, ~0.4 ms of CPU with the TLB flushes they cost the other cores: the request
-// that made room should not wait for it. The reaper takes the instances and destroys them on its
+// (LocalRuntime::MakeRoomAfterLoad). Destroying an isolate is V8's heap teardown, zeroing the
+// heap pages it leaves for the next isolates and unmapping the rest (its code range), ~0.4 ms of
+// CPU with the TLB flushes the unmapping costs the other cores: the request that made room should
+// not wait for it. The reaper takes the instances and destroys them on its
 // thread, at normal priority, so that on a busy machine they still go promptly (their memory is
 // already out of the budget's count once their pool handed them over).
 //

@@ -2,7 +2,8 @@
 //
 // V8 allows one platform per process and its flags must be set before the first isolate exists.
 // V8Platform::EnsureInitialized() does both exactly once, from whichever thread gets there first;
-// the platform is never torn down (V8 cannot be re-initialised after V8::Dispose()).
+// the platform is never torn down (V8 cannot be re-initialised after V8::Dispose()). It is V8's
+// default platform but for the page allocator of the isolates' heaps (RecyclingPageAllocator).
 #ifndef COSMO_ENGINE_V8_V8_PLATFORM_H_
 #define COSMO_ENGINE_V8_V8_PLATFORM_H_
 
@@ -13,6 +14,8 @@ class Platform;
 }  // namespace v8
 
 namespace cosmo::v8engine {
+
+class RecyclingPageAllocator;
 
 class V8Platform {
  public:
@@ -26,6 +29,10 @@ class V8Platform {
   // The process's platform, for pumping an isolate's foreground tasks. Requires
   // EnsureInitialized().
   static v8::Platform* Get();
+
+  // Where every isolate's heap pages come from (recycling_page_allocator.h): V8's default page
+  // allocator, keeping torn-down isolates' pages for the next ones. Requires EnsureInitialized().
+  static RecyclingPageAllocator& Pages();
 };
 
 }  // namespace cosmo::v8engine
