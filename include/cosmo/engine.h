@@ -127,6 +127,13 @@ class Engine {
   // dead maps and objects, with one full GC (~1.5 ms) before it binds the program, as it always
   // does for spares. Any thread; cheap (one atomic store).
   virtual void SetMemoryShort(bool short_of_memory) {}
+
+  // The host is idle and gives memory back (the runtime's idle release, after the idle unloads
+  // and before glibc's malloc_trim): an engine returns to the system what it keeps for reuse.
+  // The JavaScript engine unmaps the heap pages of torn-down isolates it pools for the next
+  // isolates, which would otherwise stay resident for a second or two after the last unload.
+  // Any thread; may take a few milliseconds (the unmapping).
+  virtual void ReleaseIdleMemory() {}
 };
 
 }  // namespace cosmo

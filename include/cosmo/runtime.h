@@ -129,8 +129,9 @@ struct RuntimeOptions {
   absl::Duration usage_history_retention = absl::Hours(24 * 7);
   // Once no request has started for a second, give the allocator's free memory back to the OS
   // (glibc malloc_trim), once per idle period, and again when `idle_timeout` unloads activations
-  // during it. Memory freed under load — isolates evicted or discarded, request buffers —
-  // otherwise stays in the process's heap arenas. Process-wide, so off by default in the
+  // during it, after the engines gave back what they pool for reuse (Engine::ReleaseIdleMemory).
+  // Memory freed under load — isolates evicted or discarded, request buffers — otherwise stays
+  // in the process's heap arenas. Process-wide, so off by default in the
   // library; cosmo-server and cosmo-gateway turn it on. A request arriving during the trim may
   // wait for it (up to tens of milliseconds with a large heap).
   bool release_memory_when_idle = false;

@@ -407,6 +407,9 @@ class LocalRuntime final : public Runtime {
     }
     // Last, after the unloading and flushing above have freed what they free.
     if (release_due) {
+      // The engines first: what they pool for reuse (the JavaScript engine's heap pages) is not
+      // malloc's, and an idle host should hold none of it.
+      for (const auto& engine : engines_) engine->ReleaseIdleMemory();
       malloc_trim(0);
       counters_.idle_memory_releases.fetch_add(1, std::memory_order_relaxed);
     }

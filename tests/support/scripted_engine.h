@@ -13,8 +13,8 @@
 // Anything else validates and answers 200 with the source as body. Every invocation reports the
 // same usage (kCpuUs, kWallUs, request/response sizes) so metering can be checked exactly. It
 // counts calls so tests can assert how often validation, preparation and instantiation ran, and
-// records what the runtime said of memory (SetMemoryShort). An instance's MemoryBytes() is its
-// source size. Thread-safe.
+// records what the runtime said of memory (SetMemoryShort, ReleaseIdleMemory). An instance's
+// MemoryBytes() is its source size. Thread-safe.
 #ifndef COSMO_TESTS_SUPPORT_SCRIPTED_ENGINE_H_
 #define COSMO_TESTS_SUPPORT_SCRIPTED_ENGINE_H_
 
@@ -55,12 +55,17 @@ class ScriptedEngine final : public Engine {
   bool memory_short() const { return memory_short_.load(); }
   int memory_short_calls() const { return memory_short_calls_.load(); }
 
+  // Engine::ReleaseIdleMemory(): only counted.
+  void ReleaseIdleMemory() override { idle_memory_releases_.fetch_add(1); }
+  int idle_memory_releases() const { return idle_memory_releases_.load(); }
+
  private:
   const std::string name_;
   std::atomic<int> validate_calls_{0};
   std::atomic<int> prepare_calls_{0};
   std::atomic<bool> memory_short_{false};
   std::atomic<int> memory_short_calls_{0};
+  std::atomic<int> idle_memory_releases_{0};
   // Shared with Programs, which may outlive the engine.
   std::shared_ptr<std::atomic<int>> instantiate_calls_ = std::make_shared<std::atomic<int>>(0);
 };

@@ -73,6 +73,11 @@ void LiquidOnJavaScriptEngine::SetMemoryShort(bool short_of_memory) {
   if (memory_short_to_ != nullptr) memory_short_to_->SetMemoryShort(short_of_memory);
 }
 
+void LiquidOnJavaScriptEngine::ReleaseIdleMemory() {
+  absl::MutexLock lock(&memory_mu_);
+  if (memory_short_to_ != nullptr) memory_short_to_->ReleaseIdleMemory();
+}
+
 absl::Status LiquidOnJavaScriptEngine::Validate(const Manifest& manifest) {
   COSMO_RETURN_IF_ERROR(CheckManifest(manifest));
   COSMO_RETURN_IF_ERROR(Start());

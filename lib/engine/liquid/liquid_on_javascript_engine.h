@@ -31,6 +31,8 @@ class LiquidOnJavaScriptEngine final : public Engine {
                                                    const Manifest& manifest) override;
   // Passed on to the JavaScript engine underneath (once started).
   void SetMemoryShort(bool short_of_memory) override;
+  // Likewise (nothing to give back before Start()).
+  void ReleaseIdleMemory() override;
 
  private:
   // Builds the JavaScript engine (its snapshot holds LiquidJS) and the check module's Program on
@@ -45,7 +47,8 @@ class LiquidOnJavaScriptEngine final : public Engine {
   std::unique_ptr<JavaScriptEngine> javascript_;
   // javascript_'s Program of PageModule::CheckModule().
   std::shared_ptr<Program> checker_;
-  // SetMemoryShort()'s last word, and javascript_ once Start() made it, to pass it on to.
+  // SetMemoryShort()'s last word, and javascript_ once Start() made it, to pass it and
+  // ReleaseIdleMemory() on to.
   absl::Mutex memory_mu_;
   bool memory_short_ ABSL_GUARDED_BY(memory_mu_) = false;
   JavaScriptEngine* memory_short_to_ ABSL_GUARDED_BY(memory_mu_) = nullptr;

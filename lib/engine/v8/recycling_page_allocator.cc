@@ -42,17 +42,16 @@ void* RecyclingPageAllocator::AllocatePages(void* hint, size_t length, size_t al
 }
 
 bool RecyclingPageAllocator::FreePages(void* address, size_t length) {
-  if (IsChunk(address, length)) {
+  if (IsChunk(address, length)) {  // else not a heap page: never pooled
     bool keep = false;
     Permission protection = kNoAccess;
     {
       absl::MutexLock lock(&mu_);
-      auto it = chunks_.find(reinterpret_cast<uintptr_t>(address));
-      if (it != chunks_.end()) {
-        protection = it->second;
+      if (const Permission* tracked = TrackedChunk(address, length)) {
+        protection = *tracked;
         keep = (protection == kReadWrite || protection == kNoAccess) &&
                stats_.pooled_bytes + kChunkSize <= options_.max_pooled_bytes;
-        chunks_.erase(it);
+        chunks_.erase(reinterpret_cast<uintptr_t>(address));
         // Counted now, so that frees racing this one do not overfill the pool while it is zeroed.
         if (keep) stats_.pooled_bytes += kChunkSize;
       }
@@ -83,8 +82,7 @@ bool RecyclingPageAllocator::FreePages(void* address, size_t length) {
 bool RecyclingPageAllocator::ReleasePages(void* address, size_t length, size_t new_length) {
   {
     absl::MutexLock lock(&mu_);
-    chunks_.erase(reinterpret_cast<uintptr_t>(address));  // no longer one chunk
-    ForgetChunksTouchedInPart(address, length);
+    ForgetChunksTouchedInPart(address, length);  // no longer one chunk
   }
   return system_->ReleasePages(address, length, new_length);
 }
@@ -93,18 +91,17 @@ bool RecyclingPageAllocator::SetPermissions(void* address, size_t length, Permis
   {
     absl::MutexLock lock(&mu_);
     if (IsChunk(address, length)) {
-      auto it = chunks_.find(reinterpret_cast<uintptr_t>(address));
-      if (it != chunks_.end()) {
+      if (Permission* tracked = TrackedChunk(address, length)) {
         // Nothing to change: a recycled chunk made read-write again.
-        if (it->second == permissions) return true;
+        if (*tracked == permissions) return true;
         // A heap page V8 uncommits (a semi-space page going back to its isolate's own pool,
         // MemoryAllocator::UncommitMemory) stays readable and writable: narrowing the protection
         // is an mprotect and a TLB shootdown to every core, V8 makes the page read-write again
         // before it uses it, and the contents are the same either way (mprotect keeps them). Only
         // a stray access to the uncommitted page no longer faults; docs/security.md.
-        if (it->second == kReadWrite && permissions == kNoAccess) return true;
+        if (*tracked == kReadWrite && permissions == kNoAccess) return true;
         // Recorded before the call: were it to fail, V8 treats the chunk as unusable anyway.
-        it->second = permissions;
+        *tracked = permissions;
       }
     } else {
       ForgetChunksTouchedInPart(address, length);
@@ -122,8 +119,7 @@ bool RecyclingPageAllocator::DecommitPages(void* address, size_t size) {
   {
     absl::MutexLock lock(&mu_);
     if (IsChunk(address, size)) {
-      auto it = chunks_.find(reinterpret_cast<uintptr_t>(address));
-      if (it != chunks_.end()) it->second = kNoAccess;
+      if (Permission* tracked = TrackedChunk(address, size)) *tracked = kNoAccess;
     } else {
       ForgetChunksTouchedInPart(address, size);
     }
@@ -183,6 +179,13 @@ size_t RecyclingPageAllocator::Trim(absl::Time now) {
 RecyclingPageAllocator::Stats RecyclingPageAllocator::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
+}
+
+RecyclingPageAllocator::Permission* RecyclingPageAllocator::TrackedChunk(const void* address,
+                                                                         size_t length) {
+  if (!IsChunk(address, length)) return nullptr;
+  auto it = chunks_.find(reinterpret_cast<uintptr_t>(address));
+  return it == chunks_.end() ? nullptr : &it->second;
 }
 
 void RecyclingPageAllocator::ForgetChunksTouchedInPart(const void* address, size_t length) {

@@ -24,7 +24,8 @@
 //
 // Bounded: at most max_pooled_bytes wait in the pool, and a chunk unused for `linger` is unmapped
 // by Trim(), which the platform runs on a V8 worker thread while anything is pooled — an idle
-// server keeps no pooled memory beyond that.
+// server keeps no pooled memory beyond that. The runtime's idle release trims everything at once
+// (Engine::ReleaseIdleMemory), so a host that has just unloaded its families holds none.
 //
 // Thread-safe: V8 calls it from every thread that builds, collects or tears down an isolate.
 // Owned by the process's platform (V8Platform), which never goes away.
@@ -107,6 +108,9 @@ class RecyclingPageAllocator final : public v8::PageAllocator {
   static bool IsChunk(const void* address, size_t length) {
     return length == kChunkSize && reinterpret_cast<uintptr_t>(address) % kChunkSize == 0;
   }
+  // The recorded protection of the chunk handed out at exactly [address, address + length), or
+  // null when that range is not one whole tracked chunk. Valid until chunks_ next changes.
+  Permission* TrackedChunk(const void* address, size_t length) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the chunk holding [address, address + length) when the range is only part of it or
   // spans more: its protection or size is no longer one we know.
   void ForgetChunksTouchedInPart(const void* address, size_t length)

@@ -5,12 +5,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "cosmo/status_macros.h"
 #include "engine/v8/engine_core.h"
 #include "engine/v8/fetch/destination_policy.h"
 #include "engine/v8/fetch/trust_store.h"
 #include "engine/v8/js/runtime_source.h"
 #include "engine/v8/js_program.h"
+#include "engine/v8/recycling_page_allocator.h"
 #include "engine/v8/snapshot_builder.h"
 #include "engine/v8/snapshot_sources.h"
 #include "engine/v8/v8_platform.h"
@@ -57,6 +59,10 @@ absl::StatusOr<std::shared_ptr<Program>> V8JavaScriptEngine::Prepare(const std::
 
 void V8JavaScriptEngine::SetMemoryShort(bool short_of_memory) {
   core_->memory_short.store(short_of_memory, std::memory_order_relaxed);
+}
+
+void V8JavaScriptEngine::ReleaseIdleMemory() {
+  (void)V8Platform::Pages().Trim(absl::InfiniteFuture());
 }
 
 JavaScriptEngineStats V8JavaScriptEngine::Stats() const {

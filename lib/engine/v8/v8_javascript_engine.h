@@ -27,6 +27,8 @@ class V8JavaScriptEngine final : public JavaScriptEngine {
                                                    const Manifest& manifest) override;
   JavaScriptEngineStats Stats() const override;
   void SetMemoryShort(bool short_of_memory) override;
+  // Unmaps the process's pooled heap pages (V8Platform::Pages()), Liquid's isolates' included.
+  void ReleaseIdleMemory() override;
 
  private:
   const std::shared_ptr<EngineCore> core_;

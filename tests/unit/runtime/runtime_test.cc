@@ -735,9 +735,11 @@ TEST(RuntimeIdleReleaseTest, ReleasesMemoryOncePerSecondWithoutRequests) {
   clock.Advance(absl::Milliseconds(100));
   rt.runtime->Maintain();
   EXPECT_EQ(releases(), 1u);
+  EXPECT_EQ(rt.engine->idle_memory_releases(), 1) << "the engines give back what they pool";
   clock.Advance(absl::Seconds(10));
   rt.runtime->Maintain();
   EXPECT_EQ(releases(), 1u) << "once per idle period";
+  EXPECT_EQ(rt.engine->idle_memory_releases(), 1);
 
   rt.runtime->Invoke("tick", Get("tick"));
   rt.runtime->Maintain();
@@ -766,6 +768,8 @@ TEST(RuntimeIdleReleaseTest, ReleasesAgainWhenIdleActivationsAreUnloaded) {
   EXPECT_EQ(rt.runtime->Stats().idle_unloads, 1u);
   EXPECT_EQ(rt.runtime->Stats().live_instances, 0u);
   EXPECT_EQ(releases(), 2u) << "the idle unload's memory stays in the arenas";
+  EXPECT_EQ(rt.engine->idle_memory_releases(), 2)
+      << "the engine's pool keeps what the unloaded isolate freed";
   clock.Advance(absl::Minutes(5));
   rt.runtime->Maintain();
   EXPECT_EQ(releases(), 2u) << "nothing else was freed";
@@ -780,6 +784,7 @@ TEST(RuntimeIdleReleaseTest, OffByDefault) {
   clock.Advance(absl::Seconds(2));
   rt.runtime->Maintain();
   EXPECT_EQ(rt.runtime->Stats().idle_memory_releases, 0u);
+  EXPECT_EQ(rt.engine->idle_memory_releases(), 0);
 }
 
 TEST(RuntimeReporterSweepTest, MaintainForgetsGatewayRecordsAfterTheRetention) {

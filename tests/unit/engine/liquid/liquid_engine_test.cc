@@ -12,7 +12,9 @@
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
 #include "engine/liquid/liquid_instance.h"
+#include "engine/v8/recycling_page_allocator.h"
 #include "engine/v8/thread_stack.h"
+#include "engine/v8/v8_platform.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "liquid_test_util.h"
@@ -181,6 +183,26 @@ TEST(LiquidEngineTest, ItsJavaScriptEngineStartsOnFirstUse) {
   EXPECT_THAT(std::string(validated.message()), HasSubstr("watchdog_interval"));
   absl::StatusOr<std::shared_ptr<Program>> prepared = (*engine)->Prepare("v1", Page("Hi"));
   EXPECT_EQ(prepared.status(), validated);
+}
+
+// The runtime's idle release reaches the JavaScript engine underneath: the heap pages pooled from a
+// torn-down Liquid isolate are unmapped (before the engine started, there is nothing to release).
+TEST(LiquidEngineTest, AnIdleReleaseGivesThePooledHeapPagesBack) {
+  LiquidEngineOptions options;
+  options.javascript.spare_isolates = 0;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = NewLiquidEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  (*engine)->ReleaseIdleMemory();  // not started yet: a no-op
+
+  auto instance = Start(**engine, Page("Hi"));
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  ASSERT_EQ((*instance)->Invoke(Get()).response.body, "Hi");
+  const uint64_t pooled_before = v8engine::V8Platform::Pages().stats().pooled;
+  instance->reset();
+  ASSERT_GT(v8engine::V8Platform::Pages().stats().pooled, pooled_before);
+
+  (*engine)->ReleaseIdleMemory();
+  EXPECT_EQ(v8engine::V8Platform::Pages().stats().pooled_bytes, 0u);
 }
 
 TEST(LiquidInstanceTest, OnlyLiquidLimitErrorsAreLimitOutcomes) {

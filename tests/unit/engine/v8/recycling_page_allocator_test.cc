@@ -247,5 +247,28 @@ TEST(RecyclingPageAllocatorTest, IsolatesAreBuiltOnTheHeapPagesOfTornDownOnes) {
   }
 }
 
+// The runtime's idle release (Engine::ReleaseIdleMemory) leaves nothing pooled: an idle host holds
+// no heap pages of the isolates it unloaded, however recently it unloaded them.
+TEST(RecyclingPageAllocatorTest, AnIdleEngineGivesThePooledPagesBack) {
+  JavaScriptEngineOptions options;
+  options.spare_isolates = 0;  // no isolate but the instance's, none built behind the test's back
+  auto engine = MakeTestEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto instance =
+      Start(**engine, JsManifest("export default { fetch() { return new Response('hi'); } };"));
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  ASSERT_EQ((*instance)->Invoke(Get()).response.body, "hi");
+  const RecyclingPageAllocator::Stats before = V8Platform::Pages().stats();
+  instance->reset();
+  const RecyclingPageAllocator::Stats torn_down = V8Platform::Pages().stats();
+  ASSERT_GT(torn_down.pooled, before.pooled) << "the isolate's heap pages were unmapped";
+
+  (*engine)->ReleaseIdleMemory();
+  const RecyclingPageAllocator::Stats released = V8Platform::Pages().stats();
+  EXPECT_EQ(released.pooled_bytes, 0u);
+  EXPECT_GE(released.trimmed - torn_down.trimmed, torn_down.pooled - before.pooled)
+      << "every page the isolate left was unmapped, by the release or by a lingering trim";
+}
+
 }  // namespace
 }  // namespace cosmo::v8engine
