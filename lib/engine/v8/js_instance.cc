@@ -610,7 +610,7 @@ InvokeResult JsInstance::Run(size_t request_bytes, RequestBodyReader* body_reade
 
     if (stop != Stop::kNone) {
       parking_.reset();
-      SetLimitOutcome(stop, result);
+      SetLimitOutcome(stop, cpu_used_ns, EventLoop::SteadyNanos() - wall_start_ns, result);
       // Streams parked here earlier cannot go on in a condemned isolate.
       if (!parked_.empty()) {
         CutOffParked(absl::StrCat("cut off: another request on the same instance exceeded its ",
@@ -712,15 +712,23 @@ void JsInstance::EndHeapSection(size_t heap_start, InvocationUsage& usage, bool 
   heap_known_ = true;
 }
 
-void JsInstance::SetLimitOutcome(Stop stop, InvokeResult& result) const {
+void JsInstance::SetLimitOutcome(Stop stop, int64_t cpu_used_ns, int64_t wall_ns,
+                                 InvokeResult& result) const {
   // A streamed response's head is already on its way: the caller must know to cut it off.
   const bool streamed = result.response.streamed;
   result.response = HttpResponse();
   result.response.streamed = streamed;
   if (stop == Stop::kCpu) {
     result.outcome = Outcome::kExceededCpu;
-    result.error = absl::StrCat("the script exceeded its CPU limit of ",
-                                absl::FormatDuration(limits_.cpu_per_request));
+    // What was counted, and over how much wall time: CPU close to the wall time is a script (or
+    // its garbage) that kept the thread busy; far below it, one that waited in between.
+    const absl::Duration tenth = absl::Microseconds(100);
+    result.error = absl::StrCat(
+        "the script exceeded its CPU limit of ", absl::FormatDuration(limits_.cpu_per_request),
+        " (", absl::FormatDuration(absl::Trunc(absl::Nanoseconds(cpu_used_ns), tenth)),
+        " of CPU counted in ",
+        absl::FormatDuration(absl::Trunc(absl::Nanoseconds(std::max<int64_t>(wall_ns, 0)), tenth)),
+        ")");
   } else {
     result.outcome = Outcome::kExceededMemory;
     result.error = absl::StrCat("the script exceeded its memory limit of ",

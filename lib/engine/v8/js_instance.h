@@ -228,8 +228,9 @@ class JsInstance final : public Instance, private CpuAccounting {
   void CutOffParked(const std::string& reason);
   // Publishes the parked count and the next wake for other threads.
   void PublishParked();
-  // The outcome and error of a section a limit stopped.
-  void SetLimitOutcome(Stop stop, InvokeResult& result) const;
+  // The outcome and error of a section a limit stopped; `cpu_used_ns` and `wall_ns`, the CPU and
+  // wall time the request was counted, go into the CPU limit's message.
+  void SetLimitOutcome(Stop stop, int64_t cpu_used_ns, int64_t wall_ns, InvokeResult& result) const;
   // The heap accounting of a section of JavaScript: starts it, and adds its allocation and peak
   // to `usage`.
   // `whole`: read the whole heap at the end whatever else says (see EndHeapSection).

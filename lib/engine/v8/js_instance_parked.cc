@@ -135,7 +135,8 @@ bool JsInstance::ResumeStream(v8::Local<v8::Context> context, ParkedStream& stre
   bool ended = TurnStream(context, stream, now_ns);
   const Stop stop = LeaveStream(stream);
   if (stop != Stop::kNone) {
-    SetLimitOutcome(stop, stream.result);
+    SetLimitOutcome(stop, stream.cpu_used_ns, EventLoop::SteadyNanos() - stream.wall_start_ns,
+                    stream.result);
     return true;
   }
   if (!ended) {

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "engine/v8/zlib_stream.h"
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
@@ -67,6 +69,13 @@ void ExpectCpuLimitHit(const HostileRun& run) {
   EXPECT_LT(run.result.usage.cpu_us, absl::ToInt64Microseconds(kCpuLimit) + 30'000);
   EXPECT_LT(run.wall_ms, 1000);
   EXPECT_THAT(run.result.error, HasSubstr("CPU limit"));
+  // The message says what was counted (the usage's CPU, to a tenth of a millisecond) and in what
+  // wall time.
+  const absl::Duration counted =
+      absl::Trunc(absl::Microseconds(run.result.usage.cpu_us), absl::Microseconds(100));
+  EXPECT_THAT(run.result.error,
+              HasSubstr(absl::StrCat("CPU limit of 50ms (", absl::FormatDuration(counted),
+                                     " of CPU counted in ")));
 }
 
 TEST(HostileScriptTest, InfiniteLoopExceedsCpu) {
