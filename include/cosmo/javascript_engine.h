@@ -42,7 +42,10 @@ struct JavaScriptEngineOptions {
   size_t spare_isolates = 1;
   // Classic scripts evaluated into the startup snapshot after the web-API runtime, in order, so
   // every isolate starts with what they define (the Liquid engine puts LiquidJS here). They run
-  // once, at engine creation; one that throws fails NewJavaScriptEngine() with INTERNAL.
+  // once, at engine creation; one that throws fails NewJavaScriptEngine() with INTERNAL. One may
+  // define a non-enumerable global function `__cosmo_warm_up(request)`: each spare isolate's
+  // warm-up calls it (and awaits what it returns) to compile that runtime's code off the request
+  // path; should it throw, no spare is made and activations build their own isolates.
   std::vector<std::string> extra_runtime_scripts;
 
   // Outbound fetch(). Destinations are checked after DNS resolution: loopback, private, shared

@@ -22,6 +22,7 @@
 namespace cosmo::liquid {
 namespace {
 
+using ::cosmo::liquid::testing::RenderingNotSpeed;
 using ::cosmo::liquid::testing::SharedEngine;
 using ::cosmo::liquid::testing::Start;
 using ::cosmo::testing::ReadFile;
@@ -45,15 +46,6 @@ const std::map<std::string, std::string>& KnownDifferences() {
        "blank, as Shopify does"},
   };
   return *differences;
-}
-
-// These cases assert what a template renders, not how fast: the first date filter formats
-// through ICU, ~0.8 s of CPU under ThreadSanitizer, past the default 50 ms limit (the limit has
-// tests of its own, in liquid_engine_test).
-ScriptLimits RenderingNotSpeed() {
-  ScriptLimits limits;
-  limits.cpu_per_request = absl::Seconds(10);
-  return limits;
 }
 
 struct Case {
@@ -100,6 +92,8 @@ Rendered RenderCase(const std::string& name) {
     rendered.message = std::string(valid.message());
     return rendered;
   }
+  // What a template renders, not how fast: the first date filter formats through ICU, ~0.8 s of
+  // CPU under ThreadSanitizer.
   auto instance = Start(SharedEngine(), manifest, RenderingNotSpeed());
   if (!instance.ok()) {
     ADD_FAILURE() << instance.status();

@@ -11,7 +11,9 @@
 #include "cosmo/javascript_engine.h"
 #include "cosmo/runtime.h"
 #include "cosmo/store.h"
+#include "engine/liquid/js/liquid_runtime_source.h"
 #include "engine/liquid/liquid_instance.h"
+#include "engine/liquid/page_module.h"
 #include "engine/v8/recycling_page_allocator.h"
 #include "engine/v8/thread_stack.h"
 #include "engine/v8/v8_platform.h"
@@ -26,6 +28,7 @@ using ::cosmo::liquid::testing::Get;
 using ::cosmo::liquid::testing::HeaderOf;
 using ::cosmo::liquid::testing::Page;
 using ::cosmo::liquid::testing::Render;
+using ::cosmo::liquid::testing::RenderingNotSpeed;
 using ::cosmo::liquid::testing::SharedEngine;
 using ::cosmo::liquid::testing::Start;
 using ::testing::HasSubstr;
@@ -205,6 +208,50 @@ TEST(LiquidEngineTest, AnIdleReleaseGivesThePooledHeapPagesBack) {
   EXPECT_EQ(v8engine::V8Platform::Pages().stats().pooled_bytes, 0u);
 }
 
+// Liquid spares are warmed with a page of the runtime's own (liquid_runtime.js, warmUp): the
+// warm-up succeeds (else no spare would be made), and a family's page renders from the warmed spare
+// exactly as in an isolate no warm-up ran in — no cycle, loop or scope state carried over.
+TEST(LiquidEngineTest, AWarmedSpareRendersThePageAsAFreshIsolateDoes) {
+  auto engine_with = [](size_t spares) {
+    JavaScriptEngineOptions options;
+    options.spare_isolates = spares;
+    options.extra_runtime_scripts.emplace_back(LiquidRuntimeSource());
+    return NewJavaScriptEngine(options);
+  };
+  auto warmed_engine = engine_with(1);
+  ASSERT_TRUE(warmed_engine.ok()) << warmed_engine.status();
+  const Manifest module =
+      PageModule::ForPage(Page(R"liquid({%- assign items = "a,b,c" | split: "," -%}
+{% for item in items %}<li class="{% cycle 'odd', 'even' %}">{{ forloop.index }} {% render 'row', item: item %}</li>{% endfor %}
+{{ request.path | escape }} {{ request.query.q }} {{ segments | join: "/" }} {{ total | default: "no total" }})liquid",
+                               {}, {{"row.liquid", "{{ item | upcase | append: '!' }}"}}),
+                          LiquidEngineOptions());
+  auto first = Start(**warmed_engine, module, RenderingNotSpeed());  // starts the refill
+  ASSERT_TRUE(first.ok()) << first.status();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while ((*warmed_engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ((*warmed_engine)->Stats().spares_warmed, 1u) << "the Liquid warm-up failed";
+  auto from_spare = Start(**warmed_engine, module, RenderingNotSpeed());
+  ASSERT_TRUE(from_spare.ok()) << from_spare.status();
+
+  auto fresh_engine = engine_with(0);
+  ASSERT_TRUE(fresh_engine.ok()) << fresh_engine.status();
+  auto fresh = Start(**fresh_engine, module, RenderingNotSpeed());
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+
+  const HttpRequest request = Get("http://example.com/shop/a/b?q=1");
+  const InvokeResult warmed = (*from_spare)->Invoke(request);
+  const InvokeResult cold = (*fresh)->Invoke(request);
+  ASSERT_EQ(warmed.outcome, Outcome::kOk) << warmed.error;
+  ASSERT_EQ(cold.outcome, Outcome::kOk) << cold.error;
+  EXPECT_EQ(warmed.response.body, cold.response.body);
+  EXPECT_EQ(cold.response.body,
+            "<li class=\"odd\">1 A!</li><li class=\"even\">2 B!</li><li class=\"odd\">3 C!</li>\n"
+            "/shop/a/b 1 a/b no total");
+}
+
 TEST(LiquidInstanceTest, OnlyLiquidLimitErrorsAreLimitOutcomes) {
   EXPECT_EQ(LiquidInstance::OutcomeOf("Uncaught LiquidError: page.liquid:1:1: x"),
             Outcome::kException);
@@ -253,8 +300,8 @@ TEST(LiquidEngineTest, DeployedThroughTheRuntimeBesideJavaScript) {
 // use without its pages being given back afterwards (engine/v8/thread_stack.h).
 TEST(LiquidEngineTest, OrdinaryPagesGiveNoStackBack) {
   std::thread([] {
-    auto instance =
-        Start(SharedEngine(), Page(R"liquid(
+    auto instance = Start(SharedEngine(),
+                          Page(R"liquid(
 {%- assign items = "a,b,c,d,e,f,g,h" | split: "," -%}
 <h1>{{ request.path | escape }}</h1>
 {% for item in items %}
@@ -265,7 +312,8 @@ TEST(LiquidEngineTest, OrdinaryPagesGiveNoStackBack) {
 {% endfor %}
 {% capture total %}{{ items | size | times: 3 | plus: 1 }}{% endcapture %}{{ total | strip }}
 )liquid",
-                                   {}, {{"row.liquid", "{{ item | upcase | append: '!' }}"}}));
+                               {}, {{"row.liquid", "{{ item | upcase | append: '!' }}"}}),
+                          RenderingNotSpeed());
     ASSERT_TRUE(instance.ok()) << instance.status();
     const uint64_t releases = v8engine::ThreadStack::releases();
     for (int i = 0; i < 5; ++i) {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cosmo/liquid_engine.h"
 #include "gtest/gtest.h"
 #include "support/instances.h"
@@ -32,6 +33,15 @@ inline std::unique_ptr<Engine> MakeEngine(const LiquidEngineOptions& options = {
 inline Engine& SharedEngine() {
   static std::unique_ptr<Engine> engine = MakeEngine();
   return *engine;
+}
+
+// Limits for tests of what a page renders, not how fast: a 10 s CPU limit. A page's first render
+// in an isolate compiles LiquidJS's code, which under the sanitizers can take more than the
+// default 50 ms (the limit has tests of its own, in liquid_engine_test).
+inline ScriptLimits RenderingNotSpeed() {
+  ScriptLimits limits;
+  limits.cpu_per_request = absl::Seconds(10);
+  return limits;
 }
 
 inline Manifest Page(std::string source, std::map<std::string, std::string> env = {},

@@ -152,5 +152,32 @@ TEST(IsolatePoolTest, AWarmedSpareShowsItsFamilyNothingOfTheWarmUp) {
   EXPECT_EQ(warmed.console[0].text, "default: 1");
 }
 
+// An extra runtime script's `__cosmo_warm_up(request)` runs in each spare's warm-up (twice: the
+// streamed and the buffered request), in the context the family then binds to, and never in an
+// isolate built on demand.
+TEST(IsolatePoolTest, SparesRunAnExtraRuntimesWarmUpHook) {
+  JavaScriptEngineOptions options;
+  options.spare_isolates = 1;
+  options.extra_runtime_scripts.push_back(R"JS(
+    Object.defineProperty(globalThis, '__cosmo_warm_up', {
+      value: async (request) => { globalThis.warmUps = (globalThis.warmUps ?? 0) + 1; },
+    });)JS");
+  auto engine = MakeTestEngine(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const Manifest manifest = JsManifest(
+      "export default { fetch() { return new Response(String(globalThis.warmUps)); } };");
+  auto on_demand = Start(**engine, manifest);  // no spare yet: starts the refill
+  ASSERT_TRUE(on_demand.ok()) << on_demand.status();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while ((*engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ((*engine)->Stats().spares_warmed, 1u);
+  auto from_spare = Start(**engine, manifest);
+  ASSERT_TRUE(from_spare.ok()) << from_spare.status();
+  EXPECT_EQ((*from_spare)->Invoke(Get()).response.body, "2");
+  EXPECT_EQ((*on_demand)->Invoke(Get()).response.body, "undefined");
+}
+
 }  // namespace
 }  // namespace cosmo::v8engine

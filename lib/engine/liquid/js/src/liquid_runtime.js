@@ -13,6 +13,8 @@
 //   check(files) -> ''  or  'file:line:column: message'
 //       Parses every file; the first syntax error, located. Used by deploy-time validation.
 //
+// And `__cosmo_warm_up(request)`, the spares' warm-up (at the end of this file).
+//
 // Errors: a limit ends the render with a LiquidLimitError, any other failure with a LiquidError;
 // both carry 'file:line:column: ' when LiquidJS knows where, and no JavaScript stack (the frames
 // would be this file's, which mean nothing to a template author). The C++ side maps
@@ -543,6 +545,42 @@ function check(files) {
 
 Object.defineProperty(globalThis, '__cosmo_liquid', {
   value: Object.freeze({page, check}),
+  enumerable: false,
+  configurable: false,
+  writable: false,
+});
+
+// A spare isolate's warm-up: the JavaScript engine's warm-up request calls the global
+// `__cosmo_warm_up(request)` an extra runtime defines (JsInstance::WarmUp). Here it parses and
+// renders a page with the tags, filters and partials most pages use, so that LiquidJS's code,
+// which the snapshot cannot hold compiled (above), is compiled on the spare by the refill thread
+// and not on the activation and first request of the family that takes it. Not `date`: ICU's
+// first format is heavy, and few pages need it. Only Liquid spares run it: the JavaScript
+// engine's spares never hold LiquidJS's code.
+const kWarmUpFiles = Object.freeze({
+  'warm_up.liquid': `{%- comment -%}The spare's warm-up page.{%- endcomment -%}
+{%- assign items = "a,b,c" | split: "," -%}
+<h1>{{ request.path | escape }} {{ segments | size }}</h1>
+{% for item in items %}<li class="{% cycle 'odd', 'even' %}">
+{%- if forloop.first %}first{% elsif forloop.last %}last{% else %}{{ forloop.index }}{% endif -%}
+{% render 'row', item: item %}</li>{% endfor %}
+{% unless items contains "z" %}{{ items | join: "-" | upcase | append: "!" | prepend: "<" }}{% endunless %}
+{% case items.size %}{% when 3 %}{{ items.first | default: "none" }}{% else %}{{ items.last }}{% endcase %}
+{% capture total %}{{ items | size | times: 3 | plus: 1 | minus: 0.5 | round }}{% endcapture %}{{ total | strip }}
+{{ "Hello World" | downcase | replace: "world", "there" | truncate: 8 | url_encode }}
+{% include 'row', item: request.method %}{{ env.MISSING | default: request.query.q }}`,
+  'row.liquid': `{{ item | upcase | append: '!' }}`,
+});
+
+function warmUp(request) {
+  // A query string as well: URLSearchParams is evaluated on first use (the web-API runtime's
+  // lazy globals), ~1 ms of a first request's CPU, and most pages are sent queries.
+  firstValues('?q=warm');
+  return page(kWarmUpFiles, 'warm_up.liquid', {}).fetch(request, {});
+}
+
+Object.defineProperty(globalThis, '__cosmo_warm_up', {
+  value: warmUp,
   enumerable: false,
   configurable: false,
   writable: false,
