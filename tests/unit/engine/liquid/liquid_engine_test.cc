@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "liquid_test_util.h"
+#include "unit/engine/v8/engine_test_util.h"
 
 namespace cosmo::liquid {
 namespace {
@@ -228,11 +229,8 @@ TEST(LiquidEngineTest, AWarmedSpareRendersThePageAsAFreshIsolateDoes) {
                           LiquidEngineOptions());
   auto first = Start(**warmed_engine, module, RenderingNotSpeed());  // starts the refill
   ASSERT_TRUE(first.ok()) << first.status();
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while ((*warmed_engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_EQ((*warmed_engine)->Stats().spares_warmed, 1u) << "the Liquid warm-up failed";
+  ASSERT_EQ(v8engine::testing::WaitForSparesWarmed(**warmed_engine, 1), 1u)
+      << "the Liquid warm-up failed";
   auto from_spare = Start(**warmed_engine, module, RenderingNotSpeed());
   ASSERT_TRUE(from_spare.ok()) << from_spare.status();
 

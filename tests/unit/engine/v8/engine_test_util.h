@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -20,6 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cosmo/javascript_engine.h"
 #include "engine/v8/v8_javascript_engine.h"
 #include "gtest/gtest.h"
@@ -49,6 +52,16 @@ inline JavaScriptEngine& SharedEngine() {
     return std::move(*e);
   }();
   return *engine;
+}
+
+// Waits (up to a minute) until `engine`'s refill thread has warmed `count` spares in all, and
+// returns how many it has: `count` unless a warm-up failed or the machine is very slow.
+inline uint64_t WaitForSparesWarmed(const JavaScriptEngine& engine, uint64_t count) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (engine.Stats().spares_warmed < count && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return engine.Stats().spares_warmed;
 }
 
 inline Manifest JsManifest(std::string source, std::map<std::string, std::string> env = {}) {

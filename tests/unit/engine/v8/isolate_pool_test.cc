@@ -22,6 +22,7 @@ using testing::Get;
 using testing::JsManifest;
 using testing::MakeTestEngine;
 using testing::Start;
+using testing::WaitForSparesWarmed;
 
 // The nice value and scheduling policy of one of this process's threads.
 struct Priority {
@@ -111,20 +112,13 @@ TEST(IsolatePoolTest, AWarmedSpareShowsItsFamilyNothingOfTheWarmUp) {
   // The first start finds no spare and starts the refill, which warms the spare it makes.
   auto first = Start(**engine, manifest);
   ASSERT_TRUE(first.ok()) << first.status();
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while ((*engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_EQ((*engine)->Stats().spares_warmed, 1u);
+  ASSERT_EQ(WaitForSparesWarmed(**engine, 1), 1u);
   const uint64_t created = (*engine)->Stats().isolates_created;
   auto from_spare = Start(**engine, manifest);
   ASSERT_TRUE(from_spare.ok()) << from_spare.status();
   // It took the spare rather than making an isolate of its own: once the refill has replaced the
   // spare, one isolate more than before, not two.
-  while ((*engine)->Stats().spares_warmed < 2 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_EQ((*engine)->Stats().spares_warmed, 2u);
+  ASSERT_EQ(WaitForSparesWarmed(**engine, 2), 2u);
   EXPECT_EQ((*engine)->Stats().isolates_created, created + 1);
 
   // The same family in an isolate no warm-up ever ran in.
@@ -168,11 +162,7 @@ TEST(IsolatePoolTest, SparesRunAnExtraRuntimesWarmUpHook) {
       "export default { fetch() { return new Response(String(globalThis.warmUps)); } };");
   auto on_demand = Start(**engine, manifest);  // no spare yet: starts the refill
   ASSERT_TRUE(on_demand.ok()) << on_demand.status();
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while ((*engine)->Stats().spares_warmed < 1 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_EQ((*engine)->Stats().spares_warmed, 1u);
+  ASSERT_EQ(WaitForSparesWarmed(**engine, 1), 1u);
   auto from_spare = Start(**engine, manifest);
   ASSERT_TRUE(from_spare.ok()) << from_spare.status();
   EXPECT_EQ((*from_spare)->Invoke(Get()).response.body, "2");

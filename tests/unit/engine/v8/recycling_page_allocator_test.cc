@@ -219,6 +219,20 @@ TEST(RecyclingPageAllocatorTest, ThreadsNeverShareAChunk) {
   EXPECT_EQ(pages.stats().pooled_bytes, 0u);
 }
 
+// Starts `manifest` in a new isolate of `engine`, checks it answers `body`, and destroys it: the
+// pool's stats just before and just after the teardown, which pooled the isolate's heap pages.
+void ServeOnceAndTearDown(JavaScriptEngine& engine, const Manifest& manifest,
+                          const std::string& body, RecyclingPageAllocator::Stats* before,
+                          RecyclingPageAllocator::Stats* torn_down) {
+  auto instance = Start(engine, manifest);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  ASSERT_EQ((*instance)->Invoke(Get()).response.body, body);
+  *before = V8Platform::Pages().stats();
+  instance->reset();
+  *torn_down = V8Platform::Pages().stats();
+  ASSERT_GT(torn_down->pooled, before->pooled) << "the isolate's heap pages were unmapped";
+}
+
 // The process's platform hands V8 the recycling allocator: an isolate torn down leaves its heap
 // pages in the pool and the next isolate is built on them, and serves.
 TEST(RecyclingPageAllocatorTest, IsolatesAreBuiltOnTheHeapPagesOfTornDownOnes) {
@@ -228,13 +242,8 @@ TEST(RecyclingPageAllocatorTest, IsolatesAreBuiltOnTheHeapPagesOfTornDownOnes) {
   ASSERT_TRUE(engine.ok()) << engine.status();
   const Manifest hello =
       JsManifest("export default { fetch() { return new Response('hi ' + 6 * 7); } };");
-  auto first = Start(**engine, hello);
-  ASSERT_TRUE(first.ok()) << first.status();
-  ASSERT_EQ((*first)->Invoke(Get()).response.body, "hi 42");
-  const RecyclingPageAllocator::Stats before = V8Platform::Pages().stats();
-  first->reset();
-  const RecyclingPageAllocator::Stats torn_down = V8Platform::Pages().stats();
-  EXPECT_GT(torn_down.pooled, before.pooled) << "the isolate's heap pages were unmapped";
+  RecyclingPageAllocator::Stats before, torn_down;
+  ASSERT_NO_FATAL_FAILURE(ServeOnceAndTearDown(**engine, hello, "hi 42", &before, &torn_down));
 
   auto second = Start(**engine, hello);
   ASSERT_TRUE(second.ok()) << second.status();
@@ -254,14 +263,10 @@ TEST(RecyclingPageAllocatorTest, AnIdleEngineGivesThePooledPagesBack) {
   options.spare_isolates = 0;  // no isolate but the instance's, none built behind the test's back
   auto engine = MakeTestEngine(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  auto instance =
-      Start(**engine, JsManifest("export default { fetch() { return new Response('hi'); } };"));
-  ASSERT_TRUE(instance.ok()) << instance.status();
-  ASSERT_EQ((*instance)->Invoke(Get()).response.body, "hi");
-  const RecyclingPageAllocator::Stats before = V8Platform::Pages().stats();
-  instance->reset();
-  const RecyclingPageAllocator::Stats torn_down = V8Platform::Pages().stats();
-  ASSERT_GT(torn_down.pooled, before.pooled) << "the isolate's heap pages were unmapped";
+  RecyclingPageAllocator::Stats before, torn_down;
+  ASSERT_NO_FATAL_FAILURE(ServeOnceAndTearDown(
+      **engine, JsManifest("export default { fetch() { return new Response('hi'); } };"), "hi",
+      &before, &torn_down));
 
   (*engine)->ReleaseIdleMemory();
   const RecyclingPageAllocator::Stats released = V8Platform::Pages().stats();
